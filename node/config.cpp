@@ -1,0 +1,381 @@
+#include "node/config.hpp"
+
+#include <arpa/inet.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <set>
+#include <sstream>
+
+extern char** environ;
+
+namespace ward::node {
+namespace {
+
+using reason = std::optional<std::string>;
+using apply_fn = std::function<reason(std::string_view value, node_config&)>;
+
+struct setting {
+  setting_doc doc;
+  bool required;
+  apply_fn apply;
+};
+
+bool is_dns_label_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+reason check_node_name(std::string_view value) {
+  if (value.empty() || value.size() > 63)
+    return "must be 1 to 63 characters";
+  if (!std::all_of(value.begin(), value.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+      }))
+    return "may contain only lower-case letters, digits and '-'";
+  if (value.front() == '-' || value.back() == '-')
+    return "must not start or end with '-'";
+  return std::nullopt;
+}
+
+reason check_hostname(std::string_view value) {
+  if (value.empty() || value.size() > 64)
+    return "must be 1 to 64 characters";
+  std::size_t label_start = 0;
+  for (std::size_t i = 0; i <= value.size(); ++i) {
+    if (i == value.size() || value[i] == '.') {
+      auto label = value.substr(label_start, i - label_start);
+      if (label.empty() || label.size() > 63)
+        return "each dot-separated label must be 1 to 63 characters";
+      if (label.front() == '-' || label.back() == '-')
+        return "labels must not start or end with '-'";
+      label_start = i + 1;
+    } else if (!is_dns_label_char(value[i])) {
+      return "may contain only letters, digits, '-' and '.'";
+    }
+  }
+  return std::nullopt;
+}
+
+bool is_ip_literal(std::string_view value) {
+  std::string text(value);
+  unsigned char buffer[16];
+  return inet_pton(AF_INET, text.c_str(), buffer) == 1 ||
+         inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+}
+
+std::expected<std::uint16_t, std::string> parse_port(std::string_view value, bool allow_zero) {
+  unsigned number = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+  if (ec != std::errc{} || end != value.data() + value.size())
+    return std::unexpected("must be an integer, got '" + std::string(value) + "'");
+  if (number > 65535 || (!allow_zero && number == 0))
+    return std::unexpected(std::string(allow_zero ? "must be 0 to 65535" : "must be 1 to 65535") +
+                           ", got " + std::string(value));
+  return static_cast<std::uint16_t>(number);
+}
+
+apply_fn port_setter(std::uint16_t node_config::*field) {
+  return [field](std::string_view value, node_config& config) -> reason {
+    auto port = parse_port(value, true);
+    if (!port)
+      return port.error();
+    config.*field = *port;
+    return std::nullopt;
+  };
+}
+
+const std::vector<setting>& settings() {
+  static const std::vector<setting> table = {
+      {{"node.name", "WARD_NODE_NAME", "", "Name of the node in the cluster (a-z, 0-9, '-')."},
+       true,
+       [](std::string_view value, node_config& config) -> reason {
+         if (auto bad = check_node_name(value))
+           return bad;
+         config.name = value;
+         return std::nullopt;
+       }},
+      {{"node.role", "WARD_NODE_ROLE", "",
+        "primary | secondary | expansion | appserver: decides which actors run."},
+       true,
+       [](std::string_view value, node_config& config) -> reason {
+         auto role = parse_node_role(value);
+         if (!role)
+           return "must be one of primary, secondary, expansion, appserver, got '" +
+                  std::string(value) + "'";
+         config.role = *role;
+         return std::nullopt;
+       }},
+      {{"node.hostname", "WARD_NODE_HOSTNAME", "(the machine's hostname)",
+        "Name in the node's identity certificate."},
+       false,
+       [](std::string_view value, node_config& config) -> reason {
+         if (auto bad = check_hostname(value))
+           return bad;
+         config.hostname = value;
+         return std::nullopt;
+       }},
+      {{"node.data_dir", "WARD_NODE_DATA_DIR", "",
+        "Directory for the node's stores and certificates; relative to the config file."},
+       true,
+       [](std::string_view value, node_config& config) -> reason {
+         if (value.empty())
+           return "must not be empty";
+         config.data_dir = std::filesystem::path(value);
+         return std::nullopt;
+       }},
+      {{"listen.address", "WARD_LISTEN_ADDRESS", "127.0.0.1",
+        "IP address every listener of the node binds."},
+       false,
+       [](std::string_view value, node_config& config) -> reason {
+         if (!is_ip_literal(value))
+           return "must be an IPv4 or IPv6 address, got '" + std::string(value) + "'";
+         config.listen_address = value;
+         return std::nullopt;
+       }},
+      {{"listen.admin_port", "WARD_LISTEN_ADMIN_PORT", "7443",
+        "TCP port of the administration and status gRPC API (TLS); 0 = any free port."},
+       false,
+       port_setter(&node_config::admin_port)},
+      {{"listen.metrics_port", "WARD_LISTEN_METRICS_PORT", "9464",
+        "TCP port of the Prometheus /metrics endpoint; 0 = any free port."},
+       false,
+       port_setter(&node_config::metrics_port)},
+      {{"listen.line_port", "WARD_LISTEN_LINE_PORT", "7444",
+        "TCP port on which primary and secondary accept lines; 0 = any free port."},
+       false,
+       port_setter(&node_config::line_port)},
+      {{"log.level", "WARD_LOG_LEVEL", "info", "trace | debug | info | warn | error"},
+       false,
+       [](std::string_view value, node_config& config) -> reason {
+         for (auto level : {log_level::trace, log_level::debug, log_level::info, log_level::warn,
+                            log_level::error})
+           if (to_string(level) == value) {
+             config.log = level;
+             return std::nullopt;
+           }
+         return "must be one of trace, debug, info, warn, error, got '" + std::string(value) + "'";
+       }},
+  };
+  return table;
+}
+
+const std::string lines_key = "lines";
+
+/// Flattens the YAML mapping into dotted scalar keys, refusing anything the settings
+/// table does not know.
+std::expected<std::map<std::string, std::string>, config_error> flatten(const YAML::Node& root) {
+  std::map<std::string, std::string> values;
+  if (!root.IsDefined() || root.IsNull())
+    return values;
+  if (!root.IsMap())
+    return std::unexpected(config_error{"<root>", "must be a mapping of sections"});
+  std::set<std::string> sections;
+  for (const auto& entry : settings())
+    sections.insert(std::string(entry.doc.key.substr(0, entry.doc.key.find('.'))));
+  for (const auto& section : root) {
+    auto section_name = section.first.as<std::string>();
+    if (section_name == lines_key)
+      continue;
+    if (!sections.contains(section_name))
+      return std::unexpected(config_error{section_name, "unknown section"});
+    if (section.second.IsNull())
+      continue;
+    if (!section.second.IsMap())
+      return std::unexpected(config_error{section_name, "must be a mapping"});
+    for (const auto& item : section.second) {
+      auto key = section_name + "." + item.first.as<std::string>();
+      bool known = std::any_of(settings().begin(), settings().end(),
+                               [&](const setting& s) { return s.doc.key == key; });
+      if (!known)
+        return std::unexpected(config_error{key, "unknown key"});
+      if (!item.second.IsScalar())
+        return std::unexpected(config_error{key, "must be a single value"});
+      values[key] = item.second.Scalar();
+    }
+  }
+  return values;
+}
+
+std::expected<std::vector<line_peer>, config_error> parse_lines(const YAML::Node& root) {
+  std::vector<line_peer> peers;
+  if (!root.IsMap() || !root[lines_key])
+    return peers;
+  const auto& list = root[lines_key];
+  if (list.IsNull())
+    return peers;
+  if (!list.IsSequence())
+    return std::unexpected(config_error{"lines", "must be a list of {name, address, port}"});
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    auto prefix = "lines[" + std::to_string(i) + "]";
+    const auto& item = list[i];
+    if (!item.IsMap())
+      return std::unexpected(config_error{prefix, "must be a mapping with name, address, port"});
+    for (const auto& field : item) {
+      auto field_name = field.first.as<std::string>();
+      if (field_name != "name" && field_name != "address" && field_name != "port")
+        return std::unexpected(config_error{prefix + "." + field_name, "unknown key"});
+      if (!field.second.IsScalar())
+        return std::unexpected(config_error{prefix + "." + field_name, "must be a single value"});
+    }
+    line_peer peer;
+    if (!item["name"])
+      return std::unexpected(config_error{prefix + ".name", "is required"});
+    peer.name = item["name"].Scalar();
+    if (auto bad = check_node_name(peer.name))
+      return std::unexpected(config_error{prefix + ".name", *bad});
+    if (!names.insert(peer.name).second)
+      return std::unexpected(config_error{prefix + ".name", "duplicates line '" + peer.name + "'"});
+    if (!item["address"])
+      return std::unexpected(config_error{prefix + ".address", "is required"});
+    peer.address = item["address"].Scalar();
+    if (!is_ip_literal(peer.address) && check_hostname(peer.address))
+      return std::unexpected(
+          config_error{prefix + ".address", "must be an IP address or a hostname"});
+    if (!item["port"])
+      return std::unexpected(config_error{prefix + ".port", "is required"});
+    auto port = parse_port(item["port"].Scalar(), false);
+    if (!port)
+      return std::unexpected(config_error{prefix + ".port", port.error()});
+    peer.port = *port;
+    peers.push_back(std::move(peer));
+  }
+  return peers;
+}
+
+std::optional<config_error> check_ports_distinct(const node_config& config) {
+  std::map<std::uint16_t, std::string> used;
+  std::vector<std::pair<std::uint16_t, std::string>> ports = {
+      {config.admin_port, "listen.admin_port"}, {config.metrics_port, "listen.metrics_port"}};
+  if (is_line_server(config.role))
+    ports.emplace_back(config.line_port, "listen.line_port");
+  for (const auto& [port, key] : ports) {
+    if (port == 0)
+      continue;
+    auto [it, inserted] = used.emplace(port, key);
+    if (!inserted)
+      return config_error{key, "is the same port as " + it->second};
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+std::string_view to_string(log_level level) {
+  switch (level) {
+    case log_level::trace:
+      return "trace";
+    case log_level::debug:
+      return "debug";
+    case log_level::info:
+      return "info";
+    case log_level::warn:
+      return "warn";
+    case log_level::error:
+      return "error";
+  }
+  return "info";
+}
+
+environment process_environment() {
+  environment env;
+  for (char** entry = environ; entry && *entry; ++entry) {
+    std::string_view text(*entry);
+    auto eq = text.find('=');
+    if (eq != std::string_view::npos && text.starts_with("WARD_"))
+      env.emplace(std::string(text.substr(0, eq)), std::string(text.substr(eq + 1)));
+  }
+  return env;
+}
+
+const std::vector<setting_doc>& documented_settings() {
+  static const std::vector<setting_doc> docs = [] {
+    std::vector<setting_doc> out;
+    for (const auto& entry : settings())
+      out.push_back(entry.doc);
+    out.push_back({"lines", "", "[]",
+                   "Lines to line servers: list of {name, address, port}. Required for "
+                   "expansion and appserver roles."});
+    return out;
+  }();
+  return docs;
+}
+
+std::expected<node_config, config_error> parse_config(std::string_view yaml_text,
+                                                      const environment& env,
+                                                      const std::filesystem::path& base_dir,
+                                                      const std::string& default_hostname) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml_text));
+  } catch (const YAML::Exception& e) {
+    return std::unexpected(config_error{"<file>", "is not valid YAML: " + e.msg + " at line " +
+                                                      std::to_string(e.mark.line + 1)});
+  }
+
+  std::map<std::string, std::string> values;
+  std::vector<line_peer> lines;
+  try {
+    auto flat = flatten(root);
+    if (!flat)
+      return std::unexpected(flat.error());
+    values = std::move(*flat);
+    auto parsed_lines = parse_lines(root);
+    if (!parsed_lines)
+      return std::unexpected(parsed_lines.error());
+    lines = std::move(*parsed_lines);
+  } catch (const YAML::Exception& e) {
+    return std::unexpected(config_error{"<file>", "has an unexpected structure: " + e.msg});
+  }
+
+  node_config config;
+  for (const auto& entry : settings()) {
+    std::string key(entry.doc.key);
+    std::optional<std::string> value;
+    if (auto it = values.find(key); it != values.end())
+      value = it->second;
+    if (auto it = env.find(std::string(entry.doc.environment_variable)); it != env.end())
+      value = it->second;
+    if (!value && key == "node.hostname")
+      value = default_hostname;
+    if (!value && !entry.required)
+      value = std::string(entry.doc.default_value);
+    if (!value)
+      return std::unexpected(config_error{key, "is required"});
+    if (auto bad = entry.apply(*value, config)) {
+      // A value from the environment is named as such, so the operator looks there.
+      if (env.contains(std::string(entry.doc.environment_variable)))
+        *bad += " (from environment variable " + std::string(entry.doc.environment_variable) + ")";
+      return std::unexpected(config_error{key, *bad});
+    }
+  }
+  config.lines = std::move(lines);
+
+  if (config.data_dir.is_relative())
+    config.data_dir = (base_dir / config.data_dir).lexically_normal();
+  if (auto clash = check_ports_distinct(config))
+    return std::unexpected(*clash);
+  if (!is_line_server(config.role) && config.lines.empty())
+    return std::unexpected(
+        config_error{"lines", "a " + std::string(to_string(config.role)) +
+                                  " node needs at least one line to a primary or secondary"});
+  return config;
+}
+
+std::expected<node_config, config_error> load_config_file(const std::filesystem::path& path,
+                                                          const environment& env,
+                                                          const std::string& default_hostname) {
+  std::ifstream in(path);
+  if (!in)
+    return std::unexpected(config_error{"<file>", "cannot read " + path.string()});
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto base = std::filesystem::absolute(path).parent_path();
+  return parse_config(text.str(), env, base, default_hostname);
+}
+
+} // namespace ward::node

@@ -1,0 +1,79 @@
+#pragma once
+
+#include "core/node_role.hpp"
+
+#include <cstdint>
+#include <expected>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ward::node {
+
+enum class log_level { trace, debug, info, warn, error };
+
+std::string_view to_string(log_level level);
+
+/// A line this node opens to a line server (primary or secondary).
+struct line_peer {
+  std::string name;
+  std::string address;
+  std::uint16_t port = 0;
+};
+
+/// A validated node configuration. Every field has passed its key's checks.
+struct node_config {
+  std::string name;
+  node_role role = node_role::primary;
+  /// The name in the node's identity certificate.
+  std::string hostname;
+  std::filesystem::path data_dir;
+  std::string listen_address;
+  /// 0 means "any free port"; the node reports what it bound in <data_dir>/run/endpoints.
+  std::uint16_t admin_port = 0;
+  std::uint16_t metrics_port = 0;
+  std::uint16_t line_port = 0;
+  std::vector<line_peer> lines;
+  log_level log = log_level::info;
+};
+
+/// Why a configuration was refused: the key at fault and what is wrong with it.
+struct config_error {
+  std::string key;
+  std::string reason;
+  std::string message() const { return "config key '" + key + "': " + reason; }
+};
+
+/// Environment variables that override configuration file values, by name.
+using environment = std::map<std::string, std::string>;
+
+/// The process environment as an `environment`.
+environment process_environment();
+
+/// One documented setting.
+struct setting_doc {
+  std::string_view key;
+  std::string_view environment_variable;
+  std::string_view default_value;
+  std::string_view meaning;
+};
+
+/// Every scalar setting with its environment variable, default and meaning (SPEC DEP-3).
+const std::vector<setting_doc>& documented_settings();
+
+/// Parses and validates YAML configuration text. Values from `env` (WARD_<SECTION>_<KEY>)
+/// replace values from the text. Relative `node.data_dir` is resolved against `base_dir`.
+/// `default_hostname` fills `node.hostname` when neither text nor environment set it.
+std::expected<node_config, config_error> parse_config(std::string_view yaml_text,
+                                                      const environment& env,
+                                                      const std::filesystem::path& base_dir,
+                                                      const std::string& default_hostname);
+
+/// Reads and parses the file at `path`; errors reading it are reported against key "<file>".
+std::expected<node_config, config_error> load_config_file(const std::filesystem::path& path,
+                                                          const environment& env,
+                                                          const std::string& default_hostname);
+
+} // namespace ward::node

@@ -1,0 +1,46 @@
+#include "node/metrics.hpp"
+
+#include <caf/actor_registry.hpp>
+#include <caf/actor_system.hpp>
+#include <prometheus/metric_family.h>
+
+namespace ward::node {
+namespace {
+
+prometheus::MetricFamily gauge(std::string name, std::string help, double value,
+                               std::vector<prometheus::ClientMetric::Label> labels = {}) {
+  prometheus::ClientMetric metric;
+  metric.label = std::move(labels);
+  metric.gauge.value = value;
+  return prometheus::MetricFamily{
+      std::move(name), std::move(help), prometheus::MetricType::Gauge, {std::move(metric)}};
+}
+
+} // namespace
+
+node_metrics::node_metrics(std::string node_name, node_role role, std::string version,
+                           std::uint64_t start_count, pki::certificate identity, const clock& time,
+                           caf::actor_system& system)
+    : node_name_(std::move(node_name)), role_(role), version_(std::move(version)),
+      start_count_(start_count), identity_(std::move(identity)), time_(time), started_(time.now()),
+      system_(system) {}
+
+std::vector<prometheus::MetricFamily> node_metrics::Collect() const {
+  auto now = time_.now();
+  std::vector<prometheus::MetricFamily> families;
+  families.push_back(gauge(
+      "ward_build_info", "Ward build and node identity; always 1.", 1,
+      {{"version", version_}, {"node", node_name_}, {"role", std::string(to_string(role_))}}));
+  families.push_back(gauge("ward_uptime_seconds", "Seconds since the node started.",
+                           std::chrono::duration<double>(now - started_).count()));
+  families.push_back(gauge("ward_running_actors", "Actors running in the node's actor system.",
+                           static_cast<double>(system_.registry().running())));
+  families.push_back(gauge("ward_node_start_count", "Times this node's store has been opened.",
+                           static_cast<double>(start_count_)));
+  families.push_back(
+      gauge("ward_certificate_days_to_expiry", "Whole days until a certificate in use expires.",
+            static_cast<double>(identity_.days_until_expiry(now)), {{"certificate", "identity"}}));
+  return families;
+}
+
+} // namespace ward::node

@@ -1,0 +1,157 @@
+#include "pki/certificate.hpp"
+
+#include "pki/openssl_ptr.hpp"
+
+#include <openssl/pem.h>
+
+#include <cstdio>
+
+namespace ward::pki {
+namespace {
+
+std::shared_ptr<X509> share(X509* cert) {
+  return std::shared_ptr<X509>(cert, X509_free);
+}
+
+time_point to_time_point(const ASN1_TIME* time) {
+  struct tm parts {};
+  if (ASN1_TIME_to_tm(time, &parts) != 1)
+    return time_point{};
+  return std::chrono::system_clock::from_time_t(timegm(&parts));
+}
+
+std::string name_to_string(const X509_NAME* name) {
+  bio_ptr bio(BIO_new(BIO_s_mem()));
+  X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253);
+  char* data = nullptr;
+  long size = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(size));
+}
+
+std::string hex(const unsigned char* bytes, std::size_t size, const char* separator) {
+  std::string text;
+  for (std::size_t i = 0; i < size; ++i) {
+    char pair[3];
+    std::snprintf(pair, sizeof(pair), "%02X", bytes[i]);
+    if (i > 0)
+      text += separator;
+    text += pair;
+  }
+  return text;
+}
+
+} // namespace
+
+std::expected<certificate, error> certificate::from_pem(std::string_view pem) {
+  auto bio = read_only_bio(pem.data(), pem.size());
+  X509* raw = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
+  if (!raw)
+    return std::unexpected(openssl_failure(errc::wrong_format, "not a PEM certificate"));
+  return certificate(share(raw));
+}
+
+std::expected<certificate, error> certificate::from_der(std::string_view der) {
+  auto* cursor = reinterpret_cast<const unsigned char*>(der.data());
+  X509* raw = d2i_X509(nullptr, &cursor, static_cast<long>(der.size()));
+  if (!raw)
+    return std::unexpected(openssl_failure(errc::wrong_format, "not a DER certificate"));
+  return certificate(share(raw));
+}
+
+std::expected<std::string, error> certificate::to_pem() const {
+  bio_ptr bio(BIO_new(BIO_s_mem()));
+  if (!bio || PEM_write_bio_X509(bio.get(), cert_.get()) != 1)
+    return std::unexpected(openssl_failure(errc::crypto_failure, "cannot encode certificate"));
+  char* data = nullptr;
+  long size = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(size));
+}
+
+std::expected<std::string, error> certificate::to_der() const {
+  unsigned char* data = nullptr;
+  int size = i2d_X509(cert_.get(), &data);
+  if (size <= 0)
+    return std::unexpected(openssl_failure(errc::crypto_failure, "cannot encode certificate"));
+  std::string der(reinterpret_cast<char*>(data), static_cast<std::size_t>(size));
+  OPENSSL_free(data);
+  return der;
+}
+
+std::string certificate::subject_common_name() const {
+  const X509_NAME* name = X509_get_subject_name(cert_.get());
+  int index = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+  if (index < 0)
+    return {};
+  const ASN1_STRING* value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index));
+  unsigned char* utf8 = nullptr;
+  int size = ASN1_STRING_to_UTF8(&utf8, value);
+  if (size < 0)
+    return {};
+  std::string text(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(size));
+  OPENSSL_free(utf8);
+  return text;
+}
+
+std::string certificate::subject() const {
+  return name_to_string(X509_get_subject_name(cert_.get()));
+}
+
+std::string certificate::issuer() const {
+  return name_to_string(X509_get_issuer_name(cert_.get()));
+}
+
+std::string certificate::serial_hex() const {
+  bignum_ptr number(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert_.get()), nullptr));
+  if (!number)
+    return {};
+  char* text = BN_bn2hex(number.get());
+  std::string serial(text);
+  OPENSSL_free(text);
+  return serial;
+}
+
+time_point certificate::not_before() const {
+  return to_time_point(X509_get0_notBefore(cert_.get()));
+}
+
+time_point certificate::not_after() const {
+  return to_time_point(X509_get0_notAfter(cert_.get()));
+}
+
+std::int64_t certificate::days_until_expiry(time_point now) const {
+  auto left = not_after() - now;
+  return std::chrono::floor<std::chrono::days>(left).count();
+}
+
+bool certificate::is_valid_at(time_point now) const {
+  return not_before() <= now && now <= not_after();
+}
+
+bool certificate::is_self_signed() const {
+  // X509_self_signed(…, 1) also verifies the signature with the certificate's own key.
+  return X509_self_signed(cert_.get(), 1) == 1;
+}
+
+bool certificate::is_ca() const {
+  return X509_check_ca(cert_.get()) != 0;
+}
+
+int certificate::public_key_bits() const {
+  EVP_PKEY* key = X509_get0_pubkey(cert_.get());
+  return key ? EVP_PKEY_get_bits(key) : 0;
+}
+
+std::string certificate::sha256_fingerprint() const {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (X509_digest(cert_.get(), EVP_sha256(), digest, &size) != 1)
+    return {};
+  return hex(digest, size, ":");
+}
+
+bool certificate::matches(const private_key& key) const {
+  EVP_PKEY* public_key = X509_get0_pubkey(cert_.get());
+  return public_key && EVP_PKEY_eq(public_key, key.native()) == 1;
+}
+
+} // namespace ward::pki

@@ -1,0 +1,104 @@
+# Helpers for integration tests that run real ward-node processes on loopback.
+# Every process a test starts is recorded and stopped by PID when the test exits.
+
+WARD_TEST_PIDS=()
+WARD_TEST_FAILURES=0
+WARD_TEST_PASSES=0
+
+ward_test_cleanup() {
+  for pid in "${WARD_TEST_PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${WARD_TEST_PIDS[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  [ -n "${WARD_TEST_DIR:-}" ] && [ "${WARD_KEEP_TEST_DIR:-0}" != 1 ] && rm -rf "$WARD_TEST_DIR"
+}
+
+ward_test_init() {
+  WARD_TEST_DIR=$(mktemp -d /tmp/ward-it.XXXXXX)
+  trap ward_test_cleanup EXIT
+}
+
+pass() { WARD_TEST_PASSES=$((WARD_TEST_PASSES + 1)); echo "ok   - $*"; }
+fail() { WARD_TEST_FAILURES=$((WARD_TEST_FAILURES + 1)); echo "FAIL - $*"; }
+
+# check DESCRIPTION COMMAND...: passes when COMMAND exits 0.
+check() {
+  local description=$1; shift
+  if "$@" >/dev/null 2>&1; then pass "$description"; else fail "$description"; fi
+}
+
+# write_node_config NAME ROLE [LINE_PORT_OF_PRIMARY]: a config with every port 0.
+write_node_config() {
+  local name=$1 role=$2 line_to=${3:-}
+  mkdir -p "$WARD_TEST_DIR/$name"
+  {
+    echo "node:"
+    echo "  name: $name"
+    echo "  role: $role"
+    echo "  hostname: $name.ward.test"
+    echo "  data_dir: data"
+    echo "listen:"
+    echo "  address: 127.0.0.1"
+    echo "  admin_port: 0"
+    echo "  metrics_port: 0"
+    echo "  line_port: 0"
+    echo "log:"
+    echo "  level: info"
+    if [ -n "$line_to" ]; then
+      echo "lines:"
+      echo "  - {name: primary, address: 127.0.0.1, port: $line_to}"
+    fi
+  } > "$WARD_TEST_DIR/$name/node.yaml"
+}
+
+# start_node NAME: starts ward-node for NAME's config and waits until it wrote its
+# endpoints. Sets NODE_PID_<NAME>.
+start_node() {
+  local name=$1
+  rm -f "$WARD_TEST_DIR/$name/data/run/endpoints"
+  "$WARD_NODE" --config "$WARD_TEST_DIR/$name/node.yaml" >>"$WARD_TEST_DIR/$name/node.log" 2>&1 &
+  local pid=$!
+  WARD_TEST_PIDS+=("$pid")
+  printf -v "NODE_PID_${name//-/_}" '%s' "$pid"
+  for _ in $(seq 1 100); do
+    [ -s "$WARD_TEST_DIR/$name/data/run/endpoints" ] && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "node $name did not come up; its log:"; cat "$WARD_TEST_DIR/$name/node.log"
+  return 1
+}
+
+# endpoint NAME SERVICE: HOST:PORT the node bound for SERVICE (admin, metrics).
+endpoint() {
+  sed -n "s/^$2=//p" "$WARD_TEST_DIR/$1/data/run/endpoints"
+}
+
+# wardctl_for NAME ARGS...: wardctl against NAME, trusting exactly NAME's identity.
+wardctl_for() {
+  local name=$1; shift
+  "$WARDCTL" --node "$(endpoint "$name" admin)" \
+    --ca-file "$WARD_TEST_DIR/$name/data/certificates/identity.pem" \
+    --server-name "$name.ward.test" "$@"
+}
+
+# stop_node NAME: SIGTERM, then waits up to 10 s. Sets STOP_CODE and STOP_MS.
+stop_node() {
+  local name=$1 pid_var="NODE_PID_${1//-/_}"
+  local pid=${!pid_var}
+  local start
+  start=$(date +%s%3N)
+  kill -TERM "$pid"
+  for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  STOP_CODE=0
+  wait "$pid" || STOP_CODE=$?
+  STOP_MS=$(( $(date +%s%3N) - start ))
+}
+
+finish() {
+  echo "$WARD_TEST_PASSES passed, $WARD_TEST_FAILURES failed"
+  [ "$WARD_TEST_FAILURES" -eq 0 ]
+}

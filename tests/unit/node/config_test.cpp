@@ -1,0 +1,143 @@
+#include "node/config.hpp"
+
+#include <doctest/doctest.h>
+
+using ward::node::config_error;
+using ward::node::environment;
+using ward::node::parse_config;
+
+namespace {
+
+constexpr std::string_view primary_yaml = R"(
+node:
+  name: hq-primary
+  role: primary
+  data_dir: data/primary
+listen:
+  address: 127.0.0.1
+  admin_port: 7443
+  metrics_port: 9464
+  line_port: 7444
+log:
+  level: debug
+)";
+
+auto parse(std::string_view text, const environment& env = {}) {
+  return parse_config(text, env, "/etc/ward", "pbx.example.test");
+}
+
+/// The key a refused configuration names.
+std::string refused_key(std::string_view text, const environment& env = {}) {
+  auto result = parse(text, env);
+  REQUIRE_FALSE(result.has_value());
+  return result.error().key;
+}
+
+} // namespace
+
+TEST_CASE("DEP-3 a complete primary configuration is accepted with every value applied") {
+  auto config = parse(primary_yaml);
+  REQUIRE(config.has_value());
+  CHECK(config->name == "hq-primary");
+  CHECK(config->role == ward::node_role::primary);
+  CHECK(config->hostname == "pbx.example.test");
+  CHECK(config->data_dir == std::filesystem::path("/etc/ward/data/primary"));
+  CHECK(config->listen_address == "127.0.0.1");
+  CHECK(config->admin_port == 7443);
+  CHECK(config->metrics_port == 9464);
+  CHECK(config->line_port == 7444);
+  CHECK(config->log == ward::node::log_level::debug);
+  CHECK(config->lines.empty());
+}
+
+TEST_CASE("DEP-3 every optional setting has a documented default") {
+  auto config = parse("node: {name: a, role: primary, data_dir: /var/lib/ward}");
+  REQUIRE(config.has_value());
+  CHECK(config->listen_address == "127.0.0.1");
+  CHECK(config->admin_port == 7443);
+  CHECK(config->metrics_port == 9464);
+  CHECK(config->line_port == 7444);
+  CHECK(config->log == ward::node::log_level::info);
+  CHECK(config->data_dir == std::filesystem::path("/var/lib/ward"));
+  for (const auto& doc : ward::node::documented_settings()) {
+    CHECK_FALSE(doc.meaning.empty());
+    bool required = doc.key == "node.name" || doc.key == "node.role" || doc.key == "node.data_dir";
+    CHECK(doc.default_value.empty() == required);
+  }
+}
+
+TEST_CASE("DEP-3 the refusal names the bad key and says why") {
+  SUBCASE("missing required keys") {
+    CHECK(refused_key("node: {role: primary, data_dir: d}") == "node.name");
+    CHECK(refused_key("node: {name: a, data_dir: d}") == "node.role");
+    CHECK(refused_key("node: {name: a, role: primary}") == "node.data_dir");
+  }
+  SUBCASE("bad values") {
+    auto result = parse("node: {name: a, role: king, data_dir: d}");
+    REQUIRE_FALSE(result.has_value());
+    CHECK(result.error().key == "node.role");
+    CHECK(result.error().message().find("king") != std::string::npos);
+    CHECK(refused_key("node: {name: Bad_Name, role: primary, data_dir: d}") == "node.name");
+    CHECK(refused_key("node: {name: a, role: primary, data_dir: d, hostname: 'a b'}") ==
+          "node.hostname");
+    CHECK(refused_key("node: {name: a, role: primary, data_dir: d}\nlisten: {admin_port: 70000}") ==
+          "listen.admin_port");
+    CHECK(refused_key("node: {name: a, role: primary, data_dir: d}\nlisten: {admin_port: x1}") ==
+          "listen.admin_port");
+    CHECK(refused_key("node: {name: a, role: primary, data_dir: d}\nlisten: {address: 1.2.3}") ==
+          "listen.address");
+    CHECK(refused_key("node: {name: a, role: primary, data_dir: d}\nlog: {level: loud}") ==
+          "log.level");
+  }
+  SUBCASE("unknown keys and sections catch typos") {
+    CHECK(refused_key("node: {name: a, role: primary, data_dir: d, rol: x}") == "node.rol");
+    CHECK(refused_key("node: {name: a, role: primary, data_dir: d}\nlistn: {}") == "listn");
+    CHECK(refused_key("node: {name: a, role: primary, data_dir: d}\nlisten: {admin_port: [1]}") ==
+          "listen.admin_port");
+  }
+  SUBCASE("two listeners on one port") {
+    auto result = parse("node: {name: a, role: primary, data_dir: d}\n"
+                        "listen: {admin_port: 9000, metrics_port: 9000}");
+    REQUIRE_FALSE(result.has_value());
+    CHECK(result.error().key == "listen.metrics_port");
+    CHECK(result.error().reason.find("listen.admin_port") != std::string::npos);
+  }
+  SUBCASE("not YAML at all") {
+    CHECK(refused_key("node: {name: a, role: [") == "<file>");
+    CHECK(refused_key("- just\n- a list") == "<root>");
+  }
+}
+
+TEST_CASE("TOP-5 expansion and appserver nodes need a line to a line server") {
+  CHECK(refused_key("node: {name: e1, role: expansion, data_dir: d}") == "lines");
+  CHECK(refused_key("node: {name: a1, role: appserver, data_dir: d}") == "lines");
+  auto config = parse("node: {name: e1, role: expansion, data_dir: d}\n"
+                      "lines:\n  - {name: hq-primary, address: 127.0.0.1, port: 7444}\n"
+                      "  - {name: hq-secondary, address: secondary.example.test, port: 7444}\n");
+  REQUIRE(config.has_value());
+  REQUIRE(config->lines.size() == 2);
+  CHECK(config->lines[1].address == "secondary.example.test");
+  CHECK(config->lines[1].port == 7444);
+  CHECK(refused_key("node: {name: e1, role: expansion, data_dir: d}\n"
+                    "lines: [{name: p, address: 127.0.0.1, port: 0}]") == "lines[0].port");
+  CHECK(refused_key("node: {name: e1, role: expansion, data_dir: d}\n"
+                    "lines: [{name: p, address: 127.0.0.1}]") == "lines[0].port");
+  CHECK(refused_key("node: {name: e1, role: expansion, data_dir: d}\n"
+                    "lines: [{name: p, address: 127.0.0.1, port: 1}, "
+                    "{name: p, address: 127.0.0.2, port: 1}]") == "lines[1].name");
+  CHECK(refused_key("node: {name: e1, role: expansion, data_dir: d}\n"
+                    "lines: [{name: p, address: 127.0.0.1, port: 1, tls: off}]") == "lines[0].tls");
+}
+
+TEST_CASE("DEP-3 environment variables override the file and are named when wrong") {
+  environment env{{"WARD_LISTEN_ADMIN_PORT", "8443"}, {"WARD_NODE_ROLE", "secondary"}};
+  auto config = parse(primary_yaml, env);
+  REQUIRE(config.has_value());
+  CHECK(config->admin_port == 8443);
+  CHECK(config->role == ward::node_role::secondary);
+
+  auto refused = parse(primary_yaml, {{"WARD_LISTEN_METRICS_PORT", "-1"}});
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().key == "listen.metrics_port");
+  CHECK(refused.error().reason.find("WARD_LISTEN_METRICS_PORT") != std::string::npos);
+}
