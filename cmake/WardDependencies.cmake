@@ -16,6 +16,7 @@ find_package(spdlog CONFIG REQUIRED)
 find_package(fmt CONFIG REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(yaml-cpp CONFIG REQUIRED)
+find_package(nlohmann_json CONFIG REQUIRED)
 
 # CAF 0.17 ships neither a CMake package nor a .pc file.
 find_path(CAF_INCLUDE_DIR caf/all.hpp REQUIRED)

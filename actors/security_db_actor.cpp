@@ -1,0 +1,373 @@
+#include "actors/security_db_actor.hpp"
+
+#include "security/settings_codec.hpp"
+
+#include <caf/actor_pool.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+namespace ward::actors {
+namespace {
+
+using security::audit_kind;
+using security::audit_outcome;
+using security::security_errc;
+using security::security_error;
+
+using verify_atom = caf::atom_constant<caf::atom("verify")>;
+
+/// Checks one secret against an Argon2id hash. Runs detached: hashing takes tens of
+/// milliseconds and must not hold up the actor that owns the settings.
+caf::behavior hasher() {
+  return {[](verify_atom, const std::string& hash, const std::string& secret) {
+    return security::verify_secret(hash, secret);
+  }};
+}
+
+struct session {
+  std::string user;
+  std::uint64_t credential_version = 0;
+  clock::time_point expires_at;
+};
+
+struct security_state {
+  std::optional<security_actor_deps> deps;
+  caf::actor hashers;
+  std::map<std::string, session> sessions;
+  static inline const char* name = "ward.security_db";
+};
+
+using self_pointer = caf::stateful_actor<security_state>*;
+
+std::string to_hex(std::span<const std::byte> bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (auto b : bytes) {
+    out += digits[std::to_integer<unsigned>(b) >> 4];
+    out += digits[std::to_integer<unsigned>(b) & 0xf];
+  }
+  return out;
+}
+
+std::string service_text(const request_origin& origin) {
+  return origin.service ? std::string(security::to_string(*origin.service)) : std::string{};
+}
+
+/// Appends to the audit trail; a trail that cannot be written is reported, never ignored.
+std::optional<security_error> audit(self_pointer self, security::audit_record record) {
+  auto appended = self->state.deps->audit->append(std::move(record));
+  if (!appended)
+    return security_error{security_errc::storage_failure, "audit",
+                          "audit trail unavailable: " + appended.error().detail};
+  return std::nullopt;
+}
+
+security::audit_record record_of(audit_kind kind, audit_outcome outcome, std::string actor,
+                                 const request_origin& origin, std::string action,
+                                 std::string object, std::string reason) {
+  security::audit_record record;
+  record.kind = kind;
+  record.outcome = outcome;
+  record.actor = std::move(actor);
+  record.source = origin.source;
+  record.service = service_text(origin);
+  record.action = std::move(action);
+  record.object = std::move(object);
+  record.reason = std::move(reason);
+  return record;
+}
+
+std::optional<security_error> persist(self_pointer self, transaction_writes writes) {
+  auto& deps = *self->state.deps;
+  std::expected<void, std::string> written;
+  if (writes == transaction_writes::security_settings)
+    written = deps.security_store->put(settings_record,
+                                       security::encode_settings(deps.database.settings()));
+  else if (writes == transaction_writes::directory)
+    written = deps.config_store->put(directory_record,
+                                     telephony::encode_directory(deps.directory.data()));
+  if (!written)
+    return security_error{security_errc::storage_failure, "",
+                          "could not persist the change: " + written.error()};
+  return std::nullopt;
+}
+
+/// Resolves a token into the principal behind it, or says why it cannot.
+security::security_result<security::session_principal>
+resolve(self_pointer self, const std::string& token, clock::time_point now) {
+  auto& state = self->state;
+  auto it = state.sessions.find(token);
+  if (token.empty() || it == state.sessions.end())
+    return std::unexpected(security_error{security_errc::unauthenticated, "session",
+                                          "no valid session: log in first"});
+  if (now >= it->second.expires_at) {
+    state.sessions.erase(it);
+    return std::unexpected(
+        security_error{security_errc::unauthenticated, "session", "session expired: log in again"});
+  }
+  auto principal =
+      state.deps->database.principal(it->second.user, it->second.credential_version, now);
+  if (!principal)
+    state.sessions.erase(it);
+  return principal;
+}
+
+std::string issue_token(self_pointer self) {
+  std::array<std::byte, 32> bytes{};
+  self->state.deps->random(bytes);
+  return to_hex(bytes);
+}
+
+/// The one authorization decision for every administrative call (SPEC SEC-4, SEC-6).
+std::optional<security_error> authorize(const security_transaction& request,
+                                        const security::session_principal& principal,
+                                        const security::security_database& database) {
+  if (request.service && request.origin.service && *request.service != *request.origin.service)
+    return security_error{security_errc::permission_denied, "service",
+                          request.action + " is served by the " +
+                              std::string(security::to_string(*request.service)) +
+                              " service, not by " +
+                              std::string(security::to_string(*request.origin.service))};
+  if (!request.allowed_before_ignition) {
+    auto pending = database.ignition_pending();
+    if (!pending.empty()) {
+      std::string list;
+      for (const auto& item : pending)
+        list += (list.empty() ? "" : ", ") + item;
+      return security_error{security_errc::failed_precondition, "ignition",
+                            "first start: change " + list +
+                                " before any other administrative work"};
+    }
+    if (principal.status == security::account_status::force_new_password)
+      return security_error{security_errc::failed_precondition, "password",
+                            "the account must change its password first"};
+  }
+  if (request.required && !principal.rights.contains(*request.required))
+    return security_error{security_errc::permission_denied, "right",
+                          principal.user + " lacks the right " +
+                              std::string(security::to_string(*request.required))};
+  return std::nullopt;
+}
+
+transaction_reply run_transaction(self_pointer self, security_transaction& request) {
+  auto& deps = *self->state.deps;
+  auto now = deps.time->now();
+  auto principal = resolve(self, request.token, now);
+  if (!principal) {
+    audit(self, record_of(audit_kind::access_denied, audit_outcome::failure, "", request.origin,
+                          request.action, "", principal.error().message));
+    return {principal.error()};
+  }
+  if (auto denied = authorize(request, *principal, deps.database)) {
+    if (auto failed = audit(self, record_of(audit_kind::access_denied, audit_outcome::failure,
+                                            principal->user, request.origin, request.action, "",
+                                            denied->message)))
+      return {failed};
+    return {denied};
+  }
+
+  // Work on the live objects, keeping copies to restore: a refused or unpersisted change
+  // leaves nothing half-written.
+  auto saved_security = deps.database;
+  auto saved_directory = deps.directory;
+  security_context context{deps.database, deps.directory, now, deps.random, &*principal};
+  auto effect = request.apply(context);
+  if (!effect) {
+    deps.database = std::move(saved_security);
+    deps.directory = std::move(saved_directory);
+    if (request.writes != transaction_writes::nothing)
+      audit(self, record_of(audit_kind::change, audit_outcome::failure, principal->user,
+                            request.origin, request.action, "", effect.error().message));
+    return {effect.error()};
+  }
+  if (request.writes == transaction_writes::nothing)
+    return {};
+  if (auto failed = persist(self, request.writes)) {
+    deps.database = std::move(saved_security);
+    deps.directory = std::move(saved_directory);
+    return {failed};
+  }
+  auto record = record_of(effect->kind, audit_outcome::success, principal->user, request.origin,
+                          request.action, effect->object, effect->detail);
+  record.before = effect->before;
+  record.after = effect->after;
+  if (auto failed = audit(self, std::move(record)))
+    return {failed};
+  if (request.after_commit)
+    request.after_commit(deps.database.settings());
+  return {};
+}
+
+void audit_login(self_pointer self, const login_request& request, audit_outcome outcome,
+                 const std::string& reason, security::lockout_event lock_event) {
+  audit(self, record_of(audit_kind::login, outcome, request.name, request.origin, "Login",
+                        "service_user/" + request.name, reason));
+  if (outcome == audit_outcome::failure)
+    audit(self, record_of(audit_kind::alarm, audit_outcome::failure, request.name, request.origin,
+                          "login_failure", "service_user/" + request.name, reason));
+  if (lock_event != security::lockout_event::none)
+    audit(self, record_of(audit_kind::alarm, audit_outcome::failure, request.name, request.origin,
+                          "account_locked", "service_user/" + request.name,
+                          lock_event == security::lockout_event::locked_permanently
+                              ? "locked until an administrator unlocks it"
+                              : "locked temporarily"));
+}
+
+security_error login_refusal(security::login_outcome outcome) {
+  switch (outcome) {
+    case security::login_outcome::locked:
+      return {security_errc::unauthenticated, "name", "account locked"};
+    case security::login_outcome::disabled:
+      return {security_errc::unauthenticated, "name", "account disabled"};
+    case security::login_outcome::expired:
+      return {security_errc::unauthenticated, "name", "account expired"};
+    default:
+      // Wrong password and unknown name read the same: no hint which accounts exist.
+      return {security_errc::unauthenticated, "name", "login failed"};
+  }
+}
+
+caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
+  self->state.deps.emplace(std::move(deps));
+  auto& system = self->system();
+  self->state.hashers = caf::actor_pool::make(
+      system.dummy_execution_unit(), 2,
+      [&system] { return system.spawn<caf::detached>(hasher); }, caf::actor_pool::round_robin());
+  self->attach_functor([hashers = self->state.hashers](const caf::error&) {
+    caf::anon_send_exit(hashers, caf::exit_reason::user_shutdown);
+  });
+
+  return {
+      [self](security_transaction& request) { return run_transaction(self, request); },
+      [self](login_request& request) -> caf::result<login_reply> {
+        auto& deps = *self->state.deps;
+        auto now = deps.time->now();
+        auto material = deps.database.login_material_for(request.name, now);
+        using enum security::account_status;
+        if (material.known_user && (material.status == locked_temporary ||
+                                    material.status == locked_password_error ||
+                                    material.status == disabled || material.status == expired)) {
+          auto outcome = material.status == disabled  ? security::login_outcome::disabled
+                         : material.status == expired ? security::login_outcome::expired
+                                                      : security::login_outcome::locked;
+          audit_login(self, request, audit_outcome::failure,
+                      "account " + std::string(security::to_string(material.status)),
+                      security::lockout_event::none);
+          return login_reply{login_refusal(outcome), {}};
+        }
+        auto promise = self->make_response_promise<login_reply>();
+        self->request(self->state.hashers, caf::infinite, verify_atom::value,
+                      material.password_hash, request.password)
+            .then([self, promise, request, material](bool matched) mutable {
+              auto& deps = *self->state.deps;
+              auto now = deps.time->now();
+              if (!material.known_user) {
+                audit_login(self, request, audit_outcome::failure, "unknown service user",
+                            security::lockout_event::none);
+                promise.deliver(login_reply{login_refusal(security::login_outcome::bad_credentials), {}});
+                return;
+              }
+              auto result = deps.database.complete_login(request.name, matched,
+                                                         material.credential_version, now);
+              if (auto failed = persist(self, transaction_writes::security_settings)) {
+                promise.deliver(login_reply{failed, {}});
+                return;
+              }
+              using enum security::login_outcome;
+              if (result.outcome != success && result.outcome != must_change_password) {
+                audit_login(self, request, audit_outcome::failure,
+                            std::string(security::to_string(result.outcome)), result.lock_event);
+                promise.deliver(login_reply{login_refusal(result.outcome), {}});
+                return;
+              }
+              login_grant grant;
+              grant.token = issue_token(self);
+              grant.expires_in = session_lifetime;
+              grant.must_change_password = result.outcome == must_change_password;
+              grant.password_expires_in_days = result.password_expires_in_days;
+              grant.ignition_pending = deps.database.ignition_pending();
+              if (auto principal = deps.database.principal(request.name, result.credential_version, now))
+                grant.rights = principal->rights;
+              self->state.sessions[grant.token] =
+                  session{request.name, result.credential_version, now + session_lifetime};
+              audit_login(self, request, audit_outcome::success,
+                          grant.must_change_password ? "password change required" : "",
+                          security::lockout_event::none);
+              promise.deliver(login_reply{std::nullopt, std::move(grant)});
+            });
+        return promise;
+      },
+      [self](logout_request& request) {
+        auto it = self->state.sessions.find(request.token);
+        if (it != self->state.sessions.end()) {
+          audit(self, record_of(audit_kind::logout, audit_outcome::success, it->second.user,
+                                request.origin, "Logout", "", ""));
+          self->state.sessions.erase(it);
+        }
+        return transaction_reply{};
+      },
+      [self](user_login_request& request) -> caf::result<user_login_reply> {
+        auto& deps = *self->state.deps;
+        auto now = deps.time->now();
+        auto principal = resolve(self, request.token, now);
+        if (!principal)
+          return user_login_reply{principal.error(), false, false};
+        security_transaction probe;
+        probe.origin = request.origin;
+        probe.action = "UserLogin";
+        probe.required = security::right::auth_module_admin;
+        if (auto denied = authorize(probe, *principal, deps.database)) {
+          audit(self, record_of(audit_kind::access_denied, audit_outcome::failure, principal->user,
+                                request.origin, "UserLogin", "", denied->message));
+          return user_login_reply{denied, false, false};
+        }
+        auto object = "telephony_user/" + request.name;
+        if (deps.directory.is_locked(request.name, now)) {
+          audit(self, record_of(audit_kind::login, audit_outcome::failure, request.name,
+                                request.origin, "UserLogin", object, "account locked"));
+          return user_login_reply{std::nullopt, false, true};
+        }
+        auto hash = deps.directory.password_hash_for(request.name);
+        auto promise = self->make_response_promise<user_login_reply>();
+        self->request(self->state.hashers, caf::infinite, verify_atom::value,
+                      hash.empty() ? deps.database.login_material_for("", now).password_hash : hash,
+                      request.password)
+            .then([self, promise, request, object, hash](bool matched) mutable {
+              auto& deps = *self->state.deps;
+              auto now = deps.time->now();
+              auto result = deps.directory.complete_login(request.name, matched && !hash.empty(),
+                                                          deps.database.settings(), now);
+              if (auto failed = persist(self, transaction_writes::directory)) {
+                promise.deliver(user_login_reply{failed, false, false});
+                return;
+              }
+              bool accepted = result.outcome == telephony::user_login_outcome::success;
+              audit(self, record_of(audit_kind::login,
+                                    accepted ? audit_outcome::success : audit_outcome::failure,
+                                    request.name, request.origin, "UserLogin", object,
+                                    accepted ? "" : "bad credentials"));
+              if (result.lock_event != security::lockout_event::none)
+                audit(self, record_of(audit_kind::alarm, audit_outcome::failure, request.name,
+                                      request.origin, "account_locked", object,
+                                      "telephony user locked until an administrator unlocks it"));
+              promise.deliver(user_login_reply{
+                  std::nullopt, accepted,
+                  result.outcome == telephony::user_login_outcome::locked});
+            });
+        return promise;
+      },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_security_db_actor(caf::actor_system& system, security_actor_deps deps) {
+  return system.spawn(security_behavior, std::move(deps));
+}
+
+} // namespace ward::actors

@@ -1,0 +1,149 @@
+#pragma once
+
+#include "core/clock.hpp"
+#include "core/random.hpp"
+#include "security/audit_log.hpp"
+#include "security/sealed_store.hpp"
+#include "security/security_database.hpp"
+#include "telephony/directory.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/fwd.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace ward::actors {
+
+/// Where a request came from: the connection's peer address and the service (listener)
+/// it arrived on.
+struct request_origin {
+  std::string source;
+  /// The service whose listener accepted the connection; nullopt when unknown (then no
+  /// service binding is enforced).
+  std::optional<security::service_name> service;
+};
+
+/// What a transaction may touch while it runs inside the security actor.
+struct security_context {
+  security::security_database& security;
+  telephony::telephony_directory& directory;
+  clock::time_point now;
+  const random_source& random;
+  /// The caller; null only for transactions that need no session.
+  const security::session_principal* principal;
+};
+
+/// What a transaction did, for the audit trail. Before/after are JSON, secrets redacted.
+struct transaction_effect {
+  std::string object;
+  std::string before;
+  std::string after;
+  std::string detail;
+  security::audit_kind kind = security::audit_kind::change;
+};
+
+using transaction_fn =
+    std::function<security::security_result<transaction_effect>(security_context&)>;
+
+/// Which stores a transaction writes.
+enum class transaction_writes : std::uint8_t { nothing, security_settings, directory };
+
+/// One administrative call. Every RPC becomes one of these, so the session check, the
+/// first-start gate, `authorize(right)`, persistence and the audit record happen in one
+/// place for all of them.
+struct security_transaction {
+  std::string token;
+  request_origin origin;
+  /// The RPC's name, e.g. "CreateServiceUser".
+  std::string action;
+  /// The service the RPC belongs to; nullopt for session calls offered on every service.
+  std::optional<security::service_name> service;
+  /// The right the caller needs; nullopt = any valid session.
+  std::optional<security::right> required;
+  /// Allowed while first-start passwords are still at their defaults (SPEC SEC-6).
+  bool allowed_before_ignition = false;
+  transaction_writes writes = transaction_writes::nothing;
+  /// Runs after the change is persisted and audited, e.g. to apply a service level.
+  std::function<void(const security::security_settings&)> after_commit;
+  transaction_fn apply;
+};
+
+struct transaction_reply {
+  std::optional<security::security_error> error;
+};
+
+struct login_request {
+  std::string name;
+  std::string password;
+  request_origin origin;
+};
+
+struct login_grant {
+  std::string token;
+  std::chrono::seconds expires_in{0};
+  bool must_change_password = false;
+  std::optional<std::int64_t> password_expires_in_days;
+  std::vector<std::string> ignition_pending;
+  std::set<security::right> rights;
+};
+
+struct login_reply {
+  std::optional<security::security_error> error;
+  login_grant grant;
+};
+
+struct logout_request {
+  std::string token;
+  request_origin origin;
+};
+
+/// A telephony user's password checked for an application, under the caller's session.
+struct user_login_request {
+  std::string token;
+  request_origin origin;
+  std::string name;
+  std::string password;
+};
+
+struct user_login_reply {
+  std::optional<security::security_error> error;
+  bool accepted = false;
+  bool locked = false;
+};
+
+/// How long a session token is honoured.
+inline constexpr std::chrono::minutes session_lifetime{15};
+
+/// What the security actor owns.
+struct security_actor_deps {
+  security::security_database database;
+  telephony::telephony_directory directory;
+  std::shared_ptr<security::sealed_store> security_store;
+  std::shared_ptr<security::sealed_store> config_store;
+  std::shared_ptr<security::audit_log> audit;
+  const clock* time;
+  random_source random;
+};
+
+/// Record names in the sealed stores.
+inline constexpr std::string_view settings_record = "security/settings";
+inline constexpr std::string_view directory_record = "config/telephony_directory";
+
+/// Spawns the security database actor (DESIGN §4 "Admin login"): it owns the security
+/// settings and the telephony directory, checks every session and right, persists every
+/// change before answering, and writes the audit trail.
+caf::actor spawn_security_db_actor(caf::actor_system& system, security_actor_deps deps);
+
+} // namespace ward::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::security_transaction)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::transaction_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::login_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::login_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::logout_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::user_login_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::user_login_reply)

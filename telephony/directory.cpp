@@ -1,0 +1,374 @@
+#include "telephony/directory.hpp"
+
+#include <nlohmann/json.hpp>
+#include <openssl/evp.h>
+
+#include <algorithm>
+
+namespace ward::telephony {
+namespace {
+
+using security::security_errc;
+using security::security_error;
+
+security_error invalid(std::string field, std::string message) {
+  return {security_errc::invalid_argument, std::move(field), std::move(message)};
+}
+
+std::string hex_digest(const EVP_MD* md, std::string_view input) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(input.data(), input.size(), digest, &size, md, nullptr);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < size; ++i) {
+    out += hex[digest[i] >> 4];
+    out += hex[digest[i] & 0xf];
+  }
+  return out;
+}
+
+bool is_digits(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::optional<security_error> check_extension_number(std::string_view number) {
+  if (number.size() < 2 || number.size() > 15 || !is_digits(number))
+    return invalid("extension", "must be 2 to 15 digits");
+  return std::nullopt;
+}
+
+std::optional<security_error> check_user_name(std::string_view name) {
+  if (name.empty() || name.size() > 31)
+    return invalid("name", "must be 1 to 31 characters");
+  if (!std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '.' || c == '_' || c == '-';
+      }))
+    return invalid("name", "may contain only letters, digits and . _ -");
+  return std::nullopt;
+}
+
+std::optional<security_error> check_code(std::string_view field, std::string_view code,
+                                         std::string_view extension,
+                                         const security::pin_rules& rules) {
+  if (auto rejected = security::check_pin(code, extension, rules))
+    return invalid(std::string(field),
+                   security::describe(*rejected, rules.min_length, rules.max_length));
+  return std::nullopt;
+}
+
+} // namespace
+
+digest_secrets make_digest_secrets(std::string_view username, std::string_view realm,
+                                   std::string_view secret) {
+  std::string input;
+  input.append(username).append(":").append(realm).append(":").append(secret);
+  return {hex_digest(EVP_md5(), input), hex_digest(EVP_sha256(), input)};
+}
+
+security::security_result<std::string> telephony_directory::hash(std::string_view secret) const {
+  auto hashed = security::hash_secret(secret, cost_);
+  if (!hashed)
+    return std::unexpected(security_error{security_errc::storage_failure, "", hashed.error()});
+  return *hashed;
+}
+
+security::security_result<void>
+telephony_directory::apply(telephony_user& user, const telephony_user_fields& fields,
+                           const security::security_settings& policy) {
+  if (fields.full_name) {
+    if (fields.full_name->size() > 63)
+      return std::unexpected(invalid("full_name", "must be at most 63 characters"));
+    user.full_name = *fields.full_name;
+  }
+  if (fields.extension) {
+    if (auto bad = check_extension_number(*fields.extension))
+      return std::unexpected(*bad);
+    for (const auto& [other_name, other] : data_.users)
+      if (other_name != user.name && other.extension == *fields.extension)
+        return std::unexpected(security_error{security_errc::already_exists, "extension",
+                                              "extension " + *fields.extension +
+                                                  " belongs to user " + other_name});
+    user.extension = *fields.extension;
+  }
+  if (fields.password) {
+    const auto& rules = policy.telephony_policy.password;
+    if (policy.telephony_policy.enforce) {
+      if (auto rejected = security::check_password(*fields.password, user.name, rules))
+        return std::unexpected(
+            invalid("password", security::describe(*rejected, rules.min_length, rules.max_length)));
+      if (!user.extension.empty() && *fields.password == user.extension)
+        return std::unexpected(invalid("password", "must not equal the extension"));
+    } else if (fields.password->size() > rules.max_length) {
+      return std::unexpected(invalid("password", "must be at most 31 characters"));
+    }
+    auto hashed = hash(*fields.password);
+    if (!hashed)
+      return std::unexpected(hashed.error());
+    user.password_hash = fields.password->empty() ? std::string{} : *hashed;
+  }
+  if (fields.login_code) {
+    if (auto bad = check_code("login_code", *fields.login_code, user.extension,
+                              policy.login_code_rules))
+      return std::unexpected(*bad);
+    if (fields.login_code->empty()) {
+      user.login_code_hash.clear();
+      user.login_code_digest = {};
+    } else {
+      auto hashed = hash(*fields.login_code);
+      if (!hashed)
+        return std::unexpected(hashed.error());
+      user.login_code_hash = *hashed;
+      user.login_code_digest = make_digest_secrets(user.extension, realm_, *fields.login_code);
+    }
+  }
+  if (fields.voicemail_code) {
+    if (auto bad = check_code("voicemail_code", *fields.voicemail_code, user.extension,
+                              policy.voicemail_code_rules))
+      return std::unexpected(*bad);
+    if (fields.voicemail_code->empty()) {
+      user.voicemail_code_hash.clear();
+    } else {
+      auto hashed = hash(*fields.voicemail_code);
+      if (!hashed)
+        return std::unexpected(hashed.error());
+      user.voicemail_code_hash = *hashed;
+    }
+  }
+  return {};
+}
+
+security::security_result<void>
+telephony_directory::create_user(std::string_view name, const telephony_user_fields& fields,
+                                 const security::security_settings& policy) {
+  if (auto bad = check_user_name(name))
+    return std::unexpected(*bad);
+  if (data_.users.contains(std::string(name)))
+    return std::unexpected(security_error{security_errc::already_exists, "name",
+                                          "telephony user " + std::string(name) + " exists"});
+  if (!fields.extension)
+    return std::unexpected(invalid("extension", "is required"));
+  telephony_user user;
+  user.name = name;
+  // Extension first: the code checks compare against it.
+  telephony_user_fields with_extension_first;
+  with_extension_first.extension = fields.extension;
+  if (auto applied = apply(user, with_extension_first, policy); !applied)
+    return applied;
+  auto rest = fields;
+  rest.extension.reset();
+  if (auto applied = apply(user, rest, policy); !applied)
+    return applied;
+  data_.users.emplace(user.name, std::move(user));
+  ++data_.version;
+  return {};
+}
+
+security::security_result<void>
+telephony_directory::update_user(std::string_view name, const telephony_user_fields& fields,
+                                 const security::security_settings& policy) {
+  auto it = data_.users.find(std::string(name));
+  if (it == data_.users.end())
+    return std::unexpected(security_error{security_errc::not_found, "name",
+                                          "telephony user does not exist"});
+  auto changed = it->second;
+  telephony_user_fields extension_only;
+  extension_only.extension = fields.extension;
+  if (auto applied = apply(changed, extension_only, policy); !applied)
+    return applied;
+  auto rest = fields;
+  rest.extension.reset();
+  if (auto applied = apply(changed, rest, policy); !applied)
+    return applied;
+  it->second = std::move(changed);
+  ++data_.version;
+  return {};
+}
+
+security::security_result<void> telephony_directory::delete_user(std::string_view name) {
+  if (data_.users.erase(std::string(name)) == 0)
+    return std::unexpected(security_error{security_errc::not_found, "name",
+                                          "telephony user does not exist"});
+  ++data_.version;
+  return {};
+}
+
+security::security_result<void> telephony_directory::unlock_user(std::string_view name) {
+  auto it = data_.users.find(std::string(name));
+  if (it == data_.users.end())
+    return std::unexpected(security_error{security_errc::not_found, "name",
+                                          "telephony user does not exist"});
+  security::unlock(it->second.lock);
+  ++data_.version;
+  return {};
+}
+
+security::security_result<void>
+telephony_directory::create_extension(std::string_view number, const extension_fields& fields,
+                                      const security::security_settings& policy) {
+  if (auto bad = check_extension_number(number))
+    return std::unexpected(*bad);
+  if (data_.extensions.contains(std::string(number)))
+    return std::unexpected(security_error{security_errc::already_exists, "number",
+                                          "extension " + std::string(number) + " exists"});
+  extension_record record;
+  record.number = number;
+  data_.extensions.emplace(record.number, record);
+  auto updated = update_extension(number, fields, policy);
+  if (!updated) {
+    data_.extensions.erase(std::string(number));
+    return updated;
+  }
+  return {};
+}
+
+security::security_result<void>
+telephony_directory::update_extension(std::string_view number, const extension_fields& fields,
+                                      const security::security_settings& policy) {
+  auto it = data_.extensions.find(std::string(number));
+  if (it == data_.extensions.end())
+    return std::unexpected(
+        security_error{security_errc::not_found, "number", "extension does not exist"});
+  auto changed = it->second;
+  if (fields.phone_password) {
+    if (auto bad = check_code("phone_password", *fields.phone_password, changed.number,
+                              policy.login_code_rules))
+      return std::unexpected(*bad);
+    changed.has_phone_password = !fields.phone_password->empty();
+    changed.phone_password_digest =
+        changed.has_phone_password
+            ? make_digest_secrets(changed.number, realm_, *fields.phone_password)
+            : digest_secrets{};
+  }
+  if (fields.force_authorization)
+    changed.force_authorization = *fields.force_authorization;
+  it->second = std::move(changed);
+  ++data_.version;
+  return {};
+}
+
+security::security_result<void> telephony_directory::delete_extension(std::string_view number) {
+  if (data_.extensions.erase(std::string(number)) == 0)
+    return std::unexpected(
+        security_error{security_errc::not_found, "number", "extension does not exist"});
+  ++data_.version;
+  return {};
+}
+
+std::string telephony_directory::password_hash_for(std::string_view name) const {
+  auto it = data_.users.find(std::string(name));
+  return it == data_.users.end() ? std::string{} : it->second.password_hash;
+}
+
+bool telephony_directory::is_locked(std::string_view name, time_point now) const {
+  auto it = data_.users.find(std::string(name));
+  return it != data_.users.end() && security::is_locked(it->second.lock, now);
+}
+
+user_login_result telephony_directory::complete_login(std::string_view name, bool password_matched,
+                                                      const security::security_settings& policy,
+                                                      time_point now) {
+  user_login_result result;
+  auto it = data_.users.find(std::string(name));
+  if (it == data_.users.end())
+    return result;
+  auto& user = it->second;
+  if (security::is_locked(user.lock, now)) {
+    result.outcome = user_login_outcome::locked;
+    return result;
+  }
+  ++data_.version;
+  if (password_matched && !user.password_hash.empty()) {
+    security::record_success(user.lock);
+    result.outcome = user_login_outcome::success;
+    return result;
+  }
+  result.lock_event = security::record_failure(user.lock, policy.telephony_policy.lockout, now);
+  result.outcome = result.lock_event == security::lockout_event::none
+                       ? user_login_outcome::bad_credentials
+                       : user_login_outcome::locked;
+  return result;
+}
+
+namespace {
+
+using json = nlohmann::json;
+
+std::int64_t to_unix(time_point when) {
+  return std::chrono::duration_cast<std::chrono::seconds>(when.time_since_epoch()).count();
+}
+
+} // namespace
+
+std::string encode_directory(const telephony_directory_data& data) {
+  json users = json::array();
+  for (const auto& [_, user] : data.users) {
+    json failures = json::array();
+    for (auto failure : user.lock.recent_failures)
+      failures.push_back(to_unix(failure));
+    json entry{{"name", user.name},
+               {"full_name", user.full_name},
+               {"extension", user.extension},
+               {"password_hash", user.password_hash},
+               {"login_code_ha1_md5", user.login_code_digest.ha1_md5},
+               {"login_code_ha1_sha256", user.login_code_digest.ha1_sha256},
+               {"login_code_hash", user.login_code_hash},
+               {"voicemail_code_hash", user.voicemail_code_hash},
+               {"recent_failures", failures},
+               {"locked_permanently", user.lock.locked_permanently}};
+    if (user.lock.locked_until)
+      entry["locked_until"] = to_unix(*user.lock.locked_until);
+    users.push_back(entry);
+  }
+  json extensions = json::array();
+  for (const auto& [_, record] : data.extensions)
+    extensions.push_back({{"number", record.number},
+                          {"ha1_md5", record.phone_password_digest.ha1_md5},
+                          {"ha1_sha256", record.phone_password_digest.ha1_sha256},
+                          {"has_phone_password", record.has_phone_password},
+                          {"force_authorization", record.force_authorization}});
+  return json{{"format", 1}, {"version", data.version}, {"users", users}, {"extensions", extensions}}
+      .dump();
+}
+
+std::expected<telephony_directory_data, std::string> decode_directory(std::string_view text) {
+  try {
+    auto document = json::parse(text);
+    telephony_directory_data data;
+    data.version = document.at("version").get<std::uint64_t>();
+    for (const auto& entry : document.at("users")) {
+      telephony_user user;
+      user.name = entry.at("name").get<std::string>();
+      user.full_name = entry.at("full_name").get<std::string>();
+      user.extension = entry.at("extension").get<std::string>();
+      user.password_hash = entry.at("password_hash").get<std::string>();
+      user.login_code_digest = {entry.at("login_code_ha1_md5").get<std::string>(),
+                                entry.at("login_code_ha1_sha256").get<std::string>()};
+      user.login_code_hash = entry.at("login_code_hash").get<std::string>();
+      user.voicemail_code_hash = entry.at("voicemail_code_hash").get<std::string>();
+      for (const auto& failure : entry.at("recent_failures"))
+        user.lock.recent_failures.push_back(
+            time_point(std::chrono::seconds(failure.get<std::int64_t>())));
+      user.lock.locked_permanently = entry.at("locked_permanently").get<bool>();
+      if (entry.contains("locked_until"))
+        user.lock.locked_until =
+            time_point(std::chrono::seconds(entry.at("locked_until").get<std::int64_t>()));
+      data.users.emplace(user.name, std::move(user));
+    }
+    for (const auto& entry : document.at("extensions")) {
+      extension_record record;
+      record.number = entry.at("number").get<std::string>();
+      record.phone_password_digest = {entry.at("ha1_md5").get<std::string>(),
+                                      entry.at("ha1_sha256").get<std::string>()};
+      record.has_phone_password = entry.at("has_phone_password").get<bool>();
+      record.force_authorization = entry.at("force_authorization").get<bool>();
+      data.extensions.emplace(record.number, std::move(record));
+    }
+    return data;
+  } catch (const json::exception& e) {
+    return std::unexpected(std::string("damaged telephony directory: ") + e.what());
+  }
+}
+
+} // namespace ward::telephony
