@@ -8,22 +8,308 @@
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 
 namespace {
 
-enum exit_code : int { exit_ok = 0, exit_remote_error = 1, exit_usage = 2 };
+namespace pb = ward::admin::v1;
+using ward::cli::target_service;
 
-std::string role_name(ward::admin::v1::NodeRole role) {
+constexpr int exit_ok = 0;
+constexpr int exit_remote_error = 1;
+constexpr int exit_usage = 2;
+
+struct usage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct cli_state {
+  ward::cli::connection_options options;
+  bool json = false;
+  std::string session_file;
+};
+
+std::string default_session_file() {
+  if (const char* explicit_file = std::getenv("WARD_SESSION_FILE"))
+    return explicit_file;
+  std::string base;
+  if (const char* config = std::getenv("XDG_CONFIG_HOME"))
+    base = config;
+  else if (const char* home = std::getenv("HOME"))
+    base = std::string(home) + "/.config";
+  else
+    base = ".";
+  return base + "/ward/session";
+}
+
+std::string read_token(const cli_state& state) {
+  std::ifstream in(state.session_file);
+  std::string token;
+  std::getline(in, token);
+  return token;
+}
+
+void save_token(const cli_state& state, const std::string& token) {
+  std::filesystem::path path(state.session_file);
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  // Created 0600 from the start: a session token is a credential.
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    throw usage_error("cannot write session file " + path.string());
+  ::fchmod(fd, 0600);
+  auto line = token + "\n";
+  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ::close(fd);
+  if (!ok)
+    throw usage_error("cannot write session file " + path.string());
+}
+
+/// A secret from the terminal without echo, or one line of standard input when piped.
+std::string read_secret(const std::string& prompt) {
+  std::string secret;
+  if (::isatty(STDIN_FILENO)) {
+    std::cerr << prompt << ": " << std::flush;
+    termios saved{};
+    tcgetattr(STDIN_FILENO, &saved);
+    auto quiet = saved;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    std::getline(std::cin, secret);
+    tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+    std::cerr << "\n";
+  } else if (!std::getline(std::cin, secret)) {
+    throw usage_error(prompt + ": expected a line on standard input");
+  }
+  return secret;
+}
+
+std::string to_json(const google::protobuf::Message& message) {
+  std::string text;
+  google::protobuf::util::JsonPrintOptions print;
+  print.add_whitespace = true;
+  print.always_print_primitive_fields = true;
+  print.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(message, &text, print);
+  return text;
+}
+
+std::string date_text(std::int64_t unix_seconds) {
+  if (unix_seconds == 0)
+    return "-";
+  std::time_t t = unix_seconds;
+  std::tm parts{};
+  gmtime_r(&t, &parts);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return buffer;
+}
+
+std::int64_t parse_date(const std::string& text) {
+  std::tm parts{};
+  std::istringstream in(text);
+  in >> std::get_time(&parts, "%Y-%m-%d");
+  if (in.fail())
+    throw usage_error("dates are YYYY-MM-DD, got '" + text + "'");
+  return static_cast<std::int64_t>(timegm(&parts));
+}
+
+bool parse_switch(const std::string& text, const std::string& option) {
+  if (text == "on" || text == "true" || text == "yes")
+    return true;
+  if (text == "off" || text == "false" || text == "no")
+    return false;
+  throw usage_error(option + " takes on or off, got '" + text + "'");
+}
+
+template <class Stub>
+std::unique_ptr<Stub> stub_for(const cli_state& state, target_service target,
+                               std::unique_ptr<Stub> (*make)(
+                                   const std::shared_ptr<grpc::ChannelInterface>&,
+                                   const grpc::StubOptions&)) {
+  auto channel = ward::cli::open_channel(state.options, target);
+  if (!channel)
+    throw usage_error(channel.error());
+  return make(*channel, grpc::StubOptions());
+}
+
+/// Calls one RPC with the session token and reports a failure in one line.
+template <class Stub, class Request, class Reply>
+int invoke(const cli_state& state, target_service target, Stub& stub,
+           grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Reply*),
+           const Request& request, Reply& reply, bool with_token = true) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + state.options.timeout);
+  if (with_token) {
+    auto token = read_token(state);
+    if (!token.empty())
+      context.AddMetadata("authorization", "Bearer " + token);
+  }
+  auto status = (stub.*method)(&context, request, &reply);
+  if (!status.ok()) {
+    auto endpoint = ward::cli::endpoint_for(state.options, target).value_or("node");
+    std::cerr << "wardctl: " << endpoint << ": " << status.error_message() << " (code "
+              << status.error_code() << ")\n";
+    return exit_remote_error;
+  }
+  return exit_ok;
+}
+
+void print_row(const std::string& label, const std::string& value) {
+  std::cout << std::left << std::setw(18) << label << value << "\n";
+}
+
+std::string joined(const google::protobuf::RepeatedPtrField<std::string>& items) {
+  std::string out;
+  for (const auto& item : items)
+    out += (out.empty() ? "" : ", ") + item;
+  return out.empty() ? "-" : out;
+}
+
+// ---- printers --------------------------------------------------------------------------
+
+void print(const pb::ServiceUser& user) {
+  print_row("name", user.name());
+  print_row("status", user.status());
+  print_row("setting", user.setting());
+  print_row("groups", joined(user.groups()));
+  print_row("protected", user.protected_() ? "yes" : "no");
+  print_row("at default", user.at_default() ? "yes" : "no");
+  print_row("expires", date_text(user.expires_at_unix()));
+  print_row("last login", date_text(user.last_login_unix()));
+  print_row("password changed", date_text(user.password_changed_unix()));
+  print_row("recent failures", std::to_string(user.recent_failures()));
+  print_row("locked until", date_text(user.locked_until_unix()));
+}
+
+void print(const pb::ServiceUserList& list) {
+  std::cout << std::left << std::setw(20) << "NAME" << std::setw(24) << "STATUS" << "GROUPS\n";
+  for (const auto& user : list.users())
+    std::cout << std::setw(20) << user.name() << std::setw(24) << user.status()
+              << joined(user.groups()) << "\n";
+}
+
+void print(const pb::RightsGroup& group) {
+  print_row("name", group.name());
+  print_row("at default", group.at_default() ? "yes" : "no");
+  std::cout << "rights\n";
+  for (const auto& right : group.rights())
+    std::cout << "  " << right << "\n";
+}
+
+void print(const pb::RightsGroupList& list) {
+  std::cout << std::left << std::setw(28) << "GROUP" << std::setw(8) << "RIGHTS" << "DEFAULT\n";
+  for (const auto& group : list.groups())
+    std::cout << std::setw(28) << group.name() << std::setw(8) << group.rights_size()
+              << (group.at_default() ? "yes" : "no") << "\n";
+}
+
+void print(const pb::RightList& list) {
+  std::cout << std::left << std::setw(34) << "RIGHT" << std::setw(26) << "SET" << "CATEGORY\n";
+  for (const auto& right : list.rights())
+    std::cout << std::setw(34) << right.name() << std::setw(26) << right.rights_set()
+              << right.category() << "\n";
+}
+
+void print(const pb::ServiceLevelList& list) {
+  std::cout << std::left << std::setw(26) << "SERVICE" << std::setw(22) << "LEVEL" << std::setw(12)
+            << "PLAIN PORT" << "TLS PORT\n";
+  for (const auto& level : list.levels())
+    std::cout << std::setw(26) << level.service() << std::setw(22) << level.level() << std::setw(12)
+              << (level.plain_port() ? std::to_string(level.plain_port()) : "-")
+              << (level.tls_port() ? std::to_string(level.tls_port()) : "-") << "\n";
+}
+
+void print(const pb::AuditRecordList& list) {
+  for (const auto& r : list.records()) {
+    std::cout << r.sequence() << "  " << date_text(r.time_unix_micros() / 1000000) << "  "
+              << std::left << std::setw(15) << r.kind() << std::setw(8) << r.outcome()
+              << std::setw(16) << (r.actor().empty() ? "-" : r.actor()) << std::setw(22)
+              << (r.source().empty() ? "-" : r.source()) << r.action();
+    if (!r.object().empty())
+      std::cout << " " << r.object();
+    if (!r.reason().empty())
+      std::cout << " (" << r.reason() << ")";
+    std::cout << "\n";
+  }
+}
+
+void print(const pb::AuditVerifyReply& reply) {
+  if (reply.intact())
+    std::cout << "audit trail intact: " << reply.records() << " records\n";
+  else
+    std::cout << "audit trail DAMAGED at record " << reply.first_bad_sequence() << ": "
+              << reply.problem() << "\n";
+}
+
+void print(const pb::TelephonyUser& user) {
+  print_row("name", user.name());
+  print_row("full name", user.full_name().empty() ? "-" : user.full_name());
+  print_row("extension", user.extension());
+  print_row("password", user.has_password() ? "set" : "none");
+  print_row("login code", user.has_login_code() ? "set" : "none");
+  print_row("voicemail code", user.has_voicemail_code() ? "set" : "none");
+  print_row("locked", user.locked() ? "yes" : "no");
+}
+
+void print(const pb::TelephonyUserList& list) {
+  std::cout << std::left << std::setw(20) << "NAME" << std::setw(12) << "EXTENSION" << std::setw(10)
+            << "LOCKED" << "FULL NAME\n";
+  for (const auto& user : list.users())
+    std::cout << std::setw(20) << user.name() << std::setw(12) << user.extension() << std::setw(10)
+              << (user.locked() ? "yes" : "no") << user.full_name() << "\n";
+}
+
+void print(const pb::Extension& ext) {
+  print_row("number", ext.number());
+  print_row("phone password", ext.has_phone_password() ? "set" : "none");
+  print_row("force auth", ext.force_authorization() ? "on" : "off");
+}
+
+void print(const pb::ExtensionList& list) {
+  std::cout << std::left << std::setw(12) << "EXTENSION" << std::setw(16) << "PHONE PASSWORD"
+            << "FORCE AUTH\n";
+  for (const auto& ext : list.extensions())
+    std::cout << std::setw(12) << ext.number() << std::setw(16)
+              << (ext.has_phone_password() ? "set" : "none")
+              << (ext.force_authorization() ? "on" : "off") << "\n";
+}
+
+void print(const google::protobuf::Message& message) { std::cout << to_json(message); }
+
+template <class Reply>
+int show(const cli_state& state, int code, const Reply& reply) {
+  if (code != exit_ok)
+    return code;
+  if (state.json)
+    std::cout << to_json(reply);
+  else
+    print(reply);
+  return exit_ok;
+}
+
+// ---- status and health ------------------------------------------------------------------
+
+std::string role_name(pb::NodeRole role) {
   switch (role) {
-    case ward::admin::v1::NODE_ROLE_PRIMARY:
+    case pb::NODE_ROLE_PRIMARY:
       return "primary";
-    case ward::admin::v1::NODE_ROLE_SECONDARY:
+    case pb::NODE_ROLE_SECONDARY:
       return "secondary";
-    case ward::admin::v1::NODE_ROLE_EXPANSION:
+    case pb::NODE_ROLE_EXPANSION:
       return "expansion";
-    case ward::admin::v1::NODE_ROLE_APPSERVER:
+    case pb::NODE_ROLE_APPSERVER:
       return "appserver";
     default:
       return "unspecified";
@@ -42,38 +328,13 @@ std::string duration_text(std::int64_t seconds) {
   return out.str();
 }
 
-int report_rpc_failure(const grpc::Status& status, const std::string& node) {
-  std::cerr << "wardctl: " << node << ": " << status.error_message() << " (code "
-            << status.error_code() << ")\n";
-  return exit_remote_error;
-}
-
-void print_row(const std::string& label, const std::string& value) {
-  std::cout << std::left << std::setw(18) << label << value << "\n";
-}
-
-int run_status(const ward::cli::connection_options& options, bool json) {
-  auto channel = ward::cli::open_channel(options);
-  if (!channel) {
-    std::cerr << "wardctl: " << channel.error() << "\n";
-    return exit_usage;
-  }
-  auto stub = ward::admin::v1::Admin::NewStub(*channel);
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + options.timeout);
-  ward::admin::v1::StatusReply reply;
-  auto status = stub->Status(&context, {}, &reply);
-  if (!status.ok())
-    return report_rpc_failure(status, options.node);
-  if (json) {
-    std::string text;
-    google::protobuf::util::JsonPrintOptions print;
-    print.add_whitespace = true;
-    print.always_print_primitive_fields = true;
-    (void)google::protobuf::util::MessageToJsonString(reply, &text, print);
-    std::cout << text;
-    return exit_ok;
-  }
+int run_status(const cli_state& state) {
+  auto stub = stub_for(state, target_service::status, &pb::Admin::NewStub);
+  pb::StatusReply reply;
+  int code = invoke(state, target_service::status, *stub, &pb::Admin::Stub::Status,
+                    pb::StatusRequest{}, reply, false);
+  if (code != exit_ok || state.json)
+    return code == exit_ok ? (std::cout << to_json(reply), exit_ok) : code;
   print_row("node", reply.node_name());
   print_row("role", role_name(reply.role()));
   print_row("version", reply.version());
@@ -90,29 +351,654 @@ int run_status(const ward::cli::connection_options& options, bool json) {
   return exit_ok;
 }
 
-int run_health(const ward::cli::connection_options& options, const std::string& service,
-               bool json) {
-  auto channel = ward::cli::open_channel(options);
-  if (!channel) {
-    std::cerr << "wardctl: " << channel.error() << "\n";
-    return exit_usage;
-  }
+int run_health(const cli_state& state, const std::string& service) {
+  auto channel = ward::cli::open_channel(state.options, target_service::status);
+  if (!channel)
+    throw usage_error(channel.error());
   auto stub = grpc::health::v1::Health::NewStub(*channel);
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + options.timeout);
   grpc::health::v1::HealthCheckRequest request;
   request.set_service(service);
   grpc::health::v1::HealthCheckResponse reply;
-  auto status = stub->Check(&context, request, &reply);
-  if (!status.ok())
-    return report_rpc_failure(status, options.node);
+  int code = invoke(state, target_service::status, *stub, &grpc::health::v1::Health::Stub::Check,
+                    request, reply, false);
+  if (code != exit_ok)
+    return code;
   auto name = grpc::health::v1::HealthCheckResponse::ServingStatus_Name(reply.status());
-  if (json)
-    std::cout << "{\"status\": \"" << name << "\"}\n";
-  else
-    std::cout << name << "\n";
+  std::cout << (state.json ? "{\"status\": \"" + name + "\"}" : name) << "\n";
   return reply.status() == grpc::health::v1::HealthCheckResponse::SERVING ? exit_ok
                                                                           : exit_remote_error;
+}
+
+// ---- command registration ---------------------------------------------------------------
+
+using action = std::function<int()>;
+
+struct command_table {
+  std::vector<std::pair<CLI::App*, action>> entries;
+  void add(CLI::App* command, action run) { entries.emplace_back(command, std::move(run)); }
+};
+
+template <class Stub>
+std::unique_ptr<Stub> security_stub(const cli_state& state,
+                                    std::unique_ptr<Stub> (*make)(
+                                        const std::shared_ptr<grpc::ChannelInterface>&,
+                                        const grpc::StubOptions&)) {
+  return stub_for(state, target_service::security, make);
+}
+
+void add_session_commands(CLI::App& app, cli_state& state, command_table& table) {
+  auto* login = app.add_subcommand("login", "Log in as a service user; caches the session token");
+  auto name = std::make_shared<std::string>();
+  login->add_option("--user,-u", *name, "Service user name")->required();
+  table.add(login, [&state, name] {
+    pb::LoginRequest request;
+    request.set_name(*name);
+    request.set_password(read_secret("password for " + *name));
+    auto stub = stub_for(state, target_service::security, &pb::Session::NewStub);
+    pb::LoginReply reply;
+    int code = invoke(state, target_service::security, *stub, &pb::Session::Stub::Login, request,
+                      reply, false);
+    if (code != exit_ok)
+      return code;
+    save_token(state, reply.token());
+    if (state.json) {
+      auto shown = reply;
+      shown.clear_token();
+      std::cout << to_json(shown);
+      return exit_ok;
+    }
+    std::cout << "logged in as " << *name << " for " << reply.expires_in_seconds() / 60
+              << " minutes; session saved to " << state.session_file << "\n";
+    if (reply.must_change_password())
+      std::cout << "the password must be changed now: wardctl passwd\n";
+    for (const auto& pending : reply.ignition_pending())
+      std::cout << "first start: " << pending << " is still the default\n";
+    std::cout << "identity certificate expires in " << reply.identity_certificate_expires_in_days()
+              << " days\n";
+    return exit_ok;
+  });
+
+  auto* logout = app.add_subcommand("logout", "End the cached session");
+  table.add(logout, [&state] {
+    auto stub = stub_for(state, target_service::security, &pb::Session::NewStub);
+    pb::Empty reply;
+    int code = invoke(state, target_service::security, *stub, &pb::Session::Stub::Logout,
+                      pb::Empty{}, reply);
+    std::filesystem::remove(state.session_file);
+    return code;
+  });
+
+  auto* passwd = app.add_subcommand("passwd", "Change your own password (old, then new)");
+  table.add(passwd, [&state] {
+    pb::ChangePasswordRequest request;
+    request.set_old_password(read_secret("current password"));
+    request.set_new_password(read_secret("new password"));
+    auto stub = stub_for(state, target_service::security, &pb::Session::NewStub);
+    pb::Empty reply;
+    int code = invoke(state, target_service::security, *stub, &pb::Session::Stub::ChangePassword,
+                      request, reply);
+    if (code == exit_ok && !state.json)
+      std::cout << "password changed; log in again\n";
+    return code;
+  });
+
+  auto* system_password = app.add_subcommand("system-password", "Set the system password");
+  table.add(system_password, [&state] {
+    pb::SetSystemPasswordRequest request;
+    request.set_new_password(read_secret("new system password"));
+    auto stub = stub_for(state, target_service::security, &pb::Session::NewStub);
+    pb::Empty reply;
+    int code = invoke(state, target_service::security, *stub,
+                      &pb::Session::Stub::SetSystemPassword, request, reply);
+    if (code == exit_ok && !state.json)
+      std::cout << "system password changed\n";
+    return code;
+  });
+
+  auto* user_login = app.add_subcommand("user-login", "Check a telephony user's password");
+  auto user = std::make_shared<std::string>();
+  user_login->add_option("name", *user, "Telephony user")->required();
+  table.add(user_login, [&state, user] {
+    pb::UserLoginRequest request;
+    request.set_name(*user);
+    request.set_password(read_secret("password for " + *user));
+    auto stub = stub_for(state, target_service::security, &pb::Session::NewStub);
+    pb::UserLoginReply reply;
+    int code = invoke(state, target_service::security, *stub, &pb::Session::Stub::UserLogin,
+                      request, reply);
+    if (code != exit_ok)
+      return code;
+    if (state.json)
+      std::cout << to_json(reply);
+    else
+      std::cout << (reply.accepted() ? "accepted" : reply.locked() ? "refused: locked" : "refused")
+                << "\n";
+    return reply.accepted() ? exit_ok : exit_remote_error;
+  });
+}
+
+void add_service_user_commands(CLI::App& app, cli_state& state, command_table& table) {
+  auto* group = app.add_subcommand("service-user", "Administrative accounts");
+  group->require_subcommand(1);
+  using S = pb::Security::Stub;
+
+  auto* list = group->add_subcommand("list", "List service users");
+  table.add(list, [&state] {
+    auto stub = security_stub(state, &pb::Security::NewStub);
+    pb::ServiceUserList reply;
+    return show(state, invoke(state, target_service::security, *stub, &S::ListServiceUsers,
+                              pb::Empty{}, reply),
+                reply);
+  });
+
+  auto name = std::make_shared<std::string>();
+  auto* show_cmd = group->add_subcommand("show", "Show one service user");
+  show_cmd->add_option("name", *name)->required();
+  table.add(show_cmd, [&state, name] {
+    auto stub = security_stub(state, &pb::Security::NewStub);
+    pb::NameRequest request;
+    request.set_name(*name);
+    pb::ServiceUser reply;
+    return show(state, invoke(state, target_service::security, *stub, &S::GetServiceUser, request,
+                              reply),
+                reply);
+  });
+
+  struct add_options {
+    std::string name, setting, expires;
+    std::vector<std::string> groups;
+  };
+  auto add_opts = std::make_shared<add_options>();
+  auto* add = group->add_subcommand("add", "Create a service user (password on stdin)");
+  add->add_option("name", add_opts->name)->required();
+  add->add_option("--group,-g", add_opts->groups, "Rights group (repeatable)");
+  add->add_option("--setting", add_opts->setting, "enabled | disabled | force_new_password");
+  add->add_option("--expires", add_opts->expires, "Expiry date YYYY-MM-DD");
+  table.add(add, [&state, add_opts] {
+    pb::CreateServiceUserRequest request;
+    request.set_name(add_opts->name);
+    for (const auto& g : add_opts->groups)
+      request.add_groups(g);
+    request.set_setting(add_opts->setting);
+    if (!add_opts->expires.empty())
+      request.set_expires_at_unix(parse_date(add_opts->expires));
+    request.set_password(read_secret("password for " + add_opts->name));
+    auto stub = security_stub(state, &pb::Security::NewStub);
+    pb::ServiceUser reply;
+    return show(state, invoke(state, target_service::security, *stub, &S::CreateServiceUser,
+                              request, reply),
+                reply);
+  });
+
+  struct set_options {
+    std::string name, setting, expires;
+    std::vector<std::string> groups;
+    bool no_groups = false, no_expiry = false, reset_password = false;
+  };
+  auto set_opts = std::make_shared<set_options>();
+  auto* set = group->add_subcommand("set", "Change a service user");
+  set->add_option("name", set_opts->name)->required();
+  set->add_option("--setting", set_opts->setting, "enabled | disabled | force_new_password");
+  set->add_option("--group,-g", set_opts->groups, "Replace membership (repeatable)");
+  set->add_flag("--no-groups", set_opts->no_groups, "Remove every membership");
+  set->add_option("--expires", set_opts->expires, "Expiry date YYYY-MM-DD");
+  set->add_flag("--no-expiry", set_opts->no_expiry, "Clear the expiry");
+  set->add_flag("--reset-password", set_opts->reset_password,
+                "Set a new password from stdin; the user must change it at next login");
+  table.add(set, [&state, set_opts] {
+    pb::UpdateServiceUserRequest request;
+    request.set_name(set_opts->name);
+    if (!set_opts->setting.empty())
+      request.set_setting(set_opts->setting);
+    if (!set_opts->groups.empty() || set_opts->no_groups) {
+      request.set_set_groups(true);
+      for (const auto& g : set_opts->groups)
+        request.add_groups(g);
+    }
+    if (!set_opts->expires.empty())
+      request.set_expires_at_unix(parse_date(set_opts->expires));
+    if (set_opts->no_expiry)
+      request.set_expires_at_unix(0);
+    if (set_opts->reset_password)
+      request.set_password(read_secret("new password for " + set_opts->name));
+    auto stub = security_stub(state, &pb::Security::NewStub);
+    pb::ServiceUser reply;
+    return show(state, invoke(state, target_service::security, *stub, &S::UpdateServiceUser,
+                              request, reply),
+                reply);
+  });
+
+  for (auto [verb, help] : {std::pair{"delete", "Delete a service user"},
+                            std::pair{"unlock", "Unlock a locked service user"}}) {
+    auto target = std::make_shared<std::string>();
+    auto* command = group->add_subcommand(verb, help);
+    command->add_option("name", *target)->required();
+    bool is_delete = std::string_view(verb) == "delete";
+    table.add(command, [&state, target, is_delete] {
+      auto stub = security_stub(state, &pb::Security::NewStub);
+      pb::NameRequest request;
+      request.set_name(*target);
+      if (is_delete) {
+        pb::Empty reply;
+        int code = invoke(state, target_service::security, *stub, &S::DeleteServiceUser, request,
+                          reply);
+        if (code == exit_ok && !state.json)
+          std::cout << "deleted " << *target << "\n";
+        return code;
+      }
+      pb::ServiceUser reply;
+      return show(state, invoke(state, target_service::security, *stub, &S::UnlockServiceUser,
+                                request, reply),
+                  reply);
+    });
+  }
+}
+
+void add_rights_commands(CLI::App& app, cli_state& state, command_table& table) {
+  using S = pb::Security::Stub;
+  auto* rights = app.add_subcommand("rights", "List every right");
+  table.add(rights, [&state] {
+    auto stub = security_stub(state, &pb::Security::NewStub);
+    pb::RightList reply;
+    return show(state, invoke(state, target_service::security, *stub, &S::ListRights, pb::Empty{},
+                              reply),
+                reply);
+  });
+
+  auto* group = app.add_subcommand("rights-group", "Rights groups");
+  group->require_subcommand(1);
+  auto* list = group->add_subcommand("list", "List rights groups");
+  table.add(list, [&state] {
+    auto stub = security_stub(state, &pb::Security::NewStub);
+    pb::RightsGroupList reply;
+    return show(state, invoke(state, target_service::security, *stub, &S::ListRightsGroups,
+                              pb::Empty{}, reply),
+                reply);
+  });
+  auto name = std::make_shared<std::string>();
+  auto* show_cmd = group->add_subcommand("show", "Show one rights group");
+  show_cmd->add_option("name", *name)->required();
+  table.add(show_cmd, [&state, name] {
+    auto stub = security_stub(state, &pb::Security::NewStub);
+    pb::NameRequest request;
+    request.set_name(*name);
+    pb::RightsGroup reply;
+    return show(state, invoke(state, target_service::security, *stub, &S::GetRightsGroup, request,
+                              reply),
+                reply);
+  });
+  for (auto verb : {"add", "set"}) {
+    struct options {
+      std::string name;
+      std::vector<std::string> rights;
+    };
+    auto opts = std::make_shared<options>();
+    bool creating = std::string_view(verb) == "add";
+    auto* command = group->add_subcommand(verb, creating ? "Create a rights group"
+                                                         : "Replace a rights group's rights");
+    command->add_option("name", opts->name)->required();
+    command->add_option("--right,-r", opts->rights, "Right (repeatable; see wardctl rights)");
+    table.add(command, [&state, opts, creating] {
+      pb::RightsGroup request;
+      request.set_name(opts->name);
+      for (const auto& r : opts->rights)
+        request.add_rights(r);
+      auto stub = security_stub(state, &pb::Security::NewStub);
+      pb::RightsGroup reply;
+      return show(state,
+                  invoke(state, target_service::security, *stub,
+                         creating ? &S::CreateRightsGroup : &S::UpdateRightsGroup, request, reply),
+                  reply);
+    });
+  }
+  auto doomed = std::make_shared<std::string>();
+  auto* del = group->add_subcommand("delete", "Delete a rights group nobody uses");
+  del->add_option("name", *doomed)->required();
+  table.add(del, [&state, doomed] {
+    auto stub = security_stub(state, &pb::Security::NewStub);
+    pb::NameRequest request;
+    request.set_name(*doomed);
+    pb::Empty reply;
+    int code = invoke(state, target_service::security, *stub, &S::DeleteRightsGroup, request, reply);
+    if (code == exit_ok && !state.json)
+      std::cout << "deleted " << *doomed << "\n";
+    return code;
+  });
+}
+
+void add_policy_commands(CLI::App& app, cli_state& state, command_table& table) {
+  using S = pb::Security::Stub;
+  auto* policy = app.add_subcommand("policy", "Password, PIN and lockout policy");
+  policy->require_subcommand(1);
+  auto* show_cmd = policy->add_subcommand("show", "Show the policy");
+  table.add(show_cmd, [&state] {
+    auto stub = security_stub(state, &pb::Security::NewStub);
+    pb::Policy reply;
+    return show(state, invoke(state, target_service::security, *stub, &S::GetPolicy, pb::Empty{},
+                              reply),
+                reply);
+  });
+
+  struct options {
+    std::optional<unsigned> min_name, min_password, history, change_period, idle, reject_limit;
+    std::optional<std::int64_t> reject_window, lock_seconds;
+    std::optional<std::string> complexity, reject_action;
+    std::optional<std::string> tel_enforce, tel_complexity, tel_reject_action;
+    std::optional<unsigned> tel_min_password, tel_reject_limit;
+    std::optional<std::int64_t> tel_reject_window;
+    std::optional<unsigned> login_code_min, voicemail_code_min;
+    std::optional<std::string> login_code_test, voicemail_code_test;
+  };
+  auto o = std::make_shared<options>();
+  auto* set = policy->add_subcommand("set", "Change parts of the policy");
+  set->add_option("--min-name-length", o->min_name);
+  set->add_option("--min-password-length", o->min_password);
+  set->add_option("--complexity", o->complexity, "low | medium | high");
+  set->add_option("--history", o->history, "Previous passwords that may not be reused");
+  set->add_option("--change-period-days", o->change_period, "Forced change period; 0 = never");
+  set->add_option("--idle-days", o->idle, "Disable accounts unused this long; 0 = never");
+  set->add_option("--reject-limit", o->reject_limit);
+  set->add_option("--reject-window-seconds", o->reject_window);
+  set->add_option("--reject-action", o->reject_action,
+                  "log_only | log_and_temporary_disable | log_and_disable_account");
+  set->add_option("--lock-seconds", o->lock_seconds, "Temporary lock duration");
+  set->add_option("--telephony-enforce", o->tel_enforce, "on | off");
+  set->add_option("--telephony-min-password-length", o->tel_min_password);
+  set->add_option("--telephony-complexity", o->tel_complexity);
+  set->add_option("--telephony-reject-limit", o->tel_reject_limit);
+  set->add_option("--telephony-reject-window-seconds", o->tel_reject_window);
+  set->add_option("--telephony-reject-action", o->tel_reject_action);
+  set->add_option("--login-code-min-length", o->login_code_min);
+  set->add_option("--login-code-complexity-test", o->login_code_test, "on | off");
+  set->add_option("--voicemail-code-min-length", o->voicemail_code_min);
+  set->add_option("--voicemail-code-complexity-test", o->voicemail_code_test, "on | off");
+  table.add(set, [&state, o] {
+    auto stub = security_stub(state, &pb::Security::NewStub);
+    pb::Policy policy;
+    int code = invoke(state, target_service::security, *stub, &S::GetPolicy, pb::Empty{}, policy);
+    if (code != exit_ok)
+      return code;
+    auto* su = policy.mutable_service_user();
+    if (o->min_name) su->set_min_name_length(*o->min_name);
+    if (o->min_password) su->set_min_password_length(*o->min_password);
+    if (o->complexity) su->set_complexity(*o->complexity);
+    if (o->history) su->set_history_entries(*o->history);
+    if (o->change_period) su->set_password_change_period_days(*o->change_period);
+    if (o->idle) su->set_account_idle_days(*o->idle);
+    if (o->reject_limit) su->mutable_lockout()->set_reject_limit(*o->reject_limit);
+    if (o->reject_window) su->mutable_lockout()->set_reject_window_seconds(*o->reject_window);
+    if (o->reject_action) su->mutable_lockout()->set_reject_action(*o->reject_action);
+    if (o->lock_seconds) su->mutable_lockout()->set_temporary_lock_seconds(*o->lock_seconds);
+    auto* tu = policy.mutable_telephony_user();
+    if (o->tel_enforce) tu->set_enforce(parse_switch(*o->tel_enforce, "--telephony-enforce"));
+    if (o->tel_min_password) tu->set_min_password_length(*o->tel_min_password);
+    if (o->tel_complexity) tu->set_complexity(*o->tel_complexity);
+    if (o->tel_reject_limit) tu->mutable_lockout()->set_reject_limit(*o->tel_reject_limit);
+    if (o->tel_reject_window) tu->mutable_lockout()->set_reject_window_seconds(*o->tel_reject_window);
+    if (o->tel_reject_action) tu->mutable_lockout()->set_reject_action(*o->tel_reject_action);
+    if (o->login_code_min) policy.mutable_login_code()->set_min_length(*o->login_code_min);
+    if (o->login_code_test)
+      policy.mutable_login_code()->set_complexity_test(
+          parse_switch(*o->login_code_test, "--login-code-complexity-test"));
+    if (o->voicemail_code_min) policy.mutable_voicemail_code()->set_min_length(*o->voicemail_code_min);
+    if (o->voicemail_code_test)
+      policy.mutable_voicemail_code()->set_complexity_test(
+          parse_switch(*o->voicemail_code_test, "--voicemail-code-complexity-test"));
+    pb::Policy reply;
+    return show(state, invoke(state, target_service::security, *stub, &S::SetPolicy, policy, reply),
+                reply);
+  });
+}
+
+void add_level_commands(CLI::App& app, cli_state& state, command_table& table) {
+  using S = pb::Security::Stub;
+  auto* levels = app.add_subcommand("service-level", "Service security levels");
+  levels->require_subcommand(1);
+  auto* show_cmd = levels->add_subcommand("show", "Show every service's level and open ports");
+  table.add(show_cmd, [&state] {
+    auto stub = security_stub(state, &pb::Security::NewStub);
+    pb::ServiceLevelList reply;
+    return show(state, invoke(state, target_service::security, *stub, &S::GetServiceLevels,
+                              pb::Empty{}, reply),
+                reply);
+  });
+  auto service = std::make_shared<std::string>();
+  auto level = std::make_shared<std::string>();
+  auto* set = levels->add_subcommand("set", "Set a service's level; takes effect at once");
+  set->add_option("service", *service)->required();
+  set->add_option("level", *level,
+                  "disabled | unsecure_only | unsecure_and_secure | secure_low | secure_medium | "
+                  "secure_high")
+      ->required();
+  table.add(set, [&state, service, level] {
+    auto stub = security_stub(state, &pb::Security::NewStub);
+    pb::ServiceLevel request;
+    request.set_service(*service);
+    request.set_level(*level);
+    pb::ServiceLevelList reply;
+    return show(state, invoke(state, target_service::security, *stub, &S::SetServiceLevel, request,
+                              reply),
+                reply);
+  });
+
+  auto* interfaces = app.add_subcommand("interfaces", "Unsecured application interfaces");
+  interfaces->require_subcommand(1);
+  auto* ishow = interfaces->add_subcommand("show", "Show the switches");
+  table.add(ishow, [&state] {
+    auto stub = security_stub(state, &pb::Security::NewStub);
+    pb::UnsecuredInterfaces reply;
+    return show(state, invoke(state, target_service::security, *stub, &S::GetUnsecuredInterfaces,
+                              pb::Empty{}, reply),
+                reply);
+  });
+  struct options {
+    std::optional<std::string> monitor, cti, dir_read, dir_write, writer;
+  };
+  auto o = std::make_shared<options>();
+  auto* iset = interfaces->add_subcommand("set", "Change switches (on | off)");
+  iset->add_option("--legacy-monitor", o->monitor);
+  iset->add_option("--cti", o->cti);
+  iset->add_option("--directory-read", o->dir_read);
+  iset->add_option("--directory-write", o->dir_write);
+  iset->add_option("--file-writer", o->writer, "IPv4 address allowed to write files");
+  table.add(iset, [&state, o] {
+    auto stub = security_stub(state, &pb::Security::NewStub);
+    pb::UnsecuredInterfaces current;
+    int code = invoke(state, target_service::security, *stub, &S::GetUnsecuredInterfaces,
+                      pb::Empty{}, current);
+    if (code != exit_ok)
+      return code;
+    if (o->monitor) current.set_legacy_monitor(parse_switch(*o->monitor, "--legacy-monitor"));
+    if (o->cti) current.set_cti(parse_switch(*o->cti, "--cti"));
+    if (o->dir_read) current.set_directory_read(parse_switch(*o->dir_read, "--directory-read"));
+    if (o->dir_write) current.set_directory_write(parse_switch(*o->dir_write, "--directory-write"));
+    if (o->writer) current.set_file_writer_address(*o->writer);
+    pb::UnsecuredInterfaces reply;
+    return show(state, invoke(state, target_service::security, *stub, &S::SetUnsecuredInterfaces,
+                              current, reply),
+                reply);
+  });
+
+  auto* security = app.add_subcommand("security", "Security settings as a whole");
+  security->require_subcommand(1);
+  auto yes = std::make_shared<bool>(false);
+  auto* reset = security->add_subcommand("reset", "Restore every security default");
+  reset->add_flag("--yes", *yes, "Confirm the reset")->required();
+  table.add(reset, [&state] {
+    auto stub = security_stub(state, &pb::Security::NewStub);
+    pb::Empty reply;
+    int code = invoke(state, target_service::security, *stub, &S::SecurityReset, pb::Empty{}, reply);
+    if (code == exit_ok && !state.json)
+      std::cout << "security settings reset to defaults; first-start passwords apply again\n";
+    return code;
+  });
+
+  auto* audit = app.add_subcommand("audit", "The audit trail");
+  audit->require_subcommand(1);
+  struct query {
+    std::string kind, actor;
+    std::uint64_t after = 0;
+    unsigned limit = 50;
+  };
+  auto q = std::make_shared<query>();
+  auto* alist = audit->add_subcommand("list", "Newest audit records");
+  alist->add_option("--kind", q->kind,
+                    "login | logout | change | password_change | security_reset | alarm | "
+                    "access_denied");
+  alist->add_option("--actor", q->actor);
+  alist->add_option("--after", q->after, "Only records after this sequence number");
+  alist->add_option("--limit", q->limit)->capture_default_str();
+  table.add(alist, [&state, q] {
+    auto stub = security_stub(state, &pb::Security::NewStub);
+    pb::AuditQueryRequest request;
+    request.set_kind(q->kind);
+    request.set_actor(q->actor);
+    request.set_after_sequence(q->after);
+    request.set_limit(q->limit);
+    pb::AuditRecordList reply;
+    return show(state, invoke(state, target_service::security, *stub, &S::AuditQuery, request,
+                              reply),
+                reply);
+  });
+  auto* verify = audit->add_subcommand("verify", "Check the hash chain of the whole trail");
+  table.add(verify, [&state] {
+    auto stub = security_stub(state, &pb::Security::NewStub);
+    pb::AuditVerifyReply reply;
+    int code = show(state, invoke(state, target_service::security, *stub, &S::AuditVerify,
+                                  pb::Empty{}, reply),
+                    reply);
+    return code == exit_ok && !reply.intact() ? exit_remote_error : code;
+  });
+}
+
+void add_configuration_commands(CLI::App& app, cli_state& state, command_table& table) {
+  using C = pb::Configuration::Stub;
+  auto config_stub = [&state] {
+    return stub_for(state, target_service::configuration, &pb::Configuration::NewStub);
+  };
+  auto* user = app.add_subcommand("user", "Telephony users");
+  user->require_subcommand(1);
+  auto* list = user->add_subcommand("list", "List telephony users");
+  table.add(list, [&state, config_stub] {
+    auto stub = config_stub();
+    pb::TelephonyUserList reply;
+    return show(state, invoke(state, target_service::configuration, *stub, &C::ListTelephonyUsers,
+                              pb::Empty{}, reply),
+                reply);
+  });
+  for (auto verb : {"add", "set"}) {
+    struct options {
+      std::string name;
+      std::optional<std::string> full_name, extension;
+      bool password = false, login_code = false, voicemail_code = false;
+    };
+    auto o = std::make_shared<options>();
+    bool creating = std::string_view(verb) == "add";
+    auto* command = user->add_subcommand(verb, creating ? "Create a telephony user"
+                                                        : "Change a telephony user");
+    command->add_option("name", o->name)->required();
+    command->add_option("--full-name", o->full_name);
+    auto* extension = command->add_option("--extension", o->extension);
+    if (creating)
+      extension->required();
+    command->add_flag("--password-stdin", o->password, "Read the user password from stdin");
+    command->add_flag("--login-code-stdin", o->login_code, "Read the login code from stdin");
+    command->add_flag("--voicemail-code-stdin", o->voicemail_code,
+                      "Read the voicemail code from stdin");
+    table.add(command, [&state, o, creating, config_stub] {
+      pb::TelephonyUserRequest request;
+      request.set_name(o->name);
+      if (o->full_name) request.set_full_name(*o->full_name);
+      if (o->extension) request.set_extension(*o->extension);
+      if (o->password) request.set_password(read_secret("user password"));
+      if (o->login_code) request.set_login_code(read_secret("login code"));
+      if (o->voicemail_code) request.set_voicemail_code(read_secret("voicemail code"));
+      auto stub = config_stub();
+      pb::TelephonyUser reply;
+      return show(state,
+                  invoke(state, target_service::configuration, *stub,
+                         creating ? &C::CreateTelephonyUser : &C::UpdateTelephonyUser, request,
+                         reply),
+                  reply);
+    });
+  }
+  for (auto verb : {"delete", "unlock"}) {
+    auto target = std::make_shared<std::string>();
+    bool is_delete = std::string_view(verb) == "delete";
+    auto* command = user->add_subcommand(verb, is_delete ? "Delete a telephony user"
+                                                         : "Unlock a locked telephony user");
+    command->add_option("name", *target)->required();
+    table.add(command, [&state, target, is_delete, config_stub] {
+      auto stub = config_stub();
+      pb::NameRequest request;
+      request.set_name(*target);
+      if (is_delete) {
+        pb::Empty reply;
+        int code = invoke(state, target_service::configuration, *stub, &C::DeleteTelephonyUser,
+                          request, reply);
+        if (code == exit_ok && !state.json)
+          std::cout << "deleted " << *target << "\n";
+        return code;
+      }
+      pb::TelephonyUser reply;
+      return show(state, invoke(state, target_service::configuration, *stub,
+                                &C::UnlockTelephonyUser, request, reply),
+                  reply);
+    });
+  }
+
+  auto* ext = app.add_subcommand("extension", "SIP extensions");
+  ext->require_subcommand(1);
+  auto* elist = ext->add_subcommand("list", "List extensions");
+  table.add(elist, [&state, config_stub] {
+    auto stub = config_stub();
+    pb::ExtensionList reply;
+    return show(state, invoke(state, target_service::configuration, *stub, &C::ListExtensions,
+                              pb::Empty{}, reply),
+                reply);
+  });
+  for (auto verb : {"add", "set"}) {
+    struct options {
+      std::string number;
+      bool phone_password = false;
+      std::optional<std::string> force_authorization;
+    };
+    auto o = std::make_shared<options>();
+    bool creating = std::string_view(verb) == "add";
+    auto* command = ext->add_subcommand(verb, creating ? "Create an extension" : "Change an extension");
+    command->add_option("number", o->number)->required();
+    command->add_flag("--phone-password-stdin", o->phone_password,
+                      "Read the phone password from stdin");
+    command->add_option("--force-authorization", o->force_authorization, "on | off");
+    table.add(command, [&state, o, creating, config_stub] {
+      pb::ExtensionRequest request;
+      request.set_number(o->number);
+      if (o->phone_password) request.set_phone_password(read_secret("phone password"));
+      if (o->force_authorization)
+        request.set_force_authorization(
+            parse_switch(*o->force_authorization, "--force-authorization"));
+      auto stub = config_stub();
+      pb::Extension reply;
+      return show(state,
+                  invoke(state, target_service::configuration, *stub,
+                         creating ? &C::CreateExtension : &C::UpdateExtension, request, reply),
+                  reply);
+    });
+  }
+  auto doomed = std::make_shared<std::string>();
+  auto* edel = ext->add_subcommand("delete", "Delete an extension");
+  edel->add_option("number", *doomed)->required();
+  table.add(edel, [&state, doomed, config_stub] {
+    auto stub = config_stub();
+    pb::NameRequest request;
+    request.set_name(*doomed);
+    pb::Empty reply;
+    int code = invoke(state, target_service::configuration, *stub, &C::DeleteExtension, request,
+                      reply);
+    if (code == exit_ok && !state.json)
+      std::cout << "deleted " << *doomed << "\n";
+    return code;
+  });
 }
 
 } // namespace
@@ -120,24 +1006,44 @@ int run_health(const ward::cli::connection_options& options, const std::string& 
 int main(int argc, char** argv) {
   CLI::App app{"wardctl: administer a Ward PBX cluster"};
   app.require_subcommand(1);
-  ward::cli::connection_options options;
-  bool json = false;
+  cli_state state;
+  state.session_file = default_session_file();
   int timeout_seconds = 10;
-  app.add_option("--node", options.node, "Node to talk to, HOST:PORT")->capture_default_str();
-  app.add_option("--ca-file", options.ca_file,
-                 "PEM certificate(s) trusted to sign the node's certificate");
-  app.add_flag("--insecure", options.insecure, "DANGEROUS: do not verify the node's certificate");
-  app.add_option("--server-name", options.server_name,
-                 "Name expected in the node's certificate (default: host of --node)");
+  auto& o = state.options;
+  app.add_option("--node", o.node, "System Status endpoint HOST:PORT")->capture_default_str();
+  app.add_option("--security", o.security, "Security Administration endpoint (default HOST:7447)");
+  app.add_option("--configuration", o.configuration, "Configuration endpoint (default HOST:7445)");
+  app.add_option("--endpoints", o.endpoints_file,
+                 "A node's <data_dir>/run/endpoints file: use the ports it lists");
+  app.add_option("--ca-file", o.ca_file, "PEM certificate(s) trusted to sign the node's certificate");
+  app.add_flag("--insecure", o.insecure, "DANGEROUS: do not verify the node's certificate");
+  app.add_flag("--plaintext", o.plaintext,
+               "DANGEROUS: no TLS (only for a service at an Unsecure level)");
+  app.add_option("--server-name", o.server_name,
+                 "Name expected in the node's certificate (default: host of the endpoint)");
+  app.add_option("--cert", o.cert_file, "Client certificate (PEM) for Secure High services");
+  app.add_option("--key", o.key_file, "Client key (PEM) for Secure High services");
+  app.add_option("--session-file", state.session_file,
+                 "Where the session token is kept (default $WARD_SESSION_FILE or "
+                 "~/.config/ward/session)");
   app.add_option("--timeout", timeout_seconds, "Seconds to wait for an answer")
       ->check(CLI::Range(1, 600))
       ->capture_default_str();
-  app.add_flag("--json", json, "Print machine-readable JSON");
+  app.add_flag("--json", state.json, "Print machine-readable JSON");
 
+  command_table table;
   auto* status = app.add_subcommand("status", "Show a node's name, role, version and uptime");
-  std::string health_service;
+  table.add(status, [&state] { return run_status(state); });
+  auto health_service = std::make_shared<std::string>();
   auto* health = app.add_subcommand("health", "gRPC health check of a node");
-  health->add_option("--service", health_service, "Service name (empty: the whole node)");
+  health->add_option("--service", *health_service, "Service name (empty: the whole node)");
+  table.add(health, [&state, health_service] { return run_health(state, *health_service); });
+  add_session_commands(app, state, table);
+  add_service_user_commands(app, state, table);
+  add_rights_commands(app, state, table);
+  add_policy_commands(app, state, table);
+  add_level_commands(app, state, table);
+  add_configuration_commands(app, state, table);
 
   try {
     app.parse(argc, argv);
@@ -147,11 +1053,15 @@ int main(int argc, char** argv) {
     app.exit(e);
     return exit_usage;
   }
-  options.timeout = std::chrono::seconds(timeout_seconds);
-
-  if (status->parsed())
-    return run_status(options, json);
-  if (health->parsed())
-    return run_health(options, health_service, json);
+  state.options.timeout = std::chrono::seconds(timeout_seconds);
+  try {
+    for (const auto& [command, run] : table.entries)
+      if (command->parsed())
+        return run();
+  } catch (const usage_error& e) {
+    std::cerr << "wardctl: " << e.what() << "\n";
+    return exit_usage;
+  }
+  std::cerr << "wardctl: choose a subcommand; see wardctl --help\n";
   return exit_usage;
 }

@@ -136,10 +136,25 @@ const std::vector<setting>& settings() {
          config.listen_address = value;
          return std::nullopt;
        }},
-      {{"listen.admin_port", "WARD_LISTEN_ADMIN_PORT", "7443",
-        "TCP port of the administration and status gRPC API (TLS); 0 = any free port."},
-       false,
-       port_setter(&node_config::admin_port)},
+      {{"listen.status_port", "WARD_LISTEN_STATUS_PORT", "7443",
+        "TLS port of the System Status service (status, health); 0 = any free port."},
+       false, port_setter(&node_config::status_port)},
+      {{"listen.status_plain_port", "WARD_LISTEN_STATUS_PLAIN_PORT", "7442",
+        "Plaintext port of the System Status service, open only at an Unsecure level."},
+       false, port_setter(&node_config::status_plain_port)},
+      {{"listen.configuration_port", "WARD_LISTEN_CONFIGURATION_PORT", "7445",
+        "TLS port of the Configuration service (telephony users, extensions)."},
+       false, port_setter(&node_config::configuration_port)},
+      {{"listen.configuration_plain_port", "WARD_LISTEN_CONFIGURATION_PLAIN_PORT", "7446",
+        "Plaintext port of the Configuration service, open only at an Unsecure level."},
+       false, port_setter(&node_config::configuration_plain_port)},
+      {{"listen.security_port", "WARD_LISTEN_SECURITY_PORT", "7447",
+        "TLS port of the Security Administration service (service users, policies, audit)."},
+       false, port_setter(&node_config::security_port)},
+      {{"listen.security_plain_port", "WARD_LISTEN_SECURITY_PLAIN_PORT", "7448",
+        "Plaintext port of the Security Administration service, open only at an Unsecure "
+        "level."},
+       false, port_setter(&node_config::security_plain_port)},
       {{"listen.metrics_port", "WARD_LISTEN_METRICS_PORT", "9464",
         "TCP port of the Prometheus /metrics endpoint; 0 = any free port."},
        false,
@@ -148,6 +163,17 @@ const std::vector<setting>& settings() {
         "TCP port on which primary and secondary accept lines; 0 = any free port."},
        false,
        port_setter(&node_config::line_port)},
+      {{"sip.realm", "WARD_SIP_REALM", "ward",
+        "SIP digest realm of the cluster; phone passwords and login codes are stored as "
+        "HA1 under it, so changing it requires setting them again."},
+       false,
+       [](std::string_view value, node_config& config) -> reason {
+         if (value.empty() || value.size() > 63 ||
+             value.find_first_of("\":\\ ") != std::string_view::npos)
+           return "must be 1 to 63 characters without quotes, colons, backslashes or spaces";
+         config.sip_realm = value;
+         return std::nullopt;
+       }},
       {{"log.level", "WARD_LOG_LEVEL", "info", "trace | debug | info | warn | error"},
        false,
        [](std::string_view value, node_config& config) -> reason {
@@ -250,7 +276,13 @@ std::expected<std::vector<line_peer>, config_error> parse_lines(const YAML::Node
 std::optional<config_error> check_ports_distinct(const node_config& config) {
   std::map<std::uint16_t, std::string> used;
   std::vector<std::pair<std::uint16_t, std::string>> ports = {
-      {config.admin_port, "listen.admin_port"}, {config.metrics_port, "listen.metrics_port"}};
+      {config.status_port, "listen.status_port"},
+      {config.status_plain_port, "listen.status_plain_port"},
+      {config.configuration_port, "listen.configuration_port"},
+      {config.configuration_plain_port, "listen.configuration_plain_port"},
+      {config.security_port, "listen.security_port"},
+      {config.security_plain_port, "listen.security_plain_port"},
+      {config.metrics_port, "listen.metrics_port"}};
   if (is_line_server(config.role))
     ports.emplace_back(config.line_port, "listen.line_port");
   for (const auto& [port, key] : ports) {

@@ -32,9 +32,18 @@ struct node_config {
   std::filesystem::path data_dir;
   std::string listen_address;
   /// 0 means "any free port"; the node reports what it bound in <data_dir>/run/endpoints.
-  std::uint16_t admin_port = 0;
+  /// TLS and plaintext ports of the three administrative services (SPEC SVC-2); which of
+  /// them are open is decided by each service's security level, not by this file.
+  std::uint16_t status_port = 0;
+  std::uint16_t status_plain_port = 0;
+  std::uint16_t configuration_port = 0;
+  std::uint16_t configuration_plain_port = 0;
+  std::uint16_t security_port = 0;
+  std::uint16_t security_plain_port = 0;
   std::uint16_t metrics_port = 0;
   std::uint16_t line_port = 0;
+  /// SIP digest realm shared by the cluster's extensions.
+  std::string sip_realm;
   std::vector<line_peer> lines;
   log_level log = log_level::info;
 };

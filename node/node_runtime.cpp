@@ -1,13 +1,19 @@
 #include "node/node_runtime.hpp"
 
+#include "actors/security_db_actor.hpp"
 #include "actors/status_actor.hpp"
 #include "core/clock.hpp"
 #include "core/random.hpp"
+#include "node/admin_api.hpp"
 #include "node/admin_service.hpp"
 #include "node/logging.hpp"
 #include "node/metrics.hpp"
+#include "node/service_listener.hpp"
 #include "node/start_record.hpp"
 #include "pki/identity_store.hpp"
+#include "security/audit_log.hpp"
+#include "security/sealed_store.hpp"
+#include "security/settings_codec.hpp"
 #include "storage/kv_store.hpp"
 
 #include <caf/actor_system.hpp>
@@ -16,12 +22,12 @@
 #include <grpc/support/log.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
-#include <grpcpp/security/server_credentials.h>
-#include <grpcpp/security/tls_certificate_provider.h>
-#include <grpcpp/security/tls_credentials_options.h>
 #include <prometheus/exposer.h>
 
 #include <csignal>
+#include <fstream>
+#include <mutex>
+#include <sstream>
 #include <sys/stat.h>
 
 #ifndef WARD_VERSION
@@ -54,17 +60,6 @@ std::string host_port(const std::string& address, std::uint16_t port) {
   return address + ":" + std::to_string(port);
 }
 
-/// Records the ports the node actually bound, so tools and tests can find a node whose
-/// configuration asked for port 0.
-bool write_endpoints(const std::filesystem::path& data_dir, const std::string& admin,
-                     const std::string& metrics) {
-  auto run_dir = data_dir / "run";
-  std::error_code ec;
-  std::filesystem::create_directories(run_dir, ec);
-  auto content = "admin=" + admin + "\nmetrics=" + metrics + "\n";
-  return pki::write_file_atomically(run_dir / "endpoints", content, 0644).has_value();
-}
-
 int wait_for_stop_signal() {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -75,6 +70,198 @@ int wait_for_stop_signal() {
   return signal_number;
 }
 
+/// PEM files in `directory`, each one trust anchor for client certificates at Secure High.
+std::vector<std::string> read_trusted_client_cas(const std::filesystem::path& directory) {
+  std::vector<std::string> pems;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(directory, ec)) {
+    if (!entry.is_regular_file() || entry.path().extension() != ".pem")
+      continue;
+    std::ifstream in(entry.path());
+    std::ostringstream text;
+    text << in.rdbuf();
+    pems.push_back(text.str());
+  }
+  return pems;
+}
+
+/// The listeners of the administrative services Ward serves, driven by their levels, and
+/// the endpoints file that tells tools which ports are open.
+class listener_set final : public service_level_control {
+public:
+  listener_set(const node_config& config, connection_registry& registry,
+               pki::tls_server_material material, std::string metrics_endpoint)
+      : config_(config), registry_(registry), material_(std::move(material)),
+        metrics_endpoint_(std::move(metrics_endpoint)) {}
+
+  /// Creates the listeners over the started `server`; levels apply from then on.
+  void start(grpc::Server& server) {
+    std::lock_guard lock(mutex_);
+    auto on_failure = [](const tls_failure& failure) {
+      logger("tls")->warn("event=tls_handshake_failed service={} peer={} cause={}", failure.service,
+                          failure.peer_address, log_value(failure.cause));
+    };
+    auto add = [&](security::service_name service, std::uint16_t plain, std::uint16_t tls) {
+      listeners_.emplace(service, std::make_unique<service_listener>(
+                                      std::string(security::to_string(service)),
+                                      config_.listen_address, plain, tls, server, registry_,
+                                      on_failure));
+    };
+    add(security::service_name::system_status, config_.status_plain_port, config_.status_port);
+    add(security::service_name::configuration, config_.configuration_plain_port,
+        config_.configuration_port);
+    add(security::service_name::security_administration, config_.security_plain_port,
+        config_.security_port);
+  }
+
+  /// Closes every listener before the gRPC server goes away.
+  void stop() {
+    std::lock_guard lock(mutex_);
+    listeners_.clear();
+  }
+
+  std::expected<void, std::string> apply(security::service_name service,
+                                         pki::service_security_level level) override {
+    std::lock_guard lock(mutex_);
+    if (!is_served(service))
+      return {};
+    auto it = listeners_.find(service);
+    if (it == listeners_.end())
+      return std::unexpected("the node is not serving yet");
+    auto applied = it->second->apply(level, material_);
+    if (!applied)
+      return applied;
+    logger("admin")->info("event=service_level service={} level={} plain_port={} tls_port={}",
+                          security::to_string(service), pki::to_string(level),
+                          pki::offers_plaintext(level) ? it->second->plain_port() : 0,
+                          pki::offers_tls(level) ? it->second->tls_port() : 0);
+    write_endpoints();
+    return {};
+  }
+
+  std::optional<std::pair<std::uint16_t, std::uint16_t>>
+  ports(security::service_name service) const override {
+    std::lock_guard lock(mutex_);
+    auto it = listeners_.find(service);
+    if (it == listeners_.end())
+      return std::nullopt;
+    auto level = it->second->level();
+    return std::pair<std::uint16_t, std::uint16_t>{
+        pki::offers_plaintext(level) ? it->second->plain_port() : 0,
+        pki::offers_tls(level) ? it->second->tls_port() : 0};
+  }
+
+  std::string status_endpoint() const {
+    std::lock_guard lock(mutex_);
+    const auto& status = listeners_.at(security::service_name::system_status);
+    return host_port(config_.listen_address, status->tls_port());
+  }
+
+private:
+  static bool is_served(security::service_name service) {
+    return service == security::service_name::system_status ||
+           service == security::service_name::configuration ||
+           service == security::service_name::security_administration;
+  }
+
+  /// Records the ports the node has open, so tools and tests find a node whose
+  /// configuration asked for port 0. Closed ports are left out.
+  void write_endpoints() const {
+    std::string content = "metrics=" + metrics_endpoint_ + "\n";
+    auto line = [&](std::string_view name, std::uint16_t port) {
+      if (port != 0)
+        content += std::string(name) + "=" + host_port(config_.listen_address, port) + "\n";
+    };
+    for (auto [service, name] : {std::pair{security::service_name::system_status, "status"},
+                                 {security::service_name::configuration, "configuration"},
+                                 {security::service_name::security_administration, "security"}}) {
+      const auto& listener = listeners_.at(service);
+      auto level = listener->level();
+      line(name, pki::offers_tls(level) ? listener->tls_port() : 0);
+      line(std::string(name) + "_plain", pki::offers_plaintext(level) ? listener->plain_port() : 0);
+    }
+    auto run_dir = config_.data_dir / "run";
+    std::error_code ec;
+    std::filesystem::create_directories(run_dir, ec);
+    if (!pki::write_file_atomically(run_dir / "endpoints", content, 0644))
+      logger("node")->warn("event=endpoints_not_written");
+  }
+
+  const node_config& config_;
+  connection_registry& registry_;
+  pki::tls_server_material material_;
+  std::string metrics_endpoint_;
+  mutable std::mutex mutex_;
+  std::map<security::service_name, std::unique_ptr<service_listener>> listeners_;
+};
+
+/// Loads the security settings, creating the factory defaults at first start and bringing
+/// an existing store up to this release (SPEC SEC-3, SEC-8).
+std::expected<security::security_database, std::string>
+load_security(security::sealed_store& store, security::audit_log& audit, clock::time_point now,
+              const random_source& random) {
+  auto cost = security::production_argon2_cost;
+  auto stored = store.get(actors::settings_record);
+  if (!stored)
+    return std::unexpected(stored.error());
+  if (!*stored) {
+    auto defaults = security::security_database::factory_defaults(cost, now, random);
+    if (!defaults)
+      return std::unexpected(defaults.error().message);
+    security::security_database database(std::move(*defaults), cost);
+    if (auto written = store.put(actors::settings_record,
+                                 security::encode_settings(database.settings()));
+        !written)
+      return std::unexpected(written.error());
+    security::audit_record record;
+    record.kind = security::audit_kind::security_reset;
+    record.action = "FirstStart";
+    record.object = "security_settings";
+    record.reason = "factory defaults created";
+    if (auto appended = audit.append(record); !appended)
+      return std::unexpected(appended.error().detail);
+    return database;
+  }
+  auto settings = security::decode_settings(**stored);
+  if (!settings)
+    return std::unexpected(settings.error());
+  security::security_database database(std::move(*settings), cost);
+  if (database.apply_release_defaults(now, random))
+    if (auto written = store.put(actors::settings_record,
+                                 security::encode_settings(database.settings()));
+        !written)
+      return std::unexpected(written.error());
+  return database;
+}
+
+std::expected<telephony::telephony_directory, std::string>
+load_directory(security::sealed_store& store, const node_config& config) {
+  auto stored = store.get(actors::directory_record);
+  if (!stored)
+    return std::unexpected(stored.error());
+  telephony::telephony_directory_data data;
+  if (*stored) {
+    auto decoded = telephony::decode_directory(**stored);
+    if (!decoded)
+      return std::unexpected(decoded.error());
+    data = std::move(*decoded);
+  }
+  return telephony::telephony_directory(std::move(data), config.sip_realm,
+                                        security::production_argon2_cost);
+}
+
+std::shared_ptr<security::sealed_store> open_sealed(const std::filesystem::path& directory,
+                                                    const security::node_key& key,
+                                                    const random_source& random,
+                                                    std::string& error) {
+  auto store = storage::kv_store::open(directory);
+  if (!store) {
+    error = store.error().detail;
+    return nullptr;
+  }
+  return std::make_shared<security::sealed_store>(std::move(*store), key, random);
+}
+
 } // namespace
 
 int run_node(const node_config& config) {
@@ -83,36 +270,31 @@ int run_node(const node_config& config) {
   const std::string version = WARD_VERSION;
   log->info("event=starting node={} role={} version={} data_dir={}", config.name,
             to_string(config.role), version, log_value(config.data_dir.string()));
+  auto fail = [&](std::string_view component, const std::string& reason) {
+    log->error("event=start_failed component={} reason={}", component, log_value(reason));
+    return 1;
+  };
 
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
-  if (ec) {
-    log->error("event=start_failed reason={}",
-               log_value("cannot create data directory: " + ec.message()));
-    return 1;
-  }
+  if (ec)
+    return fail("node", "cannot create data directory: " + ec.message());
   ::chmod(config.data_dir.c_str(), 0700);
 
   system_clock wall_clock;
   auto random = system_random();
 
   auto store = storage::kv_store::open(config.data_dir / "store");
-  if (!store) {
-    log->error("event=start_failed component=store reason={}", log_value(store.error().detail));
-    return 1;
-  }
+  if (!store)
+    return fail("store", store.error().detail);
   auto starts = record_start(**store, wall_clock.now());
-  if (!starts) {
-    log->error("event=start_failed component=store reason={}", log_value(starts.error().detail));
-    return 1;
-  }
+  if (!starts)
+    return fail("store", starts.error().detail);
 
   pki::identity_store identities(config.data_dir / "certificates");
   auto identity = identities.load_or_create(config.hostname, wall_clock.now(), random);
-  if (!identity) {
-    log->error("event=start_failed component=pki reason={}", log_value(identity.error().detail));
-    return 1;
-  }
+  if (!identity)
+    return fail("pki", identity.error().detail);
   auto pki_log = logger("pki");
   if (identity->origin == pki::identity_origin::recreated)
     pki_log->warn("event=identity_recreated reason={} subject={}",
@@ -122,77 +304,124 @@ int run_node(const node_config& config) {
                   log_value(identity->cert.subject()),
                   identity->cert.days_until_expiry(wall_clock.now()));
 
+  // Security settings and configuration: separate stores, both sealed under the node key
+  // (SPEC SEC-1); the audit trail beside them (SPEC MON-1).
+  auto key = security::node_key::load_or_create(config.data_dir / "keys" / "node.key", random);
+  if (!key)
+    return fail("security", key.error());
+  std::string open_error;
+  auto security_store = open_sealed(config.data_dir / "security", *key, random, open_error);
+  if (!security_store)
+    return fail("security", open_error);
+  auto config_store = open_sealed(config.data_dir / "config", *key, random, open_error);
+  if (!config_store)
+    return fail("config", open_error);
+  std::filesystem::create_directories(config.data_dir / "audit", ec);
+  auto audit = security::audit_log::open(config.data_dir / "audit" / "audit.log", wall_clock);
+  if (!audit)
+    return fail("audit", audit.error().detail);
+  std::shared_ptr<security::audit_log> audit_trail = std::move(*audit);
+  auto database = load_security(*security_store, *audit_trail, wall_clock.now(), random);
+  if (!database)
+    return fail("security", database.error());
+  auto directory = load_directory(*config_store, config);
+  if (!directory)
+    return fail("config", directory.error());
+  if (auto pending = database->ignition_pending(); !pending.empty())
+    logger("security")->warn("event=first_start_gate pending={}",
+                             log_value(std::to_string(pending.size()) +
+                                       " default passwords must be changed"));
+
   caf::actor_system_config actor_config;
   actor_config.set("scheduler.max-threads", 2);
   std::optional<caf::actor_system> actor_system;
   actor_system.emplace(actor_config);
 
-  auto status = actors::spawn_status_actor(*actor_system,
-                                           actors::node_facts{config.name, config.role, version,
-                                                              config.hostname, starts->start_count,
-                                                              identity->cert},
-                                           wall_clock);
-
-  // Admin gRPC API over TLS with the node identity (TLS 1.2 is gRPC's minimum).
-  grpc::EnableDefaultHealthCheckService(true);
-  auto identity_provider = std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
-      std::vector<grpc::experimental::IdentityKeyCertPair>{
-          {*identity->key.to_pem(), *identity->cert.to_pem()}});
-  grpc::experimental::TlsServerCredentialsOptions tls(identity_provider);
-  tls.watch_identity_key_cert_pairs();
-  tls.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-  auto admin = make_admin_service(*actor_system, status);
-  int admin_port = 0;
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort(host_port(config.listen_address, config.admin_port),
-                           grpc::experimental::TlsServerCredentials(tls), &admin_port);
-  builder.RegisterService(admin.get());
-  auto server = builder.BuildAndStart();
-  if (!server || admin_port == 0) {
-    log->error(
-        "event=start_failed component=admin reason={}",
-        log_value("cannot listen on " + host_port(config.listen_address, config.admin_port)));
-    caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
-    return 1;
-  }
-  auto admin_endpoint = host_port(config.listen_address, static_cast<std::uint16_t>(admin_port));
-  logger("admin")->info("event=listening service=admin tls=true endpoint={}", admin_endpoint);
+  auto status = actors::spawn_status_actor(
+      *actor_system,
+      actors::node_facts{config.name, config.role, version, config.hostname, starts->start_count,
+                         identity->cert},
+      wall_clock);
+  auto levels_at_start = database->settings().service_levels;
+  auto security_actor = actors::spawn_security_db_actor(
+      *actor_system, actors::security_actor_deps{std::move(*database), std::move(*directory),
+                                                 security_store, config_store, audit_trail,
+                                                 &wall_clock, random});
 
   std::unique_ptr<prometheus::Exposer> exposer;
-  auto metrics =
-      std::make_shared<node_metrics>(config.name, config.role, version, starts->start_count,
-                                     identity->cert, wall_clock, *actor_system);
   try {
     exposer = std::make_unique<prometheus::Exposer>(
         host_port(config.listen_address, config.metrics_port), 2);
   } catch (const std::exception& e) {
-    log->error("event=start_failed component=metrics reason={}", log_value(e.what()));
-    server->Shutdown(std::chrono::system_clock::now());
     caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
-    return 1;
+    caf::anon_send_exit(security_actor, caf::exit_reason::user_shutdown);
+    return fail("metrics", e.what());
   }
+  auto metrics = std::make_shared<node_metrics>(config.name, config.role, version,
+                                                starts->start_count, identity->cert, wall_clock,
+                                                *actor_system);
   exposer->RegisterCollectable(metrics);
   auto metrics_endpoint = host_port(config.listen_address, exposer->GetListeningPorts().front());
   logger("metrics")->info("event=listening service=metrics path=/metrics endpoint={}",
                           metrics_endpoint);
 
-  if (!write_endpoints(config.data_dir, admin_endpoint, metrics_endpoint))
-    log->warn("event=endpoints_not_written");
+  // One gRPC server without ports of its own: Ward's listeners hand it each connection
+  // once the service's level has admitted it.
+  grpc::EnableDefaultHealthCheckService(true);
+  connection_registry connections;
+  auto admin = make_admin_service(*actor_system, status);
+  grpc::ServerBuilder builder;
+  builder.RegisterService(admin.get());
+  auto cert_days_left = [cert = identity->cert, &wall_clock] {
+    return cert.days_until_expiry(wall_clock.now());
+  };
+  pki::tls_server_material material{*identity->key.to_pem(), *identity->cert.to_pem(), "",
+                                    read_trusted_client_cas(config.data_dir / "certificates" /
+                                                            "trusted_clients")};
+  listener_set listeners(config, connections, std::move(material), metrics_endpoint);
+  auto api = make_admin_api(admin_api_context{*actor_system, security_actor, connections,
+                                              listeners, cert_days_left, audit_trail});
+  for (auto& service : api)
+    builder.RegisterService(service.get());
+  auto server = builder.BuildAndStart();
+  if (!server) {
+    caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(security_actor, caf::exit_reason::user_shutdown);
+    return fail("admin", "gRPC server did not start");
+  }
+
+  listeners.start(*server);
+  for (const auto& [service, level] : levels_at_start)
+    if (auto applied = listeners.apply(service, level); !applied) {
+      listeners.stop();
+      server->Shutdown(std::chrono::system_clock::now());
+      caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(security_actor, caf::exit_reason::user_shutdown);
+      return fail("admin", std::string(security::to_string(service)) + ": " + applied.error());
+    }
+
   server->GetHealthCheckService()->SetServingStatus(true);
-  log->info("event=ready node={} role={} admin={} metrics={}", config.name, to_string(config.role),
-            admin_endpoint, metrics_endpoint);
+  log->info("event=ready node={} role={} status={} metrics={}", config.name,
+            to_string(config.role), listeners.status_endpoint(), metrics_endpoint);
 
   int signal_number = wait_for_stop_signal();
   auto stop_started = std::chrono::steady_clock::now();
   log->info("event=stopping signal={}", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
 
   server->GetHealthCheckService()->SetServingStatus(false);
+  listeners.stop();
   server->Shutdown(std::chrono::system_clock::now() + grpc_shutdown_grace);
   server.reset();
   exposer.reset();
   caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(security_actor, caf::exit_reason::user_shutdown);
   actor_system.reset();
   int exit_code = 0;
+  for (auto* sealed : {security_store.get(), config_store.get()})
+    if (auto flushed = sealed->flush(); !flushed) {
+      log->error("event=store_flush_failed reason={}", log_value(flushed.error()));
+      exit_code = 1;
+    }
   if (auto flushed = (*store)->flush(); !flushed) {
     log->error("event=store_flush_failed reason={}", log_value(flushed.error().detail));
     exit_code = 1;

@@ -32,7 +32,10 @@ std::expected<private_key, error> private_key::generate_rsa(int bits) {
 
 std::expected<private_key, error> private_key::from_pem(std::string_view pem) {
   auto bio = read_only_bio(pem.data(), pem.size());
-  EVP_PKEY* raw = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+  // A callback that supplies no password: an encrypted key is refused instead of OpenSSL
+  // prompting on the terminal of a daemon.
+  auto no_password = [](char*, int, int, void*) { return 0; };
+  EVP_PKEY* raw = PEM_read_bio_PrivateKey(bio.get(), nullptr, no_password, nullptr);
   if (!raw)
     return std::unexpected(openssl_failure(errc::wrong_format, "not a PEM private key"));
   auto key = share(raw);

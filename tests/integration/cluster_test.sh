@@ -28,7 +28,7 @@ done
 json=$(wardctl_for primary --json status)
 check "MON-5 status --json carries version, uptime and identity" \
   grep -q '"version": "0.1.0"' <<<"$json"
-grep -q '"selfSigned": true' <<<"$json" && grep -q '"subject": "CN=primary.ward.test"' <<<"$json" \
+grep -q '"self_signed": true' <<<"$json" && grep -q '"subject": "CN=primary.ward.test"' <<<"$json" \
   && pass "PKI-5 the node's first identity is self-signed with CN = hostname" \
   || fail "PKI-5 the node's first identity is self-signed with CN = hostname: $json"
 
@@ -39,26 +39,26 @@ key_mode=$(stat -c %a "$WARD_TEST_DIR/primary/data/certificates/identity.key")
   || fail "PKI-11 identity key file is mode 0600 (is $key_mode)"
 
 # The node's certificate is checked: another node's certificate is no trust anchor for it.
-"$WARDCTL" --node "$(endpoint primary admin)" \
+"$WARDCTL" --node "$(endpoint primary status)" \
   --ca-file "$WARD_TEST_DIR/secondary/data/certificates/identity.pem" \
   --server-name primary.ward.test status >/dev/null 2>&1
 code=$?
 [ "$code" = 1 ] && pass "TLS-1 wardctl refuses a node whose certificate it does not trust (exit 1)" \
   || fail "TLS-1 wardctl refuses a node whose certificate it does not trust (exit $code)"
 
-"$WARDCTL" --node "$(endpoint primary admin)" status >/dev/null 2>&1
+"$WARDCTL" --node "$(endpoint primary status)" status >/dev/null 2>&1
 code=$?
 [ "$code" = 2 ] && pass "wardctl without --ca-file or --insecure is a usage error (exit 2)" \
   || fail "wardctl without --ca-file or --insecure is a usage error (exit $code)"
 
-warning=$("$WARDCTL" --node "$(endpoint primary admin)" --insecure status 2>&1 >/dev/null)
+warning=$("$WARDCTL" --node "$(endpoint primary status)" --insecure status 2>&1 >/dev/null)
 code=$?
 { [ "$code" = 0 ] && grep -q "WARNING: --insecure" <<<"$warning"; } \
   && pass "wardctl --insecure works and says loudly that nothing is verified" \
   || fail "wardctl --insecure works and says loudly that nothing is verified ($code: $warning)"
 
 # TLS-1: TLS 1.2 and 1.3 are served, TLS 1.1 is not.
-admin=$(endpoint primary admin)
+admin=$(endpoint primary status)
 probe() { openssl s_client -connect "$admin" -servername primary.ward.test "$@" </dev/null 2>&1; }
 probe -tls1_2 | grep -q "New, TLSv1.2" && pass "TLS-1 admin listener accepts TLS 1.2" \
   || fail "TLS-1 admin listener accepts TLS 1.2"
@@ -84,18 +84,18 @@ out=$("$WARD_NODE" --config "$bad" 2>&1); code=$?
 { [ "$code" = 2 ] && grep -q "config key 'node.role'" <<<"$out"; } \
   && pass "DEP-3 a bad role is refused and node.role is named" \
   || fail "DEP-3 a bad role is refused and node.role is named ($code: $out)"
-printf 'node: {name: x, role: primary, data_dir: d}\nlisten: {admin_prot: 1}\n' > "$bad"
+printf 'node: {name: x, role: primary, data_dir: d}\nlisten: {status_prot: 1}\n' > "$bad"
 out=$("$WARD_NODE" --config "$bad" 2>&1); code=$?
-{ [ "$code" = 2 ] && grep -q "config key 'listen.admin_prot': unknown key" <<<"$out"; } \
+{ [ "$code" = 2 ] && grep -q "config key 'listen.status_prot': unknown key" <<<"$out"; } \
   && pass "DEP-3 a misspelt key is refused and named" \
   || fail "DEP-3 a misspelt key is refused and named ($code: $out)"
-out=$(WARD_LISTEN_ADMIN_PORT=99999 "$WARD_NODE" --config "$WARD_TEST_DIR/primary/node.yaml" 2>&1); code=$?
-{ [ "$code" = 2 ] && grep -q "listen.admin_port.*WARD_LISTEN_ADMIN_PORT" <<<"$out"; } \
+out=$(WARD_LISTEN_STATUS_PORT=99999 "$WARD_NODE" --config "$WARD_TEST_DIR/primary/node.yaml" 2>&1); code=$?
+{ [ "$code" = 2 ] && grep -q "listen.status_port.*WARD_LISTEN_STATUS_PORT" <<<"$out"; } \
   && pass "DEP-3 a bad environment override is refused naming key and variable" \
   || fail "DEP-3 a bad environment override is refused naming key and variable ($code: $out)"
 
 # Clean shutdown on SIGTERM within 5 s; the store and identity survive.
-fingerprint_before=$(wardctl_for secondary --json status | sed -n 's/.*"sha256Fingerprint": "\(.*\)".*/\1/p')
+fingerprint_before=$(wardctl_for secondary --json status | sed -n 's/.*"sha256_fingerprint": "\(.*\)".*/\1/p')
 stop_node secondary
 { [ "$STOP_CODE" = 0 ] && [ "$STOP_MS" -lt 5000 ]; } \
   && pass "SIGTERM stops the secondary cleanly (exit 0 in ${STOP_MS} ms)" \
@@ -103,17 +103,17 @@ stop_node secondary
 grep -q "event=stopped" "$WARD_TEST_DIR/secondary/node.log" \
   && pass "the secondary logs its clean stop" || fail "the secondary logs its clean stop"
 
-"$WARDCTL" --node "$(endpoint secondary admin)" --insecure --timeout 2 status >/dev/null 2>&1
+"$WARDCTL" --node "$(endpoint secondary status)" --insecure --timeout 2 status >/dev/null 2>&1
 code=$?
 [ "$code" = 1 ] && pass "wardctl against a stopped node is a remote error (exit 1)" \
   || fail "wardctl against a stopped node is a remote error (exit $code)"
 
 start_node secondary || exit 1
 after=$(wardctl_for secondary --json status)
-grep -q '"startCount": "2"' <<<"$after" \
+grep -q '"start_count": "2"' <<<"$after" \
   && pass "the store reopens after SIGTERM and counts the second start" \
   || fail "the store reopens after SIGTERM and counts the second start: $after"
-grep -q "\"sha256Fingerprint\": \"$fingerprint_before\"" <<<"$after" \
+grep -q "\"sha256_fingerprint\": \"$fingerprint_before\"" <<<"$after" \
   && pass "PKI-11 the identity survives a restart unchanged" \
   || fail "PKI-11 the identity survives a restart unchanged"
 

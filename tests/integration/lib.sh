@@ -42,7 +42,12 @@ write_node_config() {
     echo "  data_dir: data"
     echo "listen:"
     echo "  address: 127.0.0.1"
-    echo "  admin_port: 0"
+    echo "  status_port: 0"
+    echo "  status_plain_port: 0"
+    echo "  configuration_port: 0"
+    echo "  configuration_plain_port: 0"
+    echo "  security_port: 0"
+    echo "  security_plain_port: 0"
     echo "  metrics_port: 0"
     echo "  line_port: 0"
     echo "log:"
@@ -80,7 +85,7 @@ endpoint() {
 # wardctl_for NAME ARGS...: wardctl against NAME, trusting exactly NAME's identity.
 wardctl_for() {
   local name=$1; shift
-  "$WARDCTL" --node "$(endpoint "$name" admin)" \
+  "$WARDCTL" --endpoints "$WARD_TEST_DIR/$name/data/run/endpoints" \
     --ca-file "$WARD_TEST_DIR/$name/data/certificates/identity.pem" \
     --server-name "$name.ward.test" "$@"
 }

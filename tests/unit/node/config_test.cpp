@@ -15,7 +15,7 @@ node:
   data_dir: data/primary
 listen:
   address: 127.0.0.1
-  admin_port: 7443
+  status_port: 7443
   metrics_port: 9464
   line_port: 7444
 log:
@@ -43,7 +43,7 @@ TEST_CASE("DEP-3 a complete primary configuration is accepted with every value a
   CHECK(config->hostname == "pbx.example.test");
   CHECK(config->data_dir == std::filesystem::path("/etc/ward/data/primary"));
   CHECK(config->listen_address == "127.0.0.1");
-  CHECK(config->admin_port == 7443);
+  CHECK(config->status_port == 7443);
   CHECK(config->metrics_port == 9464);
   CHECK(config->line_port == 7444);
   CHECK(config->log == ward::node::log_level::debug);
@@ -54,7 +54,7 @@ TEST_CASE("DEP-3 every optional setting has a documented default") {
   auto config = parse("node: {name: a, role: primary, data_dir: /var/lib/ward}");
   REQUIRE(config.has_value());
   CHECK(config->listen_address == "127.0.0.1");
-  CHECK(config->admin_port == 7443);
+  CHECK(config->status_port == 7443);
   CHECK(config->metrics_port == 9464);
   CHECK(config->line_port == 7444);
   CHECK(config->log == ward::node::log_level::info);
@@ -80,10 +80,10 @@ TEST_CASE("DEP-3 the refusal names the bad key and says why") {
     CHECK(refused_key("node: {name: Bad_Name, role: primary, data_dir: d}") == "node.name");
     CHECK(refused_key("node: {name: a, role: primary, data_dir: d, hostname: 'a b'}") ==
           "node.hostname");
-    CHECK(refused_key("node: {name: a, role: primary, data_dir: d}\nlisten: {admin_port: 70000}") ==
-          "listen.admin_port");
-    CHECK(refused_key("node: {name: a, role: primary, data_dir: d}\nlisten: {admin_port: x1}") ==
-          "listen.admin_port");
+    CHECK(refused_key("node: {name: a, role: primary, data_dir: d}\nlisten: {status_port: 70000}") ==
+          "listen.status_port");
+    CHECK(refused_key("node: {name: a, role: primary, data_dir: d}\nlisten: {status_port: x1}") ==
+          "listen.status_port");
     CHECK(refused_key("node: {name: a, role: primary, data_dir: d}\nlisten: {address: 1.2.3}") ==
           "listen.address");
     CHECK(refused_key("node: {name: a, role: primary, data_dir: d}\nlog: {level: loud}") ==
@@ -92,15 +92,15 @@ TEST_CASE("DEP-3 the refusal names the bad key and says why") {
   SUBCASE("unknown keys and sections catch typos") {
     CHECK(refused_key("node: {name: a, role: primary, data_dir: d, rol: x}") == "node.rol");
     CHECK(refused_key("node: {name: a, role: primary, data_dir: d}\nlistn: {}") == "listn");
-    CHECK(refused_key("node: {name: a, role: primary, data_dir: d}\nlisten: {admin_port: [1]}") ==
-          "listen.admin_port");
+    CHECK(refused_key("node: {name: a, role: primary, data_dir: d}\nlisten: {status_port: [1]}") ==
+          "listen.status_port");
   }
   SUBCASE("two listeners on one port") {
     auto result = parse("node: {name: a, role: primary, data_dir: d}\n"
-                        "listen: {admin_port: 9000, metrics_port: 9000}");
+                        "listen: {status_port: 9000, metrics_port: 9000}");
     REQUIRE_FALSE(result.has_value());
     CHECK(result.error().key == "listen.metrics_port");
-    CHECK(result.error().reason.find("listen.admin_port") != std::string::npos);
+    CHECK(result.error().reason.find("listen.status_port") != std::string::npos);
   }
   SUBCASE("not YAML at all") {
     CHECK(refused_key("node: {name: a, role: [") == "<file>");
@@ -130,10 +130,10 @@ TEST_CASE("TOP-5 expansion and appserver nodes need a line to a line server") {
 }
 
 TEST_CASE("DEP-3 environment variables override the file and are named when wrong") {
-  environment env{{"WARD_LISTEN_ADMIN_PORT", "8443"}, {"WARD_NODE_ROLE", "secondary"}};
+  environment env{{"WARD_LISTEN_STATUS_PORT", "8443"}, {"WARD_NODE_ROLE", "secondary"}};
   auto config = parse(primary_yaml, env);
   REQUIRE(config.has_value());
-  CHECK(config->admin_port == 8443);
+  CHECK(config->status_port == 8443);
   CHECK(config->role == ward::node_role::secondary);
 
   auto refused = parse(primary_yaml, {{"WARD_LISTEN_METRICS_PORT", "-1"}});

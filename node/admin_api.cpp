@@ -1,0 +1,978 @@
+#include "node/admin_api.hpp"
+
+#include "admin.grpc.pb.h"
+#include "security/settings_codec.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+#include <google/protobuf/util/json_util.h>
+#include <nlohmann/json.hpp>
+
+namespace ward::node {
+namespace {
+
+using actors::security_context;
+using actors::security_transaction;
+using actors::transaction_effect;
+using actors::transaction_writes;
+using security::right;
+using security::security_errc;
+using security::security_error;
+using security::service_name;
+namespace pb = ward::admin::v1;
+
+using effect_result = security::security_result<transaction_effect>;
+
+constexpr auto actor_timeout = std::chrono::seconds(30);
+
+grpc::Status to_status(const security_error& error) {
+  auto message = error.field.empty() || error.code != security_errc::invalid_argument
+                     ? error.message
+                     : error.field + ": " + error.message;
+  switch (error.code) {
+    case security_errc::invalid_argument:
+      return {grpc::StatusCode::INVALID_ARGUMENT, message};
+    case security_errc::not_found:
+      return {grpc::StatusCode::NOT_FOUND, message};
+    case security_errc::already_exists:
+      return {grpc::StatusCode::ALREADY_EXISTS, message};
+    case security_errc::failed_precondition:
+      return {grpc::StatusCode::FAILED_PRECONDITION, message};
+    case security_errc::unauthenticated:
+      return {grpc::StatusCode::UNAUTHENTICATED, message};
+    case security_errc::permission_denied:
+      return {grpc::StatusCode::PERMISSION_DENIED, message};
+    case security_errc::storage_failure:
+      return {grpc::StatusCode::INTERNAL, message};
+  }
+  return {grpc::StatusCode::INTERNAL, message};
+}
+
+security_error invalid(std::string field, std::string message) {
+  return {security_errc::invalid_argument, std::move(field), std::move(message)};
+}
+
+std::int64_t to_unix(std::optional<security::time_point> when) {
+  if (!when)
+    return 0;
+  return std::chrono::duration_cast<std::chrono::seconds>(when->time_since_epoch()).count();
+}
+
+security::time_point from_unix(std::int64_t seconds) {
+  return security::time_point(std::chrono::seconds(seconds));
+}
+
+/// Reaches the security actor on behalf of one gRPC call.
+class gateway {
+public:
+  explicit gateway(admin_api_context context) : context_(std::move(context)) {}
+
+  actors::request_origin origin(const grpc::ServerContext* call) const {
+    actors::request_origin origin;
+    auto peer = call->peer();
+    if (auto info = context_.connections.find_by_peer(peer)) {
+      origin.source = info->peer_address;
+      origin.service = security::parse_service_name(info->service);
+    } else {
+      origin.source = peer;
+    }
+    return origin;
+  }
+
+  static std::string token(const grpc::ServerContext* call) {
+    const auto& metadata = call->client_metadata();
+    auto it = metadata.find("authorization");
+    if (it == metadata.end())
+      return {};
+    std::string_view value(it->second.data(), it->second.size());
+    constexpr std::string_view bearer = "Bearer ";
+    return value.starts_with(bearer) ? std::string(value.substr(bearer.size())) : std::string{};
+  }
+
+  template <class Reply, class Request>
+  grpc::Status ask(Request request, Reply& reply) const {
+    caf::scoped_actor self{context_.system};
+    grpc::Status status = grpc::Status::OK;
+    self->request(context_.security, actor_timeout, std::move(request))
+        .receive([&](Reply& answer) { reply = std::move(answer); },
+                 [&](const caf::error& err) {
+                   status = grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                         "security database did not answer: " +
+                                             context_.system.render(err));
+                 });
+    return status;
+  }
+
+  grpc::Status transact(const grpc::ServerContext* call, security_transaction transaction) const {
+    transaction.token = token(call);
+    transaction.origin = origin(call);
+    actors::transaction_reply reply;
+    if (auto status = ask(std::move(transaction), reply); !status.ok())
+      return status;
+    return reply.error ? to_status(*reply.error) : grpc::Status::OK;
+  }
+
+  const admin_api_context& context() const { return context_; }
+
+private:
+  admin_api_context context_;
+};
+
+security_transaction transaction(std::string action, std::optional<service_name> service,
+                                 std::optional<right> required, transaction_writes writes,
+                                 actors::transaction_fn apply) {
+  security_transaction t;
+  t.action = std::move(action);
+  t.service = service;
+  t.required = required;
+  t.writes = writes;
+  t.apply = std::move(apply);
+  return t;
+}
+
+// ---- conversions --------------------------------------------------------------------
+
+void fill(pb::ServiceUser* out, const security::service_user& user,
+          const security::security_settings& settings, security::time_point now) {
+  out->set_name(user.name);
+  out->set_status(std::string(to_string(security::status_of(user, settings.service_policy, now))));
+  out->set_setting(std::string(to_string(user.setting)));
+  for (const auto& group : user.groups)
+    out->add_groups(group);
+  out->set_protected_(user.protected_account);
+  out->set_at_default(user.at_default);
+  out->set_expires_at_unix(to_unix(user.expires_at));
+  out->set_last_login_unix(to_unix(user.last_login_at));
+  out->set_password_changed_unix(to_unix(user.password_changed_at));
+  out->set_recent_failures(static_cast<std::uint32_t>(user.lock.recent_failures.size()));
+  out->set_locked_until_unix(to_unix(user.lock.locked_until));
+}
+
+void fill(pb::RightsGroup* out, const security::rights_group& group) {
+  out->set_name(group.name);
+  for (auto id : group.rights)
+    out->add_rights(std::string(security::to_string(id)));
+  out->set_at_default(group.at_default);
+}
+
+void fill(pb::LockoutRule* out, const security::lockout_rule& rule) {
+  out->set_reject_limit(rule.limit);
+  out->set_reject_window_seconds(rule.window.count());
+  out->set_reject_action(std::string(to_string(rule.action)));
+  out->set_temporary_lock_seconds(rule.temporary_lock.count());
+}
+
+void fill(pb::Policy* out, const security::security_settings& settings) {
+  const auto& service = settings.service_policy;
+  auto* su = out->mutable_service_user();
+  su->set_min_name_length(static_cast<std::uint32_t>(service.min_name_length));
+  su->set_min_password_length(static_cast<std::uint32_t>(service.password.min_length));
+  su->set_complexity(std::string(to_string(service.password.level)));
+  su->set_history_entries(service.history_entries);
+  su->set_password_change_period_days(service.password_change_period_days);
+  su->set_account_idle_days(service.account_idle_days);
+  fill(su->mutable_lockout(), service.lockout);
+  const auto& telephony = settings.telephony_policy;
+  auto* tu = out->mutable_telephony_user();
+  tu->set_enforce(telephony.enforce);
+  tu->set_min_password_length(static_cast<std::uint32_t>(telephony.password.min_length));
+  tu->set_complexity(std::string(to_string(telephony.password.level)));
+  fill(tu->mutable_lockout(), telephony.lockout);
+  out->mutable_login_code()->set_min_length(
+      static_cast<std::uint32_t>(settings.login_code_rules.min_length));
+  out->mutable_login_code()->set_complexity_test(settings.login_code_rules.complexity_test);
+  out->mutable_voicemail_code()->set_min_length(
+      static_cast<std::uint32_t>(settings.voicemail_code_rules.min_length));
+  out->mutable_voicemail_code()->set_complexity_test(settings.voicemail_code_rules.complexity_test);
+}
+
+security::security_result<security::lockout_rule> parse(const pb::LockoutRule& in,
+                                                        const std::string& prefix) {
+  auto action = security::parse_reject_action(in.reject_action());
+  if (!action)
+    return std::unexpected(invalid(prefix + ".reject_action",
+                                   "must be log_only, log_and_temporary_disable or "
+                                   "log_and_disable_account"));
+  return security::lockout_rule{in.reject_limit(), std::chrono::seconds(in.reject_window_seconds()),
+                                *action, std::chrono::seconds(in.temporary_lock_seconds())};
+}
+
+security::security_result<security::complexity> parse_complexity(const std::string& text,
+                                                                 const std::string& field) {
+  auto level = security::parse_complexity(text);
+  if (!level)
+    return std::unexpected(invalid(field, "must be low, medium or high"));
+  return *level;
+}
+
+void fill(pb::ServiceLevelList* out, const security::security_settings& settings,
+          const service_level_control& levels) {
+  for (auto service : security::all_service_names) {
+    auto* entry = out->add_levels();
+    entry->set_service(std::string(security::to_string(service)));
+    entry->set_level(std::string(pki::to_string(settings.service_levels.at(service))));
+    if (auto ports = levels.ports(service)) {
+      entry->set_plain_port(ports->first);
+      entry->set_tls_port(ports->second);
+    }
+  }
+}
+
+void fill(pb::UnsecuredInterfaces* out, const security::unsecured_interfaces& in) {
+  out->set_legacy_monitor(in.legacy_monitor);
+  out->set_cti(in.cti);
+  out->set_directory_read(in.directory_read);
+  out->set_directory_write(in.directory_write);
+  out->set_file_writer_address(in.file_writer_address);
+}
+
+void fill(pb::TelephonyUser* out, const telephony::telephony_user& user, security::time_point now) {
+  out->set_name(user.name);
+  out->set_full_name(user.full_name);
+  out->set_extension(user.extension);
+  out->set_has_password(!user.password_hash.empty());
+  out->set_has_login_code(!user.login_code_hash.empty());
+  out->set_has_voicemail_code(!user.voicemail_code_hash.empty());
+  out->set_locked(security::is_locked(user.lock, now));
+  out->set_recent_failures(static_cast<std::uint32_t>(user.lock.recent_failures.size()));
+}
+
+void fill(pb::Extension* out, const telephony::extension_record& record) {
+  out->set_number(record.number);
+  out->set_has_phone_password(record.has_phone_password);
+  out->set_force_authorization(record.force_authorization);
+}
+
+std::string user_json(const security_context& c, std::string_view name) {
+  const auto& users = c.security.settings().users;
+  auto it = users.find(std::string(name));
+  return it == users.end() ? std::string{}
+                           : security::redacted(it->second, c.security.settings(), c.now).dump();
+}
+
+std::string group_json(const security_context& c, std::string_view name) {
+  const auto& groups = c.security.settings().groups;
+  auto it = groups.find(std::string(name));
+  return it == groups.end() ? std::string{} : security::to_json(it->second).dump();
+}
+
+nlohmann::json telephony_user_json(const security_context& c, std::string_view name) {
+  const auto& users = c.directory.data().users;
+  auto it = users.find(std::string(name));
+  if (it == users.end())
+    return {};
+  const auto& user = it->second;
+  return {{"name", user.name},
+          {"full_name", user.full_name},
+          {"extension", user.extension},
+          {"has_password", !user.password_hash.empty()},
+          {"has_login_code", !user.login_code_hash.empty()},
+          {"has_voicemail_code", !user.voicemail_code_hash.empty()}};
+}
+
+std::string dump_or_empty(const nlohmann::json& value) {
+  return value.is_null() ? std::string{} : value.dump();
+}
+
+// ---- Session -------------------------------------------------------------------------
+
+class session_service final : public pb::Session::Service {
+public:
+  explicit session_service(std::shared_ptr<gateway> gw) : gw_(std::move(gw)) {}
+
+  grpc::Status Login(grpc::ServerContext* call, const pb::LoginRequest* request,
+                     pb::LoginReply* reply) override {
+    if (request->name().empty() || request->name().size() > 64)
+      return to_status(invalid("name", "must be 1 to 64 characters"));
+    if (request->password().size() > 128)
+      return to_status(invalid("password", "is too long"));
+    actors::login_reply answer;
+    auto status = gw_->ask(actors::login_request{request->name(), request->password(),
+                                                 gw_->origin(call)},
+                           answer);
+    if (!status.ok())
+      return status;
+    if (answer.error)
+      return to_status(*answer.error);
+    reply->set_token(answer.grant.token);
+    reply->set_expires_in_seconds(answer.grant.expires_in.count());
+    reply->set_must_change_password(answer.grant.must_change_password);
+    reply->set_password_expires_in_days(answer.grant.password_expires_in_days.value_or(-1));
+    reply->set_identity_certificate_expires_in_days(gw_->context().identity_days_left());
+    for (const auto& item : answer.grant.ignition_pending)
+      reply->add_ignition_pending(item);
+    for (auto id : answer.grant.rights)
+      reply->add_rights(std::string(security::to_string(id)));
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Logout(grpc::ServerContext* call, const pb::Empty*, pb::Empty*) override {
+    actors::transaction_reply answer;
+    return gw_->ask(actors::logout_request{gateway::token(call), gw_->origin(call)}, answer);
+  }
+
+  grpc::Status ChangePassword(grpc::ServerContext* call, const pb::ChangePasswordRequest* request,
+                              pb::Empty*) override {
+    auto old_password = request->old_password();
+    auto new_password = request->new_password();
+    auto t = transaction(
+        "ChangePassword", std::nullopt, std::nullopt, transaction_writes::security_settings,
+        [old_password, new_password](security_context& c) -> effect_result {
+          const auto& name = c.principal->user;
+          auto changed = c.security.change_own_password(name, old_password, new_password, c.now);
+          if (!changed)
+            return std::unexpected(changed.error());
+          return transaction_effect{"service_user/" + name, "", "", "own password changed",
+                                    security::audit_kind::password_change};
+        });
+    t.allowed_before_ignition = true;
+    return gw_->transact(call, std::move(t));
+  }
+
+  grpc::Status SetSystemPassword(grpc::ServerContext* call,
+                                 const pb::SetSystemPasswordRequest* request, pb::Empty*) override {
+    auto new_password = request->new_password();
+    auto t = transaction("SetSystemPassword", service_name::security_administration,
+                         right::security_write_all, transaction_writes::security_settings,
+                         [new_password](security_context& c) -> effect_result {
+                           auto changed = c.security.set_system_password(new_password, c.now);
+                           if (!changed)
+                             return std::unexpected(changed.error());
+                           return transaction_effect{"system_password", "", "", "changed",
+                                                     security::audit_kind::password_change};
+                         });
+    t.allowed_before_ignition = true;
+    return gw_->transact(call, std::move(t));
+  }
+
+  grpc::Status UserLogin(grpc::ServerContext* call, const pb::UserLoginRequest* request,
+                         pb::UserLoginReply* reply) override {
+    if (request->name().empty() || request->name().size() > 31)
+      return to_status(invalid("name", "must be 1 to 31 characters"));
+    actors::user_login_reply answer;
+    auto status = gw_->ask(actors::user_login_request{gateway::token(call), gw_->origin(call),
+                                                      request->name(), request->password()},
+                           answer);
+    if (!status.ok())
+      return status;
+    if (answer.error)
+      return to_status(*answer.error);
+    reply->set_accepted(answer.accepted);
+    reply->set_locked(answer.locked);
+    return grpc::Status::OK;
+  }
+
+private:
+  std::shared_ptr<gateway> gw_;
+};
+
+// ---- Security ------------------------------------------------------------------------
+
+constexpr auto security_service = service_name::security_administration;
+
+class security_service_impl final : public pb::Security::Service {
+public:
+  explicit security_service_impl(std::shared_ptr<gateway> gw) : gw_(std::move(gw)) {}
+
+  grpc::Status ListServiceUsers(grpc::ServerContext* call, const pb::Empty*,
+                                pb::ServiceUserList* reply) override {
+    return read(call, "ListServiceUsers", [reply](security_context& c) -> effect_result {
+      for (const auto& [_, user] : c.security.settings().users)
+        fill(reply->add_users(), user, c.security.settings(), c.now);
+      return transaction_effect{};
+    });
+  }
+
+  grpc::Status GetServiceUser(grpc::ServerContext* call, const pb::NameRequest* request,
+                              pb::ServiceUser* reply) override {
+    auto name = request->name();
+    return read(call, "GetServiceUser", [name, reply](security_context& c) -> effect_result {
+      const auto& users = c.security.settings().users;
+      auto it = users.find(name);
+      if (it == users.end())
+        return std::unexpected(security_error{security_errc::not_found, "name",
+                                              "service user " + name + " does not exist"});
+      fill(reply, it->second, c.security.settings(), c.now);
+      return transaction_effect{};
+    });
+  }
+
+  grpc::Status CreateServiceUser(grpc::ServerContext* call,
+                                 const pb::CreateServiceUserRequest* request,
+                                 pb::ServiceUser* reply) override {
+    security::new_service_user user;
+    user.name = request->name();
+    user.password = request->password();
+    user.groups = {request->groups().begin(), request->groups().end()};
+    if (!request->setting().empty()) {
+      auto setting = security::parse_account_setting(request->setting());
+      if (!setting)
+        return to_status(invalid("setting", "must be enabled, disabled or force_new_password"));
+      user.setting = *setting;
+    }
+    if (request->expires_at_unix() != 0)
+      user.expires_at = from_unix(request->expires_at_unix());
+    return write(call, "CreateServiceUser", [user, reply](security_context& c) -> effect_result {
+      auto created = c.security.create_user(user, c.now);
+      if (!created)
+        return std::unexpected(created.error());
+      fill(reply, c.security.settings().users.at(user.name), c.security.settings(), c.now);
+      return transaction_effect{"service_user/" + user.name, "", user_json(c, user.name), ""};
+    });
+  }
+
+  grpc::Status UpdateServiceUser(grpc::ServerContext* call,
+                                 const pb::UpdateServiceUserRequest* request,
+                                 pb::ServiceUser* reply) override {
+    security::service_user_update update;
+    if (request->has_setting()) {
+      auto setting = security::parse_account_setting(request->setting());
+      if (!setting)
+        return to_status(invalid("setting", "must be enabled, disabled or force_new_password"));
+      update.setting = *setting;
+    }
+    if (request->set_groups())
+      update.groups = std::set<std::string>(request->groups().begin(), request->groups().end());
+    if (request->has_expires_at_unix())
+      update.expires_at = request->expires_at_unix() == 0
+                              ? std::optional<security::time_point>{}
+                              : std::optional<security::time_point>{from_unix(request->expires_at_unix())};
+    if (request->has_password())
+      update.password = request->password();
+    auto name = request->name();
+    return write(call, "UpdateServiceUser", [name, update, reply](security_context& c) -> effect_result {
+      auto before = user_json(c, name);
+      auto updated = c.security.update_user(name, update, c.now);
+      if (!updated)
+        return std::unexpected(updated.error());
+      fill(reply, c.security.settings().users.at(name), c.security.settings(), c.now);
+      return transaction_effect{"service_user/" + name, before, user_json(c, name),
+                                update.password ? "password reset by administrator" : "",
+                                update.password ? security::audit_kind::password_change
+                                                : security::audit_kind::change};
+    });
+  }
+
+  grpc::Status DeleteServiceUser(grpc::ServerContext* call, const pb::NameRequest* request,
+                                 pb::Empty*) override {
+    auto name = request->name();
+    return write(call, "DeleteServiceUser", [name](security_context& c) -> effect_result {
+      auto before = user_json(c, name);
+      auto deleted = c.security.delete_user(name);
+      if (!deleted)
+        return std::unexpected(deleted.error());
+      return transaction_effect{"service_user/" + name, before, "", ""};
+    });
+  }
+
+  grpc::Status UnlockServiceUser(grpc::ServerContext* call, const pb::NameRequest* request,
+                                 pb::ServiceUser* reply) override {
+    auto name = request->name();
+    return write(call, "UnlockServiceUser", [name, reply](security_context& c) -> effect_result {
+      auto before = user_json(c, name);
+      auto unlocked = c.security.unlock_user(name);
+      if (!unlocked)
+        return std::unexpected(unlocked.error());
+      fill(reply, c.security.settings().users.at(name), c.security.settings(), c.now);
+      return transaction_effect{"service_user/" + name, before, user_json(c, name), "unlocked"};
+    });
+  }
+
+  grpc::Status ListRights(grpc::ServerContext* call, const pb::Empty*, pb::RightList* reply) override {
+    return read(call, "ListRights", [reply](security_context&) -> effect_result {
+      for (const auto& row : security::all_rights()) {
+        auto* out = reply->add_rights();
+        out->set_name(std::string(row.name));
+        out->set_rights_set(std::string(security::to_string(row.set)));
+        out->set_category(row.category == security::right_category::service ? "service"
+                                                                             : "operator_profile");
+      }
+      return transaction_effect{};
+    });
+  }
+
+  grpc::Status ListRightsGroups(grpc::ServerContext* call, const pb::Empty*,
+                                pb::RightsGroupList* reply) override {
+    return read(call, "ListRightsGroups", [reply](security_context& c) -> effect_result {
+      for (const auto& [_, group] : c.security.settings().groups)
+        fill(reply->add_groups(), group);
+      return transaction_effect{};
+    });
+  }
+
+  grpc::Status GetRightsGroup(grpc::ServerContext* call, const pb::NameRequest* request,
+                              pb::RightsGroup* reply) override {
+    auto name = request->name();
+    return read(call, "GetRightsGroup", [name, reply](security_context& c) -> effect_result {
+      const auto& groups = c.security.settings().groups;
+      auto it = groups.find(name);
+      if (it == groups.end())
+        return std::unexpected(security_error{security_errc::not_found, "name",
+                                              "rights group " + name + " does not exist"});
+      fill(reply, it->second);
+      return transaction_effect{};
+    });
+  }
+
+  grpc::Status CreateRightsGroup(grpc::ServerContext* call, const pb::RightsGroup* request,
+                                 pb::RightsGroup* reply) override {
+    auto rights = parse_rights(*request);
+    if (!rights)
+      return to_status(rights.error());
+    security::rights_group group{request->name(), *rights, false};
+    return write(call, "CreateRightsGroup", [group, reply](security_context& c) -> effect_result {
+      auto created = c.security.create_group(group);
+      if (!created)
+        return std::unexpected(created.error());
+      fill(reply, c.security.settings().groups.at(group.name));
+      return transaction_effect{"rights_group/" + group.name, "", group_json(c, group.name), ""};
+    });
+  }
+
+  grpc::Status UpdateRightsGroup(grpc::ServerContext* call, const pb::RightsGroup* request,
+                                 pb::RightsGroup* reply) override {
+    auto rights = parse_rights(*request);
+    if (!rights)
+      return to_status(rights.error());
+    auto name = request->name();
+    return write(call, "UpdateRightsGroup",
+                 [name, rights = *rights, reply](security_context& c) -> effect_result {
+                   auto before = group_json(c, name);
+                   auto updated = c.security.update_group(name, rights);
+                   if (!updated)
+                     return std::unexpected(updated.error());
+                   fill(reply, c.security.settings().groups.at(name));
+                   return transaction_effect{"rights_group/" + name, before, group_json(c, name), ""};
+                 });
+  }
+
+  grpc::Status DeleteRightsGroup(grpc::ServerContext* call, const pb::NameRequest* request,
+                                 pb::Empty*) override {
+    auto name = request->name();
+    return write(call, "DeleteRightsGroup", [name](security_context& c) -> effect_result {
+      auto before = group_json(c, name);
+      auto deleted = c.security.delete_group(name);
+      if (!deleted)
+        return std::unexpected(deleted.error());
+      return transaction_effect{"rights_group/" + name, before, "", ""};
+    });
+  }
+
+  grpc::Status GetPolicy(grpc::ServerContext* call, const pb::Empty*, pb::Policy* reply) override {
+    return read(call, "GetPolicy", [reply](security_context& c) -> effect_result {
+      fill(reply, c.security.settings());
+      return transaction_effect{};
+    });
+  }
+
+  grpc::Status SetPolicy(grpc::ServerContext* call, const pb::Policy* request,
+                         pb::Policy* reply) override {
+    pb::Policy wanted = *request;
+    return write(call, "SetPolicy", [wanted, reply](security_context& c) -> effect_result {
+      pb::Policy before;
+      fill(&before, c.security.settings());
+      auto service = c.security.settings().service_policy;
+      if (wanted.has_service_user()) {
+        const auto& in = wanted.service_user();
+        service.min_name_length = in.min_name_length();
+        service.password.min_length = in.min_password_length();
+        auto level = parse_complexity(in.complexity(), "service_user.complexity");
+        if (!level)
+          return std::unexpected(level.error());
+        service.password.level = *level;
+        service.history_entries = in.history_entries();
+        service.password_change_period_days = in.password_change_period_days();
+        service.account_idle_days = in.account_idle_days();
+        auto rule = parse(in.lockout(), "service_user");
+        if (!rule)
+          return std::unexpected(rule.error());
+        service.lockout = *rule;
+        if (auto set = c.security.set_service_user_policy(service); !set)
+          return std::unexpected(set.error());
+      }
+      if (wanted.has_telephony_user()) {
+        const auto& in = wanted.telephony_user();
+        auto telephony = c.security.settings().telephony_policy;
+        telephony.enforce = in.enforce();
+        telephony.password.min_length = in.min_password_length();
+        auto level = parse_complexity(in.complexity(), "telephony_user.complexity");
+        if (!level)
+          return std::unexpected(level.error());
+        telephony.password.level = *level;
+        auto rule = parse(in.lockout(), "telephony_user");
+        if (!rule)
+          return std::unexpected(rule.error());
+        telephony.lockout = *rule;
+        if (auto set = c.security.set_telephony_user_policy(telephony); !set)
+          return std::unexpected(set.error());
+      }
+      if (wanted.has_login_code() || wanted.has_voicemail_code()) {
+        auto login = c.security.settings().login_code_rules;
+        auto voicemail = c.security.settings().voicemail_code_rules;
+        if (wanted.has_login_code()) {
+          login.min_length = wanted.login_code().min_length();
+          login.complexity_test = wanted.login_code().complexity_test();
+        }
+        if (wanted.has_voicemail_code()) {
+          voicemail.min_length = wanted.voicemail_code().min_length();
+          voicemail.complexity_test = wanted.voicemail_code().complexity_test();
+        }
+        if (auto set = c.security.set_code_rules(login, voicemail); !set)
+          return std::unexpected(set.error());
+      }
+      fill(reply, c.security.settings());
+      std::string before_text, after_text;
+      google::protobuf::util::MessageToJsonString(before, &before_text);
+      google::protobuf::util::MessageToJsonString(*reply, &after_text);
+      return transaction_effect{"policy", before_text, after_text, ""};
+    });
+  }
+
+  grpc::Status GetServiceLevels(grpc::ServerContext* call, const pb::Empty*,
+                                pb::ServiceLevelList* reply) override {
+    auto* levels = &gw_->context().levels;
+    return read(call, "GetServiceLevels", [reply, levels](security_context& c) -> effect_result {
+      fill(reply, c.security.settings(), *levels);
+      return transaction_effect{};
+    });
+  }
+
+  grpc::Status SetServiceLevel(grpc::ServerContext* call, const pb::ServiceLevel* request,
+                               pb::ServiceLevelList* reply) override {
+    auto service = security::parse_service_name(request->service());
+    if (!service)
+      return to_status(invalid("service", "unknown service '" + request->service() + "'"));
+    auto level = pki::parse_service_security_level(request->level());
+    if (!level)
+      return to_status(invalid("level", "must be disabled, unsecure_only, unsecure_and_secure, "
+                                        "secure_low, secure_medium or secure_high"));
+    auto* levels = &gw_->context().levels;
+    return write(call, "SetServiceLevel",
+                 [service = *service, level = *level, reply, levels](security_context& c) -> effect_result {
+                   auto before = c.security.settings().service_levels.at(service);
+                   // Listeners first: a port that cannot be opened refuses the change.
+                   if (auto applied = levels->apply(service, level); !applied)
+                     return std::unexpected(security_error{security_errc::failed_precondition,
+                                                           "level", applied.error()});
+                   auto set = c.security.set_service_level(service, level);
+                   if (!set)
+                     return std::unexpected(set.error());
+                   fill(reply, c.security.settings(), *levels);
+                   return transaction_effect{"service_level/" + std::string(security::to_string(service)),
+                                             std::string(pki::to_string(before)),
+                                             std::string(pki::to_string(level)), ""};
+                 });
+  }
+
+  grpc::Status GetUnsecuredInterfaces(grpc::ServerContext* call, const pb::Empty*,
+                                      pb::UnsecuredInterfaces* reply) override {
+    return read(call, "GetUnsecuredInterfaces", [reply](security_context& c) -> effect_result {
+      fill(reply, c.security.settings().interfaces);
+      return transaction_effect{};
+    });
+  }
+
+  grpc::Status SetUnsecuredInterfaces(grpc::ServerContext* call,
+                                      const pb::UnsecuredInterfaces* request,
+                                      pb::UnsecuredInterfaces* reply) override {
+    security::unsecured_interfaces wanted{request->legacy_monitor(), request->cti(),
+                                          request->directory_read(), request->directory_write(),
+                                          request->file_writer_address()};
+    return write(call, "SetUnsecuredInterfaces", [wanted, reply](security_context& c) -> effect_result {
+      auto before = security::to_json(c.security.settings().interfaces).dump();
+      auto set = c.security.set_unsecured_interfaces(wanted);
+      if (!set)
+        return std::unexpected(set.error());
+      fill(reply, c.security.settings().interfaces);
+      return transaction_effect{"unsecured_interfaces", before,
+                                security::to_json(c.security.settings().interfaces).dump(), ""};
+    });
+  }
+
+  grpc::Status SecurityReset(grpc::ServerContext* call, const pb::Empty*, pb::Empty*) override {
+    auto* levels = &gw_->context().levels;
+    auto t = transaction("SecurityReset", security_service, right::security_reset_all,
+                         transaction_writes::security_settings,
+                         [](security_context& c) -> effect_result {
+                           auto reset = c.security.reset(c.now, c.random);
+                           if (!reset)
+                             return std::unexpected(reset.error());
+                           return transaction_effect{"security_settings", "", "",
+                                                     "all security settings restored to defaults",
+                                                     security::audit_kind::security_reset};
+                         });
+    t.after_commit = [levels](const security::security_settings& settings) {
+      for (const auto& [service, level] : settings.service_levels)
+        (void)levels->apply(service, level);
+    };
+    return gw_->transact(call, std::move(t));
+  }
+
+  grpc::Status AuditQuery(grpc::ServerContext* call, const pb::AuditQueryRequest* request,
+                          pb::AuditRecordList* reply) override;
+  grpc::Status AuditVerify(grpc::ServerContext* call, const pb::Empty*,
+                           pb::AuditVerifyReply* reply) override;
+
+  void set_audit(std::shared_ptr<security::audit_log> audit) { audit_ = std::move(audit); }
+
+private:
+  static security::security_result<std::set<right>> parse_rights(const pb::RightsGroup& request) {
+    std::set<right> rights;
+    for (const auto& name : request.rights()) {
+      auto id = security::parse_right(name);
+      if (!id)
+        return std::unexpected(invalid("rights", "unknown right '" + name + "'"));
+      rights.insert(*id);
+    }
+    return rights;
+  }
+
+  grpc::Status read(grpc::ServerContext* call, std::string action, actors::transaction_fn fn,
+                    right required = right::security_read_all) {
+    return gw_->transact(call, transaction(std::move(action), security_service, required,
+                                           transaction_writes::nothing, std::move(fn)));
+  }
+
+  grpc::Status write(grpc::ServerContext* call, std::string action, actors::transaction_fn fn) {
+    return gw_->transact(call, transaction(std::move(action), security_service,
+                                           right::security_write_all,
+                                           transaction_writes::security_settings, std::move(fn)));
+  }
+
+  std::shared_ptr<gateway> gw_;
+  std::shared_ptr<security::audit_log> audit_;
+};
+
+void fill(pb::AuditRecord* out, const security::audit_record& record) {
+  out->set_sequence(record.sequence);
+  out->set_time_unix_micros(
+      std::chrono::duration_cast<std::chrono::microseconds>(record.time.time_since_epoch()).count());
+  out->set_kind(std::string(to_string(record.kind)));
+  out->set_outcome(std::string(to_string(record.outcome)));
+  out->set_actor(record.actor);
+  out->set_source(record.source);
+  out->set_service(record.service);
+  out->set_action(record.action);
+  out->set_object(record.object);
+  out->set_reason(record.reason);
+  out->set_before(record.before);
+  out->set_after(record.after);
+  out->set_hash(record.hash);
+}
+
+grpc::Status security_service_impl::AuditQuery(grpc::ServerContext* call,
+                                               const pb::AuditQueryRequest* request,
+                                               pb::AuditRecordList* reply) {
+  security::audit_filter filter;
+  if (!request->kind().empty()) {
+    filter.kind = security::parse_audit_kind(request->kind());
+    if (!filter.kind)
+      return to_status(invalid("kind", "unknown audit kind '" + request->kind() + "'"));
+  }
+  filter.actor = request->actor();
+  filter.after_sequence = request->after_sequence();
+  filter.limit = request->limit() == 0 ? 100 : request->limit();
+  if (filter.limit > security::max_audit_query_limit)
+    return to_status(invalid("limit", "must be at most 10000"));
+  auto audit = audit_;
+  return read(call, "AuditQuery", [audit, filter, reply](security_context&) -> effect_result {
+    auto records = audit->query(filter);
+    if (!records)
+      return std::unexpected(security_error{security_errc::storage_failure, "audit",
+                                            records.error().detail});
+    for (const auto& record : *records)
+      fill(reply->add_records(), record);
+    return transaction_effect{};
+  });
+}
+
+grpc::Status security_service_impl::AuditVerify(grpc::ServerContext* call, const pb::Empty*,
+                                                pb::AuditVerifyReply* reply) {
+  auto audit = audit_;
+  return read(call, "AuditVerify", [audit, reply](security_context&) -> effect_result {
+    auto verified = audit->verify();
+    if (!verified)
+      return std::unexpected(security_error{security_errc::storage_failure, "audit",
+                                            verified.error().detail});
+    reply->set_intact(verified->intact);
+    reply->set_records(verified->records);
+    reply->set_first_bad_sequence(verified->first_bad_sequence);
+    reply->set_problem(verified->problem);
+    return transaction_effect{};
+  });
+}
+
+// ---- Configuration --------------------------------------------------------------------
+
+constexpr auto configuration_service = service_name::configuration;
+
+telephony::telephony_user_fields fields_of(const pb::TelephonyUserRequest& request) {
+  telephony::telephony_user_fields fields;
+  if (request.has_full_name())
+    fields.full_name = request.full_name();
+  if (request.has_extension())
+    fields.extension = request.extension();
+  if (request.has_password())
+    fields.password = request.password();
+  if (request.has_login_code())
+    fields.login_code = request.login_code();
+  if (request.has_voicemail_code())
+    fields.voicemail_code = request.voicemail_code();
+  return fields;
+}
+
+class configuration_service_impl final : public pb::Configuration::Service {
+public:
+  explicit configuration_service_impl(std::shared_ptr<gateway> gw) : gw_(std::move(gw)) {}
+
+  grpc::Status ListTelephonyUsers(grpc::ServerContext* call, const pb::Empty*,
+                                  pb::TelephonyUserList* reply) override {
+    return read(call, "ListTelephonyUsers", [reply](security_context& c) -> effect_result {
+      for (const auto& [_, user] : c.directory.data().users)
+        fill(reply->add_users(), user, c.now);
+      return transaction_effect{};
+    });
+  }
+
+  grpc::Status CreateTelephonyUser(grpc::ServerContext* call,
+                                   const pb::TelephonyUserRequest* request,
+                                   pb::TelephonyUser* reply) override {
+    auto name = request->name();
+    auto fields = fields_of(*request);
+    return write(call, "CreateTelephonyUser", [name, fields, reply](security_context& c) -> effect_result {
+      auto created = c.directory.create_user(name, fields, c.security.settings());
+      if (!created)
+        return std::unexpected(created.error());
+      fill(reply, c.directory.data().users.at(name), c.now);
+      return transaction_effect{"telephony_user/" + name, "",
+                                dump_or_empty(telephony_user_json(c, name)), ""};
+    });
+  }
+
+  grpc::Status UpdateTelephonyUser(grpc::ServerContext* call,
+                                   const pb::TelephonyUserRequest* request,
+                                   pb::TelephonyUser* reply) override {
+    auto name = request->name();
+    auto fields = fields_of(*request);
+    return write(call, "UpdateTelephonyUser", [name, fields, reply](security_context& c) -> effect_result {
+      auto before = dump_or_empty(telephony_user_json(c, name));
+      auto updated = c.directory.update_user(name, fields, c.security.settings());
+      if (!updated)
+        return std::unexpected(updated.error());
+      fill(reply, c.directory.data().users.at(name), c.now);
+      return transaction_effect{"telephony_user/" + name, before,
+                                dump_or_empty(telephony_user_json(c, name)), ""};
+    });
+  }
+
+  grpc::Status DeleteTelephonyUser(grpc::ServerContext* call, const pb::NameRequest* request,
+                                   pb::Empty*) override {
+    auto name = request->name();
+    return write(call, "DeleteTelephonyUser", [name](security_context& c) -> effect_result {
+      auto before = dump_or_empty(telephony_user_json(c, name));
+      auto deleted = c.directory.delete_user(name);
+      if (!deleted)
+        return std::unexpected(deleted.error());
+      return transaction_effect{"telephony_user/" + name, before, "", ""};
+    });
+  }
+
+  grpc::Status UnlockTelephonyUser(grpc::ServerContext* call, const pb::NameRequest* request,
+                                   pb::TelephonyUser* reply) override {
+    auto name = request->name();
+    return write(call, "UnlockTelephonyUser", [name, reply](security_context& c) -> effect_result {
+      auto unlocked = c.directory.unlock_user(name);
+      if (!unlocked)
+        return std::unexpected(unlocked.error());
+      fill(reply, c.directory.data().users.at(name), c.now);
+      return transaction_effect{"telephony_user/" + name, "", "", "unlocked"};
+    });
+  }
+
+  grpc::Status ListExtensions(grpc::ServerContext* call, const pb::Empty*,
+                              pb::ExtensionList* reply) override {
+    return read(call, "ListExtensions", [reply](security_context& c) -> effect_result {
+      for (const auto& [_, record] : c.directory.data().extensions)
+        fill(reply->add_extensions(), record);
+      return transaction_effect{};
+    });
+  }
+
+  grpc::Status CreateExtension(grpc::ServerContext* call, const pb::ExtensionRequest* request,
+                               pb::Extension* reply) override {
+    auto number = request->number();
+    auto fields = extension_fields_of(*request);
+    return write(call, "CreateExtension", [number, fields, reply](security_context& c) -> effect_result {
+      auto created = c.directory.create_extension(number, fields, c.security.settings());
+      if (!created)
+        return std::unexpected(created.error());
+      fill(reply, c.directory.data().extensions.at(number));
+      return transaction_effect{"extension/" + number, "", "", ""};
+    });
+  }
+
+  grpc::Status UpdateExtension(grpc::ServerContext* call, const pb::ExtensionRequest* request,
+                               pb::Extension* reply) override {
+    auto number = request->number();
+    auto fields = extension_fields_of(*request);
+    return write(call, "UpdateExtension", [number, fields, reply](security_context& c) -> effect_result {
+      auto updated = c.directory.update_extension(number, fields, c.security.settings());
+      if (!updated)
+        return std::unexpected(updated.error());
+      fill(reply, c.directory.data().extensions.at(number));
+      return transaction_effect{"extension/" + number, "", "",
+                                fields.phone_password ? "phone password changed" : ""};
+    });
+  }
+
+  grpc::Status DeleteExtension(grpc::ServerContext* call, const pb::NameRequest* request,
+                               pb::Empty*) override {
+    auto number = request->name();
+    return write(call, "DeleteExtension", [number](security_context& c) -> effect_result {
+      auto deleted = c.directory.delete_extension(number);
+      if (!deleted)
+        return std::unexpected(deleted.error());
+      return transaction_effect{"extension/" + number, "", "", ""};
+    });
+  }
+
+private:
+  static telephony::extension_fields extension_fields_of(const pb::ExtensionRequest& request) {
+    telephony::extension_fields fields;
+    if (request.has_phone_password())
+      fields.phone_password = request.phone_password();
+    if (request.has_force_authorization())
+      fields.force_authorization = request.force_authorization();
+    return fields;
+  }
+
+  grpc::Status read(grpc::ServerContext* call, std::string action, actors::transaction_fn fn) {
+    return gw_->transact(call, transaction(std::move(action), configuration_service,
+                                           right::config_read_all, transaction_writes::nothing,
+                                           std::move(fn)));
+  }
+
+  grpc::Status write(grpc::ServerContext* call, std::string action, actors::transaction_fn fn) {
+    return gw_->transact(call, transaction(std::move(action), configuration_service,
+                                           right::config_write_all, transaction_writes::directory,
+                                           std::move(fn)));
+  }
+
+  std::shared_ptr<gateway> gw_;
+};
+
+} // namespace
+
+std::vector<std::unique_ptr<grpc::Service>> make_admin_api(admin_api_context context) {
+  auto audit = context.audit;
+  auto gw = std::make_shared<gateway>(std::move(context));
+  std::vector<std::unique_ptr<grpc::Service>> services;
+  services.push_back(std::make_unique<session_service>(gw));
+  auto security = std::make_unique<security_service_impl>(gw);
+  security->set_audit(std::move(audit));
+  services.push_back(std::move(security));
+  services.push_back(std::make_unique<configuration_service_impl>(gw));
+  return services;
+}
+
+} // namespace ward::node

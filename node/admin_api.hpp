@@ -1,0 +1,48 @@
+#pragma once
+
+#include "actors/security_db_actor.hpp"
+#include "node/service_listener.hpp"
+
+#include <grpcpp/impl/service_type.h>
+
+#include <expected>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace caf {
+class actor_system;
+}
+
+namespace ward::node {
+
+/// Opens and closes a service's listeners when its security level changes (SPEC SVC-1).
+class service_level_control {
+public:
+  virtual ~service_level_control() = default;
+  /// Applies `level` to `service` at once; an error leaves the service as it was.
+  virtual std::expected<void, std::string> apply(security::service_name service,
+                                                 pki::service_security_level level) = 0;
+  /// The bound plaintext and TLS ports of a service Ward serves; nullopt for others.
+  virtual std::optional<std::pair<std::uint16_t, std::uint16_t>>
+  ports(security::service_name service) const = 0;
+};
+
+/// What every API handler needs to reach the security actor.
+struct admin_api_context {
+  caf::actor_system& system;
+  caf::actor security;
+  const connection_registry& connections;
+  service_level_control& levels;
+  /// Days until the node identity expires, for the login reply (SPEC PKI-10).
+  std::function<std::int64_t()> identity_days_left;
+  /// The audit trail, read by AuditQuery and AuditVerify.
+  std::shared_ptr<security::audit_log> audit;
+};
+
+/// The Session, Security and Configuration gRPC services (proto/admin.proto). Each
+/// handler validates its request, states the right it needs and hands a transaction to
+/// the security actor.
+std::vector<std::unique_ptr<grpc::Service>> make_admin_api(admin_api_context context);
+
+} // namespace ward::node
