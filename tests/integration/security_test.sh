@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# The security database through its real interface: wardctl against a real primary.
+# First-start gate, default tables, lockout (service and telephony users), rights,
+# service levels opening and closing real ports, security reset, the audit chain,
+# persistence across restart, and no secret in clear on disk.
+set -u
+WARD_NODE=$1
+WARDCTL=$2
+source "$(dirname "$0")/lib.sh"
+ward_test_init
+
+write_node_config primary primary
+data="$WARD_TEST_DIR/primary/data"
+
+# A client CA and certificate for Secure High, trusted by the node from its first start.
+pki="$WARD_TEST_DIR/client-pki"
+mkdir -p "$pki" "$data/certificates/trusted_clients"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/ca.key" -out "$pki/ca.pem" -days 30 \
+  -subj "/CN=ward-test-admin-ca" -addext "basicConstraints=critical,CA:TRUE" \
+  -addext "keyUsage=critical,keyCertSign" >/dev/null 2>&1
+openssl req -newkey rsa:2048 -nodes -keyout "$pki/admin.key" -out "$pki/admin.csr" \
+  -subj "/CN=ward-test-admin" >/dev/null 2>&1
+openssl x509 -req -in "$pki/admin.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" -CAcreateserial \
+  -days 30 -out "$pki/admin.pem" >/dev/null 2>&1
+cp "$pki/ca.pem" "$data/certificates/trusted_clients/admin-ca.pem"
+
+start_node primary || exit 1
+export WARD_SESSION_FILE="$WARD_TEST_DIR/session-admin"
+ctl() { wardctl_for primary "$@"; }
+as() { local who=$1; shift; WARD_SESSION_FILE="$WARD_TEST_DIR/session-$who" wardctl_for primary "$@"; }
+
+# expect_code CODE DESCRIPTION COMMAND...: the command exits with CODE; its output in $OUT.
+expect_code() {
+  local want=$1 description=$2; shift 2
+  OUT=$("$@" 2>&1); local got=$?
+  if [ "$got" = "$want" ]; then pass "$description"; else fail "$description (exit $got: $OUT)"; fi
+}
+expect_output() {
+  local pattern=$1 description=$2; shift 2
+  OUT=$("$@" 2>&1)
+  if grep -q -- "$pattern" <<<"$OUT"; then pass "$description"; else fail "$description: $OUT"; fi
+}
+
+# ---- SEC-6 first start ------------------------------------------------------------------
+expect_output "the Administrator password is still the default" \
+  "SEC-6 login with the published default password works and says what is pending" \
+  ctl login -u Administrator <<<"Administrator"
+expect_code 1 "SEC-6 administrative work is refused before the default passwords change" \
+  ctl service-user list
+grep -q "first start: change the Administrator password" <<<"$OUT" \
+  && grep -q "code 9" <<<"$OUT" && pass "SEC-6 the refusal is FAILED_PRECONDITION with the reason" \
+  || fail "SEC-6 the refusal is FAILED_PRECONDITION with the reason: $OUT"
+expect_code 1 "POL-3 a weak new password is refused" ctl passwd <<<$'Administrator\npassword'
+grep -q "new_password" <<<"$OUT" && pass "POL-3 the refusal names new_password" \
+  || fail "POL-3 the refusal names new_password: $OUT"
+expect_code 0 "SEC-6 the Administrator changes the default password" \
+  ctl passwd <<<$'Administrator\nOak-Tree-Plan-47'
+expect_code 0 "SEC-6 the Security Administrator logs in with the default" \
+  as sec login -u security <<<"securitypwd"
+expect_code 0 "SEC-6 the Security Administrator changes the default password" \
+  as sec passwd <<<$'securitypwd\nHarbor-Light-93'
+expect_code 1 "SEC-4 a password change ends the sessions issued before it" \
+  as sec system-password <<<"Sys-Gate-Key-58"
+as sec login -u security <<<"Harbor-Light-93" >/dev/null 2>&1
+expect_code 0 "SEC-6 the system password is changed" as sec system-password <<<"Sys-Gate-Key-58"
+expect_code 0 "SEC-6 after the three changes the administrator logs in again" \
+  ctl login -u Administrator <<<"Oak-Tree-Plan-47"
+expect_code 0 "SEC-6 administrative work is allowed once all three changed" ctl service-user list
+
+# ---- SEC-3 SEC-4 defaults -----------------------------------------------------------------
+users=$(ctl --json service-user list)
+for row in Administrator:enabled AdjunctServer:disabled BranchAdmin:disabled \
+  BusinessPartner:disabled CloudOpsAdmin:enabled DirectoryService:enabled CtiService:enabled \
+  DectService:disabled Maintainer:disabled OpsManagerAdmin:disabled TURNServer:disabled; do
+  name=${row%%:*} status=${row##*:}
+  tr -d '\n ' <<<"$users" | grep -q "\"name\":\"$name\",\"status\":\"$status\"" \
+    && pass "SEC-3 default user $name is $status" || fail "SEC-3 default user $name is $status"
+done
+groups=$(ctl --json rights-group list | grep -c '"name"')
+[ "$groups" = 21 ] && pass "SEC-4 21 default rights groups exist (guide's and non-subscription)" \
+  || fail "SEC-4 21 default rights groups exist (found $groups)"
+expect_output "directory_write" "SEC-4 Directory Group holds the directory rights" \
+  ctl rights-group show "Directory Group"
+expect_code 1 "SEC-2 the Security Administrator cannot be deleted" ctl service-user delete security
+expect_code 1 "SEC-4 a bad field is refused naming it" ctl service-user add ab <<<"Oak-Tree-Plan-47"
+grep -q "name:" <<<"$OUT" && grep -q "code 3" <<<"$OUT" \
+  && pass "SEC-4 INVALID_ARGUMENT names the field" || fail "SEC-4 INVALID_ARGUMENT names the field: $OUT"
+
+# ---- POL-4 service user lockout (3 failures in 10 minutes lock for 60 s) -------------------
+expect_code 0 "SEC-2 an administrator creates a service user" \
+  ctl service-user add operator7 -g "Administrator Group" --setting enabled <<<"Birch-Lake-Hill-62"
+for attempt in 1 2 3; do as op login -u operator7 <<<"wrong-$attempt" >/dev/null 2>&1; done
+locked_at=$(date +%s)
+expect_code 1 "POL-4 after 3 failures the right password is refused" \
+  as op login -u operator7 <<<"Birch-Lake-Hill-62"
+grep -q "account locked" <<<"$OUT" && pass "POL-4 the refusal says the account is locked" \
+  || fail "POL-4 the refusal says the account is locked: $OUT"
+expect_output "locked_temporary" "SEC-5 the account shows Locked-Temporary" \
+  ctl service-user show operator7
+expect_output "account_locked" "MON-1 the lock raised an alarm record" ctl audit list --kind alarm
+
+# ---- SEC-4 a user without the right is refused and audited ---------------------------------
+expect_code 0 "SEC-4 a status-only service user is created" \
+  ctl service-user add watcher1 -g "System Status Group" <<<"Quiet-Fern-Road-31"
+expect_code 0 "SEC-5 the new account logs in" as watch login -u watcher1 <<<"Quiet-Fern-Road-31"
+expect_code 1 "SEC-5 a Force New Password account must change it first" \
+  as watch service-user list
+expect_code 0 "SEC-5 it changes its password" as watch passwd <<<$'Quiet-Fern-Road-31\nBright-Moss-Cliff-84'
+as watch login -u watcher1 <<<"Bright-Moss-Cliff-84" >/dev/null 2>&1
+expect_code 1 "SEC-4 without security_read_all the call is refused" as watch service-user list
+grep -q "code 7" <<<"$OUT" && grep -q "lacks the right security_read_all" <<<"$OUT" \
+  && pass "SEC-4 the refusal is PERMISSION_DENIED naming the right" \
+  || fail "SEC-4 the refusal is PERMISSION_DENIED naming the right: $OUT"
+expect_output "access_denied.*watcher1.*ListServiceUsers" "SEC-4 the refusal is in the audit trail" \
+  ctl audit list --kind access_denied
+
+# ---- POL-4 telephony user lockout (5 failures lock until an administrator unlocks) ---------
+expect_code 0 "SEC-2 a telephony user with a password and codes is created" \
+  ctl user add alice --extension 2101 --password-stdin --login-code-stdin --voicemail-code-stdin \
+  <<<$'Garden-Path-82\n739164\n8031'
+expect_code 1 "POL-5 a keypad-pattern login code is refused" \
+  ctl user set alice --login-code-stdin <<<"2580"
+grep -q "login_code" <<<"$OUT" && pass "POL-5 the refusal names login_code" \
+  || fail "POL-5 the refusal names login_code: $OUT"
+expect_code 0 "SIP-2 an extension with a phone password is created" \
+  ctl extension add 2101 --phone-password-stdin <<<"82917364"
+for attempt in 1 2 3 4 5; do ctl user-login alice <<<"wrong-$attempt" >/dev/null 2>&1; done
+expect_output "refused: locked" "POL-4 after 5 failures the telephony user is locked" \
+  ctl user-login alice <<<"Garden-Path-82"
+expect_code 0 "POL-4 an administrator unlocks the telephony user" ctl user unlock alice
+expect_code 0 "POL-4 after the unlock the right password is accepted" \
+  ctl user-login alice <<<"Garden-Path-82"
+
+# ---- SVC-1 service levels open and close real ports, without restart ----------------------
+endpoints="$data/run/endpoints"
+port_of() { sed -n "s/^$1=127.0.0.1://p" "$endpoints"; }
+open_port() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+tls_probe() { openssl s_client -connect "127.0.0.1:$1" -servername primary.ward.test "${@:2}" </dev/null 2>&1; }
+
+expect_code 0 "SVC-1 configuration set to Unsecure + Secure" \
+  ctl service-level set configuration unsecure_and_secure
+plain=$(port_of configuration_plain); tls=$(port_of configuration)
+{ [ -n "$plain" ] && [ -n "$tls" ]; } && pass "SVC-1 both configuration ports are listed" \
+  || fail "SVC-1 both configuration ports are listed: $(cat "$endpoints")"
+expect_code 0 "SVC-1 Unsecure + Secure serves plaintext" ctl --plaintext user list
+expect_code 0 "SVC-1 Unsecure + Secure serves TLS" ctl user list
+
+expect_code 0 "SVC-1 configuration set to Secure Medium" ctl service-level set configuration secure_medium
+open_port "$plain" && fail "SVC-1 Secure Medium closes the plaintext port" \
+  || pass "SVC-1 Secure Medium closes the plaintext port"
+expect_code 0 "SVC-1 Secure Medium serves TLS" ctl user list
+tls_probe "$tls" -tls1_2 -cipher ECDHE-RSA-AES128-SHA256 | grep -q "Cipher is ECDHE-RSA-AES128-SHA256" \
+  && pass "SVC-4 Secure Medium accepts a cipher set B suite" \
+  || fail "SVC-4 Secure Medium accepts a cipher set B suite"
+
+expect_code 0 "SVC-1 configuration set to Unsecure Only" ctl service-level set configuration unsecure_only
+open_port "$tls" && fail "SVC-1 Unsecure Only closes the TLS port" || pass "SVC-1 Unsecure Only closes the TLS port"
+expect_code 0 "SVC-1 Unsecure Only serves plaintext" ctl --plaintext user list
+
+expect_code 0 "SVC-1 configuration set to Disabled" ctl service-level set configuration disabled
+{ ! open_port "$tls" && ! open_port "$plain"; } && pass "SVC-1 Disabled closes both ports" \
+  || fail "SVC-1 Disabled closes both ports"
+
+expect_code 0 "SVC-1 configuration set to Secure High" ctl service-level set configuration secure_high
+[ -n "$tls" ] && [ "$(port_of configuration)" = "$tls" ] && pass "SVC-1 the TLS port number is kept when reopened" \
+  || fail "SVC-1 the TLS port number is kept when reopened"
+out=$(tls_probe "$tls" -tls1_2); code=$?
+[ "$code" != 0 ] && grep -q "alert handshake failure" <<<"$out" \
+  && pass "SVC-1 Secure High refuses a TLS client without a certificate (openssl s_client)" \
+  || fail "SVC-1 Secure High refuses a TLS client without a certificate: $out"
+expect_code 1 "SVC-1 Secure High refuses wardctl without a client certificate" ctl user list
+tls_probe "$tls" -tls1_2 -cipher ECDHE-RSA-AES128-SHA256 -cert "$pki/admin.pem" -key "$pki/admin.key" \
+  | grep -q "Cipher is ECDHE-RSA-AES128-SHA256" && fail "SVC-4 Secure High refuses cipher set B" \
+  || pass "SVC-4 Secure High refuses cipher set B"
+tls_probe "$tls" -tls1_2 -cert "$pki/admin.pem" -key "$pki/admin.key" \
+  | grep -q "Cipher is ECDHE-RSA-AES256-GCM-SHA384" \
+  && pass "SVC-4 Secure High negotiates AES-256-GCM with a client certificate" \
+  || fail "SVC-4 Secure High negotiates AES-256-GCM with a client certificate"
+expect_code 0 "SVC-1 Secure High serves wardctl with a trusted client certificate" \
+  ctl --cert "$pki/admin.pem" --key "$pki/admin.key" user list
+expect_code 0 "SVC-1 configuration back to Secure Medium" ctl service-level set configuration secure_medium
+expect_output "service_level/configuration" "MON-1 level changes are audited with before and after" \
+  ctl audit list --kind change
+
+# ---- LINE: restart keeps everything ---------------------------------------------------------
+stop_node primary
+[ "$STOP_CODE" = 0 ] && pass "SIGTERM stops the primary cleanly" || fail "SIGTERM stops the primary cleanly"
+start_node primary || exit 1
+expect_code 0 "SEC-1 after a restart the changed password still works" \
+  ctl login -u Administrator <<<"Oak-Tree-Plan-47"
+expect_output "operator7" "SEC-1 after a restart created service users are still there" \
+  ctl service-user list
+expect_output "alice" "SEC-1 after a restart telephony users are still there" ctl user list
+
+# ---- POL-4 the temporary lock ends after 60 s ----------------------------------------------
+left=$(( locked_at + 61 - $(date +%s) ))
+[ "$left" -gt 0 ] && sleep "$left"
+expect_code 0 "POL-4 the temporary lock ends after 60 s" as op login -u operator7 <<<"Birch-Lake-Hill-62"
+
+# ---- SEC-1 SEC-9 nothing secret in clear on disk ---------------------------------------------
+ha1=$(printf '%s' "2101:ward:82917364" | md5sum | cut -d' ' -f1)
+leaks=""
+for secret in Oak-Tree-Plan-47 Harbor-Light-93 Sys-Gate-Key-58 Birch-Lake-Hill-62 Garden-Path-82 \
+  82917364 739164 "$ha1" argon2id operator7 alice; do
+  if grep -rqa -- "$secret" "$data/security" "$data/config" "$data/store"; then leaks="$leaks $secret"; fi
+done
+[ -z "$leaks" ] && pass "SEC-1 the stores hold no password, code, HA1, hash or name in clear" \
+  || fail "SEC-1 the stores hold no password, code, HA1, hash or name in clear:$leaks"
+key_mode=$(stat -c %a "$data/keys/node.key")
+[ "$key_mode" = 600 ] && pass "SEC-1 the node key file is 0600" || fail "SEC-1 the node key file is 0600 ($key_mode)"
+
+# ---- MON-1 the audit chain verifies, and a flipped byte is detected ------------------------
+expect_output "audit trail intact" "MON-1 the audit chain verifies" ctl audit verify
+log="$data/audit/audit.log"
+size=$(stat -c %s "$log")
+offset=$(( size / 2 ))
+byte=$(dd if="$log" bs=1 skip="$offset" count=1 2>/dev/null | od -An -tu1 | tr -d ' ')
+printf "$(printf '\\%03o' $(( byte ^ 1 )))" | dd of="$log" bs=1 seek="$offset" conv=notrunc 2>/dev/null
+expect_code 1 "MON-1 one flipped byte in the audit log is detected" ctl audit verify
+grep -q "DAMAGED" <<<"$OUT" && pass "MON-1 verify names the damaged record" \
+  || fail "MON-1 verify names the damaged record: $OUT"
+
+# ---- SEC-7 security reset ------------------------------------------------------------------
+expect_code 0 "SEC-7 security reset" ctl security reset --yes
+expect_output "still the default" "SEC-7 after reset the default Administrator password works again" \
+  ctl login -u Administrator <<<"Administrator"
+expect_code 1 "SEC-7 after reset the first-start gate applies again" ctl service-user list
+expect_code 0 "SEC-7 security user passwd after reset" as sec2 login -u security <<<"securitypwd"
+as sec2 passwd <<<$'securitypwd\nHarbor-Light-93' >/dev/null 2>&1
+as sec2 login -u security <<<"Harbor-Light-93" >/dev/null 2>&1
+as sec2 system-password <<<"Sys-Gate-Key-58" >/dev/null 2>&1
+ctl passwd <<<$'Administrator\nOak-Tree-Plan-47' >/dev/null 2>&1
+ctl login -u Administrator <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
+users=$(ctl service-user list)
+grep -q operator7 <<<"$users" && fail "SEC-7 reset removed added service users" \
+  || pass "SEC-7 reset removed added service users"
+expect_output "configuration  *secure_medium" "SEC-7 reset restored the default service levels" \
+  ctl service-level show
+ctl audit list --kind security_reset --limit 5 | grep -q "SecurityReset" \
+  && pass "SEC-7 the reset is in the audit trail" || fail "SEC-7 the reset is in the audit trail"
+
+finish
