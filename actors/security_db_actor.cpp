@@ -21,6 +21,8 @@ using security::security_error;
 
 using verify_atom = caf::atom_constant<caf::atom("verify")>;
 
+constexpr std::size_t session_sweep_threshold = 1024;
+
 /// Checks one secret against an Argon2id hash. Runs detached: hashing takes tens of
 /// milliseconds and must not hold up the actor that owns the settings.
 caf::behavior hasher() {
@@ -293,8 +295,13 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
               grant.ignition_pending = deps.database.ignition_pending();
               if (auto principal = deps.database.principal(request.name, result.credential_version, now))
                 grant.rights = principal->rights;
-              self->state.sessions[grant.token] =
-                  session{request.name, result.credential_version, now + session_lifetime};
+              auto& sessions = self->state.sessions;
+              // Expired sessions are only found when used; sweep them before the map can
+              // grow with every login of a busy node.
+              if (sessions.size() >= session_sweep_threshold)
+                std::erase_if(sessions, [now](const auto& entry) { return now >= entry.second.expires_at; });
+              sessions[grant.token] = session{request.name, result.credential_version,
+                                              now + session_lifetime};
               audit_login(self, request, audit_outcome::success,
                           grant.must_change_password ? "password change required" : "",
                           security::lockout_event::none);
