@@ -1,0 +1,223 @@
+#include "actors/security_db_actor.hpp"
+#include "security/settings_codec.hpp"
+#include "tests/unit/test_support.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+#include <doctest/doctest.h>
+
+using namespace ward;
+using namespace ward::actors;
+using security::security_errc;
+
+namespace {
+
+/// A security actor over real stores in a temp dir; every exchange is request/reply.
+struct security_world {
+  test::temp_dir dir;
+  manual_clock time{test::fixed_now()};
+  caf::actor_system_config config;
+  std::optional<caf::actor_system> system;
+  caf::actor actor;
+  std::shared_ptr<security::audit_log> audit;
+  std::shared_ptr<security::sealed_store> security_store;
+
+  security_world() {
+    auto key = security::node_key::from_bytes({7});
+    auto random = test::seeded_random(11);
+    security_store = std::make_shared<security::sealed_store>(
+        std::move(*storage::kv_store::open(dir.path() / "security")), key, random);
+    auto config_store = std::make_shared<security::sealed_store>(
+        std::move(*storage::kv_store::open(dir.path() / "config")), key, random);
+    audit = std::shared_ptr<security::audit_log>(
+        std::move(*security::audit_log::open(dir.path() / "audit.log", time)));
+    auto defaults = *security::security_database::factory_defaults(security::test_argon2_cost,
+                                                                   time.now(), random);
+    security::security_database database(std::move(defaults), security::test_argon2_cost);
+    telephony::telephony_directory directory({}, "ward.test", security::test_argon2_cost);
+    system.emplace(config);
+    actor = spawn_security_db_actor(
+        *system, security_actor_deps{std::move(database), std::move(directory), security_store,
+                                     config_store, audit, &time, random});
+  }
+
+  ~security_world() {
+    caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+    system.reset();
+  }
+
+  template <class Reply, class Request>
+  Reply ask(Request request) {
+    caf::scoped_actor self{*system};
+    Reply reply;
+    self->request(actor, std::chrono::seconds(30), std::move(request))
+        .receive([&](Reply& answer) { reply = std::move(answer); },
+                 [&](const caf::error& err) { FAIL("no answer: " << system->render(err)); });
+    return reply;
+  }
+
+  login_reply login(const std::string& name, const std::string& password) {
+    return ask<login_reply>(login_request{name, password, {"127.0.0.1:4000", {}}});
+  }
+
+  transaction_reply run(security_transaction transaction) {
+    return ask<transaction_reply>(std::move(transaction));
+  }
+
+  security_transaction change_password(const std::string& token, std::string old_password,
+                                       std::string new_password) {
+    security_transaction t;
+    t.token = token;
+    t.action = "ChangePassword";
+    t.allowed_before_ignition = true;
+    t.writes = transaction_writes::security_settings;
+    t.apply = [=](security_context& c) -> security::security_result<transaction_effect> {
+      auto changed = c.security.change_own_password(c.principal->user, old_password,
+                                                    new_password, c.now);
+      if (!changed)
+        return std::unexpected(changed.error());
+      return transaction_effect{};
+    };
+    return t;
+  }
+
+  /// Changes the three first-start passwords and returns an Administrator session.
+  std::string ignite() {
+    auto admin = login("Administrator", "Administrator").grant.token;
+    REQUIRE_FALSE(run(change_password(admin, "Administrator", "Oak-Tree-Plan-47")).error);
+    auto sec = login("security", "securitypwd").grant.token;
+    REQUIRE_FALSE(run(change_password(sec, "securitypwd", "Harbor-Light-93")).error);
+    sec = login("security", "Harbor-Light-93").grant.token;
+    security_transaction system_password;
+    system_password.token = sec;
+    system_password.allowed_before_ignition = true;
+    system_password.writes = transaction_writes::security_settings;
+    system_password.apply = [](security_context& c) -> security::security_result<transaction_effect> {
+      auto set = c.security.set_system_password("Sys-Gate-Key-58", c.now);
+      if (!set)
+        return std::unexpected(set.error());
+      return transaction_effect{};
+    };
+    REQUIRE_FALSE(run(std::move(system_password)).error);
+    return login("Administrator", "Oak-Tree-Plan-47").grant.token;
+  }
+};
+
+security_transaction read_users(const std::string& token, security::right required) {
+  security_transaction t;
+  t.token = token;
+  t.action = "ListServiceUsers";
+  t.service = security::service_name::security_administration;
+  t.required = required;
+  t.apply = [](security_context&) -> security::security_result<transaction_effect> {
+    return transaction_effect{};
+  };
+  return t;
+}
+
+} // namespace
+
+TEST_CASE("SEC-6 the actor grants a session at first start but gates other work") {
+  security_world world;
+  auto reply = world.login("Administrator", "Administrator");
+  REQUIRE_FALSE(reply.error);
+  CHECK(reply.grant.ignition_pending.size() == 3);
+  CHECK(reply.grant.token.size() == 64);
+  auto gated = world.run(read_users(reply.grant.token, security::right::security_read_all));
+  REQUIRE(gated.error);
+  CHECK(gated.error->code == security_errc::failed_precondition);
+  CHECK(gated.error->message.find("first start") != std::string::npos);
+}
+
+TEST_CASE("MON-1 every login attempt is audited and a failure raises an alarm record") {
+  security_world world;
+  auto refused = world.login("Administrator", "wrong");
+  REQUIRE(refused.error);
+  CHECK(refused.error->code == security_errc::unauthenticated);
+  CHECK(refused.error->message == "login failed");
+  auto unknown = world.login("nobody-here", "x");
+  CHECK(unknown.error->message == "login failed");
+  auto logins = *world.audit->query({.kind = security::audit_kind::login});
+  REQUIRE(logins.size() == 2);
+  CHECK(logins[0].outcome == security::audit_outcome::failure);
+  CHECK(logins[0].source == "127.0.0.1:4000");
+  CHECK(logins[1].reason == "unknown service user");
+  auto alarms = *world.audit->query({.kind = security::audit_kind::alarm});
+  CHECK(alarms.size() == 2);
+}
+
+TEST_CASE("SEC-4 one authorize path refuses a missing session and a missing right and audits both") {
+  security_world world;
+  auto admin = world.ignite();
+  auto no_session = world.run(read_users("not-a-token", security::right::security_read_all));
+  REQUIRE(no_session.error);
+  CHECK(no_session.error->code == security_errc::unauthenticated);
+  auto lacking = world.run(read_users(admin, security::right::turn_server_connection));
+  REQUIRE(lacking.error);
+  CHECK(lacking.error->code == security_errc::permission_denied);
+  CHECK(lacking.error->message.find("turn_server_connection") != std::string::npos);
+  CHECK_FALSE(world.run(read_users(admin, security::right::security_read_all)).error);
+  auto denied = *world.audit->query({.kind = security::audit_kind::access_denied});
+  CHECK(denied.size() == 2);
+}
+
+TEST_CASE("SVC-2 a call arriving on another service's listener is refused") {
+  security_world world;
+  auto admin = world.ignite();
+  auto request = read_users(admin, security::right::security_read_all);
+  request.origin.service = security::service_name::configuration;
+  auto reply = world.run(std::move(request));
+  REQUIRE(reply.error);
+  CHECK(reply.error->code == security_errc::permission_denied);
+}
+
+TEST_CASE("SEC-4 a refused change leaves nothing half-written and a committed one is persisted and audited") {
+  security_world world;
+  auto admin = world.ignite();
+  auto stored_before = *world.security_store->get(settings_record);
+
+  security_transaction broken;
+  broken.token = admin;
+  broken.action = "CreateServiceUser";
+  broken.required = security::right::security_write_all;
+  broken.writes = transaction_writes::security_settings;
+  broken.apply = [](security_context& c) -> security::security_result<transaction_effect> {
+    // Changes one thing, then fails: the change must not survive.
+    (void)c.security.create_user({"halfway1", "Birch-Lake-Hill-62", {}, security::account_setting::enabled, {}}, c.now);
+    return std::unexpected(security::security_error{security_errc::invalid_argument, "groups", "bad"});
+  };
+  auto refused = world.run(std::move(broken));
+  REQUIRE(refused.error);
+  CHECK(refused.error->field == "groups");
+  CHECK(*world.security_store->get(settings_record) == stored_before);
+
+  auto check = read_users(admin, security::right::security_read_all);
+  bool halfway_seen = true;
+  check.apply = [&halfway_seen](security_context& c) -> security::security_result<transaction_effect> {
+    halfway_seen = c.security.settings().users.contains("halfway1");
+    return transaction_effect{};
+  };
+  REQUIRE_FALSE(world.run(std::move(check)).error);
+  CHECK_FALSE(halfway_seen);
+
+  security_transaction good;
+  good.token = admin;
+  good.action = "CreateServiceUser";
+  good.required = security::right::security_write_all;
+  good.writes = transaction_writes::security_settings;
+  good.apply = [](security_context& c) -> security::security_result<transaction_effect> {
+    auto created = c.security.create_user({"operator5", "Birch-Lake-Hill-62", {}, security::account_setting::enabled, {}}, c.now);
+    if (!created)
+      return std::unexpected(created.error());
+    return transaction_effect{"service_user/operator5", "", "{}", ""};
+  };
+  REQUIRE_FALSE(world.run(std::move(good)).error);
+  auto stored = security::decode_settings(**world.security_store->get(settings_record));
+  REQUIRE(stored.has_value());
+  CHECK(stored->users.contains("operator5"));
+  auto changes = *world.audit->query({.kind = security::audit_kind::change});
+  REQUIRE_FALSE(changes.empty());
+  CHECK(changes.back().object == "service_user/operator5");
+  CHECK(changes.back().actor == "Administrator");
+}
