@@ -22,6 +22,23 @@ using security::security_error;
 using verify_atom = caf::atom_constant<caf::atom("verify")>;
 
 constexpr std::size_t session_sweep_threshold = 1024;
+constexpr std::size_t source_sweep_threshold = 4096;
+
+/// The address part of "127.0.0.1:5555" or "[::1]:5555".
+std::string address_of(const std::string& source) {
+  if (source.starts_with("["))
+    return source.substr(0, source.find(']') + 1);
+  auto colon = source.rfind(':');
+  return colon == std::string::npos ? source : source.substr(0, colon);
+}
+
+security::lockout_rule source_rule(const security::security_settings& settings) {
+  auto rule = settings.service_policy.source_lockout;
+  // An address cannot be "disabled until an administrator unlocks it".
+  if (rule.action == security::reject_action::log_and_disable_account)
+    rule.action = security::reject_action::log_and_temporary_disable;
+  return rule;
+}
 
 /// Checks one secret against an Argon2id hash. Runs detached: hashing takes tens of
 /// milliseconds and must not hold up the actor that owns the settings.
@@ -41,6 +58,9 @@ struct security_state {
   std::optional<security_actor_deps> deps;
   caf::actor hashers;
   std::map<std::string, session> sessions;
+  /// Failed logins per source address (SPEC POL-7). Kept in memory: a restart forgives
+  /// addresses, never accounts, whose locks are persisted.
+  std::map<std::string, security::lock_state> sources;
   static inline const char* name = "ward.security_db";
 };
 
@@ -220,6 +240,29 @@ void audit_login(self_pointer self, const login_request& request, audit_outcome 
                               : "locked temporarily"));
 }
 
+/// Counts a failed login against its source address, or clears the address's history on
+/// success; a new block raises an alarm.
+void count_source(self_pointer self, const login_request& request, bool failed,
+                  clock::time_point now) {
+  auto& sources = self->state.sources;
+  auto source = address_of(request.origin.source);
+  if (!failed) {
+    if (auto it = sources.find(source); it != sources.end())
+      security::record_success(it->second);
+    return;
+  }
+  if (sources.size() >= source_sweep_threshold)
+    std::erase_if(sources, [now](const auto& entry) {
+      return !security::is_locked(entry.second, now) && entry.second.recent_failures.empty();
+    });
+  auto event = security::record_failure(sources[source],
+                                        source_rule(self->state.deps->database.settings()), now);
+  if (event != security::lockout_event::none)
+    audit(self, record_of(audit_kind::alarm, audit_outcome::failure, request.name, request.origin,
+                          "source_blocked", "source/" + source,
+                          "address blocked after repeated failed logins"));
+}
+
 security_error login_refusal(security::login_outcome outcome) {
   switch (outcome) {
     case security::login_outcome::locked:
@@ -249,6 +292,16 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
       [self](login_request& request) -> caf::result<login_reply> {
         auto& deps = *self->state.deps;
         auto now = deps.time->now();
+        auto source = address_of(request.origin.source);
+        if (auto it = self->state.sources.find(source);
+            it != self->state.sources.end() && security::is_locked(it->second, now)) {
+          audit_login(self, request, audit_outcome::failure,
+                      "source address " + source + " is blocked after repeated failures",
+                      security::lockout_event::none);
+          return login_reply{security_error{security_errc::unauthenticated, "source",
+                                            "too many failed logins from this address; try later"},
+                             {}};
+        }
         auto material = deps.database.login_material_for(request.name, now);
         using enum security::account_status;
         if (material.known_user && (material.status == locked_temporary ||
@@ -257,6 +310,7 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
           auto outcome = material.status == disabled  ? security::login_outcome::disabled
                          : material.status == expired ? security::login_outcome::expired
                                                       : security::login_outcome::locked;
+          count_source(self, request, true, now);
           audit_login(self, request, audit_outcome::failure,
                       "account " + std::string(security::to_string(material.status)),
                       security::lockout_event::none);
@@ -269,6 +323,7 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
               auto& deps = *self->state.deps;
               auto now = deps.time->now();
               if (!material.known_user) {
+                count_source(self, request, true, now);
                 audit_login(self, request, audit_outcome::failure, "unknown service user",
                             security::lockout_event::none);
                 promise.deliver(login_reply{login_refusal(security::login_outcome::bad_credentials), {}});
@@ -281,6 +336,8 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
                 return;
               }
               using enum security::login_outcome;
+              count_source(self, request,
+                           result.outcome != success && result.outcome != must_change_password, now);
               if (result.outcome != success && result.outcome != must_change_password) {
                 audit_login(self, request, audit_outcome::failure,
                             std::string(security::to_string(result.outcome)), result.lock_event);

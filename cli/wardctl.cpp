@@ -681,7 +681,8 @@ void add_policy_commands(CLI::App& app, cli_state& state, command_table& table) 
 
   struct options {
     std::optional<unsigned> min_name, min_password, history, change_period, idle, reject_limit;
-    std::optional<std::int64_t> reject_window, lock_seconds;
+    std::optional<std::int64_t> reject_window, lock_seconds, source_lock_seconds;
+    std::optional<unsigned> source_reject_limit;
     std::optional<std::string> complexity, reject_action;
     std::optional<std::string> tel_enforce, tel_complexity, tel_reject_action;
     std::optional<unsigned> tel_min_password, tel_reject_limit;
@@ -702,6 +703,9 @@ void add_policy_commands(CLI::App& app, cli_state& state, command_table& table) 
   set->add_option("--reject-action", o->reject_action,
                   "log_only | log_and_temporary_disable | log_and_disable_account");
   set->add_option("--lock-seconds", o->lock_seconds, "Temporary lock duration");
+  set->add_option("--source-reject-limit", o->source_reject_limit,
+                  "Failed logins from one address that block it");
+  set->add_option("--source-lock-seconds", o->source_lock_seconds, "How long an address is blocked");
   set->add_option("--telephony-enforce", o->tel_enforce, "on | off");
   set->add_option("--telephony-min-password-length", o->tel_min_password);
   set->add_option("--telephony-complexity", o->tel_complexity);
@@ -729,6 +733,10 @@ void add_policy_commands(CLI::App& app, cli_state& state, command_table& table) 
     if (o->reject_window) su->mutable_lockout()->set_reject_window_seconds(*o->reject_window);
     if (o->reject_action) su->mutable_lockout()->set_reject_action(*o->reject_action);
     if (o->lock_seconds) su->mutable_lockout()->set_temporary_lock_seconds(*o->lock_seconds);
+    if (o->source_reject_limit)
+      su->mutable_source_lockout()->set_reject_limit(*o->source_reject_limit);
+    if (o->source_lock_seconds)
+      su->mutable_source_lockout()->set_temporary_lock_seconds(*o->source_lock_seconds);
     auto* tu = policy.mutable_telephony_user();
     if (o->tel_enforce) tu->set_enforce(parse_switch(*o->tel_enforce, "--telephony-enforce"));
     if (o->tel_min_password) tu->set_min_password_length(*o->tel_min_password);

@@ -172,6 +172,7 @@ void fill(pb::Policy* out, const security::security_settings& settings) {
   su->set_password_change_period_days(service.password_change_period_days);
   su->set_account_idle_days(service.account_idle_days);
   fill(su->mutable_lockout(), service.lockout);
+  fill(su->mutable_source_lockout(), service.source_lockout);
   const auto& telephony = settings.telephony_policy;
   auto* tu = out->mutable_telephony_user();
   tu->set_enforce(telephony.enforce);
@@ -587,6 +588,10 @@ public:
         if (!rule)
           return std::unexpected(rule.error());
         service.lockout = *rule;
+        auto source_rule = parse(in.source_lockout(), "service_user.source");
+        if (!source_rule)
+          return std::unexpected(source_rule.error());
+        service.source_lockout = *source_rule;
         if (auto set = c.security.set_service_user_policy(service); !set)
           return std::unexpected(set.error());
       }

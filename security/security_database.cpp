@@ -449,6 +449,8 @@ security_result<void> security_database::set_service_user_policy(const service_u
     return std::unexpected(invalid("service_user.account_idle_days", "must be 0 to 999"));
   if (auto bad = check_lockout(policy.lockout, "service_user"))
     return std::unexpected(*bad);
+  if (auto bad = check_lockout(policy.source_lockout, "service_user.source"))
+    return std::unexpected(*bad);
   settings_.service_policy = policy;
   bump();
   return {};

@@ -89,6 +89,11 @@ struct service_user_policy {
   std::uint32_t account_idle_days = 0;
   lockout_rule lockout{3, std::chrono::seconds(600), reject_action::log_and_temporary_disable,
                        std::chrono::seconds(60)};
+  /// Failures from one source address, whatever account they name (SPEC POL-7): stops a
+  /// guesser who spreads attempts over many accounts. Disable-account is not an action
+  /// for an address; it is treated as a temporary block.
+  lockout_rule source_lockout{10, std::chrono::seconds(600),
+                              reject_action::log_and_temporary_disable, std::chrono::seconds(300)};
 };
 
 struct telephony_user_policy {

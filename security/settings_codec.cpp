@@ -129,7 +129,8 @@ json to_json(const service_user_policy& policy) {
           {"history_entries", policy.history_entries},
           {"password_change_period_days", policy.password_change_period_days},
           {"account_idle_days", policy.account_idle_days},
-          {"lockout", encode(policy.lockout)}};
+          {"lockout", encode(policy.lockout)},
+          {"source_lockout", encode(policy.source_lockout)}};
 }
 
 json to_json(const telephony_user_policy& policy) {
@@ -227,6 +228,7 @@ std::expected<security_settings, std::string> decode_settings(std::string_view t
         service.at("password_change_period_days").get<std::uint32_t>();
     settings.service_policy.account_idle_days = service.at("account_idle_days").get<std::uint32_t>();
     settings.service_policy.lockout = decode_lockout(service.at("lockout"));
+    settings.service_policy.source_lockout = decode_lockout(service.at("source_lockout"));
     const auto& telephony = document.at("telephony_policy");
     settings.telephony_policy.enforce = telephony.at("enforce").get<bool>();
     settings.telephony_policy.password = decode_password_rules(telephony.at("password"));

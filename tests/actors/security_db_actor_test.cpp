@@ -221,3 +221,19 @@ TEST_CASE("SEC-4 a refused change leaves nothing half-written and a committed on
   CHECK(changes.back().object == "service_user/operator5");
   CHECK(changes.back().actor == "Administrator");
 }
+
+TEST_CASE("POL-7 failures from one address across many accounts block the address") {
+  security_world world;
+  // Ten wrong passwords, spread so that no single account reaches its own limit of 3.
+  for (int i = 0; i < 10; ++i)
+    world.login(i % 2 ? "Administrator" : "nobody" + std::to_string(i), "wrong");
+  auto blocked = world.login("security", "securitypwd");
+  REQUIRE(blocked.error);
+  CHECK(blocked.error->field == "source");
+  auto alarms = *world.audit->query({.kind = security::audit_kind::alarm});
+  bool raised = std::any_of(alarms.begin(), alarms.end(),
+                            [](const auto& r) { return r.action == "source_blocked"; });
+  CHECK(raised);
+  world.time.advance(std::chrono::seconds(301));
+  CHECK_FALSE(world.login("security", "securitypwd").error);
+}
