@@ -61,6 +61,9 @@ struct security_state {
   /// Failed logins per source address (SPEC POL-7). Kept in memory: a restart forgives
   /// addresses, never accounts, whose locks are persisted.
   std::map<std::string, security::lock_state> sources;
+  /// TLS failure alarms raised per address in the current minute.
+  std::map<std::string, std::size_t> tls_alarms;
+  clock::time_point tls_alarm_minute{};
   static inline const char* name = "ward.security_db";
 };
 
@@ -365,6 +368,23 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
               promise.deliver(login_reply{std::nullopt, std::move(grant)});
             });
         return promise;
+      },
+      [self](tls_failure_report& report) {
+        auto& state = self->state;
+        auto now = state.deps->time->now();
+        if (now - state.tls_alarm_minute >= std::chrono::minutes(1)) {
+          state.tls_alarms.clear();
+          state.tls_alarm_minute = now;
+        }
+        auto& raised = state.tls_alarms[report.peer_address];
+        if (++raised > tls_alarms_per_address_per_minute)
+          return;
+        auto reason = report.cause;
+        if (raised == tls_alarms_per_address_per_minute)
+          reason += " (further TLS failures from this address in this minute are not recorded)";
+        request_origin origin{report.peer_address, security::parse_service_name(report.service)};
+        audit(self, record_of(audit_kind::alarm, audit_outcome::failure, "", origin,
+                              "tls_handshake_failed", "service/" + report.service, reason));
       },
       [self](logout_request& request) {
         auto it = self->state.sessions.find(request.token);

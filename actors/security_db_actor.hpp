@@ -115,6 +115,17 @@ struct user_login_reply {
   bool locked = false;
 };
 
+/// A TLS handshake a listener refused (SPEC TLS-3): becomes an alarm record.
+struct tls_failure_report {
+  std::string service;
+  std::string peer_address;
+  std::string cause;
+};
+
+/// Alarms for TLS failures from one address are capped per minute, so a scanner cannot
+/// flood the audit trail; the cap is reported in the last alarm of the minute.
+inline constexpr std::size_t tls_alarms_per_address_per_minute = 10;
+
 /// How long a session token is honoured.
 inline constexpr std::chrono::minutes session_lifetime{15};
 
@@ -147,3 +158,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::login_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::logout_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::user_login_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::user_login_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::tls_failure_report)

@@ -90,16 +90,20 @@ std::vector<std::string> read_trusted_client_cas(const std::filesystem::path& di
 class listener_set final : public service_level_control {
 public:
   listener_set(const node_config& config, connection_registry& registry,
-               pki::tls_server_material material, std::string metrics_endpoint)
+               pki::tls_server_material material, std::string metrics_endpoint,
+               caf::actor alarms)
       : config_(config), registry_(registry), material_(std::move(material)),
-        metrics_endpoint_(std::move(metrics_endpoint)) {}
+        metrics_endpoint_(std::move(metrics_endpoint)), alarms_(std::move(alarms)) {}
 
   /// Creates the listeners over the started `server`; levels apply from then on.
   void start(grpc::Server& server) {
     std::lock_guard lock(mutex_);
-    auto on_failure = [](const tls_failure& failure) {
+    auto on_failure = [alarms = alarms_](const tls_failure& failure) {
       logger("tls")->warn("event=tls_handshake_failed service={} peer={} cause={}", failure.service,
                           failure.peer_address, log_value(failure.cause));
+      // Asynchronous: this runs on a listener thread, which must not wait for the actor.
+      caf::anon_send(alarms, actors::tls_failure_report{failure.service, failure.peer_address,
+                                                        failure.cause});
     };
     auto add = [&](security::service_name service, std::uint16_t plain, std::uint16_t tls) {
       listeners_.emplace(service, std::make_unique<service_listener>(
@@ -191,6 +195,7 @@ private:
   connection_registry& registry_;
   pki::tls_server_material material_;
   std::string metrics_endpoint_;
+  caf::actor alarms_;
   mutable std::mutex mutex_;
   std::map<security::service_name, std::unique_ptr<service_listener>> listeners_;
 };
@@ -378,7 +383,8 @@ int run_node(const node_config& config) {
   pki::tls_server_material material{*identity->key.to_pem(), *identity->cert.to_pem(), "",
                                     read_trusted_client_cas(config.data_dir / "certificates" /
                                                             "trusted_clients")};
-  listener_set listeners(config, connections, std::move(material), metrics_endpoint);
+  listener_set listeners(config, connections, std::move(material), metrics_endpoint,
+                         security_actor);
   auto api = make_admin_api(admin_api_context{*actor_system, security_actor, connections,
                                               listeners, cert_days_left, audit_trail});
   for (auto& service : api)
