@@ -32,6 +32,20 @@
 namespace ward::node {
 namespace {
 
+using client_check_fn =
+    std::function<std::optional<std::string>(const std::vector<pki::certificate>&)>;
+
+void free_client_check(void*, void* pointer, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<client_check_fn*>(pointer);
+}
+
+/// The SSL_CTX slot holding a level's client-certificate check; freed with the context.
+int client_check_index() {
+  static const int index =
+      SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, free_client_check);
+  return index;
+}
+
 /// Large enough for one full TLS record, so a single SSL_read never leaves plaintext
 /// behind in OpenSSL that poll() on the socket could not see.
 constexpr std::size_t pump_buffer_size = 16 * 1024;
@@ -610,6 +624,26 @@ struct service_listener::state {
       report(peer, std::move(refusal));
   }
 
+  /// The received-certificate check attached to `ctx`, applied to the client's chain; the
+  /// handshake only proved the chain, the check grades it (SPEC PKI-8).
+  static std::optional<std::string> graded_client_refusal(SSL* ssl, SSL_CTX* ctx) {
+    const auto* check = static_cast<const client_check_fn*>(SSL_CTX_get_ex_data(ctx, client_check_index()));
+    X509* leaf = SSL_get0_peer_certificate(ssl);
+    if (!check || !*check || !leaf)
+      return std::nullopt;
+    std::vector<pki::certificate> chain;
+    X509_up_ref(leaf);
+    chain.emplace_back(std::shared_ptr<X509>(leaf, X509_free));
+    // On the server side the peer chain excludes the leaf.
+    if (STACK_OF(X509)* sent = SSL_get_peer_cert_chain(ssl))
+      for (int i = 0; i < sk_X509_num(sent); ++i) {
+        X509* cert = sk_X509_value(sent, i);
+        X509_up_ref(cert);
+        chain.emplace_back(std::shared_ptr<X509>(cert, X509_free));
+      }
+    return (*check)(chain);
+  }
+
   void serve_tls(unique_fd socket, const std::string& peer, SSL_CTX* ctx) {
     set_no_delay(socket.get());
     ERR_clear_error();
@@ -632,6 +666,10 @@ struct service_listener::state {
       report(peer, std::move(shaken.cause));
     if (shaken.kind != outcome::done)
       return;
+    if (auto refused = graded_client_refusal(ssl.get(), ctx)) {
+      report(peer, "client certificate refused: " + *refused);
+      return;
+    }
 
     connection_info info{service,
                          peer,
@@ -854,6 +892,9 @@ std::expected<void, std::string> service_listener::apply(pki::service_security_l
                              "): " + made.error().detail);
     context = std::move(*made);
     SSL_CTX_set_alpn_select_cb(context.get(), select_h2, nullptr);
+    if (material.client_certificate_check)
+      SSL_CTX_set_ex_data(context.get(), client_check_index(),
+                          new client_check_fn(material.client_certificate_check));
   }
   const bool want_plain = pki::offers_plaintext(level);
   const bool want_tls = context != nullptr;

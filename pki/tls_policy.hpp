@@ -1,11 +1,14 @@
 #pragma once
 
+#include "pki/certificate.hpp"
 #include "pki/error.hpp"
 
 #include <openssl/types.h>
 
 #include <expected>
 #include <memory>
+#include <optional>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -66,6 +69,10 @@ struct tls_server_material {
   std::string chain_pem;
   /// Trust anchors for client certificates; used (and required) only at high.
   std::vector<std::string> trusted_client_ca_pems;
+  /// Grades a client certificate after a successful handshake at high (SPEC PKI-8): the
+  /// chain is leaf first; returns why it is refused, or nothing to accept it.
+  std::function<std::optional<std::string>(const std::vector<certificate>& chain)>
+      client_certificate_check;
 };
 
 /// Builds a server SSL_CTX for `strength`: minimum version, TLS 1.2 cipher list, TLS 1.3
