@@ -1,5 +1,6 @@
 #include "actors/security_db_actor.hpp"
 
+#include "pki/identity_store.hpp"
 #include "security/settings_codec.hpp"
 
 #include <caf/actor_pool.hpp>
@@ -109,16 +110,38 @@ security::audit_record record_of(audit_kind kind, audit_outcome outcome, std::st
 
 std::optional<security_error> persist(self_pointer self, transaction_writes writes) {
   auto& deps = *self->state.deps;
-  std::expected<void, std::string> written;
-  if (writes == transaction_writes::security_settings)
-    written = deps.security_store->put(settings_record,
-                                       security::encode_settings(deps.database.settings()));
-  else if (writes == transaction_writes::directory)
-    written = deps.config_store->put(directory_record,
-                                     telephony::encode_directory(deps.directory.data()));
-  if (!written)
-    return security_error{security_errc::storage_failure, "",
-                          "could not persist the change: " + written.error()};
+  auto failed = [](const std::string& why) {
+    return security_error{security_errc::storage_failure, "", "could not persist the change: " + why};
+  };
+  if (writes_any(writes, transaction_writes::security_settings))
+    if (auto written = deps.security_store->put(
+            settings_record, security::encode_settings(deps.database.settings()));
+        !written)
+      return failed(written.error());
+  if (writes_any(writes, transaction_writes::directory))
+    if (auto written = deps.config_store->put(directory_record,
+                                              telephony::encode_directory(deps.directory.data()));
+        !written)
+      return failed(written.error());
+  if (writes_any(writes, transaction_writes::pki)) {
+    auto encoded = security::encode_pki(deps.pki.record);
+    if (!encoded)
+      return failed(encoded.error());
+    if (auto written = deps.security_store->put(pki_record_name, *encoded); !written)
+      return failed(written.error());
+    auto key_pem = deps.pki.identity_key.to_pem();
+    auto cert_pem = deps.pki.identity.to_pem();
+    if (!key_pem || !cert_pem)
+      return failed("cannot encode the node identity");
+    // Key first, as the identity store does: a crash in between leaves a mismatch that the
+    // next start repairs.
+    if (auto written = pki::write_file_atomically(deps.pki.identity_dir / "identity.key", *key_pem, 0600);
+        !written)
+      return failed(written.error().detail);
+    if (auto written = pki::write_file_atomically(deps.pki.identity_dir / "identity.pem", *cert_pem, 0644);
+        !written)
+      return failed(written.error().detail);
+  }
   return std::nullopt;
 }
 
@@ -200,11 +223,16 @@ transaction_reply run_transaction(self_pointer self, security_transaction& reque
   // leaves nothing half-written.
   auto saved_security = deps.database;
   auto saved_directory = deps.directory;
-  security_context context{deps.database, deps.directory, now, deps.random, &*principal};
-  auto effect = request.apply(context);
-  if (!effect) {
+  auto saved_pki = deps.pki;
+  auto restore = [&] {
     deps.database = std::move(saved_security);
     deps.directory = std::move(saved_directory);
+    deps.pki = std::move(saved_pki);
+  };
+  security_context context{deps.database, deps.directory, deps.pki, now, deps.random, &*principal};
+  auto effect = request.apply(context);
+  if (!effect) {
+    restore();
     if (request.writes != transaction_writes::nothing)
       audit(self, record_of(audit_kind::change, audit_outcome::failure, principal->user,
                             request.origin, request.action, "", effect.error().message));
@@ -213,8 +241,7 @@ transaction_reply run_transaction(self_pointer self, security_transaction& reque
   if (request.writes == transaction_writes::nothing)
     return {};
   if (auto failed = persist(self, request.writes)) {
-    deps.database = std::move(saved_security);
-    deps.directory = std::move(saved_directory);
+    restore();
     return {failed};
   }
   auto record = record_of(effect->kind, audit_outcome::success, principal->user, request.origin,
@@ -224,7 +251,7 @@ transaction_reply run_transaction(self_pointer self, security_transaction& reque
   if (auto failed = audit(self, std::move(record)))
     return {failed};
   if (request.after_commit)
-    request.after_commit(deps.database.settings());
+    request.after_commit(deps.database.settings(), deps.pki);
   return {};
 }
 
@@ -280,6 +307,29 @@ security_error login_refusal(security::login_outcome outcome) {
   }
 }
 
+using expiry_atom = caf::atom_constant<caf::atom("expiry")>;
+
+/// The daily certificate expiry sweep (SPEC PKI-10): every certificate in use or in the
+/// TCS within the warning window raises an alarm record.
+void check_expiry(self_pointer self) {
+  auto& deps = *self->state.deps;
+  auto now = deps.time->now();
+  auto warn = [&](const pki::certificate& cert, const std::string& role) {
+    auto days = cert.days_until_expiry(now);
+    if (days > expiry_warning_days)
+      return;
+    audit(self, record_of(audit_kind::alarm, audit_outcome::failure, "", request_origin{},
+                          "certificate_expiring", "certificate/" + cert.subject(),
+                          role + (days < 0 ? " expired " + std::to_string(-days) + " days ago"
+                                           : " expires in " + std::to_string(days) + " days")));
+  };
+  warn(deps.pki.identity, "node identity");
+  if (deps.pki.record.ca)
+    warn(deps.pki.record.ca->signing_certificate(), "certificate authority");
+  for (const auto& entry : deps.pki.record.trust.entries())
+    warn(entry.cert, "trusted certificate");
+}
+
 caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
   self->state.deps.emplace(std::move(deps));
   auto& system = self->system();
@@ -290,7 +340,12 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
     caf::anon_send_exit(hashers, caf::exit_reason::user_shutdown);
   });
 
+  self->send(self, expiry_atom::value);
   return {
+      [self](expiry_atom) {
+        check_expiry(self);
+        self->delayed_send(self, std::chrono::hours(24), expiry_atom::value);
+      },
       [self](security_transaction& request) { return run_transaction(self, request); },
       [self](login_request& request) -> caf::result<login_reply> {
         auto& deps = *self->state.deps;
@@ -449,6 +504,23 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
 }
 
 } // namespace
+
+std::vector<std::string> pki_state::revoked_serials() const {
+  std::vector<std::string> serials;
+  for (const auto& [serial, _] : record.revoked)
+    serials.push_back(serial);
+  return serials;
+}
+
+std::vector<pki::certificate> pki_state::anchors() const {
+  auto certificates = record.trust.certificates();
+  if (record.ca) {
+    certificates.push_back(record.ca->signing_certificate());
+    for (const auto& link : record.ca->chain())
+      certificates.push_back(link);
+  }
+  return certificates;
+}
 
 caf::actor spawn_security_db_actor(caf::actor_system& system, security_actor_deps deps) {
   return system.spawn(security_behavior, std::move(deps));

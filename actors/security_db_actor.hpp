@@ -2,7 +2,9 @@
 
 #include "core/clock.hpp"
 #include "core/random.hpp"
+#include "pki/certificate_check.hpp"
 #include "security/audit_log.hpp"
+#include "security/pki_record.hpp"
 #include "security/sealed_store.hpp"
 #include "security/security_database.hpp"
 #include "telephony/directory.hpp"
@@ -27,10 +29,28 @@ struct request_origin {
   std::optional<security::service_name> service;
 };
 
+/// The node's own identity and the certificate state the security actor owns.
+struct pki_state {
+  security::pki_record record;
+  pki::private_key identity_key;
+  pki::certificate identity;
+  /// Where identity.key and identity.pem live; rewritten when the identity changes.
+  std::filesystem::path identity_dir;
+  /// Names the identity certificate must carry (SPEC PKI-2).
+  std::string hostname;
+  std::vector<std::string> addresses;
+
+  /// The revoked serials as the certificate check wants them.
+  std::vector<std::string> revoked_serials() const;
+  /// Anchors for received certificates: the TCS plus, on a CA node, the CA itself.
+  std::vector<pki::certificate> anchors() const;
+};
+
 /// What a transaction may touch while it runs inside the security actor.
 struct security_context {
   security::security_database& security;
   telephony::telephony_directory& directory;
+  pki_state& pki;
   clock::time_point now;
   const random_source& random;
   /// The caller; null only for transactions that need no session.
@@ -49,8 +69,23 @@ struct transaction_effect {
 using transaction_fn =
     std::function<security::security_result<transaction_effect>(security_context&)>;
 
-/// Which stores a transaction writes.
-enum class transaction_writes : std::uint8_t { nothing, security_settings, directory };
+/// Which records a transaction writes; combine with |.
+enum class transaction_writes : std::uint8_t {
+  nothing = 0,
+  security_settings = 1,
+  directory = 2,
+  /// The CA, issued register, TCS and the node identity files.
+  pki = 4,
+};
+
+constexpr transaction_writes operator|(transaction_writes a, transaction_writes b) {
+  return static_cast<transaction_writes>(static_cast<std::uint8_t>(a) |
+                                         static_cast<std::uint8_t>(b));
+}
+
+constexpr bool writes_any(transaction_writes set, transaction_writes which) {
+  return (static_cast<std::uint8_t>(set) & static_cast<std::uint8_t>(which)) != 0;
+}
 
 /// One administrative call. Every RPC becomes one of these, so the session check, the
 /// first-start gate, `authorize(right)`, persistence and the audit record happen in one
@@ -67,8 +102,8 @@ struct security_transaction {
   /// Allowed while first-start passwords are still at their defaults (SPEC SEC-6).
   bool allowed_before_ignition = false;
   transaction_writes writes = transaction_writes::nothing;
-  /// Runs after the change is persisted and audited, e.g. to apply a service level.
-  std::function<void(const security::security_settings&)> after_commit;
+  /// Runs after the change is persisted and audited, e.g. to reload TLS material.
+  std::function<void(const security::security_settings&, const pki_state&)> after_commit;
   transaction_fn apply;
 };
 
@@ -133,6 +168,7 @@ inline constexpr std::chrono::minutes session_lifetime{15};
 struct security_actor_deps {
   security::security_database database;
   telephony::telephony_directory directory;
+  pki_state pki;
   std::shared_ptr<security::sealed_store> security_store;
   std::shared_ptr<security::sealed_store> config_store;
   std::shared_ptr<security::audit_log> audit;
@@ -143,6 +179,10 @@ struct security_actor_deps {
 /// Record names in the sealed stores.
 inline constexpr std::string_view settings_record = "security/settings";
 inline constexpr std::string_view directory_record = "config/telephony_directory";
+inline constexpr std::string_view pki_record_name = "security/pki";
+
+/// Certificates within this many days of expiry raise the daily alarm (SPEC PKI-10).
+inline constexpr int expiry_warning_days = 60;
 
 /// Spawns the security database actor (DESIGN §4 "Admin login"): it owns the security
 /// settings and the telephony directory, checks every session and right, persists every

@@ -697,18 +697,20 @@ public:
   grpc::Status SecurityReset(grpc::ServerContext* call, const pb::Empty*, pb::Empty*) override {
     auto* levels = &gw_->context().levels;
     auto t = transaction("SecurityReset", security_service, right::security_reset_all,
-                         transaction_writes::security_settings,
+                         transaction_writes::security_settings | transaction_writes::pki,
                          [](security_context& c) -> effect_result {
                            auto reset = c.security.reset(c.now, c.random);
                            if (!reset)
                              return std::unexpected(reset.error());
+                           // SPEC SEC-7: the TCS returns to its default content too.
+                           c.pki.record.trust = pki::trust_store::with_defaults();
                            return transaction_effect{"security_settings", "", "",
                                                      "all security settings restored to defaults",
                                                      security::audit_kind::security_reset};
                          });
-    t.after_commit = [levels](const security::security_settings& settings) {
-      for (const auto& [service, level] : settings.service_levels)
-        (void)levels->apply(service, level);
+    t.after_commit = [levels](const security::security_settings& settings,
+                              const actors::pki_state& pki) {
+      (void)levels->reload(settings, pki);
     };
     return gw_->transact(call, std::move(t));
   }

@@ -26,6 +26,11 @@ public:
   /// The bound plaintext and TLS ports of a service Ward serves; nullopt for others.
   virtual std::optional<std::pair<std::uint16_t, std::uint16_t>>
   ports(security::service_name service) const = 0;
+  /// Rebuilds the TLS material from the identity, TCS and certificate settings and applies
+  /// it to every listener at its level; new handshakes use it at once. A material the
+  /// listeners refuse (a broken certificate) changes nothing: the old one keeps serving.
+  virtual std::expected<void, std::string> reload(const security::security_settings& settings,
+                                                  const actors::pki_state& pki) = 0;
 };
 
 /// What every API handler needs to reach the security actor.

@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <functional>
@@ -21,7 +22,6 @@ using apply_fn = std::function<reason(std::string_view value, node_config&)>;
 
 struct setting {
   setting_doc doc;
-  bool required;
   apply_fn apply;
 };
 
@@ -88,10 +88,21 @@ apply_fn port_setter(std::uint16_t node_config::*field) {
   };
 }
 
+apply_fn text_setter(std::string node_config::*field, std::size_t max_length) {
+  return [field, max_length](std::string_view value, node_config& config) -> reason {
+    if (value.size() > max_length)
+      return "must be at most " + std::to_string(max_length) + " characters";
+    if (std::any_of(value.begin(), value.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
+      return "must not contain control characters";
+    config.*field = value;
+    return std::nullopt;
+  };
+}
+
 const std::vector<setting>& settings() {
   static const std::vector<setting> table = {
-      {{"node.name", "WARD_NODE_NAME", "", "Name of the node in the cluster (a-z, 0-9, '-')."},
-       true,
+      {{"node.name", "WARD_NODE_NAME", "", "Name of the node in the cluster (a-z, 0-9, '-').", true},
        [](std::string_view value, node_config& config) -> reason {
          if (auto bad = check_node_name(value))
            return bad;
@@ -99,8 +110,7 @@ const std::vector<setting>& settings() {
          return std::nullopt;
        }},
       {{"node.role", "WARD_NODE_ROLE", "",
-        "primary | secondary | expansion | appserver: decides which actors run."},
-       true,
+        "primary | secondary | expansion | appserver: decides which actors run.", true},
        [](std::string_view value, node_config& config) -> reason {
          auto role = parse_node_role(value);
          if (!role)
@@ -111,7 +121,6 @@ const std::vector<setting>& settings() {
        }},
       {{"node.hostname", "WARD_NODE_HOSTNAME", "(the machine's hostname)",
         "Name in the node's identity certificate."},
-       false,
        [](std::string_view value, node_config& config) -> reason {
          if (auto bad = check_hostname(value))
            return bad;
@@ -119,8 +128,7 @@ const std::vector<setting>& settings() {
          return std::nullopt;
        }},
       {{"node.data_dir", "WARD_NODE_DATA_DIR", "",
-        "Directory for the node's stores and certificates; relative to the config file."},
-       true,
+        "Directory for the node's stores and certificates; relative to the config file.", true},
        [](std::string_view value, node_config& config) -> reason {
          if (value.empty())
            return "must not be empty";
@@ -129,7 +137,6 @@ const std::vector<setting>& settings() {
        }},
       {{"listen.address", "WARD_LISTEN_ADDRESS", "127.0.0.1",
         "IP address every listener of the node binds."},
-       false,
        [](std::string_view value, node_config& config) -> reason {
          if (!is_ip_literal(value))
            return "must be an IPv4 or IPv6 address, got '" + std::string(value) + "'";
@@ -138,35 +145,68 @@ const std::vector<setting>& settings() {
        }},
       {{"listen.status_port", "WARD_LISTEN_STATUS_PORT", "7443",
         "TLS port of the System Status service (status, health); 0 = any free port."},
-       false, port_setter(&node_config::status_port)},
+       port_setter(&node_config::status_port)},
       {{"listen.status_plain_port", "WARD_LISTEN_STATUS_PLAIN_PORT", "7442",
         "Plaintext port of the System Status service, open only at an Unsecure level."},
-       false, port_setter(&node_config::status_plain_port)},
+       port_setter(&node_config::status_plain_port)},
       {{"listen.configuration_port", "WARD_LISTEN_CONFIGURATION_PORT", "7445",
         "TLS port of the Configuration service (telephony users, extensions)."},
-       false, port_setter(&node_config::configuration_port)},
+       port_setter(&node_config::configuration_port)},
       {{"listen.configuration_plain_port", "WARD_LISTEN_CONFIGURATION_PLAIN_PORT", "7446",
         "Plaintext port of the Configuration service, open only at an Unsecure level."},
-       false, port_setter(&node_config::configuration_plain_port)},
+       port_setter(&node_config::configuration_plain_port)},
       {{"listen.security_port", "WARD_LISTEN_SECURITY_PORT", "7447",
         "TLS port of the Security Administration service (service users, policies, audit)."},
-       false, port_setter(&node_config::security_port)},
+       port_setter(&node_config::security_port)},
       {{"listen.security_plain_port", "WARD_LISTEN_SECURITY_PLAIN_PORT", "7448",
         "Plaintext port of the Security Administration service, open only at an Unsecure "
         "level."},
-       false, port_setter(&node_config::security_plain_port)},
+       port_setter(&node_config::security_plain_port)},
       {{"listen.metrics_port", "WARD_LISTEN_METRICS_PORT", "9464",
         "TCP port of the Prometheus /metrics endpoint; 0 = any free port."},
-       false,
        port_setter(&node_config::metrics_port)},
       {{"listen.line_port", "WARD_LISTEN_LINE_PORT", "7444",
         "TCP port on which primary and secondary accept lines; 0 = any free port."},
-       false,
        port_setter(&node_config::line_port)},
+      {{"node.addresses", "WARD_NODE_ADDRESSES", "",
+        "Comma-separated IP addresses the identity certificate names besides listen.address."},
+       [](std::string_view value, node_config& config) -> reason {
+         config.identity_addresses.clear();
+         std::size_t start = 0;
+         while (start <= value.size() && !value.empty()) {
+           auto comma = value.find(',', start);
+           auto item = value.substr(start, comma == std::string_view::npos ? value.npos : comma - start);
+           if (!is_ip_literal(item))
+             return "must be IP addresses separated by commas, got '" + std::string(item) + "'";
+           config.identity_addresses.emplace_back(item);
+           if (comma == std::string_view::npos)
+             break;
+           start = comma + 1;
+         }
+         return std::nullopt;
+       }},
+      {{"pki.organization", "WARD_PKI_ORGANIZATION", "Ward",
+        "O of the certificate authority a primary creates at first start."},
+       text_setter(&node_config::ca_organization, 64)},
+      {{"pki.organizational_unit", "WARD_PKI_ORGANIZATIONAL_UNIT", "", "OU of the CA."},
+       text_setter(&node_config::ca_organizational_unit, 64)},
+      {{"pki.locality", "WARD_PKI_LOCALITY", "", "L of the CA."},
+       text_setter(&node_config::ca_locality, 64)},
+      {{"pki.state", "WARD_PKI_STATE", "", "ST of the CA."},
+       text_setter(&node_config::ca_state, 64)},
+      {{"pki.country", "WARD_PKI_COUNTRY", "", "C of the CA: two letters, or empty."},
+       [](std::string_view value, node_config& config) -> reason {
+         if (!value.empty() && (value.size() != 2 || !std::isalpha(static_cast<unsigned char>(value[0])) ||
+                                !std::isalpha(static_cast<unsigned char>(value[1]))))
+           return "must be a two-letter country code";
+         config.ca_country = value;
+         return std::nullopt;
+       }},
+      {{"pki.email", "WARD_PKI_EMAIL", "", "E of the CA."},
+       text_setter(&node_config::ca_email, 64)},
       {{"sip.realm", "WARD_SIP_REALM", "ward",
         "SIP digest realm of the cluster; phone passwords and login codes are stored as "
         "HA1 under it, so changing it requires setting them again."},
-       false,
        [](std::string_view value, node_config& config) -> reason {
          if (value.empty() || value.size() > 63 ||
              value.find_first_of("\":\\ ") != std::string_view::npos)
@@ -175,7 +215,6 @@ const std::vector<setting>& settings() {
          return std::nullopt;
        }},
       {{"log.level", "WARD_LOG_LEVEL", "info", "trace | debug | info | warn | error"},
-       false,
        [](std::string_view value, node_config& config) -> reason {
          for (auto level : {log_level::trace, log_level::debug, log_level::info, log_level::warn,
                             log_level::error})
@@ -331,7 +370,8 @@ const std::vector<setting_doc>& documented_settings() {
       out.push_back(entry.doc);
     out.push_back({"lines", "", "[]",
                    "Lines to line servers: list of {name, address, port}. Required for "
-                   "expansion and appserver roles."});
+                   "expansion and appserver roles.",
+                   false});
     return out;
   }();
   return docs;
@@ -374,7 +414,7 @@ std::expected<node_config, config_error> parse_config(std::string_view yaml_text
       value = it->second;
     if (!value && key == "node.hostname")
       value = default_hostname;
-    if (!value && !entry.required)
+    if (!value && !entry.doc.required)
       value = std::string(entry.doc.default_value);
     if (!value)
       return std::unexpected(config_error{key, "is required"});

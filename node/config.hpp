@@ -44,6 +44,15 @@ struct node_config {
   std::uint16_t line_port = 0;
   /// SIP digest realm shared by the cluster's extensions.
   std::string sip_realm;
+  /// Addresses the identity certificate names besides listen.address (SPEC PKI-2).
+  std::vector<std::string> identity_addresses;
+  /// Subject fields of the CA a primary creates at first start (SPEC PKI-1).
+  std::string ca_organization;
+  std::string ca_organizational_unit;
+  std::string ca_locality;
+  std::string ca_state;
+  std::string ca_country;
+  std::string ca_email;
   std::vector<line_peer> lines;
   log_level log = log_level::info;
 };
@@ -67,6 +76,7 @@ struct setting_doc {
   std::string_view environment_variable;
   std::string_view default_value;
   std::string_view meaning;
+  bool required = false;
 };
 
 /// Every scalar setting with its environment variable, default and meaning (SPEC DEP-3).

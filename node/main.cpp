@@ -25,7 +25,10 @@ void print_usage() {
 void print_settings() {
   for (const auto& setting : ward::node::documented_settings()) {
     std::cout << setting.key << "\n    default: "
-              << (setting.default_value.empty() ? "(required)" : setting.default_value) << "\n";
+              << (setting.required ? "(required)"
+                  : setting.default_value.empty() ? "\"\" (empty)"
+                                                  : setting.default_value)
+              << "\n";
     if (!setting.environment_variable.empty())
       std::cout << "    env:     " << setting.environment_variable << "\n";
     std::cout << "    " << setting.meaning << "\n";

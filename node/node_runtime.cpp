@@ -9,6 +9,7 @@
 #include "node/logging.hpp"
 #include "node/metrics.hpp"
 #include "node/service_listener.hpp"
+#include "node/tls_material.hpp"
 #include "node/start_record.hpp"
 #include "pki/identity_store.hpp"
 #include "security/audit_log.hpp"
@@ -70,30 +71,14 @@ int wait_for_stop_signal() {
   return signal_number;
 }
 
-/// PEM files in `directory`, each one trust anchor for client certificates at Secure High.
-std::vector<std::string> read_trusted_client_cas(const std::filesystem::path& directory) {
-  std::vector<std::string> pems;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(directory, ec)) {
-    if (!entry.is_regular_file() || entry.path().extension() != ".pem")
-      continue;
-    std::ifstream in(entry.path());
-    std::ostringstream text;
-    text << in.rdbuf();
-    pems.push_back(text.str());
-  }
-  return pems;
-}
-
 /// The listeners of the administrative services Ward serves, driven by their levels, and
 /// the endpoints file that tells tools which ports are open.
 class listener_set final : public service_level_control {
 public:
   listener_set(const node_config& config, connection_registry& registry,
-               pki::tls_server_material material, std::string metrics_endpoint,
-               caf::actor alarms)
-      : config_(config), registry_(registry), material_(std::move(material)),
-        metrics_endpoint_(std::move(metrics_endpoint)), alarms_(std::move(alarms)) {}
+               std::string metrics_endpoint, caf::actor alarms, const clock& time)
+      : config_(config), registry_(registry), metrics_endpoint_(std::move(metrics_endpoint)),
+        alarms_(std::move(alarms)), time_(time) {}
 
   /// Creates the listeners over the started `server`; levels apply from then on.
   void start(grpc::Server& server) {
@@ -132,7 +117,7 @@ public:
     auto it = listeners_.find(service);
     if (it == listeners_.end())
       return std::unexpected("the node is not serving yet");
-    auto applied = it->second->apply(level, material_);
+    auto applied = it->second->apply(level, material_, minimum_tls_);
     if (!applied)
       return applied;
     logger("admin")->info("event=service_level service={} level={} plain_port={} tls_port={}",
@@ -153,6 +138,34 @@ public:
     return std::pair<std::uint16_t, std::uint16_t>{
         pki::offers_plaintext(level) ? it->second->plain_port() : 0,
         pki::offers_tls(level) ? it->second->tls_port() : 0};
+  }
+
+  std::expected<void, std::string> reload(const security::security_settings& settings,
+                                          const actors::pki_state& pki) override {
+    std::lock_guard lock(mutex_);
+    auto material = management_material(settings, pki, time_);
+    auto minimum = settings.certificates.minimum_tls;
+    std::vector<security::service_name> done;
+    for (auto& [service, listener] : listeners_) {
+      auto level = settings.service_levels.at(service);
+      auto applied = listener->apply(level, material, minimum);
+      if (!applied) {
+        // Put back what was already switched: the old material keeps serving everywhere.
+        for (auto switched : done)
+          (void)listeners_.at(switched)->apply(listeners_.at(switched)->level(), material_,
+                                               minimum_tls_);
+        logger("tls")->warn("event=tls_reload_refused reason={}", log_value(applied.error()));
+        return applied;
+      }
+      done.push_back(service);
+    }
+    material_ = std::move(material);
+    minimum_tls_ = minimum;
+    logger("tls")->info("event=tls_reloaded subject={} management_checks={}",
+                        log_value(pki.identity.subject()),
+                        pki::to_string(settings.certificates.management_checks));
+    write_endpoints();
+    return {};
   }
 
   std::string status_endpoint() const {
@@ -194,8 +207,10 @@ private:
   const node_config& config_;
   connection_registry& registry_;
   pki::tls_server_material material_;
+  pki::tls_min_version minimum_tls_ = pki::tls_min_version::tls1_2;
   std::string metrics_endpoint_;
   caf::actor alarms_;
+  const clock& time_;
   mutable std::mutex mutex_;
   std::map<security::service_name, std::unique_ptr<service_listener>> listeners_;
 };
@@ -253,6 +268,96 @@ load_directory(security::sealed_store& store, const node_config& config) {
   }
   return telephony::telephony_directory(std::move(data), config.sip_realm,
                                         security::production_argon2_cost);
+}
+
+/// The certificate state at start (SPEC PKI-1, PKI-2, PKI-7): the CA on a primary, created
+/// at first start; the TCS with its drop directories processed; the node identity issued
+/// by the CA when it is not already (or no longer names the node).
+std::expected<actors::pki_state, std::string>
+bootstrap_pki(const node_config& config, security::sealed_store& store,
+              const pki::node_identity& identity, const security::security_settings& settings,
+              security::audit_log& audit, clock::time_point now, const random_source& random) {
+  auto pki_log = logger("pki");
+  auto stored = store.get(actors::pki_record_name);
+  if (!stored)
+    return std::unexpected(stored.error());
+  actors::pki_state state{security::pki_record{}, identity.key, identity.cert,
+                          config.data_dir / "certificates", config.hostname, {}};
+  if (config.listen_address != "0.0.0.0" && config.listen_address != "::")
+    state.addresses.push_back(config.listen_address);
+  for (const auto& address : config.identity_addresses)
+    if (std::find(state.addresses.begin(), state.addresses.end(), address) == state.addresses.end())
+      state.addresses.push_back(address);
+
+  bool changed = !*stored;
+  if (*stored) {
+    auto decoded = security::decode_pki(**stored);
+    if (!decoded)
+      return std::unexpected(decoded.error());
+    state.record = std::move(*decoded);
+  }
+  if (config.role == node_role::primary && !state.record.ca) {
+    pki::organisation fields{config.ca_organization, config.ca_organizational_unit,
+                             config.ca_locality, config.ca_state, config.ca_country,
+                             config.ca_email};
+    auto ca = pki::certificate_authority::create_root(config.hostname, fields, now, random);
+    if (!ca)
+      return std::unexpected("cannot create the certificate authority: " + ca.error().detail);
+    pki_log->info("event=ca_created subject={} serial={}",
+                  log_value(ca->signing_certificate().subject()),
+                  ca->signing_certificate().serial_hex());
+    security::audit_record record;
+    record.kind = security::audit_kind::change;
+    record.action = "CreateCa";
+    record.object = "certificate/" + ca->signing_certificate().subject();
+    record.reason = "certificate authority created at first start";
+    (void)audit.append(record);
+    state.record.ca = std::move(*ca);
+    changed = true;
+  }
+
+  auto tcs_dir = config.data_dir / "certificates" / "tcs";
+  std::error_code ec;
+  std::filesystem::create_directories(tcs_dir / "add", ec);
+  std::filesystem::create_directories(tcs_dir / "delete", ec);
+  auto report = state.record.trust.process_drop_directories(tcs_dir / "add", tcs_dir / "delete");
+  for (const auto& file : report.added)
+    pki_log->info("event=tcs_added source={}", log_value(file));
+  for (const auto& file : report.removed)
+    pki_log->info("event=tcs_removed source={}", log_value(file));
+  for (const auto& [file, why] : report.rejected)
+    pki_log->warn("event=tcs_drop_rejected file={} reason={}", log_value(file), log_value(why));
+  changed = changed || !report.added.empty() || !report.removed.empty();
+
+  auto& ca = state.record.ca;
+  bool ours = ca && issued_by(state.identity, ca->signing_certificate());
+  bool names_ok = names_match(state.identity, state.hostname, state.addresses);
+  if (ca && (!ours || (!names_ok && settings.certificates.renew_identity_automatically))) {
+    auto issued = ca->issue_node_identity(state.identity_key, state.hostname, state.addresses, now);
+    if (!issued)
+      return std::unexpected("cannot issue the node identity: " + issued.error().detail);
+    pki_log->info("event=identity_issued subject={} serial={} reason={}",
+                  log_value(issued->subject()), issued->serial_hex(),
+                  ours ? "hostname or addresses changed" : "not issued by this node's CA");
+    state.identity = *issued;
+    state.record.issued.push_back(pki::record_of(*issued, pki::issued_purpose::node_identity));
+    changed = true;
+  }
+  if (changed) {
+    auto encoded = security::encode_pki(state.record);
+    if (!encoded)
+      return std::unexpected(encoded.error());
+    if (auto written = store.put(actors::pki_record_name, *encoded); !written)
+      return std::unexpected(written.error());
+    if (auto written = pki::write_file_atomically(state.identity_dir / "identity.pem",
+                                                  state.identity.to_pem().value_or(""), 0644);
+        !written)
+      return std::unexpected(written.error().detail);
+  }
+  if (ca)
+    (void)pki::write_file_atomically(state.identity_dir / "root-ca.pem",
+                                     ca->signing_certificate().to_pem().value_or(""), 0644);
+  return state;
 }
 
 std::shared_ptr<security::sealed_store> open_sealed(const std::filesystem::path& directory,
@@ -332,6 +437,10 @@ int run_node(const node_config& config) {
   auto directory = load_directory(*config_store, config);
   if (!directory)
     return fail("config", directory.error());
+  auto pki = bootstrap_pki(config, *security_store, *identity, database->settings(), *audit_trail,
+                           wall_clock.now(), random);
+  if (!pki)
+    return fail("pki", pki.error());
   if (auto pending = database->ignition_pending(); !pending.empty())
     logger("security")->warn("event=first_start_gate pending={}",
                              log_value(std::to_string(pending.size()) +
@@ -345,13 +454,14 @@ int run_node(const node_config& config) {
   auto status = actors::spawn_status_actor(
       *actor_system,
       actors::node_facts{config.name, config.role, version, config.hostname, starts->start_count,
-                         identity->cert},
+                         pki->identity},
       wall_clock);
-  auto levels_at_start = database->settings().service_levels;
+  auto settings_at_start = database->settings();
+  auto pki_at_start = *pki;
   auto security_actor = actors::spawn_security_db_actor(
-      *actor_system, actors::security_actor_deps{std::move(*database), std::move(*directory),
-                                                 security_store, config_store, audit_trail,
-                                                 &wall_clock, random});
+      *actor_system,
+      actors::security_actor_deps{std::move(*database), std::move(*directory), std::move(*pki),
+                                  security_store, config_store, audit_trail, &wall_clock, random});
 
   std::unique_ptr<prometheus::Exposer> exposer;
   try {
@@ -363,7 +473,7 @@ int run_node(const node_config& config) {
     return fail("metrics", e.what());
   }
   auto metrics = std::make_shared<node_metrics>(config.name, config.role, version,
-                                                starts->start_count, identity->cert, wall_clock,
+                                                starts->start_count, pki_at_start.identity, wall_clock,
                                                 *actor_system);
   exposer->RegisterCollectable(metrics);
   auto metrics_endpoint = host_port(config.listen_address, exposer->GetListeningPorts().front());
@@ -377,14 +487,10 @@ int run_node(const node_config& config) {
   auto admin = make_admin_service(*actor_system, status);
   grpc::ServerBuilder builder;
   builder.RegisterService(admin.get());
-  auto cert_days_left = [cert = identity->cert, &wall_clock] {
+  auto cert_days_left = [cert = pki_at_start.identity, &wall_clock] {
     return cert.days_until_expiry(wall_clock.now());
   };
-  pki::tls_server_material material{*identity->key.to_pem(), *identity->cert.to_pem(), "",
-                                    read_trusted_client_cas(config.data_dir / "certificates" /
-                                                            "trusted_clients")};
-  listener_set listeners(config, connections, std::move(material), metrics_endpoint,
-                         security_actor);
+  listener_set listeners(config, connections, metrics_endpoint, security_actor, wall_clock);
   auto api = make_admin_api(admin_api_context{*actor_system, security_actor, connections,
                                               listeners, cert_days_left, audit_trail});
   for (auto& service : api)
@@ -397,14 +503,13 @@ int run_node(const node_config& config) {
   }
 
   listeners.start(*server);
-  for (const auto& [service, level] : levels_at_start)
-    if (auto applied = listeners.apply(service, level); !applied) {
-      listeners.stop();
-      server->Shutdown(std::chrono::system_clock::now());
-      caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
-      caf::anon_send_exit(security_actor, caf::exit_reason::user_shutdown);
-      return fail("admin", std::string(security::to_string(service)) + ": " + applied.error());
-    }
+  if (auto applied = listeners.reload(settings_at_start, pki_at_start); !applied) {
+    listeners.stop();
+    server->Shutdown(std::chrono::system_clock::now());
+    caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(security_actor, caf::exit_reason::user_shutdown);
+    return fail("admin", applied.error());
+  }
 
   server->GetHealthCheckService()->SetServingStatus(true);
   log->info("event=ready node={} role={} status={} metrics={}", config.name,

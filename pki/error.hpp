@@ -18,6 +18,22 @@ enum class errc {
   io_error,
   /// OpenSSL refused an operation that should have worked.
   crypto_failure,
+  /// A PKCS#12 password is wrong (or the file was altered: its MAC cannot tell the two
+  /// apart).
+  bad_password,
+  /// A key is shorter than Ward accepts for this purpose (RSA-1024 without the legacy flag,
+  /// a CA or node key below 2048 bits).
+  weak_key,
+  /// A digest is weaker than Ward accepts for this purpose (SHA-1 without the legacy flag).
+  weak_hash,
+  /// A signature does not verify (a CSR's self-signature, a link of a chain).
+  bad_signature,
+  /// A certificate offered as a signing certificate may not sign certificates.
+  not_a_ca,
+  /// A certificate is outside its validity period (expired or not yet valid).
+  expired,
+  /// A certificate's serial is on the CA's revocation list (SPEC PKI-12).
+  revoked,
 };
 
 constexpr std::string_view to_string(errc code) {
@@ -32,6 +48,20 @@ constexpr std::string_view to_string(errc code) {
       return "io_error";
     case errc::crypto_failure:
       return "crypto_failure";
+    case errc::bad_password:
+      return "bad_password";
+    case errc::weak_key:
+      return "weak_key";
+    case errc::weak_hash:
+      return "weak_hash";
+    case errc::bad_signature:
+      return "bad_signature";
+    case errc::not_a_ca:
+      return "not_a_ca";
+    case errc::expired:
+      return "expired";
+    case errc::revoked:
+      return "revoked";
   }
   return "unknown";
 }

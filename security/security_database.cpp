@@ -498,6 +498,13 @@ security_database::set_unsecured_interfaces(const unsecured_interfaces& interfac
   return {};
 }
 
+security_result<void>
+security_database::set_certificate_settings(const certificate_settings& certificates) {
+  settings_.certificates = certificates;
+  bump();
+  return {};
+}
+
 security_result<void> security_database::reset(time_point now, const random_source& random) {
   auto fresh = factory_defaults(cost_, now, random);
   if (!fresh)

@@ -136,6 +136,7 @@ public:
   security_result<void> set_code_rules(const pin_rules& login_code, const pin_rules& voicemail_code);
   security_result<void> set_service_level(service_name service, pki::service_security_level level);
   security_result<void> set_unsecured_interfaces(const unsecured_interfaces& interfaces);
+  security_result<void> set_certificate_settings(const certificate_settings& certificates);
 
   /// Security reset (SPEC SEC-7): everything back to factory defaults, version moving on.
   security_result<void> reset(time_point now, const random_source& random);

@@ -3,6 +3,7 @@
 #include "security/credential_rules.hpp"
 #include "security/lockout.hpp"
 #include "security/rights.hpp"
+#include "pki/certificate_check.hpp"
 #include "pki/tls_policy.hpp"
 
 #include <chrono>
@@ -125,6 +126,21 @@ struct ignition_state {
   }
 };
 
+/// How certificates and TLS are judged (SPEC PKI-6, PKI-8, TLS-1).
+struct certificate_settings {
+  /// Grade applied to certificates received on management interfaces (admin clients at
+  /// Secure High, lines).
+  pki::check_level management_checks = pki::check_level::medium;
+  /// Grade applied to certificates of telephony endpoints (SIP over TLS).
+  pki::check_level telephony_checks = pki::check_level::low;
+  pki::tls_min_version minimum_tls = pki::tls_min_version::tls1_2;
+  /// Send the intermediate chain with the identity in handshakes (SPEC PKI-6).
+  bool offer_chain = false;
+  /// Reissue the node identity when its hostname or addresses change (SPEC PKI-2).
+  bool renew_identity_automatically = true;
+  bool operator==(const certificate_settings&) const = default;
+};
+
 /// Everything in the security settings store (SPEC SEC-1), versioned as a whole.
 struct security_settings {
   std::uint64_t version = 1;
@@ -136,6 +152,7 @@ struct security_settings {
   pin_rules voicemail_code_rules{4, voicemail_code_max, true};
   std::map<service_name, pki::service_security_level> service_levels;
   unsecured_interfaces interfaces;
+  certificate_settings certificates;
   std::string system_password_hash;
   ignition_state ignition;
 };

@@ -139,6 +139,14 @@ json to_json(const telephony_user_policy& policy) {
           {"lockout", encode(policy.lockout)}};
 }
 
+json to_json(const certificate_settings& settings) {
+  return {{"management_checks", pki::to_string(settings.management_checks)},
+          {"telephony_checks", pki::to_string(settings.telephony_checks)},
+          {"minimum_tls", settings.minimum_tls == pki::tls_min_version::tls1_3 ? "1.3" : "1.2"},
+          {"offer_chain", settings.offer_chain},
+          {"renew_identity_automatically", settings.renew_identity_automatically}};
+}
+
 json to_json(const pin_rules& rules) {
   return {{"min_length", rules.min_length},
           {"max_length", rules.max_length},
@@ -191,6 +199,7 @@ std::string encode_settings(const security_settings& settings) {
                 {"voicemail_code_rules", to_json(settings.voicemail_code_rules)},
                 {"service_levels", levels},
                 {"interfaces", to_json(settings.interfaces)},
+                {"certificates", to_json(settings.certificates)},
                 {"system_password_hash", settings.system_password_hash},
                 {"ignition",
                  {{"administrator", settings.ignition.administrator_password_changed},
@@ -247,6 +256,20 @@ std::expected<security_settings, std::string> decode_settings(std::string_view t
     settings.interfaces.directory_read = interfaces.at("directory_read").get<bool>();
     settings.interfaces.directory_write = interfaces.at("directory_write").get<bool>();
     settings.interfaces.file_writer_address = interfaces.at("file_writer_address").get<std::string>();
+    const auto& certificates = document.at("certificates");
+    auto management = pki::parse_check_level(certificates.at("management_checks").get<std::string>());
+    auto telephony_checks =
+        pki::parse_check_level(certificates.at("telephony_checks").get<std::string>());
+    auto minimum = certificates.at("minimum_tls").get<std::string>();
+    if (!management || !telephony_checks || (minimum != "1.2" && minimum != "1.3"))
+      return std::unexpected("damaged security settings: bad certificate settings");
+    settings.certificates.management_checks = *management;
+    settings.certificates.telephony_checks = *telephony_checks;
+    settings.certificates.minimum_tls =
+        minimum == "1.3" ? pki::tls_min_version::tls1_3 : pki::tls_min_version::tls1_2;
+    settings.certificates.offer_chain = certificates.at("offer_chain").get<bool>();
+    settings.certificates.renew_identity_automatically =
+        certificates.at("renew_identity_automatically").get<bool>();
     settings.system_password_hash = document.at("system_password_hash").get<std::string>();
     const auto& ignition = document.at("ignition");
     settings.ignition.administrator_password_changed = ignition.at("administrator").get<bool>();

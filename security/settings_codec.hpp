@@ -22,5 +22,6 @@ nlohmann::json to_json(const service_user_policy& policy);
 nlohmann::json to_json(const telephony_user_policy& policy);
 nlohmann::json to_json(const pin_rules& rules);
 nlohmann::json to_json(const unsecured_interfaces& interfaces);
+nlohmann::json to_json(const certificate_settings& settings);
 
 } // namespace ward::security

@@ -25,16 +25,20 @@ for name in primary secondary expansion; do
   fi
 done
 
-json=$(wardctl_for primary --json status)
+json=$(wardctl_for secondary --json status)
 check "MON-5 status --json carries version, uptime and identity" \
   grep -q '"version": "0.1.0"' <<<"$json"
-grep -q '"self_signed": true' <<<"$json" && grep -q '"subject": "CN=primary.ward.test"' <<<"$json" \
-  && pass "PKI-5 the node's first identity is self-signed with CN = hostname" \
-  || fail "PKI-5 the node's first identity is self-signed with CN = hostname: $json"
+grep -q '"self_signed": true' <<<"$json" && grep -q '"subject": "CN=secondary.ward.test"' <<<"$json" \
+  && pass "PKI-5 a secondary's first identity is self-signed with CN = hostname" \
+  || fail "PKI-5 a secondary's first identity is self-signed with CN = hostname: $json"
+json=$(wardctl_for primary --json status)
+grep -q '"self_signed": false' <<<"$json" && grep -q '"issuer": "CN=ward-root-primary.ward.test,O=Ward"' <<<"$json" \
+  && pass "PKI-2 the primary's identity is issued by its own CA at first start" \
+  || fail "PKI-2 the primary's identity is issued by its own CA at first start: $json"
 
 check "MON-5 gRPC health check reports SERVING" wardctl_for secondary health
 
-key_mode=$(stat -c %a "$WARD_TEST_DIR/primary/data/certificates/identity.key")
+key_mode=$(stat -c %a "$WARD_TEST_DIR/secondary/data/certificates/identity.key")
 [ "$key_mode" = 600 ] && pass "PKI-11 identity key file is mode 0600" \
   || fail "PKI-11 identity key file is mode 0600 (is $key_mode)"
 

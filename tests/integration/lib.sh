@@ -86,8 +86,14 @@ endpoint() {
 wardctl_for() {
   local name=$1; shift
   "$WARDCTL" --endpoints "$WARD_TEST_DIR/$name/data/run/endpoints" \
-    --ca-file "$WARD_TEST_DIR/$name/data/certificates/identity.pem" \
-    --server-name "$name.ward.test" "$@"
+    --ca-file "$(trust_anchor "$name")" --server-name "$name.ward.test" "$@"
+}
+
+# trust_anchor NAME: the certificate that vouches for NAME's identity: its CA's root on a
+# node hosting the CA, else its own self-signed identity.
+trust_anchor() {
+  local certs="$WARD_TEST_DIR/$1/data/certificates"
+  if [ -f "$certs/root-ca.pem" ]; then echo "$certs/root-ca.pem"; else echo "$certs/identity.pem"; fi
 }
 
 # stop_node NAME: SIGTERM, then waits up to 10 s. Sets STOP_CODE and STOP_MS.

@@ -14,15 +14,21 @@ data="$WARD_TEST_DIR/primary/data"
 
 # A client CA and certificate for Secure High, trusted by the node from its first start.
 pki="$WARD_TEST_DIR/client-pki"
-mkdir -p "$pki" "$data/certificates/trusted_clients"
+mkdir -p "$pki" "$data/certificates/tcs/add"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/ca.key" -out "$pki/ca.pem" -days 30 \
   -subj "/CN=ward-test-admin-ca" -addext "basicConstraints=critical,CA:TRUE" \
   -addext "keyUsage=critical,keyCertSign" >/dev/null 2>&1
 openssl req -newkey rsa:2048 -nodes -keyout "$pki/admin.key" -out "$pki/admin.csr" \
   -subj "/CN=ward-test-admin" >/dev/null 2>&1
+printf 'keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' > "$pki/client.ext"
 openssl x509 -req -in "$pki/admin.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" -CAcreateserial \
-  -days 30 -out "$pki/admin.pem" >/dev/null 2>&1
-cp "$pki/ca.pem" "$data/certificates/trusted_clients/admin-ca.pem"
+  -days 30 -extfile "$pki/client.ext" -out "$pki/admin.pem" >/dev/null 2>&1
+# The same key, certified without key usage: the handshake proves the chain, the
+# management check (Medium) refuses it (SPEC PKI-8).
+openssl x509 -req -in "$pki/admin.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" -CAcreateserial \
+  -days 30 -out "$pki/bare.pem" >/dev/null 2>&1
+# PKI-7: dropped into the TCS add directory, imported at first start.
+cp "$pki/ca.pem" "$data/certificates/tcs/add/admin-ca.pem"
 
 start_node primary || exit 1
 export WARD_SESSION_FILE="$WARD_TEST_DIR/session-admin"
@@ -178,6 +184,10 @@ tls_probe "$tls" -tls1_2 -cert "$pki/admin.pem" -key "$pki/admin.key" \
   || fail "SVC-4 Secure High negotiates AES-256-GCM with a client certificate"
 expect_code 0 "SVC-1 Secure High serves wardctl with a trusted client certificate" \
   ctl --cert "$pki/admin.pem" --key "$pki/admin.key" user list
+expect_code 1 "PKI-8 a client certificate without key usage is refused at the Medium check" \
+  ctl --cert "$pki/bare.pem" --key "$pki/admin.key" user list
+expect_output "no_key_usage" "TLS-3 the refusal raised an alarm naming the failed check" \
+  ctl audit list --kind alarm
 expect_code 0 "SVC-1 configuration back to Secure Medium" ctl service-level set configuration secure_medium
 expect_output "service_level/configuration" "MON-1 level changes are audited with before and after" \
   ctl audit list --kind change

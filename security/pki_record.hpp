@@ -1,0 +1,27 @@
+#pragma once
+
+#include "pki/certificate_authority.hpp"
+#include "pki/trust_store.hpp"
+
+#include <expected>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ward::security {
+
+/// The certificate state kept in the security settings store (SPEC PKI-1 … PKI-12): the CA
+/// (on a node hosting it), what it issued and revoked, and the Trusted Certificate Store.
+struct pki_record {
+  std::optional<pki::certificate_authority> ca;
+  std::vector<pki::issued_certificate> issued;
+  /// Revoked serials (upper-case hex) and when they were revoked.
+  std::map<std::string, pki::time_point> revoked;
+  pki::trust_store trust = pki::trust_store::with_defaults();
+};
+
+std::expected<std::string, std::string> encode_pki(const pki_record& record);
+std::expected<pki_record, std::string> decode_pki(std::string_view text);
+
+} // namespace ward::security
