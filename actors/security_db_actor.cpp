@@ -111,7 +111,8 @@ security::audit_record record_of(audit_kind kind, audit_outcome outcome, std::st
 std::optional<security_error> persist(self_pointer self, transaction_writes writes) {
   auto& deps = *self->state.deps;
   auto failed = [](const std::string& why) {
-    return security_error{security_errc::storage_failure, "", "could not persist the change: " + why};
+    return security_error{security_errc::storage_failure, "",
+                          "could not persist the change: " + why};
   };
   if (writes_any(writes, transaction_writes::security_settings))
     if (auto written = deps.security_store->put(
@@ -135,12 +136,20 @@ std::optional<security_error> persist(self_pointer self, transaction_writes writ
       return failed("cannot encode the node identity");
     // Key first, as the identity store does: a crash in between leaves a mismatch that the
     // next start repairs.
-    if (auto written = pki::write_file_atomically(deps.pki.identity_dir / "identity.key", *key_pem, 0600);
+    if (auto written =
+            pki::write_file_atomically(deps.pki.identity_dir / "identity.key", *key_pem, 0600);
         !written)
       return failed(written.error().detail);
-    if (auto written = pki::write_file_atomically(deps.pki.identity_dir / "identity.pem", *cert_pem, 0644);
+    if (auto written =
+            pki::write_file_atomically(deps.pki.identity_dir / "identity.pem", *cert_pem, 0644);
         !written)
       return failed(written.error().detail);
+    if (const auto& ca = deps.pki.record.ca)
+      if (auto written =
+              pki::write_file_atomically(deps.pki.identity_dir / "root-ca.pem",
+                                         ca->signing_certificate().to_pem().value_or(""), 0644);
+          !written)
+        return failed(written.error().detail);
   }
   return std::nullopt;
 }
@@ -176,11 +185,10 @@ std::optional<security_error> authorize(const security_transaction& request,
                                         const security::session_principal& principal,
                                         const security::security_database& database) {
   if (request.service && request.origin.service && *request.service != *request.origin.service)
-    return security_error{security_errc::permission_denied, "service",
-                          request.action + " is served by the " +
-                              std::string(security::to_string(*request.service)) +
-                              " service, not by " +
-                              std::string(security::to_string(*request.origin.service))};
+    return security_error{
+        security_errc::permission_denied, "service",
+        request.action + " is served by the " + std::string(security::to_string(*request.service)) +
+            " service, not by " + std::string(security::to_string(*request.origin.service))};
   if (!request.allowed_before_ignition) {
     auto pending = database.ignition_pending();
     if (!pending.empty()) {
@@ -238,7 +246,7 @@ transaction_reply run_transaction(self_pointer self, security_transaction& reque
                             request.origin, request.action, "", effect.error().message));
     return {effect.error()};
   }
-  if (request.writes == transaction_writes::nothing)
+  if (request.writes == transaction_writes::nothing && !request.audited)
     return {};
   if (auto failed = persist(self, request.writes)) {
     restore();
@@ -334,8 +342,8 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
   self->state.deps.emplace(std::move(deps));
   auto& system = self->system();
   self->state.hashers = caf::actor_pool::make(
-      system.dummy_execution_unit(), 2,
-      [&system] { return system.spawn<caf::detached>(hasher); }, caf::actor_pool::round_robin());
+      system.dummy_execution_unit(), 2, [&system] { return system.spawn<caf::detached>(hasher); },
+      caf::actor_pool::round_robin());
   self->attach_functor([hashers = self->state.hashers](const caf::error&) {
     caf::anon_send_exit(hashers, caf::exit_reason::user_shutdown);
   });
@@ -362,9 +370,9 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
         }
         auto material = deps.database.login_material_for(request.name, now);
         using enum security::account_status;
-        if (material.known_user && (material.status == locked_temporary ||
-                                    material.status == locked_password_error ||
-                                    material.status == disabled || material.status == expired)) {
+        if (material.known_user &&
+            (material.status == locked_temporary || material.status == locked_password_error ||
+             material.status == disabled || material.status == expired)) {
           auto outcome = material.status == disabled  ? security::login_outcome::disabled
                          : material.status == expired ? security::login_outcome::expired
                                                       : security::login_outcome::locked;
@@ -384,7 +392,8 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
                 count_source(self, request, true, now);
                 audit_login(self, request, audit_outcome::failure, "unknown service user",
                             security::lockout_event::none);
-                promise.deliver(login_reply{login_refusal(security::login_outcome::bad_credentials), {}});
+                promise.deliver(
+                    login_reply{login_refusal(security::login_outcome::bad_credentials), {}});
                 return;
               }
               auto result = deps.database.complete_login(request.name, matched,
@@ -395,7 +404,8 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
               }
               using enum security::login_outcome;
               count_source(self, request,
-                           result.outcome != success && result.outcome != must_change_password, now);
+                           result.outcome != success && result.outcome != must_change_password,
+                           now);
               if (result.outcome != success && result.outcome != must_change_password) {
                 audit_login(self, request, audit_outcome::failure,
                             std::string(security::to_string(result.outcome)), result.lock_event);
@@ -408,15 +418,18 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
               grant.must_change_password = result.outcome == must_change_password;
               grant.password_expires_in_days = result.password_expires_in_days;
               grant.ignition_pending = deps.database.ignition_pending();
-              if (auto principal = deps.database.principal(request.name, result.credential_version, now))
+              grant.identity_days_left = deps.pki.identity.days_until_expiry(now);
+              if (auto principal =
+                      deps.database.principal(request.name, result.credential_version, now))
                 grant.rights = principal->rights;
               auto& sessions = self->state.sessions;
               // Expired sessions are only found when used; sweep them before the map can
               // grow with every login of a busy node.
               if (sessions.size() >= session_sweep_threshold)
-                std::erase_if(sessions, [now](const auto& entry) { return now >= entry.second.expires_at; });
-              sessions[grant.token] = session{request.name, result.credential_version,
-                                              now + session_lifetime};
+                std::erase_if(sessions,
+                              [now](const auto& entry) { return now >= entry.second.expires_at; });
+              sessions[grant.token] =
+                  session{request.name, result.credential_version, now + session_lifetime};
               audit_login(self, request, audit_outcome::success,
                           grant.must_change_password ? "password change required" : "",
                           security::lockout_event::none);
@@ -495,8 +508,7 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
                                       request.origin, "account_locked", object,
                                       "telephony user locked until an administrator unlocks it"));
               promise.deliver(user_login_reply{
-                  std::nullopt, accepted,
-                  result.outcome == telephony::user_login_outcome::locked});
+                  std::nullopt, accepted, result.outcome == telephony::user_login_outcome::locked});
             });
         return promise;
       },

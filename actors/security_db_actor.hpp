@@ -39,6 +39,8 @@ struct pki_state {
   /// Names the identity certificate must carry (SPEC PKI-2).
   std::string hostname;
   std::vector<std::string> addresses;
+  /// Subject fields for a CA created anew (SPEC PKI-1, PKI-4 "Create New").
+  pki::organisation organisation;
 
   /// The revoked serials as the certificate check wants them.
   std::vector<std::string> revoked_serials() const;
@@ -101,6 +103,8 @@ struct security_transaction {
   std::optional<security::right> required;
   /// Allowed while first-start passwords are still at their defaults (SPEC SEC-6).
   bool allowed_before_ignition = false;
+  /// Audited even though it writes nothing (e.g. exporting the CA's key).
+  bool audited = false;
   transaction_writes writes = transaction_writes::nothing;
   /// Runs after the change is persisted and audited, e.g. to reload TLS material.
   std::function<void(const security::security_settings&, const pki_state&)> after_commit;
@@ -124,6 +128,8 @@ struct login_grant {
   std::optional<std::int64_t> password_expires_in_days;
   std::vector<std::string> ignition_pending;
   std::set<security::right> rights;
+  /// Days until the node identity expires (SPEC PKI-10).
+  std::int64_t identity_days_left = 0;
 };
 
 struct login_reply {

@@ -13,7 +13,10 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -74,6 +77,58 @@ void save_token(const cli_state& state, const std::string& token) {
   ::close(fd);
   if (!ok)
     throw usage_error("cannot write session file " + path.string());
+}
+
+/// The whole content of a local file, byte for byte.
+std::string read_local_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    throw usage_error("cannot read " + path + ": " + std::strerror(errno));
+  std::string data;
+  char buffer[16384];
+  ssize_t n = 0;
+  while ((n = ::read(fd, buffer, sizeof(buffer))) > 0)
+    data.append(buffer, static_cast<std::size_t>(n));
+  int error = errno;
+  ::close(fd);
+  if (n < 0)
+    throw usage_error("cannot read " + path + ": " + std::strerror(error));
+  if (data.empty())
+    throw usage_error(path + " is empty");
+  return data;
+}
+
+/// Refuses, before anything changes on the node, an output file that cannot be written.
+void check_writable(const std::string& path) {
+  std::filesystem::path file(path);
+  std::error_code ec;
+  if (path.empty() || std::filesystem::is_directory(file, ec))
+    throw usage_error("cannot write '" + path + "': not a file name");
+  auto directory = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+  bool writable = std::filesystem::exists(file, ec) ? ::access(file.c_str(), W_OK) == 0
+                                                    : ::access(directory.c_str(), W_OK | X_OK) == 0;
+  if (!writable)
+    throw usage_error("cannot write " + path + ": " + std::strerror(errno));
+}
+
+/// Writes `data` to `path` with exactly `mode`, set before the first byte is written.
+void write_local_file(const std::string& path, const std::string& data, mode_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0)
+    throw usage_error("cannot write " + path + ": " + std::strerror(errno));
+  bool ok = ::fchmod(fd, mode) == 0;
+  for (std::size_t done = 0; ok && done < data.size();) {
+    auto written = ::write(fd, data.data() + done, data.size() - done);
+    ok = written > 0;
+    if (ok)
+      done += static_cast<std::size_t>(written);
+  }
+  int error = errno;
+  ok = ::close(fd) == 0 && ok;
+  if (!ok) {
+    ::unlink(path.c_str());
+    throw usage_error("cannot write " + path + ": " + std::strerror(error));
+  }
 }
 
 /// A secret from the terminal without echo, or one line of standard input when piped.
@@ -284,6 +339,74 @@ void print(const pb::ExtensionList& list) {
     std::cout << std::setw(12) << ext.number() << std::setw(16)
               << (ext.has_phone_password() ? "set" : "none")
               << (ext.force_authorization() ? "on" : "off") << "\n";
+}
+
+std::string days_left_text(std::int64_t days) {
+  return std::to_string(days) + (days < 0 ? " (expired)" : "");
+}
+
+void print_certificate(const pb::CertificateInfo& cert, const std::string& indent) {
+  print_row(indent + "subject", cert.subject());
+  print_row(indent + "issuer", cert.issuer() + (cert.self_signed() ? " (self-signed)" : ""));
+  print_row(indent + "serial", cert.serial_hex());
+  print_row(indent + "not before", date_text(cert.not_before_unix()));
+  print_row(indent + "not after", date_text(cert.not_after_unix()));
+  print_row(indent + "days left", days_left_text(cert.days_until_expiry()));
+  print_row(indent + "sha256", cert.sha256_fingerprint());
+  print_row(indent + "key bits", std::to_string(cert.key_bits()));
+}
+
+void print(const pb::CertificateInfo& cert) {
+  print_certificate(cert, "");
+}
+
+void print(const pb::CaInfo& ca) {
+  print_certificate(ca.certificate(), "");
+  for (int i = 0; i < ca.chain_size(); ++i) {
+    std::cout << "chain " << i + 1 << " of " << ca.chain_size() << "\n";
+    print_certificate(ca.chain(i), "  ");
+  }
+}
+
+void print(const pb::IssuedList& list) {
+  std::size_t serial_width = 8, subject_width = 9;
+  for (const auto& cert : list.certificates()) {
+    serial_width = std::max(serial_width, cert.serial_hex().size() + 2);
+    subject_width = std::max(subject_width, cert.subject().size() + 2);
+  }
+  auto serial = static_cast<int>(serial_width), subject = static_cast<int>(subject_width);
+  std::cout << std::left << std::setw(serial) << "SERIAL" << std::setw(17) << "PURPOSE"
+            << std::setw(subject) << "SUBJECT" << std::setw(22) << "NOT AFTER"
+            << "REVOKED\n";
+  for (const auto& cert : list.certificates())
+    std::cout << std::setw(serial) << cert.serial_hex() << std::setw(17) << cert.purpose()
+              << std::setw(subject) << cert.subject() << std::setw(22)
+              << date_text(cert.not_after_unix())
+              << (cert.revoked() ? "yes " + date_text(cert.revoked_unix()) : "no") << "\n";
+}
+
+void print(const pb::TcsList& list) {
+  std::cout << std::left << std::setw(25) << "FINGERPRINT" << std::setw(9) << "DEFAULT"
+            << std::setw(11) << "DAYS LEFT"
+            << "SUBJECT\n";
+  for (const auto& entry : list.entries()) {
+    const auto& cert = entry.certificate();
+    std::cout << std::setw(25) << cert.sha256_fingerprint().substr(0, 23) << std::setw(9)
+              << (entry.is_default() ? "yes" : "no") << std::setw(11) << cert.days_until_expiry()
+              << cert.subject() << "\n";
+  }
+  std::cout << list.entries_size() << " of " << list.capacity() << " entries\n";
+}
+
+void print(const pb::CheckSettings& checks) {
+  print_row("management", checks.management());
+  print_row("telephony", checks.telephony());
+}
+
+void print(const pb::TlsSettings& tls) {
+  print_row("minimum version", tls.minimum_version());
+  print_row("offer chain", tls.offer_chain() ? "on" : "off");
+  print_row("auto renew", tls.renew_identity_automatically() ? "on" : "off");
 }
 
 void print(const google::protobuf::Message& message) { std::cout << to_json(message); }
@@ -1009,6 +1132,360 @@ void add_configuration_commands(CLI::App& app, cli_state& state, command_table& 
   });
 }
 
+void add_pki_ca_commands(CLI::App& pki, cli_state& state, command_table& table) {
+  using P = pb::Pki::Stub;
+  auto pki_stub = [&state] { return stub_for(state, target_service::security, &pb::Pki::NewStub); };
+  auto* ca = pki.add_subcommand("ca", "The certificate authority of the cluster (primary)");
+  ca->require_subcommand(1);
+
+  auto* ca_show = ca->add_subcommand("show", "Show the CA certificate and the chain above it");
+  table.add(ca_show, [&state, pki_stub] {
+    auto stub = pki_stub();
+    pb::CaInfo reply;
+    return show(state,
+                invoke(state, target_service::security, *stub, &P::GetCa, pb::Empty{}, reply),
+                reply);
+  });
+
+  struct export_options {
+    bool pem = false, der = false;
+    std::string out;
+  };
+  auto ex = std::make_shared<export_options>();
+  auto* ca_export = ca->add_subcommand("export", "Write the CA certificate to a file (0644)");
+  ca_export->add_flag("--pem", ex->pem, "PEM (default file root-ca.pem)");
+  ca_export->add_flag("--der", ex->der, "DER (default file root-ca.crt)");
+  ca_export->add_option("--out", ex->out, "File to write");
+  table.add(ca_export, [&state, pki_stub, ex] {
+    if (ex->pem == ex->der)
+      throw usage_error("pki ca export takes exactly one of --pem and --der");
+    std::string out = ex->out.empty() ? (ex->pem ? "root-ca.pem" : "root-ca.crt") : ex->out;
+    check_writable(out);
+    pb::ExportCaRequest request;
+    request.set_format(ex->pem ? "pem" : "der");
+    auto stub = pki_stub();
+    pb::Blob reply;
+    int code = invoke(state, target_service::security, *stub, &P::ExportCa, request, reply);
+    if (code != exit_ok)
+      return code;
+    if (reply.data().empty()) {
+      std::cerr << "wardctl: the node sent an empty certificate\n";
+      return exit_remote_error;
+    }
+    write_local_file(out, reply.data(), 0644);
+    if (!state.json)
+      std::cout << "CA certificate written to " << out << "\n";
+    return exit_ok;
+  });
+
+  auto* renew = ca->add_subcommand("renew", "Renew the root CA certificate with the same key");
+  table.add(renew, [&state, pki_stub] {
+    auto stub = pki_stub();
+    pb::CaInfo reply;
+    return show(state,
+                invoke(state, target_service::security, *stub, &P::RenewCa, pb::Empty{}, reply),
+                reply);
+  });
+
+  auto yes = std::make_shared<bool>(false);
+  auto* create = ca->add_subcommand(
+      "create-new", "Replace the CA with a new key; every identity must be issued again");
+  create->add_flag("--yes", *yes, "Confirm the replacement")->required();
+  table.add(create, [&state, pki_stub] {
+    auto stub = pki_stub();
+    pb::CaInfo reply;
+    return show(state,
+                invoke(state, target_service::security, *stub, &P::CreateNewCa, pb::Empty{}, reply),
+                reply);
+  });
+
+  auto import_file = std::make_shared<std::string>();
+  auto* import = ca->add_subcommand("import", "Replace the CA with a PKCS#12 (password on stdin)");
+  import->add_option("--p12", *import_file, "PKCS#12 with the CA certificate, key and chain")
+      ->required();
+  table.add(import, [&state, pki_stub, import_file] {
+    pb::ImportP12Request request;
+    request.set_pkcs12(read_local_file(*import_file));
+    request.set_password(read_secret("password of " + *import_file));
+    auto stub = pki_stub();
+    pb::CaInfo reply;
+    return show(state, invoke(state, target_service::security, *stub, &P::ImportCa, request, reply),
+                reply);
+  });
+
+  auto p12_out = std::make_shared<std::string>();
+  auto* export_p12 = ca->add_subcommand(
+      "export-p12", "Back up the CA with its key as a PKCS#12 (0600; password on stdin)");
+  export_p12->add_option("--out", *p12_out, "File to write")->required();
+  table.add(export_p12, [&state, pki_stub, p12_out] {
+    check_writable(*p12_out);
+    pb::PasswordRequest request;
+    request.set_password(read_secret("password for " + *p12_out));
+    auto stub = pki_stub();
+    pb::Blob reply;
+    int code = invoke(state, target_service::security, *stub, &P::ExportCaP12, request, reply);
+    if (code != exit_ok)
+      return code;
+    if (reply.data().empty()) {
+      std::cerr << "wardctl: the node sent an empty PKCS#12\n";
+      return exit_remote_error;
+    }
+    write_local_file(*p12_out, reply.data(), 0600);
+    if (!state.json)
+      std::cout << "CA and key written to " << *p12_out << "\n";
+    return exit_ok;
+  });
+}
+
+void add_pki_issue_commands(CLI::App& pki, cli_state& state, command_table& table) {
+  using P = pb::Pki::Stub;
+  auto pki_stub = [&state] { return stub_for(state, target_service::security, &pb::Pki::NewStub); };
+  struct issue_options {
+    std::string subject, hash, out;
+    std::vector<std::string> alt_names;
+    unsigned days = 0, key_bits = 0;
+    bool legacy = false;
+  };
+  auto o = std::make_shared<issue_options>();
+  auto* issue = pki.add_subcommand(
+      "issue", "Issue a device certificate as a PKCS#12 (0600; password on stdin)");
+  issue->add_option("--subject", o->subject, "Common name")->required();
+  issue
+      ->add_option("--san", o->alt_names,
+                   "DNS:name, IP:address, URI:uri, email:address (comma-separated, repeatable)")
+      ->delimiter(',');
+  issue->add_option("--days", o->days, "Validity in days (default: the node's)");
+  issue->add_option("--key-bits", o->key_bits, "1024 | 2048 | 4096 (default: the node's)");
+  issue->add_option("--hash", o->hash, "sha1 | sha224 | sha256 | sha384 | sha512");
+  issue->add_flag("--legacy", o->legacy, "Allow legacy algorithms (1024-bit keys, SHA-1)");
+  issue->add_option("--out", o->out, "PKCS#12 file to write")->required();
+  table.add(issue, [&state, pki_stub, o] {
+    check_writable(o->out);
+    pb::IssueRequest request;
+    request.set_common_name(o->subject);
+    for (const auto& name : o->alt_names)
+      request.add_subject_alt_names(name);
+    request.set_validity_days(o->days);
+    request.set_key_bits(o->key_bits);
+    request.set_hash(o->hash);
+    request.set_legacy(o->legacy);
+    request.set_pkcs12_password(read_secret("password for " + o->out));
+    auto stub = pki_stub();
+    pb::IssueReply reply;
+    int code = invoke(state, target_service::security, *stub, &P::Issue, request, reply);
+    if (code != exit_ok)
+      return code;
+    for (const auto& warning : reply.warnings())
+      std::cerr << "wardctl: warning: " << warning << "\n";
+    if (reply.pkcs12().empty()) {
+      std::cerr << "wardctl: the node sent an empty PKCS#12 for serial " << reply.serial_hex()
+                << "\n";
+      return exit_remote_error;
+    }
+    try {
+      write_local_file(o->out, reply.pkcs12(), 0600);
+    } catch (const usage_error& e) {
+      throw usage_error(std::string(e.what()) + " (serial " + reply.serial_hex() +
+                        " was issued; revoke it)");
+    }
+    if (state.json) {
+      auto shown = reply;
+      shown.clear_pkcs12();
+      std::cout << to_json(shown);
+    } else {
+      std::cout << "issued serial " << reply.serial_hex() << "; PKCS#12 written to " << o->out
+                << "\n";
+    }
+    return exit_ok;
+  });
+
+  auto* issued = pki.add_subcommand("issued", "List the certificates the CA issued");
+  table.add(issued, [&state, pki_stub] {
+    auto stub = pki_stub();
+    pb::IssuedList reply;
+    return show(state,
+                invoke(state, target_service::security, *stub, &P::ListIssued, pb::Empty{}, reply),
+                reply);
+  });
+
+  auto serial = std::make_shared<std::string>();
+  auto* revoke = pki.add_subcommand("revoke", "Revoke an issued certificate");
+  revoke->add_option("serial", *serial, "Serial in hex (see pki issued)")->required();
+  table.add(revoke, [&state, pki_stub, serial] {
+    pb::RevokeRequest request;
+    request.set_serial_hex(*serial);
+    auto stub = pki_stub();
+    pb::IssuedList reply;
+    return show(state, invoke(state, target_service::security, *stub, &P::Revoke, request, reply),
+                reply);
+  });
+}
+
+void add_pki_identity_commands(CLI::App& pki, cli_state& state, command_table& table) {
+  using P = pb::Pki::Stub;
+  auto pki_stub = [&state] { return stub_for(state, target_service::security, &pb::Pki::NewStub); };
+  auto* identity = pki.add_subcommand("identity", "This node's identity certificate");
+  identity->require_subcommand(1);
+  for (auto verb : {"show", "renew"}) {
+    bool renewing = std::string_view(verb) == "renew";
+    auto* command = identity->add_subcommand(verb, renewing ? "Issue a new identity from the CA"
+                                                            : "Show the identity certificate");
+    table.add(command, [&state, pki_stub, renewing] {
+      auto stub = pki_stub();
+      pb::CertificateInfo reply;
+      return show(state,
+                  invoke(state, target_service::security, *stub,
+                         renewing ? &P::RenewIdentity : &P::GetIdentity, pb::Empty{}, reply),
+                  reply);
+    });
+  }
+  auto file = std::make_shared<std::string>();
+  auto* set_p12 = identity->add_subcommand(
+      "set-p12", "Replace the identity with a PKCS#12 (password on stdin)");
+  set_p12->add_option("--p12", *file, "PKCS#12 with the certificate, key and chain")->required();
+  table.add(set_p12, [&state, pki_stub, file] {
+    pb::ImportP12Request request;
+    request.set_pkcs12(read_local_file(*file));
+    request.set_password(read_secret("password of " + *file));
+    auto stub = pki_stub();
+    pb::CertificateInfo reply;
+    return show(state,
+                invoke(state, target_service::security, *stub, &P::SetIdentityP12, request, reply),
+                reply);
+  });
+}
+
+void add_pki_tcs_commands(CLI::App& pki, cli_state& state, command_table& table) {
+  using P = pb::Pki::Stub;
+  auto pki_stub = [&state] { return stub_for(state, target_service::security, &pb::Pki::NewStub); };
+  auto* tcs = pki.add_subcommand("tcs", "The Trusted Certificate Store");
+  tcs->require_subcommand(1);
+  auto* list = tcs->add_subcommand("list", "List the trusted certificates");
+  table.add(list, [&state, pki_stub] {
+    auto stub = pki_stub();
+    pb::TcsList reply;
+    return show(state,
+                invoke(state, target_service::security, *stub, &P::ListTcs, pb::Empty{}, reply),
+                reply);
+  });
+  auto file = std::make_shared<std::string>();
+  auto* add = tcs->add_subcommand("add", "Trust a certificate (PEM or DER file)");
+  add->add_option("file", *file, "Certificate file")->required();
+  table.add(add, [&state, pki_stub, file] {
+    pb::Blob request;
+    request.set_data(read_local_file(*file));
+    auto stub = pki_stub();
+    pb::TcsList reply;
+    return show(state, invoke(state, target_service::security, *stub, &P::AddTcs, request, reply),
+                reply);
+  });
+  auto fingerprint = std::make_shared<std::string>();
+  auto* remove = tcs->add_subcommand("remove", "Stop trusting a certificate");
+  remove->add_option("fingerprint", *fingerprint, "Full SHA-256 fingerprint (see --json tcs list)")
+      ->required();
+  table.add(remove, [&state, pki_stub, fingerprint] {
+    pb::FingerprintRequest request;
+    request.set_sha256_fingerprint(*fingerprint);
+    auto stub = pki_stub();
+    pb::TcsList reply;
+    return show(state,
+                invoke(state, target_service::security, *stub, &P::RemoveTcs, request, reply),
+                reply);
+  });
+}
+
+void add_pki_settings_commands(CLI::App& pki, cli_state& state, command_table& table) {
+  using P = pb::Pki::Stub;
+  auto pki_stub = [&state] { return stub_for(state, target_service::security, &pb::Pki::NewStub); };
+  auto* checks = pki.add_subcommand("checks", "Checks of received certificates");
+  checks->require_subcommand(1);
+  auto* checks_show = checks->add_subcommand("show", "Show the check levels");
+  table.add(checks_show, [&state, pki_stub] {
+    auto stub = pki_stub();
+    pb::CheckSettings reply;
+    return show(state,
+                invoke(state, target_service::security, *stub, &P::GetChecks, pb::Empty{}, reply),
+                reply);
+  });
+  struct check_options {
+    std::optional<std::string> management, telephony;
+  };
+  auto c = std::make_shared<check_options>();
+  auto* checks_set = checks->add_subcommand("set", "Change check levels");
+  checks_set->add_option("--management", c->management,
+                         "none | low | medium | high | medium_remote | high_remote");
+  checks_set->add_option("--telephony", c->telephony,
+                         "none | low | medium | high | medium_remote | high_remote");
+  table.add(checks_set, [&state, pki_stub, c] {
+    auto stub = pki_stub();
+    pb::CheckSettings current;
+    int code = invoke(state, target_service::security, *stub, &P::GetChecks, pb::Empty{}, current);
+    if (code != exit_ok)
+      return code;
+    if (c->management)
+      current.set_management(*c->management);
+    if (c->telephony)
+      current.set_telephony(*c->telephony);
+    pb::CheckSettings reply;
+    return show(state,
+                invoke(state, target_service::security, *stub, &P::SetChecks, current, reply),
+                reply);
+  });
+
+  auto* tls = pki.add_subcommand("tls", "TLS settings");
+  tls->require_subcommand(1);
+  auto* tls_show = tls->add_subcommand("show", "Show the TLS settings");
+  table.add(tls_show, [&state, pki_stub] {
+    auto stub = pki_stub();
+    pb::TlsSettings reply;
+    return show(state,
+                invoke(state, target_service::security, *stub, &P::GetTls, pb::Empty{}, reply),
+                reply);
+  });
+  struct tls_options {
+    std::optional<std::string> min_version, offer_chain, auto_renew;
+  };
+  auto t = std::make_shared<tls_options>();
+  auto* tls_set = tls->add_subcommand("set", "Change TLS settings");
+  tls_set->add_option("--min-version", t->min_version, "1.2 | 1.3");
+  tls_set->add_option("--offer-chain", t->offer_chain,
+                      "on | off: send the CA chain with the identity certificate");
+  tls_set->add_option("--auto-renew", t->auto_renew,
+                      "on | off: renew the identity from the CA before it expires");
+  table.add(tls_set, [&state, pki_stub, t] {
+    std::optional<bool> offer_chain, auto_renew;
+    if (t->offer_chain)
+      offer_chain = parse_switch(*t->offer_chain, "--offer-chain");
+    if (t->auto_renew)
+      auto_renew = parse_switch(*t->auto_renew, "--auto-renew");
+    auto stub = pki_stub();
+    pb::TlsSettings current;
+    int code = invoke(state, target_service::security, *stub, &P::GetTls, pb::Empty{}, current);
+    if (code != exit_ok)
+      return code;
+    if (t->min_version)
+      current.set_minimum_version(*t->min_version);
+    if (offer_chain)
+      current.set_offer_chain(*offer_chain);
+    if (auto_renew)
+      current.set_renew_identity_automatically(*auto_renew);
+    pb::TlsSettings reply;
+    return show(state, invoke(state, target_service::security, *stub, &P::SetTls, current, reply),
+                reply);
+  });
+}
+
+void add_pki_commands(CLI::App& app, cli_state& state, command_table& table) {
+  auto* pki = app.add_subcommand(
+      "pki", "Certificate authority, node identity, trusted certificates, checks and TLS");
+  pki->require_subcommand(1);
+  add_pki_ca_commands(*pki, state, table);
+  add_pki_issue_commands(*pki, state, table);
+  add_pki_identity_commands(*pki, state, table);
+  add_pki_tcs_commands(*pki, state, table);
+  add_pki_settings_commands(*pki, state, table);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -1052,6 +1529,7 @@ int main(int argc, char** argv) {
   add_policy_commands(app, state, table);
   add_level_commands(app, state, table);
   add_configuration_commands(app, state, table);
+  add_pki_commands(app, state, table);
 
   try {
     app.parse(argc, argv);

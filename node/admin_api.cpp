@@ -1,6 +1,8 @@
 #include "node/admin_api.hpp"
 
 #include "admin.grpc.pb.h"
+#include "pki/bundle.hpp"
+#include "pki/certificate_authority.hpp"
 #include "security/settings_codec.hpp"
 
 #include <caf/actor_system.hpp>
@@ -89,8 +91,7 @@ public:
     return value.starts_with(bearer) ? std::string(value.substr(bearer.size())) : std::string{};
   }
 
-  template <class Reply, class Request>
-  grpc::Status ask(Request request, Reply& reply) const {
+  template <class Reply, class Request> grpc::Status ask(Request request, Reply& reply) const {
     caf::scoped_actor self{context_.system};
     grpc::Status status = grpc::Status::OK;
     self->request(context_.security, actor_timeout, std::move(request))
@@ -288,9 +289,8 @@ public:
     if (request->password().size() > 128)
       return to_status(invalid("password", "is too long"));
     actors::login_reply answer;
-    auto status = gw_->ask(actors::login_request{request->name(), request->password(),
-                                                 gw_->origin(call)},
-                           answer);
+    auto status = gw_->ask(
+        actors::login_request{request->name(), request->password(), gw_->origin(call)}, answer);
     if (!status.ok())
       return status;
     if (answer.error)
@@ -299,7 +299,7 @@ public:
     reply->set_expires_in_seconds(answer.grant.expires_in.count());
     reply->set_must_change_password(answer.grant.must_change_password);
     reply->set_password_expires_in_days(answer.grant.password_expires_in_days.value_or(-1));
-    reply->set_identity_certificate_expires_in_days(gw_->context().identity_days_left());
+    reply->set_identity_certificate_expires_in_days(answer.grant.identity_days_left);
     for (const auto& item : answer.grant.ignition_pending)
       reply->add_ignition_pending(item);
     for (auto id : answer.grant.rights)
@@ -435,23 +435,25 @@ public:
     if (request->set_groups())
       update.groups = std::set<std::string>(request->groups().begin(), request->groups().end());
     if (request->has_expires_at_unix())
-      update.expires_at = request->expires_at_unix() == 0
-                              ? std::optional<security::time_point>{}
-                              : std::optional<security::time_point>{from_unix(request->expires_at_unix())};
+      update.expires_at =
+          request->expires_at_unix() == 0
+              ? std::optional<security::time_point>{}
+              : std::optional<security::time_point>{from_unix(request->expires_at_unix())};
     if (request->has_password())
       update.password = request->password();
     auto name = request->name();
-    return write(call, "UpdateServiceUser", [name, update, reply](security_context& c) -> effect_result {
-      auto before = user_json(c, name);
-      auto updated = c.security.update_user(name, update, c.now);
-      if (!updated)
-        return std::unexpected(updated.error());
-      fill(reply, c.security.settings().users.at(name), c.security.settings(), c.now);
-      return transaction_effect{"service_user/" + name, before, user_json(c, name),
-                                update.password ? "password reset by administrator" : "",
-                                update.password ? security::audit_kind::password_change
-                                                : security::audit_kind::change};
-    });
+    return write(
+        call, "UpdateServiceUser", [name, update, reply](security_context& c) -> effect_result {
+          auto before = user_json(c, name);
+          auto updated = c.security.update_user(name, update, c.now);
+          if (!updated)
+            return std::unexpected(updated.error());
+          fill(reply, c.security.settings().users.at(name), c.security.settings(), c.now);
+          return transaction_effect{"service_user/" + name, before, user_json(c, name),
+                                    update.password ? "password reset by administrator" : "",
+                                    update.password ? security::audit_kind::password_change
+                                                    : security::audit_kind::change};
+        });
   }
 
   grpc::Status DeleteServiceUser(grpc::ServerContext* call, const pb::NameRequest* request,
@@ -479,14 +481,15 @@ public:
     });
   }
 
-  grpc::Status ListRights(grpc::ServerContext* call, const pb::Empty*, pb::RightList* reply) override {
+  grpc::Status ListRights(grpc::ServerContext* call, const pb::Empty*,
+                          pb::RightList* reply) override {
     return read(call, "ListRights", [reply](security_context&) -> effect_result {
       for (const auto& row : security::all_rights()) {
         auto* out = reply->add_rights();
         out->set_name(std::string(row.name));
         out->set_rights_set(std::string(security::to_string(row.set)));
         out->set_category(row.category == security::right_category::service ? "service"
-                                                                             : "operator_profile");
+                                                                            : "operator_profile");
       }
       return transaction_effect{};
     });
@@ -536,15 +539,16 @@ public:
     if (!rights)
       return to_status(rights.error());
     auto name = request->name();
-    return write(call, "UpdateRightsGroup",
-                 [name, rights = *rights, reply](security_context& c) -> effect_result {
-                   auto before = group_json(c, name);
-                   auto updated = c.security.update_group(name, rights);
-                   if (!updated)
-                     return std::unexpected(updated.error());
-                   fill(reply, c.security.settings().groups.at(name));
-                   return transaction_effect{"rights_group/" + name, before, group_json(c, name), ""};
-                 });
+    return write(
+        call, "UpdateRightsGroup",
+        [name, rights = *rights, reply](security_context& c) -> effect_result {
+          auto before = group_json(c, name);
+          auto updated = c.security.update_group(name, rights);
+          if (!updated)
+            return std::unexpected(updated.error());
+          fill(reply, c.security.settings().groups.at(name));
+          return transaction_effect{"rights_group/" + name, before, group_json(c, name), ""};
+        });
   }
 
   grpc::Status DeleteRightsGroup(grpc::ServerContext* call, const pb::NameRequest* request,
@@ -652,21 +656,22 @@ public:
       return to_status(invalid("level", "must be disabled, unsecure_only, unsecure_and_secure, "
                                         "secure_low, secure_medium or secure_high"));
     auto* levels = &gw_->context().levels;
-    return write(call, "SetServiceLevel",
-                 [service = *service, level = *level, reply, levels](security_context& c) -> effect_result {
-                   auto before = c.security.settings().service_levels.at(service);
-                   // Listeners first: a port that cannot be opened refuses the change.
-                   if (auto applied = levels->apply(service, level); !applied)
-                     return std::unexpected(security_error{security_errc::failed_precondition,
-                                                           "level", applied.error()});
-                   auto set = c.security.set_service_level(service, level);
-                   if (!set)
-                     return std::unexpected(set.error());
-                   fill(reply, c.security.settings(), *levels);
-                   return transaction_effect{"service_level/" + std::string(security::to_string(service)),
-                                             std::string(pki::to_string(before)),
-                                             std::string(pki::to_string(level)), ""};
-                 });
+    return write(
+        call, "SetServiceLevel",
+        [service = *service, level = *level, reply, levels](security_context& c) -> effect_result {
+          auto before = c.security.settings().service_levels.at(service);
+          // Listeners first: a port that cannot be opened refuses the change.
+          if (auto applied = levels->apply(service, level); !applied)
+            return std::unexpected(
+                security_error{security_errc::failed_precondition, "level", applied.error()});
+          auto set = c.security.set_service_level(service, level);
+          if (!set)
+            return std::unexpected(set.error());
+          fill(reply, c.security.settings(), *levels);
+          return transaction_effect{"service_level/" + std::string(security::to_string(service)),
+                                    std::string(pki::to_string(before)),
+                                    std::string(pki::to_string(level)), ""};
+        });
   }
 
   grpc::Status GetUnsecuredInterfaces(grpc::ServerContext* call, const pb::Empty*,
@@ -683,15 +688,16 @@ public:
     security::unsecured_interfaces wanted{request->legacy_monitor(), request->cti(),
                                           request->directory_read(), request->directory_write(),
                                           request->file_writer_address()};
-    return write(call, "SetUnsecuredInterfaces", [wanted, reply](security_context& c) -> effect_result {
-      auto before = security::to_json(c.security.settings().interfaces).dump();
-      auto set = c.security.set_unsecured_interfaces(wanted);
-      if (!set)
-        return std::unexpected(set.error());
-      fill(reply, c.security.settings().interfaces);
-      return transaction_effect{"unsecured_interfaces", before,
-                                security::to_json(c.security.settings().interfaces).dump(), ""};
-    });
+    return write(
+        call, "SetUnsecuredInterfaces", [wanted, reply](security_context& c) -> effect_result {
+          auto before = security::to_json(c.security.settings().interfaces).dump();
+          auto set = c.security.set_unsecured_interfaces(wanted);
+          if (!set)
+            return std::unexpected(set.error());
+          fill(reply, c.security.settings().interfaces);
+          return transaction_effect{"unsecured_interfaces", before,
+                                    security::to_json(c.security.settings().interfaces).dump(), ""};
+        });
   }
 
   grpc::Status SecurityReset(grpc::ServerContext* call, const pb::Empty*, pb::Empty*) override {
@@ -741,9 +747,9 @@ private:
   }
 
   grpc::Status write(grpc::ServerContext* call, std::string action, actors::transaction_fn fn) {
-    return gw_->transact(call, transaction(std::move(action), security_service,
-                                           right::security_write_all,
-                                           transaction_writes::security_settings, std::move(fn)));
+    return gw_->transact(call,
+                         transaction(std::move(action), security_service, right::security_write_all,
+                                     transaction_writes::security_settings, std::move(fn)));
   }
 
   std::shared_ptr<gateway> gw_;
@@ -753,7 +759,8 @@ private:
 void fill(pb::AuditRecord* out, const security::audit_record& record) {
   out->set_sequence(record.sequence);
   out->set_time_unix_micros(
-      std::chrono::duration_cast<std::chrono::microseconds>(record.time.time_since_epoch()).count());
+      std::chrono::duration_cast<std::chrono::microseconds>(record.time.time_since_epoch())
+          .count());
   out->set_kind(std::string(to_string(record.kind)));
   out->set_outcome(std::string(to_string(record.outcome)));
   out->set_actor(record.actor);
@@ -785,8 +792,8 @@ grpc::Status security_service_impl::AuditQuery(grpc::ServerContext* call,
   return read(call, "AuditQuery", [audit, filter, reply](security_context&) -> effect_result {
     auto records = audit->query(filter);
     if (!records)
-      return std::unexpected(security_error{security_errc::storage_failure, "audit",
-                                            records.error().detail});
+      return std::unexpected(
+          security_error{security_errc::storage_failure, "audit", records.error().detail});
     for (const auto& record : *records)
       fill(reply->add_records(), record);
     return transaction_effect{};
@@ -799,8 +806,8 @@ grpc::Status security_service_impl::AuditVerify(grpc::ServerContext* call, const
   return read(call, "AuditVerify", [audit, reply](security_context&) -> effect_result {
     auto verified = audit->verify();
     if (!verified)
-      return std::unexpected(security_error{security_errc::storage_failure, "audit",
-                                            verified.error().detail});
+      return std::unexpected(
+          security_error{security_errc::storage_failure, "audit", verified.error().detail});
     reply->set_intact(verified->intact);
     reply->set_records(verified->records);
     reply->set_first_bad_sequence(verified->first_bad_sequence);
@@ -808,6 +815,503 @@ grpc::Status security_service_impl::AuditVerify(grpc::ServerContext* call, const
     return transaction_effect{};
   });
 }
+
+// ---- Certificates ---------------------------------------------------------------------
+
+void fill(pb::CertificateInfo* out, const pki::certificate& cert, security::time_point now) {
+  out->set_subject(cert.subject());
+  out->set_issuer(cert.issuer());
+  out->set_serial_hex(cert.serial_hex());
+  out->set_not_before_unix(to_unix(cert.not_before()));
+  out->set_not_after_unix(to_unix(cert.not_after()));
+  out->set_days_until_expiry(cert.days_until_expiry(now));
+  out->set_sha256_fingerprint(cert.sha256_fingerprint());
+  out->set_self_signed(cert.is_self_signed());
+  out->set_key_bits(static_cast<std::uint32_t>(cert.public_key_bits()));
+  out->set_pem(cert.to_pem().value_or(""));
+}
+
+void fill(pb::CaInfo* out, const pki::certificate_authority& ca, security::time_point now) {
+  fill(out->mutable_certificate(), ca.signing_certificate(), now);
+  for (const auto& link : ca.chain())
+    fill(out->add_chain(), link, now);
+}
+
+void fill(pb::IssuedList* out, const security::pki_record& record) {
+  for (const auto& entry : record.issued) {
+    auto* item = out->add_certificates();
+    item->set_serial_hex(entry.serial_hex);
+    item->set_subject(entry.subject);
+    item->set_not_before_unix(to_unix(entry.not_before));
+    item->set_not_after_unix(to_unix(entry.not_after));
+    item->set_purpose(std::string(pki::to_string(entry.purpose)));
+    if (auto it = record.revoked.find(entry.serial_hex); it != record.revoked.end()) {
+      item->set_revoked(true);
+      item->set_revoked_unix(to_unix(it->second));
+    }
+  }
+}
+
+void fill(pb::TcsList* out, const pki::trust_store& trust, security::time_point now) {
+  for (const auto& entry : trust.entries()) {
+    auto* item = out->add_entries();
+    fill(item->mutable_certificate(), entry.cert, now);
+    item->set_is_default(entry.is_default);
+  }
+  out->set_capacity(static_cast<std::uint32_t>(pki::trust_store::capacity));
+}
+
+void fill(pb::CheckSettings* out, const security::certificate_settings& settings) {
+  out->set_management(std::string(pki::to_string(settings.management_checks)));
+  out->set_telephony(std::string(pki::to_string(settings.telephony_checks)));
+}
+
+void fill(pb::TlsSettings* out, const security::certificate_settings& settings) {
+  out->set_minimum_version(settings.minimum_tls == pki::tls_min_version::tls1_3 ? "1.3" : "1.2");
+  out->set_offer_chain(settings.offer_chain);
+  out->set_renew_identity_automatically(settings.renew_identity_automatically);
+}
+
+security_error from_pki(const pki::error& error, std::string field) {
+  using pki::errc;
+  switch (error.code) {
+    case errc::wrong_format:
+    case errc::invalid_argument:
+    case errc::key_mismatch:
+    case errc::bad_password:
+    case errc::weak_key:
+    case errc::weak_hash:
+    case errc::bad_signature:
+    case errc::not_a_ca:
+    case errc::expired:
+    case errc::revoked:
+      return {security_errc::invalid_argument, std::move(field),
+              std::string(pki::to_string(error.code)) + ": " + error.detail};
+    case errc::io_error:
+    case errc::crypto_failure:
+      break;
+  }
+  return {security_errc::storage_failure, std::move(field), error.detail};
+}
+
+security_error no_ca() {
+  return {security_errc::failed_precondition, "ca",
+          "this node hosts no certificate authority (only the primary does)"};
+}
+
+/// Issues this node a new identity for its own key: from its CA where it has one, else
+/// self-signed (SPEC PKI-2, PKI-11).
+security::security_result<void> reissue_identity(security_context& c) {
+  auto& state = c.pki;
+  if (state.record.ca) {
+    auto issued = state.record.ca->issue_node_identity(state.identity_key, state.hostname,
+                                                       state.addresses, c.now);
+    if (!issued)
+      return std::unexpected(from_pki(issued.error(), "identity"));
+    state.identity = *issued;
+    state.record.issued.push_back(pki::record_of(*issued, pki::issued_purpose::node_identity));
+    return {};
+  }
+  auto made = pki::make_self_signed_identity(state.identity_key, state.hostname, c.now, c.random);
+  if (!made)
+    return std::unexpected(from_pki(made.error(), "identity"));
+  state.identity = *made;
+  return {};
+}
+
+class pki_service_impl final : public pb::Pki::Service {
+public:
+  explicit pki_service_impl(std::shared_ptr<gateway> gw) : gw_(std::move(gw)) {}
+
+  grpc::Status GetCa(grpc::ServerContext* call, const pb::Empty*, pb::CaInfo* reply) override {
+    return read(call, "GetCa", [reply](security_context& c) -> effect_result {
+      if (!c.pki.record.ca)
+        return std::unexpected(no_ca());
+      fill(reply, *c.pki.record.ca, c.now);
+      return transaction_effect{};
+    });
+  }
+
+  grpc::Status ExportCa(grpc::ServerContext* call, const pb::ExportCaRequest* request,
+                        pb::Blob* reply) override {
+    auto format = request->format();
+    if (format != "pem" && format != "der")
+      return to_status(invalid("format", "must be pem or der"));
+    return read(call, "ExportCa", [format, reply](security_context& c) -> effect_result {
+      if (!c.pki.record.ca)
+        return std::unexpected(no_ca());
+      const auto& cert = c.pki.record.ca->signing_certificate();
+      auto bytes = format == "pem" ? cert.to_pem() : cert.to_der();
+      if (!bytes)
+        return std::unexpected(from_pki(bytes.error(), "ca"));
+      reply->set_data(*bytes);
+      return transaction_effect{};
+    });
+  }
+
+  grpc::Status RenewCa(grpc::ServerContext* call, const pb::Empty*, pb::CaInfo* reply) override {
+    return write(call, "RenewCa", [this, reply](security_context& c) -> effect_result {
+      if (!c.pki.record.ca)
+        return std::unexpected(no_ca());
+      auto before = c.pki.record.ca->signing_certificate().serial_hex();
+      if (auto renewed = c.pki.record.ca->renew_existing(c.now, c.random); !renewed)
+        return std::unexpected(from_pki(renewed.error(), "ca"));
+      if (auto reloaded = reload(c); !reloaded)
+        return std::unexpected(reloaded.error());
+      fill(reply, *c.pki.record.ca, c.now);
+      return transaction_effect{"certificate_authority", "serial " + before,
+                                "serial " + c.pki.record.ca->signing_certificate().serial_hex(),
+                                "renewed with the same key pair"};
+    });
+  }
+
+  grpc::Status CreateNewCa(grpc::ServerContext* call, const pb::Empty*,
+                           pb::CaInfo* reply) override {
+    return write(call, "CreateNewCa", [this, reply](security_context& c) -> effect_result {
+      if (!c.pki.record.ca)
+        return std::unexpected(no_ca());
+      auto before = c.pki.record.ca->signing_certificate().sha256_fingerprint();
+      auto created = pki::certificate_authority::create_root(c.pki.hostname, c.pki.organisation,
+                                                             c.now, c.random);
+      if (!created)
+        return std::unexpected(from_pki(created.error(), "ca"));
+      c.pki.record.ca = std::move(*created);
+      // A new key pair: identities issued by the old one must be issued again.
+      if (auto reissued = reissue_identity(c); !reissued)
+        return std::unexpected(reissued.error());
+      if (auto reloaded = reload(c); !reloaded)
+        return std::unexpected(reloaded.error());
+      fill(reply, *c.pki.record.ca, c.now);
+      return transaction_effect{"certificate_authority", before,
+                                c.pki.record.ca->signing_certificate().sha256_fingerprint(),
+                                "new key pair; node identity reissued"};
+    });
+  }
+
+  grpc::Status ImportCa(grpc::ServerContext* call, const pb::ImportP12Request* request,
+                        pb::CaInfo* reply) override {
+    auto der = request->pkcs12();
+    auto password = request->password();
+    return write(
+        call, "ImportCa", [this, der, password, reply](security_context& c) -> effect_result {
+          if (!c.pki.record.ca)
+            return std::unexpected(no_ca());
+          auto imported = pki::certificate_authority::import_pkcs12(der, password, c.now);
+          if (!imported)
+            return std::unexpected(from_pki(imported.error(), "pkcs12"));
+          auto before = c.pki.record.ca->signing_certificate().subject();
+          c.pki.record.ca = std::move(*imported);
+          if (auto reissued = reissue_identity(c); !reissued)
+            return std::unexpected(reissued.error());
+          if (auto reloaded = reload(c); !reloaded)
+            return std::unexpected(reloaded.error());
+          fill(reply, *c.pki.record.ca, c.now);
+          return transaction_effect{"certificate_authority", before,
+                                    c.pki.record.ca->signing_certificate().subject(),
+                                    "signing certificate imported; node identity reissued"};
+        });
+  }
+
+  grpc::Status ExportCaP12(grpc::ServerContext* call, const pb::PasswordRequest* request,
+                           pb::Blob* reply) override {
+    if (request->password().size() < 8)
+      return to_status(
+          invalid("password", "must be at least 8 characters: it protects the CA key"));
+    auto password = request->password();
+    auto t = transaction("ExportCaP12", security_service, right::security_write_all,
+                         transaction_writes::nothing,
+                         [password, reply](security_context& c) -> effect_result {
+                           if (!c.pki.record.ca)
+                             return std::unexpected(no_ca());
+                           auto exported = c.pki.record.ca->export_pkcs12(password);
+                           if (!exported)
+                             return std::unexpected(from_pki(exported.error(), "ca"));
+                           reply->set_data(*exported);
+                           return transaction_effect{"certificate_authority", "", "",
+                                                     "signing certificate and key exported"};
+                         });
+    t.audited = true;
+    return gw_->transact(call, std::move(t));
+  }
+
+  grpc::Status Issue(grpc::ServerContext* call, const pb::IssueRequest* request,
+                     pb::IssueReply* reply) override {
+    pki::device_request wanted;
+    wanted.common_name = request->common_name();
+    for (const auto& text : request->subject_alt_names()) {
+      auto name = pki::parse_subject_alt_name(text);
+      if (!name)
+        return to_status(invalid("subject_alt_names", name.error().detail));
+      wanted.sans.push_back(*name);
+    }
+    wanted.validity_days =
+        request->validity_days() == 0 ? 730 : static_cast<int>(request->validity_days());
+    wanted.key_bits = request->key_bits() == 0 ? 2048 : static_cast<int>(request->key_bits());
+    static const std::map<std::string, pki::signature_hash> hashes{
+        {"sha1", pki::signature_hash::sha1},
+        {"sha224", pki::signature_hash::sha224},
+        {"sha256", pki::signature_hash::sha256},
+        {"sha384", pki::signature_hash::sha384},
+        {"sha512", pki::signature_hash::sha512}};
+    auto hash = hashes.find(request->hash().empty() ? "sha256" : request->hash());
+    if (hash == hashes.end())
+      return to_status(invalid("hash", "must be sha1, sha224, sha256, sha384 or sha512"));
+    wanted.hash = hash->second;
+    wanted.legacy = request->legacy();
+    wanted.pkcs12_password = request->pkcs12_password();
+    return write(call, "Issue", [wanted, reply](security_context& c) -> effect_result {
+      if (!c.pki.record.ca)
+        return std::unexpected(no_ca());
+      auto issued = c.pki.record.ca->issue_device(wanted, c.now, c.random);
+      if (!issued)
+        return std::unexpected(from_pki(issued.error(), "request"));
+      c.pki.record.issued.push_back(issued->record);
+      reply->set_pkcs12(issued->pkcs12_der);
+      reply->set_serial_hex(issued->record.serial_hex);
+      for (const auto& warning : issued->warnings)
+        reply->add_warnings(warning);
+      nlohmann::json after{{"subject", issued->record.subject},
+                           {"serial", issued->record.serial_hex},
+                           {"days", wanted.validity_days},
+                           {"key_bits", wanted.key_bits},
+                           {"legacy", wanted.legacy}};
+      return transaction_effect{"certificate/" + issued->record.serial_hex, "", after.dump(),
+                                "device identity issued"};
+    });
+  }
+
+  grpc::Status ListIssued(grpc::ServerContext* call, const pb::Empty*,
+                          pb::IssuedList* reply) override {
+    return read(call, "ListIssued", [reply](security_context& c) -> effect_result {
+      fill(reply, c.pki.record);
+      return transaction_effect{};
+    });
+  }
+
+  grpc::Status Revoke(grpc::ServerContext* call, const pb::RevokeRequest* request,
+                      pb::IssuedList* reply) override {
+    std::string serial = request->serial_hex();
+    std::transform(serial.begin(), serial.end(), serial.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
+    std::erase(serial, ':');
+    return write(call, "Revoke", [this, serial, reply](security_context& c) -> effect_result {
+      if (!c.pki.record.ca)
+        return std::unexpected(no_ca());
+      auto& issued = c.pki.record.issued;
+      if (std::none_of(issued.begin(), issued.end(),
+                       [&](const auto& entry) { return entry.serial_hex == serial; }))
+        return std::unexpected(
+            security_error{security_errc::not_found, "serial_hex",
+                           "this CA issued no certificate with serial " + serial});
+      if (serial == c.pki.identity.serial_hex())
+        return std::unexpected(
+            security_error{security_errc::failed_precondition, "serial_hex",
+                           "that is this node's own identity: renew it instead"});
+      if (!c.pki.record.revoked.emplace(serial, c.now).second)
+        return std::unexpected(security_error{security_errc::already_exists, "serial_hex",
+                                              "certificate " + serial + " is already revoked"});
+      if (auto reloaded = reload(c); !reloaded)
+        return std::unexpected(reloaded.error());
+      fill(reply, c.pki.record);
+      return transaction_effect{"certificate/" + serial, "valid", "revoked", ""};
+    });
+  }
+
+  grpc::Status GetIdentity(grpc::ServerContext* call, const pb::Empty*,
+                           pb::CertificateInfo* reply) override {
+    return read(call, "GetIdentity", [reply](security_context& c) -> effect_result {
+      fill(reply, c.pki.identity, c.now);
+      return transaction_effect{};
+    });
+  }
+
+  grpc::Status RenewIdentity(grpc::ServerContext* call, const pb::Empty*,
+                             pb::CertificateInfo* reply) override {
+    return write(call, "RenewIdentity", [this, reply](security_context& c) -> effect_result {
+      auto before = c.pki.identity.serial_hex();
+      if (auto reissued = reissue_identity(c); !reissued)
+        return std::unexpected(reissued.error());
+      if (auto reloaded = reload(c); !reloaded)
+        return std::unexpected(reloaded.error());
+      fill(reply, c.pki.identity, c.now);
+      return transaction_effect{"identity", "serial " + before,
+                                "serial " + c.pki.identity.serial_hex(), "renewed"};
+    });
+  }
+
+  grpc::Status SetIdentityP12(grpc::ServerContext* call, const pb::ImportP12Request* request,
+                              pb::CertificateInfo* reply) override {
+    auto der = request->pkcs12();
+    auto password = request->password();
+    return write(
+        call, "SetIdentityP12", [this, der, password, reply](security_context& c) -> effect_result {
+          auto contents = pki::parse_pkcs12(der, password);
+          if (!contents)
+            return std::unexpected(from_pki(contents.error(), "pkcs12"));
+          if (!contents->cert.is_valid_at(c.now))
+            return std::unexpected(
+                invalid("pkcs12", "the certificate is outside its validity period"));
+          if (contents->cert.is_ca())
+            return std::unexpected(invalid("pkcs12", "a CA certificate is not a node identity"));
+          auto before = c.pki.identity.subject() + " serial " + c.pki.identity.serial_hex();
+          c.pki.identity_key = contents->key;
+          c.pki.identity = contents->cert;
+          // The listeners build a TLS context from it first: one they refuse (a key OpenSSL
+          // will not serve, say) refuses the change, and the old identity keeps serving.
+          if (auto reloaded = reload(c); !reloaded)
+            return std::unexpected(reloaded.error());
+          fill(reply, c.pki.identity, c.now);
+          return transaction_effect{"identity", before,
+                                    c.pki.identity.subject() + " serial " +
+                                        c.pki.identity.serial_hex(),
+                                    "identity installed from PKCS#12"};
+        });
+  }
+
+  grpc::Status ListTcs(grpc::ServerContext* call, const pb::Empty*, pb::TcsList* reply) override {
+    return read(call, "ListTcs", [reply](security_context& c) -> effect_result {
+      fill(reply, c.pki.record.trust, c.now);
+      return transaction_effect{};
+    });
+  }
+
+  grpc::Status AddTcs(grpc::ServerContext* call, const pb::Blob* request,
+                      pb::TcsList* reply) override {
+    auto certificates = pki::load_certificates(request->data());
+    if (!certificates)
+      return to_status(from_pki(certificates.error(), "data"));
+    auto added = *certificates;
+    return write(call, "AddTcs", [this, added, reply](security_context& c) -> effect_result {
+      std::string subjects;
+      for (const auto& cert : added) {
+        if (auto stored = c.pki.record.trust.add(cert); !stored)
+          return std::unexpected(
+              security_error{stored.error().code == pki::trust_store_errc::duplicate
+                                 ? security_errc::already_exists
+                                 : security_errc::failed_precondition,
+                             "data", stored.error().detail});
+        subjects += (subjects.empty() ? "" : "; ") + cert.subject();
+      }
+      if (auto reloaded = reload(c); !reloaded)
+        return std::unexpected(reloaded.error());
+      fill(reply, c.pki.record.trust, c.now);
+      return transaction_effect{"tcs", "", subjects, "added"};
+    });
+  }
+
+  grpc::Status RemoveTcs(grpc::ServerContext* call, const pb::FingerprintRequest* request,
+                         pb::TcsList* reply) override {
+    auto fingerprint = request->sha256_fingerprint();
+    return write(
+        call, "RemoveTcs", [this, fingerprint, reply](security_context& c) -> effect_result {
+          if (!c.pki.record.trust.remove(fingerprint))
+            return std::unexpected(security_error{security_errc::not_found, "sha256_fingerprint",
+                                                  "no trusted certificate has that fingerprint"});
+          if (auto reloaded = reload(c); !reloaded)
+            return std::unexpected(reloaded.error());
+          fill(reply, c.pki.record.trust, c.now);
+          return transaction_effect{"tcs", fingerprint, "", "removed"};
+        });
+  }
+
+  grpc::Status GetChecks(grpc::ServerContext* call, const pb::Empty*,
+                         pb::CheckSettings* reply) override {
+    return read(call, "GetChecks", [reply](security_context& c) -> effect_result {
+      fill(reply, c.security.settings().certificates);
+      return transaction_effect{};
+    });
+  }
+
+  grpc::Status SetChecks(grpc::ServerContext* call, const pb::CheckSettings* request,
+                         pb::CheckSettings* reply) override {
+    auto management = pki::parse_check_level(request->management());
+    auto telephony = pki::parse_check_level(request->telephony());
+    if (!management)
+      return to_status(
+          invalid("management", "must be none, low, medium, high, medium_remote or high_remote"));
+    if (!telephony)
+      return to_status(
+          invalid("telephony", "must be none, low, medium, high, medium_remote or high_remote"));
+    return settings_write(
+        call, "SetChecks",
+        [management, telephony, reply](security::certificate_settings& s) {
+          s.management_checks = *management;
+          s.telephony_checks = *telephony;
+        },
+        [reply](const security::certificate_settings& s) { fill(reply, s); });
+  }
+
+  grpc::Status GetTls(grpc::ServerContext* call, const pb::Empty*,
+                      pb::TlsSettings* reply) override {
+    return read(call, "GetTls", [reply](security_context& c) -> effect_result {
+      fill(reply, c.security.settings().certificates);
+      return transaction_effect{};
+    });
+  }
+
+  grpc::Status SetTls(grpc::ServerContext* call, const pb::TlsSettings* request,
+                      pb::TlsSettings* reply) override {
+    const auto& version = request->minimum_version();
+    if (version != "1.2" && version != "1.3")
+      return to_status(invalid("minimum_version", "must be 1.2 or 1.3"));
+    auto wanted = *request;
+    return settings_write(
+        call, "SetTls",
+        [wanted](security::certificate_settings& s) {
+          s.minimum_tls = wanted.minimum_version() == "1.3" ? pki::tls_min_version::tls1_3
+                                                            : pki::tls_min_version::tls1_2;
+          s.offer_chain = wanted.offer_chain();
+          s.renew_identity_automatically = wanted.renew_identity_automatically();
+        },
+        [reply](const security::certificate_settings& s) { fill(reply, s); });
+  }
+
+private:
+  security::security_result<void> reload(security_context& c) const {
+    auto reloaded = gw_->context().levels.reload(c.security.settings(), c.pki);
+    if (!reloaded)
+      return std::unexpected(security_error{security_errc::failed_precondition, "tls",
+                                            "the listeners refused the new TLS material, the old "
+                                            "one keeps serving: " +
+                                                reloaded.error()});
+    return {};
+  }
+
+  grpc::Status settings_write(grpc::ServerContext* call, std::string action,
+                              std::function<void(security::certificate_settings&)> change,
+                              std::function<void(const security::certificate_settings&)> answer) {
+    return gw_->transact(
+        call, transaction(action, security_service, right::security_write_all,
+                          transaction_writes::security_settings,
+                          [this, change, answer](security_context& c) -> effect_result {
+                            auto settings = c.security.settings().certificates;
+                            auto before = security::to_json(settings).dump();
+                            change(settings);
+                            if (auto set = c.security.set_certificate_settings(settings); !set)
+                              return std::unexpected(set.error());
+                            if (auto reloaded = reload(c); !reloaded)
+                              return std::unexpected(reloaded.error());
+                            answer(c.security.settings().certificates);
+                            return transaction_effect{
+                                "certificate_settings", before,
+                                security::to_json(c.security.settings().certificates).dump(), ""};
+                          }));
+  }
+
+  grpc::Status read(grpc::ServerContext* call, std::string action, actors::transaction_fn fn) {
+    return gw_->transact(call,
+                         transaction(std::move(action), security_service, right::security_read_all,
+                                     transaction_writes::nothing, std::move(fn)));
+  }
+
+  grpc::Status write(grpc::ServerContext* call, std::string action, actors::transaction_fn fn) {
+    return gw_->transact(call,
+                         transaction(std::move(action), security_service, right::security_write_all,
+                                     transaction_writes::pki, std::move(fn)));
+  }
+
+  std::shared_ptr<gateway> gw_;
+};
 
 // ---- Configuration --------------------------------------------------------------------
 
@@ -846,14 +1350,15 @@ public:
                                    pb::TelephonyUser* reply) override {
     auto name = request->name();
     auto fields = fields_of(*request);
-    return write(call, "CreateTelephonyUser", [name, fields, reply](security_context& c) -> effect_result {
-      auto created = c.directory.create_user(name, fields, c.security.settings());
-      if (!created)
-        return std::unexpected(created.error());
-      fill(reply, c.directory.data().users.at(name), c.now);
-      return transaction_effect{"telephony_user/" + name, "",
-                                dump_or_empty(telephony_user_json(c, name)), ""};
-    });
+    return write(call, "CreateTelephonyUser",
+                 [name, fields, reply](security_context& c) -> effect_result {
+                   auto created = c.directory.create_user(name, fields, c.security.settings());
+                   if (!created)
+                     return std::unexpected(created.error());
+                   fill(reply, c.directory.data().users.at(name), c.now);
+                   return transaction_effect{"telephony_user/" + name, "",
+                                             dump_or_empty(telephony_user_json(c, name)), ""};
+                 });
   }
 
   grpc::Status UpdateTelephonyUser(grpc::ServerContext* call,
@@ -861,15 +1366,16 @@ public:
                                    pb::TelephonyUser* reply) override {
     auto name = request->name();
     auto fields = fields_of(*request);
-    return write(call, "UpdateTelephonyUser", [name, fields, reply](security_context& c) -> effect_result {
-      auto before = dump_or_empty(telephony_user_json(c, name));
-      auto updated = c.directory.update_user(name, fields, c.security.settings());
-      if (!updated)
-        return std::unexpected(updated.error());
-      fill(reply, c.directory.data().users.at(name), c.now);
-      return transaction_effect{"telephony_user/" + name, before,
-                                dump_or_empty(telephony_user_json(c, name)), ""};
-    });
+    return write(call, "UpdateTelephonyUser",
+                 [name, fields, reply](security_context& c) -> effect_result {
+                   auto before = dump_or_empty(telephony_user_json(c, name));
+                   auto updated = c.directory.update_user(name, fields, c.security.settings());
+                   if (!updated)
+                     return std::unexpected(updated.error());
+                   fill(reply, c.directory.data().users.at(name), c.now);
+                   return transaction_effect{"telephony_user/" + name, before,
+                                             dump_or_empty(telephony_user_json(c, name)), ""};
+                 });
   }
 
   grpc::Status DeleteTelephonyUser(grpc::ServerContext* call, const pb::NameRequest* request,
@@ -909,27 +1415,29 @@ public:
                                pb::Extension* reply) override {
     auto number = request->number();
     auto fields = extension_fields_of(*request);
-    return write(call, "CreateExtension", [number, fields, reply](security_context& c) -> effect_result {
-      auto created = c.directory.create_extension(number, fields, c.security.settings());
-      if (!created)
-        return std::unexpected(created.error());
-      fill(reply, c.directory.data().extensions.at(number));
-      return transaction_effect{"extension/" + number, "", "", ""};
-    });
+    return write(
+        call, "CreateExtension", [number, fields, reply](security_context& c) -> effect_result {
+          auto created = c.directory.create_extension(number, fields, c.security.settings());
+          if (!created)
+            return std::unexpected(created.error());
+          fill(reply, c.directory.data().extensions.at(number));
+          return transaction_effect{"extension/" + number, "", "", ""};
+        });
   }
 
   grpc::Status UpdateExtension(grpc::ServerContext* call, const pb::ExtensionRequest* request,
                                pb::Extension* reply) override {
     auto number = request->number();
     auto fields = extension_fields_of(*request);
-    return write(call, "UpdateExtension", [number, fields, reply](security_context& c) -> effect_result {
-      auto updated = c.directory.update_extension(number, fields, c.security.settings());
-      if (!updated)
-        return std::unexpected(updated.error());
-      fill(reply, c.directory.data().extensions.at(number));
-      return transaction_effect{"extension/" + number, "", "",
-                                fields.phone_password ? "phone password changed" : ""};
-    });
+    return write(
+        call, "UpdateExtension", [number, fields, reply](security_context& c) -> effect_result {
+          auto updated = c.directory.update_extension(number, fields, c.security.settings());
+          if (!updated)
+            return std::unexpected(updated.error());
+          fill(reply, c.directory.data().extensions.at(number));
+          return transaction_effect{"extension/" + number, "", "",
+                                    fields.phone_password ? "phone password changed" : ""};
+        });
   }
 
   grpc::Status DeleteExtension(grpc::ServerContext* call, const pb::NameRequest* request,
@@ -979,6 +1487,7 @@ std::vector<std::unique_ptr<grpc::Service>> make_admin_api(admin_api_context con
   security->set_audit(std::move(audit));
   services.push_back(std::move(security));
   services.push_back(std::make_unique<configuration_service_impl>(gw));
+  services.push_back(std::make_unique<pki_service_impl>(gw));
   return services;
 }
 

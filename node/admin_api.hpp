@@ -39,8 +39,6 @@ struct admin_api_context {
   caf::actor security;
   const connection_registry& connections;
   service_level_control& levels;
-  /// Days until the node identity expires, for the login reply (SPEC PKI-10).
-  std::function<std::int64_t()> identity_days_left;
   /// The audit trail, read by AuditQuery and AuditVerify.
   std::shared_ptr<security::audit_log> audit;
 };

@@ -102,7 +102,8 @@ apply_fn text_setter(std::string node_config::*field, std::size_t max_length) {
 
 const std::vector<setting>& settings() {
   static const std::vector<setting> table = {
-      {{"node.name", "WARD_NODE_NAME", "", "Name of the node in the cluster (a-z, 0-9, '-').", true},
+      {{"node.name", "WARD_NODE_NAME", "", "Name of the node in the cluster (a-z, 0-9, '-').",
+        true},
        [](std::string_view value, node_config& config) -> reason {
          if (auto bad = check_node_name(value))
            return bad;
@@ -175,7 +176,8 @@ const std::vector<setting>& settings() {
          std::size_t start = 0;
          while (start <= value.size() && !value.empty()) {
            auto comma = value.find(',', start);
-           auto item = value.substr(start, comma == std::string_view::npos ? value.npos : comma - start);
+           auto item =
+               value.substr(start, comma == std::string_view::npos ? value.npos : comma - start);
            if (!is_ip_literal(item))
              return "must be IP addresses separated by commas, got '" + std::string(item) + "'";
            config.identity_addresses.emplace_back(item);
@@ -196,8 +198,9 @@ const std::vector<setting>& settings() {
        text_setter(&node_config::ca_state, 64)},
       {{"pki.country", "WARD_PKI_COUNTRY", "", "C of the CA: two letters, or empty."},
        [](std::string_view value, node_config& config) -> reason {
-         if (!value.empty() && (value.size() != 2 || !std::isalpha(static_cast<unsigned char>(value[0])) ||
-                                !std::isalpha(static_cast<unsigned char>(value[1]))))
+         if (!value.empty() &&
+             (value.size() != 2 || !std::isalpha(static_cast<unsigned char>(value[0])) ||
+              !std::isalpha(static_cast<unsigned char>(value[1]))))
            return "must be a two-letter country code";
          config.ca_country = value;
          return std::nullopt;

@@ -9,8 +9,8 @@
 #include "node/logging.hpp"
 #include "node/metrics.hpp"
 #include "node/service_listener.hpp"
-#include "node/tls_material.hpp"
 #include "node/start_record.hpp"
+#include "node/tls_material.hpp"
 #include "pki/identity_store.hpp"
 #include "security/audit_log.hpp"
 #include "security/sealed_store.hpp"
@@ -87,14 +87,14 @@ public:
       logger("tls")->warn("event=tls_handshake_failed service={} peer={} cause={}", failure.service,
                           failure.peer_address, log_value(failure.cause));
       // Asynchronous: this runs on a listener thread, which must not wait for the actor.
-      caf::anon_send(alarms, actors::tls_failure_report{failure.service, failure.peer_address,
-                                                        failure.cause});
+      caf::anon_send(
+          alarms, actors::tls_failure_report{failure.service, failure.peer_address, failure.cause});
     };
     auto add = [&](security::service_name service, std::uint16_t plain, std::uint16_t tls) {
-      listeners_.emplace(service, std::make_unique<service_listener>(
-                                      std::string(security::to_string(service)),
-                                      config_.listen_address, plain, tls, server, registry_,
-                                      on_failure));
+      listeners_.emplace(
+          service, std::make_unique<service_listener>(std::string(security::to_string(service)),
+                                                      config_.listen_address, plain, tls, server,
+                                                      registry_, on_failure));
     };
     add(security::service_name::system_status, config_.status_plain_port, config_.status_port);
     add(security::service_name::configuration, config_.configuration_plain_port,
@@ -217,9 +217,10 @@ private:
 
 /// Loads the security settings, creating the factory defaults at first start and bringing
 /// an existing store up to this release (SPEC SEC-3, SEC-8).
-std::expected<security::security_database, std::string>
-load_security(security::sealed_store& store, security::audit_log& audit, clock::time_point now,
-              const random_source& random) {
+std::expected<security::security_database, std::string> load_security(security::sealed_store& store,
+                                                                      security::audit_log& audit,
+                                                                      clock::time_point now,
+                                                                      const random_source& random) {
   auto cost = security::production_argon2_cost;
   auto stored = store.get(actors::settings_record);
   if (!stored)
@@ -229,8 +230,8 @@ load_security(security::sealed_store& store, security::audit_log& audit, clock::
     if (!defaults)
       return std::unexpected(defaults.error().message);
     security::security_database database(std::move(*defaults), cost);
-    if (auto written = store.put(actors::settings_record,
-                                 security::encode_settings(database.settings()));
+    if (auto written =
+            store.put(actors::settings_record, security::encode_settings(database.settings()));
         !written)
       return std::unexpected(written.error());
     security::audit_record record;
@@ -247,8 +248,8 @@ load_security(security::sealed_store& store, security::audit_log& audit, clock::
     return std::unexpected(settings.error());
   security::security_database database(std::move(*settings), cost);
   if (database.apply_release_defaults(now, random))
-    if (auto written = store.put(actors::settings_record,
-                                 security::encode_settings(database.settings()));
+    if (auto written =
+            store.put(actors::settings_record, security::encode_settings(database.settings()));
         !written)
       return std::unexpected(written.error());
   return database;
@@ -281,8 +282,12 @@ bootstrap_pki(const node_config& config, security::sealed_store& store,
   auto stored = store.get(actors::pki_record_name);
   if (!stored)
     return std::unexpected(stored.error());
-  actors::pki_state state{security::pki_record{}, identity.key, identity.cert,
-                          config.data_dir / "certificates", config.hostname, {}};
+  pki::organisation fields{config.ca_organization, config.ca_organizational_unit,
+                           config.ca_locality,     config.ca_state,
+                           config.ca_country,      config.ca_email};
+  actors::pki_state state{
+      security::pki_record{}, identity.key, identity.cert, config.data_dir / "certificates",
+      config.hostname,        {},           fields};
   if (config.listen_address != "0.0.0.0" && config.listen_address != "::")
     state.addresses.push_back(config.listen_address);
   for (const auto& address : config.identity_addresses)
@@ -297,9 +302,6 @@ bootstrap_pki(const node_config& config, security::sealed_store& store,
     state.record = std::move(*decoded);
   }
   if (config.role == node_role::primary && !state.record.ca) {
-    pki::organisation fields{config.ca_organization, config.ca_organizational_unit,
-                             config.ca_locality, config.ca_state, config.ca_country,
-                             config.ca_email};
     auto ca = pki::certificate_authority::create_root(config.hostname, fields, now, random);
     if (!ca)
       return std::unexpected("cannot create the certificate authority: " + ca.error().detail);
@@ -442,20 +444,20 @@ int run_node(const node_config& config) {
   if (!pki)
     return fail("pki", pki.error());
   if (auto pending = database->ignition_pending(); !pending.empty())
-    logger("security")->warn("event=first_start_gate pending={}",
-                             log_value(std::to_string(pending.size()) +
-                                       " default passwords must be changed"));
+    logger("security")
+        ->warn("event=first_start_gate pending={}",
+               log_value(std::to_string(pending.size()) + " default passwords must be changed"));
 
   caf::actor_system_config actor_config;
   actor_config.set("scheduler.max-threads", 2);
   std::optional<caf::actor_system> actor_system;
   actor_system.emplace(actor_config);
 
-  auto status = actors::spawn_status_actor(
-      *actor_system,
-      actors::node_facts{config.name, config.role, version, config.hostname, starts->start_count,
-                         pki->identity},
-      wall_clock);
+  auto status = actors::spawn_status_actor(*actor_system,
+                                           actors::node_facts{config.name, config.role, version,
+                                                              config.hostname, starts->start_count,
+                                                              pki->identity},
+                                           wall_clock);
   auto settings_at_start = database->settings();
   auto pki_at_start = *pki;
   auto security_actor = actors::spawn_security_db_actor(
@@ -472,9 +474,9 @@ int run_node(const node_config& config) {
     caf::anon_send_exit(security_actor, caf::exit_reason::user_shutdown);
     return fail("metrics", e.what());
   }
-  auto metrics = std::make_shared<node_metrics>(config.name, config.role, version,
-                                                starts->start_count, pki_at_start.identity, wall_clock,
-                                                *actor_system);
+  auto metrics =
+      std::make_shared<node_metrics>(config.name, config.role, version, starts->start_count,
+                                     pki_at_start.identity, wall_clock, *actor_system);
   exposer->RegisterCollectable(metrics);
   auto metrics_endpoint = host_port(config.listen_address, exposer->GetListeningPorts().front());
   logger("metrics")->info("event=listening service=metrics path=/metrics endpoint={}",
@@ -487,12 +489,9 @@ int run_node(const node_config& config) {
   auto admin = make_admin_service(*actor_system, status);
   grpc::ServerBuilder builder;
   builder.RegisterService(admin.get());
-  auto cert_days_left = [cert = pki_at_start.identity, &wall_clock] {
-    return cert.days_until_expiry(wall_clock.now());
-  };
   listener_set listeners(config, connections, metrics_endpoint, security_actor, wall_clock);
-  auto api = make_admin_api(admin_api_context{*actor_system, security_actor, connections,
-                                              listeners, cert_days_left, audit_trail});
+  auto api = make_admin_api(
+      admin_api_context{*actor_system, security_actor, connections, listeners, audit_trail});
   for (auto& service : api)
     builder.RegisterService(service.get());
   auto server = builder.BuildAndStart();
@@ -512,8 +511,8 @@ int run_node(const node_config& config) {
   }
 
   server->GetHealthCheckService()->SetServingStatus(true);
-  log->info("event=ready node={} role={} status={} metrics={}", config.name,
-            to_string(config.role), listeners.status_endpoint(), metrics_endpoint);
+  log->info("event=ready node={} role={} status={} metrics={}", config.name, to_string(config.role),
+            listeners.status_endpoint(), metrics_endpoint);
 
   int signal_number = wait_for_stop_signal();
   auto stop_started = std::chrono::steady_clock::now();

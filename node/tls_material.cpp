@@ -48,10 +48,10 @@ pki::tls_server_material management_material(const security::security_settings& 
     own.push_back(ca->signing_certificate().sha256_fingerprint());
   auto revoked = pki.revoked_serials();
   material.client_certificate_check =
-      [anchors, level, own, revoked, &time](
-          const std::vector<pki::certificate>& chain) -> std::optional<std::string> {
-    pki::check_context context{time.now(), pki::certificate_purpose::tls_client, anchors.get(),
-                               own, "", revoked};
+      [anchors, level, own, revoked,
+       &time](const std::vector<pki::certificate>& chain) -> std::optional<std::string> {
+    pki::check_context context{
+        time.now(), pki::certificate_purpose::tls_client, anchors.get(), own, "", revoked};
     auto result = pki::check_received_certificate(chain, level, context);
     if (result.ok())
       return std::nullopt;

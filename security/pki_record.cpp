@@ -11,7 +11,9 @@ std::int64_t to_unix(pki::time_point when) {
   return std::chrono::duration_cast<std::chrono::seconds>(when.time_since_epoch()).count();
 }
 
-pki::time_point from_unix(std::int64_t seconds) { return pki::time_point(std::chrono::seconds(seconds)); }
+pki::time_point from_unix(std::int64_t seconds) {
+  return pki::time_point(std::chrono::seconds(seconds));
+}
 
 } // namespace
 

@@ -40,7 +40,7 @@ struct security_world {
     auto identity_key = *pki::private_key::generate_rsa(2048);
     auto identity = *pki::make_self_signed_identity(identity_key, "node.ward.test", time.now(), random);
     pki_state pki{security::pki_record{}, identity_key, identity, dir.path() / "certificates",
-                  "node.ward.test", {}};
+                  "node.ward.test", {}, {}};
     system.emplace(config);
     actor = spawn_security_db_actor(
         *system, security_actor_deps{std::move(database), std::move(directory), std::move(pki),

@@ -113,3 +113,30 @@ finish() {
   echo "$WARD_TEST_PASSES passed, $WARD_TEST_FAILURES failed"
   [ "$WARD_TEST_FAILURES" -eq 0 ]
 }
+
+# ignite NAME: changes the three first-start passwords of NAME (SPEC SEC-6) and leaves an
+# Administrator session in $WARD_SESSION_FILE. Administrator: Oak-Tree-Plan-47.
+ignite() {
+  local name=$1 sec="$WARD_TEST_DIR/session-ignite-$1"
+  wardctl_for "$name" login -u Administrator <<<"Administrator" >/dev/null 2>&1
+  wardctl_for "$name" passwd <<<$'Administrator\nOak-Tree-Plan-47' >/dev/null 2>&1
+  WARD_SESSION_FILE=$sec wardctl_for "$name" login -u security <<<"securitypwd" >/dev/null 2>&1
+  WARD_SESSION_FILE=$sec wardctl_for "$name" passwd <<<$'securitypwd\nHarbor-Light-93' >/dev/null 2>&1
+  WARD_SESSION_FILE=$sec wardctl_for "$name" login -u security <<<"Harbor-Light-93" >/dev/null 2>&1
+  WARD_SESSION_FILE=$sec wardctl_for "$name" system-password <<<"Sys-Gate-Key-58" >/dev/null 2>&1
+  wardctl_for "$name" login -u Administrator <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
+}
+
+# expect_code CODE DESCRIPTION COMMAND...: the command exits with CODE; its output in $OUT.
+expect_code() {
+  local want=$1 description=$2; shift 2
+  OUT=$("$@" 2>&1); local got=$?
+  if [ "$got" = "$want" ]; then pass "$description"; else fail "$description (exit $got: $OUT)"; fi
+}
+
+# expect_output PATTERN DESCRIPTION COMMAND...: the command's output matches PATTERN.
+expect_output() {
+  local pattern=$1 description=$2; shift 2
+  OUT=$("$@" 2>&1)
+  if grep -q -- "$pattern" <<<"$OUT"; then pass "$description"; else fail "$description: $OUT"; fi
+}

@@ -35,18 +35,6 @@ export WARD_SESSION_FILE="$WARD_TEST_DIR/session-admin"
 ctl() { wardctl_for primary "$@"; }
 as() { local who=$1; shift; WARD_SESSION_FILE="$WARD_TEST_DIR/session-$who" wardctl_for primary "$@"; }
 
-# expect_code CODE DESCRIPTION COMMAND...: the command exits with CODE; its output in $OUT.
-expect_code() {
-  local want=$1 description=$2; shift 2
-  OUT=$("$@" 2>&1); local got=$?
-  if [ "$got" = "$want" ]; then pass "$description"; else fail "$description (exit $got: $OUT)"; fi
-}
-expect_output() {
-  local pattern=$1 description=$2; shift 2
-  OUT=$("$@" 2>&1)
-  if grep -q -- "$pattern" <<<"$OUT"; then pass "$description"; else fail "$description: $OUT"; fi
-}
-
 # ---- SEC-6 first start ------------------------------------------------------------------
 expect_output "the Administrator password is still the default" \
   "SEC-6 login with the published default password works and says what is pending" \

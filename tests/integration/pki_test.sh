@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# The certificate authority, node identity, Trusted Certificate Store, received-certificate
+# checks and TLS settings through wardctl against a real primary, cross-checked with the
+# openssl command line as an independent verifier.
+set -u
+WARD_NODE=$1
+WARDCTL=$2
+source "$(dirname "$0")/lib.sh"
+ward_test_init
+
+write_node_config primary primary
+data="$WARD_TEST_DIR/primary/data"
+work="$WARD_TEST_DIR/work"
+mkdir -p "$work"
+start_node primary || exit 1
+export WARD_SESSION_FILE="$WARD_TEST_DIR/session-admin"
+ignite primary
+ctl() { wardctl_for primary "$@"; }
+x509() { openssl x509 -noout -text "$@" 2>&1; }
+endpoints="$data/run/endpoints"
+security_port() { sed -n 's/^security=//p' "$endpoints"; }
+probe() { openssl s_client -connect "$(security_port)" -servername primary.ward.test "$@" </dev/null 2>&1; }
+
+# ---- PKI-1 the root CA -----------------------------------------------------------------------
+expect_output "CN=ward-root-primary.ward.test" "PKI-1 the primary created its CA at first start" \
+  ctl pki ca show
+expect_code 0 "PKI-4 the CA certificate is exported as PEM" ctl pki ca export --pem --out "$work/root-ca.pem"
+expect_code 0 "PKI-4 the CA certificate is exported as DER" ctl pki ca export --der --out "$work/root-ca.crt"
+text=$(x509 -in "$work/root-ca.pem")
+for field in "CA:TRUE" "Digital Signature, Certificate Sign" \
+  "TLS Web Server Authentication, TLS Web Client Authentication" "URI:ward-root-primary.ward.test" \
+  "X509v3 Subject Key Identifier" "sha256WithRSAEncryption" "Public-Key: (2048 bit)" "O = Ward"; do
+  grep -q -- "$field" <<<"$text" && pass "PKI-1 the root shows $field" || fail "PKI-1 the root shows $field"
+done
+grep -A1 "Basic Constraints" <<<"$text" | grep -q critical && pass "PKI-1 basic constraints are critical" \
+  || fail "PKI-1 basic constraints are critical"
+pem_fp=$(openssl x509 -noout -fingerprint -sha256 -in "$work/root-ca.pem")
+der_fp=$(openssl x509 -noout -fingerprint -sha256 -inform der -in "$work/root-ca.crt")
+[ "$pem_fp" = "$der_fp" ] && pass "PKI-9 the DER export is the same certificate" \
+  || fail "PKI-9 the DER export is the same certificate"
+
+# ---- PKI-2 the node identity ----------------------------------------------------------------
+identity="$data/certificates/identity.pem"
+expect_output ": OK" "PKI-2 the node identity verifies against the CA (openssl verify)" \
+  openssl verify -CAfile "$work/root-ca.pem" "$identity"
+text=$(x509 -in "$identity")
+for field in "DNS:primary.ward.test" "IP Address:127.0.0.1" \
+  "Digital Signature, Non Repudiation, Key Encipherment, Data Encipherment, Key Agreement" \
+  "TLS Web Server Authentication, TLS Web Client Authentication" "CA:FALSE" \
+  "X509v3 Authority Key Identifier" "Subject: O = Ward, CN = primary.ward.test"; do
+  grep -q -- "$field" <<<"$text" && pass "PKI-2 the identity shows $field" || fail "PKI-2 the identity shows $field"
+done
+probe -showcerts | grep -q "s:O = Ward, CN = primary.ward.test" \
+  && pass "PKI-2 the admin listener serves the CA-issued identity" \
+  || fail "PKI-2 the admin listener serves the CA-issued identity"
+
+# ---- PKI-3 identities for other devices -------------------------------------------------------
+expect_code 0 "PKI-3 a device identity is issued as PKCS#12" \
+  ctl pki issue --subject phone1.example.test --san DNS:phone1.example.test,IP:192.0.2.10 \
+  --days 365 --out "$work/phone1.p12" <<<"Phone-Bundle-Pass-1"
+openssl pkcs12 -in "$work/phone1.p12" -passin pass:Phone-Bundle-Pass-1 -nokeys -clcerts \
+  -out "$work/phone1.pem" >/dev/null 2>&1 && pass "PKI-3 the PKCS#12 opens with openssl and its password" \
+  || fail "PKI-3 the PKCS#12 opens with openssl and its password"
+openssl pkcs12 -in "$work/phone1.p12" -passin pass:wrong -nokeys >/dev/null 2>&1 \
+  && fail "PKI-3 the wrong password does not open it" || pass "PKI-3 the wrong password does not open it"
+expect_output ": OK" "PKI-3 the device certificate verifies against the CA" \
+  openssl verify -CAfile "$work/root-ca.pem" "$work/phone1.pem"
+expect_output "IP Address:192.0.2.10" "PKI-3 the device certificate carries its SANs" x509 -in "$work/phone1.pem"
+expect_output "warning" "PKI-3 more than 1095 days is warned about" \
+  ctl pki issue --subject long.example.test --days 2000 --out "$work/long.p12" <<<"Phone-Bundle-Pass-1"
+expect_code 1 "PKI-3 more than 3650 days is refused" \
+  ctl pki issue --subject toolong.example.test --days 4000 --out "$work/toolong.p12" <<<"Phone-Bundle-Pass-1"
+expect_code 1 "PKI-3 RSA-1024 needs the legacy flag" \
+  ctl pki issue --subject old.example.test --key-bits 1024 --out "$work/old.p12" <<<"Phone-Bundle-Pass-1"
+expect_code 0 "PKI-3 RSA-1024 with SHA-1 is issued with the legacy flag" \
+  ctl pki issue --subject old.example.test --key-bits 1024 --hash sha1 --legacy \
+  --out "$work/old.p12" <<<"Phone-Bundle-Pass-1"
+
+# ---- PKI-7 the Trusted Certificate Store -----------------------------------------------------
+expect_output "9 of 256" "PKI-7 the TCS holds the nine default certificates" ctl pki tcs list
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/other.key" -out "$work/other-ca.pem" \
+  -days 30 -subj "/CN=other-test-ca" >/dev/null 2>&1
+expect_output "10 of 256" "PKI-7 a certificate is added through the API" ctl pki tcs add "$work/other-ca.pem"
+other_fp=$(openssl x509 -noout -fingerprint -sha256 -in "$work/other-ca.pem" | cut -d= -f2)
+expect_output "9 of 256" "PKI-7 and removed by fingerprint" ctl pki tcs remove "$other_fp"
+expect_output "certificate_expiring" "PKI-10 expired default certificates raise the expiry alarm" \
+  ctl audit list --kind alarm --limit 200
+
+# ---- PKI-8 PKI-12 client certificates at Secure High: checks and revocation ------------------
+expect_code 0 "PKI-3 an administrator's client identity is issued" \
+  ctl pki issue --subject admin-laptop --days 30 --out "$work/admin.p12" <<<"Admin-Bundle-Pass-1"
+openssl pkcs12 -in "$work/admin.p12" -passin pass:Admin-Bundle-Pass-1 -nokeys -clcerts -out "$work/admin.pem" >/dev/null 2>&1
+openssl pkcs12 -in "$work/admin.p12" -passin pass:Admin-Bundle-Pass-1 -nocerts -nodes -out "$work/admin.key" >/dev/null 2>&1
+expect_code 0 "SVC-1 configuration set to Secure High" ctl service-level set configuration secure_high
+client=(--cert "$work/admin.pem" --key "$work/admin.key")
+expect_code 0 "PKI-8 at Medium checks a client certificate from the node's CA is accepted" \
+  ctl "${client[@]}" user list
+expect_code 0 "PKI-8 management checks set to High" ctl pki checks set --management high
+expect_code 1 "PKI-8 High refuses a client certificate that is not pinned in the TCS" \
+  ctl "${client[@]}" user list
+expect_output "not_pinned" "PKI-8 the alarm names the failed check" ctl audit list --kind alarm --limit 200
+expect_output "10 of 256" "PKI-8 the client certificate is pinned" ctl pki tcs add "$work/admin.pem"
+expect_code 0 "PKI-8 High accepts the pinned client certificate" ctl "${client[@]}" user list
+serial=$(openssl x509 -noout -serial -in "$work/admin.pem" | cut -d= -f2)
+expect_code 0 "PKI-12 the CA revokes the client certificate" ctl pki revoke "$serial"
+expect_output '"revoked": true' "PKI-12 the issued list shows it revoked" ctl --json pki issued
+expect_code 1 "PKI-12 a revoked client certificate is refused" ctl "${client[@]}" user list
+expect_output "revoked" "PKI-12 the refusal names revocation" ctl audit list --kind alarm --limit 200
+ctl pki checks set --management medium >/dev/null 2>&1
+ctl service-level set configuration secure_medium >/dev/null 2>&1
+
+# ---- TLS-1 TLS-2 PKI-6 TLS settings -----------------------------------------------------------
+expect_code 0 "PKI-6 chain offering switched on" ctl pki tls set --offer-chain on
+chain=$(probe -showcerts | grep -c "BEGIN CERTIFICATE")
+[ "$chain" = 2 ] && pass "PKI-6 the listener now offers identity and CA (2 certificates)" \
+  || fail "PKI-6 the listener now offers identity and CA (got $chain)"
+expect_code 0 "TLS-1 minimum TLS version set to 1.3" ctl pki tls set --min-version 1.3
+probe -tls1_2 | grep -q "New, TLSv1.2" && fail "TLS-1 with 1.3 minimum TLS 1.2 is refused" \
+  || pass "TLS-1 with 1.3 minimum TLS 1.2 is refused"
+probe -tls1_3 | grep -q "New, TLSv1.3" && pass "TLS-1 TLS 1.3 still works" || fail "TLS-1 TLS 1.3 still works"
+ctl pki tls set --min-version 1.2 --offer-chain off >/dev/null 2>&1
+out=$(probe -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0')
+expect_output "tls_handshake_failed" "TLS-3 a refused TLS 1.1 handshake raises an alarm" \
+  ctl audit list --kind alarm --limit 200
+
+# ---- Reload without restart: a broken identity is refused, a good one takes over -------------
+fp_before=$(probe | openssl x509 -noout -fingerprint -sha256 2>/dev/null)
+openssl req -x509 -newkey rsa:1024 -nodes -keyout "$work/weak.key" -out "$work/weak.pem" -days 30 \
+  -subj "/CN=primary.ward.test" -addext "basicConstraints=critical,CA:FALSE" >/dev/null 2>&1
+openssl pkcs12 -export -in "$work/weak.pem" -inkey "$work/weak.key" -out "$work/weak.p12" \
+  -passout pass:Weak-Bundle-Pass-1 >/dev/null 2>&1
+expect_code 1 "TLS-2 an identity the listeners cannot serve (RSA-1024) is refused" \
+  ctl pki identity set-p12 --p12 "$work/weak.p12" <<<"Weak-Bundle-Pass-1"
+grep -q "old one keeps serving" <<<"$OUT" && pass "TLS-2 the refusal says the old identity keeps serving" \
+  || fail "TLS-2 the refusal says the old identity keeps serving: $OUT"
+[ "$(probe | openssl x509 -noout -fingerprint -sha256 2>/dev/null)" = "$fp_before" ] \
+  && pass "TLS-2 after the refused reload the old identity still serves" \
+  || fail "TLS-2 after the refused reload the old identity still serves"
+expect_code 0 "PKI-3 a replacement identity for the node is issued" \
+  ctl pki issue --subject primary.ward.test --san DNS:primary.ward.test,IP:127.0.0.1 \
+  --out "$work/id2.p12" <<<"Id-Bundle-Pass-1"
+expect_code 0 "PKI-6 the identity is replaced from PKCS#12 without restart" \
+  ctl pki identity set-p12 --p12 "$work/id2.p12" <<<"Id-Bundle-Pass-1"
+fp_after=$(probe | openssl x509 -noout -fingerprint -sha256 2>/dev/null)
+[ -n "$fp_after" ] && [ "$fp_after" != "$fp_before" ] \
+  && pass "PKI-6 new handshakes use the new identity" || fail "PKI-6 new handshakes use the new identity"
+expect_code 0 "PKI-2 the identity is renewed by the CA" ctl pki identity renew
+expect_output ": OK" "PKI-2 the renewed identity verifies" \
+  openssl verify -CAfile "$data/certificates/root-ca.pem" "$identity"
+
+# ---- PKI-4 CA operations ------------------------------------------------------------------------
+cp "$identity" "$work/identity-before-renew.pem"
+old_serial=$(openssl x509 -noout -serial -in "$work/root-ca.pem")
+expect_code 0 "PKI-4 Renew Existing" ctl pki ca renew
+ctl pki ca export --pem --out "$work/root-ca-renewed.pem" >/dev/null 2>&1
+[ "$(openssl x509 -noout -serial -in "$work/root-ca-renewed.pem")" != "$old_serial" ] \
+  && pass "PKI-4 the renewed CA has a new serial" || fail "PKI-4 the renewed CA has a new serial"
+expect_output ": OK" "PKI-4 identities issued before the renewal still verify" \
+  openssl verify -CAfile "$work/root-ca-renewed.pem" "$work/identity-before-renew.pem"
+expect_code 0 "PKI-4 the signing certificate is exported as PKCS#12" \
+  ctl pki ca export-p12 --out "$work/ca-backup.p12" <<<"Ca-Backup-Pass-1"
+openssl pkcs12 -in "$work/ca-backup.p12" -passin pass:Ca-Backup-Pass-1 -nodes 2>/dev/null \
+  | grep -q "PRIVATE KEY" && pass "PKI-4 the backup holds the CA key and opens with its password" \
+  || fail "PKI-4 the backup holds the CA key and opens with its password"
+expect_output "ExportCaP12" "PKI-4 exporting the CA key is audited" ctl audit list --kind change
+expect_code 0 "PKI-4 Create New" ctl pki ca create-new --yes
+ctl pki ca export --pem --out "$work/root-ca-new.pem" >/dev/null 2>&1
+[ "$(openssl x509 -noout -fingerprint -sha256 -in "$work/root-ca-new.pem")" != "$pem_fp" ] \
+  && pass "PKI-4 Create New makes a different CA" || fail "PKI-4 Create New makes a different CA"
+expect_output ": OK" "PKI-4 Create New reissued the node identity under the new CA" \
+  openssl verify -CAfile "$work/root-ca-new.pem" "$identity"
+expect_code 0 "PKI-4 the old CA is imported back from its PKCS#12 (approach 2)" \
+  ctl pki ca import --p12 "$work/ca-backup.p12" <<<"Ca-Backup-Pass-1"
+expect_output ": OK" "PKI-4 after the import the node identity verifies under the imported CA" \
+  openssl verify -CAfile "$work/root-ca-renewed.pem" "$identity"
+expect_code 1 "PKI-4 a wrong PKCS#12 password is refused" \
+  ctl pki ca import --p12 "$work/ca-backup.p12" <<<"wrong-password"
+expect_code 1 "PKI-4 a non-CA certificate is refused as signing certificate" \
+  ctl pki ca import --p12 "$work/phone1.p12" <<<"Phone-Bundle-Pass-1"
+
+# ---- Persistence ------------------------------------------------------------------------------
+ca_fp=$(ctl --json pki ca show | grep -m1 sha256_fingerprint)
+stop_node primary
+start_node primary || exit 1
+ctl login -u Administrator <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
+[ "$(ctl --json pki ca show | grep -m1 sha256_fingerprint)" = "$ca_fp" ] \
+  && pass "PKI-1 the CA survives a restart" || fail "PKI-1 the CA survives a restart"
+expect_output '"revoked": true' "PKI-12 revocations survive a restart" ctl --json pki issued
+grep -rqa "PRIVATE KEY" "$data/security" && fail "SEC-1 the CA key is not stored in clear" \
+  || pass "SEC-1 the CA key is not stored in clear"
+
+finish
