@@ -35,7 +35,7 @@ status_actor::behavior_type status_behavior(status_actor::stateful_pointer<statu
         status.hostname = state.facts->hostname;
         status.start_count = state.facts->start_count;
         status.running_actors = self->system().registry().running();
-        status.identity = summarize(state.facts->identity, now);
+        status.identity = summarize(state.facts->identity->get(), now);
         return status;
       },
   };

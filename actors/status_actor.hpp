@@ -3,6 +3,9 @@
 #include "core/clock.hpp"
 #include "core/node_role.hpp"
 #include "pki/certificate.hpp"
+#include "pki/current_certificate.hpp"
+
+#include <memory>
 
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
@@ -58,7 +61,8 @@ struct node_facts {
   std::string version;
   std::string hostname;
   std::uint64_t start_count = 0;
-  pki::certificate identity;
+  /// The identity in use, replaced when TLS material is reloaded.
+  std::shared_ptr<const pki::current_certificate> identity;
 };
 
 using status_atom = caf::atom_constant<caf::atom("status")>;

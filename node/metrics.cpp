@@ -19,7 +19,9 @@ prometheus::MetricFamily gauge(std::string name, std::string help, double value,
 } // namespace
 
 node_metrics::node_metrics(std::string node_name, node_role role, std::string version,
-                           std::uint64_t start_count, pki::certificate identity, const clock& time,
+                           std::uint64_t start_count,
+                           std::shared_ptr<const pki::current_certificate> identity,
+                           const clock& time,
                            caf::actor_system& system)
     : node_name_(std::move(node_name)), role_(role), version_(std::move(version)),
       start_count_(start_count), identity_(std::move(identity)), time_(time), started_(time.now()),
@@ -39,7 +41,8 @@ std::vector<prometheus::MetricFamily> node_metrics::Collect() const {
                            static_cast<double>(start_count_)));
   families.push_back(
       gauge("ward_certificate_days_to_expiry", "Whole days until a certificate in use expires.",
-            static_cast<double>(identity_.days_until_expiry(now)), {{"certificate", "identity"}}));
+            static_cast<double>(identity_->get().days_until_expiry(now)),
+            {{"certificate", "identity"}}));
   return families;
 }
 

@@ -3,6 +3,7 @@
 #include "core/clock.hpp"
 #include "core/node_role.hpp"
 #include "pki/certificate.hpp"
+#include "pki/current_certificate.hpp"
 
 #include <prometheus/collectable.h>
 
@@ -17,7 +18,8 @@ namespace ward::node {
 class node_metrics final : public prometheus::Collectable {
 public:
   node_metrics(std::string node_name, node_role role, std::string version,
-               std::uint64_t start_count, pki::certificate identity, const clock& time,
+               std::uint64_t start_count,
+               std::shared_ptr<const pki::current_certificate> identity, const clock& time,
                caf::actor_system& system);
 
   std::vector<prometheus::MetricFamily> Collect() const override;
@@ -27,7 +29,7 @@ private:
   node_role role_;
   std::string version_;
   std::uint64_t start_count_;
-  pki::certificate identity_;
+  std::shared_ptr<const pki::current_certificate> identity_;
   const clock& time_;
   clock::time_point started_;
   caf::actor_system& system_;

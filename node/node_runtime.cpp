@@ -76,9 +76,10 @@ int wait_for_stop_signal() {
 class listener_set final : public service_level_control {
 public:
   listener_set(const node_config& config, connection_registry& registry,
-               std::string metrics_endpoint, caf::actor alarms, const clock& time)
+               std::string metrics_endpoint, caf::actor alarms, const clock& time,
+               std::shared_ptr<pki::current_certificate> identity)
       : config_(config), registry_(registry), metrics_endpoint_(std::move(metrics_endpoint)),
-        alarms_(std::move(alarms)), time_(time) {}
+        alarms_(std::move(alarms)), time_(time), identity_(std::move(identity)) {}
 
   /// Creates the listeners over the started `server`; levels apply from then on.
   void start(grpc::Server& server) {
@@ -160,6 +161,7 @@ public:
       done.push_back(service);
     }
     material_ = std::move(material);
+    identity_->set(pki.identity);
     minimum_tls_ = minimum;
     logger("tls")->info("event=tls_reloaded subject={} management_checks={}",
                         log_value(pki.identity.subject()),
@@ -211,6 +213,7 @@ private:
   std::string metrics_endpoint_;
   caf::actor alarms_;
   const clock& time_;
+  std::shared_ptr<pki::current_certificate> identity_;
   mutable std::mutex mutex_;
   std::map<security::service_name, std::unique_ptr<service_listener>> listeners_;
 };
@@ -448,6 +451,7 @@ int run_node(const node_config& config) {
         ->warn("event=first_start_gate pending={}",
                log_value(std::to_string(pending.size()) + " default passwords must be changed"));
 
+  auto current_identity = std::make_shared<pki::current_certificate>(pki->identity);
   caf::actor_system_config actor_config;
   actor_config.set("scheduler.max-threads", 2);
   std::optional<caf::actor_system> actor_system;
@@ -456,7 +460,7 @@ int run_node(const node_config& config) {
   auto status = actors::spawn_status_actor(*actor_system,
                                            actors::node_facts{config.name, config.role, version,
                                                               config.hostname, starts->start_count,
-                                                              pki->identity},
+                                                              current_identity},
                                            wall_clock);
   auto settings_at_start = database->settings();
   auto pki_at_start = *pki;
@@ -476,7 +480,7 @@ int run_node(const node_config& config) {
   }
   auto metrics =
       std::make_shared<node_metrics>(config.name, config.role, version, starts->start_count,
-                                     pki_at_start.identity, wall_clock, *actor_system);
+                                     current_identity, wall_clock, *actor_system);
   exposer->RegisterCollectable(metrics);
   auto metrics_endpoint = host_port(config.listen_address, exposer->GetListeningPorts().front());
   logger("metrics")->info("event=listening service=metrics path=/metrics endpoint={}",
@@ -489,7 +493,8 @@ int run_node(const node_config& config) {
   auto admin = make_admin_service(*actor_system, status);
   grpc::ServerBuilder builder;
   builder.RegisterService(admin.get());
-  listener_set listeners(config, connections, metrics_endpoint, security_actor, wall_clock);
+  listener_set listeners(config, connections, metrics_endpoint, security_actor, wall_clock,
+                         current_identity);
   auto api = make_admin_api(
       admin_api_context{*actor_system, security_actor, connections, listeners, audit_trail});
   for (auto& service : api)

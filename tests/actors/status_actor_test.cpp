@@ -37,7 +37,9 @@ TEST_CASE("MON-5 the status actor reports name and role and version and uptime a
       *pki::make_self_signed_identity(key, "exp1.test", test::fixed_now(), test::seeded_random(4));
   auto status = actors::spawn_status_actor(
       *world.system,
-      actors::node_facts{"site-a", node_role::expansion, "9.9.9", "exp1.test", 3, cert}, time);
+      actors::node_facts{"site-a", node_role::expansion, "9.9.9", "exp1.test", 3,
+                         std::make_shared<pki::current_certificate>(cert)},
+      time);
   world.scheduler->run();
   time.advance(90s + std::chrono::days(10));
 

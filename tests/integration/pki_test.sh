@@ -144,6 +144,9 @@ expect_code 0 "PKI-6 the identity is replaced from PKCS#12 without restart" \
 fp_after=$(probe | openssl x509 -noout -fingerprint -sha256 2>/dev/null)
 [ -n "$fp_after" ] && [ "$fp_after" != "$fp_before" ] \
   && pass "PKI-6 new handshakes use the new identity" || fail "PKI-6 new handshakes use the new identity"
+new_serial=$(openssl x509 -noout -serial -in "$identity" | cut -d= -f2)
+expect_output "\"serial_hex\": \"$new_serial\"" "MON-5 status reports the identity now in use" \
+  ctl --json status
 expect_code 0 "PKI-2 the identity is renewed by the CA" ctl pki identity renew
 expect_output ": OK" "PKI-2 the renewed identity verifies" \
   openssl verify -CAfile "$data/certificates/root-ca.pem" "$identity"
