@@ -64,6 +64,7 @@ struct security_state {
   std::map<std::string, security::lock_state> sources;
   /// TLS failure alarms raised per address in the current minute.
   std::map<std::string, std::size_t> tls_alarms;
+  tls_reloader reload_tls;
   clock::time_point tls_alarm_minute{};
   static inline const char* name = "ward.security_db";
 };
@@ -315,7 +316,40 @@ security_error login_refusal(security::login_outcome outcome) {
   }
 }
 
-using expiry_atom = caf::atom_constant<caf::atom("expiry")>;
+/// On a node hosting the CA, reissues the node identity before it expires (SPEC PKI-5),
+/// persists it and reloads the listeners; audited either way.
+void renew_identity_if_due(self_pointer self) {
+  auto& deps = *self->state.deps;
+  auto& pki_state = deps.pki;
+  auto now = deps.time->now();
+  if (!pki_state.record.ca || pki_state.identity.days_until_expiry(now) > identity_renewal_days)
+    return;
+  auto saved = pki_state;
+  auto issued = pki_state.record.ca->issue_node_identity(pki_state.identity_key, pki_state.hostname,
+                                                         pki_state.addresses, now);
+  std::optional<std::string> failure;
+  if (!issued) {
+    failure = issued.error().detail;
+  } else {
+    pki_state.identity = *issued;
+    pki_state.record.issued.push_back(pki::record_of(*issued, pki::issued_purpose::node_identity));
+    if (auto failed = persist(self, transaction_writes::pki))
+      failure = failed->message;
+    else if (self->state.reload_tls)
+      if (auto reloaded = self->state.reload_tls(deps.database.settings(), pki_state); !reloaded)
+        failure = reloaded.error();
+  }
+  if (failure) {
+    deps.pki = std::move(saved);
+    (void)persist(self, transaction_writes::pki);
+  }
+  audit(self, record_of(failure ? audit_kind::alarm : audit_kind::change,
+                        failure ? audit_outcome::failure : audit_outcome::success, "",
+                        request_origin{}, "RenewIdentity", "identity",
+                        failure ? "automatic renewal failed: " + *failure
+                                : "renewed automatically before expiry, serial " +
+                                      deps.pki.identity.serial_hex()));
+}
 
 /// The daily certificate expiry sweep (SPEC PKI-10): every certificate in use or in the
 /// TCS within the warning window raises an alarm record.
@@ -331,6 +365,7 @@ void check_expiry(self_pointer self) {
                           role + (days < 0 ? " expired " + std::to_string(-days) + " days ago"
                                            : " expires in " + std::to_string(days) + " days")));
   };
+  renew_identity_if_due(self);
   warn(deps.pki.identity, "node identity");
   if (deps.pki.record.ca)
     warn(deps.pki.record.ca->signing_certificate(), "certificate authority");
@@ -348,11 +383,11 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
     caf::anon_send_exit(hashers, caf::exit_reason::user_shutdown);
   });
 
-  self->send(self, expiry_atom::value);
+  self->send(self, check_expiry_atom::value);
   return {
-      [self](expiry_atom) {
+      [self](check_expiry_atom) {
         check_expiry(self);
-        self->delayed_send(self, std::chrono::hours(24), expiry_atom::value);
+        self->delayed_send(self, std::chrono::hours(24), check_expiry_atom::value);
       },
       [self](security_transaction& request) { return run_transaction(self, request); },
       [self](login_request& request) -> caf::result<login_reply> {
@@ -437,6 +472,7 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
             });
         return promise;
       },
+      [self](reloader_message& message) { self->state.reload_tls = std::move(message.reload); },
       [self](tls_failure_report& report) {
         auto& state = self->state;
         auto now = state.deps->time->now();

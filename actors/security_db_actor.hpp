@@ -11,6 +11,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
 #include <caf/fwd.hpp>
 
 #include <functional>
@@ -189,6 +190,20 @@ inline constexpr std::string_view pki_record_name = "security/pki";
 
 /// Certificates within this many days of expiry raise the daily alarm (SPEC PKI-10).
 inline constexpr int expiry_warning_days = 60;
+/// A node hosting the CA reissues its own identity this many days before it expires.
+inline constexpr int identity_renewal_days = 30;
+
+/// Runs the daily certificate sweep now (it also runs at start and every 24 h).
+using check_expiry_atom = caf::atom_constant<caf::atom("expiry")>;
+
+/// Applies new TLS material to the node's listeners; an error means they kept the old.
+using tls_reloader = std::function<std::expected<void, std::string>(
+    const security::security_settings&, const pki_state&)>;
+
+/// Hands the security actor the way to reload TLS material once the listeners exist.
+struct reloader_message {
+  tls_reloader reload;
+};
 
 /// Spawns the security database actor (DESIGN §4 "Admin login"): it owns the security
 /// settings and the telephony directory, checks every session and right, persists every
@@ -205,3 +220,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::logout_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::user_login_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::user_login_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::tls_failure_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::reloader_message)

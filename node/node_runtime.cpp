@@ -337,13 +337,16 @@ bootstrap_pki(const node_config& config, security::sealed_store& store,
   auto& ca = state.record.ca;
   bool ours = ca && issued_by(state.identity, ca->signing_certificate());
   bool names_ok = names_match(state.identity, state.hostname, state.addresses);
-  if (ca && (!ours || (!names_ok && settings.certificates.renew_identity_automatically))) {
+  bool due = state.identity.days_until_expiry(now) <= actors::identity_renewal_days;
+  if (ca && (!ours || due || (!names_ok && settings.certificates.renew_identity_automatically))) {
     auto issued = ca->issue_node_identity(state.identity_key, state.hostname, state.addresses, now);
     if (!issued)
       return std::unexpected("cannot issue the node identity: " + issued.error().detail);
     pki_log->info("event=identity_issued subject={} serial={} reason={}",
                   log_value(issued->subject()), issued->serial_hex(),
-                  ours ? "hostname or addresses changed" : "not issued by this node's CA");
+                  !ours ? "not issued by this node's CA"
+                  : due ? "renewal before expiry"
+                        : "hostname or addresses changed");
     state.identity = *issued;
     state.record.issued.push_back(pki::record_of(*issued, pki::issued_purpose::node_identity));
     changed = true;
@@ -507,6 +510,11 @@ int run_node(const node_config& config) {
   }
 
   listeners.start(*server);
+  caf::anon_send(security_actor,
+                 actors::reloader_message{[&listeners](const security::security_settings& settings,
+                                                       const actors::pki_state& pki) {
+                   return listeners.reload(settings, pki);
+                 }});
   if (auto applied = listeners.reload(settings_at_start, pki_at_start); !applied) {
     listeners.stop();
     server->Shutdown(std::chrono::system_clock::now());

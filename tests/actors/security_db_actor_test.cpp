@@ -1,7 +1,10 @@
 #include "actors/security_db_actor.hpp"
+#include "pki/certificate_authority.hpp"
 #include "pki/certificate_builder.hpp"
+
 #include "security/settings_codec.hpp"
 #include "tests/unit/test_support.hpp"
+#include <fstream>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -38,9 +41,10 @@ struct security_world {
     security::security_database database(std::move(defaults), security::test_argon2_cost);
     telephony::telephony_directory directory({}, "ward.test", security::test_argon2_cost);
     auto identity_key = *pki::private_key::generate_rsa(2048);
-    auto identity = *pki::make_self_signed_identity(identity_key, "node.ward.test", time.now(), random);
+    auto identity =
+        *pki::make_self_signed_identity(identity_key, "node.ward.test", time.now(), random);
     pki_state pki{security::pki_record{}, identity_key, identity, dir.path() / "certificates",
-                  "node.ward.test", {}, {}};
+                  "node.ward.test",       {},           {}};
     system.emplace(config);
     actor = spawn_security_db_actor(
         *system, security_actor_deps{std::move(database), std::move(directory), std::move(pki),
@@ -52,8 +56,7 @@ struct security_world {
     system.reset();
   }
 
-  template <class Reply, class Request>
-  Reply ask(Request request) {
+  template <class Reply, class Request> Reply ask(Request request) {
     caf::scoped_actor self{*system};
     Reply reply;
     self->request(actor, std::chrono::seconds(30), std::move(request))
@@ -78,8 +81,8 @@ struct security_world {
     t.allowed_before_ignition = true;
     t.writes = transaction_writes::security_settings;
     t.apply = [=](security_context& c) -> security::security_result<transaction_effect> {
-      auto changed = c.security.change_own_password(c.principal->user, old_password,
-                                                    new_password, c.now);
+      auto changed =
+          c.security.change_own_password(c.principal->user, old_password, new_password, c.now);
       if (!changed)
         return std::unexpected(changed.error());
       return transaction_effect{};
@@ -98,7 +101,8 @@ struct security_world {
     system_password.token = sec;
     system_password.allowed_before_ignition = true;
     system_password.writes = transaction_writes::security_settings;
-    system_password.apply = [](security_context& c) -> security::security_result<transaction_effect> {
+    system_password.apply =
+        [](security_context& c) -> security::security_result<transaction_effect> {
       auto set = c.security.set_system_password("Sys-Gate-Key-58", c.now);
       if (!set)
         return std::unexpected(set.error());
@@ -154,7 +158,8 @@ TEST_CASE("MON-1 every login attempt is audited and a failure raises an alarm re
   CHECK(login_alarms == 2);
 }
 
-TEST_CASE("SEC-4 one authorize path refuses a missing session and a missing right and audits both") {
+TEST_CASE(
+    "SEC-4 one authorize path refuses a missing session and a missing right and audits both") {
   security_world world;
   auto admin = world.ignite();
   auto no_session = world.run(read_users("not-a-token", security::right::security_read_all));
@@ -179,7 +184,8 @@ TEST_CASE("SVC-2 a call arriving on another service's listener is refused") {
   CHECK(reply.error->code == security_errc::permission_denied);
 }
 
-TEST_CASE("SEC-4 a refused change leaves nothing half-written and a committed one is persisted and audited") {
+TEST_CASE("SEC-4 a refused change leaves nothing half-written and a committed one is persisted and "
+          "audited") {
   security_world world;
   auto admin = world.ignite();
   auto stored_before = *world.security_store->get(settings_record);
@@ -191,8 +197,10 @@ TEST_CASE("SEC-4 a refused change leaves nothing half-written and a committed on
   broken.writes = transaction_writes::security_settings;
   broken.apply = [](security_context& c) -> security::security_result<transaction_effect> {
     // Changes one thing, then fails: the change must not survive.
-    (void)c.security.create_user({"halfway1", "Birch-Lake-Hill-62", {}, security::account_setting::enabled, {}}, c.now);
-    return std::unexpected(security::security_error{security_errc::invalid_argument, "groups", "bad"});
+    (void)c.security.create_user(
+        {"halfway1", "Birch-Lake-Hill-62", {}, security::account_setting::enabled, {}}, c.now);
+    return std::unexpected(
+        security::security_error{security_errc::invalid_argument, "groups", "bad"});
   };
   auto refused = world.run(std::move(broken));
   REQUIRE(refused.error);
@@ -201,7 +209,8 @@ TEST_CASE("SEC-4 a refused change leaves nothing half-written and a committed on
 
   auto check = read_users(admin, security::right::security_read_all);
   bool halfway_seen = true;
-  check.apply = [&halfway_seen](security_context& c) -> security::security_result<transaction_effect> {
+  check.apply =
+      [&halfway_seen](security_context& c) -> security::security_result<transaction_effect> {
     halfway_seen = c.security.settings().users.contains("halfway1");
     return transaction_effect{};
   };
@@ -214,7 +223,8 @@ TEST_CASE("SEC-4 a refused change leaves nothing half-written and a committed on
   good.required = security::right::security_write_all;
   good.writes = transaction_writes::security_settings;
   good.apply = [](security_context& c) -> security::security_result<transaction_effect> {
-    auto created = c.security.create_user({"operator5", "Birch-Lake-Hill-62", {}, security::account_setting::enabled, {}}, c.now);
+    auto created = c.security.create_user(
+        {"operator5", "Birch-Lake-Hill-62", {}, security::account_setting::enabled, {}}, c.now);
     if (!created)
       return std::unexpected(created.error());
     return transaction_effect{"service_user/operator5", "", "{}", ""};
@@ -243,4 +253,57 @@ TEST_CASE("POL-7 failures from one address across many accounts block the addres
   CHECK(raised);
   world.time.advance(std::chrono::seconds(301));
   CHECK_FALSE(world.login("security", "securitypwd").error);
+}
+
+TEST_CASE("PKI-5 a node hosting the CA renews its own identity before it expires") {
+  test::temp_dir dir;
+  manual_clock time{test::fixed_now()};
+  auto random = test::seeded_random(21);
+  auto key = security::node_key::from_bytes({3});
+  auto store = [&](const char* name) {
+    return std::make_shared<security::sealed_store>(
+        std::move(*storage::kv_store::open(dir.path() / name)), key, random);
+  };
+  auto security_store = store("security");
+  auto audit = std::shared_ptr<security::audit_log>(
+      std::move(*security::audit_log::open(dir.path() / "audit.log", time)));
+  auto ca = *pki::certificate_authority::create_root("node.ward.test", {}, time.now(), random);
+  auto identity_key = *pki::private_key::generate_rsa(2048);
+  auto identity =
+      *ca.issue_node_identity(identity_key, "node.ward.test", {"127.0.0.1"}, time.now());
+  security::pki_record record;
+  record.ca = ca;
+  std::filesystem::create_directories(dir.path() / "certificates");
+  pki_state pki{record,           identity_key,  identity, dir.path() / "certificates",
+                "node.ward.test", {"127.0.0.1"}, {}};
+  auto defaults = *security::security_database::factory_defaults(security::test_argon2_cost,
+                                                                 time.now(), random);
+  caf::actor_system_config config;
+  caf::actor_system system{config};
+  // 705 days on, 25 days are left: inside the 30-day renewal window.
+  time.advance(std::chrono::days(705));
+  auto actor = spawn_security_db_actor(
+      system, security_actor_deps{
+                  security::security_database(defaults, security::test_argon2_cost),
+                  telephony::telephony_directory({}, "ward.test", security::test_argon2_cost), pki,
+                  security_store, store("config"), audit, &time, random});
+  std::optional<pki::certificate> renewed;
+  for (int attempt = 0; attempt < 200 && !renewed; ++attempt) {
+    caf::scoped_actor self{system};
+    // A request/reply round trip orders this after the start-up sweep.
+    self->request(actor, std::chrono::seconds(10), logout_request{"", {}})
+        .receive([](transaction_reply&) {}, [](const caf::error&) {});
+    std::ifstream in(dir.path() / "certificates" / "identity.pem");
+    std::string pem((std::istreambuf_iterator<char>(in)), {});
+    if (auto cert = pki::certificate::from_pem(pem);
+        cert && cert->serial_hex() != identity.serial_hex())
+      renewed = *cert;
+  }
+  REQUIRE(renewed.has_value());
+  CHECK(renewed->days_until_expiry(time.now()) >= 700);
+  CHECK(renewed->matches(identity_key));
+  auto changes = *audit->query({.kind = security::audit_kind::change});
+  REQUIRE_FALSE(changes.empty());
+  CHECK(changes.back().action == "RenewIdentity");
+  caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
 }
