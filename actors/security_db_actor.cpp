@@ -181,11 +181,43 @@ std::string issue_token(self_pointer self) {
   return to_hex(bytes);
 }
 
+/// Whether the connection a call came on is still one the service's current level admits
+/// (SPEC SVC-1): a level raised after the connection opened applies to its next call.
+std::optional<security_error> admit_connection(const request_origin& origin,
+                                               const security::security_settings& settings) {
+  if (!origin.service)
+    return std::nullopt;
+  auto it = settings.service_levels.find(*origin.service);
+  if (it == settings.service_levels.end())
+    return std::nullopt;
+  auto level = it->second;
+  auto refuse = [&](const std::string& why) {
+    return security_error{security_errc::permission_denied, "service",
+                          std::string(security::to_string(*origin.service)) + " is at " +
+                              std::string(pki::to_string(level)) + ": " + why};
+  };
+  if (level == pki::service_security_level::disabled)
+    return refuse("the service is disabled");
+  if (!origin.tls && !pki::offers_plaintext(level))
+    return refuse("plaintext connections are no longer admitted");
+  if (origin.tls && !pki::offers_tls(level))
+    return refuse("TLS connections are not admitted");
+  if (pki::requires_client_certificate(level) && !origin.client_certificate)
+    return refuse("a client certificate is required");
+  return std::nullopt;
+}
+
 /// The one authorization decision for every administrative call (SPEC SEC-4, SEC-6).
 std::optional<security_error> authorize(const security_transaction& request,
                                         const security::session_principal& principal,
                                         const security::security_database& database) {
-  if (request.service && request.origin.service && *request.service != *request.origin.service)
+  if (auto refused = admit_connection(request.origin, database.settings()))
+    return refused;
+  if (request.service && !request.origin.service)
+    return security_error{security_errc::permission_denied, "service",
+                          request.action + " needs a connection identified as the " +
+                              std::string(security::to_string(*request.service)) + " service"};
+  if (request.service && *request.service != *request.origin.service)
     return security_error{
         security_errc::permission_denied, "service",
         request.action + " is served by the " + std::string(security::to_string(*request.service)) +
@@ -403,26 +435,28 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
                                             "too many failed logins from this address; try later"},
                              {}};
         }
+        // Every attempt pays for the hash, whatever the account's state: neither the answer
+        // nor its timing tells an unauthenticated caller which accounts exist or are locked.
         auto material = deps.database.login_material_for(request.name, now);
-        using enum security::account_status;
-        if (material.known_user &&
-            (material.status == locked_temporary || material.status == locked_password_error ||
-             material.status == disabled || material.status == expired)) {
-          auto outcome = material.status == disabled  ? security::login_outcome::disabled
-                         : material.status == expired ? security::login_outcome::expired
-                                                      : security::login_outcome::locked;
-          count_source(self, request, true, now);
-          audit_login(self, request, audit_outcome::failure,
-                      "account " + std::string(security::to_string(material.status)),
-                      security::lockout_event::none);
-          return login_reply{login_refusal(outcome), {}};
-        }
         auto promise = self->make_response_promise<login_reply>();
         self->request(self->state.hashers, caf::infinite, verify_atom::value,
                       material.password_hash, request.password)
             .then([self, promise, request, material](bool matched) mutable {
               auto& deps = *self->state.deps;
               auto now = deps.time->now();
+              // Attempts in flight when the address got blocked are refused too.
+              auto source = address_of(request.origin.source);
+              if (auto it = self->state.sources.find(source);
+                  it != self->state.sources.end() && security::is_locked(it->second, now)) {
+                audit_login(self, request, audit_outcome::failure,
+                            "source address " + source + " is blocked after repeated failures",
+                            security::lockout_event::none);
+                promise.deliver(login_reply{
+                    security_error{security_errc::unauthenticated, "source",
+                                   "too many failed logins from this address; try later"},
+                    {}});
+                return;
+              }
               if (!material.known_user) {
                 count_source(self, request, true, now);
                 audit_login(self, request, audit_outcome::failure, "unknown service user",
@@ -444,7 +478,11 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
               if (result.outcome != success && result.outcome != must_change_password) {
                 audit_login(self, request, audit_outcome::failure,
                             std::string(security::to_string(result.outcome)), result.lock_event);
-                promise.deliver(login_reply{login_refusal(result.outcome), {}});
+                // The account's state is told only to a caller who knew its password.
+                promise.deliver(
+                    login_reply{login_refusal(matched ? result.outcome
+                                                      : security::login_outcome::bad_credentials),
+                                {}});
                 return;
               }
               login_grant grant;
@@ -528,8 +566,10 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
             .then([self, promise, request, object, hash](bool matched) mutable {
               auto& deps = *self->state.deps;
               auto now = deps.time->now();
-              auto result = deps.directory.complete_login(request.name, matched && !hash.empty(),
-                                                          deps.database.settings(), now);
+              // A password changed while this one was being checked proves nothing.
+              bool current = deps.directory.password_hash_for(request.name) == hash;
+              auto result = deps.directory.complete_login(
+                  request.name, matched && current && !hash.empty(), deps.database.settings(), now);
               if (auto failed = persist(self, transaction_writes::directory)) {
                 promise.deliver(user_login_reply{failed, false, false});
                 return;

@@ -25,9 +25,12 @@ namespace ward::actors {
 /// it arrived on.
 struct request_origin {
   std::string source;
-  /// The service whose listener accepted the connection; nullopt when unknown (then no
-  /// service binding is enforced).
+  /// The service whose listener accepted the connection; nullopt when the connection
+  /// could not be identified, which refuses every call bound to a service.
   std::optional<security::service_name> service;
+  bool tls = false;
+  /// A client certificate was presented and accepted in the handshake.
+  bool client_certificate = false;
 };
 
 /// The node's own identity and the certificate state the security actor owns.

@@ -25,7 +25,10 @@ namespace pb = ward::admin::v1;
 
 using effect_result = security::security_result<transaction_effect>;
 
-constexpr auto actor_timeout = std::chrono::seconds(30);
+// No deadline: a transaction fills the reply object in this handler's stack frame, so the
+// handler must not return before the actor has answered. The actor always answers, or
+// its exit turns the request into an error.
+constexpr auto actor_timeout = caf::infinite;
 
 grpc::Status to_status(const security_error& error) {
   auto message = error.field.empty() || error.code != security_errc::invalid_argument
@@ -60,8 +63,13 @@ std::int64_t to_unix(std::optional<security::time_point> when) {
   return std::chrono::duration_cast<std::chrono::seconds>(when->time_since_epoch()).count();
 }
 
+/// The latest instant the API accepts (9999-12-31T23:59:59Z); beyond it the nanosecond
+/// clock would overflow.
+constexpr std::int64_t latest_unix = 253402300799;
+
 security::time_point from_unix(std::int64_t seconds) {
-  return security::time_point(std::chrono::seconds(seconds));
+  return security::time_point(
+      std::chrono::seconds(std::clamp<std::int64_t>(seconds, 0, latest_unix)));
 }
 
 /// Reaches the security actor on behalf of one gRPC call.
@@ -75,6 +83,8 @@ public:
     if (auto info = context_.connections.find_by_peer(peer)) {
       origin.source = info->peer_address;
       origin.service = security::parse_service_name(info->service);
+      origin.tls = info->tls;
+      origin.client_certificate = !info->client_certificate_subject.empty();
     } else {
       origin.source = peer;
     }
@@ -411,6 +421,8 @@ public:
         return to_status(invalid("setting", "must be enabled, disabled or force_new_password"));
       user.setting = *setting;
     }
+    if (request->expires_at_unix() < 0 || request->expires_at_unix() > latest_unix)
+      return to_status(invalid("expires_at_unix", "must be a date between 1970 and 9999"));
     if (request->expires_at_unix() != 0)
       user.expires_at = from_unix(request->expires_at_unix());
     return write(call, "CreateServiceUser", [user, reply](security_context& c) -> effect_result {
@@ -434,6 +446,9 @@ public:
     }
     if (request->set_groups())
       update.groups = std::set<std::string>(request->groups().begin(), request->groups().end());
+    if (request->has_expires_at_unix() &&
+        (request->expires_at_unix() < 0 || request->expires_at_unix() > latest_unix))
+      return to_status(invalid("expires_at_unix", "must be a date between 1970 and 9999"));
     if (request->has_expires_at_unix())
       update.expires_at =
           request->expires_at_unix() == 0

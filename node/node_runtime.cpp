@@ -144,6 +144,8 @@ public:
   std::expected<void, std::string> reload(const security::security_settings& settings,
                                           const actors::pki_state& pki) override {
     std::lock_guard lock(mutex_);
+    if (listeners_.empty())
+      return std::unexpected("the node is not serving (starting or stopping)");
     auto material = management_material(settings, pki, time_);
     auto minimum = settings.certificates.minimum_tls;
     std::vector<security::service_name> done;
@@ -172,8 +174,10 @@ public:
 
   std::string status_endpoint() const {
     std::lock_guard lock(mutex_);
-    const auto& status = listeners_.at(security::service_name::system_status);
-    return host_port(config_.listen_address, status->tls_port());
+    auto status = listeners_.find(security::service_name::system_status);
+    return status == listeners_.end()
+               ? std::string{}
+               : host_port(config_.listen_address, status->second->tls_port());
   }
 
 private:
@@ -194,7 +198,10 @@ private:
     for (auto [service, name] : {std::pair{security::service_name::system_status, "status"},
                                  {security::service_name::configuration, "configuration"},
                                  {security::service_name::security_administration, "security"}}) {
-      const auto& listener = listeners_.at(service);
+      auto found = listeners_.find(service);
+      if (found == listeners_.end())
+        continue;
+      const auto& listener = found->second;
       auto level = listener->level();
       line(name, pki::offers_tls(level) ? listener->tls_port() : 0);
       line(std::string(name) + "_plain", pki::offers_plaintext(level) ? listener->plain_port() : 0);
@@ -326,10 +333,24 @@ bootstrap_pki(const node_config& config, security::sealed_store& store,
   std::filesystem::create_directories(tcs_dir / "add", ec);
   std::filesystem::create_directories(tcs_dir / "delete", ec);
   auto report = state.record.trust.process_drop_directories(tcs_dir / "add", tcs_dir / "delete");
-  for (const auto& file : report.added)
+  // Changes at start are administrative changes too (SPEC MON-1): a file dropped into the
+  // add directory adds a trust anchor.
+  auto audit_start_change = [&](std::string action, std::string object, std::string reason) {
+    security::audit_record record;
+    record.kind = security::audit_kind::change;
+    record.action = std::move(action);
+    record.object = std::move(object);
+    record.reason = std::move(reason);
+    (void)audit.append(record);
+  };
+  for (const auto& file : report.added) {
     pki_log->info("event=tcs_added source={}", log_value(file));
-  for (const auto& file : report.removed)
+    audit_start_change("AddTcs", "tcs", "added from drop directory: " + file);
+  }
+  for (const auto& file : report.removed) {
     pki_log->info("event=tcs_removed source={}", log_value(file));
+    audit_start_change("RemoveTcs", "tcs", "removed by drop directory: " + file);
+  }
   for (const auto& [file, why] : report.rejected)
     pki_log->warn("event=tcs_drop_rejected file={} reason={}", log_value(file), log_value(why));
   changed = changed || !report.added.empty() || !report.removed.empty();
@@ -347,6 +368,8 @@ bootstrap_pki(const node_config& config, security::sealed_store& store,
                   !ours ? "not issued by this node's CA"
                   : due ? "renewal before expiry"
                         : "hostname or addresses changed");
+    audit_start_change("RenewIdentity", "identity",
+                       "issued at start, serial " + issued->serial_hex());
     state.identity = *issued;
     state.record.issued.push_back(pki::record_of(*issued, pki::issued_purpose::node_identity));
     changed = true;
@@ -533,11 +556,13 @@ int run_node(const node_config& config) {
 
   server->GetHealthCheckService()->SetServingStatus(false);
   listeners.stop();
+  // The actors go first: handlers still waiting for them get an error and return, so the
+  // gRPC shutdown below does not wait on them.
+  caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(security_actor, caf::exit_reason::user_shutdown);
   server->Shutdown(std::chrono::system_clock::now() + grpc_shutdown_grace);
   server.reset();
   exposer.reset();
-  caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(security_actor, caf::exit_reason::user_shutdown);
   actor_system.reset();
   int exit_code = 0;
   for (auto* sealed : {security_store.get(), config_store.get()})

@@ -695,7 +695,10 @@ struct service_listener::state {
     grpc::AddInsecureChannelFromFd(&server, theirs);
 
     auto pumped = pump(ssl.get(), socket_state, ours.get());
-    registry.remove(theirs, ticket);
+    // The entry stays: gRPC may still dispatch requests it already read from this
+    // connection, and they must be attributed to it. The registry drops the entry once
+    // gRPC closes the descriptor (its inode no longer matches).
+    (void)ticket;
     if (!pumped.fatal && !(SSL_get_shutdown(ssl.get()) & SSL_SENT_SHUTDOWN)) {
       // One non-blocking attempt at close_notify; a peer that is gone does not wait for it.
       ERR_clear_error();

@@ -31,8 +31,13 @@ pki::tls_server_material management_material(const security::security_settings& 
   if (settings.certificates.offer_chain && ca && issued_by(pki.identity, ca->signing_certificate()))
     material.chain_pem = ca->chain_pem();
 
-  // The TCS, plus the node's own CA: certificates this node issued are its own to trust.
-  auto anchors = std::make_shared<pki::trust_store>(pki.record.trust);
+  // Anchors for client certificates: what an administrator put in the TCS, and the node's
+  // own CA. Not the default content: those are public web CAs, and a certificate any of
+  // them issued must not open an administrative service.
+  auto anchors = std::make_shared<pki::trust_store>();
+  for (const auto& entry : pki.record.trust.entries())
+    if (!entry.is_default)
+      (void)anchors->add(entry.cert);
   if (ca) {
     (void)anchors->add(ca->signing_certificate());
     for (const auto& link : ca->chain())

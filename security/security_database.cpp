@@ -198,9 +198,10 @@ login_result security_database::complete_login(std::string_view name, bool passw
   record_success(user.lock);
   user.last_login_at = now;
   bump();
-  result.outcome = status_of(user, settings_.service_policy, now) == account_status::force_new_password
-                       ? login_outcome::must_change_password
-                       : login_outcome::success;
+  result.outcome =
+      status_of(user, settings_.service_policy, now) == account_status::force_new_password
+          ? login_outcome::must_change_password
+          : login_outcome::success;
   if (settings_.service_policy.password_change_period_days > 0) {
     auto due = user.password_changed_at +
                std::chrono::days(settings_.service_policy.password_change_period_days);
@@ -209,9 +210,9 @@ login_result security_database::complete_login(std::string_view name, bool passw
   return result;
 }
 
-security_result<session_principal>
-security_database::principal(std::string_view name, std::uint64_t credential_version,
-                             time_point now) const {
+security_result<session_principal> security_database::principal(std::string_view name,
+                                                                std::uint64_t credential_version,
+                                                                time_point now) const {
   auto it = settings_.users.find(std::string(name));
   if (it == settings_.users.end() || it->second.credential_version != credential_version)
     return std::unexpected(security_error{security_errc::unauthenticated, "session",
@@ -231,21 +232,21 @@ security_result<void> security_database::check_new_password(const service_user& 
         invalid("new_password", describe(*rejected, rules.min_length, rules.max_length)));
   if (!user.password_hash.empty() && verify_secret(user.password_hash, password))
     return std::unexpected(invalid("new_password", "must differ from the current password"));
-  auto history = std::min<std::size_t>(settings_.service_policy.history_entries,
-                                       user.password_history.size());
+  auto history =
+      std::min<std::size_t>(settings_.service_policy.history_entries, user.password_history.size());
   for (std::size_t i = 0; i < history; ++i)
     if (verify_secret(user.password_history[i], password))
-      return std::unexpected(invalid(
-          "new_password", "was used recently; the last " +
-                              std::to_string(settings_.service_policy.history_entries) +
-                              " passwords may not be reused"));
+      return std::unexpected(
+          invalid("new_password", "was used recently; the last " +
+                                      std::to_string(settings_.service_policy.history_entries) +
+                                      " passwords may not be reused"));
   return {};
 }
 
 security_result<void> security_database::change_own_password(std::string_view name,
-                                                              std::string_view old_password,
-                                                              std::string_view new_password,
-                                                              time_point now) {
+                                                             std::string_view old_password,
+                                                             std::string_view new_password,
+                                                             time_point now) {
   auto it = settings_.users.find(std::string(name));
   if (it == settings_.users.end())
     return std::unexpected(not_found("name", "service user"));
@@ -277,10 +278,9 @@ security_result<void> security_database::change_own_password(std::string_view na
 }
 
 security_result<void> security_database::set_system_password(std::string_view new_password,
-                                                              time_point) {
+                                                             time_point) {
   if (auto rejected = check_system_password(new_password))
-    return std::unexpected(
-        invalid("system_password", describe(*rejected, 1, system_password_max)));
+    return std::unexpected(invalid("system_password", describe(*rejected, 1, system_password_max)));
   if (verify_secret(settings_.system_password_hash, new_password))
     return std::unexpected(invalid("system_password", "must differ from the current one"));
   auto hashed = hash(new_password);
@@ -307,6 +307,8 @@ security_result<void> security_database::create_user(const new_service_user& req
   user.setting = request.setting;
   user.groups = request.groups;
   user.expires_at = request.expires_at;
+  // Never a version an earlier account of the same name had: its sessions stay dead.
+  user.credential_version = settings_.version + 1;
   user.password_changed_at = now;
   if (auto checked = check_new_password(user, request.password); !checked) {
     auto error = checked.error();
@@ -436,7 +438,8 @@ security_result<void> security_database::delete_group(std::string_view name) {
   return {};
 }
 
-security_result<void> security_database::set_service_user_policy(const service_user_policy& policy) {
+security_result<void>
+security_database::set_service_user_policy(const service_user_policy& policy) {
   if (policy.min_name_length < 1 || policy.min_name_length > max_name_length)
     return std::unexpected(invalid("service_user.min_name_length", "must be 1 to 31"));
   if (auto bad = check_password_rules(policy.password, "service_user"))
@@ -510,6 +513,9 @@ security_result<void> security_database::reset(time_point now, const random_sour
   if (!fresh)
     return std::unexpected(fresh.error());
   fresh->version = settings_.version + 1;
+  // Sessions of the accounts before the reset must not match the fresh accounts.
+  for (auto& [_, user] : fresh->users)
+    user.credential_version = fresh->version;
   settings_ = std::move(*fresh);
   return {};
 }

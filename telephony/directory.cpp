@@ -87,9 +87,9 @@ telephony_directory::apply(telephony_user& user, const telephony_user_fields& fi
       return std::unexpected(*bad);
     for (const auto& [other_name, other] : data_.users)
       if (other_name != user.name && other.extension == *fields.extension)
-        return std::unexpected(security_error{security_errc::already_exists, "extension",
-                                              "extension " + *fields.extension +
-                                                  " belongs to user " + other_name});
+        return std::unexpected(
+            security_error{security_errc::already_exists, "extension",
+                           "extension " + *fields.extension + " belongs to user " + other_name});
     user.extension = *fields.extension;
   }
   if (fields.password) {
@@ -109,8 +109,8 @@ telephony_directory::apply(telephony_user& user, const telephony_user_fields& fi
     user.password_hash = fields.password->empty() ? std::string{} : *hashed;
   }
   if (fields.login_code) {
-    if (auto bad = check_code("login_code", *fields.login_code, user.extension,
-                              policy.login_code_rules))
+    if (auto bad =
+            check_code("login_code", *fields.login_code, user.extension, policy.login_code_rules))
       return std::unexpected(*bad);
     if (fields.login_code->empty()) {
       user.login_code_hash.clear();
@@ -170,9 +170,14 @@ telephony_directory::update_user(std::string_view name, const telephony_user_fie
                                  const security::security_settings& policy) {
   auto it = data_.users.find(std::string(name));
   if (it == data_.users.end())
-    return std::unexpected(security_error{security_errc::not_found, "name",
-                                          "telephony user does not exist"});
+    return std::unexpected(
+        security_error{security_errc::not_found, "name", "telephony user does not exist"});
   auto changed = it->second;
+  // The login code's digest is bound to the extension number (the SIP username), and the
+  // code was checked against the old number: a new number needs the code set again.
+  if (fields.extension && *fields.extension != changed.extension &&
+      !changed.login_code_hash.empty() && !fields.login_code)
+    return std::unexpected(invalid("login_code", "must be set again when the extension changes"));
   telephony_user_fields extension_only;
   extension_only.extension = fields.extension;
   if (auto applied = apply(changed, extension_only, policy); !applied)
@@ -188,8 +193,8 @@ telephony_directory::update_user(std::string_view name, const telephony_user_fie
 
 security::security_result<void> telephony_directory::delete_user(std::string_view name) {
   if (data_.users.erase(std::string(name)) == 0)
-    return std::unexpected(security_error{security_errc::not_found, "name",
-                                          "telephony user does not exist"});
+    return std::unexpected(
+        security_error{security_errc::not_found, "name", "telephony user does not exist"});
   ++data_.version;
   return {};
 }
@@ -197,8 +202,8 @@ security::security_result<void> telephony_directory::delete_user(std::string_vie
 security::security_result<void> telephony_directory::unlock_user(std::string_view name) {
   auto it = data_.users.find(std::string(name));
   if (it == data_.users.end())
-    return std::unexpected(security_error{security_errc::not_found, "name",
-                                          "telephony user does not exist"});
+    return std::unexpected(
+        security_error{security_errc::not_found, "name", "telephony user does not exist"});
   security::unlock(it->second.lock);
   ++data_.version;
   return {};
@@ -328,7 +333,8 @@ std::string encode_directory(const telephony_directory_data& data) {
                           {"ha1_sha256", record.phone_password_digest.ha1_sha256},
                           {"has_phone_password", record.has_phone_password},
                           {"force_authorization", record.force_authorization}});
-  return json{{"format", 1}, {"version", data.version}, {"users", users}, {"extensions", extensions}}
+  return json{
+      {"format", 1}, {"version", data.version}, {"users", users}, {"extensions", extensions}}
       .dump();
 }
 

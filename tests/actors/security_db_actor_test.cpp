@@ -118,6 +118,7 @@ security_transaction read_users(const std::string& token, security::right requir
   t.token = token;
   t.action = "ListServiceUsers";
   t.service = security::service_name::security_administration;
+  t.origin = {"127.0.0.1:4001", security::service_name::security_administration, true, false};
   t.required = required;
   t.apply = [](security_context&) -> security::security_result<transaction_effect> {
     return transaction_effect{};
@@ -174,11 +175,25 @@ TEST_CASE(
   CHECK(denied.size() == 2);
 }
 
+TEST_CASE("SVC-1 a call on a connection the service's level no longer admits is refused") {
+  security_world world;
+  auto admin = world.ignite();
+  auto plain = read_users(admin, security::right::security_read_all);
+  plain.origin.tls = false;
+  auto refused = world.run(std::move(plain));
+  REQUIRE(refused.error);
+  CHECK(refused.error->message.find("plaintext") != std::string::npos);
+  auto unidentified = read_users(admin, security::right::security_read_all);
+  unidentified.origin.service.reset();
+  REQUIRE(world.run(std::move(unidentified)).error);
+}
+
 TEST_CASE("SVC-2 a call arriving on another service's listener is refused") {
   security_world world;
   auto admin = world.ignite();
   auto request = read_users(admin, security::right::security_read_all);
   request.origin.service = security::service_name::configuration;
+  request.origin.tls = true;
   auto reply = world.run(std::move(request));
   REQUIRE(reply.error);
   CHECK(reply.error->code == security_errc::permission_denied);

@@ -1043,9 +1043,20 @@ TEST_CASE("SVC-1 connections beyond the limit are refused") {
 }
 
 TEST_CASE("TLS-3 clients resetting mid-stream raise no SIGPIPE and the listener keeps serving") {
+  // Only meaningful while SIGPIPE would still end the process: restore the default for
+  // the duration of the test, whatever an earlier test or library (gRPC) set.
+  struct sigpipe_default {
+    struct sigaction saved {};
+    sigpipe_default() {
+      struct sigaction fallback {};
+      fallback.sa_handler = SIG_DFL;
+      sigemptyset(&fallback.sa_mask);
+      sigaction(SIGPIPE, &fallback, &saved);
+    }
+    ~sigpipe_default() { sigaction(SIGPIPE, &saved, nullptr); }
+  } default_disposition;
   struct sigaction current {};
   sigaction(SIGPIPE, nullptr, &current);
-  // Only meaningful while SIGPIPE would still end the process.
   REQUIRE((current.sa_handler == SIG_DFL));
 
   rig r;
