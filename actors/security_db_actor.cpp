@@ -272,6 +272,15 @@ transaction_reply run_transaction(self_pointer self, security_transaction& reque
   };
   security_context context{deps.database, deps.directory, deps.pki, now, deps.random, &*principal};
   auto effect = request.apply(context);
+  if (!effect && security::failure_counted(effect.error())) {
+    // Keep the counted failure (and any lock it caused); nothing else of the call stays.
+    deps.directory = std::move(saved_directory);
+    deps.pki = std::move(saved_pki);
+    (void)persist(self, transaction_writes::security_settings);
+    audit(self, record_of(audit_kind::change, audit_outcome::failure, principal->user,
+                          request.origin, request.action, "", effect.error().message));
+    return {effect.error()};
+  }
   if (!effect) {
     restore();
     if (request.writes != transaction_writes::nothing)

@@ -251,9 +251,16 @@ security_result<void> security_database::change_own_password(std::string_view na
   if (it == settings_.users.end())
     return std::unexpected(not_found("name", "service user"));
   auto& user = it->second;
-  if (!verify_secret(user.password_hash, old_password))
+  if (!verify_secret(user.password_hash, old_password)) {
+    // A wrong current password is a failed login: a stolen session must not become an
+    // unlimited password oracle (SPEC POL-1).
+    if (record_failure(user.lock, settings_.service_policy.lockout, now) ==
+        lockout_event::locked_permanently)
+      ++user.credential_version;
+    bump();
     return std::unexpected(security_error{security_errc::unauthenticated, "old_password",
                                           "the current password is wrong"});
+  }
   if (auto checked = check_new_password(user, new_password); !checked)
     return checked;
   auto hashed = hash(new_password);

@@ -31,8 +31,13 @@ struct security_error {
   std::string message;
 };
 
-template <class T>
-using security_result = std::expected<T, security_error>;
+/// Whether a refused operation nevertheless counted a failed credential check, which must
+/// be kept and persisted rather than rolled back with the rest of the operation.
+inline bool failure_counted(const security_error& error) {
+  return error.code == security_errc::unauthenticated && error.field == "old_password";
+}
+
+template <class T> using security_result = std::expected<T, security_error>;
 
 struct new_service_user {
   std::string name;
@@ -99,7 +104,7 @@ public:
   /// passwords nobody knows; Administrator, Security Administrator and the system password
   /// get the published defaults that the first-start gate forces to be changed.
   static security_result<security_settings> factory_defaults(argon2_cost cost, time_point now,
-                                                              const random_source& random);
+                                                             const random_source& random);
 
   /// Brings default groups and accounts up to this release (SPEC SEC-8): what is missing is
   /// added; what is still at default follows the release; what was changed stays as it is.
@@ -113,10 +118,11 @@ public:
   login_result complete_login(std::string_view name, bool password_matched,
                               std::uint64_t seen_version, time_point now);
   /// The principal behind a session, or an error when the session is no longer valid.
-  security_result<session_principal> principal(std::string_view name,
-                                               std::uint64_t credential_version,
-                                               time_point now) const;
+  security_result<session_principal>
+  principal(std::string_view name, std::uint64_t credential_version, time_point now) const;
 
+  /// A wrong `old_password` counts as a failed login against the account; that count is
+  /// part of the state even though the change is refused (see `failure_counted`).
   security_result<void> change_own_password(std::string_view name, std::string_view old_password,
                                             std::string_view new_password, time_point now);
   security_result<void> set_system_password(std::string_view new_password, time_point now);
@@ -133,7 +139,8 @@ public:
 
   security_result<void> set_service_user_policy(const service_user_policy& policy);
   security_result<void> set_telephony_user_policy(const telephony_user_policy& policy);
-  security_result<void> set_code_rules(const pin_rules& login_code, const pin_rules& voicemail_code);
+  security_result<void> set_code_rules(const pin_rules& login_code,
+                                       const pin_rules& voicemail_code);
   security_result<void> set_service_level(service_name service, pki::service_security_level level);
   security_result<void> set_unsecured_interfaces(const unsecured_interfaces& interfaces);
   security_result<void> set_certificate_settings(const certificate_settings& certificates);
@@ -146,7 +153,8 @@ public:
 
 private:
   security_result<std::string> hash(std::string_view secret) const;
-  security_result<void> check_new_password(const service_user& user, std::string_view password) const;
+  security_result<void> check_new_password(const service_user& user,
+                                           std::string_view password) const;
   void bump() { ++settings_.version; }
 
   security_settings settings_;

@@ -322,3 +322,17 @@ TEST_CASE("PKI-5 a node hosting the CA renews its own identity before it expires
   CHECK(changes.back().action == "RenewIdentity");
   caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
 }
+
+TEST_CASE("POL-1 a stolen session cannot guess the current password without locking the account") {
+  security_world world;
+  auto admin = world.ignite();
+  for (int i = 0; i < 3; ++i) {
+    auto refused =
+        world.run(world.change_password(admin, "guess-" + std::to_string(i), "Plum-Kite-58"));
+    REQUIRE(refused.error);
+    CHECK(refused.error->field == "old_password");
+  }
+  auto locked = world.login("Administrator", "Oak-Tree-Plan-47");
+  REQUIRE(locked.error);
+  CHECK(locked.error->message == "account locked");
+}

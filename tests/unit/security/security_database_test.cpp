@@ -39,7 +39,8 @@ TEST_CASE("SEC-3 default service users and their status match the guide's table"
     std::set<std::string> groups;
   };
   std::vector<expectation> expected = {
-      {"Administrator", account_setting::enabled,
+      {"Administrator",
+       account_setting::enabled,
        {"Administrator Group", "System Status Group", "Business Partner"}},
       {"AdjunctServer", account_setting::disabled, {"Adjunct Server"}},
       {"BranchAdmin", account_setting::disabled, {"Central Manager Admin"}},
@@ -71,12 +72,13 @@ TEST_CASE("SEC-4 default rights groups follow the guide's tables") {
   auto db = fresh_database();
   const auto& groups = db.settings().groups;
   CHECK(groups.size() == 21); // the guide lists TURN Server twice
-  for (auto name : {"Manager Group", "Operator Group", "Security Admin", "Backup Admin",
-                    "Upgrade Admin", "System Admin", "Maint Admin", "Customer Admin",
-                    "Management API Group", "TURN Server"})
+  for (auto name :
+       {"Manager Group", "Operator Group", "Security Admin", "Backup Admin", "Upgrade Admin",
+        "System Admin", "Maint Admin", "Customer Admin", "Management API Group", "TURN Server"})
     CHECK(groups.contains(name));
   CHECK(groups.at("System Status Group").rights == all_service_rights(rights_set::system_status));
-  CHECK(groups.at("Directory Group").rights == std::set{right::directory_read, right::directory_write});
+  CHECK(groups.at("Directory Group").rights ==
+        std::set{right::directory_read, right::directory_write});
   auto smgr = groups.at("Central Manager Admin").rights;
   CHECK_FALSE(smgr.contains(right::web_service_monitor_read));
   CHECK(smgr.contains(right::web_backup));
@@ -94,7 +96,8 @@ TEST_CASE("SEC-4 default rights groups follow the guide's tables") {
   CHECK(groups.at("Business Partner").rights.contains(right::security_write_all));
 }
 
-TEST_CASE("SEC-4 rights come from groups and the Security Administrator always has security rights") {
+TEST_CASE(
+    "SEC-4 rights come from groups and the Security Administrator always has security rights") {
   auto db = fresh_database();
   auto admin_rights = rights_of(user(db, "Administrator"), db.settings());
   CHECK(admin_rights.contains(right::config_write_all));
@@ -119,7 +122,8 @@ TEST_CASE("SEC-2 the Security Administrator can be neither deleted nor disabled"
 TEST_CASE("SEC-6 ignition is pending until three passwords change") {
   auto db = fresh_database();
   CHECK(db.ignition_pending().size() == 3);
-  REQUIRE(db.change_own_password("Administrator", "Administrator", "Tr4ffic-Light", test::fixed_now()));
+  REQUIRE(
+      db.change_own_password("Administrator", "Administrator", "Tr4ffic-Light", test::fixed_now()));
   REQUIRE(db.change_own_password("security", "securitypwd", "Gu4rd-Dog-Blue", test::fixed_now()));
   CHECK(db.ignition_pending() == std::vector<std::string>{"the system password"});
   REQUIRE(db.set_system_password("Sys-Pass-77", test::fixed_now()));
@@ -131,7 +135,8 @@ TEST_CASE("POL-4 service user lockout after 3 failures in 10 minutes for 60 s") 
   auto db = fresh_database();
   auto now = test::fixed_now();
   CHECK(attempt(db, "Administrator", "wrong1", now).outcome == login_outcome::bad_credentials);
-  CHECK(attempt(db, "Administrator", "wrong2", now + 1min).outcome == login_outcome::bad_credentials);
+  CHECK(attempt(db, "Administrator", "wrong2", now + 1min).outcome ==
+        login_outcome::bad_credentials);
   auto third = attempt(db, "Administrator", "wrong3", now + 2min);
   CHECK(third.outcome == login_outcome::locked);
   CHECK(third.lock_event == lockout_event::locked_temporarily);
@@ -149,7 +154,8 @@ TEST_CASE("POL-1 failures outside the window do not count") {
   auto now = test::fixed_now();
   attempt(db, "Administrator", "x", now);
   attempt(db, "Administrator", "x", now + 5min);
-  CHECK(attempt(db, "Administrator", "x", now + 10min + 1s).outcome == login_outcome::bad_credentials);
+  CHECK(attempt(db, "Administrator", "x", now + 10min + 1s).outcome ==
+        login_outcome::bad_credentials);
   CHECK(attempt(db, "Administrator", "x", now + 11min).outcome == login_outcome::locked);
 }
 
@@ -179,10 +185,14 @@ TEST_CASE("SEC-5 account states: disabled and expired and force new password and
   auto db = fresh_database();
   auto now = test::fixed_now();
   CHECK(attempt(db, "Maintainer", "anything", now).outcome == login_outcome::disabled);
-  REQUIRE(db.create_user({"auditor1", "Quiet-River-42", {"System Status Group"},
-                          account_setting::force_new_password, now + std::chrono::days(1)},
+  REQUIRE(db.create_user({"auditor1",
+                          "Quiet-River-42",
+                          {"System Status Group"},
+                          account_setting::force_new_password,
+                          now + std::chrono::days(1)},
                          now));
-  CHECK(attempt(db, "auditor1", "Quiet-River-42", now).outcome == login_outcome::must_change_password);
+  CHECK(attempt(db, "auditor1", "Quiet-River-42", now).outcome ==
+        login_outcome::must_change_password);
   CHECK(attempt(db, "auditor1", "Quiet-River-42", now + std::chrono::days(2)).outcome ==
         login_outcome::expired);
   REQUIRE(db.update_user("auditor1", {.expires_at = std::optional<time_point>{}}, now));
@@ -193,14 +203,14 @@ TEST_CASE("SEC-5 account states: disabled and expired and force new password and
   policy.account_idle_days = 30;
   policy.password_change_period_days = 90;
   REQUIRE(db.set_service_user_policy(policy));
-  CHECK(status_of(user(db, "auditor1"), db.settings().service_policy, now + std::chrono::days(31)) ==
-        account_status::disabled);
+  CHECK(status_of(user(db, "auditor1"), db.settings().service_policy,
+                  now + std::chrono::days(31)) == account_status::disabled);
   policy.account_idle_days = 0;
   REQUIRE(db.set_service_user_policy(policy));
   CHECK(attempt(db, "auditor1", "Loud-Ocean-77", now + std::chrono::days(91)).outcome ==
         login_outcome::must_change_password);
-  CHECK(attempt(db, "auditor1", "Loud-Ocean-77", now + std::chrono::days(10)).password_expires_in_days ==
-        80);
+  CHECK(attempt(db, "auditor1", "Loud-Ocean-77", now + std::chrono::days(10))
+            .password_expires_in_days == 80);
 }
 
 TEST_CASE("POL-1 previous passwords may not be reused") {
@@ -223,7 +233,8 @@ TEST_CASE("SEC-4 a session ends when the account changes") {
   auto now = test::fixed_now();
   auto version = user(db, "Administrator").credential_version;
   REQUIRE(db.principal("Administrator", version, now).has_value());
-  REQUIRE(db.update_user("Administrator", {.groups = std::set<std::string>{"System Status Group"}}, now));
+  REQUIRE(db.update_user("Administrator", {.groups = std::set<std::string>{"System Status Group"}},
+                         now));
   CHECK(db.principal("Administrator", version, now).error().code == security_errc::unauthenticated);
 }
 
@@ -265,11 +276,14 @@ TEST_CASE("SEC-4 invalid input names the field and changes nothing") {
   auto db = fresh_database();
   auto now = test::fixed_now();
   auto before = encode_settings(db.settings());
-  CHECK(db.create_user({"abc", "Good-Pass-99", {}, account_setting::enabled, {}}, now).error().field ==
-        "name");
-  CHECK(db.create_user({"valid_name", "short", {}, account_setting::enabled, {}}, now).error().field ==
-        "password");
-  CHECK(db.create_user({"valid_name", "Good-Pass-99", {"No Such Group"}, account_setting::enabled, {}}, now)
+  CHECK(db.create_user({"abc", "Good-Pass-99", {}, account_setting::enabled, {}}, now)
+            .error()
+            .field == "name");
+  CHECK(db.create_user({"valid_name", "short", {}, account_setting::enabled, {}}, now)
+            .error()
+            .field == "password");
+  CHECK(db.create_user(
+              {"valid_name", "Good-Pass-99", {"No Such Group"}, account_setting::enabled, {}}, now)
             .error()
             .field == "groups");
   CHECK(db.create_user({"Administrator", "Good-Pass-99", {}, account_setting::enabled, {}}, now)
@@ -286,7 +300,10 @@ TEST_CASE("SEC-4 invalid input names the field and changes nothing") {
 
 TEST_CASE("SEC-1 settings survive encode and decode and damage is refused") {
   auto db = fresh_database();
-  REQUIRE(db.create_user({"operator9", "Blue-Sky-Walk-5", {"Maintainer"}, account_setting::enabled,
+  REQUIRE(db.create_user({"operator9",
+                          "Blue-Sky-Walk-5",
+                          {"Maintainer"},
+                          account_setting::enabled,
                           test::fixed_now() + 24h},
                          test::fixed_now()));
   attempt(db, "operator9", "x", test::fixed_now());
@@ -311,4 +328,16 @@ TEST_CASE("SEC-1 sealed records are encrypted and bound to their name and key") 
   flipped[flipped.size() / 2] ^= 0x01;
   CHECK_FALSE(key.open("security/settings", flipped).has_value());
   CHECK_FALSE(key.open("security/settings", "W1short").has_value());
+}
+
+TEST_CASE("POL-1 wrong current passwords in a password change count towards lockout") {
+  auto db = fresh_database();
+  auto now = test::fixed_now();
+  for (int i = 0; i < 3; ++i) {
+    auto refused = db.change_own_password("Administrator", "guess", "Plum-Kite-58", now);
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(failure_counted(refused.error()));
+  }
+  CHECK(status_of(user(db, "Administrator"), db.settings().service_policy, now) ==
+        account_status::locked_temporary);
 }
