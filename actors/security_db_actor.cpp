@@ -115,10 +115,19 @@ std::optional<security_error> persist(self_pointer self, transaction_writes writ
     return security_error{security_errc::storage_failure, "",
                           "could not persist the change: " + why};
   };
+  // Settings and certificate state share the security store: one batch, all or nothing.
+  std::vector<std::pair<std::string, std::string>> security_records;
   if (writes_any(writes, transaction_writes::security_settings))
-    if (auto written = deps.security_store->put(
-            settings_record, security::encode_settings(deps.database.settings()));
-        !written)
+    security_records.emplace_back(settings_record,
+                                  security::encode_settings(deps.database.settings()));
+  if (writes_any(writes, transaction_writes::pki)) {
+    auto encoded = security::encode_pki(deps.pki.record);
+    if (!encoded)
+      return failed(encoded.error());
+    security_records.emplace_back(pki_record_name, std::move(*encoded));
+  }
+  if (!security_records.empty())
+    if (auto written = deps.security_store->put_all(security_records); !written)
       return failed(written.error());
   if (writes_any(writes, transaction_writes::directory))
     if (auto written = deps.config_store->put(directory_record,
@@ -126,11 +135,6 @@ std::optional<security_error> persist(self_pointer self, transaction_writes writ
         !written)
       return failed(written.error());
   if (writes_any(writes, transaction_writes::pki)) {
-    auto encoded = security::encode_pki(deps.pki.record);
-    if (!encoded)
-      return failed(encoded.error());
-    if (auto written = deps.security_store->put(pki_record_name, *encoded); !written)
-      return failed(written.error());
     auto key_pem = deps.pki.identity_key.to_pem();
     auto cert_pem = deps.pki.identity.to_pem();
     if (!key_pem || !cert_pem)
@@ -281,8 +285,15 @@ transaction_reply run_transaction(self_pointer self, security_transaction& reque
                           request.origin, request.action, "", effect.error().message));
     return {effect.error()};
   }
+  // Listener changes made inside the call (levels, TLS material) follow the state back.
+  auto reapply_listeners = [&] {
+    if (self->state.reload_tls &&
+        writes_any(request.writes, transaction_writes::security_settings | transaction_writes::pki))
+      (void)self->state.reload_tls(deps.database.settings(), deps.pki);
+  };
   if (!effect) {
     restore();
+    reapply_listeners();
     if (request.writes != transaction_writes::nothing)
       audit(self, record_of(audit_kind::change, audit_outcome::failure, principal->user,
                             request.origin, request.action, "", effect.error().message));
@@ -292,6 +303,7 @@ transaction_reply run_transaction(self_pointer self, security_transaction& reque
     return {};
   if (auto failed = persist(self, request.writes)) {
     restore();
+    reapply_listeners();
     return {failed};
   }
   auto record = record_of(effect->kind, audit_outcome::success, principal->user, request.origin,

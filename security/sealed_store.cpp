@@ -16,7 +16,9 @@ constexpr std::size_t tag_size = 16;
 
 using cipher_ctx = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
 
-cipher_ctx new_ctx() { return cipher_ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free); }
+cipher_ctx new_ctx() {
+  return cipher_ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
+}
 
 const unsigned char* bytes(std::string_view text) {
   return reinterpret_cast<const unsigned char*>(text.data());
@@ -90,6 +92,18 @@ std::expected<std::string, std::string> node_key::open(std::string_view associat
 std::expected<void, std::string> sealed_store::put(std::string_view name,
                                                    std::string_view plaintext) {
   auto written = store_->put(name, key_.seal(name, plaintext, random_));
+  if (!written)
+    return std::unexpected(written.error().detail);
+  return {};
+}
+
+std::expected<void, std::string>
+sealed_store::put_all(const std::vector<std::pair<std::string, std::string>>& records) {
+  std::vector<std::pair<std::string, std::string>> sealed;
+  sealed.reserve(records.size());
+  for (const auto& [name, plaintext] : records)
+    sealed.emplace_back(name, key_.seal(name, plaintext, random_));
+  auto written = store_->put_all(sealed);
   if (!written)
     return std::unexpected(written.error().detail);
   return {};

@@ -40,6 +40,9 @@ public:
       : store_(std::move(store)), key_(key), random_(std::move(random)) {}
 
   std::expected<void, std::string> put(std::string_view name, std::string_view plaintext);
+  /// Seals and writes every (name, plaintext) pair or none.
+  std::expected<void, std::string>
+  put_all(const std::vector<std::pair<std::string, std::string>>& records);
   std::expected<std::optional<std::string>, std::string> get(std::string_view name) const;
   std::expected<void, std::string> flush();
 

@@ -2,6 +2,7 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
 
 namespace ward::storage {
 namespace {
@@ -65,6 +66,17 @@ std::expected<std::optional<std::string>, store_error> kv_store::get(std::string
 std::expected<void, store_error> kv_store::put(std::string_view key, std::string_view value) {
   auto status = db_->Put(synced_writes(), rocksdb::Slice(key.data(), key.size()),
                          rocksdb::Slice(value.data(), value.size()));
+  if (!status.ok())
+    return std::unexpected(from_status(status, store_errc::io_error));
+  return {};
+}
+
+std::expected<void, store_error>
+kv_store::put_all(const std::vector<std::pair<std::string, std::string>>& entries) {
+  rocksdb::WriteBatch batch;
+  for (const auto& [key, value] : entries)
+    batch.Put(key, value);
+  auto status = db_->Write(synced_writes(), &batch);
   if (!status.ok())
     return std::unexpected(from_status(status, store_errc::io_error));
   return {};

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace rocksdb {
 class DB;
@@ -44,6 +46,9 @@ public:
   std::expected<std::optional<std::string>, store_error> get(std::string_view key) const;
   std::expected<void, store_error> put(std::string_view key, std::string_view value);
   std::expected<void, store_error> erase(std::string_view key);
+  /// Writes every pair or none (one synced RocksDB write batch).
+  std::expected<void, store_error>
+  put_all(const std::vector<std::pair<std::string, std::string>>& entries);
   /// Writes the memtable to SST files; used on clean shutdown.
   std::expected<void, store_error> flush();
 

@@ -45,3 +45,15 @@ TEST_CASE("DEP-3 start records count every start and keep the first start time")
     CHECK(record->first_start == first_start + std::chrono::hours(1));
   }
 }
+
+TEST_CASE("SEC-1 a batch of records is written whole") {
+  test::temp_dir dir;
+  {
+    auto store = storage::kv_store::open(dir.path());
+    REQUIRE(store.has_value());
+    REQUIRE((*store)->put_all({{"security/settings", "v2"}, {"security/pki", "p2"}}).has_value());
+  }
+  auto store = storage::kv_store::open(dir.path());
+  CHECK((*store)->get("security/settings").value() == std::optional<std::string>("v2"));
+  CHECK((*store)->get("security/pki").value() == std::optional<std::string>("p2"));
+}
