@@ -518,6 +518,9 @@ int run_node(const node_config& config) {
   connection_registry connections;
   auto admin = make_admin_service(*actor_system, status);
   grpc::ServerBuilder builder;
+  // Idle administrative connections are closed, so nobody can hold the listeners' slots
+  // indefinitely; clients reconnect transparently.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 5 * 60 * 1000);
   builder.RegisterService(admin.get());
   listener_set listeners(config, connections, metrics_endpoint, security_actor, wall_clock,
                          current_identity);

@@ -491,6 +491,8 @@ private:
 struct tls_session {
   std::thread thread;
   std::atomic<bool> done{false};
+  /// The peer's address without the port, for the per-address limit.
+  std::string address;
 };
 
 /// A plaintext connection handed to gRPC. gRPC closes the descriptor when it is done; the
@@ -498,7 +500,14 @@ struct tls_session {
 struct plain_connection {
   int fd = -1;
   fd_identity identity;
+  std::string address;
 };
+
+/// "127.0.0.1:5555" -> "127.0.0.1", "[::1]:5555" -> "[::1]".
+std::string address_part(const std::string& peer) {
+  auto colon = peer.rfind(':');
+  return colon == std::string::npos ? peer : peer.substr(0, colon);
+}
 
 } // namespace
 
@@ -578,15 +587,35 @@ struct service_listener::state {
     return sessions.size() + plain_connections.size();
   }
 
+  /// Open connections from `address`; one client may hold only a share of the slots, so
+  /// it cannot keep every administrator out by holding idle connections.
+  std::size_t from_address_locked(const std::string& address) const {
+    std::size_t count = 0;
+    for (const auto& session : sessions)
+      if (session->address == address)
+        ++count;
+    for (const auto& connection : plain_connections)
+      if (connection.address == address)
+        ++count;
+    return count;
+  }
+
+  /// A quarter of the slots per address; a listener with very few slots (tests) has none
+  /// to share out.
+  std::size_t per_address_limit() const {
+    return max_connections >= 16 ? max_connections / 4 : max_connections;
+  }
+
   void accept_plain(unique_fd fd, std::string peer) {
     const auto identity = identify(fd.get());
     if (!identity)
       return;
     {
       std::lock_guard lock(connections_mutex);
-      if (reap_locked() >= max_connections)
+      if (reap_locked() >= max_connections ||
+          from_address_locked(address_part(peer)) >= per_address_limit())
         return;
-      plain_connections.push_back({fd.get(), *identity});
+      plain_connections.push_back({fd.get(), *identity, address_part(peer)});
     }
     set_no_delay(fd.get());
     registry.add(fd.get(), connection_info{service, std::move(peer), false, {}, {}, {}});
@@ -604,9 +633,12 @@ struct service_listener::state {
       std::lock_guard lock(connections_mutex);
       if (reap_locked() >= max_connections) {
         refusal = "connection limit reached";
+      } else if (from_address_locked(address_part(peer)) >= per_address_limit()) {
+        refusal = "connection limit for this address reached";
       } else {
         // Listed before its thread starts, so no running thread is ever left unowned.
         tls_session* raw = sessions.emplace_back(std::make_unique<tls_session>()).get();
+        raw->address = address_part(peer);
         try {
           raw->thread =
               std::thread([this, raw, fd = std::move(fd), peer, ctx = std::move(ctx)]() mutable {
@@ -627,7 +659,8 @@ struct service_listener::state {
   /// The received-certificate check attached to `ctx`, applied to the client's chain; the
   /// handshake only proved the chain, the check grades it (SPEC PKI-8).
   static std::optional<std::string> graded_client_refusal(SSL* ssl, SSL_CTX* ctx) {
-    const auto* check = static_cast<const client_check_fn*>(SSL_CTX_get_ex_data(ctx, client_check_index()));
+    const auto* check =
+        static_cast<const client_check_fn*>(SSL_CTX_get_ex_data(ctx, client_check_index()));
     X509* leaf = SSL_get0_peer_certificate(ssl);
     if (!check || !*check || !leaf)
       return std::nullopt;

@@ -1042,6 +1042,25 @@ TEST_CASE("SVC-1 connections beyond the limit are refused") {
   CHECK(eventually([&] { return health_check(tls_channel(port, false)).ok(); }));
 }
 
+TEST_CASE("SVC-1 one address cannot hold more than a quarter of the connection slots") {
+  rig r;
+  auto listener = r.listener("127.0.0.1", 0, 0, 16);
+  REQUIRE(listener->apply(level::secure_medium, material()).has_value());
+  const auto port = listener->tls_port();
+  std::vector<int> idle;
+  for (int i = 0; i < 4; ++i) {
+    idle.push_back(connect_to("127.0.0.1", port));
+    REQUIRE(idle.back() >= 0);
+  }
+  const int fifth = connect_to("127.0.0.1", port);
+  REQUIRE(fifth >= 0);
+  CHECK(r.failures.wait_for("connection limit for this address reached").has_value());
+  ::close(fifth);
+  for (int fd : idle)
+    ::close(fd);
+  CHECK(eventually([&] { return health_check(tls_channel(port, false)).ok(); }));
+}
+
 TEST_CASE("TLS-3 clients resetting mid-stream raise no SIGPIPE and the listener keeps serving") {
   // Only meaningful while SIGPIPE would still end the process: restore the default for
   // the duration of the test, whatever an earlier test or library (gRPC) set.
