@@ -91,6 +91,11 @@ std::optional<security_error> audit(self_pointer self, security::audit_record re
   if (!appended)
     return security_error{security_errc::storage_failure, "audit",
                           "audit trail unavailable: " + appended.error().detail};
+  if (auto anchored = self->state.deps->security_store->put(
+          audit_anchor_record, std::to_string(appended->sequence) + " " + appended->hash);
+      !anchored)
+    return security_error{security_errc::storage_failure, "audit",
+                          "audit anchor not written: " + anchored.error()};
   return std::nullopt;
 }
 

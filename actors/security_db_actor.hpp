@@ -190,6 +190,9 @@ struct security_actor_deps {
 inline constexpr std::string_view settings_record = "security/settings";
 inline constexpr std::string_view directory_record = "config/telephony_directory";
 inline constexpr std::string_view pki_record_name = "security/pki";
+/// The sequence and hash of the newest audit record, sealed under the node key: a trail
+/// cut short or rewritten whole no longer matches it (SPEC MON-1).
+inline constexpr std::string_view audit_anchor_record = "security/audit_anchor";
 
 /// Certificates within this many days of expiry raise the daily alarm (SPEC PKI-10).
 inline constexpr int expiry_warning_days = 60;

@@ -10,6 +10,8 @@
 #include <google/protobuf/util/json_util.h>
 #include <nlohmann/json.hpp>
 
+#include <sstream>
+
 namespace ward::node {
 namespace {
 
@@ -741,7 +743,11 @@ public:
   grpc::Status AuditVerify(grpc::ServerContext* call, const pb::Empty*,
                            pb::AuditVerifyReply* reply) override;
 
-  void set_audit(std::shared_ptr<security::audit_log> audit) { audit_ = std::move(audit); }
+  void set_audit(std::shared_ptr<security::audit_log> audit,
+                 std::shared_ptr<security::sealed_store> store) {
+    audit_ = std::move(audit);
+    store_ = std::move(store);
+  }
 
 private:
   static security::security_result<std::set<right>> parse_rights(const pb::RightsGroup& request) {
@@ -769,6 +775,7 @@ private:
 
   std::shared_ptr<gateway> gw_;
   std::shared_ptr<security::audit_log> audit_;
+  std::shared_ptr<security::sealed_store> store_;
 };
 
 void fill(pb::AuditRecord* out, const security::audit_record& record) {
@@ -818,7 +825,8 @@ grpc::Status security_service_impl::AuditQuery(grpc::ServerContext* call,
 grpc::Status security_service_impl::AuditVerify(grpc::ServerContext* call, const pb::Empty*,
                                                 pb::AuditVerifyReply* reply) {
   auto audit = audit_;
-  return read(call, "AuditVerify", [audit, reply](security_context&) -> effect_result {
+  auto store = store_;
+  return read(call, "AuditVerify", [audit, store, reply](security_context&) -> effect_result {
     auto verified = audit->verify();
     if (!verified)
       return std::unexpected(
@@ -827,6 +835,32 @@ grpc::Status security_service_impl::AuditVerify(grpc::ServerContext* call, const
     reply->set_records(verified->records);
     reply->set_first_bad_sequence(verified->first_bad_sequence);
     reply->set_problem(verified->problem);
+    if (!verified->intact || !store)
+      return transaction_effect{};
+    // A chain that verifies can still be one cut short or rewritten whole: compare its end
+    // with the anchor sealed under the node key.
+    auto anchor = store->get(actors::audit_anchor_record);
+    if (!anchor || !*anchor)
+      return transaction_effect{};
+    std::istringstream fields(**anchor);
+    std::uint64_t sequence = 0;
+    std::string hash;
+    fields >> sequence >> hash;
+    std::string last_hash;
+    if (sequence > 0) {
+      security::audit_filter filter;
+      filter.after_sequence = sequence - 1;
+      filter.limit = 1;
+      if (auto last = audit->query(filter); last && !last->empty())
+        last_hash = last->front().hash;
+    }
+    if (verified->records < sequence || last_hash != hash) {
+      reply->set_intact(false);
+      reply->set_first_bad_sequence(std::min<std::uint64_t>(verified->records + 1, sequence));
+      reply->set_problem("the trail does not reach the sealed anchor (record " +
+                         std::to_string(sequence) +
+                         "): records were removed from its end or it was rewritten");
+    }
     return transaction_effect{};
   });
 }
@@ -1495,11 +1529,12 @@ private:
 
 std::vector<std::unique_ptr<grpc::Service>> make_admin_api(admin_api_context context) {
   auto audit = context.audit;
+  auto store = context.security_store;
   auto gw = std::make_shared<gateway>(std::move(context));
   std::vector<std::unique_ptr<grpc::Service>> services;
   services.push_back(std::make_unique<session_service>(gw));
   auto security = std::make_unique<security_service_impl>(gw);
-  security->set_audit(std::move(audit));
+  security->set_audit(std::move(audit), std::move(store));
   services.push_back(std::move(security));
   services.push_back(std::make_unique<configuration_service_impl>(gw));
   services.push_back(std::make_unique<pki_service_impl>(gw));

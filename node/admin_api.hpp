@@ -41,6 +41,8 @@ struct admin_api_context {
   service_level_control& levels;
   /// The audit trail, read by AuditQuery and AuditVerify.
   std::shared_ptr<security::audit_log> audit;
+  /// Holds the sealed anchor of the audit trail (its newest sequence and hash).
+  std::shared_ptr<security::sealed_store> security_store;
 };
 
 /// The Session, Security and Configuration gRPC services (proto/admin.proto). Each

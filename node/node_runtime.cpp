@@ -225,6 +225,21 @@ private:
   std::map<security::service_name, std::unique_ptr<service_listener>> listeners_;
 };
 
+/// Appends to the audit trail and seals the new end as its anchor (SPEC MON-1), as the
+/// security actor does for every record it writes.
+std::expected<security::audit_record, security::audit_error>
+append_anchored(security::audit_log& audit, security::sealed_store& store,
+                security::audit_record record) {
+  auto appended = audit.append(std::move(record));
+  if (appended)
+    if (auto anchored = store.put(actors::audit_anchor_record,
+                                  std::to_string(appended->sequence) + " " + appended->hash);
+        !anchored)
+      return std::unexpected(
+          security::audit_error{security::audit_errc::io_error, anchored.error()});
+  return appended;
+}
+
 /// Loads the security settings, creating the factory defaults at first start and bringing
 /// an existing store up to this release (SPEC SEC-3, SEC-8).
 std::expected<security::security_database, std::string> load_security(security::sealed_store& store,
@@ -249,7 +264,7 @@ std::expected<security::security_database, std::string> load_security(security::
     record.action = "FirstStart";
     record.object = "security_settings";
     record.reason = "factory defaults created";
-    if (auto appended = audit.append(record); !appended)
+    if (auto appended = append_anchored(audit, store, record); !appended)
       return std::unexpected(appended.error().detail);
     return database;
   }
@@ -323,7 +338,7 @@ bootstrap_pki(const node_config& config, security::sealed_store& store,
     record.action = "CreateCa";
     record.object = "certificate/" + ca->signing_certificate().subject();
     record.reason = "certificate authority created at first start";
-    (void)audit.append(record);
+    (void)append_anchored(audit, store, record);
     state.record.ca = std::move(*ca);
     changed = true;
   }
@@ -341,7 +356,7 @@ bootstrap_pki(const node_config& config, security::sealed_store& store,
     record.action = std::move(action);
     record.object = std::move(object);
     record.reason = std::move(reason);
-    (void)audit.append(record);
+    (void)append_anchored(audit, store, record);
   };
   for (const auto& file : report.added) {
     pki_log->info("event=tcs_added source={}", log_value(file));
@@ -462,6 +477,27 @@ int run_node(const node_config& config) {
   if (!audit)
     return fail("audit", audit.error().detail);
   std::shared_ptr<security::audit_log> audit_trail = std::move(*audit);
+  // Before anything is appended: the trail must still reach the anchor sealed when its
+  // newest record was written; records cut from its end while the node was down show here.
+  if (auto anchor = security_store->get(actors::audit_anchor_record); anchor && *anchor) {
+    std::istringstream fields(**anchor);
+    std::uint64_t sequence = 0;
+    std::string hash;
+    fields >> sequence >> hash;
+    if (audit_trail->last_sequence() != sequence || audit_trail->last_hash() != hash) {
+      log->error("event=audit_trail_truncated anchored_sequence={} trail_sequence={}", sequence,
+                 audit_trail->last_sequence());
+      security::audit_record alarm;
+      alarm.kind = security::audit_kind::alarm;
+      alarm.outcome = security::audit_outcome::failure;
+      alarm.action = "audit_trail_truncated";
+      alarm.object = "audit";
+      alarm.reason = "the trail ends at record " + std::to_string(audit_trail->last_sequence()) +
+                     " but record " + std::to_string(sequence) +
+                     " was sealed: records were removed or the trail was replaced";
+      (void)append_anchored(*audit_trail, *security_store, alarm);
+    }
+  }
   auto database = load_security(*security_store, *audit_trail, wall_clock.now(), random);
   if (!database)
     return fail("security", database.error());
@@ -524,8 +560,8 @@ int run_node(const node_config& config) {
   builder.RegisterService(admin.get());
   listener_set listeners(config, connections, metrics_endpoint, security_actor, wall_clock,
                          current_identity);
-  auto api = make_admin_api(
-      admin_api_context{*actor_system, security_actor, connections, listeners, audit_trail});
+  auto api = make_admin_api(admin_api_context{*actor_system, security_actor, connections, listeners,
+                                              audit_trail, security_store});
   for (auto& service : api)
     builder.RegisterService(service.get());
   auto server = builder.BuildAndStart();

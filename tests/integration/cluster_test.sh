@@ -117,6 +117,9 @@ after=$(wardctl_for secondary --json status)
 grep -q '"start_count": "2"' <<<"$after" \
   && pass "the store reopens after SIGTERM and counts the second start" \
   || fail "the store reopens after SIGTERM and counts the second start: $after"
+grep -q "audit_trail_truncated" "$WARD_TEST_DIR/secondary/node.log" \
+  && fail "MON-1 a clean restart finds the audit trail at its sealed anchor" \
+  || pass "MON-1 a clean restart finds the audit trail at its sealed anchor"
 grep -q "\"sha256_fingerprint\": \"$fingerprint_before\"" <<<"$after" \
   && pass "PKI-11 the identity survives a restart unchanged" \
   || fail "PKI-11 the identity survives a restart unchanged"
