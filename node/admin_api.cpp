@@ -1024,13 +1024,8 @@ public:
                                                              c.now, c.random);
       if (!created)
         return std::unexpected(from_pki(created.error(), "ca"));
-      c.pki.record.ca = std::move(*created);
-      // A new key pair: identities issued by the old one must be issued again.
-      if (auto reissued = reissue_identity(c); !reissued)
-        return std::unexpected(reissued.error());
-      if (auto reloaded = reload(c); !reloaded)
-        return std::unexpected(reloaded.error());
-      fill(reply, *c.pki.record.ca, c.now);
+      if (auto replaced = replace_ca(c, std::move(*created), reply); !replaced)
+        return std::unexpected(replaced.error());
       return transaction_effect{"certificate_authority", before,
                                 c.pki.record.ca->signing_certificate().sha256_fingerprint(),
                                 "new key pair; node identity reissued"};
@@ -1049,12 +1044,8 @@ public:
           if (!imported)
             return std::unexpected(from_pki(imported.error(), "pkcs12"));
           auto before = c.pki.record.ca->signing_certificate().subject();
-          c.pki.record.ca = std::move(*imported);
-          if (auto reissued = reissue_identity(c); !reissued)
-            return std::unexpected(reissued.error());
-          if (auto reloaded = reload(c); !reloaded)
-            return std::unexpected(reloaded.error());
-          fill(reply, *c.pki.record.ca, c.now);
+          if (auto replaced = replace_ca(c, std::move(*imported), reply); !replaced)
+            return std::unexpected(replaced.error());
           return transaction_effect{"certificate_authority", before,
                                     c.pki.record.ca->signing_certificate().subject(),
                                     "signing certificate imported; node identity reissued"};
@@ -1316,6 +1307,19 @@ public:
   }
 
 private:
+  /// Makes `ca` the node's signing CA (Create New, import): a new key pair means identities
+  /// issued by the old one must be issued again, and the listeners serve the new identity.
+  security::security_result<void> replace_ca(security_context& c, pki::certificate_authority ca,
+                                             pb::CaInfo* reply) const {
+    c.pki.record.ca = std::move(ca);
+    if (auto reissued = reissue_identity(c); !reissued)
+      return reissued;
+    if (auto reloaded = reload(c); !reloaded)
+      return reloaded;
+    fill(reply, *c.pki.record.ca, c.now);
+    return {};
+  }
+
   security::security_result<void> reload(security_context& c) const {
     auto reloaded = gw_->context().levels.reload(c.security.settings(), c.pki);
     if (!reloaded)
