@@ -66,6 +66,9 @@ struct security_state {
   std::map<std::string, std::size_t> tls_alarms;
   tls_reloader reload_tls;
   clock::time_point tls_alarm_minute{};
+  /// The node's cluster actor, once linked; told of new audit records, settings and
+  /// certificate changes.
+  caf::actor hub;
   static inline const char* name = "ward.security_db";
 };
 
@@ -96,6 +99,8 @@ std::optional<security_error> audit(self_pointer self, security::audit_record re
       !anchored)
     return security_error{security_errc::storage_failure, "audit",
                           "audit anchor not written: " + anchored.error()};
+  if (self->state.hub)
+    self->send(self->state.hub, audit_appended_atom::value);
   return std::nullopt;
 }
 
@@ -114,8 +119,42 @@ security::audit_record record_of(audit_kind kind, audit_outcome outcome, std::st
   return record;
 }
 
+settings_changed snapshot_of(const security_actor_deps& deps, clock::time_point now) {
+  settings_changed snapshot;
+  snapshot.version = deps.settings_version;
+  snapshot.settings = security::encode_settings(deps.database.settings());
+  snapshot.revoked_serials = deps.pki.revoked_serials();
+  snapshot.written_unix_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+  return snapshot;
+}
+
+pki_facts facts_of(const pki_state& pki) {
+  pki_facts facts;
+  facts.identity_key_pem = pki.identity_key.to_pem().value_or("");
+  facts.identity_pem = pki.identity.to_pem().value_or("");
+  if (pki.record.ca)
+    facts.ca_pem = pki.record.ca->signing_certificate().to_pem().value_or("");
+  // Lines trust what an administrator or enrolment put in the TCS and the node's own CA,
+  // never the default public web CAs.
+  for (const auto& entry : pki.record.trust.entries())
+    if (!entry.is_default)
+      facts.anchors_pem.push_back(entry.cert.to_pem().value_or(""));
+  if (pki.record.ca)
+    facts.anchors_pem.push_back(pki.record.ca->signing_certificate().to_pem().value_or(""));
+  facts.revoked_serials = pki.revoked_serials();
+  facts.hostname = pki.hostname;
+  facts.addresses = pki.addresses;
+  return facts;
+}
+
 std::optional<security_error> persist(self_pointer self, transaction_writes writes) {
   auto& deps = *self->state.deps;
+  // The writer numbers every change of what it replicates (SPEC LINE-3); the number is
+  // written in the same batch, so a persisted change always has its version.
+  bool replicated = deps.settings_writer &&
+                    writes_any(writes, transaction_writes::security_settings | transaction_writes::pki);
+  auto next_version = deps.settings_version + (replicated ? 1 : 0);
   auto failed = [](const std::string& why) {
     return security_error{security_errc::storage_failure, "",
                           "could not persist the change: " + why};
@@ -131,9 +170,16 @@ std::optional<security_error> persist(self_pointer self, transaction_writes writ
       return failed(encoded.error());
     security_records.emplace_back(pki_record_name, std::move(*encoded));
   }
+  if (replicated)
+    security_records.emplace_back(settings_version_record, std::to_string(next_version));
   if (!security_records.empty())
     if (auto written = deps.security_store->put_all(security_records); !written)
       return failed(written.error());
+  if (replicated) {
+    deps.settings_version = next_version;
+    if (self->state.hub)
+      self->send(self->state.hub, snapshot_of(deps, deps.time->now()));
+  }
   if (writes_any(writes, transaction_writes::directory))
     if (auto written = deps.config_store->put(directory_record,
                                               telephony::encode_directory(deps.directory.data()));
@@ -261,7 +307,14 @@ transaction_reply run_transaction(self_pointer self, security_transaction& reque
                           request.action, "", principal.error().message));
     return {principal.error()};
   }
-  if (auto denied = authorize(request, *principal, deps.database)) {
+  auto denied = authorize(request, *principal, deps.database);
+  if (!denied && !deps.settings_writer &&
+      writes_any(request.writes, transaction_writes::security_settings))
+    denied = security_error{security_errc::unavailable, "cluster",
+                            request.action +
+                                ": security settings are written on the primary and replicated "
+                                "to this node; make the change through the primary"};
+  if (denied) {
     if (auto failed = audit(self, record_of(audit_kind::access_denied, audit_outcome::failure,
                                             principal->user, request.origin, request.action, "",
                                             denied->message)))
@@ -323,8 +376,9 @@ transaction_reply run_transaction(self_pointer self, security_transaction& reque
 }
 
 void audit_login(self_pointer self, const login_request& request, audit_outcome outcome,
-                 const std::string& reason, security::lockout_event lock_event) {
-  audit(self, record_of(audit_kind::login, outcome, request.name, request.origin, "Login",
+                 const std::string& reason, security::lockout_event lock_event,
+                 std::string action = "Login") {
+  audit(self, record_of(audit_kind::login, outcome, request.name, request.origin, std::move(action),
                         "service_user/" + request.name, reason));
   if (outcome == audit_outcome::failure)
     audit(self, record_of(audit_kind::alarm, audit_outcome::failure, request.name, request.origin,
@@ -431,6 +485,249 @@ void check_expiry(self_pointer self) {
     warn(entry.cert, "trusted certificate");
 }
 
+/// Replica: applies a replicated settings record when it is newer than the one held
+/// (SPEC LINE-3), persisting it with its version before the acknowledgement; returns the
+/// version held afterwards.
+std::uint64_t apply_replicated_settings(self_pointer self, const apply_replicated& record) {
+  auto& deps = *self->state.deps;
+  if (deps.settings_writer || record.version <= deps.settings_version)
+    return deps.settings_version;
+  auto decoded = security::decode_settings(record.settings);
+  if (!decoded) {
+    audit(self, record_of(audit_kind::alarm, audit_outcome::failure, "", request_origin{},
+                          "replication_refused", "security_settings",
+                          "replicated version " + std::to_string(record.version) +
+                              " cannot be read: " + decoded.error()));
+    return deps.settings_version;
+  }
+  auto now = deps.time->now();
+  auto saved_database = deps.database;
+  auto saved_revoked = deps.pki.record.revoked;
+  bool listeners_change =
+      decoded->service_levels != deps.database.settings().service_levels ||
+      !(decoded->certificates == deps.database.settings().certificates);
+  deps.database = security::security_database(std::move(*decoded), security::production_argon2_cost);
+  bool revocations_change = false;
+  for (const auto& serial : record.revoked_serials)
+    revocations_change = deps.pki.record.revoked.emplace(serial, now).second || revocations_change;
+  std::vector<std::pair<std::string, std::string>> batch{
+      {std::string(settings_record), security::encode_settings(deps.database.settings())},
+      {std::string(settings_version_record), std::to_string(record.version)}};
+  if (revocations_change) {
+    auto encoded = security::encode_pki(deps.pki.record);
+    if (encoded)
+      batch.emplace_back(pki_record_name, std::move(*encoded));
+  }
+  if (auto written = deps.security_store->put_all(batch); !written) {
+    deps.database = std::move(saved_database);
+    deps.pki.record.revoked = std::move(saved_revoked);
+    return deps.settings_version;
+  }
+  deps.settings_version = record.version;
+  if ((listeners_change || revocations_change) && self->state.reload_tls)
+    (void)self->state.reload_tls(deps.database.settings(), deps.pki);
+  if (revocations_change && self->state.hub)
+    self->send(self->state.hub, facts_of(deps.pki));
+  return deps.settings_version;
+}
+
+/// Writer: a login another node checked counts here too, so the account's lockout state
+/// is one for the whole cluster (SPEC POL-7); the change replicates like any other.
+void count_remote_login(self_pointer self, const login_report& report) {
+  auto& deps = *self->state.deps;
+  if (!deps.settings_writer)
+    return;
+  auto now = deps.time->now();
+  auto material = deps.database.login_material_for(report.name, now);
+  if (!material.known_user)
+    return;
+  auto result =
+      deps.database.complete_login(report.name, report.success, material.credential_version, now);
+  if (persist(self, transaction_writes::security_settings))
+    return;
+  if (result.lock_event != security::lockout_event::none)
+    audit(self, record_of(audit_kind::alarm, audit_outcome::failure, report.name,
+                          request_origin{report.node + "/" + report.source, std::nullopt},
+                          "account_locked", "service_user/" + report.name,
+                          "locked after failed logins on node " + report.node));
+}
+
+/// Primary: issues a node identity for an enrolling node's CSR (SPEC PKI-5).
+enrol_result sign_enrolment(self_pointer self, const enrol_sign& request) {
+  auto& deps = *self->state.deps;
+  enrol_result out;
+  auto refuse = [&](std::string why) {
+    out.error = why;
+    audit(self, record_of(audit_kind::alarm, audit_outcome::failure, "",
+                          request_origin{"node/" + request.node, std::nullopt}, "EnrolNode",
+                          "node/" + request.node, "enrolment refused: " + why));
+    return out;
+  };
+  if (!deps.pki.record.ca)
+    return refuse("this node hosts no certificate authority");
+  auto saved = deps.pki;
+  auto issued = deps.pki.record.ca->sign_node_csr(request.csr_pem, request.addresses,
+                                                  deps.time->now());
+  if (!issued)
+    return refuse(issued.error().detail);
+  deps.pki.record.issued.push_back(pki::record_of(*issued, pki::issued_purpose::node_identity));
+  if (auto failed = persist(self, transaction_writes::pki)) {
+    deps.pki = std::move(saved);
+    return refuse(failed->message);
+  }
+  out.certificate_pem = issued->to_pem().value_or("");
+  out.ca_pem = deps.pki.record.ca->signing_certificate().to_pem().value_or("");
+  out.server_identity_pem = deps.pki.identity.to_pem().value_or("");
+  audit(self, record_of(audit_kind::change, audit_outcome::success, "",
+                        request_origin{"node/" + request.node, std::nullopt}, "EnrolNode",
+                        "node/" + request.node,
+                        "identity issued, serial " + issued->serial_hex() + ", " +
+                            issued->subject()));
+  return out;
+}
+
+/// Replica: installs the CA-signed identity enrolment returned and trusts the CA and the
+/// line server's identity from then on (SPEC PKI-5).
+transaction_reply install_enrolled_identity(self_pointer self, const install_enrolment& enrolment) {
+  auto& deps = *self->state.deps;
+  auto now = deps.time->now();
+  auto invalid = [](std::string why) {
+    return transaction_reply{security_error{security_errc::invalid_argument, "enrolment", why}};
+  };
+  auto cert = pki::certificate::from_pem(enrolment.certificate_pem);
+  auto ca = pki::certificate::from_pem(enrolment.ca_pem);
+  auto server = pki::certificate::from_pem(enrolment.server_identity_pem);
+  if (!cert || !ca || !server)
+    return invalid("the enrolment reply holds an unreadable certificate");
+  if (!cert->matches(deps.pki.identity_key))
+    return invalid("the issued certificate is not for this node's key");
+  pki::trust_store issuer;
+  if (!issuer.add(*ca))
+    return invalid("the CA certificate cannot be trusted");
+  pki::check_context context{now, pki::certificate_purpose::tls_client, &issuer, {}, {}, {}};
+  if (auto graded = pki::check_received_certificate({*cert}, pki::check_level::medium, context);
+      !graded.ok())
+    return invalid("the issued certificate does not check against its CA: " + graded.detail);
+  auto saved = deps.pki;
+  // Already present after an earlier enrolment: that is fine.
+  (void)deps.pki.record.trust.add(*ca);
+  (void)deps.pki.record.trust.add(*server);
+  deps.pki.identity = *cert;
+  if (auto failed = persist(self, transaction_writes::pki)) {
+    deps.pki = std::move(saved);
+    return {failed};
+  }
+  audit(self, record_of(audit_kind::change, audit_outcome::success, "", request_origin{},
+                        "Enrolled", "identity",
+                        "identity issued by " + ca->subject() + ", serial " + cert->serial_hex()));
+  if (self->state.reload_tls)
+    (void)self->state.reload_tls(deps.database.settings(), deps.pki);
+  if (self->state.hub)
+    self->send(self->state.hub, facts_of(deps.pki));
+  return {};
+}
+
+/// A new session for `name`, whose password was just proven (here or by the security
+/// database a login was referred to).
+login_grant open_session(self_pointer self, const std::string& name,
+                         std::uint64_t credential_version, bool must_change_password,
+                         std::optional<std::int64_t> password_expires_in_days,
+                         clock::time_point now) {
+  auto& deps = *self->state.deps;
+  login_grant grant;
+  grant.token = issue_token(self);
+  grant.expires_in = session_lifetime;
+  grant.must_change_password = must_change_password;
+  grant.password_expires_in_days = password_expires_in_days;
+  grant.ignition_pending = deps.database.ignition_pending();
+  grant.identity_days_left = deps.pki.identity.days_until_expiry(now);
+  if (auto principal = deps.database.principal(name, credential_version, now))
+    grant.rights = principal->rights;
+  auto& sessions = self->state.sessions;
+  // Expired sessions are only found when used; sweep them before the map can grow with
+  // every login of a busy node.
+  if (sessions.size() >= session_sweep_threshold)
+    std::erase_if(sessions, [now](const auto& entry) { return now >= entry.second.expires_at; });
+  sessions[grant.token] = session{name, credential_version, now + session_lifetime};
+  return grant;
+}
+
+/// Checks a login against this node's copy of the security settings.
+void local_login(self_pointer self, login_request request,
+                 caf::typed_response_promise<login_reply> promise) {
+      auto& deps = *self->state.deps;
+      auto now = deps.time->now();
+      auto source = address_of(request.origin.source);
+      if (auto it = self->state.sources.find(source);
+          it != self->state.sources.end() && security::is_locked(it->second, now)) {
+        audit_login(self, request, audit_outcome::failure,
+                    "source address " + source + " is blocked after repeated failures",
+                    security::lockout_event::none);
+        promise.deliver(
+            login_reply{security_error{security_errc::unauthenticated, "source",
+                                       "too many failed logins from this address; try later"},
+                        {}});
+        return;
+      }
+      // Every attempt pays for the hash, whatever the account's state: neither the answer
+      // nor its timing tells an unauthenticated caller which accounts exist or are locked.
+      auto material = deps.database.login_material_for(request.name, now);
+      self->request(self->state.hashers, caf::infinite, verify_atom::value,
+                    material.password_hash, request.password)
+          .then([self, promise, request, material](bool matched) mutable {
+            auto& deps = *self->state.deps;
+            auto now = deps.time->now();
+            // Attempts in flight when the address got blocked are refused too.
+            auto source = address_of(request.origin.source);
+            if (auto it = self->state.sources.find(source);
+                it != self->state.sources.end() && security::is_locked(it->second, now)) {
+              audit_login(self, request, audit_outcome::failure,
+                          "source address " + source + " is blocked after repeated failures",
+                          security::lockout_event::none);
+              promise.deliver(login_reply{
+                  security_error{security_errc::unauthenticated, "source",
+                                 "too many failed logins from this address; try later"},
+                  {}});
+              return;
+            }
+            if (!material.known_user) {
+              count_source(self, request, true, now);
+              audit_login(self, request, audit_outcome::failure, "unknown service user",
+                          security::lockout_event::none);
+              promise.deliver(
+                  login_reply{login_refusal(security::login_outcome::bad_credentials), {}});
+              return;
+            }
+            auto result = deps.database.complete_login(request.name, matched,
+                                                       material.credential_version, now);
+            if (auto failed = persist(self, transaction_writes::security_settings)) {
+              promise.deliver(login_reply{failed, {}});
+              return;
+            }
+            using enum security::login_outcome;
+            count_source(self, request,
+                         result.outcome != success && result.outcome != must_change_password,
+                         now);
+            if (result.outcome != success && result.outcome != must_change_password) {
+              audit_login(self, request, audit_outcome::failure,
+                          std::string(security::to_string(result.outcome)), result.lock_event);
+              // The account's state is told only to a caller who knew its password.
+              promise.deliver(
+                  login_reply{login_refusal(matched ? result.outcome
+                                                    : security::login_outcome::bad_credentials),
+                              {}});
+              return;
+            }
+            auto grant = open_session(self, request.name, result.credential_version,
+                                      result.outcome == must_change_password,
+                                      result.password_expires_in_days, now);
+            audit_login(self, request, audit_outcome::success,
+                        grant.must_change_password ? "password change required" : "",
+                        security::lockout_event::none);
+            promise.deliver(login_reply{std::nullopt, std::move(grant)});
+          });
+}
+
 caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
   self->state.deps.emplace(std::move(deps));
   auto& system = self->system();
@@ -449,94 +746,83 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
       },
       [self](security_transaction& request) { return run_transaction(self, request); },
       [self](login_request& request) -> caf::result<login_reply> {
-        auto& deps = *self->state.deps;
-        auto now = deps.time->now();
-        auto source = address_of(request.origin.source);
-        if (auto it = self->state.sources.find(source);
-            it != self->state.sources.end() && security::is_locked(it->second, now)) {
-          audit_login(self, request, audit_outcome::failure,
-                      "source address " + source + " is blocked after repeated failures",
-                      security::lockout_event::none);
-          return login_reply{security_error{security_errc::unauthenticated, "source",
-                                            "too many failed logins from this address; try later"},
-                             {}};
-        }
-        // Every attempt pays for the hash, whatever the account's state: neither the answer
-        // nor its timing tells an unauthenticated caller which accounts exist or are locked.
-        auto material = deps.database.login_material_for(request.name, now);
         auto promise = self->make_response_promise<login_reply>();
-        self->request(self->state.hashers, caf::infinite, verify_atom::value,
-                      material.password_hash, request.password)
-            .then([self, promise, request, material](bool matched) mutable {
-              auto& deps = *self->state.deps;
-              auto now = deps.time->now();
-              // Attempts in flight when the address got blocked are refused too.
-              auto source = address_of(request.origin.source);
-              if (auto it = self->state.sources.find(source);
-                  it != self->state.sources.end() && security::is_locked(it->second, now)) {
-                audit_login(self, request, audit_outcome::failure,
-                            "source address " + source + " is blocked after repeated failures",
-                            security::lockout_event::none);
-                promise.deliver(login_reply{
-                    security_error{security_errc::unauthenticated, "source",
-                                   "too many failed logins from this address; try later"},
-                    {}});
-                return;
-              }
-              if (!material.known_user) {
-                count_source(self, request, true, now);
-                audit_login(self, request, audit_outcome::failure, "unknown service user",
-                            security::lockout_event::none);
-                promise.deliver(
-                    login_reply{login_refusal(security::login_outcome::bad_credentials), {}});
-                return;
-              }
-              auto result = deps.database.complete_login(request.name, matched,
-                                                         material.credential_version, now);
-              if (auto failed = persist(self, transaction_writes::security_settings)) {
-                promise.deliver(login_reply{failed, {}});
-                return;
-              }
-              using enum security::login_outcome;
-              count_source(self, request,
-                           result.outcome != success && result.outcome != must_change_password,
-                           now);
-              if (result.outcome != success && result.outcome != must_change_password) {
-                audit_login(self, request, audit_outcome::failure,
-                            std::string(security::to_string(result.outcome)), result.lock_event);
-                // The account's state is told only to a caller who knew its password.
-                promise.deliver(
-                    login_reply{login_refusal(matched ? result.outcome
-                                                      : security::login_outcome::bad_credentials),
-                                {}});
-                return;
-              }
-              login_grant grant;
-              grant.token = issue_token(self);
-              grant.expires_in = session_lifetime;
-              grant.must_change_password = result.outcome == must_change_password;
-              grant.password_expires_in_days = result.password_expires_in_days;
-              grant.ignition_pending = deps.database.ignition_pending();
-              grant.identity_days_left = deps.pki.identity.days_until_expiry(now);
-              if (auto principal =
-                      deps.database.principal(request.name, result.credential_version, now))
-                grant.rights = principal->rights;
-              auto& sessions = self->state.sessions;
-              // Expired sessions are only found when used; sweep them before the map can
-              // grow with every login of a busy node.
-              if (sessions.size() >= session_sweep_threshold)
-                std::erase_if(sessions,
-                              [now](const auto& entry) { return now >= entry.second.expires_at; });
-              sessions[grant.token] =
-                  session{request.name, result.credential_version, now + session_lifetime};
-              audit_login(self, request, audit_outcome::success,
-                          grant.must_change_password ? "password change required" : "",
-                          security::lockout_event::none);
-              promise.deliver(login_reply{std::nullopt, std::move(grant)});
-            });
+        auto& deps = *self->state.deps;
+        if (!deps.refer_logins || !self->state.hub) {
+          local_login(self, std::move(request), promise);
+          return promise;
+        }
+        // SPEC SEC-10: the security database decides, over the line; the local copy only
+        // serves the fallback account while no line reaches it.
+        auto fallback = [self, promise, request]() mutable {
+          auto& deps = *self->state.deps;
+          if (!deps.fallback_account.empty() && request.name == deps.fallback_account) {
+            local_login(self, std::move(request), promise);
+            return;
+          }
+          audit_login(self, request, audit_outcome::failure,
+                      "security database unreachable; not the fallback account",
+                      security::lockout_event::none);
+          promise.deliver(login_reply{
+              security_error{security_errc::unavailable, "cluster",
+                             "the security database cannot be reached over the line; only "
+                             "the fallback account may log in now"},
+              {}});
+        };
+        self->request(self->state.hub, std::chrono::seconds(10),
+                      refer_login{request.name, request.password, request.origin.source,
+                                  service_text(request.origin)})
+            .then(
+                [self, promise, request, fallback](const referral_result& result) mutable {
+                  if (!result.reached) {
+                    fallback();
+                    return;
+                  }
+                  auto& deps = *self->state.deps;
+                  auto now = deps.time->now();
+                  if (!result.accepted) {
+                    audit_login(self, request, audit_outcome::failure,
+                                "refused by the security database: " + result.message,
+                                security::lockout_event::none, "ReferredLogin");
+                    promise.deliver(login_reply{
+                        security_error{security_errc::unauthenticated, "name", result.message},
+                        {}});
+                    return;
+                  }
+                  auto material = deps.database.login_material_for(request.name, now);
+                  if (!material.known_user) {
+                    promise.deliver(login_reply{
+                        security_error{security_errc::unavailable, "cluster",
+                                       "the account is not yet replicated to this node"},
+                        {}});
+                    return;
+                  }
+                  auto grant = open_session(self, request.name, material.credential_version,
+                                            result.must_change_password, std::nullopt, now);
+                  audit_login(self, request, audit_outcome::success,
+                              "referred to the security database", security::lockout_event::none,
+                              "ReferredLogin");
+                  promise.deliver(login_reply{std::nullopt, std::move(grant)});
+                },
+                [fallback](const caf::error&) mutable { fallback(); });
         return promise;
       },
       [self](reloader_message& message) { self->state.reload_tls = std::move(message.reload); },
+      [self](cluster_link& link) {
+        self->state.hub = link.hub;
+        auto& deps = *self->state.deps;
+        self->send(link.hub, facts_of(deps.pki));
+        self->send(link.hub, snapshot_of(deps, deps.time->now()));
+      },
+      [self](apply_replicated& record) { return apply_replicated_settings(self, record); },
+      [self](login_report& report) { count_remote_login(self, report); },
+      [self](enrol_sign& request) { return sign_enrolment(self, request); },
+      [self](install_enrolment& enrolment) { return install_enrolled_identity(self, enrolment); },
+      [self](cluster_alarm& alarm) {
+        audit(self, record_of(audit_kind::alarm, audit_outcome::failure, "",
+                              request_origin{alarm.source, std::nullopt}, alarm.action,
+                              alarm.object, alarm.reason));
+      },
       [self](tls_failure_report& report) {
         auto& state = self->state;
         auto now = state.deps->time->now();

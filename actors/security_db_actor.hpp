@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/cluster_messages.hpp"
 #include "core/clock.hpp"
 #include "core/random.hpp"
 #include "pki/certificate_check.hpp"
@@ -184,12 +185,24 @@ struct security_actor_deps {
   std::shared_ptr<security::audit_log> audit;
   const clock* time;
   random_source random;
+  /// Whether this node writes the cluster's security settings (SPEC LINE-3): the primary,
+  /// or a node that belongs to no cluster. Elsewhere they arrive over lines and local
+  /// changes to them are refused.
+  bool settings_writer = true;
+  /// The replicated version of the settings held, persisted beside them.
+  std::uint64_t settings_version = 0;
+  /// Appserver (SPEC SEC-10): administrative logins are referred to the primary; while no
+  /// line to it is up, only `fallback_account` may log in, against the local copy.
+  bool refer_logins = false;
+  std::string fallback_account;
 };
 
 /// Record names in the sealed stores.
 inline constexpr std::string_view settings_record = "security/settings";
 inline constexpr std::string_view directory_record = "config/telephony_directory";
 inline constexpr std::string_view pki_record_name = "security/pki";
+/// The replicated version of the settings record (SPEC LINE-3), written in its batch.
+inline constexpr std::string_view settings_version_record = "cluster/settings_version";
 /// The sequence and hash of the newest audit record, sealed under the node key: a trail
 /// cut short or rewritten whole no longer matches it (SPEC MON-1).
 inline constexpr std::string_view audit_anchor_record = "security/audit_anchor";

@@ -409,6 +409,36 @@ void print(const pb::TlsSettings& tls) {
   print_row("auto renew", tls.renew_identity_automatically() ? "on" : "off");
 }
 
+void print(const pb::ClusterStatusReply& status) {
+  print_row("node", status.node() + " (" + status.role() + ")");
+  print_row("settings version", std::to_string(status.settings_version()));
+  if (status.members().empty()) {
+    std::cout << "no other node has been seen over a line\n";
+    return;
+  }
+  std::cout << std::left << std::setw(14) << "NODE" << std::setw(11) << "ROLE" << std::setw(6)
+            << "LINE" << std::setw(8) << "LEVEL" << std::setw(9) << "VERSION" << std::setw(5)
+            << "LAG" << std::setw(10) << "REPL_MS" << std::setw(8) << "AUDIT" << std::setw(8)
+            << "EVENTS" << std::setw(7) << "DAYS" << "CERTIFICATE\n";
+  for (const auto& m : status.members()) {
+    std::string line = m.line_up() ? (m.enrolment_only() ? "enrol" : "up") : "down";
+    char replication[16];
+    std::snprintf(replication, sizeof replication, "%.1f", m.replication_ms());
+    std::cout << std::left << std::setw(14) << m.name() << std::setw(11) << m.role()
+              << std::setw(6) << line << std::setw(8) << m.line_security() << std::setw(9)
+              << m.settings_version() << std::setw(5) << m.settings_lag() << std::setw(10)
+              << (m.replication_ms() < 0 ? std::string("-") : std::string(replication))
+              << std::setw(8) << m.audit_sequence() << std::setw(8) << m.events_stored()
+              << std::setw(7) << m.certificate_days_left() << m.peer_subject()
+              << (m.peer_issuer().empty() || m.peer_issuer() == m.peer_subject()
+                      ? std::string(" (self-signed)")
+                      : " issued by " + m.peer_issuer())
+              << (m.line_up() || m.last_error().empty() ? std::string{}
+                                                        : "  last error: " + m.last_error())
+              << "\n";
+  }
+}
+
 void print(const google::protobuf::Message& message) { std::cout << to_json(message); }
 
 template <class Reply>
@@ -1002,6 +1032,44 @@ void add_level_commands(CLI::App& app, cli_state& state, command_table& table) {
   });
 }
 
+void add_cluster_commands(CLI::App& app, cli_state& state, command_table& table) {
+  auto* cluster = app.add_subcommand("cluster", "The cluster as this node sees it over its lines");
+  cluster->require_subcommand(1);
+  auto* status = cluster->add_subcommand(
+      "status", "Nodes, roles, line state and security, certificates, replication and events");
+  table.add(status, [&state] {
+    auto stub = stub_for(state, target_service::status, &pb::Cluster::NewStub);
+    pb::ClusterStatusReply reply;
+    return show(state,
+                invoke(state, target_service::status, *stub, &pb::Cluster::Stub::Status,
+                       pb::Empty{}, reply),
+                reply);
+  });
+  struct events_query {
+    std::string node;
+    std::uint64_t after = 0;
+    unsigned limit = 100;
+  };
+  auto q = std::make_shared<events_query>();
+  auto* events =
+      cluster->add_subcommand("events", "Audit records and alarms a node forwarded to the primary");
+  events->add_option("--node", q->node, "The node whose events to list")->required();
+  events->add_option("--after", q->after, "Only records after this sequence number");
+  events->add_option("--limit", q->limit)->capture_default_str();
+  table.add(events, [&state, q] {
+    auto stub = stub_for(state, target_service::security, &pb::Cluster::NewStub);
+    pb::ClusterEventsRequest request;
+    request.set_node(q->node);
+    request.set_after_sequence(q->after);
+    request.set_limit(q->limit);
+    pb::AuditRecordList reply;
+    return show(state,
+                invoke(state, target_service::security, *stub, &pb::Cluster::Stub::Events,
+                       request, reply),
+                reply);
+  });
+}
+
 void add_configuration_commands(CLI::App& app, cli_state& state, command_table& table) {
   using C = pb::Configuration::Stub;
   auto config_stub = [&state] {
@@ -1529,6 +1597,7 @@ int main(int argc, char** argv) {
   add_policy_commands(app, state, table);
   add_level_commands(app, state, table);
   add_configuration_commands(app, state, table);
+  add_cluster_commands(app, state, table);
   add_pki_commands(app, state, table);
 
   try {

@@ -49,6 +49,8 @@ grpc::Status to_status(const security_error& error) {
       return {grpc::StatusCode::UNAUTHENTICATED, message};
     case security_errc::permission_denied:
       return {grpc::StatusCode::PERMISSION_DENIED, message};
+    case security_errc::unavailable:
+      return {grpc::StatusCode::UNAVAILABLE, message};
     case security_errc::storage_failure:
       return {grpc::StatusCode::INTERNAL, message};
   }
@@ -74,6 +76,8 @@ security::time_point from_unix(std::int64_t seconds) {
       std::chrono::seconds(std::clamp<std::int64_t>(seconds, 0, latest_unix)));
 }
 
+constexpr std::string_view line_source_prefix = "line:";
+
 /// Reaches the security actor on behalf of one gRPC call.
 class gateway {
 public:
@@ -83,7 +87,10 @@ public:
     actors::request_origin origin;
     auto peer = call->peer();
     if (auto info = context_.connections.find_by_peer(peer)) {
-      origin.source = info->peer_address;
+      // A connection accepted by the line listener serves lines, never administration.
+      origin.source = info->service == line_service_name ? std::string(line_source_prefix) +
+                                                               info->peer_address
+                                                         : info->peer_address;
       origin.service = security::parse_service_name(info->service);
       origin.tls = info->tls;
       origin.client_certificate = !info->client_certificate_subject.empty();
@@ -104,6 +111,9 @@ public:
   }
 
   template <class Reply, class Request> grpc::Status ask(Request request, Reply& reply) const {
+    if (request.origin.source.starts_with(line_source_prefix))
+      return {grpc::StatusCode::PERMISSION_DENIED,
+              "the line port carries lines only; administration uses the service ports"};
     caf::scoped_actor self{context_.system};
     grpc::Status status = grpc::Status::OK;
     self->request(context_.security, actor_timeout, std::move(request))
@@ -1531,7 +1541,87 @@ private:
 
 } // namespace
 
+/// SPEC TOP-2, MON-5: the membership view and the events forwarded to the primary.
+class cluster_service_impl final : public pb::Cluster::Service {
+public:
+  cluster_service_impl(std::shared_ptr<gateway> gw, std::shared_ptr<cluster::cluster_view> view,
+                       std::shared_ptr<cluster::event_store> events)
+      : gw_(std::move(gw)), view_(std::move(view)), events_(std::move(events)) {}
+
+  grpc::Status Status(grpc::ServerContext* call, const pb::Empty*,
+                      pb::ClusterStatusReply* reply) override {
+    auto view = view_;
+    return gw_->transact(
+        call, transaction("ClusterStatus", service_name::system_status, right::status_access,
+                          transaction_writes::nothing,
+                          [view, reply](security_context&) -> effect_result {
+                            auto snapshot = view->read();
+                            reply->set_node(snapshot.node);
+                            reply->set_role(snapshot.role);
+                            reply->set_settings_version(snapshot.settings_version);
+                            for (const auto& m : snapshot.members) {
+                              auto* out = reply->add_members();
+                              out->set_name(m.name);
+                              out->set_role(m.role);
+                              out->set_line_up(m.line_up);
+                              out->set_enrolment_only(m.enrolment_only);
+                              out->set_dialled(m.dialled);
+                              out->set_line_security(m.line_security);
+                              out->set_peer_subject(m.peer_subject);
+                              out->set_peer_issuer(m.peer_issuer);
+                              out->set_certificate_days_left(m.peer_days_left);
+                              out->set_settings_version(m.settings_version);
+                              out->set_settings_lag(snapshot.settings_version > m.settings_version
+                                                        ? snapshot.settings_version -
+                                                              m.settings_version
+                                                        : 0);
+                              out->set_replication_ms(m.replication_ms);
+                              out->set_audit_sequence(m.audit_sequence);
+                              out->set_events_stored(m.events_stored);
+                              out->set_since_unix(m.since_unix);
+                              out->set_last_heartbeat_ms_ago(m.last_heartbeat_ms_ago);
+                              out->set_last_error(m.last_error);
+                            }
+                            return transaction_effect{};
+                          }));
+  }
+
+  grpc::Status Events(grpc::ServerContext* call, const pb::ClusterEventsRequest* request,
+                      pb::AuditRecordList* reply) override {
+    if (!events_)
+      return {grpc::StatusCode::FAILED_PRECONDITION,
+              "forwarded events are kept on the primary; ask the primary"};
+    if (request->node().empty())
+      return to_status(invalid("node", "name the node whose events to list"));
+    auto limit = request->limit() == 0 ? 100u : request->limit();
+    if (limit > security::max_audit_query_limit)
+      return to_status(invalid("limit", "must be at most 10000"));
+    auto events = events_;
+    auto node = request->node();
+    auto after = request->after_sequence();
+    return gw_->transact(
+        call, transaction("ClusterEvents", security_service, right::security_read_all,
+                          transaction_writes::nothing,
+                          [events, node, after, limit, reply](security_context&) -> effect_result {
+                            auto records = events->list(node, after, limit);
+                            if (!records)
+                              return std::unexpected(security_error{
+                                  security_errc::storage_failure, "events", records.error()});
+                            for (const auto& record : *records)
+                              fill(reply->add_records(), record);
+                            return transaction_effect{};
+                          }));
+  }
+
+private:
+  std::shared_ptr<gateway> gw_;
+  std::shared_ptr<cluster::cluster_view> view_;
+  std::shared_ptr<cluster::event_store> events_;
+};
+
 std::vector<std::unique_ptr<grpc::Service>> make_admin_api(admin_api_context context) {
+  auto cluster_view = context.cluster;
+  auto cluster_events = context.events;
   auto audit = context.audit;
   auto store = context.security_store;
   auto gw = std::make_shared<gateway>(std::move(context));
@@ -1542,6 +1632,9 @@ std::vector<std::unique_ptr<grpc::Service>> make_admin_api(admin_api_context con
   services.push_back(std::move(security));
   services.push_back(std::make_unique<configuration_service_impl>(gw));
   services.push_back(std::make_unique<pki_service_impl>(gw));
+  if (cluster_view)
+    services.push_back(
+        std::make_unique<cluster_service_impl>(gw, std::move(cluster_view), std::move(cluster_events)));
   return services;
 }
 

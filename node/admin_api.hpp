@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/security_db_actor.hpp"
+#include "cluster/cluster_actor.hpp"
 #include "node/service_listener.hpp"
 
 #include <grpcpp/impl/service_type.h>
@@ -34,6 +35,9 @@ public:
 };
 
 /// What every API handler needs to reach the security actor.
+/// The name the line listener registers its connections under.
+inline constexpr std::string_view line_service_name = "line";
+
 struct admin_api_context {
   caf::actor_system& system;
   caf::actor security;
@@ -43,6 +47,10 @@ struct admin_api_context {
   std::shared_ptr<security::audit_log> audit;
   /// Holds the sealed anchor of the audit trail (its newest sequence and hash).
   std::shared_ptr<security::sealed_store> security_store;
+  /// The cluster as the node's cluster actor last published it.
+  std::shared_ptr<cluster::cluster_view> cluster;
+  /// Events other nodes forwarded; null except on the primary.
+  std::shared_ptr<cluster::event_store> events;
 };
 
 /// The Session, Security and Configuration gRPC services (proto/admin.proto). Each

@@ -217,6 +217,50 @@ const std::vector<setting>& settings() {
          config.sip_realm = value;
          return std::nullopt;
        }},
+      {{"cluster.line_password_file", "WARD_CLUSTER_LINE_PASSWORD_FILE", "",
+        "File (mode 0600) holding the line password every node of the cluster shares; lines "
+        "prove it bound to their TLS session. Relative to the config file."},
+       [](std::string_view value, node_config& config) -> reason {
+         config.line_password_file = std::filesystem::path(value);
+         return std::nullopt;
+       }},
+      {{"cluster.line_security", "WARD_CLUSTER_LINE_SECURITY", "high",
+        "low | medium | high: what the ends of a line check of each other's certificate."},
+       [](std::string_view value, node_config& config) -> reason {
+         if (value != "low" && value != "medium" && value != "high")
+           return "must be one of low, medium, high, got '" + std::string(value) + "'";
+         config.line_security = value;
+         return std::nullopt;
+       }},
+      {{"cluster.fallback_account", "WARD_CLUSTER_FALLBACK_ACCOUNT", "",
+        "Appserver: the service user that may log in locally while the primary is "
+        "unreachable; empty = none."},
+       text_setter(&node_config::fallback_account, 31)},
+      {{"syslog.address", "WARD_SYSLOG_ADDRESS", "",
+        "IP address of an external syslog receiver (RFC 5425, TLS); empty = none."},
+       [](std::string_view value, node_config& config) -> reason {
+         if (!value.empty() && !is_ip_literal(value))
+           return "must be an IPv4 or IPv6 address, got '" + std::string(value) + "'";
+         config.syslog_address = value;
+         return std::nullopt;
+       }},
+      {{"syslog.port", "WARD_SYSLOG_PORT", "6514", "TCP port of the syslog receiver."},
+       [](std::string_view value, node_config& config) -> reason {
+         auto port = parse_port(value, false);
+         if (!port)
+           return port.error();
+         config.syslog_port = *port;
+         return std::nullopt;
+       }},
+      {{"syslog.ca_file", "WARD_SYSLOG_CA_FILE", "",
+        "PEM file of the CA that issued the syslog receiver's certificate."},
+       [](std::string_view value, node_config& config) -> reason {
+         config.syslog_ca_file = std::filesystem::path(value);
+         return std::nullopt;
+       }},
+      {{"syslog.server_name", "WARD_SYSLOG_SERVER_NAME", "",
+        "Name the receiver's certificate must carry; empty = its address."},
+       text_setter(&node_config::syslog_server_name, 255)},
       {{"log.level", "WARD_LOG_LEVEL", "info", "trace | debug | info | warn | error"},
        [](std::string_view value, node_config& config) -> reason {
          for (auto level : {log_level::trace, log_level::debug, log_level::info, log_level::warn,
@@ -432,12 +476,22 @@ std::expected<node_config, config_error> parse_config(std::string_view yaml_text
 
   if (config.data_dir.is_relative())
     config.data_dir = (base_dir / config.data_dir).lexically_normal();
+  if (!config.line_password_file.empty() && config.line_password_file.is_relative())
+    config.line_password_file = (base_dir / config.line_password_file).lexically_normal();
+  if (!config.syslog_ca_file.empty() && config.syslog_ca_file.is_relative())
+    config.syslog_ca_file = (base_dir / config.syslog_ca_file).lexically_normal();
+  if (!config.syslog_address.empty() && config.syslog_ca_file.empty())
+    return std::unexpected(config_error{
+        "syslog.ca_file", "is required with syslog.address: the receiver must be verified"});
   if (auto clash = check_ports_distinct(config))
     return std::unexpected(*clash);
   if (!is_line_server(config.role) && config.lines.empty())
     return std::unexpected(
         config_error{"lines", "a " + std::string(to_string(config.role)) +
                                   " node needs at least one line to a primary or secondary"});
+  if (!config.lines.empty() && config.line_password_file.empty())
+    return std::unexpected(config_error{
+        "cluster.line_password_file", "is required for a node that dials lines"});
   return config;
 }
 

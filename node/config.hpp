@@ -54,6 +54,19 @@ struct node_config {
   std::string ca_country;
   std::string ca_email;
   std::vector<line_peer> lines;
+  /// File holding the line password (SPEC LINE-1, PKI-5); empty = lines disabled on a
+  /// line server. Relative paths are resolved against the config file.
+  std::filesystem::path line_password_file;
+  /// "low", "medium" or "high" (SPEC LINE-1).
+  std::string line_security = "high";
+  /// Appserver: the account that may log in locally while no line reaches the primary
+  /// (SPEC SEC-10); empty = none.
+  std::string fallback_account;
+  /// External syslog receiver over TLS (SPEC MON-2); empty address = none.
+  std::string syslog_address;
+  std::uint16_t syslog_port = 6514;
+  std::filesystem::path syslog_ca_file;
+  std::string syslog_server_name;
   log_level log = log_level::info;
 };
 

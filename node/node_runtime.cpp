@@ -2,6 +2,10 @@
 
 #include "actors/security_db_actor.hpp"
 #include "actors/status_actor.hpp"
+#include "cluster/cluster_actor.hpp"
+#include "cluster/syslog.hpp"
+#include "cluster/syslog_sender.hpp"
+#include "node/tls_client.hpp"
 #include "core/clock.hpp"
 #include "core/random.hpp"
 #include "node/admin_api.hpp"
@@ -26,6 +30,8 @@
 #include <prometheus/exposer.h>
 
 #include <csignal>
+#include <netdb.h>
+#include <arpa/inet.h>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -180,6 +186,13 @@ public:
                : host_port(config_.listen_address, status->second->tls_port());
   }
 
+  /// Adds an endpoint that is not an administrative service (the line port).
+  void add_endpoint(std::string name, std::string endpoint) {
+    std::lock_guard lock(mutex_);
+    extra_endpoints_[std::move(name)] = std::move(endpoint);
+    write_endpoints();
+  }
+
 private:
   static bool is_served(security::service_name service) {
     return service == security::service_name::system_status ||
@@ -191,6 +204,8 @@ private:
   /// configuration asked for port 0. Closed ports are left out.
   void write_endpoints() const {
     std::string content = "metrics=" + metrics_endpoint_ + "\n";
+    for (const auto& [name, endpoint] : extra_endpoints_)
+      content += name + "=" + endpoint + "\n";
     auto line = [&](std::string_view name, std::uint16_t port) {
       if (port != 0)
         content += std::string(name) + "=" + host_port(config_.listen_address, port) + "\n";
@@ -223,6 +238,7 @@ private:
   std::shared_ptr<pki::current_certificate> identity_;
   mutable std::mutex mutex_;
   std::map<security::service_name, std::unique_ptr<service_listener>> listeners_;
+  std::map<std::string, std::string> extra_endpoints_;
 };
 
 /// Appends to the audit trail and seals the new end as its anchor (SPEC MON-1), as the
@@ -406,6 +422,82 @@ bootstrap_pki(const node_config& config, security::sealed_store& store,
   return state;
 }
 
+/// Reads a secret from a file only its owner may read; trailing newlines are not part of it.
+std::expected<std::string, std::string> read_secret_file(const std::filesystem::path& path) {
+  struct stat info{};
+  if (::stat(path.c_str(), &info) != 0)
+    return std::unexpected("cannot read " + path.string());
+  if ((info.st_mode & 077) != 0)
+    return std::unexpected(path.string() +
+                           " must not be readable by group or others (chmod 600 it)");
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto secret = text.str();
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r'))
+    secret.pop_back();
+  if (secret.size() < 12)
+    return std::unexpected(path.string() + " must hold a line password of at least 12 characters");
+  return secret;
+}
+
+/// The numeric address of `host` (an IP literal or a name), first result.
+std::expected<std::string, std::string> resolve_address(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &found); rc != 0 || !found)
+    return std::unexpected("cannot resolve " + host + ": " + ::gai_strerror(rc));
+  char text[INET6_ADDRSTRLEN] = {};
+  const void* address = found->ai_family == AF_INET6
+                            ? static_cast<const void*>(
+                                  &reinterpret_cast<sockaddr_in6*>(found->ai_addr)->sin6_addr)
+                            : static_cast<const void*>(
+                                  &reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr);
+  ::inet_ntop(found->ai_family, address, text, sizeof text);
+  ::freeaddrinfo(found);
+  return std::string(text);
+}
+
+/// What the line listener presents: the node identity, asking every dialling node for its
+/// certificate, which the cluster actor grades (SPEC LINE-1).
+pki::tls_server_material line_material(const actors::pki_state& pki) {
+  pki::tls_server_material material;
+  material.key_pem = pki.identity_key.to_pem().value_or("");
+  material.certificate_pem = pki.identity.to_pem().value_or("");
+  material.request_client_certificate = true;
+  return material;
+}
+
+/// An audit record as the RFC 5424 event the syslog receiver gets (SPEC MON-2).
+cluster::syslog_event syslog_event_of(const std::string& hostname, const std::string& node,
+                                      const security::audit_record& record) {
+  cluster::syslog_event event;
+  event.time = record.time;
+  // Facility 10: security/authorization messages.
+  event.facility = 10;
+  event.severity = record.kind == security::audit_kind::alarm ? cluster::syslog_severity::warning
+                   : record.outcome == security::audit_outcome::failure
+                       ? cluster::syslog_severity::notice
+                       : cluster::syslog_severity::informational;
+  event.hostname = hostname;
+  event.app_name = "ward";
+  event.proc_id = node;
+  event.msg_id = std::string(security::to_string(record.kind));
+  event.structured = {{"node", node},
+                      {"seq", std::to_string(record.sequence)},
+                      {"outcome", std::string(security::to_string(record.outcome))},
+                      {"actor", record.actor},
+                      {"source", record.source},
+                      {"service", record.service},
+                      {"action", record.action},
+                      {"object", record.object},
+                      {"hash", record.hash}};
+  event.message = record.action + " " + record.object +
+                  (record.reason.empty() ? std::string{} : ": " + record.reason);
+  return event;
+}
+
 std::shared_ptr<security::sealed_store> open_sealed(const std::filesystem::path& directory,
                                                     const security::node_key& key,
                                                     const random_source& random,
@@ -526,18 +618,86 @@ int run_node(const node_config& config) {
                                            wall_clock);
   auto settings_at_start = database->settings();
   auto pki_at_start = *pki;
-  auto security_actor = actors::spawn_security_db_actor(
-      *actor_system,
-      actors::security_actor_deps{std::move(*database), std::move(*directory), std::move(*pki),
-                                  security_store, config_store, audit_trail, &wall_clock, random});
+
+  // The cluster (SPEC section 6): the line password, the primary's event store and the
+  // syslog receiver, checked before anything starts serving.
+  std::string line_password;
+  if (!config.line_password_file.empty()) {
+    auto secret = read_secret_file(config.line_password_file);
+    if (!secret)
+      return fail("cluster", secret.error());
+    line_password = std::move(*secret);
+  }
+  auto line_security = cluster::parse_line_security(config.line_security);
+  if (!line_security)
+    return fail("cluster", "unknown line security " + config.line_security);
+  auto cluster_store_opened = storage::kv_store::open(config.data_dir / "cluster");
+  if (!cluster_store_opened)
+    return fail("cluster", cluster_store_opened.error().detail);
+  std::shared_ptr<storage::kv_store> cluster_store = std::move(*cluster_store_opened);
+  std::shared_ptr<cluster::event_store> forwarded_events;
+  if (config.role == node_role::primary)
+    forwarded_events = std::make_shared<cluster::event_store>(cluster_store);
+  std::shared_ptr<cluster::syslog_tls_sender> syslog_sender;
+  if (!config.syslog_address.empty()) {
+    std::ifstream ca_in(config.syslog_ca_file);
+    std::ostringstream ca_text;
+    ca_text << ca_in.rdbuf();
+    cluster::syslog_tls_config syslog_config;
+    syslog_config.address = config.syslog_address;
+    syslog_config.port = config.syslog_port;
+    syslog_config.trusted_ca_pem = ca_text.str();
+    syslog_config.expected_name = config.syslog_server_name;
+    if (auto checked = cluster::syslog_tls_sender::check_config(syslog_config); !checked)
+      return fail("syslog", checked.error());
+    syslog_sender = std::make_shared<cluster::syslog_tls_sender>(syslog_config);
+  }
+  std::uint64_t settings_version = 0;
+  if (auto held = security_store->get(actors::settings_version_record); held && *held)
+    settings_version = std::strtoull((*held)->c_str(), nullptr, 10);
+
+  actors::security_actor_deps security_deps{std::move(*database), std::move(*directory),
+                                            std::move(*pki), security_store, config_store,
+                                            audit_trail, &wall_clock, random};
+  security_deps.settings_writer = config.role == node_role::primary;
+  security_deps.settings_version = settings_version;
+  security_deps.refer_logins = config.role == node_role::appserver;
+  security_deps.fallback_account = config.fallback_account;
+  auto security_actor = actors::spawn_security_db_actor(*actor_system, std::move(security_deps));
+
+  auto cluster_view = std::make_shared<cluster::cluster_view>();
+  cluster::cluster_options cluster_options;
+  cluster_options.node = config.name;
+  cluster_options.role = config.role;
+  cluster_options.line_password = line_password;
+  cluster_options.security = *line_security;
+  cluster_options.writer = config.role == node_role::primary;
+  cluster_options.software_version = version;
+  cluster_options.security_actor = security_actor;
+  cluster_options.audit = audit_trail;
+  cluster_options.store = cluster_store;
+  cluster_options.events = forwarded_events;
+  cluster_options.view = cluster_view;
+  cluster_options.time = &wall_clock;
+  cluster_options.random = random;
+  if (syslog_sender)
+    cluster_options.event_sink = [syslog_sender, hostname = config.hostname](
+                                     const std::string& node, const security::audit_record& record) {
+      syslog_sender->enqueue(cluster::format_rfc5424(syslog_event_of(hostname, node, record)));
+    };
+  auto hub = cluster::spawn_cluster_actor(*actor_system, std::move(cluster_options));
+  auto stop_actors = [&] {
+    caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(security_actor, caf::exit_reason::user_shutdown);
+  };
 
   std::unique_ptr<prometheus::Exposer> exposer;
   try {
     exposer = std::make_unique<prometheus::Exposer>(
         host_port(config.listen_address, config.metrics_port), 2);
   } catch (const std::exception& e) {
-    caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(security_actor, caf::exit_reason::user_shutdown);
+    stop_actors();
     return fail("metrics", e.what());
   }
   auto metrics =
@@ -561,29 +721,99 @@ int run_node(const node_config& config) {
   listener_set listeners(config, connections, metrics_endpoint, security_actor, wall_clock,
                          current_identity);
   auto api = make_admin_api(admin_api_context{*actor_system, security_actor, connections, listeners,
-                                              audit_trail, security_store});
+                                              audit_trail, security_store, cluster_view,
+                                              forwarded_events});
   for (auto& service : api)
     builder.RegisterService(service.get());
+  // Lines arrive on their own listener; its connections are the only ones the Line
+  // service accepts, and the admin services refuse them.
+  bool serves_lines = is_line_server(config.role) && !line_password.empty();
+  std::unique_ptr<cluster::line_service> line_api;
+  if (serves_lines) {
+    line_api = std::make_unique<cluster::line_service>(
+        *actor_system, hub,
+        [&connections](const std::string& peer) -> std::optional<cluster::line_connection_facts> {
+          auto info = connections.find_by_peer(peer);
+          if (!info || info->service != line_service_name || !info->tls)
+            return std::nullopt;
+          return cluster::line_connection_facts{info->peer_address, info->tls_exporter,
+                                                info->client_chain_pem};
+        });
+    builder.RegisterService(line_api.get());
+  } else if (is_line_server(config.role)) {
+    log->warn("event=lines_disabled reason=\"no cluster.line_password_file\"");
+  }
   auto server = builder.BuildAndStart();
   if (!server) {
-    caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(security_actor, caf::exit_reason::user_shutdown);
+    stop_actors();
     return fail("admin", "gRPC server did not start");
   }
 
   listeners.start(*server);
+  auto line_level = *line_security == cluster::line_security::high
+                        ? pki::service_security_level::secure_high
+                        : pki::service_security_level::secure_medium;
+  std::unique_ptr<service_listener> line_listener;
+  if (serves_lines) {
+    line_listener = std::make_unique<service_listener>(
+        std::string(line_service_name), config.listen_address, 0, config.line_port, *server,
+        connections, [security_actor](const tls_failure& failure) {
+          logger("tls")->warn("event=tls_handshake_failed service=line peer={} cause={}",
+                              failure.peer_address, log_value(failure.cause));
+          caf::anon_send(security_actor, actors::tls_failure_report{
+                                             failure.service, failure.peer_address, failure.cause});
+        });
+    if (auto applied = line_listener->apply(line_level, line_material(pki_at_start)); !applied) {
+      line_listener.reset();
+      listeners.stop();
+      server->Shutdown(std::chrono::system_clock::now());
+      stop_actors();
+      return fail("cluster", "line listener: " + applied.error());
+    }
+    listeners.add_endpoint("line", host_port(config.listen_address, line_listener->tls_port()));
+    logger("cluster")->info("event=listening service=line port={} security={}",
+                            line_listener->tls_port(), config.line_security);
+  }
   caf::anon_send(security_actor,
-                 actors::reloader_message{[&listeners](const security::security_settings& settings,
-                                                       const actors::pki_state& pki) {
-                   return listeners.reload(settings, pki);
+                 actors::reloader_message{[&listeners, &line_listener, line_level](
+                                              const security::security_settings& settings,
+                                              const actors::pki_state& pki)
+                                              -> std::expected<void, std::string> {
+                   auto reloaded = listeners.reload(settings, pki);
+                   if (reloaded && line_listener)
+                     return line_listener->apply(line_level, line_material(pki));
+                   return reloaded;
                  }});
   if (auto applied = listeners.reload(settings_at_start, pki_at_start); !applied) {
+    line_listener.reset();
     listeners.stop();
     server->Shutdown(std::chrono::system_clock::now());
-    caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(security_actor, caf::exit_reason::user_shutdown);
+    stop_actors();
     return fail("admin", applied.error());
   }
+
+  // Lines this node dials (SPEC TOP-5): each on its own thread, reconnecting by itself.
+  cluster::dial_fn dial = [](const std::string& host, std::uint16_t port,
+                             std::shared_ptr<SSL_CTX> ctx)
+      -> std::expected<cluster::dialed_connection, std::string> {
+    auto address = resolve_address(host);
+    if (!address)
+      return std::unexpected(address.error());
+    auto connection =
+        tls_client_connection::connect(*address, port, std::move(ctx), std::chrono::seconds(5));
+    if (!connection)
+      return std::unexpected(connection.error());
+    cluster::dialed_connection dialed;
+    dialed.grpc_fd = (*connection)->grpc_fd();
+    dialed.peer_chain = (*connection)->peer_chain();
+    dialed.exporter_hex = (*connection)->exporter_hex();
+    dialed.keepalive = std::shared_ptr<tls_client_connection>(std::move(*connection));
+    return dialed;
+  };
+  std::vector<std::unique_ptr<cluster::line_dialer>> dialers;
+  for (const auto& peer : config.lines)
+    dialers.push_back(std::make_unique<cluster::line_dialer>(
+        *actor_system, hub, cluster::line_target{peer.name, peer.address, peer.port}, dial, random));
 
   server->GetHealthCheckService()->SetServingStatus(true);
   log->info("event=ready node={} role={} status={} metrics={}", config.name, to_string(config.role),
@@ -594,15 +824,18 @@ int run_node(const node_config& config) {
   log->info("event=stopping signal={}", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
 
   server->GetHealthCheckService()->SetServingStatus(false);
+  dialers.clear();
+  line_listener.reset();
   listeners.stop();
   // The actors go first: handlers still waiting for them get an error and return, so the
-  // gRPC shutdown below does not wait on them.
-  caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(security_actor, caf::exit_reason::user_shutdown);
+  // gRPC shutdown below does not wait on them. Line actors close their streams as the
+  // cluster actor goes.
+  stop_actors();
   server->Shutdown(std::chrono::system_clock::now() + grpc_shutdown_grace);
   server.reset();
   exposer.reset();
   actor_system.reset();
+  syslog_sender.reset();
   int exit_code = 0;
   for (auto* sealed : {security_store.get(), config_store.get()})
     if (auto flushed = sealed->flush(); !flushed) {

@@ -1,5 +1,6 @@
 #include "node/service_listener.hpp"
 
+#include "node/tls_pump.hpp"
 #include "pki/certificate.hpp"
 
 #include <grpcpp/server.h>
@@ -46,42 +47,9 @@ int client_check_index() {
   return index;
 }
 
-/// Large enough for one full TLS record, so a single SSL_read never leaves plaintext
-/// behind in OpenSSL that poll() on the socket could not see.
-constexpr std::size_t pump_buffer_size = 16 * 1024;
 /// How long an acceptor backs off when accept() fails for want of resources, instead of
 /// spinning on a connection that stays queued.
 constexpr int accept_backoff_ms = 100;
-
-class unique_fd {
-public:
-  unique_fd() = default;
-  explicit unique_fd(int fd) : fd_(fd) {}
-  unique_fd(unique_fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  unique_fd& operator=(unique_fd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  ~unique_fd() { reset(); }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset() {
-    if (fd_ >= 0)
-      ::close(fd_);
-    fd_ = -1;
-  }
-  explicit operator bool() const { return fd_ >= 0; }
-
-private:
-  int fd_ = -1;
-};
-
-std::string errno_text(int code) {
-  return std::error_code(code, std::system_category()).message();
-}
 
 struct fd_identity {
   std::uint64_t device = 0;
@@ -95,22 +63,6 @@ std::optional<fd_identity> identify(int fd) {
     return std::nullopt;
   return fd_identity{static_cast<std::uint64_t>(status.st_dev),
                      static_cast<std::uint64_t>(status.st_ino)};
-}
-
-struct wake_pipe {
-  unique_fd read_end;
-  unique_fd write_end;
-};
-
-/// A non-blocking pipe; the error text is empty on success. (Not std::expected: GCC 12
-/// at -O2 mistakes the destruction of that one for freeing a non-heap object.)
-wake_pipe make_pipe(std::string& error) {
-  int ends[2];
-  if (::pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0) {
-    error = "cannot create a wake-up pipe: " + errno_text(errno);
-    return {};
-  }
-  return {unique_fd(ends[0]), unique_fd(ends[1])};
 }
 
 /// "127.0.0.1:5555" or "[::1]:5555"; IPv4 clients of a dual-stack socket appear as IPv4.
@@ -132,12 +84,6 @@ std::string format_peer(const sockaddr_storage& address) {
     return "[" + std::string(host) + "]:" + port;
   }
   return "unknown";
-}
-
-void set_no_delay(int fd) {
-  // HTTP/2 frames are small and latency-bound; Nagle would hold them back.
-  int on = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 }
 
 /// A listening socket on `address`:`port`, with the number actually bound.
@@ -180,89 +126,6 @@ bind_listener(const std::string& address, std::uint16_t port) {
 }
 
 // ---------------------------------------------------------------------------------------
-// A socket BIO that cannot raise SIGPIPE. OpenSSL's own socket BIO writes with write(),
-// which signals SIGPIPE on a connection the client reset; Ward may not change the process
-// signal disposition, so every write goes through send(MSG_NOSIGNAL) instead.
-
-struct socket_bio_state {
-  int fd = -1;
-  bool eof = false;
-};
-
-socket_bio_state* bio_state(BIO* bio) {
-  return static_cast<socket_bio_state*>(BIO_get_data(bio));
-}
-
-int socket_bio_write(BIO* bio, const char* data, std::size_t size, std::size_t* written) {
-  BIO_clear_retry_flags(bio);
-  for (;;) {
-    ssize_t sent = ::send(bio_state(bio)->fd, data, size, MSG_NOSIGNAL);
-    if (sent >= 0) {
-      *written = static_cast<std::size_t>(sent);
-      return 1;
-    }
-    if (errno == EINTR)
-      continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
-      BIO_set_retry_write(bio);
-    return 0;
-  }
-}
-
-int socket_bio_read(BIO* bio, char* data, std::size_t size, std::size_t* read) {
-  BIO_clear_retry_flags(bio);
-  for (;;) {
-    ssize_t got = ::recv(bio_state(bio)->fd, data, size, 0);
-    if (got > 0) {
-      *read = static_cast<std::size_t>(got);
-      return 1;
-    }
-    if (got == 0) {
-      bio_state(bio)->eof = true;
-      return 0;
-    }
-    if (errno == EINTR)
-      continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
-      BIO_set_retry_read(bio);
-    return 0;
-  }
-}
-
-long socket_bio_ctrl(BIO* bio, int command, long, void*) {
-  switch (command) {
-    case BIO_CTRL_FLUSH:
-      return 1;
-    // OpenSSL asks this to tell a peer's EOF from a transient failure.
-    case BIO_CTRL_EOF:
-      return bio_state(bio)->eof ? 1 : 0;
-    default:
-      return 0;
-  }
-}
-
-int socket_bio_create(BIO* bio) {
-  BIO_set_init(bio, 1);
-  return 1;
-}
-
-const BIO_METHOD* socket_bio_method() {
-  // Created once and kept for the life of the process; OpenSSL needs it for every BIO made
-  // from it, and sessions may outlive any one listener.
-  static BIO_METHOD* method = [] {
-    BIO_METHOD* made = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "ward socket");
-    if (made) {
-      BIO_meth_set_write_ex(made, socket_bio_write);
-      BIO_meth_set_read_ex(made, socket_bio_read);
-      BIO_meth_set_ctrl(made, socket_bio_ctrl);
-      BIO_meth_set_create(made, socket_bio_create);
-    }
-    return made;
-  }();
-  return method;
-}
-
-// ---------------------------------------------------------------------------------------
 
 /// The decrypted stream is HTTP/2 for gRPC. gRPC clients refuse a TLS server that does not
 /// select "h2" by ALPN; a client offering ALPN without "h2" could not talk to gRPC anyway,
@@ -277,66 +140,6 @@ int select_h2(SSL*, const unsigned char** out, unsigned char* out_length, const 
   *out = selected;
   return SSL_TLSEXT_ERR_OK;
 }
-
-/// A cause for a failed SSL call, in words an administrator can act on. OpenSSL's own
-/// reason is used where it is already clear.
-std::string describe_failure(SSL* ssl, int ssl_error, const socket_bio_state& socket) {
-  const unsigned long code = ERR_peek_error();
-  std::string cause;
-  if (ssl_error == SSL_ERROR_SSL && code != 0) {
-    switch (ERR_GET_REASON(code)) {
-      case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
-        cause = "no client certificate";
-        break;
-      case SSL_R_CERTIFICATE_VERIFY_FAILED:
-        cause = std::string("client certificate rejected: ") +
-                X509_verify_cert_error_string(SSL_get_verify_result(ssl));
-        break;
-      case SSL_R_UNEXPECTED_EOF_WHILE_READING:
-        cause = "connection closed during handshake";
-        break;
-      default:
-        if (const char* reason = ERR_reason_error_string(code)) {
-          cause = reason;
-        } else {
-          char buffer[256];
-          ERR_error_string_n(code, buffer, sizeof(buffer));
-          cause = buffer;
-        }
-    }
-  } else if (ssl_error == SSL_ERROR_ZERO_RETURN || socket.eof) {
-    cause = "connection closed during handshake";
-  } else if (ssl_error == SSL_ERROR_SYSCALL && errno != 0) {
-    cause = errno_text(errno);
-  } else {
-    cause = "TLS error " + std::to_string(ssl_error);
-  }
-  ERR_clear_error();
-  return cause;
-}
-
-/// True when an SSL failure is only the peer going away without close_notify, which
-/// gRPC clients routinely do and which HTTP/2's own framing makes harmless.
-bool is_plain_disconnect(int ssl_error) {
-  if (ssl_error == SSL_ERROR_ZERO_RETURN || ssl_error == SSL_ERROR_SYSCALL)
-    return true;
-  return ssl_error == SSL_ERROR_SSL &&
-         ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
-}
-
-struct ssl_deleter {
-  void operator()(SSL* ssl) const noexcept { SSL_free(ssl); }
-};
-using ssl_ptr = std::unique_ptr<SSL, ssl_deleter>;
-
-enum class outcome { done, stopped, failed };
-
-struct step_result {
-  outcome kind = outcome::done;
-  std::string cause;
-  /// OpenSSL forbids further I/O, close_notify included, after a fatal error.
-  bool fatal = false;
-};
 
 } // namespace
 
@@ -409,7 +212,7 @@ public:
   /// Prepared but not yet accepting, so apply() can fail before anything changes.
   static std::expected<std::unique_ptr<acceptor>, std::string> create(unique_fd listener) {
     std::string error;
-    auto wake = make_pipe(error);
+    auto wake = make_wake_pipe(error);
     if (!error.empty())
       return std::unexpected(std::move(error));
     return std::unique_ptr<acceptor>(
@@ -521,7 +324,7 @@ struct service_listener::state {
       : service(std::move(service_name)), address(std::move(listen_address)),
         plain_requested(plain), tls_requested(tls), server(grpc_server), registry(connections),
         on_failure(std::move(failure_handler)), max_connections(limit) {
-    auto pipe = make_pipe(stop_pipe_error);
+    auto pipe = make_wake_pipe(stop_pipe_error);
     stop_read = std::move(pipe.read_end);
     stop_write = std::move(pipe.write_end);
   }
@@ -618,7 +421,10 @@ struct service_listener::state {
       plain_connections.push_back({fd.get(), *identity, address_part(peer)});
     }
     set_no_delay(fd.get());
-    registry.add(fd.get(), connection_info{service, std::move(peer), false, {}, {}, {}});
+    connection_info info;
+    info.service = service;
+    info.peer_address = std::move(peer);
+    registry.add(fd.get(), std::move(info));
     // gRPC owns the descriptor from here on and closes it.
     grpc::AddInsecureChannelFromFd(&server, fd.release());
   }
@@ -657,63 +463,52 @@ struct service_listener::state {
   }
 
   /// The received-certificate check attached to `ctx`, applied to the client's chain; the
-  /// handshake only proved the chain, the check grades it (SPEC PKI-8).
-  static std::optional<std::string> graded_client_refusal(SSL* ssl, SSL_CTX* ctx) {
+  /// handshake only proved the chain (or, when it merely requested one, nothing), the
+  /// check grades it (SPEC PKI-8).
+  static std::optional<std::string>
+  graded_client_refusal(const std::vector<pki::certificate>& chain, SSL_CTX* ctx) {
     const auto* check =
         static_cast<const client_check_fn*>(SSL_CTX_get_ex_data(ctx, client_check_index()));
-    X509* leaf = SSL_get0_peer_certificate(ssl);
-    if (!check || !*check || !leaf)
+    if (!check || !*check || chain.empty())
       return std::nullopt;
-    std::vector<pki::certificate> chain;
-    X509_up_ref(leaf);
-    chain.emplace_back(std::shared_ptr<X509>(leaf, X509_free));
-    // On the server side the peer chain excludes the leaf.
-    if (STACK_OF(X509)* sent = SSL_get_peer_cert_chain(ssl))
-      for (int i = 0; i < sk_X509_num(sent); ++i) {
-        X509* cert = sk_X509_value(sent, i);
-        X509_up_ref(cert);
-        chain.emplace_back(std::shared_ptr<X509>(cert, X509_free));
-      }
     return (*check)(chain);
   }
 
   void serve_tls(unique_fd socket, const std::string& peer, SSL_CTX* ctx) {
     set_no_delay(socket.get());
-    ERR_clear_error();
-    ssl_ptr ssl(SSL_new(ctx));
-    BIO* bio = ssl ? BIO_new(socket_bio_method()) : nullptr;
-    if (!bio) {
-      report(peer, "cannot set up TLS: " + pki::drain_openssl_errors());
+    auto created = tls_stream::create(std::move(socket), ctx, tls_stream::role::server);
+    if (!created) {
+      report(peer, "cannot set up TLS: " + created.error());
       return;
     }
-    socket_bio_state socket_state{socket.get(), false};
-    BIO_set_data(bio, &socket_state);
-    SSL_set_bio(ssl.get(), bio, bio);
-    SSL_set_accept_state(ssl.get());
-    // Partial writes let the pump hand OpenSSL whatever gRPC produced without waiting for
-    // a full buffer; retries then pass a moved pointer into the same bytes.
-    SSL_set_mode(ssl.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    tls_stream& stream = **created;
+    SSL* ssl = stream.native();
 
-    auto shaken = handshake(ssl.get(), socket_state);
-    if (shaken.kind == outcome::failed)
+    auto shaken = stream.handshake(std::chrono::steady_clock::now() +
+                                       std::chrono::milliseconds(handshake_timeout_ms),
+                                   stop_read.get());
+    if (shaken.kind == tls_outcome::failed)
       report(peer, std::move(shaken.cause));
-    if (shaken.kind != outcome::done)
+    if (shaken.kind != tls_outcome::done)
       return;
-    if (auto refused = graded_client_refusal(ssl.get(), ctx)) {
+    const auto client_chain = peer_certificates(ssl);
+    if (auto refused = graded_client_refusal(client_chain, ctx)) {
       report(peer, "client certificate refused: " + *refused);
       return;
     }
 
-    connection_info info{service,
-                         peer,
-                         true,
-                         SSL_get_version(ssl.get()),
-                         SSL_CIPHER_get_name(SSL_get_current_cipher(ssl.get())),
-                         {}};
-    if (X509* client = SSL_get0_peer_certificate(ssl.get())) {
-      X509_up_ref(client);
-      info.client_certificate_subject =
-          pki::certificate(std::shared_ptr<X509>(client, X509_free)).subject();
+    connection_info info;
+    info.service = service;
+    info.peer_address = peer;
+    info.tls = true;
+    info.tls_version = SSL_get_version(ssl);
+    info.cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(ssl));
+    if (!client_chain.empty())
+      info.client_certificate_subject = client_chain.front().subject();
+    info.tls_exporter = line_binding_hex(ssl);
+    for (const auto& cert : client_chain) {
+      if (auto text = cert.to_pem())
+        info.client_chain_pem.push_back(std::move(*text));
     }
 
     int pair[2];
@@ -727,158 +522,14 @@ struct service_listener::state {
     // gRPC owns `theirs` from here on and closes it once our end goes away.
     grpc::AddInsecureChannelFromFd(&server, theirs);
 
-    auto pumped = pump(ssl.get(), socket_state, ours.get());
+    auto pumped = stream.pump(ours.get(), stop_read.get());
     // The entry stays: gRPC may still dispatch requests it already read from this
     // connection, and they must be attributed to it. The registry drops the entry once
     // gRPC closes the descriptor (its inode no longer matches).
     (void)ticket;
-    if (!pumped.fatal && !(SSL_get_shutdown(ssl.get()) & SSL_SENT_SHUTDOWN)) {
-      // One non-blocking attempt at close_notify; a peer that is gone does not wait for it.
-      ERR_clear_error();
-      SSL_shutdown(ssl.get());
-    }
-    ERR_clear_error();
-    if (pumped.kind == outcome::failed)
+    stream.finish(pumped);
+    if (pumped.kind == tls_outcome::failed)
       report(peer, std::move(pumped.cause));
-  }
-
-  /// Polls `fds` (the third slot is filled with the stop pipe): the number ready, 0 when
-  /// `timeout_ms` passed, -1 when the listener stops or poll() itself fails (retrying a
-  /// failing poll would only spin). A negative `timeout_ms` waits indefinitely.
-  int wait(std::array<pollfd, 3>& fds, int timeout_ms) const {
-    fds[2] = pollfd{stop_read.get(), POLLIN, 0};
-    for (;;) {
-      const int ready = ::poll(fds.data(), fds.size(), timeout_ms);
-      if (ready < 0 && errno == EINTR)
-        continue;
-      if (ready < 0 || fds[2].revents != 0)
-        return -1;
-      return ready;
-    }
-  }
-
-  step_result handshake(SSL* ssl, const socket_bio_state& socket) const {
-    using namespace std::chrono;
-    const auto deadline = steady_clock::now() + milliseconds(handshake_timeout_ms);
-    for (;;) {
-      ERR_clear_error();
-      const int result = SSL_do_handshake(ssl);
-      if (result == 1)
-        return {};
-      const int error = SSL_get_error(ssl, result);
-      short events = 0;
-      if (error == SSL_ERROR_WANT_READ)
-        events = POLLIN;
-      else if (error == SSL_ERROR_WANT_WRITE)
-        events = POLLOUT;
-      else
-        return {outcome::failed, describe_failure(ssl, error, socket), true};
-
-      const auto left = duration_cast<milliseconds>(deadline - steady_clock::now()).count();
-      if (left <= 0)
-        return {outcome::failed, "handshake timed out", true};
-      std::array<pollfd, 3> fds{pollfd{socket.fd, events, 0}, pollfd{-1, 0, 0}, pollfd{}};
-      const int ready = wait(fds, static_cast<int>(left));
-      if (ready < 0)
-        return {outcome::stopped, {}, false};
-      if (ready == 0)
-        return {outcome::failed, "handshake timed out", true};
-    }
-  }
-
-  /// Moves bytes both ways between the TLS connection and gRPC's socketpair end until
-  /// either side closes, a TLS error occurs or the listener stops.
-  step_result pump(SSL* ssl, const socket_bio_state& socket, int grpc_fd) const {
-    std::vector<char> inbound(pump_buffer_size);  // TLS -> gRPC
-    std::vector<char> outbound(pump_buffer_size); // gRPC -> TLS
-    std::size_t in_begin = 0, in_end = 0, out_begin = 0, out_end = 0;
-
-    auto tls_end = [&](int error) -> step_result {
-      if (is_plain_disconnect(error)) {
-        ERR_clear_error();
-        return {outcome::done, {}, error != SSL_ERROR_ZERO_RETURN};
-      }
-      return {outcome::failed, describe_failure(ssl, error, socket), true};
-    };
-
-    for (;;) {
-      bool progress = false;
-      short tls_events = 0;
-      short grpc_events = 0;
-
-      // Reading only into an empty buffer keeps this simple; any plaintext OpenSSL still
-      // holds is collected on the next pass, which follows at once because progress was
-      // made, so SSL_pending() data never waits for the socket to become readable.
-      if (in_begin == in_end) {
-        in_begin = in_end = 0;
-        std::size_t got = 0;
-        ERR_clear_error();
-        const int result = SSL_read_ex(ssl, inbound.data(), inbound.size(), &got);
-        if (result == 1) {
-          in_end = got;
-          progress = true;
-        } else {
-          const int error = SSL_get_error(ssl, result);
-          if (error == SSL_ERROR_WANT_READ)
-            tls_events |= POLLIN;
-          else if (error == SSL_ERROR_WANT_WRITE)
-            tls_events |= POLLOUT;
-          else
-            return tls_end(error);
-        }
-      }
-      if (in_begin < in_end) {
-        const ssize_t sent =
-            ::send(grpc_fd, inbound.data() + in_begin, in_end - in_begin, MSG_NOSIGNAL);
-        if (sent > 0) {
-          in_begin += static_cast<std::size_t>(sent);
-          progress = true;
-        } else if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-          grpc_events |= POLLOUT;
-        } else if (!(sent < 0 && errno == EINTR)) {
-          return {}; // gRPC closed the channel
-        }
-      }
-
-      if (out_begin == out_end) {
-        out_begin = out_end = 0;
-        const ssize_t got = ::recv(grpc_fd, outbound.data(), outbound.size(), 0);
-        if (got > 0) {
-          out_end = static_cast<std::size_t>(got);
-          progress = true;
-        } else if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-          grpc_events |= POLLIN;
-        } else if (!(got < 0 && errno == EINTR)) {
-          return {}; // gRPC closed the channel
-        }
-      }
-      if (out_begin < out_end) {
-        std::size_t put = 0;
-        ERR_clear_error();
-        const int result =
-            SSL_write_ex(ssl, outbound.data() + out_begin, out_end - out_begin, &put);
-        if (result == 1) {
-          out_begin += put;
-          progress = true;
-        } else {
-          const int error = SSL_get_error(ssl, result);
-          if (error == SSL_ERROR_WANT_WRITE)
-            tls_events |= POLLOUT;
-          else if (error == SSL_ERROR_WANT_READ)
-            tls_events |= POLLIN;
-          else
-            return tls_end(error);
-        }
-      }
-
-      if (progress)
-        continue;
-      // A descriptor nobody waits on is left out, or its POLLHUP would spin this loop.
-      std::array<pollfd, 3> fds{pollfd{tls_events ? socket.fd : -1, tls_events, 0},
-                                pollfd{grpc_events ? grpc_fd : -1, grpc_events, 0}, pollfd{}};
-      if (wait(fds, -1) < 0)
-        return {outcome::stopped, {}, false};
-    }
   }
 };
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace grpc {
 class Server;
@@ -29,8 +30,18 @@ struct connection_info {
   /// OpenSSL's names, e.g. "TLSv1.3" and "TLS_AES_256_GCM_SHA384"; empty for plaintext.
   std::string tls_version;
   std::string cipher;
-  /// RFC 2253 subject of the verified client certificate; empty if none was presented.
+  /// RFC 2253 subject of the client certificate; empty if none was presented. Verified by
+  /// OpenSSL only at high without pki::tls_server_material::request_client_certificate;
+  /// otherwise only client_certificate_check (if set) has graded it.
   std::string client_certificate_subject;
+  /// The connection's channel binding (RFC 9266-style): 32 bytes exported with label
+  /// "EXPORTER-ward-line-binding" and no context (node::line_binding_label), as lowercase
+  /// hex. Both ends of one TLS connection compute the same value, so a peer can prove over
+  /// the connection that it holds the identity it is bound to. Empty for plaintext, and for
+  /// TLS 1.2 without the extended master secret, where it would not be unique.
+  std::string tls_exporter;
+  /// The certificates the client presented, leaf first, as PEM; empty if it sent none.
+  std::vector<std::string> client_chain_pem;
 };
 
 /// Thread-safe map from the gRPC peer string of a channel added with

@@ -118,28 +118,54 @@ std::expected<std::vector<x509_ptr>, error> read_pem_bundle(std::string_view pem
   return certs;
 }
 
-std::expected<void, error> install_identity(SSL_CTX* ctx, const tls_server_material& material) {
-  auto key = private_key::from_pem(material.key_pem);
+/// Installs a key, its certificate and the chain sent after it; `role` ("server",
+/// "client") names them in errors.
+std::expected<void, error> install_identity(SSL_CTX* ctx, std::string_view key_pem,
+                                            std::string_view certificate_pem,
+                                            std::string_view chain_pem, const std::string& role) {
+  auto key = private_key::from_pem(key_pem);
   if (!key)
-    return std::unexpected(error{key.error().code, "server key: " + key.error().detail});
-  auto cert = certificate::from_pem(material.certificate_pem);
+    return std::unexpected(error{key.error().code, role + " key: " + key.error().detail});
+  auto cert = certificate::from_pem(certificate_pem);
   if (!cert)
-    return std::unexpected(error{cert.error().code, "server certificate: " + cert.error().detail});
+    return std::unexpected(error{cert.error().code, role + " certificate: " + cert.error().detail});
   // Checked before OpenSSL sees the pair, so the mismatch is named as such rather than
   // as OpenSSL's generic "key values mismatch".
   if (!cert->matches(*key))
     return std::unexpected(
-        error{errc::key_mismatch, "the server key does not belong to the server certificate"});
+        error{errc::key_mismatch,
+              "the " + role + " key does not belong to the " + role + " certificate"});
   if (SSL_CTX_use_certificate(ctx, cert->native()) != 1 ||
       SSL_CTX_use_PrivateKey(ctx, key->native()) != 1 || SSL_CTX_check_private_key(ctx) != 1)
-    return std::unexpected(openssl_failure(errc::crypto_failure, "cannot install server identity"));
+    return std::unexpected(
+        openssl_failure(errc::crypto_failure, "cannot install " + role + " identity"));
 
-  auto chain = read_pem_bundle(material.chain_pem, "certificate chain");
+  auto chain = read_pem_bundle(chain_pem, "certificate chain");
   if (!chain)
     return std::unexpected(chain.error());
   for (const auto& link : *chain) {
     if (SSL_CTX_add1_chain_cert(ctx, link.get()) != 1)
       return std::unexpected(openssl_failure(errc::crypto_failure, "cannot add chain certificate"));
+  }
+  return {};
+}
+
+/// Loads the trusted client CAs into the context's store and names them in the
+/// CertificateRequest, so a client holding several certificates can pick one we accept.
+std::expected<void, error> add_client_anchors(SSL_CTX* ctx, const tls_server_material& material) {
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  for (const auto& pem : material.trusted_client_ca_pems) {
+    auto anchors = read_pem_bundle(pem, "trusted client CA");
+    if (!anchors)
+      return std::unexpected(anchors.error());
+    if (anchors->empty())
+      return std::unexpected(error{errc::wrong_format, "trusted client CA is empty"});
+    for (const auto& anchor : *anchors) {
+      if (X509_STORE_add_cert(store, anchor.get()) != 1 ||
+          SSL_CTX_add_client_CA(ctx, anchor.get()) != 1)
+        return std::unexpected(
+            openssl_failure(errc::crypto_failure, "cannot add trusted client CA"));
+    }
   }
   return {};
 }
@@ -151,25 +177,54 @@ std::expected<void, error> demand_client_certificate(SSL_CTX* ctx,
   if (material.trusted_client_ca_pems.empty())
     return std::unexpected(
         error{errc::invalid_argument, "secure high needs at least one trusted client CA"});
-  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
-  for (const auto& pem : material.trusted_client_ca_pems) {
-    auto anchors = read_pem_bundle(pem, "trusted client CA");
-    if (!anchors)
-      return std::unexpected(anchors.error());
-    if (anchors->empty())
-      return std::unexpected(error{errc::wrong_format, "trusted client CA is empty"});
-    for (const auto& anchor : *anchors) {
-      // The CA names go into the CertificateRequest so a client holding several
-      // certificates can pick one we accept.
-      if (X509_STORE_add_cert(store, anchor.get()) != 1 ||
-          SSL_CTX_add_client_CA(ctx, anchor.get()) != 1)
-        return std::unexpected(
-            openssl_failure(errc::crypto_failure, "cannot add trusted client CA"));
-    }
-  }
+  if (auto added = add_client_anchors(ctx, material); !added)
+    return added;
   SSL_CTX_set_verify(
       ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT | SSL_VERIFY_CLIENT_ONCE, nullptr);
   return {};
+}
+
+/// OpenSSL's verdict on a received chain, overruled: the application grades the chain.
+int accept_any_chain(int, X509_STORE_CTX*) {
+  return 1;
+}
+
+std::expected<void, error> request_client_certificate(SSL_CTX* ctx,
+                                                      const tls_server_material& material) {
+  // Anchors, if any, only make the CertificateRequest name the CAs a client should pick;
+  // the chain is accepted whatever it is and graded after the handshake.
+  if (auto added = add_client_anchors(ctx, material); !added)
+    return added;
+  // SSL_VERIFY_PEER on a server means "send a CertificateRequest"; without
+  // SSL_VERIFY_FAIL_IF_NO_PEER_CERT a client may still answer with no certificate.
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, accept_any_chain);
+  return {};
+}
+
+/// What server and client contexts share for `strength`: security level, versions, no
+/// renegotiation or compression, the cipher list and TLS 1.3 suites.
+std::expected<ssl_ctx_ptr, error> make_context(const SSL_METHOD* method, tls_strength strength,
+                                               tls_min_version min_version) {
+  ERR_clear_error();
+  ssl_ctx_ptr ctx(SSL_CTX_new(method), SSL_CTX_free);
+  if (!ctx)
+    return std::unexpected(openssl_failure(errc::crypto_failure, "cannot create TLS context"));
+
+  const int floor = min_version == tls_min_version::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION;
+  // Level 2 (112-bit keys: RSA >= 2048, no SHA-1 handshake signatures) matches the key sizes
+  // Ward issues; low stays at 1 so the backward-compatible clients it exists for still fit.
+  SSL_CTX_set_security_level(ctx.get(), strength == tls_strength::low ? 1 : 2);
+  if (SSL_CTX_set_min_proto_version(ctx.get(), floor) != 1 ||
+      SSL_CTX_set_max_proto_version(ctx.get(), 0) != 1)
+    return std::unexpected(openssl_failure(errc::crypto_failure, "cannot set TLS versions"));
+  // Renegotiation and compression only ever served attacks (DoS, CRIME).
+  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  const std::string list(cipher_list(strength));
+  const std::string suites(tls13_ciphersuites(strength));
+  if (SSL_CTX_set_cipher_list(ctx.get(), list.c_str()) != 1 ||
+      SSL_CTX_set_ciphersuites(ctx.get(), suites.c_str()) != 1)
+    return std::unexpected(openssl_failure(errc::crypto_failure, "cannot set cipher suites"));
+  return ctx;
 }
 
 } // namespace
@@ -259,27 +314,13 @@ std::string_view tls13_ciphersuites(tls_strength strength) {
 std::expected<std::shared_ptr<SSL_CTX>, error>
 make_server_context(tls_strength strength, tls_min_version min_version,
                     const tls_server_material& material) {
-  ERR_clear_error();
-  ssl_ctx_ptr ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
-  if (!ctx)
-    return std::unexpected(openssl_failure(errc::crypto_failure, "cannot create TLS context"));
-
-  const int floor = min_version == tls_min_version::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION;
-  // Level 2 (112-bit keys: RSA >= 2048, no SHA-1 handshake signatures) matches the key sizes
-  // Ward issues; low stays at 1 so the backward-compatible clients it exists for still fit.
-  SSL_CTX_set_security_level(ctx.get(), strength == tls_strength::low ? 1 : 2);
-  if (SSL_CTX_set_min_proto_version(ctx.get(), floor) != 1 ||
-      SSL_CTX_set_max_proto_version(ctx.get(), 0) != 1)
-    return std::unexpected(openssl_failure(errc::crypto_failure, "cannot set TLS versions"));
+  auto made = make_context(TLS_server_method(), strength, min_version);
+  if (!made)
+    return std::unexpected(made.error());
+  ssl_ctx_ptr ctx = std::move(*made);
   // Server preference makes the order of the lists (strongest first) decide, not the
-  // client; renegotiation and compression only ever served attacks (DoS, CRIME).
-  SSL_CTX_set_options(ctx.get(), SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION |
-                                     SSL_OP_NO_COMPRESSION);
-  const std::string list(cipher_list(strength));
-  const std::string suites(tls13_ciphersuites(strength));
-  if (SSL_CTX_set_cipher_list(ctx.get(), list.c_str()) != 1 ||
-      SSL_CTX_set_ciphersuites(ctx.get(), suites.c_str()) != 1)
-    return std::unexpected(openssl_failure(errc::crypto_failure, "cannot set cipher suites"));
+  // client.
+  SSL_CTX_set_options(ctx.get(), SSL_OP_CIPHER_SERVER_PREFERENCE);
   // The DHE suites of sets A and B need parameters; auto sizes them to the server key.
   SSL_CTX_set_dh_auto(ctx.get(), 1);
   // Without a session id context, resuming a session on a context that verifies peers
@@ -290,11 +331,48 @@ make_server_context(tls_strength strength, tls_min_version min_version,
                                  reinterpret_cast<const unsigned char*>(session_context.data()),
                                  static_cast<unsigned>(session_context.size()));
 
-  if (auto installed = install_identity(ctx.get(), material); !installed)
+  if (auto installed = install_identity(ctx.get(), material.key_pem, material.certificate_pem,
+                                        material.chain_pem, "server");
+      !installed)
     return std::unexpected(installed.error());
-  if (strength == tls_strength::high) {
+  if (material.request_client_certificate) {
+    if (auto requested = request_client_certificate(ctx.get(), material); !requested)
+      return std::unexpected(requested.error());
+  } else if (strength == tls_strength::high) {
     if (auto demanded = demand_client_certificate(ctx.get(), material); !demanded)
       return std::unexpected(demanded.error());
+  }
+  return ctx;
+}
+
+std::expected<std::shared_ptr<SSL_CTX>, error>
+make_client_context(tls_strength strength, tls_min_version min_version,
+                    const tls_client_material& material) {
+  auto blank = [](const std::string& text) {
+    return text.find_first_not_of(" \t\r\n") == std::string::npos;
+  };
+  const bool has_key = !blank(material.key_pem);
+  const bool has_certificate = !blank(material.certificate_pem);
+  if (has_key != has_certificate)
+    return std::unexpected(
+        error{errc::invalid_argument, has_key ? "a client key needs its client certificate"
+                                              : "a client certificate needs its client key"});
+  if (!has_certificate && !blank(material.chain_pem))
+    return std::unexpected(
+        error{errc::invalid_argument, "a client certificate chain needs a client certificate"});
+
+  auto made = make_context(TLS_client_method(), strength, min_version);
+  if (!made)
+    return std::unexpected(made.error());
+  ssl_ctx_ptr ctx = std::move(*made);
+  // Deliberately unverified by OpenSSL: the caller grades the server's chain with
+  // check_received_certificate at its configured check level (SPEC PKI-8).
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+  if (has_certificate) {
+    if (auto installed = install_identity(ctx.get(), material.key_pem, material.certificate_pem,
+                                          material.chain_pem, "client");
+        !installed)
+      return std::unexpected(installed.error());
   }
   return ctx;
 }

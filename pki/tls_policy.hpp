@@ -6,9 +6,8 @@
 #include <openssl/types.h>
 
 #include <expected>
-#include <memory>
-#include <optional>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -67,21 +66,59 @@ struct tls_server_material {
   /// Intermediate certificates sent after the leaf ("offer ID certificate chain",
   /// SPEC PKI-6); may be empty.
   std::string chain_pem;
-  /// Trust anchors for client certificates; used (and required) only at high.
+  /// Trust anchors for client certificates. At high without request_client_certificate
+  /// they are required and OpenSSL verifies the client's chain against them; otherwise
+  /// they are optional and only named in the CertificateRequest.
   std::vector<std::string> trusted_client_ca_pems;
-  /// Grades a client certificate after a successful handshake at high (SPEC PKI-8): the
-  /// chain is leaf first; returns why it is refused, or nothing to accept it.
+  /// Grades a client certificate after a successful handshake, whenever the client sent
+  /// one (SPEC PKI-8): the chain is leaf first; returns why it is refused, or nothing to
+  /// accept it.
   std::function<std::optional<std::string>(const std::vector<certificate>& chain)>
       client_certificate_check;
+  /// Asks every client for a certificate (a CertificateRequest at any strength) without
+  /// requiring one, and lets OpenSSL accept whatever chain is sent: the application grades
+  /// it (client_certificate_check, or its own check on the received chain). Used by ports
+  /// whose peers are graded at Ward's own check levels, such as node-to-node lines. At high
+  /// this replaces the required, OpenSSL-verified client certificate, and
+  /// trusted_client_ca_pems may then be empty.
+  bool request_client_certificate = false;
 };
 
 /// Builds a server SSL_CTX for `strength`: minimum version, TLS 1.2 cipher list, TLS 1.3
 /// suites, server cipher preference, no renegotiation or compression, and at high a
-/// demanded client certificate verified against `trusted_client_ca_pems`. Refuses bad
+/// demanded client certificate verified against `trusted_client_ca_pems` (unless
+/// `request_client_certificate` asks for an optional, unverified one instead). Refuses bad
 /// material with a typed error (wrong_format, key_mismatch, invalid_argument) instead of
 /// producing a context that fails every handshake later.
 std::expected<std::shared_ptr<SSL_CTX>, error>
 make_server_context(tls_strength strength, tls_min_version min_version,
                     const tls_server_material& material);
+
+/// What a TLS client presents. All empty: no client certificate is offered, and a server
+/// that asks for one gets an empty Certificate message.
+struct tls_client_material {
+  std::string key_pem;
+  std::string certificate_pem;
+  /// Intermediate certificates sent after the leaf; may be empty.
+  std::string chain_pem;
+};
+
+/// Builds a client SSL_CTX for `strength` with the same TLS 1.2 cipher list, TLS 1.3 suites
+/// and security level as make_server_context, the same minimum version, and no
+/// renegotiation or compression.
+///
+/// OpenSSL's verification of the server certificate is switched off on purpose
+/// (SSL_VERIFY_NONE): a handshake succeeds whatever chain the server sends. Ward's check
+/// levels (SPEC PKI-8: none, low, medium, high with pinning, *_remote with name matching)
+/// are not OpenSSL's, so the caller MUST grade the received chain itself, with
+/// pki::check_received_certificate, before trusting the connection. No host name is set
+/// either; *_remote levels compare the name in that check.
+///
+/// Refuses bad material with a typed error: invalid_argument for a key without a
+/// certificate (or the reverse) or a chain without a certificate, wrong_format for
+/// unreadable PEM, key_mismatch for a key that does not belong to the certificate.
+std::expected<std::shared_ptr<SSL_CTX>, error>
+make_client_context(tls_strength strength, tls_min_version min_version,
+                    const tls_client_material& material);
 
 } // namespace ward::pki

@@ -609,7 +609,7 @@ audit_log::query(const audit_filter& filter) const {
   }
   std::deque<audit_record> found;
   auto scanned = for_each_line(fd_, end, [&](std::string_view line, bool terminated) {
-    if (!terminated)
+    if (!terminated || (filter.oldest_first && found.size() >= filter.limit))
       return;
     auto record = decode_line(line);
     if (!record || !matches(*record, filter))

@@ -150,8 +150,10 @@ struct audit_filter {
   std::optional<std::chrono::system_clock::time_point> until;
   /// Records with a greater sequence; for paging forward.
   std::uint64_t after_sequence = 0;
-  /// At most this many records: the last (newest) ones that match.
+  /// At most this many records: the last (newest) ones that match, or the first (oldest)
+  /// ones with `oldest_first`, which pages forward from `after_sequence`.
   std::size_t limit = 100;
+  bool oldest_first = false;
 };
 
 /// What verify() found.

@@ -23,6 +23,9 @@ enum class security_errc : std::uint8_t {
   permission_denied,
   /// The encrypted store could not be written; nothing changed.
   storage_failure,
+  /// The change must be made where the cluster's security settings are written (the
+  /// primary), or the primary cannot be reached; nothing changed (SPEC LINE-3).
+  unavailable,
 };
 
 struct security_error {

@@ -1,6 +1,7 @@
 #include "storage/kv_store.hpp"
 
 #include <rocksdb/db.h>
+#include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
@@ -61,6 +62,25 @@ std::expected<std::optional<std::string>, store_error> kv_store::get(std::string
   if (!status.ok())
     return std::unexpected(from_status(status, store_errc::io_error));
   return std::optional<std::string>{std::move(value)};
+}
+
+std::expected<std::vector<std::pair<std::string, std::string>>, store_error>
+kv_store::scan(std::string_view prefix, std::string_view after, std::size_t limit) const {
+  std::vector<std::pair<std::string, std::string>> found;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions{}));
+  auto start = after.empty() ? prefix : after;
+  for (it->Seek(rocksdb::Slice(start.data(), start.size())); it->Valid() && found.size() < limit;
+       it->Next()) {
+    auto key = std::string_view(it->key().data(), it->key().size());
+    if (!key.starts_with(prefix))
+      break;
+    if (!after.empty() && key == after)
+      continue;
+    found.emplace_back(std::string(key), it->value().ToString());
+  }
+  if (!it->status().ok())
+    return std::unexpected(from_status(it->status(), store_errc::io_error));
+  return found;
 }
 
 std::expected<void, store_error> kv_store::put(std::string_view key, std::string_view value) {

@@ -49,6 +49,10 @@ public:
   /// Writes every pair or none (one synced RocksDB write batch).
   std::expected<void, store_error>
   put_all(const std::vector<std::pair<std::string, std::string>>& entries);
+  /// Up to `limit` pairs whose keys start with `prefix` and sort after `after` (all of the
+  /// prefix when `after` is empty), in key order.
+  std::expected<std::vector<std::pair<std::string, std::string>>, store_error>
+  scan(std::string_view prefix, std::string_view after, std::size_t limit) const;
   /// Writes the memtable to SST files; used on clean shutdown.
   std::expected<void, store_error> flush();
 

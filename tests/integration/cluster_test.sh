@@ -11,7 +11,7 @@ ward_test_init
 write_node_config primary primary
 write_node_config secondary secondary
 start_node primary || exit 1
-write_node_config expansion expansion "7444"
+write_node_config expansion expansion "$(endpoint primary line | sed "s/.*://")"
 start_node secondary || exit 1
 start_node expansion || exit 1
 

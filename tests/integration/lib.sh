@@ -52,11 +52,18 @@ write_node_config() {
     echo "  line_port: 0"
     echo "log:"
     echo "  level: info"
+    echo "cluster:"
+    echo "  line_password_file: ../line.pw"
+    echo "  line_security: ${WARD_LINE_SECURITY:-high}"
+    [ -n "${WARD_FALLBACK_ACCOUNT:-}" ] && echo "  fallback_account: $WARD_FALLBACK_ACCOUNT"
     if [ -n "$line_to" ]; then
       echo "lines:"
       echo "  - {name: primary, address: 127.0.0.1, port: $line_to}"
     fi
   } > "$WARD_TEST_DIR/$name/node.yaml"
+  if [ ! -f "$WARD_TEST_DIR/line.pw" ]; then
+    (umask 077; echo "${WARD_LINE_PASSWORD:-Line-Test-Secret-2026}" > "$WARD_TEST_DIR/line.pw")
+  fi
 }
 
 # start_node NAME: starts ward-node for NAME's config and waits until it wrote its

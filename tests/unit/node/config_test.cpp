@@ -112,9 +112,20 @@ TEST_CASE("TOP-5 expansion and appserver nodes need a line to a line server") {
   CHECK(refused_key("node: {name: e1, role: expansion, data_dir: d}") == "lines");
   CHECK(refused_key("node: {name: a1, role: appserver, data_dir: d}") == "lines");
   auto config = parse("node: {name: e1, role: expansion, data_dir: d}\n"
+                      "cluster: {line_password_file: line.pw, line_security: medium}\n"
                       "lines:\n  - {name: hq-primary, address: 127.0.0.1, port: 7444}\n"
                       "  - {name: hq-secondary, address: secondary.example.test, port: 7444}\n");
   REQUIRE(config.has_value());
+  CHECK(config->line_security == "medium");
+  CHECK(config->line_password_file.filename() == "line.pw");
+  CHECK(config->line_password_file.is_absolute());
+  CHECK(refused_key("node: {name: e1, role: expansion, data_dir: d}\n"
+                    "lines: [{name: p, address: 127.0.0.1, port: 1}]") ==
+        "cluster.line_password_file");
+  CHECK(refused_key("node: {name: p1, role: primary, data_dir: d}\n"
+                    "cluster: {line_security: none}") == "cluster.line_security");
+  CHECK(refused_key("node: {name: p1, role: primary, data_dir: d}\n"
+                    "syslog: {address: 127.0.0.1}") == "syslog.ca_file");
   REQUIRE(config->lines.size() == 2);
   CHECK(config->lines[1].address == "secondary.example.test");
   CHECK(config->lines[1].port == 7444);

@@ -759,6 +759,44 @@ TEST_CASE("SVC-1 secure high refuses clients without a trusted certificate") {
   CHECK(trusted.reached_grpc);
 }
 
+TEST_CASE("SVC-4 requesting a client certificate accepts any chain and leaves the grading to "
+          "the check") {
+  auto requesting = material();
+  requesting.request_client_certificate = true;
+  requesting.trusted_client_ca_pems.clear();
+  requesting.client_certificate_check = [](const std::vector<pki::certificate>& chain) {
+    return chain.front().subject_common_name() == "ward-rogue-client"
+               ? std::optional<std::string>("rogue")
+               : std::nullopt;
+  };
+  for (auto strength : {pki::tls_strength::low, pki::tls_strength::high}) {
+    auto ctx = pki::make_server_context(strength, pki::tls_min_version::tls1_2, requesting);
+    REQUIRE(ctx.has_value());
+    CHECK(SSL_CTX_get_verify_mode(ctx->get()) == (SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE));
+  }
+
+  rig r;
+  auto listener = r.listener();
+  // At high the flag replaces the required, OpenSSL-verified certificate: no anchor needed.
+  REQUIRE(listener->apply(level::secure_high, requesting).has_value());
+  const auto port = listener->tls_port();
+
+  CHECK(probe_tls13(port, "TLS_AES_256_GCM_SHA384").reached_grpc);
+  CHECK(probe_tls13(port, "TLS_AES_256_GCM_SHA384", true).reached_grpc);
+  r.failures.clear();
+  probe_options rogue;
+  rogue.rogue_certificate = true;
+  // The self-signed certificate passes the handshake; the check refuses it afterwards.
+  auto refused = probe(port, rogue);
+  CHECK(refused.handshake);
+  CHECK_FALSE(refused.reached_grpc);
+  CHECK(r.failures.wait_for("client certificate refused: rogue").has_value());
+
+  auto [status, reply] = registry_echo_call(tls_channel(port, true));
+  REQUIRE_MESSAGE(status.ok(), status.error_message());
+  CHECK(reply.identity().subject() == "CN=ward-test-client");
+}
+
 TEST_CASE("SVC-4 secure high accepts only AES-256-GCM suites of set A") {
   rig r;
   auto listener = r.listener();

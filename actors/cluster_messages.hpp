@@ -1,0 +1,120 @@
+#pragma once
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+/// Messages between the security database actor and the cluster (line) actors (SPEC
+/// LINE-2, LINE-3, PKI-5, PKI-12, POL-7, SEC-10, MON-2).
+namespace ward::actors {
+
+/// Tells the security actor where the node's cluster actor is; sent once at start.
+struct cluster_link {
+  caf::actor hub;
+};
+
+/// The writer's replicated settings after a persisted change, or at start.
+struct settings_changed {
+  std::uint64_t version = 0;
+  /// settings_codec JSON, password hashes included: it only travels over lines.
+  std::string settings;
+  std::vector<std::string> revoked_serials;
+  std::int64_t written_unix_us = 0;
+};
+
+/// What the lines need of the node's certificate state; sent at start and after every
+/// change of it.
+struct pki_facts {
+  std::string identity_key_pem;
+  std::string identity_pem;
+  /// The CA's signing certificate on a node hosting the CA, else empty.
+  std::string ca_pem;
+  /// The Trusted Certificate Store plus, on a CA node, the CA: anchors for line checks.
+  std::vector<std::string> anchors_pem;
+  std::vector<std::string> revoked_serials;
+  std::string hostname;
+  std::vector<std::string> addresses;
+};
+
+/// Replica: a replicated settings record to apply when newer. Reply: the version held.
+struct apply_replicated {
+  std::uint64_t version = 0;
+  std::string settings;
+  std::vector<std::string> revoked_serials;
+};
+
+/// Primary: a login another node checked, counted here so lockout is cluster-wide.
+struct login_report {
+  std::string node;
+  std::string name;
+  bool success = false;
+  std::string source;
+};
+
+/// Primary: a node's enrolment request, verified by the line's password proof. Reply:
+/// enrol_result.
+struct enrol_sign {
+  std::string node;
+  std::string csr_pem;
+  std::vector<std::string> addresses;
+};
+
+struct enrol_result {
+  std::string certificate_pem;
+  std::string ca_pem;
+  std::string server_identity_pem;
+  std::string error;
+};
+
+/// Replica: the CA-signed identity that enrolment returned. Reply: transaction_reply.
+struct install_enrolment {
+  std::string certificate_pem;
+  std::string ca_pem;
+  std::string server_identity_pem;
+};
+
+/// An alarm the cluster layer raises (line refused, line down, certificate refused).
+struct cluster_alarm {
+  std::string action;
+  std::string object;
+  std::string reason;
+  std::string source;
+};
+
+/// Appserver: an administrative login to refer to the security database. Reply:
+/// referral_result.
+struct refer_login {
+  std::string name;
+  std::string password;
+  std::string source;
+  std::string service;
+};
+
+struct referral_result {
+  /// False when no line to the primary is up: the local fallback applies.
+  bool reached = false;
+  bool accepted = false;
+  std::string message;
+  bool must_change_password = false;
+};
+
+/// The security actor appended to the audit trail; the forwarder looks for new records.
+using audit_appended_atom = caf::atom_constant<caf::atom("auditadd")>;
+
+} // namespace ward::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::cluster_link)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::settings_changed)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::pki_facts)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::apply_replicated)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::login_report)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::enrol_sign)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::enrol_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::install_enrolment)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::cluster_alarm)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::refer_login)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::referral_result)

@@ -1,0 +1,156 @@
+#pragma once
+
+#include "cluster/event_store.hpp"
+#include "cluster/line_protocol.hpp"
+#include "cluster/line_transport.hpp"
+#include "core/clock.hpp"
+#include "core/node_role.hpp"
+#include "core/random.hpp"
+#include "security/audit_log.hpp"
+#include "storage/kv_store.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/fwd.hpp>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace ward::cluster {
+
+/// One other node as this node sees it over a line (SPEC MON-5, TOP-2).
+struct member_view {
+  std::string name;
+  std::string role;
+  bool line_up = false;
+  /// The line only admits enrolment: the node's certificate is not yet acceptable.
+  bool enrolment_only = false;
+  /// This node dialled the line (else the other node did).
+  bool dialled = false;
+  std::string line_security;
+  std::string peer_subject;
+  std::int64_t peer_days_left = 0;
+  std::string peer_issuer;
+  /// The replicated settings version the node acknowledged holding.
+  std::uint64_t settings_version = 0;
+  /// The time from the writer's commit to the node's acknowledgement of the newest
+  /// version it acknowledged; negative when not measured.
+  double replication_ms = -1;
+  std::uint64_t audit_sequence = 0;
+  /// The highest of the node's audit records the primary holds without gaps.
+  std::uint64_t events_stored = 0;
+  std::int64_t since_unix = 0;
+  std::int64_t last_heartbeat_ms_ago = -1;
+  std::string last_error;
+};
+
+struct cluster_snapshot {
+  std::string node;
+  std::string role;
+  std::uint64_t settings_version = 0;
+  std::vector<member_view> members;
+};
+
+/// The cluster actor's published view, read by the admin API from other threads.
+class cluster_view {
+public:
+  void publish(cluster_snapshot snapshot);
+  cluster_snapshot read() const;
+
+private:
+  mutable std::mutex mutex_;
+  cluster_snapshot snapshot_;
+};
+
+/// What the node's cluster actor needs.
+struct cluster_options {
+  std::string node;
+  node_role role = node_role::primary;
+  std::string line_password;
+  line_security security = line_security::high;
+  /// This node writes the replicated settings (the primary).
+  bool writer = true;
+  std::string software_version;
+  caf::actor security_actor;
+  std::shared_ptr<security::audit_log> audit;
+  /// Holds the forwarding cursor and the pinned identities of enrolled nodes.
+  std::shared_ptr<storage::kv_store> store;
+  /// The primary's store of forwarded events; null elsewhere.
+  std::shared_ptr<event_store> events;
+  std::shared_ptr<cluster_view> view;
+  const clock* time = nullptr;
+  random_source random;
+  /// Receives every event the primary stores or writes itself, for syslog (SPEC MON-2);
+  /// may be empty.
+  std::function<void(const std::string& node, const security::audit_record&)> event_sink;
+};
+
+/// Spawns the node's cluster actor: the membership view, replication (SPEC LINE-3),
+/// enrolment (PKI-5), cluster-wide lockout (POL-7), referred logins (SEC-10) and event
+/// forwarding (MON-2). Each line is an actor of its own that it spawns.
+caf::actor spawn_cluster_actor(caf::actor_system& system, cluster_options options);
+
+// Messages between the line transport and the actors.
+
+struct inbound_frame {
+  line::Frame frame;
+};
+struct line_closed {
+  std::string reason;
+};
+struct line_accept {
+  line::Frame hello;
+  line_connection_facts facts;
+  std::shared_ptr<frame_writer> writer;
+};
+struct line_accept_reply {
+  bool accepted = false;
+  std::string refusal;
+  caf::actor line;
+};
+/// What a dialler needs for its next attempt.
+struct dial_material_request {
+  std::string target;
+};
+struct dial_material {
+  std::string node;
+  std::string role;
+  std::string password;
+  line_security security = line_security::high;
+  std::string key_pem;
+  std::string certificate_pem;
+  std::vector<std::string> anchors_pem;
+  std::vector<std::string> revoked_serials;
+  /// The node holds a CA-issued identity; until then lines are used for enrolment only,
+  /// and the server's certificate cannot be checked yet (the password proof authenticates
+  /// it).
+  bool enrolled = false;
+  std::uint64_t settings_version = 0;
+};
+struct line_dialed {
+  line_target target;
+  line::Frame welcome;
+  std::shared_ptr<frame_writer> writer;
+  std::string peer_subject;
+  std::string peer_issuer;
+  std::int64_t peer_days_left = 0;
+};
+/// A dial attempt failed in a way an administrator must hear of.
+struct dial_failed {
+  line_target target;
+  std::string cause;
+};
+
+} // namespace ward::cluster
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::inbound_frame)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::line_closed)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::line_accept)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::line_accept_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::dial_material_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::dial_material)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::line_dialed)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::dial_failed)

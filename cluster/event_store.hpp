@@ -1,0 +1,44 @@
+#pragma once
+
+#include "security/audit_log.hpp"
+#include "storage/kv_store.hpp"
+
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ward::cluster {
+
+/// The primary's store of the audit records and alarms other nodes forwarded over their
+/// lines (SPEC MON-2, LINE-4), kept per node of origin under the node's own sequence
+/// numbers. Storing is idempotent, so a batch sent again after a lost acknowledgement
+/// changes nothing.
+class event_store {
+public:
+  explicit event_store(std::shared_ptr<storage::kv_store> store);
+
+  /// Stores `records` of `node`, which must come oldest first. Returns the highest
+  /// sequence up to which every record of the node is now stored: what the node may drop
+  /// from its outbox. Records after a gap are not stored, so the node sends them again
+  /// from where the gap starts.
+  std::expected<std::uint64_t, std::string> store(const std::string& node,
+                                                  const std::vector<security::audit_record>& records);
+
+  /// The highest sequence of `node` stored without gaps; 0 for none.
+  std::uint64_t stored_up_to(const std::string& node) const;
+
+  /// Up to `limit` records of `node` with a sequence above `after`, oldest first.
+  std::expected<std::vector<security::audit_record>, std::string>
+  list(const std::string& node, std::uint64_t after, std::size_t limit) const;
+
+private:
+  std::shared_ptr<storage::kv_store> store_;
+};
+
+/// The JSON text an event is stored as; also what the admin API returns.
+std::string encode_event(const security::audit_record& record);
+std::expected<security::audit_record, std::string> decode_event(std::string_view text);
+
+} // namespace ward::cluster

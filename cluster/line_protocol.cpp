@@ -1,0 +1,99 @@
+#include "cluster/line_protocol.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <algorithm>
+#include <array>
+
+namespace ward::cluster {
+
+std::string_view to_string(line_security level) {
+  switch (level) {
+    case line_security::low:
+      return "low";
+    case line_security::medium:
+      return "medium";
+    case line_security::high:
+      return "high";
+  }
+  return "high";
+}
+
+std::optional<line_security> parse_line_security(std::string_view text) {
+  for (auto level : {line_security::low, line_security::medium, line_security::high})
+    if (to_string(level) == text)
+      return level;
+  return std::nullopt;
+}
+
+pki::check_level server_check_level(line_security level) {
+  switch (level) {
+    case line_security::low:
+      return pki::check_level::none;
+    case line_security::medium:
+      return pki::check_level::medium;
+    case line_security::high:
+      return pki::check_level::high;
+  }
+  return pki::check_level::high;
+}
+
+bool requires_client_certificate(line_security level) { return level == line_security::high; }
+
+std::string line_proof(std::string_view password, line_side side, std::string_view exporter_hex,
+                       std::string_view node, std::string_view role) {
+  std::string message = side == line_side::client ? "ward-line client" : "ward-line server";
+  for (auto part : {exporter_hex, node, role}) {
+    message.push_back('\0');
+    message.append(part);
+  }
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), password.data(), static_cast<int>(password.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest.data(),
+       &length);
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    hex.push_back(digits[digest[i] >> 4]);
+    hex.push_back(digits[digest[i] & 0xf]);
+  }
+  return hex;
+}
+
+bool proofs_match(std::string_view expected, std::string_view received) {
+  return expected.size() == received.size() && !expected.empty() &&
+         CRYPTO_memcmp(expected.data(), received.data(), expected.size()) == 0;
+}
+
+std::chrono::milliseconds reconnect_delay(unsigned attempt, const random_source& random,
+                                          std::chrono::milliseconds first,
+                                          std::chrono::milliseconds ceiling) {
+  auto delay = first;
+  for (unsigned i = 0; i < attempt && delay < ceiling; ++i)
+    delay *= 2;
+  delay = std::min(delay, ceiling);
+  std::array<std::byte, 4> bytes{};
+  random(bytes);
+  std::uint32_t draw = 0;
+  for (auto b : bytes)
+    draw = (draw << 8) | std::to_integer<std::uint32_t>(b);
+  auto half = delay.count() / 2;
+  return std::chrono::milliseconds(half + (half > 0 ? draw % (half + 1) : 0));
+}
+
+replication_decision decide_replication(std::uint64_t held, std::uint64_t incoming) {
+  if (incoming > held)
+    return replication_decision::apply;
+  return incoming == held ? replication_decision::already_held : replication_decision::stale;
+}
+
+bool valid_node_name(std::string_view name) {
+  return !name.empty() && name.size() <= 63 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
+}
+
+} // namespace ward::cluster

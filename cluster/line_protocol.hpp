@@ -1,0 +1,72 @@
+#pragma once
+
+#include "core/random.hpp"
+#include "pki/certificate_check.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ward::cluster {
+
+/// A line's security setting (SPEC LINE-1). Every level is TLS; they differ in what each
+/// end checks of the other's certificate. The line password is proven at every level.
+enum class line_security {
+  /// TLS, no certificate check: the password proof alone authenticates both ends.
+  low,
+  /// TLS; the dialling node checks the server's certificate at check level Medium.
+  medium,
+  /// Mutual TLS with CA-signed identities; both ends check the other at check level High
+  /// (chain to the cluster CA, key ≥ 2048 bits, not self-signed, pinned).
+  high,
+};
+
+std::string_view to_string(line_security level);
+std::optional<line_security> parse_line_security(std::string_view text);
+
+/// The check level the dialling node grades the server's certificate at.
+pki::check_level server_check_level(line_security level);
+/// Whether the server demands a CA-signed client certificate before the line carries
+/// anything but enrolment.
+bool requires_client_certificate(line_security level);
+
+/// Which end of a line computes a proof; the two ends' proofs differ so one can never be
+/// replayed as the other.
+enum class line_side { client, server };
+
+/// The line password proof bound to one TLS connection (RFC 9266-style channel binding):
+/// lowercase hex of HMAC-SHA256(password, "ward-line " side | 0 | exporter | 0 | node | 0 |
+/// role). A relay between two TLS connections sees different exporters on each and cannot
+/// reuse a proof.
+std::string line_proof(std::string_view password, line_side side, std::string_view exporter_hex,
+                       std::string_view node, std::string_view role);
+
+/// Compares two proofs in constant time.
+bool proofs_match(std::string_view expected, std::string_view received);
+
+/// The wait before reconnect attempt `attempt` (0-based) of a dropped line (SPEC LINE-4):
+/// exponential from `first` up to `ceiling`, with jitter drawn from `random` into the
+/// upper half, so a cluster of nodes that lost their primary together do not return in
+/// lock-step.
+std::chrono::milliseconds reconnect_delay(unsigned attempt, const random_source& random,
+                                          std::chrono::milliseconds first = std::chrono::milliseconds(200),
+                                          std::chrono::milliseconds ceiling = std::chrono::seconds(5));
+
+/// What a node does with a replicated settings record (SPEC LINE-3).
+enum class replication_decision {
+  /// Newer than the one held: persist, then acknowledge.
+  apply,
+  /// The version already held: acknowledge without writing.
+  already_held,
+  /// Older than the one held: never applied, acknowledged with the version held.
+  stale,
+};
+
+replication_decision decide_replication(std::uint64_t held, std::uint64_t incoming);
+
+/// A node name as lines and the event store accept it: 1–63 of a-z, 0-9 and '-'.
+bool valid_node_name(std::string_view name);
+
+} // namespace ward::cluster
