@@ -372,6 +372,8 @@ transaction_reply run_transaction(self_pointer self, security_transaction& reque
     return {failed};
   if (request.after_commit)
     request.after_commit(deps.database.settings(), deps.pki);
+  if (self->state.hub && writes_any(request.writes, transaction_writes::pki))
+    self->send(self->state.hub, facts_of(deps.pki));
   return {};
 }
 
@@ -455,6 +457,8 @@ void renew_identity_if_due(self_pointer self) {
     deps.pki = std::move(saved);
     (void)persist(self, transaction_writes::pki);
   }
+  if (!failure && self->state.hub)
+    self->send(self->state.hub, facts_of(deps.pki));
   audit(self, record_of(failure ? audit_kind::alarm : audit_kind::change,
                         failure ? audit_outcome::failure : audit_outcome::success, "",
                         request_origin{}, "RenewIdentity", "identity",
@@ -762,7 +766,7 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
           }
           audit_login(self, request, audit_outcome::failure,
                       "security database unreachable; not the fallback account",
-                      security::lockout_event::none);
+                      security::lockout_event::none, "ReferredLogin");
           promise.deliver(login_reply{
               security_error{security_errc::unavailable, "cluster",
                              "the security database cannot be reached over the line; only "

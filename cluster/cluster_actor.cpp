@@ -9,6 +9,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <spdlog/spdlog.h>
 
@@ -604,8 +605,8 @@ void on_frame(hub_pointer self, std::uint64_t line_id, line::Frame& frame) {
             send_frame(self, *entry, std::move(reply));
             // The session exists only on the node that asked; the primary's is closed.
             if (!answer.error)
-              self->send(self->state.options.security_actor,
-                         actors::logout_request{answer.grant.token, {}});
+              caf::anon_send(self->state.options.security_actor,
+                             actors::logout_request{answer.grant.token, {}});
           });
       break;
     }

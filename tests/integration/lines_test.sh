@@ -1,0 +1,285 @@
+#!/usr/bin/env bash
+# The cluster over secure lines (SPEC section 6): a primary, a secondary, two expansions and
+# an appserver as real processes on loopback, lines at security High. Enrolment, mutual TLS,
+# replication of service users, cluster-wide lockout, the primary killed and restarted,
+# an expansion away for 30 s, refused lines, referred logins and syslog over TLS.
+set -u
+WARD_NODE=$1
+WARDCTL=$2
+here=$(dirname "$0")
+source "$here/lib.sh"
+source "$here/rsyslog_receiver.sh"
+ward_test_init
+[ -n "${WARD_DEBUG_KEEP:-}" ] && WARD_KEEP_TEST_DIR=1 && echo "test dir $WARD_TEST_DIR"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# wait_for SECONDS COMMAND...: retries COMMAND every 0.2 s until it succeeds.
+wait_for() {
+  local seconds=$1; shift
+  local deadline=$(( $(date +%s%N) + seconds * 1000000000 ))
+  while [ "$(date +%s%N)" -lt "$deadline" ]; do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+# login_as NAME USER PASSWORD: logs USER in on NAME (NAME's session file).
+# A session file of its own, so the node's administrator session in `at` is kept.
+login_as() { WARD_SESSION_FILE="$WARD_TEST_DIR/session-$1-$2" at "$1" login -u "$2" <<<"$3"; }
+
+# at NAME ARGS...: wardctl against NAME trusting the cluster CA, with NAME's own session
+# (or the one in WARD_SESSION_FILE).
+at() {
+  local name=$1; shift
+  WARD_SESSION_FILE="${WARD_SESSION_FILE:-$WARD_TEST_DIR/session-$name}" "$WARDCTL" \
+    --endpoints "$WARD_TEST_DIR/$name/data/run/endpoints" \
+    --ca-file "$WARD_TEST_DIR/primary/data/certificates/root-ca.pem" \
+    --server-name "$name.ward.test" --timeout 5 "$@"
+}
+
+# ---- a syslog receiver over TLS (SPEC MON-2) -----------------------------------------------
+syslog_dir="$WARD_TEST_DIR/rsyslog"
+mkdir -p "$syslog_dir"
+(
+  cd "$syslog_dir" || exit 1
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 \
+    -subj "/CN=test syslog CA" >/dev/null 2>&1
+  openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr \
+    -subj "/CN=syslog.ward.test" >/dev/null 2>&1
+  printf "subjectAltName=DNS:syslog.ward.test,IP:127.0.0.1\n" > san.ext
+  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem \
+    -days 2 -extfile san.ext >/dev/null 2>&1
+)
+if rsyslog_tls_start "$syslog_dir" "$syslog_dir/ca.pem" "$syslog_dir/server.pem" \
+  "$syslog_dir/server.key" >/dev/null; then
+  pass "MON-2 an rsyslog receiver with TLS is listening on loopback"
+else
+  fail "MON-2 an rsyslog receiver with TLS is listening on loopback"
+fi
+trap 'rsyslog_stop "$syslog_dir"; ward_test_cleanup' EXIT
+
+# ---- the primary, with a fixed line port so it can be restarted -----------------------------
+line_port=$(free_port)
+write_node_config primary primary
+sed -i "s/^  line_port: 0$/  line_port: $line_port/" "$WARD_TEST_DIR/primary/node.yaml"
+{
+  echo "syslog:"
+  echo "  address: 127.0.0.1"
+  echo "  port: ${RSYSLOG_PORT:-1}"
+  echo "  ca_file: ../rsyslog/ca.pem"
+  echo "  server_name: syslog.ward.test"
+} >> "$WARD_TEST_DIR/primary/node.yaml"
+start_node primary || exit 1
+ignite primary
+WARD_SESSION_FILE="$WARD_TEST_DIR/session-primary" wardctl_for primary login -u Administrator \
+  <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
+
+write_node_config secondary secondary "$line_port"
+write_node_config exp1 expansion "$line_port"
+write_node_config exp2 expansion "$line_port"
+WARD_FALLBACK_ACCOUNT=Administrator write_node_config app1 appserver "$line_port"
+for node in secondary exp1 exp2 app1; do start_node "$node" || exit 1; done
+
+# ---- PKI-5 enrolment ends in mutual TLS at High ------------------------------------------------
+all_up() {
+  local out
+  out=$(at primary cluster status) || return 1
+  for node in secondary exp1 exp2 app1; do
+    grep -q "^$node .* up  *high .*issued by CN=ward-root-primary" <<<"$out" || return 1
+  done
+}
+if wait_for 20 all_up; then
+  pass "PKI-5 LINE-1 four nodes enrolled and hold lines at High with CA-issued identities"
+else
+  fail "PKI-5 LINE-1 four nodes enrolled and hold lines at High: $(at primary cluster status 2>&1)"
+fi
+for node in secondary exp1 exp2 app1; do
+  issuer=$(openssl x509 -noout -issuer -in "$WARD_TEST_DIR/$node/data/certificates/identity.pem")
+  grep -q "ward-root-primary" <<<"$issuer" \
+    && pass "PKI-5 $node's identity is now issued by the cluster CA" \
+    || fail "PKI-5 $node's identity is now issued by the cluster CA: $issuer"
+done
+# The line port itself: with exp1's identity the handshake presents a chain to the CA and is
+# accepted; the private key never left exp1 (the CA only saw its CSR).
+certs="$WARD_TEST_DIR/exp1/data/certificates"
+verify=$(timeout 10 openssl s_client -quiet -connect "127.0.0.1:$line_port" -cert "$certs/identity.pem" \
+  -key "$certs/identity.key" -CAfile "$WARD_TEST_DIR/primary/data/certificates/root-ca.pem" \
+  -verify_return_error -brief </dev/null 2>&1)
+grep -q "Verification: OK" <<<"$verify" \
+  && pass "LINE-1 the primary's line certificate verifies against the cluster CA" \
+  || fail "LINE-1 the primary's line certificate verifies against the cluster CA: $verify"
+grep -q "Peer certificate: .*CN = primary.ward.test" <<<"$verify" \
+  && pass "LINE-1 the line presents the primary's identity" \
+  || fail "LINE-1 the line presents the primary's identity: $verify"
+[ ! -e "$WARD_TEST_DIR/primary/data/certificates/exp1.key" ] && \
+  ! grep -rqs "$(sed -n 2p "$certs/identity.key")" "$WARD_TEST_DIR/primary/data" \
+  && pass "PKI-5 exp1's private key is nowhere in the primary's data" \
+  || fail "PKI-5 exp1's private key is nowhere in the primary's data"
+
+# ---- LINE-3 a service user created on the primary authenticates on every node ---------------
+at primary service-user add linetest1 -g "Administrator Group" --setting enabled \
+  <<<"Cedar-Moss-Path-71" >/dev/null 2>&1
+for node in secondary exp1 exp2; do
+  if wait_for 5 login_as "$node" linetest1 Cedar-Moss-Path-71; then
+    pass "LINE-3 linetest1 created on the primary logs in on $node"
+  else
+    fail "LINE-3 linetest1 created on the primary logs in on $node"
+  fi
+done
+for node in secondary exp1 exp2; do at "$node" login -u Administrator <<<"Oak-Tree-Plan-47" >/dev/null 2>&1; done
+expect_code 1 "LINE-3 a replica refuses a change to the replicated settings" \
+  at exp1 service-user add nothere1 -g "Administrator Group" <<<"Cedar-Moss-Path-71"
+grep -q "code 14" <<<"$OUT" && grep -q "written on the primary" <<<"$OUT" \
+  && pass "LINE-3 the refusal is UNAVAILABLE and says where changes are made" \
+  || fail "LINE-3 the refusal is UNAVAILABLE and says where changes are made: $OUT"
+status=$(at primary cluster status)
+lag_zero=1
+for node in secondary exp1 exp2 app1; do
+  grep -q "^$node .* up  *high  *[0-9]*  *0 " <<<"$status" || lag_zero=0
+done
+[ "$lag_zero" = 1 ] && pass "LINE-3 cluster status shows every node's version with lag 0" \
+  || fail "LINE-3 cluster status shows every node's version with lag 0: $status"
+
+# ---- SEC-10 referred authentication on the appserver ---------------------------------------
+expect_code 0 "SEC-10 the appserver refers a login to the security database" \
+  login_as app1 linetest1 Cedar-Moss-Path-71
+expect_code 1 "SEC-10 a wrong password referred from the appserver is refused" \
+  login_as app1 linetest1 wrong-password-1
+referred_audited() { at primary audit list --actor linetest1 --limit 50 | grep -q "app1/"; }
+if wait_for 5 referred_audited; then
+  pass "SEC-10 the referred login is audited on the primary with the appserver as origin"
+else
+  fail "SEC-10 the referred login is audited on the primary with the appserver as origin:" \
+    "$(at primary audit list --actor linetest1 --limit 5 2>&1)"
+fi
+
+# ---- POL-7 five wrong passwords on exp1 lock the account on every node within 1 s ----------
+at primary service-user add locktest1 -g "Administrator Group" --setting enabled \
+  <<<"Maple-Rock-Stream-84" >/dev/null 2>&1
+wait_for 5 at exp2 service-user show locktest1
+for attempt in 1 2 3 4 5; do
+  login_as exp1 locktest1 "wrong-guess-$attempt" >/dev/null 2>&1
+done
+failed_at=$(date +%s%N)
+locked_everywhere() {
+  for node in primary secondary exp2; do
+    at "$node" service-user show locktest1 2>/dev/null | grep -q "locked" || return 1
+  done
+}
+if wait_for 3 locked_everywhere; then
+  took=$(( ($(date +%s%N) - failed_at) / 1000000 ))
+  if [ "$took" -lt 1000 ]; then
+    pass "POL-7 the lock from exp1 holds on primary, secondary and exp2 after ${took} ms"
+  else
+    fail "POL-7 the lock from exp1 holds on every node within 1 s (took ${took} ms)"
+  fi
+else
+  fail "POL-7 the lock from exp1 reaches every node:" \
+    "$(for n in primary secondary exp2; do at "$n" service-user show locktest1 2>&1 | head -3; done)"
+fi
+expect_output "account locked" "POL-7 the right password on exp2 is refused: account locked" \
+  login_as exp2 locktest1 Maple-Rock-Stream-84
+
+# ---- LINE-4 exp2 away for 30 s catches up on return ----------------------------------------
+stop_node exp2
+away_since=$(date +%s)
+at primary service-user add awaytest1 -g "Administrator Group" --setting enabled \
+  <<<"Aspen-Dune-Field-19" >/dev/null 2>&1
+
+# ---- LINE-3 SEC-10 the primary killed: replicas keep authenticating, writes are refused -----
+exp1_events_before=$(at exp1 --json audit list --limit 10000 | grep -c '"sequence"')
+kill -KILL "$NODE_PID_primary"
+wait "$NODE_PID_primary" 2>/dev/null
+expect_code 0 "LINE-3 with the primary down exp1 authenticates from its copy" \
+  login_as exp1 linetest1 Cedar-Moss-Path-71
+expect_code 0 "TOP-3 with the primary down the secondary authenticates from its copy" \
+  login_as secondary awaytest1 Aspen-Dune-Field-19
+at secondary login -u Administrator <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
+expect_code 1 "LINE-3 with the primary down a write on the secondary is refused" \
+  at secondary service-user add splitbrain1 -g "Administrator Group" <<<"Cedar-Moss-Path-71"
+grep -q "code 14" <<<"$OUT" && pass "LINE-3 the refusal is UNAVAILABLE (no split brain)" \
+  || fail "LINE-3 the refusal is UNAVAILABLE (no split brain): $OUT"
+app_line_down() { login_as app1 linetest1 Cedar-Moss-Path-71 2>&1 | grep -q "code 14"; }
+wait_for 10 app_line_down
+expect_code 1 "SEC-10 with the line down the appserver refuses accounts other than the fallback" \
+  login_as app1 linetest1 Cedar-Moss-Path-71
+grep -q "code 14" <<<"$OUT" && pass "SEC-10 that refusal is UNAVAILABLE" \
+  || fail "SEC-10 that refusal is UNAVAILABLE: $OUT"
+expect_code 0 "SEC-10 with the line down the fallback account logs in on the appserver" \
+  at app1 login -u Administrator <<<"Oak-Tree-Plan-47"
+# Events made while the primary is down wait in exp1's trail.
+for attempt in 1 2 3; do at exp1 status >/dev/null 2>&1; login_as exp1 linetest1 Cedar-Moss-Path-71 >/dev/null 2>&1; done
+alarm=$(at exp1 audit list --kind alarm --limit 20)
+grep -q "line_down" <<<"$alarm" && pass "LINE-4 exp1 raised a line-down alarm" \
+  || fail "LINE-4 exp1 raised a line-down alarm: $alarm"
+
+start_node primary || exit 1
+WARD_SESSION_FILE="$WARD_TEST_DIR/session-primary" wardctl_for primary login -u Administrator \
+  <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
+caught_up() {
+  local exp1_count stored
+  exp1_count=$(at exp1 --json audit list --limit 10000 | grep -c '"sequence"')
+  stored=$(at primary --json cluster events --node exp1 --limit 10000 | grep -c '"sequence"')
+  [ "$exp1_count" -gt "$exp1_events_before" ] && [ "$stored" = "$exp1_count" ]
+}
+if wait_for 20 caught_up; then
+  pass "LINE-4 MON-2 after the restart the primary holds every one of exp1's audit records"
+else
+  fail "LINE-4 MON-2 after the restart the primary holds every one of exp1's audit records" \
+    "(exp1 $(at exp1 --json audit list --limit 10000 | grep -c '"sequence"'), primary" \
+    "$(at primary --json cluster events --node exp1 --limit 10000 | grep -c '"sequence"'))"
+fi
+expect_code 0 "SEC-10 with the line back linetest1 logs in on the appserver again" \
+  wait_for 15 login_as app1 linetest1 Cedar-Moss-Path-71
+
+left=$(( away_since + 31 - $(date +%s) ))
+[ "$left" -gt 0 ] && sleep "$left"
+start_node exp2 || exit 1
+if wait_for 15 login_as exp2 awaytest1 Aspen-Dune-Field-19; then
+  pass "LINE-3 exp2, away for 30 s, caught up: awaytest1 logs in there"
+else
+  fail "LINE-3 exp2, away for 30 s, caught up: awaytest1 logs in there"
+fi
+
+# ---- LINE-1 a line with a wrong password is refused and alarmed -----------------------------
+write_node_config rogue1 expansion "$line_port"
+(umask 077; echo "Not-The-Line-Password-1" > "$WARD_TEST_DIR/rogue.pw")
+sed -i "s|line_password_file: ../line.pw|line_password_file: ../rogue.pw|" "$WARD_TEST_DIR/rogue1/node.yaml"
+start_node rogue1 || exit 1
+refused_alarm() {
+  at primary audit list --kind alarm --limit 50 | grep "line_refused" | grep -q "password proof"
+}
+wait_for 10 refused_alarm && pass "LINE-1 a line with a wrong password is refused and alarmed on the primary" \
+  || fail "LINE-1 a line with a wrong password is refused and alarmed on the primary"
+at primary cluster status | grep -q "^rogue1 " \
+  && fail "LINE-1 the refused node never appears as a member" \
+  || pass "LINE-1 the refused node never appears as a member"
+
+# ---- PKI-12 a revoked identity: the line is refused with the cause and alarmed --------------
+serial=$(openssl x509 -noout -serial -in "$WARD_TEST_DIR/exp2/data/certificates/identity.pem" | sed 's/serial=//')
+expect_code 0 "PKI-12 the administrator revokes exp2's identity" at primary pki revoke "$serial"
+stop_node exp2
+start_node exp2 || exit 1
+revoked_alarm() {
+  at primary audit list --kind alarm --limit 50 | grep "line_refused" | grep -q "revoked"
+}
+wait_for 10 revoked_alarm && pass "PKI-12 LINE-1 exp2's line with a revoked certificate is refused and alarmed" \
+  || fail "PKI-12 LINE-1 exp2's line with a revoked certificate is refused and alarmed"
+
+# ---- MON-2 the primary's and the forwarded events reached rsyslog over TLS -----------------
+received="$syslog_dir/received.log"
+syslog_has() { grep -q "$1" "$received"; }
+wait_for 10 syslog_has 'node="exp1"' \
+  && pass "MON-2 rsyslog received events forwarded from exp1 over TLS" \
+  || fail "MON-2 rsyslog received events forwarded from exp1 over TLS"
+wait_for 5 syslog_has 'node="primary"' \
+  && pass "MON-2 rsyslog received the primary's own events" \
+  || fail "MON-2 rsyslog received the primary's own events"
+first=$(head -1 "$received")
+grep -Eq '^<[0-9]+>1 [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z primary.ward.test ward ' <<<"$first" \
+  && pass "MON-2 the messages are RFC 5424 with a UTC timestamp and the primary's host name" \
+  || fail "MON-2 the messages are RFC 5424 with a UTC timestamp and the primary's host name: $first"
+
+finish
