@@ -528,6 +528,9 @@ std::uint64_t apply_replicated_settings(self_pointer self, const apply_replicate
     return deps.settings_version;
   }
   deps.settings_version = record.version;
+  // A secondary relays what it holds to the nodes that dialled it (SPEC TOP-3).
+  if (self->state.hub)
+    self->send(self->state.hub, snapshot_of(deps, now));
   if ((listeners_change || revocations_change) && self->state.reload_tls)
     (void)self->state.reload_tls(deps.database.settings(), deps.pki);
   if (revocations_change && self->state.hub)

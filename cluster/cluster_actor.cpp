@@ -576,10 +576,13 @@ void on_frame(hub_pointer self, std::uint64_t line_id, line::Frame& frame) {
               return;
             }
             log()->info("event=enrolled node={}", self->state.options.node);
-            // The line is dialled again with the CA-signed identity, at its configured level.
-            if (auto* entry = member_of_line(self, line_id))
-              self->send(entry->line, close_atom::value,
-                         std::string("re-dialling with the enrolled identity"));
+            // Every line this node dialled is dialled again with the CA-signed identity, at
+            // its configured level.
+            (void)line_id;
+            for (auto& [name, entry] : self->state.members)
+              if (entry.view.dialled && entry.view.line_up && entry.line)
+                self->send(entry.line, close_atom::value,
+                           std::string("re-dialling with the enrolled identity"));
           });
       break;
     }

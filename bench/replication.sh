@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Replication and lockout propagation over lines (SPEC LINE-3, POL-7), one line per figure.
+# For N = 2, 4, 8 expansions on loopback: a primary and N expansions enrol and hold lines
+# at High; 30 service-user changes are made on the primary one after another and, for each,
+# the primary's measured time from commit to each node's acknowledgement is collected.
+# Lockout propagation: 3 wrong passwords on one expansion, then the time until the last
+# expansion shows the account locked (polled with wardctl, so it includes wardctl's own
+# start-up of ~30 ms per poll).
+#   bench/replication.sh [BUILD_DIR]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+WARD_NODE=$PWD/$build/node/ward-node
+WARDCTL=$PWD/$build/cli/wardctl
+source tests/integration/lib.sh
+ward_test_init
+
+changes=30
+ctl() {
+  local name=$1; shift
+  WARD_SESSION_FILE="$WARD_TEST_DIR/session-$name" "$WARDCTL" \
+    --endpoints "$WARD_TEST_DIR/$name/data/run/endpoints" \
+    --ca-file "$WARD_TEST_DIR/primary/data/certificates/root-ca.pem" \
+    --server-name "$name.ward.test" --timeout 10 "$@"
+}
+
+run_cluster() {
+  local n=$1 up version
+  write_node_config primary primary
+  sed -i 's/^  level: info$/  level: warn/' "$WARD_TEST_DIR/primary/node.yaml"
+  start_node primary >/dev/null || return 1
+  ignite primary
+  ctl primary login -u Administrator <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
+  local line_port
+  line_port=$(endpoint primary line | sed 's/.*://')
+  for i in $(seq 1 "$n"); do
+    write_node_config "exp$i" expansion "$line_port"
+    sed -i 's/^  level: info$/  level: warn/' "$WARD_TEST_DIR/exp$i/node.yaml"
+    start_node "exp$i" >/dev/null || return 1
+  done
+  for _ in $(seq 1 150); do
+    up=$(ctl primary cluster status 2>/dev/null | grep -c " up  *high ")
+    [ "$up" = "$n" ] && break
+    sleep 0.2
+  done
+  samples="$WARD_TEST_DIR/samples-$n"
+  : > "$samples"
+  for c in $(seq 1 "$changes"); do
+    ctl primary service-user add "bench${n}x$c" -g "Administrator Group" --setting enabled \
+      <<<"Quartz-Field-Lamp-$((c + 10))" >/dev/null 2>&1
+    for _ in $(seq 1 100); do
+      json=$(ctl primary --json cluster status 2>/dev/null)
+      if python3 - "$json" "$samples" <<'PY'
+import json, sys
+status = json.loads(sys.argv[1])
+members = [m for m in status.get("members", []) if m.get("line_up")]
+if not members or any(int(m["settings_version"]) < int(status["settings_version"]) for m in members):
+    sys.exit(1)
+with open(sys.argv[2], "a") as out:
+    for m in members:
+        out.write("%f\n" % float(m["replication_ms"]))
+PY
+      then break; fi
+      sleep 0.02
+    done
+  done
+  python3 - "$samples" "$n" <<'PY'
+import sys
+values = sorted(float(v) for v in open(sys.argv[1]) if v.strip())
+n = sys.argv[2]
+def pct(p):
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+print("replication_latency_n%s_samples %d" % (n, len(values)))
+print("replication_latency_n%s_p50_ms %.1f" % (n, pct(50)))
+print("replication_latency_n%s_p99_ms %.1f" % (n, pct(99)))
+PY
+}
+
+lockout() {
+  local n=$1 trials=3
+  ctl "exp$n" login -u Administrator <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
+  for t in $(seq 1 "$trials"); do
+    ctl primary service-user add "lock$t" -g "Administrator Group" --setting enabled \
+      <<<"Willow-Gate-Rain-$((t + 40))" >/dev/null 2>&1
+    sleep 0.5
+    for a in 1 2 3; do
+      WARD_SESSION_FILE="$WARD_TEST_DIR/session-bad" "$WARDCTL" \
+        --endpoints "$WARD_TEST_DIR/exp1/data/run/endpoints" \
+        --ca-file "$WARD_TEST_DIR/primary/data/certificates/root-ca.pem" \
+        --server-name exp1.ward.test login -u "lock$t" <<<"wrong-$a" >/dev/null 2>&1
+    done
+    local start end
+    start=$(date +%s%N)
+    for _ in $(seq 1 200); do
+      ctl "exp$n" service-user show "lock$t" 2>/dev/null | grep -q "^status *locked" && break
+    done
+    end=$(date +%s%N)
+    echo "lockout_propagation_n${n}_trial${t}_ms $(( (end - start) / 1000000 ))"
+  done
+}
+
+for n in 2 4 8; do
+  run_cluster "$n"
+  [ "$n" = 8 ] && lockout "$n"
+  ward_test_cleanup
+  WARD_TEST_PIDS=()
+  ward_test_init
+done
