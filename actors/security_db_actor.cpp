@@ -510,7 +510,7 @@ std::uint64_t apply_replicated_settings(self_pointer self, const apply_replicate
   bool listeners_change =
       decoded->service_levels != deps.database.settings().service_levels ||
       !(decoded->certificates == deps.database.settings().certificates);
-  deps.database = security::security_database(std::move(*decoded), security::production_argon2_cost);
+  deps.database.replace_settings(std::move(*decoded));
   bool revocations_change = false;
   for (const auto& serial : record.revoked_serials)
     revocations_change = deps.pki.record.revoked.emplace(serial, now).second || revocations_change;

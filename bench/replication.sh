@@ -80,26 +80,33 @@ lockout() {
   local n=$1 trials=3
   ctl "exp$n" login -u Administrator <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
   for t in $(seq 1 "$trials"); do
-    ctl primary service-user add "lock$t" -g "Administrator Group" --setting enabled \
+    ctl primary service-user add "lockuser$t" -g "Administrator Group" --setting enabled \
       <<<"Willow-Gate-Rain-$((t + 40))" >/dev/null 2>&1
     sleep 0.5
     for a in 1 2 3; do
       WARD_SESSION_FILE="$WARD_TEST_DIR/session-bad" "$WARDCTL" \
         --endpoints "$WARD_TEST_DIR/exp1/data/run/endpoints" \
         --ca-file "$WARD_TEST_DIR/primary/data/certificates/root-ca.pem" \
-        --server-name exp1.ward.test login -u "lock$t" <<<"wrong-$a" >/dev/null 2>&1
+        --server-name exp1.ward.test login -u "lockuser$t" <<<"wrong-$a" >/dev/null 2>&1
     done
-    local start end
+    local start end locked=0
     start=$(date +%s%N)
     for _ in $(seq 1 200); do
-      ctl "exp$n" service-user show "lock$t" 2>/dev/null | grep -q "^status *locked" && break
+      if ctl "exp$n" service-user show "lockuser$t" 2>&1 | grep -q "^status *locked"; then
+        locked=1
+        break
+      fi
     done
     end=$(date +%s%N)
-    echo "lockout_propagation_n${n}_trial${t}_ms $(( (end - start) / 1000000 ))"
+    if [ "$locked" = 1 ]; then
+      echo "lockout_propagation_n${n}_trial${t}_ms $(( (end - start) / 1000000 ))"
+    else
+      echo "lockout_propagation_n${n}_trial${t}_ms failed: $(ctl "exp$n" service-user show "lockuser$t" 2>&1 | head -3 | tr '\n' ' ')"
+    fi
   done
 }
 
-for n in 2 4 8; do
+for n in ${WARD_BENCH_NODES:-2 4 8}; do
   run_cluster "$n"
   [ "$n" = 8 ] && lockout "$n"
   ward_test_cleanup

@@ -46,4 +46,47 @@ std::vector<prometheus::MetricFamily> node_metrics::Collect() const {
   return families;
 }
 
+cluster_metrics::cluster_metrics(std::shared_ptr<const cluster::cluster_view> view)
+    : view_(std::move(view)) {}
+
+std::vector<prometheus::MetricFamily> cluster_metrics::Collect() const {
+  auto snapshot = view_->read();
+  auto family = [](std::string name, std::string help) {
+    return prometheus::MetricFamily{std::move(name), std::move(help),
+                                    prometheus::MetricType::Gauge, {}};
+  };
+  auto line_up = family("ward_line_up", "1 while the line to the peer node is up, else 0.");
+  auto lag = family("ward_replication_lag_versions",
+                    "Replicated settings versions the peer node is behind this node.");
+  auto latency = family("ward_replication_latency_ms",
+                        "Commit-to-acknowledgement time of the newest version the peer acked.");
+  auto events = family("ward_forwarded_events_stored",
+                       "Highest audit sequence of the peer held by the primary without gaps.");
+  for (const auto& member : snapshot.members) {
+    std::vector<prometheus::ClientMetric::Label> labels{{"peer", member.name},
+                                                        {"role", member.role}};
+    auto add = [&](prometheus::MetricFamily& target, double value) {
+      prometheus::ClientMetric metric;
+      metric.label = labels;
+      metric.gauge.value = value;
+      target.metric.push_back(std::move(metric));
+    };
+    add(line_up, member.line_up ? 1 : 0);
+    add(lag, snapshot.settings_version > member.settings_version
+                 ? static_cast<double>(snapshot.settings_version - member.settings_version)
+                 : 0);
+    if (member.replication_ms >= 0)
+      add(latency, member.replication_ms);
+    add(events, static_cast<double>(member.events_stored));
+  }
+  std::vector<prometheus::MetricFamily> families;
+  families.push_back(gauge("ward_settings_version",
+                           "Version of the replicated security settings this node holds.",
+                           static_cast<double>(snapshot.settings_version)));
+  for (auto* f : {&line_up, &lag, &latency, &events})
+    if (!f->metric.empty())
+      families.push_back(std::move(*f));
+  return families;
+}
+
 } // namespace ward::node

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "cluster/cluster_actor.hpp"
 #include "core/clock.hpp"
 #include "core/node_role.hpp"
 #include "pki/certificate.hpp"
@@ -33,6 +34,17 @@ private:
   const clock& time_;
   clock::time_point started_;
   caf::actor_system& system_;
+};
+
+/// Line and replication gauges from the cluster actor's published view (SPEC LINE-4,
+/// MON-4): one series per other node.
+class cluster_metrics final : public prometheus::Collectable {
+public:
+  explicit cluster_metrics(std::shared_ptr<const cluster::cluster_view> view);
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+private:
+  std::shared_ptr<const cluster::cluster_view> view_;
 };
 
 } // namespace ward::node

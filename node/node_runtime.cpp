@@ -704,6 +704,7 @@ int run_node(const node_config& config) {
       std::make_shared<node_metrics>(config.name, config.role, version, starts->start_count,
                                      current_identity, wall_clock, *actor_system);
   exposer->RegisterCollectable(metrics);
+  exposer->RegisterCollectable(std::make_shared<cluster_metrics>(cluster_view));
   auto metrics_endpoint = host_port(config.listen_address, exposer->GetListeningPorts().front());
   logger("metrics")->info("event=listening service=metrics path=/metrics endpoint={}",
                           metrics_endpoint);

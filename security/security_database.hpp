@@ -115,6 +115,9 @@ public:
   bool apply_release_defaults(time_point now, const random_source& random);
 
   const security_settings& settings() const { return settings_; }
+  /// Replaces the settings with a replicated copy (SPEC LINE-3); the hashing cost and the
+  /// hash unknown names are checked against stay, so this costs no Argon2id run.
+  void replace_settings(security_settings settings) { settings_ = std::move(settings); }
 
   login_material login_material_for(std::string_view name, time_point now) const;
   /// Records the result of a password check made with `login_material_for`.

@@ -27,7 +27,7 @@ struct security_world {
   std::shared_ptr<security::audit_log> audit;
   std::shared_ptr<security::sealed_store> security_store;
 
-  security_world() {
+  explicit security_world(bool settings_writer = true) {
     auto key = security::node_key::from_bytes({7});
     auto random = test::seeded_random(11);
     security_store = std::make_shared<security::sealed_store>(
@@ -46,9 +46,10 @@ struct security_world {
     pki_state pki{security::pki_record{}, identity_key, identity, dir.path() / "certificates",
                   "node.ward.test",       {},           {}};
     system.emplace(config);
-    actor = spawn_security_db_actor(
-        *system, security_actor_deps{std::move(database), std::move(directory), std::move(pki),
-                                     security_store, config_store, audit, &time, random});
+    security_actor_deps deps{std::move(database), std::move(directory), std::move(pki),
+                             security_store, config_store, audit, &time, random};
+    deps.settings_writer = settings_writer;
+    actor = spawn_security_db_actor(*system, std::move(deps));
   }
 
   ~security_world() {
@@ -335,4 +336,61 @@ TEST_CASE("POL-1 a stolen session cannot guess the current password without lock
   auto locked = world.login("Administrator", "Oak-Tree-Plan-47");
   REQUIRE(locked.error);
   CHECK(locked.error->message == "account locked");
+}
+
+TEST_CASE("LINE-3 a replica persists a newer replicated record and never applies an older one") {
+  security_world replica(false);
+  auto random = test::seeded_random(5);
+  auto settings =
+      *security::security_database::factory_defaults(security::test_argon2_cost,
+                                                     replica.time.now(), random);
+  settings.service_policy.min_name_length = 9;
+  CHECK(replica.ask<std::uint64_t>(apply_replicated{5, security::encode_settings(settings), {}}) ==
+        5);
+  auto stored = replica.security_store->get(settings_version_record);
+  REQUIRE(stored.has_value());
+  CHECK(stored->value_or("") == "5");
+  auto held = security::decode_settings(replica.security_store->get(settings_record)->value());
+  REQUIRE(held.has_value());
+  CHECK(held->service_policy.min_name_length == 9);
+
+  // Older and equal versions change nothing; unreadable records are refused and alarmed.
+  settings.service_policy.min_name_length = 7;
+  CHECK(replica.ask<std::uint64_t>(apply_replicated{3, security::encode_settings(settings), {}}) ==
+        5);
+  CHECK(replica.ask<std::uint64_t>(apply_replicated{5, security::encode_settings(settings), {}}) ==
+        5);
+  CHECK(replica.ask<std::uint64_t>(apply_replicated{6, "not json", {}}) == 5);
+  held = security::decode_settings(replica.security_store->get(settings_record)->value());
+  CHECK(held->service_policy.min_name_length == 9);
+  security::audit_filter alarms;
+  alarms.kind = security::audit_kind::alarm;
+  auto records = *replica.audit->query(alarms);
+  CHECK(std::any_of(records.begin(), records.end(),
+                    [](const auto& r) { return r.action == "replication_refused"; }));
+
+  // Revoked serials arrive with the record and are kept for the certificate checks.
+  CHECK(replica.ask<std::uint64_t>(
+            apply_replicated{7, security::encode_settings(settings), {"0A1B"}}) == 7);
+}
+
+TEST_CASE("LINE-3 a replica refuses changes to the replicated settings with unavailable") {
+  security_world replica(false);
+  auto granted = replica.login("Administrator", "Administrator");
+  REQUIRE_FALSE(granted.error);
+  auto reply = replica.run(replica.change_password(granted.grant.token, "Administrator",
+                                                   "Oak-Tree-Plan-47"));
+  REQUIRE(reply.error);
+  CHECK(reply.error->code == security_errc::unavailable);
+  CHECK(reply.error->message.find("primary") != std::string::npos);
+}
+
+TEST_CASE("POL-7 a login reported from another node counts on the writer") {
+  security_world writer;
+  for (int i = 0; i < 3; ++i)
+    caf::anon_send(writer.actor, login_report{"exp-1", "Administrator", false, "10.0.0.9:5000"});
+  // A request after the reports is answered after them: the account is locked now.
+  auto reply = writer.login("Administrator", "Administrator");
+  REQUIRE(reply.error);
+  CHECK(reply.error->message == "account locked");
 }

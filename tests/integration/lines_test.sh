@@ -95,6 +95,10 @@ if wait_for 20 all_up; then
 else
   fail "PKI-5 LINE-1 four nodes enrolled and hold lines at High: $(at primary cluster status 2>&1)"
 fi
+metrics=$(curl -s "http://$(endpoint primary metrics)/metrics")
+grep -Eq '^ward_line_up\{.*peer="exp1".*\} 1' <<<"$metrics" && grep -q '^ward_settings_version ' <<<"$metrics" \
+  && pass "MON-4 LINE-4 /metrics shows each line's state and the settings version" \
+  || fail "MON-4 LINE-4 /metrics shows each line's state and the settings version: $(grep ward_line <<<"$metrics")"
 for node in secondary exp1 exp2 app1; do
   issuer=$(openssl x509 -noout -issuer -in "$WARD_TEST_DIR/$node/data/certificates/identity.pem")
   grep -q "ward-root-primary" <<<"$issuer" \
