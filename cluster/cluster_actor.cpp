@@ -156,6 +156,7 @@ struct hub_state {
   /// way raises one alarm, not one per attempt.
   std::map<std::string, std::string> alarmed_dial_failures;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::uint64_t ticks = 0;
   static inline const char* name = "ward.cluster";
 };
 
@@ -794,6 +795,9 @@ caf::behavior hub_behavior(hub_pointer self, cluster_options options) {
             std::chrono::steady_clock::now() - *state.forward_in_flight > forward_retry)
           state.forward_in_flight.reset();
         forward_events(self);
+        // Renewal before expiry (SPEC PKI-5) is checked hourly, not only when a line opens.
+        if (++state.ticks % 3600 == 0)
+          maybe_enrol(self);
         publish(self);
         self->delayed_send(self, heartbeat_interval, tick_atom::value);
       },

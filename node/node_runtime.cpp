@@ -704,7 +704,9 @@ int run_node(const node_config& config) {
       std::make_shared<node_metrics>(config.name, config.role, version, starts->start_count,
                                      current_identity, wall_clock, *actor_system);
   exposer->RegisterCollectable(metrics);
-  exposer->RegisterCollectable(std::make_shared<cluster_metrics>(cluster_view));
+  // The exposer holds collectables weakly: this one lives as long as the node.
+  auto line_metrics = std::make_shared<cluster_metrics>(cluster_view);
+  exposer->RegisterCollectable(line_metrics);
   auto metrics_endpoint = host_port(config.listen_address, exposer->GetListeningPorts().front());
   logger("metrics")->info("event=listening service=metrics path=/metrics endpoint={}",
                           metrics_endpoint);
