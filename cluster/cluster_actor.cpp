@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <nlohmann/json.hpp>
 
 namespace ward::cluster {
 
@@ -202,7 +203,28 @@ void send_frame(hub_pointer self, const member& entry, line::Frame frame) {
     self->send(entry.line, outbound_frame{std::move(frame)});
 }
 
-line::Frame settings_frame(const actors::settings_changed& snapshot) {
+/// The identities every node pins for line security High: on the primary those it issued
+/// (and its own), elsewhere the list the primary last sent.
+std::vector<std::string> pinned_identities(hub_pointer self) {
+  auto& state = self->state;
+  std::vector<std::string> pins;
+  if (state.options.writer) {
+    if (auto issued = state.options.store->scan("pin/", "", 10'000))
+      for (auto& [key, pem] : *issued)
+        pins.push_back(std::move(pem));
+    if (!state.facts.identity_pem.empty())
+      pins.push_back(state.facts.identity_pem);
+  } else if (auto held = state.options.store->get("pins"); held && *held) {
+    auto list = nlohmann::json::parse(**held, nullptr, false);
+    if (list.is_array())
+      for (const auto& pem : list)
+        if (pem.is_string())
+          pins.push_back(pem.get<std::string>());
+  }
+  return pins;
+}
+
+line::Frame settings_frame(hub_pointer self, const actors::settings_changed& snapshot) {
   line::Frame frame;
   auto* settings = frame.mutable_settings();
   settings->set_version(snapshot.version);
@@ -210,6 +232,8 @@ line::Frame settings_frame(const actors::settings_changed& snapshot) {
   for (const auto& serial : snapshot.revoked_serials)
     settings->add_revoked_serials(serial);
   settings->set_written_unix_us(snapshot.written_unix_us);
+  for (auto& pem : pinned_identities(self))
+    settings->add_pinned_identities(std::move(pem));
   return frame;
 }
 
@@ -373,15 +397,13 @@ line_accept_reply accept_line(hub_pointer self, line_accept& request) {
       for (const auto& pem : state.facts.anchors_pem)
         if (auto anchor = pki::certificate::from_pem(pem))
           (void)trust.add(*anchor);
-      // On the CA node the pinned certificate is the identity issued to this very node at
-      // enrolment; elsewhere (a secondary) the chain to the cluster CA is what is checked.
-      auto level = pki::check_level::medium;
-      if (!state.facts.ca_pem.empty()) {
-        level = pki::check_level::high;
-        if (auto pinned = state.options.store->get("pin/" + hello.node()); pinned && *pinned)
-          if (auto cert = pki::certificate::from_pem(**pinned))
-            (void)trust.add(*cert);
-      }
+      // High pins the identities the cluster CA issued; a secondary that has not yet
+      // received the list from the primary can only check the chain to the CA.
+      auto pins = pinned_identities(self);
+      auto level = pins.empty() ? pki::check_level::medium : pki::check_level::high;
+      for (const auto& pem : pins)
+        if (auto cert = pki::certificate::from_pem(pem))
+          (void)trust.add(*cert);
       std::vector<std::string> own;
       if (auto mine = pki::certificate::from_pem(state.facts.identity_pem))
         own.push_back(mine->sha256_fingerprint());
@@ -415,7 +437,7 @@ line_accept_reply accept_line(hub_pointer self, line_accept& request) {
       entry.view.peer_days_left = leaf->days_until_expiry(state.options.time->now());
     }
   if (!enrolment_only && hello.settings_version() < state.snapshot.version)
-    send_frame(self, entry, settings_frame(state.snapshot));
+    send_frame(self, entry, settings_frame(self, state.snapshot));
   return line_accept_reply{true, {}, line};
 }
 
@@ -495,6 +517,12 @@ void on_frame(hub_pointer self, std::uint64_t line_id, line::Frame& frame) {
       const auto& settings = frame.settings();
       if (state.options.writer)
         break;
+      if (settings.pinned_identities_size() > 0) {
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& pem : settings.pinned_identities())
+          list.push_back(pem);
+        (void)state.options.store->put("pins", list.dump());
+      }
       std::vector<std::string> revoked(settings.revoked_serials().begin(),
                                        settings.revoked_serials().end());
       self->request(state.options.security_actor, std::chrono::seconds(10),
@@ -545,8 +573,14 @@ void on_frame(hub_pointer self, std::uint64_t line_id, line::Frame& frame) {
                     actors::enrol_sign{node, frame.enrol_request().csr_pem(), addresses})
           .then([self, line_id, node](const actors::enrol_result& result) {
             // The issued identity is pinned before the node can use it (line level High).
-            if (result.error.empty())
+            if (result.error.empty()) {
               (void)self->state.options.store->put("pin/" + node, result.certificate_pem);
+              // Every node learns the new pin at once, not at the next change.
+              auto frame = settings_frame(self, self->state.snapshot);
+              for (auto& [name, member] : self->state.members)
+                if (member.view.line_up && !member.view.dialled && !member.view.enrolment_only)
+                  send_frame(self, member, frame);
+            }
             auto* entry = member_of_line(self, line_id);
             if (!entry)
               return;
@@ -700,7 +734,7 @@ caf::behavior hub_behavior(hub_pointer self, cluster_options options) {
         while (state.version_times.size() > 1024)
           state.version_times.erase(state.version_times.begin());
         // Lines this node serves get the new version; the one it dialled sent it.
-        auto frame = settings_frame(state.snapshot);
+        auto frame = settings_frame(self, state.snapshot);
         for (auto& [name, entry] : state.members)
           if (entry.view.line_up && !entry.view.dialled && !entry.view.enrolment_only &&
               entry.view.settings_version < state.snapshot.version)
@@ -733,6 +767,8 @@ caf::behavior hub_behavior(hub_pointer self, cluster_options options) {
         material.key_pem = state.facts.identity_key_pem;
         material.certificate_pem = state.facts.identity_pem;
         material.anchors_pem = state.facts.anchors_pem;
+        for (auto& pem : pinned_identities(self))
+          material.anchors_pem.push_back(std::move(pem));
         material.revoked_serials = state.facts.revoked_serials;
         material.enrolled = is_enrolled(state.facts);
         material.settings_version = state.snapshot.version;

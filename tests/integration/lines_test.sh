@@ -110,7 +110,7 @@ done
 certs="$WARD_TEST_DIR/exp1/data/certificates"
 verify=$(timeout 10 openssl s_client -quiet -connect "127.0.0.1:$line_port" -cert "$certs/identity.pem" \
   -key "$certs/identity.key" -CAfile "$WARD_TEST_DIR/primary/data/certificates/root-ca.pem" \
-  -verify_return_error -brief </dev/null 2>&1)
+  -verify_return_error -brief </dev/null 2>&1 | tr -d "\\000")
 grep -q "Verification: OK" <<<"$verify" \
   && pass "LINE-1 the primary's line certificate verifies against the cluster CA" \
   || fail "LINE-1 the primary's line certificate verifies against the cluster CA: $verify"
