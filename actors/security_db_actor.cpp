@@ -301,7 +301,16 @@ std::optional<security_error> authorize(const security_transaction& request,
 transaction_reply run_transaction(self_pointer self, security_transaction& request) {
   auto& deps = *self->state.deps;
   auto now = deps.time->now();
-  auto principal = resolve(self, request.token, now);
+  // A proxied call acts as the user the primary authenticated, with that user's rights as
+  // this node holds them; everything else (levels, rights, audit) is decided here as usual.
+  auto principal =
+      request.token.empty() && !request.origin.proxied_user.empty()
+          ? deps.database.principal(
+                request.origin.proxied_user,
+                deps.database.login_material_for(request.origin.proxied_user, now)
+                    .credential_version,
+                now)
+          : resolve(self, request.token, now);
   if (!principal) {
     audit(self, record_of(audit_kind::access_denied, audit_outcome::failure, "", request.origin,
                           request.action, "", principal.error().message));

@@ -32,6 +32,9 @@ struct request_origin {
   bool tls = false;
   /// A client certificate was presented and accepted in the handshake.
   bool client_certificate = false;
+  /// A call the primary proxied over a line (SPEC TOP-2): the user it authenticated, acted
+  /// for without a session here. Set only for calls from the node's in-process channel.
+  std::string proxied_user;
 };
 
 /// The node's own identity and the certificate state the security actor owns.

@@ -41,7 +41,13 @@ struct cli_state {
   ward::cli::connection_options options;
   bool json = false;
   std::string session_file;
+  /// --on NODE: the call is made through the primary and proxied over NODE's line.
+  std::string on_node;
 };
+
+constexpr const char* node_scoped_commands =
+    "status, audit list, audit verify, pki identity show, service-user list, service-user "
+    "show, cluster status";
 
 std::string default_session_file() {
   if (const char* explicit_file = std::getenv("WARD_SESSION_FILE"))
@@ -204,6 +210,9 @@ template <class Stub, class Request, class Reply>
 int invoke(const cli_state& state, target_service target, Stub& stub,
            grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Reply*),
            const Request& request, Reply& reply, bool with_token = true) {
+  if (!state.on_node.empty())
+    throw usage_error(std::string("--on is for node-scoped commands (") + node_scoped_commands +
+                      "); every other call is made on the primary itself");
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + state.options.timeout);
   if (with_token) {
@@ -216,6 +225,38 @@ int invoke(const cli_state& state, target_service target, Stub& stub,
     auto endpoint = ward::cli::endpoint_for(state.options, target).value_or("node");
     std::cerr << "wardctl: " << endpoint << ": " << status.error_message() << " (code "
               << status.error_code() << ")\n";
+    return exit_remote_error;
+  }
+  return exit_ok;
+}
+
+/// Like invoke(), but with --on NODE the call goes to the primary's Cluster.Proxy, which
+/// proxies it over NODE's line; `method_path` is the call's full gRPC method name.
+template <class Stub, class Request, class Reply>
+int invoke_on_node(const cli_state& state, target_service target, Stub& stub,
+                   grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Reply*),
+                   const std::string& method_path, const Request& request, Reply& reply,
+                   bool with_token = true) {
+  if (state.on_node.empty())
+    return invoke(state, target, stub, method, request, reply, with_token);
+  cli_state on_primary = state;
+  on_primary.on_node.clear();
+  auto proxy = stub_for(on_primary, target, &pb::Cluster::NewStub);
+  pb::ProxyRequest call;
+  call.set_node(state.on_node);
+  call.set_method(method_path);
+  call.set_payload(request.SerializeAsString());
+  pb::ProxyReply answer;
+  if (int code = invoke(on_primary, target, *proxy, &pb::Cluster::Stub::Proxy, call, answer);
+      code != exit_ok)
+    return code;
+  if (answer.code() != 0) {
+    std::cerr << "wardctl: " << state.on_node << " (through the primary): " << answer.message()
+              << " (code " << answer.code() << ")\n";
+    return exit_remote_error;
+  }
+  if (!reply.ParseFromString(answer.payload())) {
+    std::cerr << "wardctl: " << state.on_node << " sent a reply that cannot be read\n";
     return exit_remote_error;
   }
   return exit_ok;
@@ -484,8 +525,8 @@ std::string duration_text(std::int64_t seconds) {
 int run_status(const cli_state& state) {
   auto stub = stub_for(state, target_service::status, &pb::Admin::NewStub);
   pb::StatusReply reply;
-  int code = invoke(state, target_service::status, *stub, &pb::Admin::Stub::Status,
-                    pb::StatusRequest{}, reply, false);
+  int code = invoke_on_node(state, target_service::status, *stub, &pb::Admin::Stub::Status,
+                            "/ward.admin.v1.Admin/Status", pb::StatusRequest{}, reply, false);
   if (code != exit_ok || state.json)
     return code == exit_ok ? (std::cout << to_json(reply), exit_ok) : code;
   print_row("node", reply.node_name());
@@ -639,7 +680,8 @@ void add_service_user_commands(CLI::App& app, cli_state& state, command_table& t
   table.add(list, [&state] {
     auto stub = security_stub(state, &pb::Security::NewStub);
     pb::ServiceUserList reply;
-    return show(state, invoke(state, target_service::security, *stub, &S::ListServiceUsers,
+    return show(state, invoke_on_node(state, target_service::security, *stub, &S::ListServiceUsers,
+                                      "/ward.admin.v1.Security/ListServiceUsers",
                               pb::Empty{}, reply),
                 reply);
   });
@@ -652,7 +694,8 @@ void add_service_user_commands(CLI::App& app, cli_state& state, command_table& t
     pb::NameRequest request;
     request.set_name(*name);
     pb::ServiceUser reply;
-    return show(state, invoke(state, target_service::security, *stub, &S::GetServiceUser, request,
+    return show(state, invoke_on_node(state, target_service::security, *stub, &S::GetServiceUser,
+                                      "/ward.admin.v1.Security/GetServiceUser", request,
                               reply),
                 reply);
   });
@@ -1017,16 +1060,18 @@ void add_level_commands(CLI::App& app, cli_state& state, command_table& table) {
     request.set_after_sequence(q->after);
     request.set_limit(q->limit);
     pb::AuditRecordList reply;
-    return show(state, invoke(state, target_service::security, *stub, &S::AuditQuery, request,
-                              reply),
+    return show(state,
+                invoke_on_node(state, target_service::security, *stub, &S::AuditQuery,
+                               "/ward.admin.v1.Security/AuditQuery", request, reply),
                 reply);
   });
   auto* verify = audit->add_subcommand("verify", "Check the hash chain of the whole trail");
   table.add(verify, [&state] {
     auto stub = security_stub(state, &pb::Security::NewStub);
     pb::AuditVerifyReply reply;
-    int code = show(state, invoke(state, target_service::security, *stub, &S::AuditVerify,
-                                  pb::Empty{}, reply),
+    int code = show(state,
+                    invoke_on_node(state, target_service::security, *stub, &S::AuditVerify,
+                                   "/ward.admin.v1.Security/AuditVerify", pb::Empty{}, reply),
                     reply);
     return code == exit_ok && !reply.intact() ? exit_remote_error : code;
   });
@@ -1041,8 +1086,8 @@ void add_cluster_commands(CLI::App& app, cli_state& state, command_table& table)
     auto stub = stub_for(state, target_service::status, &pb::Cluster::NewStub);
     pb::ClusterStatusReply reply;
     return show(state,
-                invoke(state, target_service::status, *stub, &pb::Cluster::Stub::Status,
-                       pb::Empty{}, reply),
+                invoke_on_node(state, target_service::status, *stub, &pb::Cluster::Stub::Status,
+                               "/ward.admin.v1.Cluster/Status", pb::Empty{}, reply),
                 reply);
   });
   struct events_query {
@@ -1401,9 +1446,14 @@ void add_pki_identity_commands(CLI::App& pki, cli_state& state, command_table& t
     table.add(command, [&state, pki_stub, renewing] {
       auto stub = pki_stub();
       pb::CertificateInfo reply;
+      if (renewing)
+        return show(state,
+                    invoke(state, target_service::security, *stub, &P::RenewIdentity,
+                           pb::Empty{}, reply),
+                    reply);
       return show(state,
-                  invoke(state, target_service::security, *stub,
-                         renewing ? &P::RenewIdentity : &P::GetIdentity, pb::Empty{}, reply),
+                  invoke_on_node(state, target_service::security, *stub, &P::GetIdentity,
+                                 "/ward.admin.v1.Pki/GetIdentity", pb::Empty{}, reply),
                   reply);
     });
   }
@@ -1576,6 +1626,10 @@ int main(int argc, char** argv) {
                  "Name expected in the node's certificate (default: host of the endpoint)");
   app.add_option("--cert", o.cert_file, "Client certificate (PEM) for Secure High services");
   app.add_option("--key", o.key_file, "Client key (PEM) for Secure High services");
+  app.add_option("--on", state.on_node,
+                 std::string("Make a node-scoped call on this node through the primary, over "
+                             "the node's line (") +
+                     node_scoped_commands + ")");
   app.add_option("--session-file", state.session_file,
                  "Where the session token is kept (default $WARD_SESSION_FILE or "
                  "~/.config/ward/session)");

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 namespace ward::cluster {
@@ -45,6 +46,12 @@ struct line_down {
 struct outbound_frame {
   line::Frame frame;
 };
+/// A proxied call finished on the executor's thread.
+struct proxy_done {
+  std::uint64_t line_id = 0;
+  std::uint64_t id = 0;
+  proxy_outcome outcome;
+};
 
 } // namespace
 } // namespace ward::cluster
@@ -52,6 +59,7 @@ struct outbound_frame {
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::line_frame_from)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::line_down)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::outbound_frame)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::proxy_done)
 
 namespace ward::cluster {
 namespace {
@@ -153,6 +161,13 @@ struct hub_state {
   bool enrolling = false;
   std::uint64_t next_referral = 1;
   std::map<std::uint64_t, caf::typed_response_promise<actors::referral_result>> referrals;
+  /// Calls proxied to other nodes, awaiting their result: by id, with the line they took.
+  struct pending_proxy {
+    std::uint64_t line_id = 0;
+    caf::typed_response_promise<proxy_outcome> promise;
+  };
+  std::uint64_t next_proxy = 1;
+  std::map<std::uint64_t, pending_proxy> proxies;
   /// Targets whose last dial failure was alarmed, so a line that keeps failing the same
   /// way raises one alarm, not one per attempt.
   std::map<std::string, std::string> alarmed_dial_failures;
@@ -648,6 +663,33 @@ void on_frame(hub_pointer self, std::uint64_t line_id, line::Frame& frame) {
           });
       break;
     }
+    case line::Frame::kProxyCall: {
+      // Only the primary, over the line this node dialled to it, may proxy calls here.
+      const auto& call = frame.proxy_call();
+      if (line_id != state.primary_line || !state.options.proxy_executor) {
+        line::Frame reply;
+        reply.mutable_proxy_result()->set_id(call.id());
+        reply.mutable_proxy_result()->set_code(7);
+        reply.mutable_proxy_result()->set_message("calls are proxied by the primary only");
+        send_frame(self, *entry, std::move(reply));
+        break;
+      }
+      proxy_invocation invocation{call.user(), call.source(), call.method(), call.payload()};
+      std::thread([executor = state.options.proxy_executor, invocation, hub = caf::actor_cast<caf::actor>(self),
+                   line_id, id = call.id()] {
+        caf::anon_send(hub, proxy_done{line_id, id, executor(invocation)});
+      }).detach();
+      break;
+    }
+    case line::Frame::kProxyResult: {
+      const auto& result = frame.proxy_result();
+      auto it = state.proxies.find(result.id());
+      if (it == state.proxies.end() || it->second.line_id != line_id)
+        break;
+      it->second.promise.deliver(proxy_outcome{result.code(), result.message(), result.payload()});
+      state.proxies.erase(it);
+      break;
+    }
     case line::Frame::kReferredLoginReply: {
       const auto& reply = frame.referred_login_reply();
       auto it = state.referrals.find(reply.id());
@@ -682,6 +724,14 @@ void on_line_down(hub_pointer self, std::uint64_t line_id, const std::string& re
   if (!entry.view.enrolment_only && reason.find("replaced") == std::string::npos &&
       reason.find("enrolled identity") == std::string::npos)
     alarm(self, "line_down", "node/" + node, reason);
+  for (auto it = state.proxies.begin(); it != state.proxies.end();) {
+    if (it->second.line_id == line_id) {
+      it->second.promise.deliver(proxy_outcome{14, "the line to " + node + " went down", {}});
+      it = state.proxies.erase(it);
+    } else {
+      ++it;
+    }
+  }
   if (line_id == state.primary_line) {
     state.primary_line = 0;
     state.forward_in_flight.reset();
@@ -821,6 +871,39 @@ caf::behavior hub_behavior(hub_pointer self, cluster_options options) {
         state.referrals.emplace(id, promise);
         send_frame(self, *primary, std::move(frame));
         return promise;
+      },
+      [self](proxy_request& request) -> caf::result<proxy_outcome> {
+        auto& state = self->state;
+        auto it = state.members.find(request.node);
+        if (it == state.members.end())
+          return proxy_outcome{5, "no node named " + request.node + " has been seen", {}};
+        auto& entry = it->second;
+        if (!entry.view.line_up || entry.view.enrolment_only || entry.view.dialled)
+          return proxy_outcome{14, "no line to " + request.node + " is up", {}};
+        auto id = state.next_proxy++;
+        line::Frame frame;
+        auto* call = frame.mutable_proxy_call();
+        call->set_id(id);
+        call->set_user(request.call.user);
+        call->set_source(request.call.source);
+        call->set_method(request.call.method);
+        call->set_payload(request.call.payload);
+        auto promise = self->make_response_promise<proxy_outcome>();
+        state.proxies.emplace(id, hub_state::pending_proxy{entry.line_id, promise});
+        send_frame(self, entry, std::move(frame));
+        return promise;
+      },
+      [self](proxy_done& done) {
+        auto* entry = member_of_line(self, done.line_id);
+        if (!entry)
+          return;
+        line::Frame frame;
+        auto* result = frame.mutable_proxy_result();
+        result->set_id(done.id);
+        result->set_code(done.outcome.code);
+        result->set_message(done.outcome.message);
+        result->set_payload(done.outcome.payload);
+        send_frame(self, *entry, std::move(frame));
       },
       [self](tick_atom) {
         auto& state = self->state;

@@ -65,6 +65,21 @@ private:
   cluster_snapshot snapshot_;
 };
 
+/// A node-scoped administrative call proxied from the primary (SPEC TOP-2).
+struct proxy_invocation {
+  std::string user;
+  std::string source;
+  std::string method;
+  std::string payload;
+};
+
+/// Its outcome: a gRPC status code, message and serialized reply.
+struct proxy_outcome {
+  int code = 0;
+  std::string message;
+  std::string payload;
+};
+
 /// What the node's cluster actor needs.
 struct cluster_options {
   std::string node;
@@ -86,6 +101,15 @@ struct cluster_options {
   /// Receives every event the primary stores or writes itself, for syslog (SPEC MON-2);
   /// may be empty.
   std::function<void(const std::string& node, const security::audit_record&)> event_sink;
+  /// Runs a call the primary proxied to this node against the node's own admin API, as the
+  /// user the primary authenticated. Called on a thread of its own: it may block.
+  std::function<proxy_outcome(const proxy_invocation&)> proxy_executor;
+};
+
+/// Primary: proxies a call to `node` over its line. Reply: proxy_outcome.
+struct proxy_request {
+  std::string node;
+  proxy_invocation call;
 };
 
 /// Spawns the node's cluster actor: the membership view, replication (SPEC LINE-3),
@@ -154,3 +178,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::dial_material_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::dial_material)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::line_dialed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::dial_failed)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::proxy_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::proxy_outcome)

@@ -1,5 +1,7 @@
 #include "node/admin_api.hpp"
 
+#include <openssl/crypto.h>
+
 #include "admin.grpc.pb.h"
 #include "pki/bundle.hpp"
 #include "pki/certificate_authority.hpp"
@@ -86,7 +88,22 @@ public:
   actors::request_origin origin(const grpc::ServerContext* call) const {
     actors::request_origin origin;
     auto peer = call->peer();
-    if (auto info = context_.connections.find_by_peer(peer)) {
+    auto info = context_.connections.find_by_peer(peer);
+    if (!info && proxied_by_this_node(call)) {
+      // Only the node's own proxy executor knows the key: the call was authenticated by
+      // the primary and proxied over a line (SPEC TOP-2).
+      const auto& metadata = call->client_metadata();
+      auto user = metadata.find(grpc::string_ref(proxied_user_header.data(), proxied_user_header.size()));
+      auto source =
+          metadata.find(grpc::string_ref(proxied_source_header.data(), proxied_source_header.size()));
+      origin.proxied_user =
+          user == metadata.end() ? std::string{} : std::string(user->second.data(), user->second.size());
+      origin.source = "proxied:" + (source == metadata.end()
+                                        ? std::string{}
+                                        : std::string(source->second.data(), source->second.size()));
+      origin.tls = true;
+      origin.client_certificate = true;
+    } else if (info) {
       // A connection accepted by the line listener serves lines, never administration.
       origin.source = info->service == line_service_name ? std::string(line_source_prefix) +
                                                                info->peer_address
@@ -98,6 +115,18 @@ public:
       origin.source = peer;
     }
     return origin;
+  }
+
+  /// Whether the call carries the proxy key this node's executor puts on the calls it
+  /// makes through the in-process channel.
+  bool proxied_by_this_node(const grpc::ServerContext* call) const {
+    if (context_.proxy_key.empty())
+      return false;
+    const auto& metadata = call->client_metadata();
+    auto it = metadata.find(grpc::string_ref(proxy_key_header.data(), proxy_key_header.size()));
+    return it != metadata.end() && it->second.size() == context_.proxy_key.size() &&
+           CRYPTO_memcmp(it->second.data(), context_.proxy_key.data(), context_.proxy_key.size()) ==
+               0;
   }
 
   static std::string token(const grpc::ServerContext* call) {
@@ -129,6 +158,11 @@ public:
   grpc::Status transact(const grpc::ServerContext* call, security_transaction transaction) const {
     transaction.token = token(call);
     transaction.origin = origin(call);
+    // A proxied call arrived over a mutually authenticated line, as the service it targets.
+    if (!transaction.origin.proxied_user.empty()) {
+      transaction.token.clear();
+      transaction.origin.service = transaction.service;
+    }
     actors::transaction_reply reply;
     if (auto status = ask(std::move(transaction), reply); !status.ok())
       return status;
@@ -1584,6 +1618,55 @@ public:
                             }
                             return transaction_effect{};
                           }));
+  }
+
+  grpc::Status Proxy(grpc::ServerContext* call, const pb::ProxyRequest* request,
+                     pb::ProxyReply* reply) override {
+    const auto& method = request->method();
+    constexpr std::string_view prefix = "/ward.admin.v1.";
+    if (request->node().empty())
+      return to_status(invalid("node", "name the node the call is for"));
+    std::optional<service_name> service;
+    for (auto [name, target] : {std::pair{"Security/", service_name::security_administration},
+                                {"Pki/", service_name::security_administration},
+                                {"Configuration/", service_name::configuration},
+                                {"Admin/", service_name::system_status},
+                                {"Cluster/Status", service_name::system_status},
+                                {"Cluster/Events", service_name::security_administration}})
+      if (method.starts_with(std::string(prefix) + name))
+        service = target;
+    if (!service)
+      return to_status(invalid("method", "'" + method +
+                                             "' cannot be proxied: sessions and proxies stay "
+                                             "on the node they are made on"));
+    // The caller must hold a session here; the node decides about rights itself.
+    std::string user;
+    auto authorized = transaction("Proxy", service, std::nullopt, transaction_writes::nothing,
+                                  [&user, node = request->node(), method](
+                                      security_context& c) -> effect_result {
+                                    user = c.principal->user;
+                                    transaction_effect effect;
+                                    effect.object = "node/" + node;
+                                    effect.detail = "proxied " + method;
+                                    return effect;
+                                  });
+    authorized.audited = true;
+    if (auto status = gw_->transact(call, std::move(authorized)); !status.ok())
+      return status;
+    auto source = gw_->origin(call).source;
+    cluster::proxy_outcome outcome{14, "the cluster actor did not answer", {}};
+    {
+      caf::scoped_actor self{gw_->context().system};
+      self->request(gw_->context().cluster_hub, std::chrono::seconds(20),
+                    cluster::proxy_request{request->node(),
+                                           {user, source, method, request->payload()}})
+          .receive([&](cluster::proxy_outcome& answer) { outcome = std::move(answer); },
+                   [&](const caf::error&) {});
+    }
+    reply->set_code(outcome.code);
+    reply->set_message(outcome.message);
+    reply->set_payload(outcome.payload);
+    return grpc::Status::OK;
   }
 
   grpc::Status Events(grpc::ServerContext* call, const pb::ClusterEventsRequest* request,

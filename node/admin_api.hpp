@@ -51,7 +51,18 @@ struct admin_api_context {
   std::shared_ptr<cluster::cluster_view> cluster;
   /// Events other nodes forwarded; null except on the primary.
   std::shared_ptr<cluster::event_store> events;
+  /// The node's cluster actor, which proxies calls to other nodes (SPEC TOP-2).
+  caf::actor cluster_hub;
+  /// A random key, made at start and never stored, that marks calls of the node's own
+  /// proxy executor; empty = no proxied calls are accepted.
+  std::string proxy_key;
 };
+
+/// Metadata the proxy executor puts on a proxied call: the user the primary authenticated
+/// and where the call came from. Honoured only on the node's in-process channel.
+inline constexpr std::string_view proxied_user_header = "ward-proxied-user";
+inline constexpr std::string_view proxied_source_header = "ward-proxied-source";
+inline constexpr std::string_view proxy_key_header = "ward-proxy-key";
 
 /// The Session, Security and Configuration gRPC services (proto/admin.proto). Each
 /// handler validates its request, states the right it needs and hands a transaction to

@@ -25,6 +25,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/send.hpp>
 #include <grpc/support/log.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <prometheus/exposer.h>
@@ -33,6 +34,7 @@
 #include <netdb.h>
 #include <arpa/inet.h>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <sstream>
 #include <sys/stat.h>
@@ -685,6 +687,53 @@ int run_node(const node_config& config) {
                                      const std::string& node, const security::audit_record& record) {
       syslog_sender->enqueue(cluster::format_rfc5424(syslog_event_of(hostname, node, record)));
     };
+  // Calls the primary proxies to this node run against the node's own server through an
+  // in-process channel, which exists once the server does (SPEC TOP-2).
+  struct in_process_holder {
+    std::mutex mutex;
+    std::shared_ptr<grpc::Channel> channel;
+  };
+  auto in_process = std::make_shared<in_process_holder>();
+  std::string proxy_key;
+  {
+    std::array<std::byte, 32> bytes{};
+    random(bytes);
+    static constexpr char digits[] = "0123456789abcdef";
+    for (auto b : bytes) {
+      proxy_key += digits[std::to_integer<unsigned>(b) >> 4];
+      proxy_key += digits[std::to_integer<unsigned>(b) & 0xf];
+    }
+  }
+  cluster_options.proxy_executor =
+      [in_process, proxy_key](const cluster::proxy_invocation& call) -> cluster::proxy_outcome {
+    std::shared_ptr<grpc::Channel> channel;
+    {
+      std::lock_guard lock(in_process->mutex);
+      channel = in_process->channel;
+    }
+    if (!channel)
+      return {14, "the node is not serving yet", {}};
+    grpc::GenericStub stub(channel);
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(15));
+    context.AddMetadata(std::string(proxy_key_header), proxy_key);
+    context.AddMetadata(std::string(proxied_user_header), call.user);
+    context.AddMetadata(std::string(proxied_source_header), call.source);
+    grpc::Slice slice(call.payload);
+    grpc::ByteBuffer request(&slice, 1);
+    grpc::ByteBuffer response;
+    std::promise<grpc::Status> done;
+    stub.UnaryCall(&context, call.method, grpc::StubOptions(), &request, &response,
+                   [&done](grpc::Status status) { done.set_value(std::move(status)); });
+    auto status = done.get_future().get();
+    cluster::proxy_outcome outcome{static_cast<int>(status.error_code()), status.error_message(),
+                                   {}};
+    std::vector<grpc::Slice> slices;
+    if (status.ok() && response.Dump(&slices).ok())
+      for (const auto& part : slices)
+        outcome.payload.append(reinterpret_cast<const char*>(part.begin()), part.size());
+    return outcome;
+  };
   auto hub = cluster::spawn_cluster_actor(*actor_system, std::move(cluster_options));
   auto stop_actors = [&] {
     caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
@@ -725,7 +774,7 @@ int run_node(const node_config& config) {
                          current_identity);
   auto api = make_admin_api(admin_api_context{*actor_system, security_actor, connections, listeners,
                                               audit_trail, security_store, cluster_view,
-                                              forwarded_events});
+                                              forwarded_events, hub, proxy_key});
   for (auto& service : api)
     builder.RegisterService(service.get());
   // Lines arrive on their own listener; its connections are the only ones the Line
@@ -752,6 +801,10 @@ int run_node(const node_config& config) {
     return fail("admin", "gRPC server did not start");
   }
 
+  {
+    std::lock_guard lock(in_process->mutex);
+    in_process->channel = server->InProcessChannel(grpc::ChannelArguments());
+  }
   listeners.start(*server);
   auto line_level = *line_security == cluster::line_security::high
                         ? pki::service_security_level::secure_high
@@ -828,6 +881,10 @@ int run_node(const node_config& config) {
 
   server->GetHealthCheckService()->SetServingStatus(false);
   dialers.clear();
+  {
+    std::lock_guard lock(in_process->mutex);
+    in_process->channel.reset();
+  }
   line_listener.reset();
   listeners.stop();
   // The actors go first: handlers still waiting for them get an error and return, so the

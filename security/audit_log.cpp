@@ -373,13 +373,15 @@ std::expected<std::optional<std::uint64_t>, int> find_last_newline(int fd, std::
   return std::nullopt;
 }
 
-/// Calls `on_line(line, terminated)` for every line in the first `end` bytes of `fd`; a
-/// last line without its newline comes with `terminated` false.
+/// Calls `on_line(line, terminated)` for every line between byte `start` (a line's first
+/// byte) and byte `end` of `fd`; a last line without its newline comes with `terminated`
+/// false.
 template <typename on_line_t>
-std::expected<void, int> for_each_line(int fd, std::uint64_t end, on_line_t on_line) {
+std::expected<void, int> for_each_line(int fd, std::uint64_t end, on_line_t on_line,
+                                       std::uint64_t start = 0, const bool* stop = nullptr) {
   std::string pending;
-  std::uint64_t offset = 0;
-  while (offset < end) {
+  std::uint64_t offset = start;
+  while (offset < end && !(stop && *stop)) {
     auto block = read_range(fd, offset, std::min<std::uint64_t>(end, offset + read_block));
     if (!block)
       return std::unexpected(block.error());
@@ -588,6 +590,8 @@ std::expected<audit_record, audit_error> audit_log::append(audit_record record) 
   }
   last_sequence_ = record.sequence;
   last_hash_ = record.hash;
+  if (record.sequence % index_interval == 0)
+    index_.emplace(record.sequence, *size_before);
   return record;
 }
 
@@ -598,6 +602,7 @@ audit_log::query(const audit_filter& filter) const {
         audit_error{audit_errc::invalid_argument,
                     "query limit must be 1 to " + std::to_string(max_audit_query_limit)});
   std::uint64_t end = 0;
+  std::uint64_t start = 0;
   {
     // Appends hold the lock from write to sync, so the size seen here ends on a whole
     // record; reading without the lock keeps a long query from stalling logins.
@@ -606,18 +611,27 @@ audit_log::query(const audit_filter& filter) const {
     if (!size)
       return std::unexpected(io_failure("cannot stat", path_, size.error()));
     end = *size;
+    // Paging forward (the line forwarder does, batch after batch) starts at the nearest
+    // indexed record at or before the cursor instead of at the top of the trail.
+    if (auto it = index_.upper_bound(filter.after_sequence); it != index_.begin())
+      start = std::prev(it)->second;
   }
   std::deque<audit_record> found;
-  auto scanned = for_each_line(fd_, end, [&](std::string_view line, bool terminated) {
-    if (!terminated || (filter.oldest_first && found.size() >= filter.limit))
-      return;
-    auto record = decode_line(line);
-    if (!record || !matches(*record, filter))
-      return;
-    found.push_back(std::move(*record));
-    if (found.size() > filter.limit)
-      found.pop_front();
-  });
+  bool full = false;
+  auto scanned = for_each_line(
+      fd_, end,
+      [&](std::string_view line, bool terminated) {
+        if (!terminated || full)
+          return;
+        auto record = decode_line(line);
+        if (!record || !matches(*record, filter))
+          return;
+        found.push_back(std::move(*record));
+        if (found.size() > filter.limit)
+          found.pop_front();
+        full = filter.oldest_first && found.size() >= filter.limit;
+      },
+      start, &full);
   if (!scanned)
     return std::unexpected(io_failure("cannot read", path_, scanned.error()));
   return std::vector<audit_record>(std::make_move_iterator(found.begin()),

@@ -7,6 +7,7 @@
 #include <expected>
 #include <filesystem>
 #include <memory>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -227,6 +228,10 @@ private:
   std::uint64_t last_sequence_ = 0;
   std::string last_hash_;
   std::uint64_t repaired_bytes_ = 0;
+  /// Byte offsets of every index_interval-th record appended by this process, so queries
+  /// paging forward from a sequence do not read the trail from its start.
+  static constexpr std::uint64_t index_interval = 256;
+  mutable std::map<std::uint64_t, std::uint64_t> index_;
   /// Set when a failed write could not be undone or a failed sync left the page cache in
   /// an unknown state; appending more would build on bytes that may not be on disk.
   bool broken_ = false;

@@ -146,6 +146,30 @@ done
 [ "$lag_zero" = 1 ] && pass "LINE-3 cluster status shows every node's version with lag 0" \
   || fail "LINE-3 cluster status shows every node's version with lag 0: $status"
 
+# ---- TOP-2 node-scoped calls go through the primary, proxied over the node's line -----------
+expect_output "^role  *expansion" "TOP-2 wardctl --on exp1 status reaches exp1 through the primary" \
+  at primary --on exp1 status
+expect_output "linetest1" "TOP-2 --on exp1 service-user list shows exp1's replicated copy" \
+  at primary --on exp1 service-user list
+expect_output "Enrolled identity" "TOP-2 --on exp1 audit list reads exp1's own trail" \
+  at primary --on exp1 audit list --limit 200
+expect_output "Proxy node/exp1 (proxied /ward.admin.v1.Security/AuditQuery)" \
+  "TOP-2 MON-1 the proxied call is audited on the primary" at primary audit list --limit 20
+at primary service-user add watchline1 -g "System Status Group" --setting enabled \
+  <<<"Juniper-Coast-Arc-52" >/dev/null 2>&1
+wait_for 5 login_as primary watchline1 Juniper-Coast-Arc-52
+expect_code 1 "TOP-2 exp1 itself refuses a proxied call the user has no right to" \
+  env WARD_SESSION_FILE="$WARD_TEST_DIR/session-primary-watchline1" \
+  "$WARDCTL" --endpoints "$WARD_TEST_DIR/primary/data/run/endpoints" \
+  --ca-file "$WARD_TEST_DIR/primary/data/certificates/root-ca.pem" \
+  --server-name primary.ward.test --on exp1 audit list
+grep -q "exp1 (through the primary): watchline1 lacks the right security_read_all (code 7)" <<<"$OUT" \
+  && pass "TOP-2 the refusal comes from exp1 and names the missing right" \
+  || fail "TOP-2 the refusal comes from exp1 and names the missing right: $OUT"
+expect_code 2 "TOP-2 --on is refused for calls made on the primary itself" \
+  at primary --on exp1 rights-group list
+expect_output "no node named nosuch" "TOP-2 --on names an unknown node" at primary --on nosuch status
+
 # ---- SEC-10 referred authentication on the appserver ---------------------------------------
 expect_code 0 "SEC-10 the appserver refers a login to the security database" \
   login_as app1 linetest1 Cedar-Moss-Path-71

@@ -687,3 +687,38 @@ TEST_CASE("MON-1 concurrent appends stay gapless and chained") {
   CHECK(result->intact);
   CHECK(result->records == 80);
 }
+
+TEST_CASE("MON-2 paging forward oldest first returns the records after the cursor in order") {
+  test::temp_dir dir;
+  manual_clock time(test::fixed_now());
+  auto log = audit_log::open(dir.path() / "audit.log", time);
+  REQUIRE(log.has_value());
+  for (int i = 0; i < 600; ++i) {
+    audit_record record;
+    record.kind = i % 7 == 0 ? audit_kind::alarm : audit_kind::login;
+    record.action = "Login";
+    record.object = "service_user/u" + std::to_string(i);
+    REQUIRE((*log)->append(record).has_value());
+  }
+  security::audit_filter page;
+  page.oldest_first = true;
+  page.limit = 10;
+  // Cursors before, at and after the indexed records (every 256th) all page exactly.
+  for (std::uint64_t after : {0u, 255u, 256u, 300u, 511u, 512u, 590u}) {
+    page.after_sequence = after;
+    auto records = (*log)->query(page);
+    REQUIRE(records.has_value());
+    REQUIRE(records->size() == std::min<std::size_t>(10, 600 - after));
+    for (std::size_t i = 0; i < records->size(); ++i)
+      CHECK((*records)[i].sequence == after + 1 + i);
+  }
+  page.after_sequence = 600;
+  CHECK((*log)->query(page)->empty());
+  // Without oldest_first the newest matching records come back, as before.
+  security::audit_filter newest;
+  newest.limit = 3;
+  newest.kind = audit_kind::alarm;
+  auto alarms = (*log)->query(newest);
+  REQUIRE(alarms->size() == 3);
+  CHECK(alarms->back().sequence == 596); // record index 595 = 7 * 85
+}
