@@ -83,6 +83,8 @@ struct cluster_alarm {
   std::string object;
   std::string reason;
   std::string source;
+  /// The condition an earlier alarm reported has ended (e.g. a line is back up).
+  bool cleared = false;
 };
 
 /// Appserver: an administrative login to refer to the security database. Reply:

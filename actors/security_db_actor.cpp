@@ -835,7 +835,8 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
       [self](enrol_sign& request) { return sign_enrolment(self, request); },
       [self](install_enrolment& enrolment) { return install_enrolled_identity(self, enrolment); },
       [self](cluster_alarm& alarm) {
-        audit(self, record_of(audit_kind::alarm, audit_outcome::failure, "",
+        audit(self, record_of(audit_kind::alarm,
+                              alarm.cleared ? audit_outcome::success : audit_outcome::failure, "",
                               request_origin{alarm.source, std::nullopt}, alarm.action,
                               alarm.object, alarm.reason));
       },

@@ -266,6 +266,11 @@ caf::actor open_line(hub_pointer self, const std::string& node, const std::strin
                      std::shared_ptr<frame_writer> writer, bool dialled, bool enrolment_only) {
   auto& state = self->state;
   auto& entry = state.members[node];
+  // A line that was down and comes back clears its line-down alarm (SPEC LINE-4).
+  if (!entry.view.line_up && !entry.view.last_error.empty() && !entry.view.enrolment_only)
+    self->send(state.options.security_actor,
+               actors::cluster_alarm{"line_up", "node/" + node,
+                                     "line back up after: " + entry.view.last_error, {}, true});
   if (entry.line && entry.view.line_up)
     self->send(entry.line, close_atom::value, std::string("replaced by a new line"));
   auto id = state.next_line_id++;

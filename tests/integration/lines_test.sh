@@ -285,6 +285,41 @@ at primary cluster status | grep -q "^rogue1 " \
   && fail "LINE-1 the refused node never appears as a member" \
   || pass "LINE-1 the refused node never appears as a member"
 
+# ---- PKI-8 LINE-1 a node with an identity from a foreign CA is refused and alarmed ------------
+# It trusts the cluster (CA and primary identity dropped into its TCS) but its own identity
+# was issued by a CA the cluster does not know.
+foreign="$WARD_TEST_DIR/foreign-ca"
+mkdir -p "$foreign" "$WARD_TEST_DIR/foreign1/data/certificates/tcs/add"
+(
+  cd "$foreign" || exit 1
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 30 \
+    -subj "/CN=foreign root" >/dev/null 2>&1
+  openssl genrsa -out node.key 2048 >/dev/null 2>&1
+  openssl req -new -key node.key -subj "/CN=foreign1.ward.test" -out node.csr >/dev/null 2>&1
+  printf "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=DNS:foreign1.ward.test\n" > ext
+  openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+    -extfile ext -out node.pem >/dev/null 2>&1
+)
+install -m 600 "$foreign/node.key" "$WARD_TEST_DIR/foreign1/data/certificates/identity.key"
+install -m 644 "$foreign/node.pem" "$WARD_TEST_DIR/foreign1/data/certificates/identity.pem"
+cp "$WARD_TEST_DIR/primary/data/certificates/root-ca.pem" \
+  "$WARD_TEST_DIR/foreign1/data/certificates/tcs/add/cluster-ca.pem"
+cp "$WARD_TEST_DIR/primary/data/certificates/identity.pem" \
+  "$WARD_TEST_DIR/foreign1/data/certificates/tcs/add/primary.pem"
+write_node_config foreign1 expansion "$line_port"
+start_node foreign1 || exit 1
+untrusted_alarm() {
+  at primary audit list --kind alarm --limit 50 | grep "line_refused" | grep -q "untrusted_chain"
+}
+wait_for 10 untrusted_alarm \
+  && pass "PKI-8 LINE-1 a line with a certificate from an unknown CA is refused and alarmed" \
+  || fail "PKI-8 LINE-1 a line with a certificate from an unknown CA is refused and alarmed: $(at primary audit list --kind alarm --limit 8 2>&1)"
+at primary cluster status | grep -q "^foreign1 .* up " \
+  && fail "LINE-1 the foreign node never holds a line" \
+  || pass "LINE-1 the foreign node never holds a line"
+expect_output "line_up" "LINE-4 a line back after the primary's restart cleared its alarm on exp1" \
+  at exp1 audit list --kind alarm --limit 100
+
 # ---- PKI-12 a revoked identity: the line is refused with the cause and alarmed --------------
 serial=$(openssl x509 -noout -serial -in "$WARD_TEST_DIR/exp2/data/certificates/identity.pem" | sed 's/serial=//')
 expect_code 0 "PKI-12 the administrator revokes exp2's identity" at primary pki revoke "$serial"
