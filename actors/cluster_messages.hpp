@@ -4,6 +4,7 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -53,6 +54,8 @@ struct login_report {
   std::string name;
   bool success = false;
   std::string source;
+  /// When the other node checked it: the lockout window runs from then.
+  std::chrono::system_clock::time_point time{};
 };
 
 /// Primary: a node's enrolment request, verified by the line's password proof. Reply:

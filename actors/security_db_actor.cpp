@@ -175,11 +175,8 @@ std::optional<security_error> persist(self_pointer self, transaction_writes writ
   if (!security_records.empty())
     if (auto written = deps.security_store->put_all(security_records); !written)
       return failed(written.error());
-  if (replicated) {
+  if (replicated)
     deps.settings_version = next_version;
-    if (self->state.hub)
-      self->send(self->state.hub, snapshot_of(deps, deps.time->now()));
-  }
   if (writes_any(writes, transaction_writes::directory))
     if (auto written = deps.config_store->put(directory_record,
                                               telephony::encode_directory(deps.directory.data()));
@@ -207,6 +204,9 @@ std::optional<security_error> persist(self_pointer self, transaction_writes writ
           !written)
         return failed(written.error().detail);
   }
+  // Replicas hear of a change only once every part of it is written.
+  if (replicated && self->state.hub)
+    self->send(self->state.hub, snapshot_of(deps, deps.time->now()));
   return std::nullopt;
 }
 
@@ -554,11 +554,14 @@ void count_remote_login(self_pointer self, const login_report& report) {
   if (!deps.settings_writer)
     return;
   auto now = deps.time->now();
+  // Counted when it happened (never in the future), so a failure forwarded late after an
+  // outage falls out of the lockout window as it would have on the primary itself.
+  auto at = report.time == clock::time_point{} ? now : std::min(report.time, now);
   auto material = deps.database.login_material_for(report.name, now);
   if (!material.known_user)
     return;
   auto result =
-      deps.database.complete_login(report.name, report.success, material.credential_version, now);
+      deps.database.complete_login(report.name, report.success, material.credential_version, at);
   if (persist(self, transaction_writes::security_settings))
     return;
   if (result.lock_event != security::lockout_event::none)
@@ -610,6 +613,8 @@ transaction_reply install_enrolled_identity(self_pointer self, const install_enr
   auto invalid = [](std::string why) {
     return transaction_reply{security_error{security_errc::invalid_argument, "enrolment", why}};
   };
+  if (deps.pki.record.ca || deps.settings_writer)
+    return invalid("a node hosting the certificate authority does not enrol with another");
   auto cert = pki::certificate::from_pem(enrolment.certificate_pem);
   auto ca = pki::certificate::from_pem(enrolment.ca_pem);
   auto server = pki::certificate::from_pem(enrolment.server_identity_pem);

@@ -79,6 +79,13 @@ constexpr auto heartbeat_timeout = std::chrono::seconds(5);
 constexpr std::size_t forward_batch = 256;
 /// A forwarded batch not acknowledged within this time is sent again.
 constexpr auto forward_retry = std::chrono::seconds(10);
+/// Nodes the CA enrols at most; every pin travels in every settings record.
+constexpr std::size_t max_enrolled_nodes = 1000;
+/// Refused-line alarms from one address per minute; the rest are only logged.
+constexpr std::size_t line_alarms_per_source_per_minute = 30;
+constexpr std::size_t line_alarms_per_node_per_minute = 3;
+/// A call proxied to a node that has not answered by then is failed.
+constexpr auto proxy_timeout = std::chrono::seconds(25);
 /// Failed logins older than this when they reach the primary no longer count (they are
 /// outside any lockout window worth enforcing and are replays after an outage).
 constexpr auto login_report_window = std::chrono::minutes(10);
@@ -139,6 +146,9 @@ caf::behavior line_behavior(caf::stateful_actor<line_state>* self, std::uint64_t
 
 struct member {
   member_view view;
+  /// The far end's address ("ip:port") and leaf certificate as its line presented them.
+  std::string peer_address;
+  std::string peer_pem;
   std::uint64_t line_id = 0;
   caf::actor line;
   std::chrono::steady_clock::time_point last_heartbeat{};
@@ -165,6 +175,7 @@ struct hub_state {
   struct pending_proxy {
     std::uint64_t line_id = 0;
     caf::typed_response_promise<proxy_outcome> promise;
+    std::chrono::steady_clock::time_point sent;
   };
   std::uint64_t next_proxy = 1;
   std::map<std::uint64_t, pending_proxy> proxies;
@@ -173,6 +184,10 @@ struct hub_state {
   std::map<std::string, std::string> alarmed_dial_failures;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::uint64_t ticks = 0;
+  std::map<std::string, std::size_t> line_alarms;
+  std::chrono::steady_clock::time_point alarm_minute{};
+  /// The primary's own records handed to syslog (persisted as "syslog/own").
+  std::uint64_t syslog_up_to = 0;
   static inline const char* name = "ward.cluster";
 };
 
@@ -218,25 +233,36 @@ void send_frame(hub_pointer self, const member& entry, line::Frame frame) {
     self->send(entry.line, outbound_frame{std::move(frame)});
 }
 
-/// The identities every node pins for line security High: on the primary those it issued
-/// (and its own), elsewhere the list the primary last sent.
-std::vector<std::string> pinned_identities(hub_pointer self) {
+/// The identities every node pins for line security High, by node name: on the primary
+/// those it issued (and its own), elsewhere the list the primary last sent.
+std::map<std::string, std::string> pinned_identities(hub_pointer self) {
   auto& state = self->state;
-  std::vector<std::string> pins;
+  std::map<std::string, std::string> pins;
   if (state.options.writer) {
-    if (auto issued = state.options.store->scan("pin/", "", 10'000))
+    if (auto issued = state.options.store->scan("pin/", "", max_enrolled_nodes + 1))
       for (auto& [key, pem] : *issued)
-        pins.push_back(std::move(pem));
+        pins.emplace(key.substr(4), std::move(pem));
     if (!state.facts.identity_pem.empty())
-      pins.push_back(state.facts.identity_pem);
+      pins[state.options.node] = state.facts.identity_pem;
   } else if (auto held = state.options.store->get("pins"); held && *held) {
     auto list = nlohmann::json::parse(**held, nullptr, false);
-    if (list.is_array())
-      for (const auto& pem : list)
+    if (list.is_object())
+      for (const auto& [node, pem] : list.items())
         if (pem.is_string())
-          pins.push_back(pem.get<std::string>());
+          pins.emplace(node, pem.get<std::string>());
   }
   return pins;
+}
+
+/// Whether `pem` is the identity pinned for `node`.
+bool pinned_as(const std::map<std::string, std::string>& pins, const std::string& node,
+               const std::string& pem) {
+  auto it = pins.find(node);
+  if (it == pins.end())
+    return false;
+  auto pinned = pki::certificate::from_pem(it->second);
+  auto presented = pki::certificate::from_pem(pem);
+  return pinned && presented && pinned->sha256_fingerprint() == presented->sha256_fingerprint();
 }
 
 line::Frame settings_frame(hub_pointer self, const actors::settings_changed& snapshot) {
@@ -247,8 +273,11 @@ line::Frame settings_frame(hub_pointer self, const actors::settings_changed& sna
   for (const auto& serial : snapshot.revoked_serials)
     settings->add_revoked_serials(serial);
   settings->set_written_unix_us(snapshot.written_unix_us);
-  for (auto& pem : pinned_identities(self))
-    settings->add_pinned_identities(std::move(pem));
+  for (auto& [node, pem] : pinned_identities(self)) {
+    auto* pin = settings->add_pins();
+    pin->set_node(node);
+    pin->set_certificate_pem(std::move(pem));
+  }
   return frame;
 }
 
@@ -385,13 +414,29 @@ line_accept_reply accept_line(hub_pointer self, line_accept& request) {
   const auto& hello = request.hello.hello();
   auto source = request.facts.peer_address;
   auto refuse = [&](const std::string& why) {
-    alarm(self, "line_refused", "node/" + hello.node(), why, source);
+    auto now = std::chrono::steady_clock::now();
+    if (now - state.alarm_minute >= std::chrono::minutes(1)) {
+      state.line_alarms.clear();
+      state.alarm_minute = now;
+    }
+    auto address = source.substr(0, source.rfind(':'));
+    // Capped per address and per name it claims, so one node retrying cannot hide another
+    // behind the same address, and a scanner cannot flood the trail.
+    if (++state.line_alarms[address] <= line_alarms_per_source_per_minute &&
+        ++state.line_alarms[address + "/" + hello.node()] <= line_alarms_per_node_per_minute)
+      alarm(self, "line_refused", "node/" + hello.node(), why, source);
     log()->warn("event=line_refused node={} peer={} reason=\"{}\"", hello.node(), source, why);
     return line_accept_reply{false, why, {}};
   };
   auto role = parse_node_role(hello.role());
   if (!valid_node_name(hello.node()) || !role || *role == node_role::primary)
     return refuse("Hello names no valid node and dialling role");
+  // A name is one node: never this node's own, never one this node dials itself.
+  if (hello.node() == state.options.node)
+    return refuse("Hello names this node itself");
+  if (auto it = state.members.find(hello.node());
+      it != state.members.end() && it->second.view.dialled && it->second.view.line_up)
+    return refuse("Hello names a node this node holds a line to");
   if (!state.options.line_password.empty() &&
       !proofs_match(line_proof(state.options.line_password, line_side::client,
                                request.facts.exporter_hex, hello.node(), hello.role()),
@@ -417,11 +462,12 @@ line_accept_reply accept_line(hub_pointer self, line_accept& request) {
       for (const auto& pem : state.facts.anchors_pem)
         if (auto anchor = pki::certificate::from_pem(pem))
           (void)trust.add(*anchor);
-      // High pins the identities the cluster CA issued; a secondary that has not yet
-      // received the list from the primary can only check the chain to the CA.
+      // High pins the identity the cluster CA issued to the node of that name, which ties
+      // the name in Hello to the certificate. A secondary that has not yet received the
+      // pins from the primary can only check the chain to the CA.
       auto pins = pinned_identities(self);
       auto level = pins.empty() ? pki::check_level::medium : pki::check_level::high;
-      for (const auto& pem : pins)
+      for (const auto& [name, pem] : pins)
         if (auto cert = pki::certificate::from_pem(pem))
           (void)trust.add(*cert);
       std::vector<std::string> own;
@@ -433,6 +479,9 @@ line_accept_reply accept_line(hub_pointer self, line_accept& request) {
       if (!graded.ok())
         return refuse("client certificate refused (" +
                       std::string(pki::to_string(graded.failure)) + "): " + graded.detail);
+      if (!pins.empty() && !pinned_as(pins, hello.node(), request.facts.client_chain_pem.front()))
+        return refuse("client certificate refused (not_pinned): it is not the identity enrolled "
+                      "as " + hello.node());
     }
   }
 
@@ -450,6 +499,9 @@ line_accept_reply accept_line(hub_pointer self, line_accept& request) {
   auto line = open_line(self, hello.node(), hello.role(), request.writer, false, enrolment_only);
   auto& entry = state.members[hello.node()];
   entry.view.settings_version = hello.settings_version();
+  entry.peer_address = request.facts.peer_address;
+  entry.peer_pem =
+      request.facts.client_chain_pem.empty() ? std::string{} : request.facts.client_chain_pem.front();
   if (!request.facts.client_chain_pem.empty())
     if (auto leaf = pki::certificate::from_pem(request.facts.client_chain_pem.front())) {
       entry.view.peer_subject = leaf->subject();
@@ -502,7 +554,7 @@ void on_events(hub_pointer self, member& entry, const line::AuditEvents& events)
       self->send(state.options.security_actor,
                  actors::login_report{entry.view.name, record.actor,
                                       record.outcome == security::audit_outcome::success,
-                                      record.source});
+                                      record.source, record.time});
     if (state.options.event_sink)
       state.options.event_sink(entry.view.name, record);
   }
@@ -517,10 +569,28 @@ void on_frame(hub_pointer self, std::uint64_t line_id, line::Frame& frame) {
   auto* entry = member_of_line(self, line_id);
   if (!entry || entry->line_id != line_id)
     return;
-  // An enrolment-only line carries heartbeats and enrolment, nothing else.
-  if (entry->view.enrolment_only && !frame.has_heartbeat() && !frame.has_enrol_request() &&
-      !frame.has_enrol_reply())
+  // Which frames a line may carry depends on its direction: what flows from the primary
+  // (settings, enrolment replies, acknowledgements, proxied calls) is taken only from a
+  // line this node dialled, what flows to it only from a line another node dialled in. An
+  // enrolment-only line carries heartbeats and enrolment, nothing else.
+  using body = line::Frame::BodyCase;
+  auto kind = frame.body_case();
+  bool from_server = kind == body::kSettings || kind == body::kEnrolReply ||
+                     kind == body::kEventsAck || kind == body::kReferredLoginReply ||
+                     kind == body::kProxyCall;
+  bool from_client = kind == body::kEnrolRequest || kind == body::kEvents ||
+                     kind == body::kReferredLogin || kind == body::kSettingsAck ||
+                     kind == body::kProxyResult;
+  bool dialled = entry->view.dialled;
+  bool allowed = (from_server && dialled) || (from_client && !dialled) || kind == body::kHeartbeat;
+  if (entry->view.enrolment_only)
+    allowed = kind == body::kHeartbeat || (kind == body::kEnrolRequest && !dialled) ||
+              (kind == body::kEnrolReply && dialled);
+  if (!allowed) {
+    log()->warn("event=frame_refused node={} frame={} dialled={}", entry->view.name,
+                static_cast<int>(kind), dialled);
     return;
+  }
   switch (frame.body_case()) {
     case line::Frame::kHeartbeat: {
       entry->last_heartbeat = std::chrono::steady_clock::now();
@@ -537,24 +607,31 @@ void on_frame(hub_pointer self, std::uint64_t line_id, line::Frame& frame) {
       const auto& settings = frame.settings();
       if (state.options.writer)
         break;
-      if (settings.pinned_identities_size() > 0) {
-        nlohmann::json list = nlohmann::json::array();
-        for (const auto& pem : settings.pinned_identities())
-          list.push_back(pem);
-        (void)state.options.store->put("pins", list.dump());
-      }
+      nlohmann::json pins = nlohmann::json::object();
+      for (const auto& pin : settings.pins())
+        if (valid_node_name(pin.node()))
+          pins[pin.node()] = pin.certificate_pem();
       std::vector<std::string> revoked(settings.revoked_serials().begin(),
                                        settings.revoked_serials().end());
+      auto version = settings.version();
       self->request(state.options.security_actor, std::chrono::seconds(10),
-                    actors::apply_replicated{settings.version(), settings.settings(), revoked})
-          .then([self, line_id](std::uint64_t held) {
-            auto* entry = member_of_line(self, line_id);
-            if (!entry)
-              return;
-            line::Frame ack;
-            ack.mutable_settings_ack()->set_version(held);
-            send_frame(self, *entry, std::move(ack));
-          });
+                    actors::apply_replicated{version, settings.settings(), revoked})
+          .then(
+              [self, line_id, version, pins = pins.dump()](std::uint64_t held) {
+                // Pins come with the record: kept only when it is the one now held, so an
+                // older record never replaces them.
+                if (held == version)
+                  (void)self->state.options.store->put("pins", pins);
+                auto* entry = member_of_line(self, line_id);
+                if (!entry)
+                  return;
+                line::Frame ack;
+                ack.mutable_settings_ack()->set_version(held);
+                send_frame(self, *entry, std::move(ack));
+              },
+              [](const caf::error&) {
+                // Not acknowledged: the primary sends it again on the next change or line.
+              });
       break;
     }
     case line::Frame::kSettingsAck: {
@@ -573,7 +650,9 @@ void on_frame(hub_pointer self, std::uint64_t line_id, line::Frame& frame) {
     case line::Frame::kEventsAck: {
       if (line_id != state.primary_line)
         break;
-      state.forwarded_up_to = std::max(state.forwarded_up_to, frame.events_ack().up_to());
+      // The primary's word is final, even below the cursor: a primary restored from an
+      // older backup gets the records it lacks again.
+      state.forwarded_up_to = frame.events_ack().up_to();
       store_cursor(self);
       state.forward_in_flight.reset();
       forward_events(self);
@@ -586,9 +665,61 @@ void on_frame(hub_pointer self, std::uint64_t line_id, line::Frame& frame) {
         send_frame(self, *entry, std::move(reply));
         break;
       }
-      std::vector<std::string> addresses(frame.enrol_request().addresses().begin(),
-                                         frame.enrol_request().addresses().end());
       auto node = entry->view.name;
+      auto refuse_enrolment = [&](const std::string& why) {
+        alarm(self, "enrolment_refused", "node/" + node, why, entry->peer_address);
+        line::Frame reply;
+        reply.mutable_enrol_reply()->set_error(why);
+        send_frame(self, *entry, std::move(reply));
+      };
+      auto request = pki::parse_csr(frame.enrol_request().csr_pem());
+      if (!request) {
+        refuse_enrolment("the certificate request cannot be read: " + request.error().detail);
+        break;
+      }
+      // The CA vouches for names: never the primary's own, never another node's, and a
+      // node name already enrolled only for the node holding that identity (renewal) or
+      // once an administrator revoked it.
+      auto pins = pinned_identities(self);
+      if (request->common_name == state.facts.hostname) {
+        refuse_enrolment("the request names this node's own host name " + request->common_name);
+        break;
+      }
+      bool name_taken = false;
+      for (const auto& [other, pem] : pins)
+        if (other != node)
+          if (auto cert = pki::certificate::from_pem(pem);
+              cert && cert->subject_common_name() == request->common_name)
+            name_taken = true;
+      if (name_taken) {
+        refuse_enrolment("host name " + request->common_name + " belongs to another node");
+        break;
+      }
+      if (auto held = pins.find(node); held != pins.end() && !pinned_as(pins, node, entry->peer_pem)) {
+        auto cert = pki::certificate::from_pem(held->second);
+        bool revoked = cert && std::find(state.facts.revoked_serials.begin(),
+                                         state.facts.revoked_serials.end(),
+                                         cert->serial_hex()) != state.facts.revoked_serials.end();
+        bool expired = !cert || cert->days_until_expiry(state.options.time->now()) < 0;
+        if (!revoked && !expired) {
+          refuse_enrolment("node " + node +
+                           " is already enrolled; revoke its identity (pki revoke) to enrol it "
+                           "again");
+          break;
+        }
+      }
+      if (pins.size() > max_enrolled_nodes) {
+        refuse_enrolment("the cluster already has the most nodes the CA enrols");
+        break;
+      }
+      // Only the address the line comes from is vouched for in the certificate.
+      std::vector<std::string> addresses;
+      auto peer_ip = entry->peer_address.substr(0, entry->peer_address.rfind(':'));
+      if (peer_ip.starts_with("[") && peer_ip.ends_with("]"))
+        peer_ip = peer_ip.substr(1, peer_ip.size() - 2);
+      for (const auto& address : frame.enrol_request().addresses())
+        if (address == peer_ip)
+          addresses.push_back(address);
       self->request(state.options.security_actor, std::chrono::seconds(30),
                     actors::enrol_sign{node, frame.enrol_request().csr_pem(), addresses})
           .then([self, line_id, node](const actors::enrol_result& result) {
@@ -611,11 +742,20 @@ void on_frame(hub_pointer self, std::uint64_t line_id, line::Frame& frame) {
             r->set_server_identity_pem(result.server_identity_pem);
             r->set_error(result.error);
             send_frame(self, *entry, std::move(reply));
+          },
+          [self, line_id](const caf::error&) {
+            if (auto* entry = member_of_line(self, line_id)) {
+              line::Frame reply;
+              reply.mutable_enrol_reply()->set_error("the certificate authority did not answer");
+              send_frame(self, *entry, std::move(reply));
+            }
           });
       break;
     }
     case line::Frame::kEnrolReply: {
       const auto& reply = frame.enrol_reply();
+      if (!state.enrolling || line_id != state.primary_line || state.options.writer)
+        break;
       if (!reply.error().empty()) {
         state.enrolling = false;
         alarm(self, "enrolment_failed", "identity", reply.error());
@@ -638,10 +778,16 @@ void on_frame(hub_pointer self, std::uint64_t line_id, line::Frame& frame) {
               if (entry.view.dialled && entry.view.line_up && entry.line)
                 self->send(entry.line, close_atom::value,
                            std::string("re-dialling with the enrolled identity"));
+          },
+          [self](const caf::error&) {
+            self->state.enrolling = false;
+            alarm(self, "enrolment_failed", "identity", "the security database did not answer");
           });
       break;
     }
     case line::Frame::kReferredLogin: {
+      if (!state.options.writer)
+        break;
       const auto& login = frame.referred_login();
       actors::login_request request;
       request.name = login.name();
@@ -665,6 +811,14 @@ void on_frame(hub_pointer self, std::uint64_t line_id, line::Frame& frame) {
             if (!answer.error)
               caf::anon_send(self->state.options.security_actor,
                              actors::logout_request{answer.grant.token, {}});
+          },
+          [self, line_id, id](const caf::error&) {
+            if (auto* entry = member_of_line(self, line_id)) {
+              line::Frame reply;
+              reply.mutable_referred_login_reply()->set_id(id);
+              reply.mutable_referred_login_reply()->set_message("the security database did not answer");
+              send_frame(self, *entry, std::move(reply));
+            }
           });
       break;
     }
@@ -679,10 +833,17 @@ void on_frame(hub_pointer self, std::uint64_t line_id, line::Frame& frame) {
         send_frame(self, *entry, std::move(reply));
         break;
       }
-      proxy_invocation invocation{call.user(), call.source(), call.method(), call.payload()};
-      std::thread([executor = state.options.proxy_executor, invocation, hub = caf::actor_cast<caf::actor>(self),
-                   line_id, id = call.id()] {
-        caf::anon_send(hub, proxy_done{line_id, id, executor(invocation)});
+      proxy_invocation invocation{call.user(),    call.source(), call.method(),
+                                  call.payload(), call.tls(),    call.client_certificate()};
+      std::thread([executor = state.options.proxy_executor, invocation,
+                   hub = caf::actor_cast<caf::actor>(self), line_id, id = call.id()] {
+        proxy_outcome outcome{13, "the proxied call failed on the node", {}};
+        try {
+          outcome = executor(invocation);
+        } catch (const std::exception& e) {
+          outcome.message += std::string(": ") + e.what();
+        }
+        caf::anon_send(hub, proxy_done{line_id, id, std::move(outcome)});
       }).detach();
       break;
     }
@@ -717,6 +878,15 @@ void on_line_down(hub_pointer self, std::uint64_t line_id, const std::string& re
     return;
   auto node = it->second;
   state.line_nodes.erase(it);
+  for (auto it = state.proxies.begin(); it != state.proxies.end();) {
+    if (it->second.line_id == line_id) {
+      it->second.promise.deliver(proxy_outcome{14, "the line to " + node + " went down", {}});
+      it = state.proxies.erase(it);
+    } else {
+      ++it;
+    }
+  }
+
   auto found = state.members.find(node);
   if (found == state.members.end() || found->second.line_id != line_id)
     return;
@@ -729,14 +899,6 @@ void on_line_down(hub_pointer self, std::uint64_t line_id, const std::string& re
   if (!entry.view.enrolment_only && reason.find("replaced") == std::string::npos &&
       reason.find("enrolled identity") == std::string::npos)
     alarm(self, "line_down", "node/" + node, reason);
-  for (auto it = state.proxies.begin(); it != state.proxies.end();) {
-    if (it->second.line_id == line_id) {
-      it->second.promise.deliver(proxy_outcome{14, "the line to " + node + " went down", {}});
-      it = state.proxies.erase(it);
-    } else {
-      ++it;
-    }
-  }
   if (line_id == state.primary_line) {
     state.primary_line = 0;
     state.forward_in_flight.reset();
@@ -773,6 +935,8 @@ caf::behavior hub_behavior(hub_pointer self, cluster_options options) {
   self->state.options = std::move(options);
   if (auto cursor = self->state.options.store->get("forward/acked"); cursor && *cursor)
     self->state.forwarded_up_to = std::strtoull((*cursor)->c_str(), nullptr, 10);
+  if (auto cursor = self->state.options.store->get("syslog/own"); cursor && *cursor)
+    self->state.syslog_up_to = std::strtoull((*cursor)->c_str(), nullptr, 10);
   self->send(self->state.options.security_actor,
              actors::cluster_link{caf::actor_cast<caf::actor>(self)});
   self->delayed_send(self, heartbeat_interval, tick_atom::value);
@@ -801,14 +965,17 @@ caf::behavior hub_behavior(hub_pointer self, cluster_options options) {
         if (self->state.options.event_sink && self->state.options.writer) {
           // The primary's own records go to syslog as they are written.
           security::audit_filter filter;
-          filter.after_sequence = self->state.forwarded_up_to;
+          filter.after_sequence = self->state.syslog_up_to;
           filter.limit = forward_batch;
           filter.oldest_first = true;
-          if (auto records = self->state.options.audit->query(filter))
+          if (auto records = self->state.options.audit->query(filter); records && !records->empty()) {
             for (const auto& record : *records) {
               self->state.options.event_sink(self->state.options.node, record);
-              self->state.forwarded_up_to = record.sequence;
+              self->state.syslog_up_to = record.sequence;
             }
+            (void)self->state.options.store->put("syslog/own",
+                                                 std::to_string(self->state.syslog_up_to));
+          }
         }
       },
       [self](line_accept& request) { return accept_line(self, request); },
@@ -822,7 +989,7 @@ caf::behavior hub_behavior(hub_pointer self, cluster_options options) {
         material.key_pem = state.facts.identity_key_pem;
         material.certificate_pem = state.facts.identity_pem;
         material.anchors_pem = state.facts.anchors_pem;
-        for (auto& pem : pinned_identities(self))
+        for (auto& [node, pem] : pinned_identities(self))
           material.anchors_pem.push_back(std::move(pem));
         material.revoked_serials = state.facts.revoked_serials;
         material.enrolled = is_enrolled(state.facts);
@@ -834,6 +1001,15 @@ caf::behavior hub_behavior(hub_pointer self, cluster_options options) {
         const auto& welcome = dialed.welcome.welcome();
         state.alarmed_dial_failures.erase(dialed.target.name);
         auto node = welcome.node().empty() ? dialed.target.name : welcome.node();
+        auto pins = pinned_identities(self);
+        if (!valid_node_name(node) || node == state.options.node ||
+            (is_enrolled(state.facts) && state.options.security == line_security::high &&
+             !pins.empty() && !pinned_as(pins, node, dialed.peer_pem))) {
+          dialed.writer->close();
+          self->send(self, dial_failed{dialed.target, "the line server is not the node " + node +
+                                                          " the cluster enrolled"});
+          return line_accept_reply{false, "not the enrolled node", {}};
+        }
         auto line = open_line(self, node, welcome.role(), dialed.writer, true,
                               welcome.enrolment_only());
         auto& entry = state.members[node];
@@ -893,8 +1069,11 @@ caf::behavior hub_behavior(hub_pointer self, cluster_options options) {
         call->set_source(request.call.source);
         call->set_method(request.call.method);
         call->set_payload(request.call.payload);
+        call->set_tls(request.call.tls);
+        call->set_client_certificate(request.call.client_certificate);
         auto promise = self->make_response_promise<proxy_outcome>();
-        state.proxies.emplace(id, hub_state::pending_proxy{entry.line_id, promise});
+        state.proxies.emplace(
+            id, hub_state::pending_proxy{entry.line_id, promise, std::chrono::steady_clock::now()});
         send_frame(self, entry, std::move(frame));
         return promise;
       },
@@ -915,9 +1094,17 @@ caf::behavior hub_behavior(hub_pointer self, cluster_options options) {
         auto beat = heartbeat(self);
         for (auto& [name, entry] : state.members)
           send_frame(self, entry, beat);
-        if (state.forward_in_flight &&
-            std::chrono::steady_clock::now() - *state.forward_in_flight > forward_retry)
+        auto now = std::chrono::steady_clock::now();
+        if (state.forward_in_flight && now - *state.forward_in_flight > forward_retry)
           state.forward_in_flight.reset();
+        for (auto it = state.proxies.begin(); it != state.proxies.end();) {
+          if (now - it->second.sent > proxy_timeout) {
+            it->second.promise.deliver(proxy_outcome{4, "the node did not answer in time", {}});
+            it = state.proxies.erase(it);
+          } else {
+            ++it;
+          }
+        }
         forward_events(self);
         // Renewal before expiry (SPEC PKI-5) is checked hourly, not only when a line opens.
         if (++state.ticks % 3600 == 0)

@@ -71,6 +71,8 @@ struct proxy_invocation {
   std::string source;
   std::string method;
   std::string payload;
+  bool tls = false;
+  bool client_certificate = false;
 };
 
 /// Its outcome: a gRPC status code, message and serialized reply.
@@ -161,6 +163,8 @@ struct line_dialed {
   std::string peer_subject;
   std::string peer_issuer;
   std::int64_t peer_days_left = 0;
+  /// The server's leaf certificate, PEM.
+  std::string peer_pem;
 };
 /// A dial attempt failed in a way an administrator must hear of.
 struct dial_failed {

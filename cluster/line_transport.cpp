@@ -10,6 +10,7 @@
 #include <caf/send.hpp>
 #include <grpcpp/create_channel_posix.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 namespace ward::cluster {
 namespace {
@@ -47,20 +48,19 @@ bool frame_writer::send(line::Frame frame) {
 }
 
 void frame_writer::close() {
-  std::function<void()> cancel;
   {
-    std::lock_guard lock(mutex_);
-    if (!closed_) {
+    // Held while taking and running the cancel, and taken by every path that does: a second
+    // close() returns only after the first one's cancel is done, so the stream's owner may
+    // destroy what the cancel touches as soon as its own close() returns.
+    std::lock_guard cancelling(cancel_mutex_);
+    std::function<void()> cancel;
+    {
+      std::lock_guard lock(mutex_);
       closed_ = true;
       cancel = std::move(cancel_);
       cancel_ = nullptr;
+      wake_.notify_all();
     }
-    wake_.notify_all();
-  }
-  {
-    // Held while cancelling, so a second close() returns only after the first one's
-    // cancel is done and the stream's owner may destroy what the cancel touches.
-    std::lock_guard cancelling(cancel_mutex_);
     if (cancel)
       cancel();
   }
@@ -88,11 +88,15 @@ void frame_writer::run() {
     bool written = write_(frame);
     lock.lock();
     if (!written && !closed_) {
-      closed_ = true;
-      auto cancel = std::move(cancel_);
-      cancel_ = nullptr;
       lock.unlock();
       std::lock_guard cancelling(cancel_mutex_);
+      std::function<void()> cancel;
+      {
+        std::lock_guard relock(mutex_);
+        closed_ = true;
+        cancel = std::move(cancel_);
+        cancel_ = nullptr;
+      }
       if (cancel)
         cancel();
       return;
@@ -108,12 +112,31 @@ grpc::Status line_service::Connect(grpc::ServerContext* context,
   auto facts = lookup_(context->peer());
   if (!facts || facts->exporter_hex.empty())
     return {grpc::StatusCode::PERMISSION_DENIED, "lines are accepted over TLS only"};
-  line::Frame hello;
-  if (!stream->Read(&hello) || !hello.has_hello())
-    return {grpc::StatusCode::INVALID_ARGUMENT, "a line starts with Hello"};
   auto writer = std::make_shared<frame_writer>(
       [stream](const line::Frame& frame) { return stream->Write(frame); },
       [context] { context->TryCancel(); });
+  // A connection that never says Hello must not hold this thread: it is cancelled after
+  // hello_timeout.
+  std::mutex hello_mutex;
+  std::condition_variable hello_seen;
+  bool said_hello = false;
+  std::thread watchdog([&] {
+    std::unique_lock lock(hello_mutex);
+    if (!hello_seen.wait_for(lock, hello_timeout, [&] { return said_hello; }))
+      writer->close();
+  });
+  line::Frame hello;
+  bool read = stream->Read(&hello);
+  {
+    std::lock_guard lock(hello_mutex);
+    said_hello = true;
+  }
+  hello_seen.notify_all();
+  watchdog.join();
+  if (!read || !hello.has_hello() || writer->closed()) {
+    writer->close();
+    return {grpc::StatusCode::INVALID_ARGUMENT, "a line starts with Hello"};
+  }
   line_accept_reply reply;
   {
     caf::scoped_actor self{system_};
@@ -195,6 +218,14 @@ std::string line_dialer::connect_once(unsigned& attempt) {
   auto connection = dial_(target_.address, target_.port, *ctx);
   if (!connection)
     return connection.error();
+  // Ours until gRPC takes it below.
+  struct fd_guard {
+    int fd;
+    ~fd_guard() {
+      if (fd >= 0)
+        ::close(fd);
+    }
+  } unhanded{connection->grpc_fd};
 
   // Until the node is enrolled it holds nothing to check the server against; the
   // server's password proof below authenticates it instead.
@@ -222,6 +253,7 @@ std::string line_dialer::connect_once(unsigned& attempt) {
     }
   }
 
+  unhanded.fd = -1;
   auto channel = grpc::CreateInsecureChannelFromFd("line-" + target_.name, connection->grpc_fd);
   auto stub = line::Line::NewStub(channel);
   grpc::ClientContext context;
@@ -268,8 +300,9 @@ std::string line_dialer::connect_once(unsigned& attempt) {
   auto writer = std::make_shared<frame_writer>(
       [s = stream.get()](const line::Frame& frame) { return s->Write(frame); },
       [&context] { context.TryCancel(); });
-  line_dialed dialed{target_, welcome, writer, {}, {}, 0};
+  line_dialed dialed{target_, welcome, writer, {}, {}, 0, {}};
   if (!connection->peer_chain.empty()) {
+    dialed.peer_pem = connection->peer_chain.front().to_pem().value_or("");
     dialed.peer_subject = connection->peer_chain.front().subject();
     dialed.peer_issuer = connection->peer_chain.front().issuer();
     dialed.peer_days_left =

@@ -75,6 +75,9 @@ private:
 /// and hands frames on.
 class line_service final : public line::Line::Service {
 public:
+  /// A stream must say Hello within this time.
+  static constexpr std::chrono::seconds hello_timeout{10};
+
   line_service(caf::actor_system& system, caf::actor hub, connection_lookup lookup);
 
   grpc::Status Connect(grpc::ServerContext* context,

@@ -101,8 +101,13 @@ public:
       origin.source = "proxied:" + (source == metadata.end()
                                         ? std::string{}
                                         : std::string(source->second.data(), source->second.size()));
-      origin.tls = true;
-      origin.client_certificate = true;
+      auto connection = metadata.find(
+          grpc::string_ref(proxied_connection_header.data(), proxied_connection_header.size()));
+      std::string how = connection == metadata.end()
+                            ? std::string{}
+                            : std::string(connection->second.data(), connection->second.size());
+      origin.tls = how == "tls" || how == "tls+certificate";
+      origin.client_certificate = how == "tls+certificate";
     } else if (info) {
       // A connection accepted by the line listener serves lines, never administration.
       origin.source = info->service == line_service_name ? std::string(line_source_prefix) +
@@ -158,7 +163,8 @@ public:
   grpc::Status transact(const grpc::ServerContext* call, security_transaction transaction) const {
     transaction.token = token(call);
     transaction.origin = origin(call);
-    // A proxied call arrived over a mutually authenticated line, as the service it targets.
+    // A proxied call is judged as the service it targets, with the caller's connection to
+    // the primary.
     if (!transaction.origin.proxied_user.empty()) {
       transaction.token.clear();
       transaction.origin.service = transaction.service;
@@ -1626,19 +1632,23 @@ public:
     constexpr std::string_view prefix = "/ward.admin.v1.";
     if (request->node().empty())
       return to_status(invalid("node", "name the node the call is for"));
+    // Node-scoped reads only: changes are made on the primary and replicated.
     std::optional<service_name> service;
-    for (auto [name, target] : {std::pair{"Security/", service_name::security_administration},
-                                {"Pki/", service_name::security_administration},
-                                {"Configuration/", service_name::configuration},
-                                {"Admin/", service_name::system_status},
-                                {"Cluster/Status", service_name::system_status},
-                                {"Cluster/Events", service_name::security_administration}})
-      if (method.starts_with(std::string(prefix) + name))
+    for (auto [name, target] :
+         {std::pair{"Admin/Status", service_name::system_status},
+          {"Cluster/Status", service_name::system_status},
+          {"Security/ListServiceUsers", service_name::security_administration},
+          {"Security/GetServiceUser", service_name::security_administration},
+          {"Security/AuditQuery", service_name::security_administration},
+          {"Security/AuditVerify", service_name::security_administration},
+          {"Pki/GetIdentity", service_name::security_administration},
+          {"Pki/ListTcs", service_name::security_administration}})
+      if (method == std::string(prefix) + name)
         service = target;
     if (!service)
       return to_status(invalid("method", "'" + method +
-                                             "' cannot be proxied: sessions and proxies stay "
-                                             "on the node they are made on"));
+                                             "' cannot be proxied: only node-scoped reads are; "
+                                             "changes are made on the primary"));
     // The caller must hold a session here; the node decides about rights itself.
     std::string user;
     auto authorized = transaction("Proxy", service, std::nullopt, transaction_writes::nothing,
@@ -1653,13 +1663,14 @@ public:
     authorized.audited = true;
     if (auto status = gw_->transact(call, std::move(authorized)); !status.ok())
       return status;
-    auto source = gw_->origin(call).source;
+    auto origin = gw_->origin(call);
     cluster::proxy_outcome outcome{14, "the cluster actor did not answer", {}};
     {
       caf::scoped_actor self{gw_->context().system};
-      self->request(gw_->context().cluster_hub, std::chrono::seconds(20),
+      self->request(gw_->context().cluster_hub, std::chrono::seconds(30),
                     cluster::proxy_request{request->node(),
-                                           {user, source, method, request->payload()}})
+                                           {user, origin.source, method, request->payload(),
+                                            origin.tls, origin.client_certificate}})
           .receive([&](cluster::proxy_outcome& answer) { outcome = std::move(answer); },
                    [&](const caf::error&) {});
     }

@@ -63,6 +63,8 @@ struct admin_api_context {
 inline constexpr std::string_view proxied_user_header = "ward-proxied-user";
 inline constexpr std::string_view proxied_source_header = "ward-proxied-source";
 inline constexpr std::string_view proxy_key_header = "ward-proxy-key";
+/// "tls", "tls+certificate" or "plain": how the caller reached the primary.
+inline constexpr std::string_view proxied_connection_header = "ward-proxied-connection";
 
 /// The Session, Security and Configuration gRPC services (proto/admin.proto). Each
 /// handler validates its request, states the right it needs and hands a transaction to

@@ -438,8 +438,12 @@ std::expected<std::string, std::string> read_secret_file(const std::filesystem::
   auto secret = text.str();
   while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r'))
     secret.pop_back();
-  if (secret.size() < 12)
-    return std::unexpected(path.string() + " must hold a line password of at least 12 characters");
+  // The proofs let an active attacker test guesses offline, so the secret must be one no
+  // dictionary holds: a generated one (e.g. openssl rand -base64 24).
+  if (secret.size() < 16)
+    return std::unexpected(path.string() +
+                           " must hold a line password of at least 16 characters; generate one "
+                           "(openssl rand -base64 24)");
   return secret;
 }
 
@@ -691,7 +695,10 @@ int run_node(const node_config& config) {
   // in-process channel, which exists once the server does (SPEC TOP-2).
   struct in_process_holder {
     std::mutex mutex;
+    std::condition_variable idle;
     std::shared_ptr<grpc::Channel> channel;
+    /// Proxied calls running; the server is destroyed only once none is.
+    int in_flight = 0;
   };
   auto in_process = std::make_shared<in_process_holder>();
   std::string proxy_key;
@@ -710,15 +717,27 @@ int run_node(const node_config& config) {
     {
       std::lock_guard lock(in_process->mutex);
       channel = in_process->channel;
+      if (channel)
+        ++in_process->in_flight;
     }
     if (!channel)
-      return {14, "the node is not serving yet", {}};
+      return {14, "the node is not serving", {}};
+    struct done_guard {
+      in_process_holder& holder;
+      ~done_guard() {
+        std::lock_guard lock(holder.mutex);
+        if (--holder.in_flight == 0)
+          holder.idle.notify_all();
+      }
+    } finished{*in_process};
     grpc::GenericStub stub(channel);
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(15));
     context.AddMetadata(std::string(proxy_key_header), proxy_key);
     context.AddMetadata(std::string(proxied_user_header), call.user);
     context.AddMetadata(std::string(proxied_source_header), call.source);
+    context.AddMetadata(std::string(proxied_connection_header),
+                        call.tls ? (call.client_certificate ? "tls+certificate" : "tls") : "plain");
     grpc::Slice slice(call.payload);
     grpc::ByteBuffer request(&slice, 1);
     grpc::ByteBuffer response;
@@ -764,7 +783,10 @@ int run_node(const node_config& config) {
   // once the service's level has admitted it.
   grpc::EnableDefaultHealthCheckService(true);
   connection_registry connections;
-  auto admin = make_admin_service(*actor_system, status);
+  auto admin = make_admin_service(*actor_system, status, [&connections](const std::string& peer) {
+    auto info = connections.find_by_peer(peer);
+    return info && info->service == line_service_name;
+  });
   grpc::ServerBuilder builder;
   // Idle administrative connections are closed, so nobody can hold the listeners' slots
   // indefinitely; clients reconnect transparently.
@@ -809,6 +831,13 @@ int run_node(const node_config& config) {
   auto line_level = *line_security == cluster::line_security::high
                         ? pki::service_security_level::secure_high
                         : pki::service_security_level::secure_medium;
+  // Shared with the reloader, which runs on the security actor's thread: the listener is
+  // taken away under the lock at stop, never destroyed under a reload.
+  struct line_listener_holder {
+    std::mutex mutex;
+    std::unique_ptr<service_listener> listener;
+  };
+  auto line_holder = std::make_shared<line_listener_holder>();
   std::unique_ptr<service_listener> line_listener;
   if (serves_lines) {
     line_listener = std::make_unique<service_listener>(
@@ -829,19 +858,25 @@ int run_node(const node_config& config) {
     listeners.add_endpoint("line", host_port(config.listen_address, line_listener->tls_port()));
     logger("cluster")->info("event=listening service=line port={} security={}",
                             line_listener->tls_port(), config.line_security);
+    std::lock_guard lock(line_holder->mutex);
+    line_holder->listener = std::move(line_listener);
   }
   caf::anon_send(security_actor,
-                 actors::reloader_message{[&listeners, &line_listener, line_level](
+                 actors::reloader_message{[&listeners, line_holder, line_level](
                                               const security::security_settings& settings,
                                               const actors::pki_state& pki)
                                               -> std::expected<void, std::string> {
                    auto reloaded = listeners.reload(settings, pki);
-                   if (reloaded && line_listener)
-                     return line_listener->apply(line_level, line_material(pki));
+                   std::lock_guard lock(line_holder->mutex);
+                   if (reloaded && line_holder->listener)
+                     return line_holder->listener->apply(line_level, line_material(pki));
                    return reloaded;
                  }});
   if (auto applied = listeners.reload(settings_at_start, pki_at_start); !applied) {
-    line_listener.reset();
+    {
+      std::lock_guard lock(line_holder->mutex);
+      line_holder->listener.reset();
+    }
     listeners.stop();
     server->Shutdown(std::chrono::system_clock::now());
     stop_actors();
@@ -885,13 +920,23 @@ int run_node(const node_config& config) {
     std::lock_guard lock(in_process->mutex);
     in_process->channel.reset();
   }
-  line_listener.reset();
+  {
+    std::lock_guard lock(line_holder->mutex);
+    line_holder->listener.reset();
+  }
   listeners.stop();
   // The actors go first: handlers still waiting for them get an error and return, so the
   // gRPC shutdown below does not wait on them. Line actors close their streams as the
   // cluster actor goes.
   stop_actors();
   server->Shutdown(std::chrono::system_clock::now() + grpc_shutdown_grace);
+  {
+    // Shutdown cancelled what was still running; wait for the proxy threads to see it.
+    std::unique_lock lock(in_process->mutex);
+    in_process->idle.wait_for(lock, std::chrono::seconds(5),
+                              [&] { return in_process->in_flight == 0; });
+    in_process->channel.reset();
+  }
   server.reset();
   exposer.reset();
   actor_system.reset();
