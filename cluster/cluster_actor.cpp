@@ -993,6 +993,7 @@ caf::behavior hub_behavior(hub_pointer self, cluster_options options) {
           material.anchors_pem.push_back(std::move(pem));
         material.revoked_serials = state.facts.revoked_serials;
         material.enrolled = is_enrolled(state.facts);
+        material.ready = !state.facts.identity_pem.empty();
         material.settings_version = state.snapshot.version;
         return material;
       },

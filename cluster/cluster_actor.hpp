@@ -155,6 +155,8 @@ struct dial_material {
   /// it).
   bool enrolled = false;
   std::uint64_t settings_version = 0;
+  /// False until the node's certificate state has reached the cluster actor at start.
+  bool ready = true;
 };
 struct line_dialed {
   line_target target;

@@ -207,6 +207,9 @@ std::string line_dialer::connect_once(unsigned& attempt) {
   }
   if (!material)
     return "the cluster actor did not answer";
+  // Dialling before the node's identity is known would enrol a node that already is.
+  if (!material->ready)
+    return "the node's certificates are not loaded yet";
   bool full = material->enrolled;
   auto strength = material->security == line_security::high && full ? pki::tls_strength::high
                                                                      : pki::tls_strength::medium;

@@ -292,12 +292,12 @@ foreign="$WARD_TEST_DIR/foreign-ca"
 mkdir -p "$foreign" "$WARD_TEST_DIR/foreign1/data/certificates/tcs/add"
 (
   cd "$foreign" || exit 1
-  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 30 \
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 400 \
     -subj "/CN=foreign root" >/dev/null 2>&1
   openssl genrsa -out node.key 2048 >/dev/null 2>&1
   openssl req -new -key node.key -subj "/CN=foreign1.ward.test" -out node.csr >/dev/null 2>&1
   printf "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=DNS:foreign1.ward.test\n" > ext
-  openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+  openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 365 \
     -extfile ext -out node.pem >/dev/null 2>&1
 )
 install -m 600 "$foreign/node.key" "$WARD_TEST_DIR/foreign1/data/certificates/identity.key"
