@@ -176,12 +176,21 @@ private:
                                   const std::string& source, transport kind, bool authenticated,
                                   time_point now);
   void add_contact_headers(register_outcome& out, time_point now) const;
+  /// The telephony user whose extension `number` is, through an index rebuilt whenever the
+  /// directory's version or user count changes.
+  const telephony_user* owner_of(const telephony_directory_data& directory,
+                                 std::string_view number);
   static registration_binding to_public(const std::string& extension, const binding& b);
 
   nonce_authority nonces_;
   registrar_settings settings_;
   nonce_counter_window counters_;
   binding_table bindings_;
+  /// Extension number to user name, for the login-code fallback (SPEC SIP-2).
+  std::unordered_map<std::string, std::string, string_hash, std::equal_to<>> owners_;
+  std::uint64_t owners_version_ = 0;
+  std::size_t owners_count_ = 0;
+  bool owners_indexed_ = false;
 };
 
 } // namespace ward::telephony

@@ -29,8 +29,12 @@ namespace {
 // inside osip is still caught although the memory no longer comes from malloc.
 #if defined(__SANITIZE_ADDRESS__)
 constexpr std::size_t arena_redzone = 16;
-void poison(const void* start, std::size_t size) { ASAN_POISON_MEMORY_REGION(start, size); }
-void unpoison(const void* start, std::size_t size) { ASAN_UNPOISON_MEMORY_REGION(start, size); }
+void poison(const void* start, std::size_t size) {
+  ASAN_POISON_MEMORY_REGION(start, size);
+}
+void unpoison(const void* start, std::size_t size) {
+  ASAN_UNPOISON_MEMORY_REGION(start, size);
+}
 #else
 constexpr std::size_t arena_redzone = 0;
 void poison(const void*, std::size_t) {}
@@ -205,8 +209,7 @@ std::string_view view(const char* text) {
 }
 
 /// Visits the elements of an osip list in order (osip_list_get is O(n) per call).
-template <class T, class F>
-void for_each(const osip_list_t& list, F&& visit) {
+template <class T, class F> void for_each(const osip_list_t& list, F&& visit) {
   osip_list_iterator_t it;
   for (void* element = osip_list_get_first(&list, &it); osip_list_iterator_has_elem(it);
        element = osip_list_get_next(&it))
@@ -227,9 +230,8 @@ param_lookup find_param(const osip_list_t& params, std::string_view name) {
       return;
     std::string_view gname(param->gname);
     if (gname.size() == name.size() &&
-        std::equal(gname.begin(), gname.end(), name.begin(), [](char a, char b) {
-          return (a | 0x20) == (b | 0x20);
-        })) {
+        std::equal(gname.begin(), gname.end(), name.begin(),
+                   [](char a, char b) { return (a | 0x20) == (b | 0x20); })) {
       out.present = true;
       out.value = view(param->gvalue);
     }
@@ -394,7 +396,8 @@ std::expected<sip_name_addr, sip_parse_error> convert_name_addr(const osip_from_
   out.display = unquote_display(view(header->displayname));
   auto uri = convert_uri(header->url, {}, uri_role::header);
   if (!uri)
-    return std::unexpected(fail(sip_parse_errc::bad_header, std::string(name) + ": " + uri.error()));
+    return std::unexpected(
+        fail(sip_parse_errc::bad_header, std::string(name) + ": " + uri.error()));
   out.uri = std::move(*uri);
   auto tag = find_param(header->gen_params, "tag");
   out.tag = tag.value;
@@ -583,7 +586,8 @@ std::expected<sip_message, sip_parse_error> parse_sip_message(std::string_view d
   // osip only logs a version other than 2.0 (RFC 4475 badvers); SIP-Version is
   // case-insensitive (RFC 3261 7.1).
   if (!iequals(view(m.sip_version), "SIP/2.0"))
-    return std::unexpected(fail(sip_parse_errc::unsupported_version, std::string(view(m.sip_version))));
+    return std::unexpected(
+        fail(sip_parse_errc::unsupported_version, std::string(view(m.sip_version))));
   out.is_request = m.sip_method != nullptr;
   if (out.is_request) {
     out.method = m.sip_method;
@@ -594,9 +598,9 @@ std::expected<sip_message, sip_parse_error> parse_sip_message(std::string_view d
     auto second_space = line.find(' ', first_space + 1);
     if (first_space == std::string_view::npos || second_space == std::string_view::npos)
       return std::unexpected(fail(sip_parse_errc::syntax, "request line"));
-    auto uri = convert_uri(m.req_uri,
-                           std::string(line.substr(first_space + 1, second_space - first_space - 1)),
-                           uri_role::request_uri);
+    auto uri = convert_uri(
+        m.req_uri, std::string(line.substr(first_space + 1, second_space - first_space - 1)),
+        uri_role::request_uri);
     if (!uri)
       return std::unexpected(fail(sip_parse_errc::bad_request_uri, uri.error()));
     out.request_uri = std::move(*uri);
@@ -649,7 +653,8 @@ std::expected<sip_message, sip_parse_error> parse_sip_message(std::string_view d
   out.cseq = static_cast<std::uint32_t>(*cseq);
   out.cseq_method = m.cseq->method;
   if (out.is_request && out.cseq_method != out.method)
-    return std::unexpected(fail(sip_parse_errc::cseq_mismatch, out.cseq_method + " vs " + out.method));
+    return std::unexpected(
+        fail(sip_parse_errc::cseq_mismatch, out.cseq_method + " vs " + out.method));
 
   if (auto bad = read_other_headers(m, out))
     return std::unexpected(std::move(*bad));
@@ -679,13 +684,14 @@ std::expected<sip_message, sip_parse_error> parse_sip_message(std::string_view d
   auto available = text.size() - body_start;
   std::size_t body_length = available;
   if (m.content_length != nullptr && m.content_length->value != nullptr) {
-    auto declared = parse_decimal(m.content_length->value, std::numeric_limits<std::uint32_t>::max());
+    auto declared =
+        parse_decimal(m.content_length->value, std::numeric_limits<std::uint32_t>::max());
     if (!declared)
       return std::unexpected(fail(sip_parse_errc::bad_content_length, m.content_length->value));
     if (*declared > available)
-      return std::unexpected(fail(sip_parse_errc::body_truncated,
-                                  std::to_string(*declared) + " declared, " +
-                                      std::to_string(available) + " received"));
+      return std::unexpected(
+          fail(sip_parse_errc::body_truncated, std::to_string(*declared) + " declared, " +
+                                                   std::to_string(available) + " received"));
     body_length = static_cast<std::size_t>(*declared);
   }
   out.body.assign(text.substr(body_start, body_length));
@@ -799,8 +805,8 @@ std::string build_response(const sip_message& request, int code, std::string_vie
                            std::string_view to_tag, std::string_view received_address,
                            std::uint16_t received_port) {
   std::string out;
-  std::size_t estimate = 128 + reason.size() + request.from.value.size() +
-                         request.to.value.size() + request.call_id.size() + to_tag.size();
+  std::size_t estimate = 128 + reason.size() + request.from.value.size() + request.to.value.size() +
+                         request.call_id.size() + to_tag.size();
   for (const auto& via : request.vias)
     estimate += via.value.size() + 48;
   for (const auto& [name, value] : extra_headers)

@@ -76,7 +76,8 @@ struct register_request {
 
 sip_message build(const register_request& r) {
   std::string text = "REGISTER " + r.request_uri + " SIP/2.0\r\n";
-  text += "Via: SIP/2.0/UDP 192.0.2.10:5062;rport;branch=z9hG4bK-" + std::to_string(r.cseq) + "\r\n";
+  text +=
+      "Via: SIP/2.0/UDP 192.0.2.10:5062;rport;branch=z9hG4bK-" + std::to_string(r.cseq) + "\r\n";
   text += "From: <sip:" + r.extension + "@ward.test>;tag=ph" + r.extension + "\r\n";
   text += "To: <sip:" + r.extension + "@ward.test>\r\n";
   text += "Call-ID: " + r.call_id + "\r\n";
@@ -113,9 +114,9 @@ std::string answer(std::string_view username, std::string_view secret, std::stri
   auto response = hex(md, ha1 + ":" + std::string(nonce) + ":" + std::string(nc) + ":" + cnonce +
                               ":auth:" + ha2);
   return "Digest username=\"" + std::string(username) + "\", realm=\"" + std::string(realm) +
-         "\", nonce=\"" + std::string(nonce) + "\", uri=\"" + std::string(uri) +
-         "\", response=\"" + response + "\", algorithm=" + (sha256 ? "SHA-256" : "MD5") +
-         ", cnonce=\"" + cnonce + "\", qop=auth, nc=" + std::string(nc);
+         "\", nonce=\"" + std::string(nonce) + "\", uri=\"" + std::string(uri) + "\", response=\"" +
+         response + "\", algorithm=" + (sha256 ? "SHA-256" : "MD5") + ", cnonce=\"" + cnonce +
+         "\", qop=auth, nc=" + std::string(nc);
 }
 
 struct fixture {
@@ -136,8 +137,8 @@ struct fixture {
     r.cseq = ++cseq;
     auto challenged = send(r);
     REQUIRE(challenged.status == register_status::challenged);
-    r.authorization =
-        answer(r.extension, secret, nonce_of(challenged.headers[0].second), algorithm, r.request_uri);
+    r.authorization = answer(r.extension, secret, nonce_of(challenged.headers[0].second), algorithm,
+                             r.request_uri);
     r.cseq = ++cseq;
     return send(r);
   }
@@ -278,8 +279,8 @@ TEST_CASE("SIP-2 a replayed nonce count is refused") {
   CHECK(replay.headers[0].second.find("stale=true") != std::string::npos);
 
   // The next count on the same nonce is the phone's normal re-registration.
-  r.authorization = answer("201", phone_password, nonce, digest_algorithm::sha256,
-                           "sip:ward.test", "00000002");
+  r.authorization =
+      answer("201", phone_password, nonce, digest_algorithm::sha256, "sip:ward.test", "00000002");
   r.cseq = 4;
   CHECK(f.send(r).status == register_status::registered);
 }
@@ -418,6 +419,29 @@ TEST_CASE("SIP-2 the login code authenticates an extension without a phone passw
   CHECK(f.login(r, phone_password).status == register_status::registered);
 }
 
+TEST_CASE("SIP-2 the login code follows its user when the directory changes") {
+  fixture f;
+  register_request r202, r205;
+  r202.extension = "202";
+  r202.contacts = {"<sip:202@192.0.2.20:5060>"};
+  r205.extension = "205";
+  r205.contacts = {"<sip:205@192.0.2.25:5060>"};
+  REQUIRE(f.login(r202, login_code).status == register_status::registered);
+
+  // bob moves to 205: his code (bound to the number) now registers 205 and not 202.
+  auto& bob = f.data.users.at("bob");
+  bob.extension = "205";
+  bob.login_code_digest = make_digest_secrets("205", realm, login_code);
+  f.data.extensions.emplace("205", extension_record{"205", {}, false, true});
+  ++f.data.version;
+  CHECK(f.login(r202, login_code).status == register_status::forbidden);
+  CHECK(f.login(r205, login_code).status == register_status::registered);
+
+  // A change that bypasses the version fails closed: 205's code is no longer bob's.
+  bob.extension = "206";
+  CHECK(f.login(r205, login_code).status == register_status::forbidden);
+}
+
 TEST_CASE("SIP-2 force authorization off lets an extension without a secret register") {
   fixture f;
   register_request open;
@@ -452,8 +476,8 @@ TEST_CASE("SIP-2 credentials must be for the To extension and the Request-URI") 
   CHECK(other.status == register_status::forbidden);
   CHECK(other.auth_failure);
 
-  r.authorization = answer("201", phone_password, nonce, digest_algorithm::sha256,
-                           "sip:elsewhere.example.com");
+  r.authorization =
+      answer("201", phone_password, nonce, digest_algorithm::sha256, "sip:elsewhere.example.com");
   auto moved = f.send(r);
   CHECK(moved.status == register_status::bad_request);
   CHECK_FALSE(moved.auth_failure);
@@ -537,7 +561,8 @@ TEST_CASE("SIP-2 registrar settings are checked") {
   CHECK_FALSE(registrar::create(nonces(), {.min_expires = 0s}));
   CHECK_FALSE(registrar::create(nonces(), {.min_expires = 600s, .default_expires = 300s}));
   CHECK_FALSE(registrar::create(nonces(), {.default_expires = 7200s}));
-  CHECK_FALSE(registrar::create(nonces(), {.preferred = digest_algorithm::md5, .offer_md5 = false}));
+  CHECK_FALSE(
+      registrar::create(nonces(), {.preferred = digest_algorithm::md5, .offer_md5 = false}));
   CHECK_FALSE(registrar::create(nonces(), {.max_bindings_per_extension = 0}));
   CHECK(registrar::create(nonces(), {}).has_value());
 
@@ -557,8 +582,9 @@ TEST_CASE("SIP-2 requests that are not registrations of an extension are refused
       "From: <sip:201@ward.test>;tag=1\r\nTo: <sip:201@ward.test>\r\nCall-ID: o\r\n"
       "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n");
   REQUIRE(options.has_value());
-  CHECK(f.reg.handle_register(*options, std::string(source), transport::udp, f.data, f.clock.now(),
-                              f.random)
+  CHECK(f.reg
+            .handle_register(*options, std::string(source), transport::udp, f.data, f.clock.now(),
+                             f.random)
             .status == register_status::bad_request);
 
   register_request no_user;

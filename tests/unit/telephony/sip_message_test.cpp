@@ -301,9 +301,14 @@ m:"Quoted string \"\"" <sip:jdrosen@example.com> ; newparam =
   SUBCASE("3.1.1.2 intmeth: unusual but legal characters without the NUL") {
     // The original carries a quoted NUL in the To display name; osip works on C strings,
     // so Ward refuses that one (see the refusal test) and checks the rest here.
-    auto m = parse_ok(crlf(R"(!interesting-Method0123456789_*+`.%indeed'~ sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com SIP/2.0
+    auto m = parse_ok(crlf(
+        R"(!interesting-Method0123456789_*+`.%indeed'~ sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com SIP/2.0
 Via: SIP/2.0/TCP host1.example.com;branch=z9hG4bK-.!%66*_+`'~
-To: "BEL:\)" "\x07" R"( DEL:\)" "\x7f" R"(" <sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*@example.com>
+To: "BEL:\)"
+        "\x07"
+        R"( DEL:\)"
+        "\x7f"
+        R"(" <sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*@example.com>
 From: token1~` token2'+_ token3*%!.- <sip:mundane@example.com>;fromParam''~+*_!.-%="работающий";tag=_token~1'+`*%!-.
 Call-ID: intmeth.word%ZK-!.*_+'@word`~)(><:\/"][?}{
 CSeq: 139122385 !interesting-Method0123456789_*+`.%indeed'~
@@ -564,7 +569,8 @@ Content-Length: 0
 
 )"),
        sip_parse_errc::syntax},
-      {"3.1.2.7 ltgtruri Request-URI in angle brackets", crlf(R"(INVITE <sip:user@example.com> SIP/2.0
+      {"3.1.2.7 ltgtruri Request-URI in angle brackets",
+       crlf(R"(INVITE <sip:user@example.com> SIP/2.0
 To: sip:user@example.com
 From: sip:caller@example.net;tag=39291
 Max-Forwards: 23
@@ -764,11 +770,13 @@ TEST_CASE("SIP-4 what osip would misread is refused before it can mislead") {
     CHECK(parse_error(text) == sip_parse_errc::embedded_nul);
   }
   SUBCASE("RFC 4475 intmeth with its quoted NUL") {
-    auto text = crlf("OPTIONS sip:user@example.com SIP/2.0\nVia: SIP/2.0/TCP h.example.com;branch=z9hG4bK1\n"
-                     "To: \"NUL:\\") +
-                std::string(1, '\0') +
-                crlf("\" <sip:user@example.com>\nFrom: <sip:a@example.com>;tag=1\nCall-ID: n\n"
-                     "CSeq: 1 OPTIONS\nl: 0\n\n");
+    auto text =
+        crlf(
+            "OPTIONS sip:user@example.com SIP/2.0\nVia: SIP/2.0/TCP h.example.com;branch=z9hG4bK1\n"
+            "To: \"NUL:\\") +
+        std::string(1, '\0') +
+        crlf("\" <sip:user@example.com>\nFrom: <sip:a@example.com>;tag=1\nCall-ID: n\n"
+             "CSeq: 1 OPTIONS\nl: 0\n\n");
     CHECK(parse_error(text) == sip_parse_errc::embedded_nul);
   }
   SUBCASE("RFC 4475 escnull: osip would read sip:null-%00-null as sip:null-") {
@@ -843,8 +851,8 @@ TEST_CASE("SIP-4 damaged messages never crash the parser") {
       (parse_sip_message(std::string_view(original).substr(0, cut)) ? parsed : refused)++;
     for (std::size_t at = 0; at < original.size(); ++at) {
       std::string damaged = original;
-      static constexpr char nasty[] = {'\0', '\r', '\n', ' ', ':', ';', ',', '"', '<', '>',
-                                       '%',  '\\', '@', '\x7f', '\xff', '='};
+      static constexpr char nasty[] = {'\0', '\r', '\n', ' ',  ':', ';',    ',',    '"',
+                                       '<',  '>',  '%',  '\\', '@', '\x7f', '\xff', '='};
       damaged[at] = nasty[engine() % sizeof nasty];
       (parse_sip_message(damaged) ? parsed : refused)++;
     }
@@ -857,6 +865,33 @@ TEST_CASE("SIP-4 damaged messages never crash the parser") {
   }
   CHECK(parsed > 0);
   CHECK(refused > 0);
+}
+
+TEST_CASE("SIP-4 a multipart body that makes osip leak costs nothing after the parse") {
+  // libosip2 5.3 loses the first Content-Type of a MIME part that has two. Ward's parser
+  // gives osip a per-parse arena, so under LeakSanitizer this test stays clean however many
+  // such messages arrive.
+  const std::string body = crlf(R"(--zz
+Content-Type: text/plain
+Content-Type: text/html
+
+hello
+--zz--
+)");
+  const std::string text = crlf(R"(MESSAGE sip:201@ward.test SIP/2.0
+Via: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK1
+From: <sip:202@ward.test>;tag=1
+To: <sip:201@ward.test>
+Call-ID: leak-1
+CSeq: 1 MESSAGE
+Content-Type: multipart/mixed;boundary=zz
+Content-Length: )") + std::to_string(body.size()) +
+                           "\r\n\r\n" + body;
+  for (int i = 0; i < 1000; ++i) {
+    auto m = parse_sip_message(text);
+    REQUIRE(m.has_value());
+    CHECK(m->body == body);
+  }
 }
 
 TEST_CASE("SIP-4 parsing from several threads at once is safe") {
@@ -950,8 +985,9 @@ TEST_CASE("SIP-1 received is added only when the sent-by is not the source addre
 
 TEST_CASE("SIP-1 the To tag is added only when the request had none") {
   auto m = parse_ok(sipp_register);
-  auto response = build_response(m, 200, "OK", {{"Contact", "<sip:201@192.0.2.10:5061>;expires=3600"}},
-                                 "ward-77", "192.0.2.10", 5061);
+  auto response =
+      build_response(m, 200, "OK", {{"Contact", "<sip:201@192.0.2.10:5061>;expires=3600"}},
+                     "ward-77", "192.0.2.10", 5061);
   CHECK(response.find("\r\nTo: <sip:201@192.0.2.1>;tag=ward-77\r\n") != std::string::npos);
   CHECK(response.find("\r\nContact: <sip:201@192.0.2.10:5061>;expires=3600\r\n") !=
         std::string::npos);
