@@ -204,6 +204,8 @@ std::optional<security_error> persist(self_pointer self, transaction_writes writ
           !written)
         return failed(written.error().detail);
   }
+  if (writes_any(writes, transaction_writes::directory) && deps.publish_directory)
+    deps.publish_directory(deps.directory.data());
   // Replicas hear of a change only once every part of it is written.
   if (replicated && self->state.hub)
     self->send(self->state.hub, snapshot_of(deps, deps.time->now()));

@@ -198,6 +198,9 @@ struct security_actor_deps {
   /// line to it is up, only `fallback_account` may log in, against the local copy.
   bool refer_logins = false;
   std::string fallback_account;
+  /// Told of the telephony directory after every persisted change (the registrar reads
+  /// it); called on the actor's thread, must not block.
+  std::function<void(const telephony::telephony_directory_data&)> publish_directory;
 };
 
 /// Record names in the sealed stores.

@@ -47,7 +47,7 @@ struct cli_state {
 
 constexpr const char* node_scoped_commands =
     "status, audit list, audit verify, pki identity show, service-user list, service-user "
-    "show, cluster status";
+    "show, cluster status, registrations";
 
 std::string default_session_file() {
   if (const char* explicit_file = std::getenv("WARD_SESSION_FILE"))
@@ -448,6 +448,20 @@ void print(const pb::TlsSettings& tls) {
   print_row("minimum version", tls.minimum_version());
   print_row("offer chain", tls.offer_chain() ? "on" : "off");
   print_row("auto renew", tls.renew_identity_automatically() ? "on" : "off");
+}
+
+void print(const pb::RegistrationList& list) {
+  if (list.registrations().empty()) {
+    std::cout << "no registrations\n";
+    return;
+  }
+  std::cout << std::left << std::setw(12) << "EXTENSION" << std::setw(10) << "TRANSPORT"
+            << std::setw(24) << "SOURCE" << std::setw(9) << "EXPIRES" << "CONTACT\n";
+  for (const auto& r : list.registrations())
+    std::cout << std::left << std::setw(12) << r.extension() << std::setw(10) << r.transport()
+              << std::setw(24) << r.source() << std::setw(9) << (std::to_string(r.expires_in()) + "s")
+              << r.contact() << (r.user_agent().empty() ? "" : "  (" + r.user_agent() + ")")
+              << "\n";
 }
 
 void print(const pb::ClusterStatusReply& status) {
@@ -1077,6 +1091,20 @@ void add_level_commands(CLI::App& app, cli_state& state, command_table& table) {
   });
 }
 
+void add_telephony_commands(CLI::App& app, cli_state& state, command_table& table) {
+  auto* registrations =
+      app.add_subcommand("registrations", "SIP registrations held by this node's registrar");
+  table.add(registrations, [&state] {
+    auto stub = stub_for(state, target_service::status, &pb::Telephony::NewStub);
+    pb::RegistrationList reply;
+    return show(state,
+                invoke_on_node(state, target_service::status, *stub,
+                               &pb::Telephony::Stub::Registrations,
+                               "/ward.admin.v1.Telephony/Registrations", pb::Empty{}, reply),
+                reply);
+  });
+}
+
 void add_cluster_commands(CLI::App& app, cli_state& state, command_table& table) {
   auto* cluster = app.add_subcommand("cluster", "The cluster as this node sees it over its lines");
   cluster->require_subcommand(1);
@@ -1652,6 +1680,7 @@ int main(int argc, char** argv) {
   add_level_commands(app, state, table);
   add_configuration_commands(app, state, table);
   add_cluster_commands(app, state, table);
+  add_telephony_commands(app, state, table);
   add_pki_commands(app, state, table);
 
   try {

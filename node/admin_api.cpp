@@ -1642,6 +1642,7 @@ public:
           {"Security/AuditQuery", service_name::security_administration},
           {"Security/AuditVerify", service_name::security_administration},
           {"Pki/GetIdentity", service_name::security_administration},
+          {"Telephony/Registrations", service_name::system_status},
           {"Pki/ListTcs", service_name::security_administration}})
       if (method == std::string(prefix) + name)
         service = target;
@@ -1713,7 +1714,43 @@ private:
   std::shared_ptr<cluster::event_store> events_;
 };
 
+/// SPEC SIP-2, MON-5: the registrar's bindings.
+class telephony_service_impl final : public pb::Telephony::Service {
+public:
+  telephony_service_impl(std::shared_ptr<gateway> gw,
+                         std::function<std::vector<telephony::registration_binding>()> bindings)
+      : gw_(std::move(gw)), bindings_(std::move(bindings)) {}
+
+  grpc::Status Registrations(grpc::ServerContext* call, const pb::Empty*,
+                             pb::RegistrationList* reply) override {
+    auto bindings = bindings_;
+    return gw_->transact(
+        call, transaction("Registrations", service_name::system_status, right::status_access,
+                          transaction_writes::nothing,
+                          [bindings, reply](security_context& c) -> effect_result {
+                            for (const auto& binding : bindings()) {
+                              auto* out = reply->add_registrations();
+                              out->set_extension(binding.extension);
+                              out->set_contact(binding.contact);
+                              out->set_source(binding.source);
+                              out->set_transport(std::string(telephony::to_string(binding.kind)));
+                              out->set_expires_in(
+                                  std::chrono::duration_cast<std::chrono::seconds>(
+                                      binding.expires_at - c.now)
+                                      .count());
+                              out->set_user_agent(binding.user_agent);
+                            }
+                            return transaction_effect{};
+                          }));
+  }
+
+private:
+  std::shared_ptr<gateway> gw_;
+  std::function<std::vector<telephony::registration_binding>()> bindings_;
+};
+
 std::vector<std::unique_ptr<grpc::Service>> make_admin_api(admin_api_context context) {
+  auto registrations = context.registrations;
   auto cluster_view = context.cluster;
   auto cluster_events = context.events;
   auto audit = context.audit;
@@ -1726,6 +1763,8 @@ std::vector<std::unique_ptr<grpc::Service>> make_admin_api(admin_api_context con
   services.push_back(std::move(security));
   services.push_back(std::make_unique<configuration_service_impl>(gw));
   services.push_back(std::make_unique<pki_service_impl>(gw));
+  if (registrations)
+    services.push_back(std::make_unique<telephony_service_impl>(gw, std::move(registrations)));
   if (cluster_view)
     services.push_back(
         std::make_unique<cluster_service_impl>(gw, std::move(cluster_view), std::move(cluster_events)));

@@ -261,6 +261,9 @@ const std::vector<setting>& settings() {
       {{"syslog.server_name", "WARD_SYSLOG_SERVER_NAME", "",
         "Name the receiver's certificate must carry; empty = its address."},
        text_setter(&node_config::syslog_server_name, 255)},
+      {{"sip.udp_port", "WARD_SIP_UDP_PORT", "5060",
+        "UDP port of the SIP registrar; 0 = any free port."},
+       port_setter(&node_config::sip_udp_port)},
       {{"log.level", "WARD_LOG_LEVEL", "info", "trace | debug | info | warn | error"},
        [](std::string_view value, node_config& config) -> reason {
          for (auto level : {log_level::trace, log_level::debug, log_level::info, log_level::warn,

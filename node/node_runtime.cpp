@@ -13,6 +13,7 @@
 #include "node/logging.hpp"
 #include "node/metrics.hpp"
 #include "node/service_listener.hpp"
+#include "node/sip_service.hpp"
 #include "node/start_record.hpp"
 #include "node/tls_material.hpp"
 #include "pki/identity_store.hpp"
@@ -662,6 +663,9 @@ int run_node(const node_config& config) {
   if (auto held = security_store->get(actors::settings_version_record); held && *held)
     settings_version = std::strtoull((*held)->c_str(), nullptr, 10);
 
+  // The registrar reads the telephony directory from a feed the security actor refreshes.
+  auto directory_copies = std::make_shared<directory_feed>();
+  directory_copies->publish(directory->data());
   actors::security_actor_deps security_deps{std::move(*database), std::move(*directory),
                                             std::move(*pki), security_store, config_store,
                                             audit_trail, &wall_clock, random};
@@ -669,6 +673,9 @@ int run_node(const node_config& config) {
   security_deps.settings_version = settings_version;
   security_deps.refer_logins = config.role == node_role::appserver;
   security_deps.fallback_account = config.fallback_account;
+  security_deps.publish_directory = [directory_copies](const telephony::telephony_directory_data& data) {
+    directory_copies->publish(data);
+  };
   auto security_actor = actors::spawn_security_db_actor(*actor_system, std::move(security_deps));
 
   auto cluster_view = std::make_shared<cluster::cluster_view>();
@@ -754,7 +761,39 @@ int run_node(const node_config& config) {
     return outcome;
   };
   auto hub = cluster::spawn_cluster_actor(*actor_system, std::move(cluster_options));
+  // SIP over UDP (SPEC SIP-1, SIP-2, SIP-4): blacklistings and resets become alarms.
+  sip_service_options sip_options;
+  sip_options.address = config.listen_address;
+  sip_options.udp_port = config.sip_udp_port;
+  sip_options.realm = config.sip_realm;
+  sip_options.directory = directory_copies;
+  sip_options.time = &wall_clock;
+  sip_options.random = random;
+  sip_options.on_guard_event = [security_actor](const telephony::guard_event& event) {
+    using kind = telephony::guard_event_kind;
+    if (event.kind != kind::address_blacklisted_temporary &&
+        event.kind != kind::address_blacklisted_permanent &&
+        event.kind != kind::extension_blacklisted_temporary &&
+        event.kind != kind::extension_blacklisted_permanent && event.kind != kind::blacklist_reset)
+      return;
+    caf::anon_send(security_actor,
+                   actors::cluster_alarm{"sip_" + std::string(telephony::to_string(event.kind)),
+                                         event.address.empty() ? "extension/" + event.extension
+                                                               : "address/" + event.address,
+                                         event.detail, event.address,
+                                         event.kind == kind::blacklist_reset});
+  };
+  auto sip = sip_service::start(std::move(sip_options));
+  if (!sip) {
+    caf::anon_send_exit(security_actor, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
+    return fail("sip", sip.error());
+  }
+  std::shared_ptr<sip_service> sip_server = std::move(*sip);
+  logger("sip")->info("event=listening service=sip transport=udp port={}", sip_server->udp_port());
+
   auto stop_actors = [&] {
+    sip_server->stop();
     caf::anon_send_exit(hub, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(security_actor, caf::exit_reason::user_shutdown);
@@ -796,7 +835,8 @@ int run_node(const node_config& config) {
                          current_identity);
   auto api = make_admin_api(admin_api_context{*actor_system, security_actor, connections, listeners,
                                               audit_trail, security_store, cluster_view,
-                                              forwarded_events, hub, proxy_key});
+                                              forwarded_events, hub, proxy_key,
+                                              [sip_server] { return sip_server->bindings(); }});
   for (auto& service : api)
     builder.RegisterService(service.get());
   // Lines arrive on their own listener; its connections are the only ones the Line
@@ -828,6 +868,7 @@ int run_node(const node_config& config) {
     in_process->channel = server->InProcessChannel(grpc::ChannelArguments());
   }
   listeners.start(*server);
+  listeners.add_endpoint("sip_udp", host_port(config.listen_address, sip_server->udp_port()));
   auto line_level = *line_security == cluster::line_security::high
                         ? pki::service_security_level::secure_high
                         : pki::service_security_level::secure_medium;

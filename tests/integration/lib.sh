@@ -50,6 +50,8 @@ write_node_config() {
     echo "  security_plain_port: 0"
     echo "  metrics_port: 0"
     echo "  line_port: 0"
+    echo "sip:"
+    echo "  udp_port: 0"
     echo "log:"
     echo "  level: info"
     echo "cluster:"

@@ -1,0 +1,279 @@
+#include "node/sip_service.hpp"
+
+#include "node/logging.hpp"
+#include "telephony/sip_message.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <unordered_map>
+
+namespace ward::node {
+namespace {
+
+constexpr std::size_t batch = 32;
+constexpr std::size_t max_datagram = 65'536;
+/// How long a response is kept for retransmissions of its request (RFC 3261 Timer J).
+constexpr auto retransmission_window = std::chrono::seconds(32);
+constexpr std::size_t max_cached_responses = 200'000;
+
+std::string hex_token(const random_source& random, std::size_t bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::vector<std::byte> raw(bytes);
+  random(raw);
+  std::string out;
+  for (auto b : raw) {
+    out += digits[std::to_integer<unsigned>(b) >> 4];
+    out += digits[std::to_integer<unsigned>(b) & 0xf];
+  }
+  return out;
+}
+
+struct peer {
+  std::string address;
+  std::uint16_t port = 0;
+};
+
+peer peer_of(const sockaddr_storage& from) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (from.ss_family == AF_INET6) {
+    const auto& v6 = reinterpret_cast<const sockaddr_in6&>(from);
+    ::inet_ntop(AF_INET6, &v6.sin6_addr, text, sizeof text);
+    return {text, ntohs(v6.sin6_port)};
+  }
+  const auto& v4 = reinterpret_cast<const sockaddr_in&>(from);
+  ::inet_ntop(AF_INET, &v4.sin_addr, text, sizeof text);
+  return {text, ntohs(v4.sin_port)};
+}
+
+std::expected<std::pair<int, std::uint16_t>, std::string> bind_udp(const std::string& address,
+                                                                    std::uint16_t port) {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  if (address.find(':') != std::string::npos) {
+    auto& v6 = reinterpret_cast<sockaddr_in6&>(storage);
+    v6.sin6_family = AF_INET6;
+    v6.sin6_port = htons(port);
+    if (::inet_pton(AF_INET6, address.c_str(), &v6.sin6_addr) != 1)
+      return std::unexpected("not an IP address: " + address);
+    length = sizeof v6;
+  } else {
+    auto& v4 = reinterpret_cast<sockaddr_in&>(storage);
+    v4.sin_family = AF_INET;
+    v4.sin_port = htons(port);
+    if (::inet_pton(AF_INET, address.c_str(), &v4.sin_addr) != 1)
+      return std::unexpected("not an IP address: " + address);
+    length = sizeof v4;
+  }
+  int fd = ::socket(storage.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return std::unexpected(std::string("cannot create a UDP socket: ") + std::strerror(errno));
+  // Bursts of registrations must not overflow the socket while the worker answers a batch.
+  int buffer = 4 << 20;
+  (void)::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0) {
+    auto why = std::string(std::strerror(errno));
+    ::close(fd);
+    return std::unexpected("cannot bind UDP " + address + ":" + std::to_string(port) + ": " + why);
+  }
+  sockaddr_storage bound{};
+  socklen_t bound_length = sizeof bound;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_length);
+  return std::pair{fd, peer_of(bound).port};
+}
+
+} // namespace
+
+void directory_feed::publish(telephony::telephony_directory_data data) {
+  auto fresh = std::make_shared<const telephony::telephony_directory_data>(std::move(data));
+  std::lock_guard lock(mutex_);
+  data_ = std::move(fresh);
+}
+
+std::shared_ptr<const telephony::telephony_directory_data> directory_feed::current() const {
+  std::lock_guard lock(mutex_);
+  return data_;
+}
+
+std::expected<std::unique_ptr<sip_service>, std::string>
+sip_service::start(sip_service_options options) {
+  std::array<std::byte, 32> secret{};
+  options.random(secret);
+  std::array<std::byte, 8> seed{};
+  options.random(seed);
+  std::uint64_t hash_seed = 0;
+  for (auto b : seed)
+    hash_seed = (hash_seed << 8) | std::to_integer<std::uint64_t>(b);
+  options.guard.hash_seed = hash_seed;
+  auto registrar = telephony::registrar::create(
+      telephony::nonce_authority(secret, options.realm, options.nonce_lifetime));
+  if (!registrar)
+    return std::unexpected("registrar: " + registrar.error());
+  auto guard = telephony::sip_guard::create(options.guard);
+  if (!guard)
+    return std::unexpected("guard: " + guard.error());
+  auto bound = bind_udp(options.address, options.udp_port);
+  if (!bound)
+    return std::unexpected(bound.error());
+  return std::unique_ptr<sip_service>(new sip_service(std::move(options), bound->first,
+                                                      bound->second, std::move(*registrar),
+                                                      std::move(*guard)));
+}
+
+sip_service::sip_service(sip_service_options options, int fd, std::uint16_t port,
+                         telephony::registrar registrar, telephony::sip_guard guard)
+    : options_(std::move(options)), fd_(fd), port_(port), registrar_(std::move(registrar)),
+      guard_(std::move(guard)), worker_([this] { run(); }) {}
+
+void sip_service::stop() {
+  stopping_ = true;
+  std::call_once(stopped_, [this] {
+    if (worker_.joinable())
+      worker_.join();
+  });
+}
+
+sip_service::~sip_service() {
+  stop();
+  ::close(fd_);
+}
+
+std::vector<telephony::registration_binding> sip_service::bindings() const {
+  std::lock_guard lock(bindings_mutex_);
+  return bindings_;
+}
+
+void sip_service::run() {
+  auto log = logger("sip");
+  std::vector<std::array<char, max_datagram>> buffers(batch);
+  std::array<mmsghdr, batch> messages{};
+  std::array<iovec, batch> vectors{};
+  std::array<sockaddr_storage, batch> sources{};
+  struct cached {
+    std::string response;
+    clock::time_point until;
+  };
+  std::unordered_map<std::string, cached> responses;
+  std::vector<std::pair<std::string, sockaddr_storage>> outgoing;
+  auto last_sweep = options_.time->now();
+  auto last_publish = last_sweep;
+  bool bindings_changed = true;
+
+  while (!stopping_) {
+    pollfd waiting{fd_, POLLIN, 0};
+    int ready = ::poll(&waiting, 1, 200);
+    auto now = options_.time->now();
+    if (ready > 0) {
+      for (std::size_t i = 0; i < batch; ++i) {
+        vectors[i] = {buffers[i].data(), buffers[i].size()};
+        messages[i] = {};
+        messages[i].msg_hdr.msg_iov = &vectors[i];
+        messages[i].msg_hdr.msg_iovlen = 1;
+        messages[i].msg_hdr.msg_name = &sources[i];
+        messages[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+      }
+      int received = ::recvmmsg(fd_, messages.data(), batch, MSG_DONTWAIT, nullptr);
+      auto directory = options_.directory->current();
+      for (int i = 0; i < received; ++i) {
+        ++datagrams_;
+        std::string_view data(buffers[i].data(), messages[i].msg_len);
+        auto from = peer_of(sources[i]);
+        // The guard decides before anything is parsed: blacklisted, refused and flooding
+        // sources cost one lookup (SPEC SIP-4).
+        if (guard_.admit(from.address, now) != telephony::guard_verdict::pass) {
+          ++dropped_;
+          continue;
+        }
+        if (data.size() <= 4 || !telephony::first_line_method(data)) {
+          // Keep-alives (CRLF) and responses we never asked for are not errors worth counting.
+          continue;
+        }
+        auto request = telephony::parse_sip_message(data);
+        if (!request) {
+          ++malformed_;
+          guard_.record_malformed(from.address, now);
+          continue;
+        }
+        if (request->method == "ACK")
+          continue;
+        auto source = (from.address.find(':') != std::string::npos ? "[" + from.address + "]"
+                                                                   : from.address) +
+                      ":" + std::to_string(from.port);
+        std::string key = (request->vias.empty() ? std::string{} : request->vias.front().branch) +
+                          "|" + source + "|" + request->method + "|" +
+                          std::to_string(request->cseq);
+        if (auto hit = responses.find(key); hit != responses.end() && hit->second.until > now) {
+          outgoing.emplace_back(hit->second.response, sources[i]);
+          continue;
+        }
+        std::string response;
+        auto tag = hex_token(options_.random, 8);
+        if (request->method == "REGISTER") {
+          auto outcome = registrar_.handle_register(*request, source, telephony::transport::udp,
+                                                    *directory, now, options_.random);
+          if (outcome.auth_failure)
+            guard_.record_auth_failure(from.address, outcome.extension, now);
+          else if (outcome.code == 200) {
+            guard_.record_auth_success(from.address, outcome.extension);
+            bindings_changed = true;
+          }
+          response = telephony::build_response(*request, outcome.code, outcome.reason,
+                                               outcome.headers, tag, from.address, from.port);
+        } else if (request->method == "OPTIONS") {
+          response = telephony::build_response(
+              *request, 200, "OK", {{"Allow", "REGISTER, OPTIONS"}, {"Accept", "application/sdp"}},
+              tag, from.address, from.port);
+        } else {
+          response = telephony::build_response(*request, 501, "Not Implemented",
+                                               {{"Allow", "REGISTER, OPTIONS"}}, tag, from.address,
+                                               from.port);
+        }
+        if (responses.size() < max_cached_responses)
+          responses[key] = cached{response, now + retransmission_window};
+        outgoing.emplace_back(std::move(response), sources[i]);
+      }
+    }
+    if (!outgoing.empty()) {
+      std::vector<mmsghdr> out(outgoing.size());
+      std::vector<iovec> out_vectors(outgoing.size());
+      for (std::size_t i = 0; i < outgoing.size(); ++i) {
+        out_vectors[i] = {outgoing[i].first.data(), outgoing[i].first.size()};
+        out[i] = {};
+        out[i].msg_hdr.msg_iov = &out_vectors[i];
+        out[i].msg_hdr.msg_iovlen = 1;
+        out[i].msg_hdr.msg_name = &outgoing[i].second;
+        out[i].msg_hdr.msg_namelen = outgoing[i].second.ss_family == AF_INET6
+                                         ? sizeof(sockaddr_in6)
+                                         : sizeof(sockaddr_in);
+      }
+      (void)::sendmmsg(fd_, out.data(), static_cast<unsigned>(out.size()), MSG_DONTWAIT);
+      outgoing.clear();
+    }
+    for (auto& event : guard_.drain_events())
+      if (options_.on_guard_event)
+        options_.on_guard_event(event);
+    if (now - last_sweep >= std::chrono::seconds(1)) {
+      last_sweep = now;
+      if (!registrar_.expire(now).empty())
+        bindings_changed = true;
+      std::erase_if(responses, [now](const auto& entry) { return entry.second.until <= now; });
+    }
+    // Published at most four times a second: under load the list is rebuilt rarely.
+    if (bindings_changed && now - last_publish >= std::chrono::milliseconds(250)) {
+      last_publish = now;
+      auto current = registrar_.bindings(now);
+      std::lock_guard lock(bindings_mutex_);
+      bindings_ = std::move(current);
+      bindings_changed = false;
+    }
+  }
+  log->info("event=sip_stopped datagrams={} malformed={} dropped={}", datagrams_.load(),
+            malformed_.load(), dropped_.load());
+}
+
+} // namespace ward::node

@@ -1,0 +1,93 @@
+#pragma once
+
+#include "core/clock.hpp"
+#include "core/random.hpp"
+#include "telephony/directory.hpp"
+#include "telephony/registrar.hpp"
+#include "telephony/sip_guard.hpp"
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace ward::node {
+
+/// The telephony users and extensions as the registrar reads them: the security actor
+/// publishes a new copy after every change, the SIP worker takes the newest per batch.
+class directory_feed {
+public:
+  void publish(telephony::telephony_directory_data data);
+  std::shared_ptr<const telephony::telephony_directory_data> current() const;
+
+private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const telephony::telephony_directory_data> data_ =
+      std::make_shared<const telephony::telephony_directory_data>();
+};
+
+struct sip_service_options {
+  /// Numeric IPv4 or IPv6 address and UDP port (0 = any free port) (SPEC SIP-1).
+  std::string address;
+  std::uint16_t udp_port = 5060;
+  std::string realm;
+  /// Lifetime of the stateless digest nonces (SPEC SIP-2).
+  std::chrono::seconds nonce_lifetime{300};
+  telephony::guard_policy guard;
+  std::shared_ptr<directory_feed> directory;
+  const clock* time = nullptr;
+  random_source random;
+  /// Guard decisions worth an alarm (blacklistings, resets), from the worker thread; must
+  /// not block.
+  std::function<void(const telephony::guard_event&)> on_guard_event;
+};
+
+/// SIP over UDP for one node: a worker thread that owns the socket, the guard (checked
+/// before any parsing) and the registrar, and answers REGISTER, OPTIONS and, for now, 501
+/// to everything else. Datagrams are read and answered in batches (recvmmsg/sendmmsg); a
+/// retransmitted request is answered from a cache of recent responses, never processed
+/// twice.
+class sip_service {
+public:
+  static std::expected<std::unique_ptr<sip_service>, std::string> start(sip_service_options options);
+  /// Stops the worker (within its 200 ms poll); idempotent. Bindings stay readable.
+  void stop();
+  /// Stops the worker and closes the socket.
+  ~sip_service();
+  sip_service(const sip_service&) = delete;
+  sip_service& operator=(const sip_service&) = delete;
+
+  std::uint16_t udp_port() const { return port_; }
+  /// The current bindings, as the worker last published them (about once a second and
+  /// after every change).
+  std::vector<telephony::registration_binding> bindings() const;
+  /// Counters for metrics.
+  std::uint64_t datagrams() const { return datagrams_.load(); }
+  std::uint64_t malformed() const { return malformed_.load(); }
+  std::uint64_t dropped() const { return dropped_.load(); }
+
+private:
+  sip_service(sip_service_options options, int fd, std::uint16_t port,
+              telephony::registrar registrar, telephony::sip_guard guard);
+  void run();
+
+  sip_service_options options_;
+  int fd_;
+  std::uint16_t port_;
+  telephony::registrar registrar_;
+  telephony::sip_guard guard_;
+  std::atomic<bool> stopping_{false};
+  std::once_flag stopped_;
+  mutable std::mutex bindings_mutex_;
+  std::vector<telephony::registration_binding> bindings_;
+  std::atomic<std::uint64_t> datagrams_{0}, malformed_{0}, dropped_{0};
+  std::thread worker_;
+};
+
+} // namespace ward::node
