@@ -47,7 +47,7 @@ struct cli_state {
 
 constexpr const char* node_scoped_commands =
     "status, audit list, audit verify, pki identity show, service-user list, service-user "
-    "show, cluster status, registrations";
+    "show, cluster status, registrations, blacklist list";
 
 std::string default_session_file() {
   if (const char* explicit_file = std::getenv("WARD_SESSION_FILE"))
@@ -462,6 +462,23 @@ void print(const pb::RegistrationList& list) {
               << std::setw(24) << r.source() << std::setw(9) << (std::to_string(r.expires_in()) + "s")
               << r.contact() << (r.user_agent().empty() ? "" : "  (" + r.user_agent() + ")")
               << "\n";
+}
+
+void print(const pb::BlacklistReply& lists) {
+  auto rows = [](const char* kind,
+                 const google::protobuf::RepeatedPtrField<pb::BlacklistEntry>& entries) {
+    for (const auto& e : entries)
+      std::cout << std::left << std::setw(11) << kind << std::setw(42) << e.key()
+                << (e.permanent() ? std::string("permanent")
+                                  : "until " + std::to_string(e.until_unix()))
+                << "  blocks " << e.blocks() << "\n";
+  };
+  if (lists.addresses().empty() && lists.extensions().empty()) {
+    std::cout << "nothing is blacklisted\n";
+    return;
+  }
+  rows("address", lists.addresses());
+  rows("extension", lists.extensions());
 }
 
 void print(const pb::ClusterStatusReply& status) {
@@ -1092,6 +1109,39 @@ void add_level_commands(CLI::App& app, cli_state& state, command_table& table) {
 }
 
 void add_telephony_commands(CLI::App& app, cli_state& state, command_table& table) {
+  auto* blacklist = app.add_subcommand("blacklist", "SIP blacklists of this node's guard");
+  blacklist->require_subcommand(1);
+  auto* blist = blacklist->add_subcommand("list", "Blacklisted addresses and extensions");
+  table.add(blist, [&state] {
+    auto stub = stub_for(state, target_service::status, &pb::Telephony::NewStub);
+    pb::BlacklistReply reply;
+    return show(state,
+                invoke_on_node(state, target_service::status, *stub, &pb::Telephony::Stub::Blacklist,
+                               "/ward.admin.v1.Telephony/Blacklist", pb::Empty{}, reply),
+                reply);
+  });
+  struct reset_target {
+    std::string address, extension;
+  };
+  auto target = std::make_shared<reset_target>();
+  auto* breset = blacklist->add_subcommand("reset", "Lift a blacklisting");
+  auto* by_address = breset->add_option("--address", target->address, "IP address");
+  auto* by_extension = breset->add_option("--extension", target->extension, "Extension number");
+  by_address->excludes(by_extension);
+  table.add(breset, [&state, target] {
+    if (target->address.empty() == target->extension.empty())
+      throw usage_error("name exactly one of --address and --extension");
+    auto stub = stub_for(state, target_service::status, &pb::Telephony::NewStub);
+    pb::ResetBlacklistRequest request;
+    request.set_kind(target->address.empty() ? "extension" : "address");
+    request.set_key(target->address.empty() ? target->extension : target->address);
+    pb::Empty reply;
+    int code = invoke(state, target_service::status, *stub, &pb::Telephony::Stub::ResetBlacklist,
+                      request, reply);
+    if (code == exit_ok)
+      std::cout << "blacklisting of " << request.key() << " lifted\n";
+    return code;
+  });
   auto* registrations =
       app.add_subcommand("registrations", "SIP registrations held by this node's registrar");
   table.add(registrations, [&state] {

@@ -1643,6 +1643,7 @@ public:
           {"Security/AuditVerify", service_name::security_administration},
           {"Pki/GetIdentity", service_name::security_administration},
           {"Telephony/Registrations", service_name::system_status},
+          {"Telephony/Blacklist", service_name::system_status},
           {"Pki/ListTcs", service_name::security_administration}})
       if (method == std::string(prefix) + name)
         service = target;
@@ -1717,18 +1718,17 @@ private:
 /// SPEC SIP-2, MON-5: the registrar's bindings.
 class telephony_service_impl final : public pb::Telephony::Service {
 public:
-  telephony_service_impl(std::shared_ptr<gateway> gw,
-                         std::function<std::vector<telephony::registration_binding>()> bindings)
-      : gw_(std::move(gw)), bindings_(std::move(bindings)) {}
+  telephony_service_impl(std::shared_ptr<gateway> gw, std::shared_ptr<sip_service> sip)
+      : gw_(std::move(gw)), sip_(std::move(sip)) {}
 
   grpc::Status Registrations(grpc::ServerContext* call, const pb::Empty*,
                              pb::RegistrationList* reply) override {
-    auto bindings = bindings_;
+    auto sip = sip_;
     return gw_->transact(
         call, transaction("Registrations", service_name::system_status, right::status_access,
                           transaction_writes::nothing,
-                          [bindings, reply](security_context& c) -> effect_result {
-                            for (const auto& binding : bindings()) {
+                          [sip, reply](security_context& c) -> effect_result {
+                            for (const auto& binding : sip->bindings()) {
                               auto* out = reply->add_registrations();
                               out->set_extension(binding.extension);
                               out->set_contact(binding.contact);
@@ -1744,13 +1744,66 @@ public:
                           }));
   }
 
+  grpc::Status Blacklist(grpc::ServerContext* call, const pb::Empty*,
+                         pb::BlacklistReply* reply) override {
+    auto sip = sip_;
+    return gw_->transact(
+        call, transaction("Blacklist", service_name::system_status, right::status_access,
+                          transaction_writes::nothing,
+                          [sip, reply](security_context&) -> effect_result {
+                            auto lists = sip->blacklists();
+                            auto fill_entry = [](pb::BlacklistEntry* out,
+                                                 const telephony::sip_guard::blacklist_entry& e) {
+                              out->set_key(e.key);
+                              out->set_permanent(e.permanent);
+                              out->set_until_unix(std::chrono::duration_cast<std::chrono::seconds>(
+                                                      e.until.time_since_epoch())
+                                                      .count());
+                              out->set_blocks(e.blocks);
+                            };
+                            for (const auto& entry : lists.addresses)
+                              fill_entry(reply->add_addresses(), entry);
+                            for (const auto& entry : lists.extensions)
+                              fill_entry(reply->add_extensions(), entry);
+                            return transaction_effect{};
+                          }));
+  }
+
+  grpc::Status ResetBlacklist(grpc::ServerContext* call, const pb::ResetBlacklistRequest* request,
+                              pb::Empty*) override {
+    if (request->kind() != "address" && request->kind() != "extension")
+      return to_status(invalid("kind", "must be address or extension"));
+    if (request->key().empty() || request->key().size() > 64)
+      return to_status(invalid("key", "must be 1 to 64 characters"));
+    auto sip = sip_;
+    bool address = request->kind() == "address";
+    auto key = request->key();
+    auto reset = transaction("ResetBlacklist", service_name::system_status,
+                             right::status_system_control, transaction_writes::nothing,
+                             [sip, address, key](security_context&) -> effect_result {
+                               auto lifted = sip->reset_blacklist(address, key);
+                               if (!lifted)
+                                 return std::unexpected(security_error{
+                                     security_errc::unavailable, "sip", lifted.error()});
+                               if (!*lifted)
+                                 return std::unexpected(security_error{
+                                     security_errc::not_found, "key", key + " is not blacklisted"});
+                               transaction_effect effect;
+                               effect.object = (address ? "address/" : "extension/") + key;
+                               effect.detail = "blacklisting lifted";
+                               return effect;
+                             });
+    reset.audited = true;
+    return gw_->transact(call, std::move(reset));
+  }
+
 private:
   std::shared_ptr<gateway> gw_;
-  std::function<std::vector<telephony::registration_binding>()> bindings_;
+  std::shared_ptr<sip_service> sip_;
 };
 
 std::vector<std::unique_ptr<grpc::Service>> make_admin_api(admin_api_context context) {
-  auto registrations = context.registrations;
+  auto sip = context.sip;
   auto cluster_view = context.cluster;
   auto cluster_events = context.events;
   auto audit = context.audit;
@@ -1763,8 +1816,8 @@ std::vector<std::unique_ptr<grpc::Service>> make_admin_api(admin_api_context con
   services.push_back(std::move(security));
   services.push_back(std::make_unique<configuration_service_impl>(gw));
   services.push_back(std::make_unique<pki_service_impl>(gw));
-  if (registrations)
-    services.push_back(std::make_unique<telephony_service_impl>(gw, std::move(registrations)));
+  if (sip)
+    services.push_back(std::make_unique<telephony_service_impl>(gw, std::move(sip)));
   if (cluster_view)
     services.push_back(
         std::make_unique<cluster_service_impl>(gw, std::move(cluster_view), std::move(cluster_events)));

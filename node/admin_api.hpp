@@ -2,7 +2,7 @@
 
 #include "actors/security_db_actor.hpp"
 #include "cluster/cluster_actor.hpp"
-#include "telephony/registrar.hpp"
+#include "node/sip_service.hpp"
 #include "node/service_listener.hpp"
 
 #include <grpcpp/impl/service_type.h>
@@ -57,8 +57,8 @@ struct admin_api_context {
   /// A random key, made at start and never stored, that marks calls of the node's own
   /// proxy executor; empty = no proxied calls are accepted.
   std::string proxy_key;
-  /// The registrar's current bindings; empty function = no SIP on this node.
-  std::function<std::vector<telephony::registration_binding>()> registrations;
+  /// The node's SIP service (registrar bindings, guard blacklists); null = no SIP.
+  std::shared_ptr<sip_service> sip;
 };
 
 /// Metadata the proxy executor puts on a proxied call: the user the primary authenticated

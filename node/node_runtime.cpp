@@ -835,8 +835,7 @@ int run_node(const node_config& config) {
                          current_identity);
   auto api = make_admin_api(admin_api_context{*actor_system, security_actor, connections, listeners,
                                               audit_trail, security_store, cluster_view,
-                                              forwarded_events, hub, proxy_key,
-                                              [sip_server] { return sip_server->bindings(); }});
+                                              forwarded_events, hub, proxy_key, sip_server});
   for (auto& service : api)
     builder.RegisterService(service.get());
   // Lines arrive on their own listener; its connections are the only ones the Line

@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <future>
 #include <unordered_map>
 
 namespace ward::node {
@@ -143,6 +144,25 @@ sip_service::~sip_service() {
   ::close(fd_);
 }
 
+sip_service::blacklist_snapshot sip_service::blacklists() const {
+  std::lock_guard lock(bindings_mutex_);
+  return blacklists_;
+}
+
+std::expected<bool, std::string> sip_service::reset_blacklist(bool address, std::string key) {
+  auto done = std::make_shared<std::promise<bool>>();
+  auto answer = done->get_future();
+  {
+    std::lock_guard lock(commands_mutex_);
+    commands_.push_back([this, done, address, key = std::move(key)] {
+      done->set_value(address ? guard_.reset_address(key) : guard_.reset_extension(key));
+    });
+  }
+  if (answer.wait_for(std::chrono::seconds(3)) != std::future_status::ready)
+    return std::unexpected("the SIP worker did not answer");
+  return answer.get();
+}
+
 std::vector<telephony::registration_binding> sip_service::bindings() const {
   std::lock_guard lock(bindings_mutex_);
   return bindings_;
@@ -254,11 +274,21 @@ void sip_service::run() {
       (void)::sendmmsg(fd_, out.data(), static_cast<unsigned>(out.size()), MSG_DONTWAIT);
       outgoing.clear();
     }
+    std::vector<std::function<void()>> commands;
+    {
+      std::lock_guard lock(commands_mutex_);
+      commands.swap(commands_);
+    }
+    for (auto& command : commands) {
+      command();
+      bindings_changed = true;
+    }
     for (auto& event : guard_.drain_events())
       if (options_.on_guard_event)
         options_.on_guard_event(event);
     if (now - last_sweep >= std::chrono::seconds(1)) {
       last_sweep = now;
+      bindings_changed = true;
       if (!registrar_.expire(now).empty())
         bindings_changed = true;
       std::erase_if(responses, [now](const auto& entry) { return entry.second.until <= now; });
@@ -267,8 +297,10 @@ void sip_service::run() {
     if (bindings_changed && now - last_publish >= std::chrono::milliseconds(250)) {
       last_publish = now;
       auto current = registrar_.bindings(now);
+      blacklist_snapshot lists{guard_.blacklisted_addresses(now), guard_.blacklisted_extensions(now)};
       std::lock_guard lock(bindings_mutex_);
       bindings_ = std::move(current);
+      blacklists_ = std::move(lists);
       bindings_changed = false;
     }
   }

@@ -67,6 +67,16 @@ public:
   /// The current bindings, as the worker last published them (about once a second and
   /// after every change).
   std::vector<telephony::registration_binding> bindings() const;
+  struct blacklist_snapshot {
+    std::vector<telephony::sip_guard::blacklist_entry> addresses;
+    std::vector<telephony::sip_guard::blacklist_entry> extensions;
+  };
+  /// The blacklists as the worker last published them.
+  blacklist_snapshot blacklists() const;
+  /// Lifts a blacklisting (SPEC SIP-4) on the worker's thread; false when `key` was not
+  /// listed, an error when the worker did not answer.
+  std::expected<bool, std::string> reset_blacklist(bool address, std::string key);
+
   /// Counters for metrics.
   std::uint64_t datagrams() const { return datagrams_.load(); }
   std::uint64_t malformed() const { return malformed_.load(); }
@@ -86,6 +96,10 @@ private:
   std::once_flag stopped_;
   mutable std::mutex bindings_mutex_;
   std::vector<telephony::registration_binding> bindings_;
+  blacklist_snapshot blacklists_;
+  /// Work for the worker's thread, which alone touches the guard.
+  std::mutex commands_mutex_;
+  std::vector<std::function<void()>> commands_;
   std::atomic<std::uint64_t> datagrams_{0}, malformed_{0}, dropped_{0};
   std::thread worker_;
 };

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The registrar over UDP (SPEC SIP-1, SIP-2, SIP-4) with a real node and a small SIP client:
+# digest challenge with SHA-256 and MD5, both answered, wrong password and unknown
+# extension refused alike, bindings listed, an address blacklisted after repeated failures
+# (then dropped without an answer), alarmed, listed and lifted through wardctl.
+set -u
+WARD_NODE=$1
+WARDCTL=$2
+here=$(dirname "$0")
+source "$here/lib.sh"
+ward_test_init
+sip() { python3 "$here/sip_client.py" "$@"; }
+
+write_node_config primary primary
+start_node primary || exit 1
+ignite primary
+ctl() { wardctl_for primary "$@"; }
+ctl extension add 201 --phone-password-stdin <<<"82917364" >/dev/null
+ctl extension add 202 --phone-password-stdin <<<"51738294" >/dev/null
+address=$(endpoint primary sip_udp)
+host=${address%:*}
+port=${address##*:}
+
+expect_output "SIP/2.0 200 OK" "SIP-1 OPTIONS over UDP is answered" sip options "$host" "$port"
+out=$(sip register "$host" "$port" 201 82917364 ward md5 2>&1)
+grep -q "^SIP/2.0 401" <<<"$out" && grep -q "^SIP/2.0 200 OK" <<<"$(tail -1 <<<"$out")" \
+  && pass "SIP-2 REGISTER is challenged and the MD5 answer registers 201" \
+  || fail "SIP-2 REGISTER is challenged and the MD5 answer registers 201: $out"
+expect_output "^SIP/2.0 200 OK" "SIP-2 the SHA-256 (RFC 8760) answer registers 202" \
+  sip register "$host" "$port" 202 51738294 ward sha256
+sleep 0.5
+regs=$(ctl registrations)
+grep -q "^201 .*udp" <<<"$regs" && grep -q "^202 .*udp" <<<"$regs" \
+  && pass "SIP-2 wardctl registrations lists both bindings" \
+  || fail "SIP-2 wardctl registrations lists both bindings: $regs"
+expect_output "^SIP/2.0 403" "SIP-2 a wrong password is refused with 403" \
+  sip register "$host" "$port" 201 11111111 ward md5
+expect_output "^SIP/2.0 403" "SIP-2 an unknown extension is refused exactly like a wrong password" \
+  sip register "$host" "$port" 999 11111111 ward md5
+expect_output "^SIP/2.0 200 OK" "SIP-2 Contact * with Expires 0 unregisters every binding" \
+  sip register "$host" "$port" 202 51738294 ward md5 0
+sleep 0.5
+ctl registrations | grep -q "^202 " && fail "SIP-2 the unregistered binding is gone" \
+  || pass "SIP-2 the unregistered binding is gone"
+
+# SIP-4: ten failures within a minute blacklist the address; it then gets no answer at all.
+for attempt in $(seq 1 10); do sip register "$host" "$port" 201 "0000000$attempt" ward md5 >/dev/null 2>&1; done
+expect_code 3 "SIP-4 after 10 failures the source address is dropped without an answer" \
+  sip register "$host" "$port" 201 82917364 ward md5
+sleep 0.5
+expect_output "^address  *127.0.0.1 " "SIP-4 wardctl blacklist list shows the address" \
+  ctl blacklist list
+expect_output "sip_address_blacklisted" "SIP-4 MON-3 the blacklisting raised an alarm" \
+  ctl audit list --kind alarm --limit 20
+expect_code 0 "SIP-4 wardctl blacklist reset lifts it" ctl blacklist reset --address 127.0.0.1
+expect_output "^SIP/2.0 200 OK" "SIP-4 after the reset the phone registers again" \
+  sip register "$host" "$port" 201 82917364 ward md5
+expect_code 1 "SIP-4 resetting an address that is not listed is an error" \
+  ctl blacklist reset --address 10.9.9.9
+finish
