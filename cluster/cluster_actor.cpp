@@ -582,7 +582,8 @@ void on_frame(hub_pointer self, std::uint64_t line_id, line::Frame& frame) {
                      kind == body::kReferredLogin || kind == body::kSettingsAck ||
                      kind == body::kProxyResult;
   bool dialled = entry->view.dialled;
-  bool allowed = (from_server && dialled) || (from_client && !dialled) || kind == body::kHeartbeat;
+  bool allowed = (from_server && dialled) || (from_client && !dialled) ||
+                 kind == body::kHeartbeat || kind == body::kGuardEvent;
   if (entry->view.enrolment_only)
     allowed = kind == body::kHeartbeat || (kind == body::kEnrolRequest && !dialled) ||
               (kind == body::kEnrolReply && dialled);
@@ -856,6 +857,35 @@ void on_frame(hub_pointer self, std::uint64_t line_id, line::Frame& frame) {
       state.proxies.erase(it);
       break;
     }
+    case line::Frame::kGuardEvent: {
+      const auto& remote = frame.guard_event();
+      telephony::guard_event event;
+      using gk = telephony::guard_event_kind;
+      bool known = false;
+      for (auto candidate : {gk::address_blacklisted_temporary, gk::address_blacklisted_permanent,
+                             gk::extension_blacklisted_temporary,
+                             gk::extension_blacklisted_permanent, gk::blacklist_reset})
+        if (telephony::to_string(candidate) == remote.kind()) {
+          event.kind = candidate;
+          known = true;
+        }
+      if (!known || remote.address().size() > 64 || remote.extension().size() > 64)
+        break;
+      event.address = remote.address();
+      event.extension = remote.extension();
+      event.until = std::chrono::system_clock::time_point(
+          std::chrono::milliseconds(remote.until_unix_ms()));
+      event.blocks = remote.blocks();
+      event.detail = "from node " + entry->view.name;
+      if (state.options.apply_guard_event)
+        state.options.apply_guard_event(event);
+      // The primary passes what one node blacklisted on to every other node.
+      if (state.options.writer)
+        for (auto& [name, member] : state.members)
+          if (member.line_id != line_id && member.view.line_up && !member.view.enrolment_only)
+            send_frame(self, member, frame);
+      break;
+    }
     case line::Frame::kReferredLoginReply: {
       const auto& reply = frame.referred_login_reply();
       auto it = state.referrals.find(reply.id());
@@ -1077,6 +1107,21 @@ caf::behavior hub_behavior(hub_pointer self, cluster_options options) {
             id, hub_state::pending_proxy{entry.line_id, promise, std::chrono::steady_clock::now()});
         send_frame(self, entry, std::move(frame));
         return promise;
+      },
+      [self](guard_broadcast& broadcast) {
+        line::Frame frame;
+        auto* out = frame.mutable_guard_event();
+        out->set_kind(std::string(telephony::to_string(broadcast.event.kind)));
+        out->set_address(broadcast.event.address);
+        out->set_extension(broadcast.event.extension);
+        out->set_until_unix_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   broadcast.event.until.time_since_epoch())
+                                   .count());
+        out->set_blocks(broadcast.event.blocks);
+        out->set_origin_node(self->state.options.node);
+        for (auto& [name, member] : self->state.members)
+          if (member.view.line_up && !member.view.enrolment_only)
+            send_frame(self, member, frame);
       },
       [self](proxy_done& done) {
         auto* entry = member_of_line(self, done.line_id);

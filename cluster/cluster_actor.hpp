@@ -8,6 +8,7 @@
 #include "core/random.hpp"
 #include "security/audit_log.hpp"
 #include "storage/kv_store.hpp"
+#include "telephony/sip_guard.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -106,6 +107,13 @@ struct cluster_options {
   /// Runs a call the primary proxied to this node against the node's own admin API, as the
   /// user the primary authenticated. Called on a thread of its own: it may block.
   std::function<proxy_outcome(const proxy_invocation&)> proxy_executor;
+  /// Applies a blacklisting another node made to this node's SIP guard (SPEC SIP-4).
+  std::function<void(const telephony::guard_event&)> apply_guard_event;
+};
+
+/// A blacklisting this node's guard made, for every other node (SPEC SIP-4).
+struct guard_broadcast {
+  telephony::guard_event event;
 };
 
 /// Primary: proxies a call to `node` over its line. Reply: proxy_outcome.
@@ -185,4 +193,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::dial_material)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::line_dialed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::dial_failed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::proxy_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::guard_broadcast)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::proxy_outcome)

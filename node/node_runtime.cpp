@@ -760,6 +760,17 @@ int run_node(const node_config& config) {
         outcome.payload.append(reinterpret_cast<const char*>(part.begin()), part.size());
     return outcome;
   };
+  // Blacklistings other nodes made reach this node's SIP guard once it exists (SPEC SIP-4).
+  struct sip_slot_holder {
+    std::mutex mutex;
+    std::weak_ptr<sip_service> service;
+  };
+  auto sip_slot = std::make_shared<sip_slot_holder>();
+  cluster_options.apply_guard_event = [sip_slot](const telephony::guard_event& event) {
+    std::lock_guard lock(sip_slot->mutex);
+    if (auto service = sip_slot->service.lock())
+      service->apply_remote(event);
+  };
   auto hub = cluster::spawn_cluster_actor(*actor_system, std::move(cluster_options));
   // SIP over UDP (SPEC SIP-1, SIP-2, SIP-4): blacklistings and resets become alarms.
   sip_service_options sip_options;
@@ -769,7 +780,7 @@ int run_node(const node_config& config) {
   sip_options.directory = directory_copies;
   sip_options.time = &wall_clock;
   sip_options.random = random;
-  sip_options.on_guard_event = [security_actor](const telephony::guard_event& event) {
+  sip_options.on_guard_event = [security_actor, hub](const telephony::guard_event& event) {
     using kind = telephony::guard_event_kind;
     if (event.kind != kind::address_blacklisted_temporary &&
         event.kind != kind::address_blacklisted_permanent &&
@@ -782,6 +793,8 @@ int run_node(const node_config& config) {
                                                                : "address/" + event.address,
                                          event.detail, event.address,
                                          event.kind == kind::blacklist_reset});
+    // Every other node blacklists (or lifts) it too.
+    caf::anon_send(hub, cluster::guard_broadcast{event});
   };
   auto sip = sip_service::start(std::move(sip_options));
   if (!sip) {
@@ -790,6 +803,10 @@ int run_node(const node_config& config) {
     return fail("sip", sip.error());
   }
   std::shared_ptr<sip_service> sip_server = std::move(*sip);
+  {
+    std::lock_guard lock(sip_slot->mutex);
+    sip_slot->service = sip_server;
+  }
   logger("sip")->info("event=listening service=sip transport=udp port={}", sip_server->udp_port());
 
   auto stop_actors = [&] {

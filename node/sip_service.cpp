@@ -163,6 +163,13 @@ std::expected<bool, std::string> sip_service::reset_blacklist(bool address, std:
   return answer.get();
 }
 
+void sip_service::apply_remote(telephony::guard_event event) {
+  std::lock_guard lock(commands_mutex_);
+  commands_.push_back([this, event = std::move(event)] {
+    guard_.apply_remote(event, options_.time->now());
+  });
+}
+
 std::vector<telephony::registration_binding> sip_service::bindings() const {
   std::lock_guard lock(bindings_mutex_);
   return bindings_;

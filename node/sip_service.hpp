@@ -77,6 +77,9 @@ public:
   /// listed, an error when the worker did not answer.
   std::expected<bool, std::string> reset_blacklist(bool address, std::string key);
 
+  /// Applies a blacklisting another node made (SPEC SIP-4), on the worker's thread.
+  void apply_remote(telephony::guard_event event);
+
   /// Counters for metrics.
   std::uint64_t datagrams() const { return datagrams_.load(); }
   std::uint64_t malformed() const { return malformed_.load(); }

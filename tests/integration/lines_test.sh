@@ -170,6 +170,25 @@ expect_code 2 "TOP-2 --on is refused for calls made on the primary itself" \
   at primary --on exp1 rights-group list
 expect_output "no node named nosuch" "TOP-2 --on names an unknown node" at primary --on nosuch status
 
+# ---- SIP-4 a blacklisting on one node holds on every node, and so does its reset -----------
+exp1_sip=$(endpoint exp1 sip_udp)
+for attempt in $(seq 1 10); do
+  python3 "$here/sip_client.py" register 127.0.0.1 "${exp1_sip##*:}" 555 "wrong-$attempt" ward md5 \
+    >/dev/null 2>&1
+done
+blacklisted_on() { at "$1" blacklist list | grep -q "^address  *127.0.0.1 "; }
+if wait_for 5 blacklisted_on primary && wait_for 5 blacklisted_on exp2 && wait_for 5 blacklisted_on secondary; then
+  pass "SIP-4 an address blacklisted on exp1 is blacklisted on the primary, the secondary and exp2"
+else
+  fail "SIP-4 an address blacklisted on exp1 is blacklisted on every node: $(at exp2 blacklist list 2>&1)"
+fi
+expect_code 0 "SIP-4 the administrator lifts it on the primary" \
+  at primary blacklist reset --address 127.0.0.1
+lifted_on() { ! at "$1" blacklist list | grep -q "^address  *127.0.0.1 "; }
+wait_for 5 lifted_on exp1 && wait_for 5 lifted_on exp2 \
+  && pass "SIP-4 the reset reaches exp1 (where it began) and exp2" \
+  || fail "SIP-4 the reset reaches exp1 and exp2: $(at exp1 blacklist list 2>&1)"
+
 # ---- SEC-10 referred authentication on the appserver ---------------------------------------
 expect_code 0 "SEC-10 the appserver refers a login to the security database" \
   login_as app1 linetest1 Cedar-Moss-Path-71
