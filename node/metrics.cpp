@@ -46,6 +46,37 @@ std::vector<prometheus::MetricFamily> node_metrics::Collect() const {
   return families;
 }
 
+sip_metrics::sip_metrics(std::shared_ptr<const sip_service> sip) : sip_(std::move(sip)) {}
+
+std::vector<prometheus::MetricFamily> sip_metrics::Collect() const {
+  auto counter = [](std::string name, std::string help, double value) {
+    prometheus::ClientMetric metric;
+    metric.counter.value = value;
+    return prometheus::MetricFamily{std::move(name), std::move(help),
+                                    prometheus::MetricType::Counter, {std::move(metric)}};
+  };
+  auto lists = sip_->blacklists();
+  std::vector<prometheus::MetricFamily> families;
+  families.push_back(counter("ward_sip_datagrams_total", "SIP datagrams received.",
+                             static_cast<double>(sip_->datagrams())));
+  families.push_back(counter("ward_sip_malformed_total", "SIP messages dropped as malformed.",
+                             static_cast<double>(sip_->malformed())));
+  families.push_back(counter("ward_sip_guard_dropped_total",
+                             "SIP datagrams the guard dropped before parsing.",
+                             static_cast<double>(sip_->dropped())));
+  families.push_back(gauge("ward_sip_registrations", "Current registrar bindings.",
+                           static_cast<double>(sip_->bindings().size())));
+  families.push_back(gauge("ward_sip_blacklisted", "Blacklisted addresses and extensions.",
+                           static_cast<double>(lists.addresses.size()), {{"kind", "address"}}));
+  families.back().metric.push_back([&] {
+    prometheus::ClientMetric metric;
+    metric.label = {{"kind", "extension"}};
+    metric.gauge.value = static_cast<double>(lists.extensions.size());
+    return metric;
+  }());
+  return families;
+}
+
 cluster_metrics::cluster_metrics(std::shared_ptr<const cluster::cluster_view> view)
     : view_(std::move(view)) {}
 

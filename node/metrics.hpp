@@ -1,6 +1,7 @@
 #pragma once
 
 #include "cluster/cluster_actor.hpp"
+#include "node/sip_service.hpp"
 #include "core/clock.hpp"
 #include "core/node_role.hpp"
 #include "pki/certificate.hpp"
@@ -45,6 +46,17 @@ public:
 
 private:
   std::shared_ptr<const cluster::cluster_view> view_;
+};
+
+/// SIP gauges and counters (SPEC MON-4): datagrams, malformed and dropped messages,
+/// registrations and blacklist sizes.
+class sip_metrics final : public prometheus::Collectable {
+public:
+  explicit sip_metrics(std::shared_ptr<const sip_service> sip);
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+private:
+  std::shared_ptr<const sip_service> sip_;
 };
 
 } // namespace ward::node

@@ -831,6 +831,8 @@ int run_node(const node_config& config) {
   // The exposer holds collectables weakly: this one lives as long as the node.
   auto line_metrics = std::make_shared<cluster_metrics>(cluster_view);
   exposer->RegisterCollectable(line_metrics);
+  auto telephony_metrics = std::make_shared<sip_metrics>(sip_server);
+  exposer->RegisterCollectable(telephony_metrics);
   auto metrics_endpoint = host_port(config.listen_address, exposer->GetListeningPorts().front());
   logger("metrics")->info("event=listening service=metrics path=/metrics endpoint={}",
                           metrics_endpoint);

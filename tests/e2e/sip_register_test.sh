@@ -61,7 +61,7 @@ expect_code 0 "SIP-2 extension 202 with a phone password is created" \
   ctl extension add 202 --phone-password-stdin <<<"64019283"
 
 work="$WARD_TEST_DIR/sipp"
-mkdir -p "$work/auth"
+mkdir -p "$work"
 # csv NAME EXTENSION PASSWORD: an injection file in the scenarios' format.
 csv() {
   printf 'SEQUENTIAL\n%s;[authentication username=%s password=%s];%s\n' "$2" "$2" "$3" "$3" \
@@ -91,10 +91,17 @@ sipp_run() {
   SIPP_CODE=0
   wait "$pid" || SIPP_CODE=$?
 }
-# digest_run NAME SOURCE SCENARIO CALLS CSV ALGORITHM: a register_digest_*.xml scenario.
+# digest_run NAME SOURCE SCENARIO CALLS CSV ALGORITHM [SIPP OPTIONS...]: a
+# register_digest_*.xml scenario, with a directory of its own holding the placeholder
+# header file of every call (see the scenario).
 digest_run() {
-  sipp_run "$1" "$2" "$3" "$4" "$5" -set algorithm "$6" \
-    -set helper "$scenarios/digest_authorization.py" -set workdir "$work/auth"
+  local name=$1 source=$2 scenario=$3 calls=$4 inf=$5 algorithm=$6
+  shift 6
+  local dir="$work/auth-$name"
+  mkdir -p "$dir"
+  for n in $(seq 1 "$calls"); do printf 'X-Digest: pending' >"$dir/auth-$n"; done
+  sipp_run "$name" "$source" "$scenario" "$calls" "$inf" -set algorithm "$algorithm" \
+    -set helper "$scenarios/digest_authorization.py" -set workdir "$dir" "$@"
 }
 # successes NAME: the calls of run NAME that completed as the scenario says.
 successes() {
@@ -116,7 +123,14 @@ digest_run register-sha256 127.0.0.21 register_digest_uac.xml 1 "$good201" SHA-2
 expect_sipp 0 "SIP-2 REGISTER 201 with the right password, SHA-256 digest: 401 then 200 OK" register-sha256
 
 # The challenge as the phone sees it: two WWW-Authenticate headers, SHA-256 first.
-challenges=$(sed -n '/^SIP\/2.0 401/,/^$/p' "$work/register-sha256.msg" | grep -i '^WWW-Authenticate:')
+# first_response NAME CODE: the headers of the first response CODE in run NAME's trace.
+first_response() {
+  tr -d '\r' <"$work/$1.msg" | awk -v code="$2" '
+    !found && $0 ~ "^SIP/2.0 " code " " { found = 1 }
+    found && /^$/ { exit }
+    found { print }'
+}
+challenges=$(first_response register-sha256 401 | grep -i '^WWW-Authenticate:')
 first=$(sed -n 1p <<<"$challenges")
 second=$(sed -n 2p <<<"$challenges")
 if [ "$(wc -l <<<"$challenges")" = 2 ] && grep -q 'algorithm=SHA-256' <<<"$first" &&
@@ -129,10 +143,9 @@ fi
 
 digest_run register-md5 127.0.0.21 register_digest_uac.xml 1 "$good201" MD5
 expect_sipp 0 "SIP-2 REGISTER 201 with the right password, MD5 digest (old phones): 200 OK" register-md5
-grep -q '^SIP/2.0 200 OK' "$work/register-md5.msg" &&
-  sed -n '/^SIP\/2.0 200 OK/,/^$/p' "$work/register-md5.msg" | grep -qi '^Contact:.*sip:201@127.0.0.21.*expires=' &&
+first_response register-md5 200 | grep -qi '^Contact:.*sip:201@127.0.0.21.*expires=' &&
   pass "SIP-2 the 200 OK returns the binding's Contact with its expires" ||
-  fail "SIP-2 the 200 OK returns the binding's Contact with its expires: $(sed -n '/^SIP\/2.0 200 OK/,/^$/p' "$work/register-md5.msg")"
+  fail "SIP-2 the 200 OK returns the binding's Contact with its expires: $(first_response register-md5 200)"
 
 registered=""
 for _ in $(seq 1 30); do
@@ -166,7 +179,8 @@ ctl registrations 2>&1 | grep -q "^7999 " &&
 # The failures go to 202 so that 201 and its binding stay out of it; the source is its own.
 failures_csv="$work/failures.csv"
 { echo SEQUENTIAL; for _ in $(seq 1 "$failure_threshold"); do tail -n 1 "$bad202"; done; } >"$failures_csv"
-digest_run failures 127.0.0.23 register_digest_forbidden_uac.xml "$failure_threshold" "$failures_csv" SHA-256
+# Four calls a second: the guard also limits each address to 50 messages a second.
+digest_run failures 127.0.0.23 register_digest_forbidden_uac.xml "$failure_threshold" "$failures_csv" SHA-256 -r 4
 refused=$(successes failures)
 [ "$refused" = "$failure_threshold" ] &&
   pass "SIP-4 $failure_threshold wrong passwords from 127.0.0.23 are each refused with 403" ||
@@ -199,9 +213,9 @@ expect_sipp 0 "SIP-4 another address still registers 201 while 127.0.0.23 is bla
 # ---- SIP-1 OPTIONS ------------------------------------------------------------------------------
 sipp_run options 127.0.0.21 options_uac.xml 1 ""
 expect_sipp 0 "SIP-1 OPTIONS gets 200 OK" options
-sed -n '/^SIP\/2.0 200/,/^$/p' "$work/options.msg" | grep -qi '^Allow:.*REGISTER' &&
+first_response options 200 | grep -qi '^Allow:.*REGISTER' &&
   pass "SIP-1 the OPTIONS answer lists REGISTER in Allow" ||
-  fail "SIP-1 the OPTIONS answer lists REGISTER in Allow: $(sed -n '/^SIP\/2.0/,/^$/p' "$work/options.msg")"
+  fail "SIP-1 the OPTIONS answer lists REGISTER in Allow: $(first_response options 200)"
 
 if [ "$WARD_TEST_FAILURES" -ne 0 ]; then
   echo "--- node log (last 30 lines)"

@@ -57,4 +57,8 @@ expect_output "^SIP/2.0 200 OK" "SIP-4 after the reset the phone registers again
   sip register "$host" "$port" 201 82917364 ward md5
 expect_code 1 "SIP-4 resetting an address that is not listed is an error" \
   ctl blacklist reset --address 10.9.9.9
+metrics=$(curl -s "http://$(endpoint primary metrics)/metrics")
+grep -q "^ward_sip_registrations [1-9]" <<<"$metrics" && grep -q "^ward_sip_guard_dropped_total [1-9]" <<<"$metrics" \
+  && pass "MON-4 /metrics counts registrations and datagrams the guard dropped" \
+  || fail "MON-4 /metrics counts registrations and dropped datagrams: $(grep ward_sip <<<"$metrics")"
 finish

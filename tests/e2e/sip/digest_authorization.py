@@ -6,7 +6,8 @@ and nonce from the first WWW-Authenticate header of the 401 (all of them joined 
 string), so against a registrar that offers SHA-256 first it stops with the fatal error
 "createAuthHeader: authentication must use MD5 or AKAv1-MD5". The register_digest_*.xml
 scenarios therefore capture both challenges, run this helper with <exec>, and insert the
-header with [file name=...].
+header with [file name=...]. Only hashlib, os, re and sys are imported, and the scenarios
+run it with python3 -S -E, so it starts fast.
 
   digest_authorization.py ALGORITHM USERNAME PASSWORD METHOD URI OUT CHALLENGE...
 
@@ -17,7 +18,6 @@ is), written to a temporary file first and renamed, so sipp never reads half of 
 import hashlib
 import os
 import re
-import secrets
 import sys
 
 HASHES = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
@@ -40,7 +40,7 @@ def main(argv):
         sys.exit("no %s challenge among %r" % (algorithm, argv[7:]))
     h = lambda text: HASHES[algorithm.upper()](text.encode()).hexdigest()
     realm, nonce = chosen["realm"], chosen["nonce"]
-    nc, cnonce, qop = "00000001", secrets.token_hex(8), "auth"
+    nc, cnonce, qop = "00000001", os.urandom(8).hex(), "auth"
     ha1 = h("%s:%s:%s" % (username, realm, password))
     ha2 = h("%s:%s" % (method, uri))
     response = h(":".join([ha1, nonce, nc, cnonce, qop, ha2]))
