@@ -46,6 +46,8 @@ struct node_config {
   std::string sip_realm;
   /// UDP port of the registrar (SPEC SIP-1); 0 = any free port.
   std::uint16_t sip_udp_port = 5060;
+  /// TCP port of the registrar (SPEC SIP-1); 0 = any free port.
+  std::uint16_t sip_tcp_port = 5060;
   /// Addresses the identity certificate names besides listen.address (SPEC PKI-2).
   std::vector<std::string> identity_addresses;
   /// Subject fields of the CA a primary creates at first start (SPEC PKI-1).

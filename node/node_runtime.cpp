@@ -776,6 +776,7 @@ int run_node(const node_config& config) {
   sip_service_options sip_options;
   sip_options.address = config.listen_address;
   sip_options.udp_port = config.sip_udp_port;
+  sip_options.tcp_port = config.sip_tcp_port;
   sip_options.realm = config.sip_realm;
   sip_options.directory = directory_copies;
   sip_options.time = &wall_clock;
@@ -807,7 +808,8 @@ int run_node(const node_config& config) {
     std::lock_guard lock(sip_slot->mutex);
     sip_slot->service = sip_server;
   }
-  logger("sip")->info("event=listening service=sip transport=udp port={}", sip_server->udp_port());
+  logger("sip")->info("event=listening service=sip udp_port={} tcp_port={}",
+                      sip_server->udp_port(), sip_server->tcp_port());
 
   auto stop_actors = [&] {
     sip_server->stop();
@@ -887,6 +889,7 @@ int run_node(const node_config& config) {
   }
   listeners.start(*server);
   listeners.add_endpoint("sip_udp", host_port(config.listen_address, sip_server->udp_port()));
+  listeners.add_endpoint("sip_tcp", host_port(config.listen_address, sip_server->tcp_port()));
   auto line_level = *line_security == cluster::line_security::high
                         ? pki::service_security_level::secure_high
                         : pki::service_security_level::secure_medium;

@@ -7,7 +7,10 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
+
+#include <charconv>
 
 #include <cerrno>
 #include <cstring>
@@ -52,8 +55,8 @@ peer peer_of(const sockaddr_storage& from) {
   return {text, ntohs(v4.sin_port)};
 }
 
-std::expected<std::pair<int, std::uint16_t>, std::string> bind_udp(const std::string& address,
-                                                                    std::uint16_t port) {
+std::expected<std::pair<int, std::uint16_t>, std::string>
+bind_socket(const std::string& address, std::uint16_t port, int type) {
   sockaddr_storage storage{};
   socklen_t length = 0;
   if (address.find(':') != std::string::npos) {
@@ -71,16 +74,25 @@ std::expected<std::pair<int, std::uint16_t>, std::string> bind_udp(const std::st
       return std::unexpected("not an IP address: " + address);
     length = sizeof v4;
   }
-  int fd = ::socket(storage.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = ::socket(storage.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)
-    return std::unexpected(std::string("cannot create a UDP socket: ") + std::strerror(errno));
+    return std::unexpected(std::string("cannot create a socket: ") + std::strerror(errno));
+  int yes = 1;
+  if (type == SOCK_STREAM)
+    (void)::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   // Bursts of registrations must not overflow the socket while the worker answers a batch.
   int buffer = 4 << 20;
   (void)::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0) {
     auto why = std::string(std::strerror(errno));
     ::close(fd);
-    return std::unexpected("cannot bind UDP " + address + ":" + std::to_string(port) + ": " + why);
+    return std::unexpected(std::string(type == SOCK_STREAM ? "cannot bind TCP " : "cannot bind UDP ") +
+                           address + ":" + std::to_string(port) + ": " + why);
+  }
+  if (type == SOCK_STREAM && ::listen(fd, 128) != 0) {
+    auto why = std::string(std::strerror(errno));
+    ::close(fd);
+    return std::unexpected("cannot listen on TCP " + address + ": " + why);
   }
   sockaddr_storage bound{};
   socklen_t bound_length = sizeof bound;
@@ -118,22 +130,202 @@ sip_service::start(sip_service_options options) {
   auto guard = telephony::sip_guard::create(options.guard);
   if (!guard)
     return std::unexpected("guard: " + guard.error());
-  auto bound = bind_udp(options.address, options.udp_port);
+  auto bound = bind_socket(options.address, options.udp_port, SOCK_DGRAM);
   if (!bound)
     return std::unexpected(bound.error());
+  auto tcp = bind_socket(options.address, options.tcp_port, SOCK_STREAM);
+  if (!tcp) {
+    ::close(bound->first);
+    return std::unexpected(tcp.error());
+  }
+  int wake = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake < 0) {
+    ::close(bound->first);
+    ::close(tcp->first);
+    return std::unexpected(std::string("cannot create an eventfd: ") + std::strerror(errno));
+  }
   return std::unique_ptr<sip_service>(new sip_service(std::move(options), bound->first,
-                                                      bound->second, std::move(*registrar),
-                                                      std::move(*guard)));
+                                                      bound->second, tcp->first, tcp->second, wake,
+                                                      std::move(*registrar), std::move(*guard)));
 }
 
-sip_service::sip_service(sip_service_options options, int fd, std::uint16_t port,
-                         telephony::registrar registrar, telephony::sip_guard guard)
+/// One SIP over TCP connection: the reader thread frames messages, the worker writes the
+/// responses.
+struct sip_service::tcp_connection {
+  int fd = -1;
+  std::string address;
+  std::uint16_t port = 0;
+  std::mutex write_mutex;
+  std::atomic<bool> closed{false};
+
+  /// Writes `text` whole, waiting at most 2 s for a slow reader; closes on failure.
+  void send(const std::string& text) {
+    std::lock_guard lock(write_mutex);
+    std::size_t done = 0;
+    while (!closed && done < text.size()) {
+      auto written = ::send(fd, text.data() + done, text.size() - done, MSG_NOSIGNAL);
+      if (written > 0) {
+        done += static_cast<std::size_t>(written);
+        continue;
+      }
+      if (written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        pollfd out{fd, POLLOUT, 0};
+        if (::poll(&out, 1, 2000) > 0)
+          continue;
+      }
+      closed = true;
+    }
+  }
+};
+
+sip_service::sip_service(sip_service_options options, int fd, std::uint16_t port, int tcp_fd,
+                         std::uint16_t tcp_port, int wake_fd, telephony::registrar registrar,
+                         telephony::sip_guard guard)
     : options_(std::move(options)), fd_(fd), port_(port), registrar_(std::move(registrar)),
-      guard_(std::move(guard)), worker_([this] { run(); }) {}
+      guard_(std::move(guard)), tcp_fd_(tcp_fd), tcp_port_(tcp_port), wake_fd_(wake_fd),
+      acceptor_([this] { accept_tcp(); }), worker_([this] { run(); }) {}
+
+void sip_service::accept_tcp() {
+  while (!stopping_) {
+    pollfd waiting{tcp_fd_, POLLIN, 0};
+    if (::poll(&waiting, 1, 200) <= 0)
+      continue;
+    sockaddr_storage from{};
+    socklen_t length = sizeof from;
+    int fd = ::accept4(tcp_fd_, reinterpret_cast<sockaddr*>(&from), &length,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0)
+      continue;
+    auto who = peer_of(from);
+    std::lock_guard lock(tcp_mutex_);
+    // Slots are shared, a quarter at most per address, so one host cannot take them all.
+    if (tcp_open_ >= options_.max_tcp_connections ||
+        tcp_per_address_[who.address] >= std::max<std::size_t>(1, options_.max_tcp_connections / 4)) {
+      ::close(fd);
+      ++dropped_;
+      continue;
+    }
+    ++tcp_open_;
+    ++tcp_per_address_[who.address];
+    auto connection = std::make_shared<tcp_connection>();
+    connection->fd = fd;
+    connection->address = who.address;
+    connection->port = who.port;
+    tcp_readers_.emplace_back([this, connection] { serve_tcp(connection); });
+  }
+  std::vector<std::thread> readers;
+  {
+    std::lock_guard lock(tcp_mutex_);
+    readers.swap(tcp_readers_);
+  }
+  for (auto& reader : readers)
+    reader.join();
+}
+
+namespace {
+
+/// The length of the first whole SIP message at the start of `buffer` (RFC 3261 18.3: over
+/// a stream, Content-Length frames the body); 0 while incomplete; nullopt when the framing
+/// is broken (no or a bad Content-Length, oversized).
+std::optional<std::size_t> framed_length(std::string_view buffer) {
+  auto end = buffer.find("\r\n\r\n");
+  if (end == std::string_view::npos)
+    return buffer.size() > max_datagram ? std::nullopt : std::optional<std::size_t>{0};
+  auto headers = buffer.substr(0, end + 2);
+  std::optional<std::size_t> body;
+  std::size_t at = 0;
+  while (at < headers.size()) {
+    auto line_end = headers.find("\r\n", at);
+    auto line = headers.substr(at, line_end - at);
+    at = line_end + 2;
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos)
+      continue;
+    auto name = line.substr(0, colon);
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t'))
+      name.remove_suffix(1);
+    std::string lower(name);
+    for (auto& c : lower)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower != "content-length" && lower != "l")
+      continue;
+    auto value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
+    std::size_t length = 0;
+    auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), length);
+    if (ec != std::errc{})
+      return std::nullopt;
+    body = length;
+  }
+  if (!body || end + 4 + *body > max_datagram)
+    return std::nullopt;
+  return buffer.size() >= end + 4 + *body ? std::optional<std::size_t>{end + 4 + *body}
+                                          : std::optional<std::size_t>{0};
+}
+
+} // namespace
+
+void sip_service::serve_tcp(std::shared_ptr<tcp_connection> connection) {
+  std::string buffer;
+  std::array<char, 16384> chunk{};
+  auto last_activity = std::chrono::steady_clock::now();
+  while (!stopping_ && !connection->closed) {
+    pollfd waiting{connection->fd, POLLIN, 0};
+    int ready = ::poll(&waiting, 1, 200);
+    if (ready <= 0) {
+      // Idle connections end after 10 minutes; phones keep theirs alive with CRLF.
+      if (std::chrono::steady_clock::now() - last_activity > std::chrono::minutes(10))
+        break;
+      continue;
+    }
+    auto got = ::recv(connection->fd, chunk.data(), chunk.size(), 0);
+    if (got <= 0)
+      break;
+    last_activity = std::chrono::steady_clock::now();
+    buffer.append(chunk.data(), static_cast<std::size_t>(got));
+    bool broken = false;
+    while (true) {
+      // Keep-alive CRLFs between messages (RFC 5626) are not messages.
+      auto skip = buffer.find_first_not_of("\r\n");
+      buffer.erase(0, skip == std::string::npos ? buffer.size() : skip);
+      auto length = framed_length(buffer);
+      if (!length) {
+        broken = true;
+        break;
+      }
+      if (*length == 0)
+        break;
+      {
+        std::lock_guard lock(tcp_mutex_);
+        tcp_inbox_.push_back({buffer.substr(0, *length), connection->address, connection->port,
+                              connection});
+      }
+      std::uint64_t one = 1;
+      (void)::write(wake_fd_, &one, sizeof one);
+      buffer.erase(0, *length);
+    }
+    if (broken) {
+      ++malformed_;
+      break;
+    }
+  }
+  connection->closed = true;
+  {
+    std::lock_guard write(connection->write_mutex);
+    ::close(connection->fd);
+  }
+  std::lock_guard lock(tcp_mutex_);
+  --tcp_open_;
+  if (--tcp_per_address_[connection->address] == 0)
+    tcp_per_address_.erase(connection->address);
+}
 
 void sip_service::stop() {
   stopping_ = true;
   std::call_once(stopped_, [this] {
+    if (acceptor_.joinable())
+      acceptor_.join();
     if (worker_.joinable())
       worker_.join();
   });
@@ -142,6 +334,8 @@ void sip_service::stop() {
 sip_service::~sip_service() {
   stop();
   ::close(fd_);
+  ::close(tcp_fd_);
+  ::close(wake_fd_);
 }
 
 sip_service::blacklist_snapshot sip_service::blacklists() const {
@@ -191,11 +385,82 @@ void sip_service::run() {
   auto last_publish = last_sweep;
   bool bindings_changed = true;
 
+  // One message from `from` over `kind`: the guard first, then the parser, then the method.
+  // Returns the response to send, if any.
+  auto process = [&](std::string_view data, const peer& from, telephony::transport kind,
+                     clock::time_point now,
+                     const telephony::telephony_directory_data& directory) -> std::optional<std::string> {
+    // The guard decides before anything is parsed: blacklisted, refused and flooding
+    // sources cost one lookup (SPEC SIP-4).
+    if (guard_.admit(from.address, now) != telephony::guard_verdict::pass) {
+      ++dropped_;
+      return std::nullopt;
+    }
+    if (data.size() <= 4 || !telephony::first_line_method(data))
+      return std::nullopt; // keep-alives and responses we never asked for
+    auto request = telephony::parse_sip_message(data);
+    if (!request) {
+      ++malformed_;
+      guard_.record_malformed(from.address, now);
+      return std::nullopt;
+    }
+    if (request->method == "ACK")
+      return std::nullopt;
+    auto source = (from.address.find(':') != std::string::npos ? "[" + from.address + "]"
+                                                               : from.address) +
+                  ":" + std::to_string(from.port);
+    std::string key = (request->vias.empty() ? std::string{} : request->vias.front().branch) + "|" +
+                      source + "|" + request->method + "|" + std::to_string(request->cseq);
+    if (auto hit = responses.find(key); hit != responses.end() && hit->second.until > now)
+      return hit->second.response;
+    std::string response;
+    auto tag = hex_token(options_.random, 8);
+    if (request->method == "REGISTER") {
+      auto outcome =
+          registrar_.handle_register(*request, source, kind, directory, now, options_.random);
+      if (outcome.auth_failure)
+        guard_.record_auth_failure(from.address, outcome.extension, now);
+      else if (outcome.code == 200) {
+        guard_.record_auth_success(from.address, outcome.extension);
+        bindings_changed = true;
+      }
+      response = telephony::build_response(*request, outcome.code, outcome.reason, outcome.headers,
+                                           tag, from.address, from.port);
+    } else if (request->method == "OPTIONS") {
+      response = telephony::build_response(
+          *request, 200, "OK", {{"Allow", "REGISTER, OPTIONS"}, {"Accept", "application/sdp"}},
+          tag, from.address, from.port);
+    } else {
+      response = telephony::build_response(*request, 501, "Not Implemented",
+                                           {{"Allow", "REGISTER, OPTIONS"}}, tag, from.address,
+                                           from.port);
+    }
+    if (responses.size() < max_cached_responses)
+      responses[key] = cached{response, now + retransmission_window};
+    return response;
+  };
+
   while (!stopping_) {
-    pollfd waiting{fd_, POLLIN, 0};
-    int ready = ::poll(&waiting, 1, 200);
+    std::array<pollfd, 2> waiting{pollfd{fd_, POLLIN, 0}, pollfd{wake_fd_, POLLIN, 0}};
+    int ready = ::poll(waiting.data(), waiting.size(), 200);
     auto now = options_.time->now();
-    if (ready > 0) {
+    if (ready > 0 && (waiting[1].revents & POLLIN)) {
+      std::uint64_t count = 0;
+      (void)::read(wake_fd_, &count, sizeof count);
+      std::vector<tcp_message> inbox;
+      {
+        std::lock_guard lock(tcp_mutex_);
+        inbox.swap(tcp_inbox_);
+      }
+      auto directory = options_.directory->current();
+      for (auto& message : inbox) {
+        ++datagrams_;
+        if (auto response = process(message.text, peer{message.address, message.port},
+                                    telephony::transport::tcp, now, *directory))
+          message.connection->send(*response);
+      }
+    }
+    if (ready > 0 && (waiting[0].revents & POLLIN)) {
       for (std::size_t i = 0; i < batch; ++i) {
         vectors[i] = {buffers[i].data(), buffers[i].size()};
         messages[i] = {};
@@ -209,60 +474,9 @@ void sip_service::run() {
       for (int i = 0; i < received; ++i) {
         ++datagrams_;
         std::string_view data(buffers[i].data(), messages[i].msg_len);
-        auto from = peer_of(sources[i]);
-        // The guard decides before anything is parsed: blacklisted, refused and flooding
-        // sources cost one lookup (SPEC SIP-4).
-        if (guard_.admit(from.address, now) != telephony::guard_verdict::pass) {
-          ++dropped_;
-          continue;
-        }
-        if (data.size() <= 4 || !telephony::first_line_method(data)) {
-          // Keep-alives (CRLF) and responses we never asked for are not errors worth counting.
-          continue;
-        }
-        auto request = telephony::parse_sip_message(data);
-        if (!request) {
-          ++malformed_;
-          guard_.record_malformed(from.address, now);
-          continue;
-        }
-        if (request->method == "ACK")
-          continue;
-        auto source = (from.address.find(':') != std::string::npos ? "[" + from.address + "]"
-                                                                   : from.address) +
-                      ":" + std::to_string(from.port);
-        std::string key = (request->vias.empty() ? std::string{} : request->vias.front().branch) +
-                          "|" + source + "|" + request->method + "|" +
-                          std::to_string(request->cseq);
-        if (auto hit = responses.find(key); hit != responses.end() && hit->second.until > now) {
-          outgoing.emplace_back(hit->second.response, sources[i]);
-          continue;
-        }
-        std::string response;
-        auto tag = hex_token(options_.random, 8);
-        if (request->method == "REGISTER") {
-          auto outcome = registrar_.handle_register(*request, source, telephony::transport::udp,
-                                                    *directory, now, options_.random);
-          if (outcome.auth_failure)
-            guard_.record_auth_failure(from.address, outcome.extension, now);
-          else if (outcome.code == 200) {
-            guard_.record_auth_success(from.address, outcome.extension);
-            bindings_changed = true;
-          }
-          response = telephony::build_response(*request, outcome.code, outcome.reason,
-                                               outcome.headers, tag, from.address, from.port);
-        } else if (request->method == "OPTIONS") {
-          response = telephony::build_response(
-              *request, 200, "OK", {{"Allow", "REGISTER, OPTIONS"}, {"Accept", "application/sdp"}},
-              tag, from.address, from.port);
-        } else {
-          response = telephony::build_response(*request, 501, "Not Implemented",
-                                               {{"Allow", "REGISTER, OPTIONS"}}, tag, from.address,
-                                               from.port);
-        }
-        if (responses.size() < max_cached_responses)
-          responses[key] = cached{response, now + retransmission_window};
-        outgoing.emplace_back(std::move(response), sources[i]);
+        if (auto response =
+                process(data, peer_of(sources[i]), telephony::transport::udp, now, *directory))
+          outgoing.emplace_back(std::move(*response), sources[i]);
       }
     }
     if (!outgoing.empty()) {

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <expected>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -36,6 +37,10 @@ struct sip_service_options {
   /// Numeric IPv4 or IPv6 address and UDP port (0 = any free port) (SPEC SIP-1).
   std::string address;
   std::uint16_t udp_port = 5060;
+  /// TCP port (0 = any free port); connections beyond `max_tcp_connections` (or a quarter
+  /// of them from one address) are closed on accept.
+  std::uint16_t tcp_port = 5060;
+  std::size_t max_tcp_connections = 512;
   std::string realm;
   /// Lifetime of the stateless digest nonces (SPEC SIP-2).
   std::chrono::seconds nonce_lifetime{300};
@@ -64,6 +69,7 @@ public:
   sip_service& operator=(const sip_service&) = delete;
 
   std::uint16_t udp_port() const { return port_; }
+  std::uint16_t tcp_port() const { return tcp_port_; }
   /// The current bindings, as the worker last published them (about once a second and
   /// after every change).
   std::vector<telephony::registration_binding> bindings() const;
@@ -85,10 +91,15 @@ public:
   std::uint64_t malformed() const { return malformed_.load(); }
   std::uint64_t dropped() const { return dropped_.load(); }
 
+  struct tcp_connection;
+
 private:
-  sip_service(sip_service_options options, int fd, std::uint16_t port,
-              telephony::registrar registrar, telephony::sip_guard guard);
+  sip_service(sip_service_options options, int fd, std::uint16_t port, int tcp_fd,
+              std::uint16_t tcp_port, int wake_fd, telephony::registrar registrar,
+              telephony::sip_guard guard);
   void run();
+  void accept_tcp();
+  void serve_tcp(std::shared_ptr<tcp_connection> connection);
 
   sip_service_options options_;
   int fd_;
@@ -104,6 +115,22 @@ private:
   std::mutex commands_mutex_;
   std::vector<std::function<void()>> commands_;
   std::atomic<std::uint64_t> datagrams_{0}, malformed_{0}, dropped_{0};
+  int tcp_fd_;
+  std::uint16_t tcp_port_;
+  /// eventfd that wakes the worker when TCP readers queued messages.
+  int wake_fd_;
+  struct tcp_message {
+    std::string text;
+    std::string address;
+    std::uint16_t port = 0;
+    std::shared_ptr<tcp_connection> connection;
+  };
+  std::mutex tcp_mutex_;
+  std::vector<tcp_message> tcp_inbox_;
+  std::vector<std::thread> tcp_readers_;
+  std::map<std::string, std::size_t> tcp_per_address_;
+  std::size_t tcp_open_ = 0;
+  std::thread acceptor_;
   std::thread worker_;
 };
 

@@ -52,6 +52,7 @@ write_node_config() {
     echo "  line_port: 0"
     echo "sip:"
     echo "  udp_port: 0"
+    echo "  tcp_port: 0"
     echo "log:"
     echo "  level: info"
     echo "cluster:"

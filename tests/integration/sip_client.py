@@ -4,8 +4,10 @@ challenge with MD5 or SHA-256) or OPTIONS, and prints the status line of each re
 
   sip_client.py register HOST PORT EXTENSION PASSWORD REALM [md5|sha256] [EXPIRES]
   sip_client.py options HOST PORT
+SIP_TRANSPORT=tcp in the environment uses one TCP connection instead of UDP.
 Exit 0 when an answer came, 3 when none came within the timeout.
 """
+import os
 import hashlib
 import random
 import re
@@ -17,27 +19,51 @@ TIMEOUT = 2.0
 
 def main():
     mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    tcp = os.environ.get("SIP_TRANSPORT") == "tcp"
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
     sock.settimeout(TIMEOUT)
+    if tcp:
+        sock.connect((host, port))
     local = sock.getsockname()[1]
+    pending = b""
+
+    def receive():
+        nonlocal pending
+        if not tcp:
+            data, _ = sock.recvfrom(65535)
+            return data
+        while b"\r\n\r\n" not in pending:
+            chunk = sock.recv(65535)
+            if not chunk:
+                raise socket.timeout()
+            pending += chunk
+        head, _, rest = pending.partition(b"\r\n\r\n")
+        length = int(re.search(rb"(?im)^(?:content-length|l)\s*:\s*(\d+)", head).group(1))
+        while len(rest) < length:
+            rest += sock.recv(65535)
+        pending = rest[length:]
+        return head + b"\r\n\r\n" + rest[:length]
     uri = f"sip:{host}:{port}"
     call_id = f"{random.getrandbits(64):x}@127.0.0.1"
 
     def send(method, cseq, user, headers):
         branch = f"z9hG4bK{random.getrandbits(48):x}"
         text = (f"{method} {uri} SIP/2.0\r\n"
-                f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch={branch};rport\r\n"
+                f"Via: SIP/2.0/{'TCP' if tcp else 'UDP'} 127.0.0.1:{local};branch={branch};rport\r\n"
                 f"Max-Forwards: 70\r\n"
                 f"From: <sip:{user}@{host}>;tag={random.getrandbits(32):x}\r\n"
                 f"To: <sip:{user}@{host}>\r\n"
                 f"Call-ID: {call_id}\r\nCSeq: {cseq} {method}\r\n"
                 f"User-Agent: ward-test\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) +
                 "Content-Length: 0\r\n\r\n")
-        sock.sendto(text.encode(), (host, port))
+        if tcp:
+            sock.sendall(text.encode())
+        else:
+            sock.sendto(text.encode(), (host, port))
         try:
-            data, _ = sock.recvfrom(65535)
-        except socket.timeout:
+            data = receive()
+        except (socket.timeout, ConnectionError):
             print("no answer")
             sys.exit(3)
         answer = data.decode(errors="replace")

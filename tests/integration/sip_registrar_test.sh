@@ -28,10 +28,15 @@ grep -q "^SIP/2.0 401" <<<"$out" && grep -q "^SIP/2.0 200 OK" <<<"$(tail -1 <<<"
   || fail "SIP-2 REGISTER is challenged and the MD5 answer registers 201: $out"
 expect_output "^SIP/2.0 200 OK" "SIP-2 the SHA-256 (RFC 8760) answer registers 202" \
   sip register "$host" "$port" 202 51738294 ward sha256
+tcp_address=$(endpoint primary sip_tcp)
+out=$(SIP_TRANSPORT=tcp sip register "$host" "${tcp_address##*:}" 201 82917364 ward sha256 2>&1)
+grep -q "^SIP/2.0 401" <<<"$out" && grep -q "^SIP/2.0 200 OK" <<<"$(tail -1 <<<"$out")" \
+  && pass "SIP-1 SIP-2 over TCP the challenge and the answer travel on one connection" \
+  || fail "SIP-1 SIP-2 over TCP the challenge and the answer travel on one connection: $out"
 sleep 0.5
 regs=$(ctl registrations)
-grep -q "^201 .*udp" <<<"$regs" && grep -q "^202 .*udp" <<<"$regs" \
-  && pass "SIP-2 wardctl registrations lists both bindings" \
+grep -q "^201 .*udp" <<<"$regs" && grep -q "^202 .*udp" <<<"$regs" && grep -q "^201 .*tcp" <<<"$regs" \
+  && pass "SIP-2 wardctl registrations lists the UDP and TCP bindings" \
   || fail "SIP-2 wardctl registrations lists both bindings: $regs"
 expect_output "^SIP/2.0 403" "SIP-2 a wrong password is refused with 403" \
   sip register "$host" "$port" 201 11111111 ward md5
@@ -57,8 +62,30 @@ expect_output "^SIP/2.0 200 OK" "SIP-4 after the reset the phone registers again
   sip register "$host" "$port" 201 82917364 ward md5
 expect_code 1 "SIP-4 resetting an address that is not listed is an error" \
   ctl blacklist reset --address 10.9.9.9
+# Malformed input: dropped, counted, and the node keeps serving (SPEC SIP-4).
+python3 - "$host" "$port" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for junk in [b"INVITE sip:x SIP/2.0\r\n\r\n", b"REGISTER \x00\x01\x02 SIP/9.9\r\nVia: ;;;\r\n\r\n",
+             b"OPTIONS sip:a@b SIP/2.0\r\nContent-Length: -999\r\n\r\n", b"\xff" * 900,
+             b"REGISTER sip:a SIP/2.0\r\nCSeq: 99999999999999999999 REGISTER\r\n\r\n"]:
+    s.sendto(junk, (sys.argv[1], int(sys.argv[2])))
+PY
+expect_output "SIP/2.0 200 OK" "SIP-4 after malformed datagrams the node still answers" \
+  sip options "$host" "$port"
+tcp_closed() {
+  exec 3<>"/dev/tcp/$host/${tcp_address##*:}" || return 1
+  printf 'OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:1\r\n\r\n' >&3
+  timeout 3 cat <&3 >/dev/null
+  local code=$?
+  exec 3<&-
+  [ "$code" = 0 ]
+}
+tcp_closed && pass "SIP-1 a TCP message without Content-Length closes its connection" \
+  || fail "SIP-1 a TCP message without Content-Length closes its connection"
 metrics=$(curl -s "http://$(endpoint primary metrics)/metrics")
 grep -q "^ward_sip_registrations [1-9]" <<<"$metrics" && grep -q "^ward_sip_guard_dropped_total [1-9]" <<<"$metrics" \
+  && grep -q "^ward_sip_malformed_total [4-9]" <<<"$metrics" \
   && pass "MON-4 /metrics counts registrations and datagrams the guard dropped" \
   || fail "MON-4 /metrics counts registrations and dropped datagrams: $(grep ward_sip <<<"$metrics")"
 finish
