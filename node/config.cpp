@@ -267,6 +267,9 @@ const std::vector<setting>& settings() {
       {{"sip.tcp_port", "WARD_SIP_TCP_PORT", "5060",
         "TCP port of the SIP registrar; 0 = any free port."},
        port_setter(&node_config::sip_tcp_port)},
+      {{"sip.tls_port", "WARD_SIP_TLS_PORT", "5061",
+        "TLS port of the SIP registrar (SIPS); 0 = any free port."},
+       port_setter(&node_config::sip_tls_port)},
       {{"log.level", "WARD_LOG_LEVEL", "info", "trace | debug | info | warn | error"},
        [](std::string_view value, node_config& config) -> reason {
          for (auto level : {log_level::trace, log_level::debug, log_level::info, log_level::warn,

@@ -48,6 +48,8 @@ struct node_config {
   std::uint16_t sip_udp_port = 5060;
   /// TCP port of the registrar (SPEC SIP-1); 0 = any free port.
   std::uint16_t sip_tcp_port = 5060;
+  /// TLS port of the registrar (SPEC SIP-1); 0 = any free port.
+  std::uint16_t sip_tls_port = 5061;
   /// Addresses the identity certificate names besides listen.address (SPEC PKI-2).
   std::vector<std::string> identity_addresses;
   /// Subject fields of the CA a primary creates at first start (SPEC PKI-1).

@@ -476,6 +476,19 @@ pki::tls_server_material line_material(const actors::pki_state& pki) {
   return material;
 }
 
+/// SIP over TLS presents the node identity and asks phones for no certificate (SPEC SIP-1;
+/// PKI-6: the management identity serves while no telephony identity is set).
+std::expected<std::shared_ptr<SSL_CTX>, std::string> sip_tls_context(const actors::pki_state& pki) {
+  pki::tls_server_material material;
+  material.key_pem = pki.identity_key.to_pem().value_or("");
+  material.certificate_pem = pki.identity.to_pem().value_or("");
+  auto context =
+      pki::make_server_context(pki::tls_strength::medium, pki::tls_min_version::tls1_2, material);
+  if (!context)
+    return std::unexpected("SIP TLS context: " + context.error().detail);
+  return *context;
+}
+
 /// An audit record as the RFC 5424 event the syslog receiver gets (SPEC MON-2).
 cluster::syslog_event syslog_event_of(const std::string& hostname, const std::string& node,
                                       const security::audit_record& record) {
@@ -777,6 +790,14 @@ int run_node(const node_config& config) {
   sip_options.address = config.listen_address;
   sip_options.udp_port = config.sip_udp_port;
   sip_options.tcp_port = config.sip_tcp_port;
+  sip_options.tls_port = config.sip_tls_port;
+  auto sip_context = sip_tls_context(pki_at_start);
+  if (!sip_context) {
+    caf::anon_send_exit(security_actor, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
+    return fail("sip", sip_context.error());
+  }
+  sip_options.tls_context = *sip_context;
   sip_options.realm = config.sip_realm;
   sip_options.directory = directory_copies;
   sip_options.time = &wall_clock;
@@ -808,8 +829,8 @@ int run_node(const node_config& config) {
     std::lock_guard lock(sip_slot->mutex);
     sip_slot->service = sip_server;
   }
-  logger("sip")->info("event=listening service=sip udp_port={} tcp_port={}",
-                      sip_server->udp_port(), sip_server->tcp_port());
+  logger("sip")->info("event=listening service=sip udp_port={} tcp_port={} tls_port={}",
+                      sip_server->udp_port(), sip_server->tcp_port(), sip_server->tls_port());
 
   auto stop_actors = [&] {
     sip_server->stop();
@@ -890,6 +911,7 @@ int run_node(const node_config& config) {
   listeners.start(*server);
   listeners.add_endpoint("sip_udp", host_port(config.listen_address, sip_server->udp_port()));
   listeners.add_endpoint("sip_tcp", host_port(config.listen_address, sip_server->tcp_port()));
+  listeners.add_endpoint("sip_tls", host_port(config.listen_address, sip_server->tls_port()));
   auto line_level = *line_security == cluster::line_security::high
                         ? pki::service_security_level::secure_high
                         : pki::service_security_level::secure_medium;
@@ -924,11 +946,14 @@ int run_node(const node_config& config) {
     line_holder->listener = std::move(line_listener);
   }
   caf::anon_send(security_actor,
-                 actors::reloader_message{[&listeners, line_holder, line_level](
+                 actors::reloader_message{[&listeners, line_holder, line_level, sip_server](
                                               const security::security_settings& settings,
                                               const actors::pki_state& pki)
                                               -> std::expected<void, std::string> {
                    auto reloaded = listeners.reload(settings, pki);
+                   if (reloaded)
+                     if (auto context = sip_tls_context(pki))
+                       sip_server->set_tls_context(*context);
                    std::lock_guard lock(line_holder->mutex);
                    if (reloaded && line_holder->listener)
                      return line_holder->listener->apply(line_level, line_material(pki));

@@ -1,12 +1,14 @@
 #include "node/sip_service.hpp"
 
 #include "node/logging.hpp"
+#include "node/tls_pump.hpp"
 #include "telephony/sip_message.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -138,21 +140,35 @@ sip_service::start(sip_service_options options) {
     ::close(bound->first);
     return std::unexpected(tcp.error());
   }
-  int wake = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake < 0) {
+  if (!options.tls_context) {
     ::close(bound->first);
     ::close(tcp->first);
-    return std::unexpected(std::string("cannot create an eventfd: ") + std::strerror(errno));
+    return std::unexpected("no TLS context for SIP over TLS");
   }
-  return std::unique_ptr<sip_service>(new sip_service(std::move(options), bound->first,
-                                                      bound->second, tcp->first, tcp->second, wake,
-                                                      std::move(*registrar), std::move(*guard)));
+  auto tls = bind_socket(options.address, options.tls_port, SOCK_STREAM);
+  if (!tls) {
+    ::close(bound->first);
+    ::close(tcp->first);
+    return std::unexpected(tls.error());
+  }
+  int wake = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  int stop[2] = {-1, -1};
+  if (wake < 0 || ::pipe2(stop, O_CLOEXEC | O_NONBLOCK) != 0) {
+    for (int fd : {bound->first, tcp->first, tls->first, wake, stop[0], stop[1]})
+      if (fd >= 0)
+        ::close(fd);
+    return std::unexpected(std::string("cannot create wake descriptors: ") + std::strerror(errno));
+  }
+  return std::unique_ptr<sip_service>(new sip_service(
+      std::move(options), bound->first, bound->second, tcp->first, tcp->second, tls->first,
+      tls->second, wake, stop[0], stop[1], std::move(*registrar), std::move(*guard)));
 }
 
 /// One SIP over TCP connection: the reader thread frames messages, the worker writes the
 /// responses.
 struct sip_service::tcp_connection {
   int fd = -1;
+  telephony::transport kind = telephony::transport::tcp;
   std::string address;
   std::uint16_t port = 0;
   std::mutex write_mutex;
@@ -179,39 +195,105 @@ struct sip_service::tcp_connection {
 };
 
 sip_service::sip_service(sip_service_options options, int fd, std::uint16_t port, int tcp_fd,
-                         std::uint16_t tcp_port, int wake_fd, telephony::registrar registrar,
+                         std::uint16_t tcp_port, int tls_fd, std::uint16_t tls_port, int wake_fd,
+                         int stop_read, int stop_write, telephony::registrar registrar,
                          telephony::sip_guard guard)
     : options_(std::move(options)), fd_(fd), port_(port), registrar_(std::move(registrar)),
-      guard_(std::move(guard)), tcp_fd_(tcp_fd), tcp_port_(tcp_port), wake_fd_(wake_fd),
+      guard_(std::move(guard)), tcp_fd_(tcp_fd), tcp_port_(tcp_port), tls_fd_(tls_fd),
+      tls_port_(tls_port), stop_read_(stop_read), stop_write_(stop_write), wake_fd_(wake_fd),
       acceptor_([this] { accept_tcp(); }), worker_([this] { run(); }) {}
+
+void sip_service::set_tls_context(std::shared_ptr<SSL_CTX> context) {
+  std::lock_guard lock(tls_context_mutex_);
+  options_.tls_context = std::move(context);
+}
+
+bool sip_service::admit_stream(const std::string& address) {
+  std::lock_guard lock(tcp_mutex_);
+  // Slots are shared, a quarter at most per address, so one host cannot take them all.
+  if (tcp_open_ >= options_.max_tcp_connections ||
+      tcp_per_address_[address] >= std::max<std::size_t>(1, options_.max_tcp_connections / 4)) {
+    if (tcp_per_address_[address] == 0)
+      tcp_per_address_.erase(address);
+    return false;
+  }
+  ++tcp_open_;
+  ++tcp_per_address_[address];
+  return true;
+}
+
+void sip_service::serve_tls(int fd, std::string address, std::uint16_t port) {
+  std::shared_ptr<SSL_CTX> context;
+  {
+    std::lock_guard lock(tls_context_mutex_);
+    context = options_.tls_context;
+  }
+  auto release = [&] {
+    std::lock_guard lock(tcp_mutex_);
+    --tcp_open_;
+    if (--tcp_per_address_[address] == 0)
+      tcp_per_address_.erase(address);
+  };
+  auto stream = tls_stream::create(unique_fd(fd), context.get(), tls_stream::role::server);
+  if (!stream) {
+    release();
+    return;
+  }
+  auto shaken = (*stream)->handshake(std::chrono::steady_clock::now() + std::chrono::seconds(10),
+                                     stop_read_);
+  int pair[2];
+  if (shaken.kind != tls_outcome::done ||
+      ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) != 0) {
+    release();
+    return;
+  }
+  // The decrypted side is served like any TCP connection, tagged as TLS; its slot is
+  // released by that reader.
+  auto connection = std::make_shared<tcp_connection>();
+  connection->fd = pair[0];
+  connection->address = address;
+  connection->port = port;
+  connection->kind = telephony::transport::tls;
+  std::thread reader([this, connection] { serve_tcp(connection); });
+  unique_fd ours(pair[1]);
+  auto pumped = (*stream)->pump(ours.get(), stop_read_);
+  (*stream)->finish(pumped);
+  ours = unique_fd();
+  reader.join();
+}
 
 void sip_service::accept_tcp() {
   while (!stopping_) {
-    pollfd waiting{tcp_fd_, POLLIN, 0};
-    if (::poll(&waiting, 1, 200) <= 0)
+    std::array<pollfd, 2> waiting{pollfd{tcp_fd_, POLLIN, 0}, pollfd{tls_fd_, POLLIN, 0}};
+    if (::poll(waiting.data(), waiting.size(), 200) <= 0)
       continue;
-    sockaddr_storage from{};
-    socklen_t length = sizeof from;
-    int fd = ::accept4(tcp_fd_, reinterpret_cast<sockaddr*>(&from), &length,
-                       SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0)
-      continue;
-    auto who = peer_of(from);
-    std::lock_guard lock(tcp_mutex_);
-    // Slots are shared, a quarter at most per address, so one host cannot take them all.
-    if (tcp_open_ >= options_.max_tcp_connections ||
-        tcp_per_address_[who.address] >= std::max<std::size_t>(1, options_.max_tcp_connections / 4)) {
-      ::close(fd);
-      ++dropped_;
-      continue;
+    for (std::size_t which = 0; which < waiting.size(); ++which) {
+      if (!(waiting[which].revents & POLLIN))
+        continue;
+      sockaddr_storage from{};
+      socklen_t length = sizeof from;
+      int fd = ::accept4(waiting[which].fd, reinterpret_cast<sockaddr*>(&from), &length,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0)
+        continue;
+      auto who = peer_of(from);
+      if (!admit_stream(who.address)) {
+        ::close(fd);
+        ++dropped_;
+        continue;
+      }
+      std::lock_guard lock(tcp_mutex_);
+      if (which == 1) {
+        tcp_readers_.emplace_back(
+            [this, fd, address = who.address, port = who.port] { serve_tls(fd, address, port); });
+        continue;
+      }
+      auto connection = std::make_shared<tcp_connection>();
+      connection->fd = fd;
+      connection->address = who.address;
+      connection->port = who.port;
+      tcp_readers_.emplace_back([this, connection] { serve_tcp(connection); });
     }
-    ++tcp_open_;
-    ++tcp_per_address_[who.address];
-    auto connection = std::make_shared<tcp_connection>();
-    connection->fd = fd;
-    connection->address = who.address;
-    connection->port = who.port;
-    tcp_readers_.emplace_back([this, connection] { serve_tcp(connection); });
   }
   std::vector<std::thread> readers;
   {
@@ -298,8 +380,8 @@ void sip_service::serve_tcp(std::shared_ptr<tcp_connection> connection) {
         break;
       {
         std::lock_guard lock(tcp_mutex_);
-        tcp_inbox_.push_back({buffer.substr(0, *length), connection->address, connection->port,
-                              connection});
+        tcp_inbox_.push_back({connection->kind, buffer.substr(0, *length), connection->address,
+                              connection->port, connection});
       }
       std::uint64_t one = 1;
       (void)::write(wake_fd_, &one, sizeof one);
@@ -323,6 +405,8 @@ void sip_service::serve_tcp(std::shared_ptr<tcp_connection> connection) {
 
 void sip_service::stop() {
   stopping_ = true;
+  char byte = 1;
+  (void)::write(stop_write_, &byte, 1);
   std::call_once(stopped_, [this] {
     if (acceptor_.joinable())
       acceptor_.join();
@@ -335,7 +419,10 @@ sip_service::~sip_service() {
   stop();
   ::close(fd_);
   ::close(tcp_fd_);
+  ::close(tls_fd_);
   ::close(wake_fd_);
+  ::close(stop_read_);
+  ::close(stop_write_);
 }
 
 sip_service::blacklist_snapshot sip_service::blacklists() const {
@@ -456,7 +543,7 @@ void sip_service::run() {
       for (auto& message : inbox) {
         ++datagrams_;
         if (auto response = process(message.text, peer{message.address, message.port},
-                                    telephony::transport::tcp, now, *directory))
+                                    message.kind, now, *directory))
           message.connection->send(*response);
       }
     }

@@ -6,6 +6,8 @@
 #include "telephony/registrar.hpp"
 #include "telephony/sip_guard.hpp"
 
+#include <openssl/types.h>
+
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -41,6 +43,10 @@ struct sip_service_options {
   /// of them from one address) are closed on accept.
   std::uint16_t tcp_port = 5060;
   std::size_t max_tcp_connections = 512;
+  /// TLS port (SPEC SIP-1: SIPS); 0 = any free port. TLS connections share the TCP slots.
+  std::uint16_t tls_port = 5061;
+  /// The server context (node identity; phones are not asked for certificates).
+  std::shared_ptr<SSL_CTX> tls_context;
   std::string realm;
   /// Lifetime of the stateless digest nonces (SPEC SIP-2).
   std::chrono::seconds nonce_lifetime{300};
@@ -70,6 +76,9 @@ public:
 
   std::uint16_t udp_port() const { return port_; }
   std::uint16_t tcp_port() const { return tcp_port_; }
+  std::uint16_t tls_port() const { return tls_port_; }
+  /// New TLS connections use `context` (after an identity change); existing ones keep theirs.
+  void set_tls_context(std::shared_ptr<SSL_CTX> context);
   /// The current bindings, as the worker last published them (about once a second and
   /// after every change).
   std::vector<telephony::registration_binding> bindings() const;
@@ -95,8 +104,12 @@ public:
 
 private:
   sip_service(sip_service_options options, int fd, std::uint16_t port, int tcp_fd,
-              std::uint16_t tcp_port, int wake_fd, telephony::registrar registrar,
+              std::uint16_t tcp_port, int tls_fd, std::uint16_t tls_port, int wake_fd,
+              int stop_read, int stop_write, telephony::registrar registrar,
               telephony::sip_guard guard);
+  /// Takes an accepted stream socket into the connection slots; false when full.
+  bool admit_stream(const std::string& address);
+  void serve_tls(int fd, std::string address, std::uint16_t port);
   void run();
   void accept_tcp();
   void serve_tcp(std::shared_ptr<tcp_connection> connection);
@@ -117,9 +130,15 @@ private:
   std::atomic<std::uint64_t> datagrams_{0}, malformed_{0}, dropped_{0};
   int tcp_fd_;
   std::uint16_t tcp_port_;
+  int tls_fd_;
+  std::uint16_t tls_port_;
+  /// Written once at stop: TLS handshakes and pumps waiting on it return at once.
+  int stop_read_, stop_write_;
+  std::mutex tls_context_mutex_;
   /// eventfd that wakes the worker when TCP readers queued messages.
   int wake_fd_;
   struct tcp_message {
+    telephony::transport kind = telephony::transport::tcp;
     std::string text;
     std::string address;
     std::uint16_t port = 0;

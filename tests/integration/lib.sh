@@ -53,6 +53,7 @@ write_node_config() {
     echo "sip:"
     echo "  udp_port: 0"
     echo "  tcp_port: 0"
+    echo "  tls_port: 0"
     echo "log:"
     echo "  level: info"
     echo "cluster:"

@@ -4,7 +4,8 @@ challenge with MD5 or SHA-256) or OPTIONS, and prints the status line of each re
 
   sip_client.py register HOST PORT EXTENSION PASSWORD REALM [md5|sha256] [EXPIRES]
   sip_client.py options HOST PORT
-SIP_TRANSPORT=tcp in the environment uses one TCP connection instead of UDP.
+SIP_TRANSPORT=tcp in the environment uses one TCP connection instead of UDP;
+SIP_TRANSPORT=tls one TLS connection, verifying the node against SIP_CA (a PEM file).
 Exit 0 when an answer came, 3 when none came within the timeout.
 """
 import os
@@ -19,12 +20,17 @@ TIMEOUT = 2.0
 
 def main():
     mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    tcp = os.environ.get("SIP_TRANSPORT") == "tcp"
+    transport = os.environ.get("SIP_TRANSPORT", "udp")
+    tcp = transport in ("tcp", "tls")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
     sock.settimeout(TIMEOUT)
     if tcp:
         sock.connect((host, port))
+    if transport == "tls":
+        import ssl
+        context = ssl.create_default_context(cafile=os.environ["SIP_CA"])
+        sock = context.wrap_socket(sock, server_hostname=host)
     local = sock.getsockname()[1]
     pending = b""
 
@@ -50,7 +56,7 @@ def main():
     def send(method, cseq, user, headers):
         branch = f"z9hG4bK{random.getrandbits(48):x}"
         text = (f"{method} {uri} SIP/2.0\r\n"
-                f"Via: SIP/2.0/{'TCP' if tcp else 'UDP'} 127.0.0.1:{local};branch={branch};rport\r\n"
+                f"Via: SIP/2.0/{transport.upper()} 127.0.0.1:{local};branch={branch};rport\r\n"
                 f"Max-Forwards: 70\r\n"
                 f"From: <sip:{user}@{host}>;tag={random.getrandbits(32):x}\r\n"
                 f"To: <sip:{user}@{host}>\r\n"

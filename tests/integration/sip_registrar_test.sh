@@ -28,6 +28,11 @@ grep -q "^SIP/2.0 401" <<<"$out" && grep -q "^SIP/2.0 200 OK" <<<"$(tail -1 <<<"
   || fail "SIP-2 REGISTER is challenged and the MD5 answer registers 201: $out"
 expect_output "^SIP/2.0 200 OK" "SIP-2 the SHA-256 (RFC 8760) answer registers 202" \
   sip register "$host" "$port" 202 51738294 ward sha256
+tls_address=$(endpoint primary sip_tls)
+out=$(SIP_TRANSPORT=tls SIP_CA="$(trust_anchor primary)" sip register "$host" "${tls_address##*:}" 202 51738294 ward sha256 2>&1)
+grep -q "^SIP/2.0 401" <<<"$out" && grep -q "^SIP/2.0 200 OK" <<<"$(tail -1 <<<"$out")" \
+  && pass "SIP-1 SIP-2 over TLS, with the node's certificate verified, 202 registers" \
+  || fail "SIP-1 SIP-2 over TLS, with the node's certificate verified, 202 registers: $out"
 tcp_address=$(endpoint primary sip_tcp)
 out=$(SIP_TRANSPORT=tcp sip register "$host" "${tcp_address##*:}" 201 82917364 ward sha256 2>&1)
 grep -q "^SIP/2.0 401" <<<"$out" && grep -q "^SIP/2.0 200 OK" <<<"$(tail -1 <<<"$out")" \
@@ -36,7 +41,8 @@ grep -q "^SIP/2.0 401" <<<"$out" && grep -q "^SIP/2.0 200 OK" <<<"$(tail -1 <<<"
 sleep 0.5
 regs=$(ctl registrations)
 grep -q "^201 .*udp" <<<"$regs" && grep -q "^202 .*udp" <<<"$regs" && grep -q "^201 .*tcp" <<<"$regs" \
-  && pass "SIP-2 wardctl registrations lists the UDP and TCP bindings" \
+  && grep -q "^202 .*tls" <<<"$regs" \
+  && pass "SIP-2 wardctl registrations lists the UDP and TCP and TLS bindings" \
   || fail "SIP-2 wardctl registrations lists both bindings: $regs"
 expect_output "^SIP/2.0 403" "SIP-2 a wrong password is refused with 403" \
   sip register "$host" "$port" 201 11111111 ward md5
