@@ -7,14 +7,14 @@
 # whose failures stay at or below 1 %, else the fastest). A comment line per stage gives the
 # counts and the CPU the node and sipp used (100 % = one core; 2 cores are shared here).
 #   bench/sip_register.sh [BUILD_DIR]
-# Environment: WARD_BENCH_EXTENSIONS (1000), WARD_BENCH_RATES ("2000 4000 8000 16000 32000"),
-# WARD_BENCH_ADDRESSES (2000).
+# Environment: WARD_BENCH_EXTENSIONS (1000), WARD_BENCH_RATES ("2000 8000 16000 32000 48000"),
+# WARD_BENCH_ADDRESSES (3000). About 3 minutes.
 #
 # How sipp is used, and why:
 # - The guard admits at most 50 messages a second from one address (SPEC SIP-4), so the
-#   calls come from 2000 addresses (127.B.x.y, sipp -t ui with the address in field3 of the
+#   calls come from 3000 addresses (127.B.x.y, sipp -t ui with the address in field3 of the
 #   injection file, port 5060), the extensions spread over them as phones would be: at
-#   32000 registrations a second that is 16 a second, 32 messages, per address.
+#   48000 registrations a second that is 16 a second, 32 messages, per address.
 # - With -t ui, sipp 3.6.1's [local_ip]:[local_port] read 127.0.0.1:0 for the first call
 #   and for every call reusing an address, and Ward drops a request whose Via or Contact
 #   says port 0 without answering; the bench_register_*.xml scenarios name field3:5060.
@@ -42,9 +42,9 @@ source tests/integration/lib.sh
 ward_test_init
 
 extensions=${WARD_BENCH_EXTENSIONS:-1000}
-rates=${WARD_BENCH_RATES:-2000 4000 8000 16000 32000}
+rates=${WARD_BENCH_RATES:-2000 8000 16000 32000 48000}
 stage_seconds=10
-addresses=${WARD_BENCH_ADDRESSES:-2000}
+addresses=${WARD_BENCH_ADDRESSES:-3000}
 ticks=$(getconf CLK_TCK)
 
 write_node_config primary primary
