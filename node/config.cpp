@@ -270,6 +270,53 @@ const std::vector<setting>& settings() {
       {{"sip.tls_port", "WARD_SIP_TLS_PORT", "5061",
         "TLS port of the SIP registrar (SIPS); 0 = any free port."},
        port_setter(&node_config::sip_tls_port)},
+      {{"sip.failure_threshold", "WARD_SIP_FAILURE_THRESHOLD", "10",
+        "Failed registrations from one address within 60 s that blacklist it (1 to 1000)."},
+       [](std::string_view value, node_config& config) -> reason {
+         unsigned number = 0;
+         auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+         if (ec != std::errc{} || end != value.data() + value.size() || number < 1 || number > 1000)
+           return "must be 1 to 1000, got '" + std::string(value) + "'";
+         config.sip_failure_threshold = number;
+         return std::nullopt;
+       }},
+      {{"sip.address_blacklisting", "WARD_SIP_ADDRESS_BLACKLISTING", "on",
+        "on | off: off when an SBC fronts the node and every message comes from its address."},
+       [](std::string_view value, node_config& config) -> reason {
+         if (value != "on" && value != "off")
+           return "must be on or off, got '" + std::string(value) + "'";
+         config.sip_address_blacklisting = value == "on";
+         return std::nullopt;
+       }},
+      {{"sip.allow", "WARD_SIP_ALLOW", "",
+        "Comma-separated CIDR blocks allowed to send SIP to the node; empty = all."},
+       [](std::string_view value, node_config& config) -> reason {
+         config.sip_allow.clear();
+         std::size_t start = 0;
+         while (!value.empty() && start <= value.size()) {
+           auto comma = value.find(',', start);
+           auto item =
+               value.substr(start, comma == std::string_view::npos ? value.npos : comma - start);
+           auto slash = item.find('/');
+           if (!is_ip_literal(item.substr(0, slash)))
+             return "must be CIDR blocks separated by commas, got '" + std::string(item) + "'";
+           config.sip_allow.emplace_back(item);
+           if (comma == std::string_view::npos)
+             break;
+           start = comma + 1;
+         }
+         return std::nullopt;
+       }},
+      {{"sip.messages_per_second", "WARD_SIP_MESSAGES_PER_SECOND", "50",
+        "SIP messages one address may send per second (0 = no limit)."},
+       [](std::string_view value, node_config& config) -> reason {
+         unsigned number = 0;
+         auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+         if (ec != std::errc{} || end != value.data() + value.size() || number > 1'000'000)
+           return "must be 0 to 1000000, got '" + std::string(value) + "'";
+         config.sip_messages_per_second = number;
+         return std::nullopt;
+       }},
       {{"log.level", "WARD_LOG_LEVEL", "info", "trace | debug | info | warn | error"},
        [](std::string_view value, node_config& config) -> reason {
          for (auto level : {log_level::trace, log_level::debug, log_level::info, log_level::warn,

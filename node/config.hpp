@@ -50,6 +50,13 @@ struct node_config {
   std::uint16_t sip_tcp_port = 5060;
   /// TLS port of the registrar (SPEC SIP-1); 0 = any free port.
   std::uint16_t sip_tls_port = 5061;
+  /// SIP guard (SPEC SIP-4): failures from one address in 60 s that blacklist it; the SBC
+  /// switch (address blacklisting off); the allow list (CIDR, empty = all); messages per
+  /// second one address may send.
+  std::uint32_t sip_failure_threshold = 10;
+  bool sip_address_blacklisting = true;
+  std::vector<std::string> sip_allow;
+  std::uint32_t sip_messages_per_second = 50;
   /// Addresses the identity certificate names besides listen.address (SPEC PKI-2).
   std::vector<std::string> identity_addresses;
   /// Subject fields of the CA a primary creates at first start (SPEC PKI-1).

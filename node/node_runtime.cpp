@@ -791,6 +791,11 @@ int run_node(const node_config& config) {
   sip_options.udp_port = config.sip_udp_port;
   sip_options.tcp_port = config.sip_tcp_port;
   sip_options.tls_port = config.sip_tls_port;
+  sip_options.guard.failure_threshold = config.sip_failure_threshold;
+  sip_options.guard.address_blacklisting = config.sip_address_blacklisting;
+  sip_options.guard.allow_list = config.sip_allow;
+  sip_options.guard.messages_per_second = config.sip_messages_per_second;
+  sip_options.guard.burst = std::max<std::uint32_t>(config.sip_messages_per_second * 2, 1);
   auto sip_context = sip_tls_context(pki_at_start);
   if (!sip_context) {
     caf::anon_send_exit(security_actor, caf::exit_reason::user_shutdown);

@@ -94,4 +94,15 @@ grep -q "^ward_sip_registrations [1-9]" <<<"$metrics" && grep -q "^ward_sip_guar
   && grep -q "^ward_sip_malformed_total [4-9]" <<<"$metrics" \
   && pass "MON-4 /metrics counts registrations and datagrams the guard dropped" \
   || fail "MON-4 /metrics counts registrations and dropped datagrams: $(grep ward_sip <<<"$metrics")"
+# SIP-4 the allow list and the SBC switch, as configured.
+write_node_config fenced primary
+WARD_SIP_ALLOW=10.0.0.0/8 start_node fenced || exit 1
+fenced=$(endpoint fenced sip_udp)
+expect_code 3 "SIP-4 a source outside sip.allow gets no answer" sip options "$host" "${fenced##*:}"
+write_node_config behind-sbc primary
+WARD_SIP_ADDRESS_BLACKLISTING=off start_node behind-sbc || exit 1
+sbc=$(endpoint behind-sbc sip_udp)
+for attempt in $(seq 1 12); do sip register "$host" "${sbc##*:}" 301 "1111111$attempt" ward md5 >/dev/null 2>&1; done
+expect_output "^SIP/2.0 403" "SIP-4 with address blacklisting off (an SBC in front) failures never drop the address" \
+  sip register "$host" "${sbc##*:}" 301 11111119 ward md5
 finish

@@ -126,6 +126,12 @@ TEST_CASE("TOP-5 expansion and appserver nodes need a line to a line server") {
                     "cluster: {line_security: none}") == "cluster.line_security");
   CHECK(refused_key("node: {name: p1, role: primary, data_dir: d}\n"
                     "syslog: {address: 127.0.0.1}") == "syslog.ca_file");
+  CHECK(refused_key("node: {name: p1, role: primary, data_dir: d}\n"
+                    "sip: {allow: '10.0.0.0/8, not-an-address'}") == "sip.allow");
+  CHECK(refused_key("node: {name: p1, role: primary, data_dir: d}\n"
+                    "sip: {address_blacklisting: maybe}") == "sip.address_blacklisting");
+  CHECK(refused_key("node: {name: p1, role: primary, data_dir: d}\n"
+                    "sip: {failure_threshold: 0}") == "sip.failure_threshold");
   REQUIRE(config->lines.size() == 2);
   CHECK(config->lines[1].address == "secondary.example.test");
   CHECK(config->lines[1].port == 7444);
