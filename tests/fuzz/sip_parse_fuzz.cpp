@@ -1,0 +1,128 @@
+// Fuzz target for the SIP and SDP paths a network peer reaches: the first-line check, the
+// SIP parser, response building, Authorization parsing, the registrar's digest path and
+// the SDP a=crypto (SDES) parser. Built standalone (-DWARD_FUZZ_STANDALONE: a bounded,
+// seeded mutation loop over the corpus below) or for libFuzzer (-DWARD_LIBFUZZER).
+
+#include "media/sdes.hpp"
+#include "telephony/directory.hpp"
+#include "telephony/registrar.hpp"
+#include "telephony/sip_digest.hpp"
+#include "telephony/sip_message.hpp"
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#if defined(WARD_LIBFUZZER) && defined(WARD_FUZZ_STANDALONE)
+#error "build either for libFuzzer or standalone, not both"
+#endif
+
+namespace {
+
+using namespace ward;
+
+const std::string realm = "ward";
+
+/// One extension with a phone password, so digest answers reach the HA1 comparison.
+const telephony::telephony_directory_data& directory() {
+  static const auto data = [] {
+    telephony::telephony_directory_data d;
+    telephony::extension_record extension;
+    extension.number = "201";
+    extension.phone_password_digest = telephony::make_digest_secrets("201", realm, "82917364");
+    extension.has_phone_password = true;
+    d.extensions.emplace("201", extension);
+    return d;
+  }();
+  return data;
+}
+
+random_source zero_random() {
+  return [](std::span<std::byte> out) { std::memset(out.data(), 0, out.size()); };
+}
+
+telephony::registrar& the_registrar() {
+  static auto instance = *telephony::registrar::create(
+      telephony::nonce_authority(std::array<std::byte, 32>{}, realm, std::chrono::seconds(300)));
+  return instance;
+}
+
+void exercise(std::string_view bytes) {
+  (void)telephony::first_line_method(bytes);
+  auto message = telephony::parse_sip_message(bytes);
+  if (message) {
+    for (const auto& value : message->authorizations)
+      (void)telephony::parse_authorization(value);
+    if (message->is_request) {
+      (void)telephony::build_response(*message, 200, "OK", {{"Server", "fuzz"}}, "tag", "127.0.0.1",
+                                      5060);
+      if (message->method == "REGISTER")
+        (void)the_registrar().handle_register(*message, "127.0.0.1:5060",
+                                              telephony::transport::udp, directory(),
+                                              std::chrono::system_clock::time_point(
+                                                  std::chrono::seconds(1'800'000'000)),
+                                              zero_random());
+    }
+    // SDP bodies: every a=crypto line goes through the SDES parser.
+    std::string_view body = message->body;
+    for (std::size_t at = 0; at < body.size();) {
+      auto end = body.find('\n', at);
+      auto line = body.substr(at, end == std::string_view::npos ? body.npos : end - at);
+      if (!line.empty() && line.back() == '\r')
+        line.remove_suffix(1);
+      if (line.starts_with("a=crypto:"))
+        (void)media::parse_crypto(line);
+      if (end == std::string_view::npos)
+        break;
+      at = end + 1;
+    }
+  }
+  (void)telephony::parse_authorization(bytes);
+  (void)media::parse_crypto(bytes);
+}
+
+std::vector<std::string> make_corpus() {
+  std::string nonce = telephony::nonce_authority(std::array<std::byte, 32>{}, realm,
+                                                 std::chrono::seconds(300))
+                          .issue(std::chrono::system_clock::time_point(
+                                     std::chrono::seconds(1'800'000'000)),
+                                 zero_random());
+  return {
+      "REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.2:5070;branch=z9hG4bK1;rport\r\n"
+      "Max-Forwards: 70\r\nFrom: <sip:201@127.0.0.1>;tag=1\r\nTo: <sip:201@127.0.0.1>\r\n"
+      "Call-ID: a@b\r\nCSeq: 1 REGISTER\r\nContact: <sip:201@10.0.0.2:5070>;expires=60\r\n"
+      "Content-Length: 0\r\n\r\n",
+      "REGISTER sip:127.0.0.1 SIP/2.0\r\nv: SIP/2.0/TCP 10.0.0.2;branch=z9hG4bK2\r\n"
+      "f: <sip:201@127.0.0.1>;tag=2\r\nt: <sip:201@127.0.0.1>\r\ni: c@d\r\nCSeq: 2 REGISTER\r\n"
+      "m: *\r\nExpires: 0\r\nAuthorization: Digest username=\"201\",realm=\"ward\",nonce=\"" +
+          nonce +
+          "\",uri=\"sip:127.0.0.1\",response=\"0123456789abcdef0123456789abcdef\",algorithm=MD5,"
+          "qop=auth,nc=00000001,cnonce=\"x\"\r\nl: 0\r\n\r\n",
+      "INVITE sip:202@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.2:5070;branch=z9hG4bK3\r\n"
+      "Via: SIP/2.0/UDP 10.0.0.9;branch=z9hG4bK4;received=10.0.0.9\r\nMax-Forwards: 70\r\n"
+      "From: \"Alice\" <sip:201@127.0.0.1>;tag=3\r\nTo: <sip:202@127.0.0.1>\r\nCall-ID: e@f\r\n"
+      "CSeq: 1 INVITE\r\nContact: <sip:201@10.0.0.2:5070>\r\nContent-Type: application/sdp\r\n"
+      "Content-Length: 196\r\n\r\nv=0\r\no=- 1 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\n"
+      "t=0 0\r\nm=audio 4000 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 "
+      "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVzcyAoZ|2^20|1:4\r\n",
+      "SIP/2.0 180 Ringing\r\nVia: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bK5\r\nFrom: <sip:a@b>;tag=5\r\n"
+      "To: <sip:c@d>;tag=6\r\nCall-ID: g@h\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+      "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP [::1]:5060;branch=z9hG4bK6\r\n"
+      "From: <sip:probe@127.0.0.1>;tag=7\r\nTo: <sip:127.0.0.1>\r\nCall-ID: i@j\r\n"
+      "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+      "a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:d0RmdmcmVCspeEc3QGZiNWpVLFJhQX1cfHAwJSoj|2^31",
+  };
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  exercise(std::string_view(reinterpret_cast<const char*>(data), size));
+  return 0;
+}
+
+#ifdef WARD_FUZZ_STANDALONE
+#include "tests/fuzz/standalone_driver.hpp"
+#endif
