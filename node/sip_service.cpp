@@ -263,7 +263,31 @@ void sip_service::serve_tls(int fd, std::string address, std::uint16_t port) {
 }
 
 void sip_service::accept_tcp() {
+  auto spawn = [this](std::function<void()> work) {
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    tcp_readers_.push_back({std::thread([work = std::move(work), done] {
+                              work();
+                              *done = true;
+                            }),
+                            done});
+  };
   while (!stopping_) {
+    {
+      // Ended readers are joined as we go, so a busy node does not keep their threads.
+      std::vector<reader> ended;
+      {
+        std::lock_guard lock(tcp_mutex_);
+        for (auto it = tcp_readers_.begin(); it != tcp_readers_.end();)
+          if (*it->done) {
+            ended.push_back(std::move(*it));
+            it = tcp_readers_.erase(it);
+          } else {
+            ++it;
+          }
+      }
+      for (auto& finished : ended)
+        finished.thread.join();
+    }
     std::array<pollfd, 2> waiting{pollfd{tcp_fd_, POLLIN, 0}, pollfd{tls_fd_, POLLIN, 0}};
     if (::poll(waiting.data(), waiting.size(), 200) <= 0)
       continue;
@@ -284,24 +308,23 @@ void sip_service::accept_tcp() {
       }
       std::lock_guard lock(tcp_mutex_);
       if (which == 1) {
-        tcp_readers_.emplace_back(
-            [this, fd, address = who.address, port = who.port] { serve_tls(fd, address, port); });
+        spawn([this, fd, address = who.address, port = who.port] { serve_tls(fd, address, port); });
         continue;
       }
       auto connection = std::make_shared<tcp_connection>();
       connection->fd = fd;
       connection->address = who.address;
       connection->port = who.port;
-      tcp_readers_.emplace_back([this, connection] { serve_tcp(connection); });
+      spawn([this, connection] { serve_tcp(connection); });
     }
   }
-  std::vector<std::thread> readers;
+  std::vector<reader> readers;
   {
     std::lock_guard lock(tcp_mutex_);
     readers.swap(tcp_readers_);
   }
-  for (auto& reader : readers)
-    reader.join();
+  for (auto& finished : readers)
+    finished.thread.join();
 }
 
 namespace {

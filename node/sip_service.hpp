@@ -146,7 +146,12 @@ private:
   };
   std::mutex tcp_mutex_;
   std::vector<tcp_message> tcp_inbox_;
-  std::vector<std::thread> tcp_readers_;
+  /// Reader threads with a flag each sets when it ends, so the acceptor can join them.
+  struct reader {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::vector<reader> tcp_readers_;
   std::map<std::string, std::size_t> tcp_per_address_;
   std::size_t tcp_open_ = 0;
   std::thread acceptor_;
