@@ -25,6 +25,9 @@ struct settings_changed {
   std::string settings;
   std::vector<std::string> revoked_serials;
   std::int64_t written_unix_us = 0;
+  /// The telephony users and extensions (HA1 and Argon2id only), so a phone registers on
+  /// any node.
+  std::string directory;
 };
 
 /// What the lines need of the node's certificate state; sent at start and after every
@@ -46,6 +49,7 @@ struct apply_replicated {
   std::uint64_t version = 0;
   std::string settings;
   std::vector<std::string> revoked_serials;
+  std::string directory;
 };
 
 /// Primary: a login another node checked, counted here so lockout is cluster-wide.

@@ -126,6 +126,7 @@ settings_changed snapshot_of(const security_actor_deps& deps, clock::time_point 
   snapshot.revoked_serials = deps.pki.revoked_serials();
   snapshot.written_unix_us =
       std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+  snapshot.directory = telephony::encode_directory(deps.directory.data());
   return snapshot;
 }
 
@@ -152,8 +153,10 @@ std::optional<security_error> persist(self_pointer self, transaction_writes writ
   auto& deps = *self->state.deps;
   // The writer numbers every change of what it replicates (SPEC LINE-3); the number is
   // written in the same batch, so a persisted change always has its version.
-  bool replicated = deps.settings_writer &&
-                    writes_any(writes, transaction_writes::security_settings | transaction_writes::pki);
+  bool replicated =
+      deps.settings_writer &&
+      writes_any(writes, transaction_writes::security_settings | transaction_writes::pki |
+                             transaction_writes::directory);
   auto next_version = deps.settings_version + (replicated ? 1 : 0);
   auto failed = [](const std::string& why) {
     return security_error{security_errc::storage_failure, "",
@@ -320,11 +323,13 @@ transaction_reply run_transaction(self_pointer self, security_transaction& reque
   }
   auto denied = authorize(request, *principal, deps.database);
   if (!denied && !deps.settings_writer &&
-      writes_any(request.writes, transaction_writes::security_settings))
+      writes_any(request.writes,
+                 transaction_writes::security_settings | transaction_writes::directory))
     denied = security_error{security_errc::unavailable, "cluster",
                             request.action +
-                                ": security settings are written on the primary and replicated "
-                                "to this node; make the change through the primary"};
+                                ": security settings and telephony users and extensions are "
+                                "written on the primary and replicated to this node; make the "
+                                "change through the primary"};
   if (denied) {
     if (auto failed = audit(self, record_of(audit_kind::access_denied, audit_outcome::failure,
                                             principal->user, request.origin, request.action, "",
@@ -516,6 +521,18 @@ std::uint64_t apply_replicated_settings(self_pointer self, const apply_replicate
     return deps.settings_version;
   }
   auto now = deps.time->now();
+  std::optional<telephony::telephony_directory_data> directory;
+  if (!record.directory.empty()) {
+    auto decoded_directory = telephony::decode_directory(record.directory);
+    if (!decoded_directory) {
+      audit(self, record_of(audit_kind::alarm, audit_outcome::failure, "", request_origin{},
+                            "replication_refused", "telephony_directory",
+                            "replicated version " + std::to_string(record.version) +
+                                " cannot be read: " + decoded_directory.error()));
+      return deps.settings_version;
+    }
+    directory = std::move(*decoded_directory);
+  }
   auto saved_database = deps.database;
   auto saved_revoked = deps.pki.record.revoked;
   bool listeners_change =
@@ -533,10 +550,24 @@ std::uint64_t apply_replicated_settings(self_pointer self, const apply_replicate
     if (encoded)
       batch.emplace_back(pki_record_name, std::move(*encoded));
   }
+  // The directory goes first: a crash before the versioned batch leaves the old version,
+  // and the record is applied again.
+  if (directory) {
+    if (auto written = deps.config_store->put(directory_record, record.directory); !written) {
+      deps.database = std::move(saved_database);
+      deps.pki.record.revoked = std::move(saved_revoked);
+      return deps.settings_version;
+    }
+  }
   if (auto written = deps.security_store->put_all(batch); !written) {
     deps.database = std::move(saved_database);
     deps.pki.record.revoked = std::move(saved_revoked);
     return deps.settings_version;
+  }
+  if (directory) {
+    deps.directory.replace_data(std::move(*directory));
+    if (deps.publish_directory)
+      deps.publish_directory(deps.directory.data());
   }
   deps.settings_version = record.version;
   // A secondary relays what it holds to the nodes that dialled it (SPEC TOP-3).

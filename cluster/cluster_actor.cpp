@@ -273,6 +273,7 @@ line::Frame settings_frame(hub_pointer self, const actors::settings_changed& sna
   for (const auto& serial : snapshot.revoked_serials)
     settings->add_revoked_serials(serial);
   settings->set_written_unix_us(snapshot.written_unix_us);
+  settings->set_directory(snapshot.directory);
   for (auto& [node, pem] : pinned_identities(self)) {
     auto* pin = settings->add_pins();
     pin->set_node(node);
@@ -616,7 +617,8 @@ void on_frame(hub_pointer self, std::uint64_t line_id, line::Frame& frame) {
                                        settings.revoked_serials().end());
       auto version = settings.version();
       self->request(state.options.security_actor, std::chrono::seconds(10),
-                    actors::apply_replicated{version, settings.settings(), revoked})
+                    actors::apply_replicated{version, settings.settings(), revoked,
+                                             settings.directory()})
           .then(
               [self, line_id, version, pins = pins.dump()](std::uint64_t held) {
                 // Pins come with the record: kept only when it is the one now held, so an

@@ -84,6 +84,9 @@ public:
       : data_(std::move(data)), realm_(std::move(realm)), cost_(cost) {}
 
   const telephony_directory_data& data() const { return data_; }
+  /// Replaces the users and extensions with a copy replicated from the primary (SPEC
+  /// LINE-2 configuration pushes); realm and hashing cost stay.
+  void replace_data(telephony_directory_data data) { data_ = std::move(data); }
   const std::string& realm() const { return realm_; }
 
   security::security_result<void> create_user(std::string_view name,

@@ -189,6 +189,22 @@ wait_for 5 lifted_on exp1 && wait_for 5 lifted_on exp2 \
   && pass "SIP-4 the reset reaches exp1 (where it began) and exp2" \
   || fail "SIP-4 the reset reaches exp1 and exp2: $(at exp1 blacklist list 2>&1)"
 
+# ---- LINE-2 SIP-2 extensions made on the primary register on every node --------------------
+at primary extension add 301 --phone-password-stdin <<<"62839175" >/dev/null 2>&1
+registered_on_exp2() {
+  local sip_address
+  sip_address=$(endpoint exp2 sip_udp)
+  python3 "$here/sip_client.py" register 127.0.0.1 "${sip_address##*:}" 301 62839175 ward sha256 |
+    grep -q "^SIP/2.0 200 OK"
+}
+wait_for 5 registered_on_exp2 \
+  && pass "LINE-2 SIP-2 an extension created on the primary registers on exp2" \
+  || fail "LINE-2 SIP-2 an extension created on the primary registers on exp2"
+expect_code 1 "LINE-3 a replica refuses to create an extension itself" \
+  at exp1 extension add 302 --phone-password-stdin <<<"62839175"
+grep -q "code 14" <<<"$OUT" && pass "LINE-3 that refusal is UNAVAILABLE" \
+  || fail "LINE-3 that refusal is UNAVAILABLE: $OUT"
+
 # ---- SEC-10 referred authentication on the appserver ---------------------------------------
 expect_code 0 "SEC-10 the appserver refers a login to the security database" \
   login_as app1 linetest1 Cedar-Moss-Path-71
