@@ -153,10 +153,9 @@ std::optional<security_error> persist(self_pointer self, transaction_writes writ
   auto& deps = *self->state.deps;
   // The writer numbers every change of what it replicates (SPEC LINE-3); the number is
   // written in the same batch, so a persisted change always has its version.
-  bool replicated =
-      deps.settings_writer &&
-      writes_any(writes, transaction_writes::security_settings | transaction_writes::pki |
-                             transaction_writes::directory);
+  bool replicated = deps.settings_writer &&
+                    writes_any(writes, transaction_writes::security_settings |
+                                           transaction_writes::pki | transaction_writes::directory);
   auto next_version = deps.settings_version + (replicated ? 1 : 0);
   auto failed = [](const std::string& why) {
     return security_error{security_errc::storage_failure, "",
@@ -308,14 +307,13 @@ transaction_reply run_transaction(self_pointer self, security_transaction& reque
   auto now = deps.time->now();
   // A proxied call acts as the user the primary authenticated, with that user's rights as
   // this node holds them; everything else (levels, rights, audit) is decided here as usual.
-  auto principal =
-      request.token.empty() && !request.origin.proxied_user.empty()
-          ? deps.database.principal(
-                request.origin.proxied_user,
-                deps.database.login_material_for(request.origin.proxied_user, now)
-                    .credential_version,
-                now)
-          : resolve(self, request.token, now);
+  auto principal = request.token.empty() && !request.origin.proxied_user.empty()
+                       ? deps.database.principal(
+                             request.origin.proxied_user,
+                             deps.database.login_material_for(request.origin.proxied_user, now)
+                                 .credential_version,
+                             now)
+                       : resolve(self, request.token, now);
   if (!principal) {
     audit(self, record_of(audit_kind::access_denied, audit_outcome::failure, "", request.origin,
                           request.action, "", principal.error().message));
@@ -535,9 +533,8 @@ std::uint64_t apply_replicated_settings(self_pointer self, const apply_replicate
   }
   auto saved_database = deps.database;
   auto saved_revoked = deps.pki.record.revoked;
-  bool listeners_change =
-      decoded->service_levels != deps.database.settings().service_levels ||
-      !(decoded->certificates == deps.database.settings().certificates);
+  bool listeners_change = decoded->service_levels != deps.database.settings().service_levels ||
+                          !(decoded->certificates == deps.database.settings().certificates);
   deps.database.replace_settings(std::move(*decoded));
   bool revocations_change = false;
   for (const auto& serial : record.revoked_serials)
@@ -618,8 +615,8 @@ enrol_result sign_enrolment(self_pointer self, const enrol_sign& request) {
   if (!deps.pki.record.ca)
     return refuse("this node hosts no certificate authority");
   auto saved = deps.pki;
-  auto issued = deps.pki.record.ca->sign_node_csr(request.csr_pem, request.addresses,
-                                                  deps.time->now());
+  auto issued =
+      deps.pki.record.ca->sign_node_csr(request.csr_pem, request.addresses, deps.time->now());
   if (!issued)
     return refuse(issued.error().detail);
   deps.pki.record.issued.push_back(pki::record_of(*issued, pki::issued_purpose::node_identity));
@@ -630,11 +627,11 @@ enrol_result sign_enrolment(self_pointer self, const enrol_sign& request) {
   out.certificate_pem = issued->to_pem().value_or("");
   out.ca_pem = deps.pki.record.ca->signing_certificate().to_pem().value_or("");
   out.server_identity_pem = deps.pki.identity.to_pem().value_or("");
-  audit(self, record_of(audit_kind::change, audit_outcome::success, "",
-                        request_origin{"node/" + request.node, std::nullopt}, "EnrolNode",
-                        "node/" + request.node,
-                        "identity issued, serial " + issued->serial_hex() + ", " +
-                            issued->subject()));
+  audit(self,
+        record_of(audit_kind::change, audit_outcome::success, "",
+                  request_origin{"node/" + request.node, std::nullopt}, "EnrolNode",
+                  "node/" + request.node,
+                  "identity issued, serial " + issued->serial_hex() + ", " + issued->subject()));
   return out;
 }
 
@@ -706,80 +703,74 @@ login_grant open_session(self_pointer self, const std::string& name,
   return grant;
 }
 
+/// Refuses a login from an address blocked after repeated failures (SPEC POL-7), with its
+/// audit record; false when the address may try.
+bool refused_for_source(self_pointer self, const login_request& request,
+                        caf::typed_response_promise<login_reply>& promise, clock::time_point now) {
+  auto source = address_of(request.origin.source);
+  auto it = self->state.sources.find(source);
+  if (it == self->state.sources.end() || !security::is_locked(it->second, now))
+    return false;
+  audit_login(self, request, audit_outcome::failure,
+              "source address " + source + " is blocked after repeated failures",
+              security::lockout_event::none);
+  promise.deliver(login_reply{security_error{security_errc::unauthenticated, "source",
+                                             "too many failed logins from this address; try later"},
+                              {}});
+  return true;
+}
+
 /// Checks a login against this node's copy of the security settings.
 void local_login(self_pointer self, login_request request,
                  caf::typed_response_promise<login_reply> promise) {
-      auto& deps = *self->state.deps;
-      auto now = deps.time->now();
-      auto source = address_of(request.origin.source);
-      if (auto it = self->state.sources.find(source);
-          it != self->state.sources.end() && security::is_locked(it->second, now)) {
-        audit_login(self, request, audit_outcome::failure,
-                    "source address " + source + " is blocked after repeated failures",
+  auto& deps = *self->state.deps;
+  auto now = deps.time->now();
+  if (refused_for_source(self, request, promise, now))
+    return;
+  // Every attempt pays for the hash, whatever the account's state: neither the answer
+  // nor its timing tells an unauthenticated caller which accounts exist or are locked.
+  auto material = deps.database.login_material_for(request.name, now);
+  self->request(self->state.hashers, caf::infinite, verify_atom::value, material.password_hash,
+                request.password)
+      .then([self, promise, request, material](bool matched) mutable {
+        auto& deps = *self->state.deps;
+        auto now = deps.time->now();
+        // Attempts in flight when the address got blocked are refused too.
+        if (refused_for_source(self, request, promise, now))
+          return;
+        if (!material.known_user) {
+          count_source(self, request, true, now);
+          audit_login(self, request, audit_outcome::failure, "unknown service user",
+                      security::lockout_event::none);
+          promise.deliver(login_reply{login_refusal(security::login_outcome::bad_credentials), {}});
+          return;
+        }
+        auto result =
+            deps.database.complete_login(request.name, matched, material.credential_version, now);
+        if (auto failed = persist(self, transaction_writes::security_settings)) {
+          promise.deliver(login_reply{failed, {}});
+          return;
+        }
+        using enum security::login_outcome;
+        count_source(self, request,
+                     result.outcome != success && result.outcome != must_change_password, now);
+        if (result.outcome != success && result.outcome != must_change_password) {
+          audit_login(self, request, audit_outcome::failure,
+                      std::string(security::to_string(result.outcome)), result.lock_event);
+          // The account's state is told only to a caller who knew its password.
+          promise.deliver(login_reply{
+              login_refusal(matched ? result.outcome : security::login_outcome::bad_credentials),
+              {}});
+          return;
+        }
+        auto grant = open_session(self, request.name, result.credential_version,
+                                  result.outcome == must_change_password,
+                                  result.password_expires_in_days, now);
+        audit_login(self, request, audit_outcome::success,
+                    grant.must_change_password ? "password change required" : "",
                     security::lockout_event::none);
-        promise.deliver(
-            login_reply{security_error{security_errc::unauthenticated, "source",
-                                       "too many failed logins from this address; try later"},
-                        {}});
-        return;
-      }
-      // Every attempt pays for the hash, whatever the account's state: neither the answer
-      // nor its timing tells an unauthenticated caller which accounts exist or are locked.
-      auto material = deps.database.login_material_for(request.name, now);
-      self->request(self->state.hashers, caf::infinite, verify_atom::value,
-                    material.password_hash, request.password)
-          .then([self, promise, request, material](bool matched) mutable {
-            auto& deps = *self->state.deps;
-            auto now = deps.time->now();
-            // Attempts in flight when the address got blocked are refused too.
-            auto source = address_of(request.origin.source);
-            if (auto it = self->state.sources.find(source);
-                it != self->state.sources.end() && security::is_locked(it->second, now)) {
-              audit_login(self, request, audit_outcome::failure,
-                          "source address " + source + " is blocked after repeated failures",
-                          security::lockout_event::none);
-              promise.deliver(login_reply{
-                  security_error{security_errc::unauthenticated, "source",
-                                 "too many failed logins from this address; try later"},
-                  {}});
-              return;
-            }
-            if (!material.known_user) {
-              count_source(self, request, true, now);
-              audit_login(self, request, audit_outcome::failure, "unknown service user",
-                          security::lockout_event::none);
-              promise.deliver(
-                  login_reply{login_refusal(security::login_outcome::bad_credentials), {}});
-              return;
-            }
-            auto result = deps.database.complete_login(request.name, matched,
-                                                       material.credential_version, now);
-            if (auto failed = persist(self, transaction_writes::security_settings)) {
-              promise.deliver(login_reply{failed, {}});
-              return;
-            }
-            using enum security::login_outcome;
-            count_source(self, request,
-                         result.outcome != success && result.outcome != must_change_password,
-                         now);
-            if (result.outcome != success && result.outcome != must_change_password) {
-              audit_login(self, request, audit_outcome::failure,
-                          std::string(security::to_string(result.outcome)), result.lock_event);
-              // The account's state is told only to a caller who knew its password.
-              promise.deliver(
-                  login_reply{login_refusal(matched ? result.outcome
-                                                    : security::login_outcome::bad_credentials),
-                              {}});
-              return;
-            }
-            auto grant = open_session(self, request.name, result.credential_version,
-                                      result.outcome == must_change_password,
-                                      result.password_expires_in_days, now);
-            audit_login(self, request, audit_outcome::success,
-                        grant.must_change_password ? "password change required" : "",
-                        security::lockout_event::none);
-            promise.deliver(login_reply{std::nullopt, std::move(grant)});
-          });
+        promise.deliver(login_reply{std::nullopt, std::move(grant)});
+      });
 }
 
 caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {

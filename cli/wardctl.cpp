@@ -195,10 +195,10 @@ bool parse_switch(const std::string& text, const std::string& option) {
 }
 
 template <class Stub>
-std::unique_ptr<Stub> stub_for(const cli_state& state, target_service target,
-                               std::unique_ptr<Stub> (*make)(
-                                   const std::shared_ptr<grpc::ChannelInterface>&,
-                                   const grpc::StubOptions&)) {
+std::unique_ptr<Stub>
+stub_for(const cli_state& state, target_service target,
+         std::unique_ptr<Stub> (*make)(const std::shared_ptr<grpc::ChannelInterface>&,
+                                       const grpc::StubOptions&)) {
   auto channel = ward::cli::open_channel(state.options, target);
   if (!channel)
     throw usage_error(channel.error());
@@ -290,7 +290,8 @@ void print(const pb::ServiceUser& user) {
 }
 
 void print(const pb::ServiceUserList& list) {
-  std::cout << std::left << std::setw(20) << "NAME" << std::setw(24) << "STATUS" << "GROUPS\n";
+  std::cout << std::left << std::setw(20) << "NAME" << std::setw(24) << "STATUS"
+            << "GROUPS\n";
   for (const auto& user : list.users())
     std::cout << std::setw(20) << user.name() << std::setw(24) << user.status()
               << joined(user.groups()) << "\n";
@@ -305,14 +306,16 @@ void print(const pb::RightsGroup& group) {
 }
 
 void print(const pb::RightsGroupList& list) {
-  std::cout << std::left << std::setw(28) << "GROUP" << std::setw(8) << "RIGHTS" << "DEFAULT\n";
+  std::cout << std::left << std::setw(28) << "GROUP" << std::setw(8) << "RIGHTS"
+            << "DEFAULT\n";
   for (const auto& group : list.groups())
     std::cout << std::setw(28) << group.name() << std::setw(8) << group.rights_size()
               << (group.at_default() ? "yes" : "no") << "\n";
 }
 
 void print(const pb::RightList& list) {
-  std::cout << std::left << std::setw(34) << "RIGHT" << std::setw(26) << "SET" << "CATEGORY\n";
+  std::cout << std::left << std::setw(34) << "RIGHT" << std::setw(26) << "SET"
+            << "CATEGORY\n";
   for (const auto& right : list.rights())
     std::cout << std::setw(34) << right.name() << std::setw(26) << right.rights_set()
               << right.category() << "\n";
@@ -320,7 +323,8 @@ void print(const pb::RightList& list) {
 
 void print(const pb::ServiceLevelList& list) {
   std::cout << std::left << std::setw(26) << "SERVICE" << std::setw(22) << "LEVEL" << std::setw(12)
-            << "PLAIN PORT" << "TLS PORT\n";
+            << "PLAIN PORT"
+            << "TLS PORT\n";
   for (const auto& level : list.levels())
     std::cout << std::setw(26) << level.service() << std::setw(22) << level.level() << std::setw(12)
               << (level.plain_port() ? std::to_string(level.plain_port()) : "-")
@@ -361,7 +365,8 @@ void print(const pb::TelephonyUser& user) {
 
 void print(const pb::TelephonyUserList& list) {
   std::cout << std::left << std::setw(20) << "NAME" << std::setw(12) << "EXTENSION" << std::setw(10)
-            << "LOCKED" << "FULL NAME\n";
+            << "LOCKED"
+            << "FULL NAME\n";
   for (const auto& user : list.users())
     std::cout << std::setw(20) << user.name() << std::setw(12) << user.extension() << std::setw(10)
               << (user.locked() ? "yes" : "no") << user.full_name() << "\n";
@@ -456,12 +461,13 @@ void print(const pb::RegistrationList& list) {
     return;
   }
   std::cout << std::left << std::setw(12) << "EXTENSION" << std::setw(10) << "TRANSPORT"
-            << std::setw(24) << "SOURCE" << std::setw(9) << "EXPIRES" << "CONTACT\n";
+            << std::setw(24) << "SOURCE" << std::setw(9) << "EXPIRES"
+            << "CONTACT\n";
   for (const auto& r : list.registrations())
     std::cout << std::left << std::setw(12) << r.extension() << std::setw(10) << r.transport()
-              << std::setw(24) << r.source() << std::setw(9) << (std::to_string(r.expires_in()) + "s")
-              << r.contact() << (r.user_agent().empty() ? "" : "  (" + r.user_agent() + ")")
-              << "\n";
+              << std::setw(24) << r.source() << std::setw(9)
+              << (std::to_string(r.expires_in()) + "s") << r.contact()
+              << (r.user_agent().empty() ? "" : "  (" + r.user_agent() + ")") << "\n";
 }
 
 void print(const pb::BlacklistReply& lists) {
@@ -491,14 +497,15 @@ void print(const pb::ClusterStatusReply& status) {
   std::cout << std::left << std::setw(14) << "NODE" << std::setw(11) << "ROLE" << std::setw(6)
             << "LINE" << std::setw(8) << "LEVEL" << std::setw(9) << "VERSION" << std::setw(5)
             << "LAG" << std::setw(10) << "REPL_MS" << std::setw(8) << "AUDIT" << std::setw(8)
-            << "EVENTS" << std::setw(7) << "DAYS" << "CERTIFICATE\n";
+            << "EVENTS" << std::setw(7) << "DAYS"
+            << "CERTIFICATE\n";
   for (const auto& m : status.members()) {
     std::string line = m.line_up() ? (m.enrolment_only() ? "enrol" : "up") : "down";
     char replication[16];
     std::snprintf(replication, sizeof replication, "%.1f", m.replication_ms());
-    std::cout << std::left << std::setw(14) << m.name() << std::setw(11) << m.role()
-              << std::setw(6) << line << std::setw(8) << m.line_security() << std::setw(9)
-              << m.settings_version() << std::setw(5) << m.settings_lag() << std::setw(10)
+    std::cout << std::left << std::setw(14) << m.name() << std::setw(11) << m.role() << std::setw(6)
+              << line << std::setw(8) << m.line_security() << std::setw(9) << m.settings_version()
+              << std::setw(5) << m.settings_lag() << std::setw(10)
               << (m.replication_ms() < 0 ? std::string("-") : std::string(replication))
               << std::setw(8) << m.audit_sequence() << std::setw(8) << m.events_stored()
               << std::setw(7) << m.certificate_days_left() << m.peer_subject()
@@ -511,10 +518,11 @@ void print(const pb::ClusterStatusReply& status) {
   }
 }
 
-void print(const google::protobuf::Message& message) { std::cout << to_json(message); }
+void print(const google::protobuf::Message& message) {
+  std::cout << to_json(message);
+}
 
-template <class Reply>
-int show(const cli_state& state, int code, const Reply& reply) {
+template <class Reply> int show(const cli_state& state, int code, const Reply& reply) {
   if (code != exit_ok)
     return code;
   if (state.json)
@@ -604,10 +612,10 @@ struct command_table {
 };
 
 template <class Stub>
-std::unique_ptr<Stub> security_stub(const cli_state& state,
-                                    std::unique_ptr<Stub> (*make)(
-                                        const std::shared_ptr<grpc::ChannelInterface>&,
-                                        const grpc::StubOptions&)) {
+std::unique_ptr<Stub>
+security_stub(const cli_state& state,
+              std::unique_ptr<Stub> (*make)(const std::shared_ptr<grpc::ChannelInterface>&,
+                                            const grpc::StubOptions&)) {
   return stub_for(state, target_service::security, make);
 }
 
@@ -673,8 +681,8 @@ void add_session_commands(CLI::App& app, cli_state& state, command_table& table)
     request.set_new_password(read_secret("new system password"));
     auto stub = stub_for(state, target_service::security, &pb::Session::NewStub);
     pb::Empty reply;
-    int code = invoke(state, target_service::security, *stub,
-                      &pb::Session::Stub::SetSystemPassword, request, reply);
+    int code = invoke(state, target_service::security, *stub, &pb::Session::Stub::SetSystemPassword,
+                      request, reply);
     if (code == exit_ok && !state.json)
       std::cout << "system password changed\n";
     return code;
@@ -696,7 +704,9 @@ void add_session_commands(CLI::App& app, cli_state& state, command_table& table)
     if (state.json)
       std::cout << to_json(reply);
     else
-      std::cout << (reply.accepted() ? "accepted" : reply.locked() ? "refused: locked" : "refused")
+      std::cout << (reply.accepted() ? "accepted"
+                    : reply.locked() ? "refused: locked"
+                                     : "refused")
                 << "\n";
     return reply.accepted() ? exit_ok : exit_remote_error;
   });
@@ -711,9 +721,9 @@ void add_service_user_commands(CLI::App& app, cli_state& state, command_table& t
   table.add(list, [&state] {
     auto stub = security_stub(state, &pb::Security::NewStub);
     pb::ServiceUserList reply;
-    return show(state, invoke_on_node(state, target_service::security, *stub, &S::ListServiceUsers,
-                                      "/ward.admin.v1.Security/ListServiceUsers",
-                              pb::Empty{}, reply),
+    return show(state,
+                invoke_on_node(state, target_service::security, *stub, &S::ListServiceUsers,
+                               "/ward.admin.v1.Security/ListServiceUsers", pb::Empty{}, reply),
                 reply);
   });
 
@@ -725,9 +735,9 @@ void add_service_user_commands(CLI::App& app, cli_state& state, command_table& t
     pb::NameRequest request;
     request.set_name(*name);
     pb::ServiceUser reply;
-    return show(state, invoke_on_node(state, target_service::security, *stub, &S::GetServiceUser,
-                                      "/ward.admin.v1.Security/GetServiceUser", request,
-                              reply),
+    return show(state,
+                invoke_on_node(state, target_service::security, *stub, &S::GetServiceUser,
+                               "/ward.admin.v1.Security/GetServiceUser", request, reply),
                 reply);
   });
 
@@ -752,9 +762,10 @@ void add_service_user_commands(CLI::App& app, cli_state& state, command_table& t
     request.set_password(read_secret("password for " + add_opts->name));
     auto stub = security_stub(state, &pb::Security::NewStub);
     pb::ServiceUser reply;
-    return show(state, invoke(state, target_service::security, *stub, &S::CreateServiceUser,
-                              request, reply),
-                reply);
+    return show(
+        state,
+        invoke(state, target_service::security, *stub, &S::CreateServiceUser, request, reply),
+        reply);
   });
 
   struct set_options {
@@ -790,9 +801,10 @@ void add_service_user_commands(CLI::App& app, cli_state& state, command_table& t
       request.set_password(read_secret("new password for " + set_opts->name));
     auto stub = security_stub(state, &pb::Security::NewStub);
     pb::ServiceUser reply;
-    return show(state, invoke(state, target_service::security, *stub, &S::UpdateServiceUser,
-                              request, reply),
-                reply);
+    return show(
+        state,
+        invoke(state, target_service::security, *stub, &S::UpdateServiceUser, request, reply),
+        reply);
   });
 
   for (auto [verb, help] : {std::pair{"delete", "Delete a service user"},
@@ -807,16 +819,17 @@ void add_service_user_commands(CLI::App& app, cli_state& state, command_table& t
       request.set_name(*target);
       if (is_delete) {
         pb::Empty reply;
-        int code = invoke(state, target_service::security, *stub, &S::DeleteServiceUser, request,
-                          reply);
+        int code =
+            invoke(state, target_service::security, *stub, &S::DeleteServiceUser, request, reply);
         if (code == exit_ok && !state.json)
           std::cout << "deleted " << *target << "\n";
         return code;
       }
       pb::ServiceUser reply;
-      return show(state, invoke(state, target_service::security, *stub, &S::UnlockServiceUser,
-                                request, reply),
-                  reply);
+      return show(
+          state,
+          invoke(state, target_service::security, *stub, &S::UnlockServiceUser, request, reply),
+          reply);
     });
   }
 }
@@ -827,8 +840,8 @@ void add_rights_commands(CLI::App& app, cli_state& state, command_table& table) 
   table.add(rights, [&state] {
     auto stub = security_stub(state, &pb::Security::NewStub);
     pb::RightList reply;
-    return show(state, invoke(state, target_service::security, *stub, &S::ListRights, pb::Empty{},
-                              reply),
+    return show(state,
+                invoke(state, target_service::security, *stub, &S::ListRights, pb::Empty{}, reply),
                 reply);
   });
 
@@ -838,9 +851,10 @@ void add_rights_commands(CLI::App& app, cli_state& state, command_table& table) 
   table.add(list, [&state] {
     auto stub = security_stub(state, &pb::Security::NewStub);
     pb::RightsGroupList reply;
-    return show(state, invoke(state, target_service::security, *stub, &S::ListRightsGroups,
-                              pb::Empty{}, reply),
-                reply);
+    return show(
+        state,
+        invoke(state, target_service::security, *stub, &S::ListRightsGroups, pb::Empty{}, reply),
+        reply);
   });
   auto name = std::make_shared<std::string>();
   auto* show_cmd = group->add_subcommand("show", "Show one rights group");
@@ -850,8 +864,8 @@ void add_rights_commands(CLI::App& app, cli_state& state, command_table& table) 
     pb::NameRequest request;
     request.set_name(*name);
     pb::RightsGroup reply;
-    return show(state, invoke(state, target_service::security, *stub, &S::GetRightsGroup, request,
-                              reply),
+    return show(state,
+                invoke(state, target_service::security, *stub, &S::GetRightsGroup, request, reply),
                 reply);
   });
   for (auto verb : {"add", "set"}) {
@@ -886,7 +900,8 @@ void add_rights_commands(CLI::App& app, cli_state& state, command_table& table) 
     pb::NameRequest request;
     request.set_name(*doomed);
     pb::Empty reply;
-    int code = invoke(state, target_service::security, *stub, &S::DeleteRightsGroup, request, reply);
+    int code =
+        invoke(state, target_service::security, *stub, &S::DeleteRightsGroup, request, reply);
     if (code == exit_ok && !state.json)
       std::cout << "deleted " << *doomed << "\n";
     return code;
@@ -901,8 +916,8 @@ void add_policy_commands(CLI::App& app, cli_state& state, command_table& table) 
   table.add(show_cmd, [&state] {
     auto stub = security_stub(state, &pb::Security::NewStub);
     pb::Policy reply;
-    return show(state, invoke(state, target_service::security, *stub, &S::GetPolicy, pb::Empty{},
-                              reply),
+    return show(state,
+                invoke(state, target_service::security, *stub, &S::GetPolicy, pb::Empty{}, reply),
                 reply);
   });
 
@@ -932,7 +947,8 @@ void add_policy_commands(CLI::App& app, cli_state& state, command_table& table) 
   set->add_option("--lock-seconds", o->lock_seconds, "Temporary lock duration");
   set->add_option("--source-reject-limit", o->source_reject_limit,
                   "Failed logins from one address that block it");
-  set->add_option("--source-lock-seconds", o->source_lock_seconds, "How long an address is blocked");
+  set->add_option("--source-lock-seconds", o->source_lock_seconds,
+                  "How long an address is blocked");
   set->add_option("--telephony-enforce", o->tel_enforce, "on | off");
   set->add_option("--telephony-min-password-length", o->tel_min_password);
   set->add_option("--telephony-complexity", o->tel_complexity);
@@ -950,32 +966,50 @@ void add_policy_commands(CLI::App& app, cli_state& state, command_table& table) 
     if (code != exit_ok)
       return code;
     auto* su = policy.mutable_service_user();
-    if (o->min_name) su->set_min_name_length(*o->min_name);
-    if (o->min_password) su->set_min_password_length(*o->min_password);
-    if (o->complexity) su->set_complexity(*o->complexity);
-    if (o->history) su->set_history_entries(*o->history);
-    if (o->change_period) su->set_password_change_period_days(*o->change_period);
-    if (o->idle) su->set_account_idle_days(*o->idle);
-    if (o->reject_limit) su->mutable_lockout()->set_reject_limit(*o->reject_limit);
-    if (o->reject_window) su->mutable_lockout()->set_reject_window_seconds(*o->reject_window);
-    if (o->reject_action) su->mutable_lockout()->set_reject_action(*o->reject_action);
-    if (o->lock_seconds) su->mutable_lockout()->set_temporary_lock_seconds(*o->lock_seconds);
+    if (o->min_name)
+      su->set_min_name_length(*o->min_name);
+    if (o->min_password)
+      su->set_min_password_length(*o->min_password);
+    if (o->complexity)
+      su->set_complexity(*o->complexity);
+    if (o->history)
+      su->set_history_entries(*o->history);
+    if (o->change_period)
+      su->set_password_change_period_days(*o->change_period);
+    if (o->idle)
+      su->set_account_idle_days(*o->idle);
+    if (o->reject_limit)
+      su->mutable_lockout()->set_reject_limit(*o->reject_limit);
+    if (o->reject_window)
+      su->mutable_lockout()->set_reject_window_seconds(*o->reject_window);
+    if (o->reject_action)
+      su->mutable_lockout()->set_reject_action(*o->reject_action);
+    if (o->lock_seconds)
+      su->mutable_lockout()->set_temporary_lock_seconds(*o->lock_seconds);
     if (o->source_reject_limit)
       su->mutable_source_lockout()->set_reject_limit(*o->source_reject_limit);
     if (o->source_lock_seconds)
       su->mutable_source_lockout()->set_temporary_lock_seconds(*o->source_lock_seconds);
     auto* tu = policy.mutable_telephony_user();
-    if (o->tel_enforce) tu->set_enforce(parse_switch(*o->tel_enforce, "--telephony-enforce"));
-    if (o->tel_min_password) tu->set_min_password_length(*o->tel_min_password);
-    if (o->tel_complexity) tu->set_complexity(*o->tel_complexity);
-    if (o->tel_reject_limit) tu->mutable_lockout()->set_reject_limit(*o->tel_reject_limit);
-    if (o->tel_reject_window) tu->mutable_lockout()->set_reject_window_seconds(*o->tel_reject_window);
-    if (o->tel_reject_action) tu->mutable_lockout()->set_reject_action(*o->tel_reject_action);
-    if (o->login_code_min) policy.mutable_login_code()->set_min_length(*o->login_code_min);
+    if (o->tel_enforce)
+      tu->set_enforce(parse_switch(*o->tel_enforce, "--telephony-enforce"));
+    if (o->tel_min_password)
+      tu->set_min_password_length(*o->tel_min_password);
+    if (o->tel_complexity)
+      tu->set_complexity(*o->tel_complexity);
+    if (o->tel_reject_limit)
+      tu->mutable_lockout()->set_reject_limit(*o->tel_reject_limit);
+    if (o->tel_reject_window)
+      tu->mutable_lockout()->set_reject_window_seconds(*o->tel_reject_window);
+    if (o->tel_reject_action)
+      tu->mutable_lockout()->set_reject_action(*o->tel_reject_action);
+    if (o->login_code_min)
+      policy.mutable_login_code()->set_min_length(*o->login_code_min);
     if (o->login_code_test)
       policy.mutable_login_code()->set_complexity_test(
           parse_switch(*o->login_code_test, "--login-code-complexity-test"));
-    if (o->voicemail_code_min) policy.mutable_voicemail_code()->set_min_length(*o->voicemail_code_min);
+    if (o->voicemail_code_min)
+      policy.mutable_voicemail_code()->set_min_length(*o->voicemail_code_min);
     if (o->voicemail_code_test)
       policy.mutable_voicemail_code()->set_complexity_test(
           parse_switch(*o->voicemail_code_test, "--voicemail-code-complexity-test"));
@@ -993,9 +1027,10 @@ void add_level_commands(CLI::App& app, cli_state& state, command_table& table) {
   table.add(show_cmd, [&state] {
     auto stub = security_stub(state, &pb::Security::NewStub);
     pb::ServiceLevelList reply;
-    return show(state, invoke(state, target_service::security, *stub, &S::GetServiceLevels,
-                              pb::Empty{}, reply),
-                reply);
+    return show(
+        state,
+        invoke(state, target_service::security, *stub, &S::GetServiceLevels, pb::Empty{}, reply),
+        reply);
   });
   auto service = std::make_shared<std::string>();
   auto level = std::make_shared<std::string>();
@@ -1011,8 +1046,8 @@ void add_level_commands(CLI::App& app, cli_state& state, command_table& table) {
     request.set_service(*service);
     request.set_level(*level);
     pb::ServiceLevelList reply;
-    return show(state, invoke(state, target_service::security, *stub, &S::SetServiceLevel, request,
-                              reply),
+    return show(state,
+                invoke(state, target_service::security, *stub, &S::SetServiceLevel, request, reply),
                 reply);
   });
 
@@ -1022,8 +1057,9 @@ void add_level_commands(CLI::App& app, cli_state& state, command_table& table) {
   table.add(ishow, [&state] {
     auto stub = security_stub(state, &pb::Security::NewStub);
     pb::UnsecuredInterfaces reply;
-    return show(state, invoke(state, target_service::security, *stub, &S::GetUnsecuredInterfaces,
-                              pb::Empty{}, reply),
+    return show(state,
+                invoke(state, target_service::security, *stub, &S::GetUnsecuredInterfaces,
+                       pb::Empty{}, reply),
                 reply);
   });
   struct options {
@@ -1043,15 +1079,21 @@ void add_level_commands(CLI::App& app, cli_state& state, command_table& table) {
                       pb::Empty{}, current);
     if (code != exit_ok)
       return code;
-    if (o->monitor) current.set_legacy_monitor(parse_switch(*o->monitor, "--legacy-monitor"));
-    if (o->cti) current.set_cti(parse_switch(*o->cti, "--cti"));
-    if (o->dir_read) current.set_directory_read(parse_switch(*o->dir_read, "--directory-read"));
-    if (o->dir_write) current.set_directory_write(parse_switch(*o->dir_write, "--directory-write"));
-    if (o->writer) current.set_file_writer_address(*o->writer);
+    if (o->monitor)
+      current.set_legacy_monitor(parse_switch(*o->monitor, "--legacy-monitor"));
+    if (o->cti)
+      current.set_cti(parse_switch(*o->cti, "--cti"));
+    if (o->dir_read)
+      current.set_directory_read(parse_switch(*o->dir_read, "--directory-read"));
+    if (o->dir_write)
+      current.set_directory_write(parse_switch(*o->dir_write, "--directory-write"));
+    if (o->writer)
+      current.set_file_writer_address(*o->writer);
     pb::UnsecuredInterfaces reply;
-    return show(state, invoke(state, target_service::security, *stub, &S::SetUnsecuredInterfaces,
-                              current, reply),
-                reply);
+    return show(
+        state,
+        invoke(state, target_service::security, *stub, &S::SetUnsecuredInterfaces, current, reply),
+        reply);
   });
 
   auto* security = app.add_subcommand("security", "Security settings as a whole");
@@ -1062,7 +1104,8 @@ void add_level_commands(CLI::App& app, cli_state& state, command_table& table) {
   table.add(reset, [&state] {
     auto stub = security_stub(state, &pb::Security::NewStub);
     pb::Empty reply;
-    int code = invoke(state, target_service::security, *stub, &S::SecurityReset, pb::Empty{}, reply);
+    int code =
+        invoke(state, target_service::security, *stub, &S::SecurityReset, pb::Empty{}, reply);
     if (code == exit_ok && !state.json)
       std::cout << "security settings reset to defaults; first-start passwords apply again\n";
     return code;
@@ -1116,7 +1159,8 @@ void add_telephony_commands(CLI::App& app, cli_state& state, command_table& tabl
     auto stub = stub_for(state, target_service::status, &pb::Telephony::NewStub);
     pb::BlacklistReply reply;
     return show(state,
-                invoke_on_node(state, target_service::status, *stub, &pb::Telephony::Stub::Blacklist,
+                invoke_on_node(state, target_service::status, *stub,
+                               &pb::Telephony::Stub::Blacklist,
                                "/ward.admin.v1.Telephony/Blacklist", pb::Empty{}, reply),
                 reply);
   });
@@ -1186,10 +1230,10 @@ void add_cluster_commands(CLI::App& app, cli_state& state, command_table& table)
     request.set_after_sequence(q->after);
     request.set_limit(q->limit);
     pb::AuditRecordList reply;
-    return show(state,
-                invoke(state, target_service::security, *stub, &pb::Cluster::Stub::Events,
-                       request, reply),
-                reply);
+    return show(
+        state,
+        invoke(state, target_service::security, *stub, &pb::Cluster::Stub::Events, request, reply),
+        reply);
   });
 }
 
@@ -1204,8 +1248,9 @@ void add_configuration_commands(CLI::App& app, cli_state& state, command_table& 
   table.add(list, [&state, config_stub] {
     auto stub = config_stub();
     pb::TelephonyUserList reply;
-    return show(state, invoke(state, target_service::configuration, *stub, &C::ListTelephonyUsers,
-                              pb::Empty{}, reply),
+    return show(state,
+                invoke(state, target_service::configuration, *stub, &C::ListTelephonyUsers,
+                       pb::Empty{}, reply),
                 reply);
   });
   for (auto verb : {"add", "set"}) {
@@ -1230,11 +1275,16 @@ void add_configuration_commands(CLI::App& app, cli_state& state, command_table& 
     table.add(command, [&state, o, creating, config_stub] {
       pb::TelephonyUserRequest request;
       request.set_name(o->name);
-      if (o->full_name) request.set_full_name(*o->full_name);
-      if (o->extension) request.set_extension(*o->extension);
-      if (o->password) request.set_password(read_secret("user password"));
-      if (o->login_code) request.set_login_code(read_secret("login code"));
-      if (o->voicemail_code) request.set_voicemail_code(read_secret("voicemail code"));
+      if (o->full_name)
+        request.set_full_name(*o->full_name);
+      if (o->extension)
+        request.set_extension(*o->extension);
+      if (o->password)
+        request.set_password(read_secret("user password"));
+      if (o->login_code)
+        request.set_login_code(read_secret("login code"));
+      if (o->voicemail_code)
+        request.set_voicemail_code(read_secret("voicemail code"));
       auto stub = config_stub();
       pb::TelephonyUser reply;
       return show(state,
@@ -1263,8 +1313,9 @@ void add_configuration_commands(CLI::App& app, cli_state& state, command_table& 
         return code;
       }
       pb::TelephonyUser reply;
-      return show(state, invoke(state, target_service::configuration, *stub,
-                                &C::UnlockTelephonyUser, request, reply),
+      return show(state,
+                  invoke(state, target_service::configuration, *stub, &C::UnlockTelephonyUser,
+                         request, reply),
                   reply);
     });
   }
@@ -1275,9 +1326,10 @@ void add_configuration_commands(CLI::App& app, cli_state& state, command_table& 
   table.add(elist, [&state, config_stub] {
     auto stub = config_stub();
     pb::ExtensionList reply;
-    return show(state, invoke(state, target_service::configuration, *stub, &C::ListExtensions,
-                              pb::Empty{}, reply),
-                reply);
+    return show(
+        state,
+        invoke(state, target_service::configuration, *stub, &C::ListExtensions, pb::Empty{}, reply),
+        reply);
   });
   for (auto verb : {"add", "set"}) {
     struct options {
@@ -1287,7 +1339,8 @@ void add_configuration_commands(CLI::App& app, cli_state& state, command_table& 
     };
     auto o = std::make_shared<options>();
     bool creating = std::string_view(verb) == "add";
-    auto* command = ext->add_subcommand(verb, creating ? "Create an extension" : "Change an extension");
+    auto* command =
+        ext->add_subcommand(verb, creating ? "Create an extension" : "Change an extension");
     command->add_option("number", o->number)->required();
     command->add_flag("--phone-password-stdin", o->phone_password,
                       "Read the phone password from stdin");
@@ -1295,7 +1348,8 @@ void add_configuration_commands(CLI::App& app, cli_state& state, command_table& 
     table.add(command, [&state, o, creating, config_stub] {
       pb::ExtensionRequest request;
       request.set_number(o->number);
-      if (o->phone_password) request.set_phone_password(read_secret("phone password"));
+      if (o->phone_password)
+        request.set_phone_password(read_secret("phone password"));
       if (o->force_authorization)
         request.set_force_authorization(
             parse_switch(*o->force_authorization, "--force-authorization"));
@@ -1315,8 +1369,8 @@ void add_configuration_commands(CLI::App& app, cli_state& state, command_table& 
     pb::NameRequest request;
     request.set_name(*doomed);
     pb::Empty reply;
-    int code = invoke(state, target_service::configuration, *stub, &C::DeleteExtension, request,
-                      reply);
+    int code =
+        invoke(state, target_service::configuration, *stub, &C::DeleteExtension, request, reply);
     if (code == exit_ok && !state.json)
       std::cout << "deleted " << *doomed << "\n";
     return code;
@@ -1525,10 +1579,10 @@ void add_pki_identity_commands(CLI::App& pki, cli_state& state, command_table& t
       auto stub = pki_stub();
       pb::CertificateInfo reply;
       if (renewing)
-        return show(state,
-                    invoke(state, target_service::security, *stub, &P::RenewIdentity,
-                           pb::Empty{}, reply),
-                    reply);
+        return show(
+            state,
+            invoke(state, target_service::security, *stub, &P::RenewIdentity, pb::Empty{}, reply),
+            reply);
       return show(state,
                   invoke_on_node(state, target_service::security, *stub, &P::GetIdentity,
                                  "/ward.admin.v1.Pki/GetIdentity", pb::Empty{}, reply),
@@ -1696,7 +1750,8 @@ int main(int argc, char** argv) {
   app.add_option("--configuration", o.configuration, "Configuration endpoint (default HOST:7445)");
   app.add_option("--endpoints", o.endpoints_file,
                  "A node's <data_dir>/run/endpoints file: use the ports it lists");
-  app.add_option("--ca-file", o.ca_file, "PEM certificate(s) trusted to sign the node's certificate");
+  app.add_option("--ca-file", o.ca_file,
+                 "PEM certificate(s) trusted to sign the node's certificate");
   app.add_flag("--insecure", o.insecure, "DANGEROUS: do not verify the node's certificate");
   app.add_flag("--plaintext", o.plaintext,
                "DANGEROUS: no TLS (only for a service at an Unsecure level)");

@@ -14,8 +14,8 @@
 #include <spdlog/spdlog.h>
 
 #include <map>
-#include <thread>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 namespace ward::cluster {
 
@@ -298,9 +298,10 @@ caf::actor open_line(hub_pointer self, const std::string& node, const std::strin
   auto& entry = state.members[node];
   // A line that was down and comes back clears its line-down alarm (SPEC LINE-4).
   if (!entry.view.line_up && !entry.view.last_error.empty() && !entry.view.enrolment_only)
-    self->send(state.options.security_actor,
-               actors::cluster_alarm{"line_up", "node/" + node,
-                                     "line back up after: " + entry.view.last_error, {}, true});
+    self->send(
+        state.options.security_actor,
+        actors::cluster_alarm{
+            "line_up", "node/" + node, "line back up after: " + entry.view.last_error, {}, true});
   if (entry.line && entry.view.line_up)
     self->send(entry.line, close_atom::value, std::string("replaced by a new line"));
   auto id = state.next_line_id++;
@@ -383,8 +384,8 @@ void maybe_enrol(hub_pointer self) {
   auto identity = pki::certificate::from_pem(state.facts.identity_pem);
   if (!identity)
     return;
-  bool due = identity->days_until_expiry(state.options.time->now()) <=
-             actors::identity_renewal_days;
+  bool due =
+      identity->days_until_expiry(state.options.time->now()) <= actors::identity_renewal_days;
   if (is_enrolled(state.facts) && !due)
     return;
   auto key = pki::private_key::from_pem(state.facts.identity_key_pem);
@@ -474,15 +475,17 @@ line_accept_reply accept_line(hub_pointer self, line_accept& request) {
       std::vector<std::string> own;
       if (auto mine = pki::certificate::from_pem(state.facts.identity_pem))
         own.push_back(mine->sha256_fingerprint());
-      pki::check_context check{state.options.time->now(), pki::certificate_purpose::tls_client,
-                               &trust, own, {}, state.facts.revoked_serials};
+      pki::check_context check{
+          state.options.time->now(),  pki::certificate_purpose::tls_client, &trust, own, {},
+          state.facts.revoked_serials};
       auto graded = pki::check_received_certificate(chain, level, check);
       if (!graded.ok())
-        return refuse("client certificate refused (" +
-                      std::string(pki::to_string(graded.failure)) + "): " + graded.detail);
+        return refuse("client certificate refused (" + std::string(pki::to_string(graded.failure)) +
+                      "): " + graded.detail);
       if (!pins.empty() && !pinned_as(pins, hello.node(), request.facts.client_chain_pem.front()))
         return refuse("client certificate refused (not_pinned): it is not the identity enrolled "
-                      "as " + hello.node());
+                      "as " +
+                      hello.node());
     }
   }
 
@@ -491,7 +494,8 @@ line_accept_reply accept_line(hub_pointer self, line_accept& request) {
   w->set_node(state.options.node);
   w->set_role(role_text(state.options));
   w->set_proof(line_proof(state.options.line_password, line_side::server,
-                          request.facts.exporter_hex, state.options.node, role_text(state.options)));
+                          request.facts.exporter_hex, state.options.node,
+                          role_text(state.options)));
   w->set_settings_version(state.snapshot.version);
   w->set_enrolment_only(enrolment_only);
   w->set_reason(reason);
@@ -501,8 +505,8 @@ line_accept_reply accept_line(hub_pointer self, line_accept& request) {
   auto& entry = state.members[hello.node()];
   entry.view.settings_version = hello.settings_version();
   entry.peer_address = request.facts.peer_address;
-  entry.peer_pem =
-      request.facts.client_chain_pem.empty() ? std::string{} : request.facts.client_chain_pem.front();
+  entry.peer_pem = request.facts.client_chain_pem.empty() ? std::string{}
+                                                          : request.facts.client_chain_pem.front();
   if (!request.facts.client_chain_pem.empty())
     if (auto leaf = pki::certificate::from_pem(request.facts.client_chain_pem.front())) {
       entry.view.peer_subject = leaf->subject();
@@ -524,7 +528,8 @@ void on_events(hub_pointer self, member& entry, const line::AuditEvents& events)
   for (const auto& event : events.events()) {
     security::audit_record record;
     record.sequence = event.sequence();
-    record.time = std::chrono::system_clock::time_point(std::chrono::microseconds(event.time_unix_us()));
+    record.time =
+        std::chrono::system_clock::time_point(std::chrono::microseconds(event.time_unix_us()));
     record.kind = security::parse_audit_kind(event.kind()).value_or(security::audit_kind::change);
     record.outcome =
         security::parse_audit_outcome(event.outcome()).value_or(security::audit_outcome::failure);
@@ -616,9 +621,9 @@ void on_frame(hub_pointer self, std::uint64_t line_id, line::Frame& frame) {
       std::vector<std::string> revoked(settings.revoked_serials().begin(),
                                        settings.revoked_serials().end());
       auto version = settings.version();
-      self->request(state.options.security_actor, std::chrono::seconds(10),
-                    actors::apply_replicated{version, settings.settings(), revoked,
-                                             settings.directory()})
+      self->request(
+              state.options.security_actor, std::chrono::seconds(10),
+              actors::apply_replicated{version, settings.settings(), revoked, settings.directory()})
           .then(
               [self, line_id, version, pins = pins.dump()](std::uint64_t held) {
                 // Pins come with the record: kept only when it is the one now held, so an
@@ -698,7 +703,8 @@ void on_frame(hub_pointer self, std::uint64_t line_id, line::Frame& frame) {
         refuse_enrolment("host name " + request->common_name + " belongs to another node");
         break;
       }
-      if (auto held = pins.find(node); held != pins.end() && !pinned_as(pins, node, entry->peer_pem)) {
+      if (auto held = pins.find(node);
+          held != pins.end() && !pinned_as(pins, node, entry->peer_pem)) {
         auto cert = pki::certificate::from_pem(held->second);
         bool revoked = cert && std::find(state.facts.revoked_serials.begin(),
                                          state.facts.revoked_serials.end(),
@@ -725,34 +731,36 @@ void on_frame(hub_pointer self, std::uint64_t line_id, line::Frame& frame) {
           addresses.push_back(address);
       self->request(state.options.security_actor, std::chrono::seconds(30),
                     actors::enrol_sign{node, frame.enrol_request().csr_pem(), addresses})
-          .then([self, line_id, node](const actors::enrol_result& result) {
-            // The issued identity is pinned before the node can use it (line level High).
-            if (result.error.empty()) {
-              (void)self->state.options.store->put("pin/" + node, result.certificate_pem);
-              // Every node learns the new pin at once, not at the next change.
-              auto frame = settings_frame(self, self->state.snapshot);
-              for (auto& [name, member] : self->state.members)
-                if (member.view.line_up && !member.view.dialled && !member.view.enrolment_only)
-                  send_frame(self, member, frame);
-            }
-            auto* entry = member_of_line(self, line_id);
-            if (!entry)
-              return;
-            line::Frame reply;
-            auto* r = reply.mutable_enrol_reply();
-            r->set_certificate_pem(result.certificate_pem);
-            r->set_ca_pem(result.ca_pem);
-            r->set_server_identity_pem(result.server_identity_pem);
-            r->set_error(result.error);
-            send_frame(self, *entry, std::move(reply));
-          },
-          [self, line_id](const caf::error&) {
-            if (auto* entry = member_of_line(self, line_id)) {
-              line::Frame reply;
-              reply.mutable_enrol_reply()->set_error("the certificate authority did not answer");
-              send_frame(self, *entry, std::move(reply));
-            }
-          });
+          .then(
+              [self, line_id, node](const actors::enrol_result& result) {
+                // The issued identity is pinned before the node can use it (line level High).
+                if (result.error.empty()) {
+                  (void)self->state.options.store->put("pin/" + node, result.certificate_pem);
+                  // Every node learns the new pin at once, not at the next change.
+                  auto frame = settings_frame(self, self->state.snapshot);
+                  for (auto& [name, member] : self->state.members)
+                    if (member.view.line_up && !member.view.dialled && !member.view.enrolment_only)
+                      send_frame(self, member, frame);
+                }
+                auto* entry = member_of_line(self, line_id);
+                if (!entry)
+                  return;
+                line::Frame reply;
+                auto* r = reply.mutable_enrol_reply();
+                r->set_certificate_pem(result.certificate_pem);
+                r->set_ca_pem(result.ca_pem);
+                r->set_server_identity_pem(result.server_identity_pem);
+                r->set_error(result.error);
+                send_frame(self, *entry, std::move(reply));
+              },
+              [self, line_id](const caf::error&) {
+                if (auto* entry = member_of_line(self, line_id)) {
+                  line::Frame reply;
+                  reply.mutable_enrol_reply()->set_error(
+                      "the certificate authority did not answer");
+                  send_frame(self, *entry, std::move(reply));
+                }
+              });
       break;
     }
     case line::Frame::kEnrolReply: {
@@ -767,25 +775,26 @@ void on_frame(hub_pointer self, std::uint64_t line_id, line::Frame& frame) {
       self->request(state.options.security_actor, std::chrono::seconds(30),
                     actors::install_enrolment{reply.certificate_pem(), reply.ca_pem(),
                                               reply.server_identity_pem()})
-          .then([self, line_id](const actors::transaction_reply& installed) {
-            self->state.enrolling = false;
-            if (installed.error) {
-              alarm(self, "enrolment_failed", "identity", installed.error->message);
-              return;
-            }
-            log()->info("event=enrolled node={}", self->state.options.node);
-            // Every line this node dialled is dialled again with the CA-signed identity, at
-            // its configured level.
-            (void)line_id;
-            for (auto& [name, entry] : self->state.members)
-              if (entry.view.dialled && entry.view.line_up && entry.line)
-                self->send(entry.line, close_atom::value,
-                           std::string("re-dialling with the enrolled identity"));
-          },
-          [self](const caf::error&) {
-            self->state.enrolling = false;
-            alarm(self, "enrolment_failed", "identity", "the security database did not answer");
-          });
+          .then(
+              [self, line_id](const actors::transaction_reply& installed) {
+                self->state.enrolling = false;
+                if (installed.error) {
+                  alarm(self, "enrolment_failed", "identity", installed.error->message);
+                  return;
+                }
+                log()->info("event=enrolled node={}", self->state.options.node);
+                // Every line this node dialled is dialled again with the CA-signed identity, at
+                // its configured level.
+                (void)line_id;
+                for (auto& [name, entry] : self->state.members)
+                  if (entry.view.dialled && entry.view.line_up && entry.line)
+                    self->send(entry.line, close_atom::value,
+                               std::string("re-dialling with the enrolled identity"));
+              },
+              [self](const caf::error&) {
+                self->state.enrolling = false;
+                alarm(self, "enrolment_failed", "identity", "the security database did not answer");
+              });
       break;
     }
     case line::Frame::kReferredLogin: {
@@ -799,30 +808,32 @@ void on_frame(hub_pointer self, std::uint64_t line_id, line::Frame& frame) {
       request.origin.service = std::nullopt;
       auto id = login.id();
       self->request(state.options.security_actor, caf::infinite, std::move(request))
-          .then([self, line_id, id](const actors::login_reply& answer) {
-            auto* entry = member_of_line(self, line_id);
-            if (!entry)
-              return;
-            line::Frame reply;
-            auto* r = reply.mutable_referred_login_reply();
-            r->set_id(id);
-            r->set_accepted(!answer.error);
-            r->set_message(answer.error ? answer.error->message : "");
-            r->set_must_change_password(answer.grant.must_change_password);
-            send_frame(self, *entry, std::move(reply));
-            // The session exists only on the node that asked; the primary's is closed.
-            if (!answer.error)
-              caf::anon_send(self->state.options.security_actor,
-                             actors::logout_request{answer.grant.token, {}});
-          },
-          [self, line_id, id](const caf::error&) {
-            if (auto* entry = member_of_line(self, line_id)) {
-              line::Frame reply;
-              reply.mutable_referred_login_reply()->set_id(id);
-              reply.mutable_referred_login_reply()->set_message("the security database did not answer");
-              send_frame(self, *entry, std::move(reply));
-            }
-          });
+          .then(
+              [self, line_id, id](const actors::login_reply& answer) {
+                auto* entry = member_of_line(self, line_id);
+                if (!entry)
+                  return;
+                line::Frame reply;
+                auto* r = reply.mutable_referred_login_reply();
+                r->set_id(id);
+                r->set_accepted(!answer.error);
+                r->set_message(answer.error ? answer.error->message : "");
+                r->set_must_change_password(answer.grant.must_change_password);
+                send_frame(self, *entry, std::move(reply));
+                // The session exists only on the node that asked; the primary's is closed.
+                if (!answer.error)
+                  caf::anon_send(self->state.options.security_actor,
+                                 actors::logout_request{answer.grant.token, {}});
+              },
+              [self, line_id, id](const caf::error&) {
+                if (auto* entry = member_of_line(self, line_id)) {
+                  line::Frame reply;
+                  reply.mutable_referred_login_reply()->set_id(id);
+                  reply.mutable_referred_login_reply()->set_message(
+                      "the security database did not answer");
+                  send_frame(self, *entry, std::move(reply));
+                }
+              });
       break;
     }
     case line::Frame::kProxyCall: {
@@ -875,8 +886,8 @@ void on_frame(hub_pointer self, std::uint64_t line_id, line::Frame& frame) {
         break;
       event.address = remote.address();
       event.extension = remote.extension();
-      event.until = std::chrono::system_clock::time_point(
-          std::chrono::milliseconds(remote.until_unix_ms()));
+      event.until =
+          std::chrono::system_clock::time_point(std::chrono::milliseconds(remote.until_unix_ms()));
       event.blocks = remote.blocks();
       event.detail = "from node " + entry->view.name;
       if (state.options.apply_guard_event)
@@ -1000,7 +1011,8 @@ caf::behavior hub_behavior(hub_pointer self, cluster_options options) {
           filter.after_sequence = self->state.syslog_up_to;
           filter.limit = forward_batch;
           filter.oldest_first = true;
-          if (auto records = self->state.options.audit->query(filter); records && !records->empty()) {
+          if (auto records = self->state.options.audit->query(filter);
+              records && !records->empty()) {
             for (const auto& record : *records) {
               self->state.options.event_sink(self->state.options.node, record);
               self->state.syslog_up_to = record.sequence;
@@ -1043,8 +1055,8 @@ caf::behavior hub_behavior(hub_pointer self, cluster_options options) {
                                                           " the cluster enrolled"});
           return line_accept_reply{false, "not the enrolled node", {}};
         }
-        auto line = open_line(self, node, welcome.role(), dialed.writer, true,
-                              welcome.enrolment_only());
+        auto line =
+            open_line(self, node, welcome.role(), dialed.writer, true, welcome.enrolment_only());
         auto& entry = state.members[node];
         entry.view.peer_subject = dialed.peer_subject;
         entry.view.peer_issuer = dialed.peer_issuer;

@@ -13,16 +13,18 @@ std::string event_key(const std::string& node, std::uint64_t sequence) {
   return "event/" + node + "/" + digits;
 }
 
-std::string cursor_key(const std::string& node) { return "event_cursor/" + node; }
+std::string cursor_key(const std::string& node) {
+  return "event_cursor/" + node;
+}
 
 } // namespace
 
 std::string encode_event(const security::audit_record& record) {
   nlohmann::json json{
       {"sequence", record.sequence},
-      {"time_us", std::chrono::duration_cast<std::chrono::microseconds>(
-                      record.time.time_since_epoch())
-                      .count()},
+      {"time_us",
+       std::chrono::duration_cast<std::chrono::microseconds>(record.time.time_since_epoch())
+           .count()},
       {"kind", security::to_string(record.kind)},
       {"outcome", security::to_string(record.outcome)},
       {"actor", record.actor},

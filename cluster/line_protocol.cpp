@@ -40,7 +40,9 @@ pki::check_level server_check_level(line_security level) {
   return pki::check_level::high;
 }
 
-bool requires_client_certificate(line_security level) { return level == line_security::high; }
+bool requires_client_certificate(line_security level) {
+  return level == line_security::high;
+}
 
 std::string line_proof(std::string_view password, line_side side, std::string_view exporter_hex,
                        std::string_view node, std::string_view role) {

@@ -50,9 +50,10 @@ bool proofs_match(std::string_view expected, std::string_view received);
 /// exponential from `first` up to `ceiling`, with jitter drawn from `random` into the
 /// upper half, so a cluster of nodes that lost their primary together do not return in
 /// lock-step.
-std::chrono::milliseconds reconnect_delay(unsigned attempt, const random_source& random,
-                                          std::chrono::milliseconds first = std::chrono::milliseconds(200),
-                                          std::chrono::milliseconds ceiling = std::chrono::seconds(5));
+std::chrono::milliseconds
+reconnect_delay(unsigned attempt, const random_source& random,
+                std::chrono::milliseconds first = std::chrono::milliseconds(200),
+                std::chrono::milliseconds ceiling = std::chrono::seconds(5));
 
 /// What a node does with a replicated settings record (SPEC LINE-3).
 enum class replication_decision {

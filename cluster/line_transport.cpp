@@ -29,7 +29,9 @@ frame_writer::frame_writer(std::function<bool(const line::Frame&)> write,
                            std::function<void()> cancel)
     : write_(std::move(write)), cancel_(std::move(cancel)), thread_([this] { run(); }) {}
 
-frame_writer::~frame_writer() { close(); }
+frame_writer::~frame_writer() {
+  close();
+}
 
 bool frame_writer::send(line::Frame frame) {
   {
@@ -202,8 +204,7 @@ std::string line_dialer::connect_once(unsigned& attempt) {
   {
     caf::scoped_actor self{system_};
     self->request(hub_, std::chrono::seconds(5), dial_material_request{target_.name})
-        .receive([&](dial_material& answer) { material = std::move(answer); },
-                 [&](caf::error&) {});
+        .receive([&](dial_material& answer) { material = std::move(answer); }, [&](caf::error&) {});
   }
   if (!material)
     return "the cluster actor did not answer";
@@ -212,7 +213,7 @@ std::string line_dialer::connect_once(unsigned& attempt) {
     return "the node's certificates are not loaded yet";
   bool full = material->enrolled;
   auto strength = material->security == line_security::high && full ? pki::tls_strength::high
-                                                                     : pki::tls_strength::medium;
+                                                                    : pki::tls_strength::medium;
   auto ctx = pki::make_client_context(
       strength, pki::tls_min_version::tls1_2,
       pki::tls_client_material{material->key_pem, material->certificate_pem, ""});
@@ -240,14 +241,11 @@ std::string line_dialer::connect_once(unsigned& attempt) {
     std::vector<std::string> own;
     if (auto mine = pki::certificate::from_pem(material->certificate_pem))
       own.push_back(mine->sha256_fingerprint());
-    pki::check_context check{std::chrono::system_clock::now(),
-                             pki::certificate_purpose::tls_server,
-                             &trust,
-                             own,
-                             {},
-                             material->revoked_serials};
-    auto graded = pki::check_received_certificate(
-        connection->peer_chain, server_check_level(material->security), check);
+    pki::check_context check{
+        std::chrono::system_clock::now(), pki::certificate_purpose::tls_server, &trust, own, {},
+        material->revoked_serials};
+    auto graded = pki::check_received_certificate(connection->peer_chain,
+                                                  server_check_level(material->security), check);
     if (!graded.ok()) {
       auto cause = "server certificate refused (" + std::string(pki::to_string(graded.failure)) +
                    "): " + graded.detail;

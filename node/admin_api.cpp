@@ -93,14 +93,16 @@ public:
       // Only the node's own proxy executor knows the key: the call was authenticated by
       // the primary and proxied over a line (SPEC TOP-2).
       const auto& metadata = call->client_metadata();
-      auto user = metadata.find(grpc::string_ref(proxied_user_header.data(), proxied_user_header.size()));
-      auto source =
-          metadata.find(grpc::string_ref(proxied_source_header.data(), proxied_source_header.size()));
-      origin.proxied_user =
-          user == metadata.end() ? std::string{} : std::string(user->second.data(), user->second.size());
-      origin.source = "proxied:" + (source == metadata.end()
-                                        ? std::string{}
-                                        : std::string(source->second.data(), source->second.size()));
+      auto user =
+          metadata.find(grpc::string_ref(proxied_user_header.data(), proxied_user_header.size()));
+      auto source = metadata.find(
+          grpc::string_ref(proxied_source_header.data(), proxied_source_header.size()));
+      origin.proxied_user = user == metadata.end()
+                                ? std::string{}
+                                : std::string(user->second.data(), user->second.size());
+      origin.source = "proxied:" + (source == metadata.end() ? std::string{}
+                                                             : std::string(source->second.data(),
+                                                                           source->second.size()));
       auto connection = metadata.find(
           grpc::string_ref(proxied_connection_header.data(), proxied_connection_header.size()));
       std::string how = connection == metadata.end()
@@ -110,9 +112,9 @@ public:
       origin.client_certificate = how == "tls+certificate";
     } else if (info) {
       // A connection accepted by the line listener serves lines, never administration.
-      origin.source = info->service == line_service_name ? std::string(line_source_prefix) +
-                                                               info->peer_address
-                                                         : info->peer_address;
+      origin.source = info->service == line_service_name
+                          ? std::string(line_source_prefix) + info->peer_address
+                          : info->peer_address;
       origin.service = security::parse_service_name(info->service);
       origin.tls = info->tls;
       origin.client_certificate = !info->client_certificate_subject.empty();
@@ -1592,38 +1594,37 @@ public:
                       pb::ClusterStatusReply* reply) override {
     auto view = view_;
     return gw_->transact(
-        call, transaction("ClusterStatus", service_name::system_status, right::status_access,
-                          transaction_writes::nothing,
-                          [view, reply](security_context&) -> effect_result {
-                            auto snapshot = view->read();
-                            reply->set_node(snapshot.node);
-                            reply->set_role(snapshot.role);
-                            reply->set_settings_version(snapshot.settings_version);
-                            for (const auto& m : snapshot.members) {
-                              auto* out = reply->add_members();
-                              out->set_name(m.name);
-                              out->set_role(m.role);
-                              out->set_line_up(m.line_up);
-                              out->set_enrolment_only(m.enrolment_only);
-                              out->set_dialled(m.dialled);
-                              out->set_line_security(m.line_security);
-                              out->set_peer_subject(m.peer_subject);
-                              out->set_peer_issuer(m.peer_issuer);
-                              out->set_certificate_days_left(m.peer_days_left);
-                              out->set_settings_version(m.settings_version);
-                              out->set_settings_lag(snapshot.settings_version > m.settings_version
-                                                        ? snapshot.settings_version -
-                                                              m.settings_version
-                                                        : 0);
-                              out->set_replication_ms(m.replication_ms);
-                              out->set_audit_sequence(m.audit_sequence);
-                              out->set_events_stored(m.events_stored);
-                              out->set_since_unix(m.since_unix);
-                              out->set_last_heartbeat_ms_ago(m.last_heartbeat_ms_ago);
-                              out->set_last_error(m.last_error);
-                            }
-                            return transaction_effect{};
-                          }));
+        call,
+        transaction("ClusterStatus", service_name::system_status, right::status_access,
+                    transaction_writes::nothing, [view, reply](security_context&) -> effect_result {
+                      auto snapshot = view->read();
+                      reply->set_node(snapshot.node);
+                      reply->set_role(snapshot.role);
+                      reply->set_settings_version(snapshot.settings_version);
+                      for (const auto& m : snapshot.members) {
+                        auto* out = reply->add_members();
+                        out->set_name(m.name);
+                        out->set_role(m.role);
+                        out->set_line_up(m.line_up);
+                        out->set_enrolment_only(m.enrolment_only);
+                        out->set_dialled(m.dialled);
+                        out->set_line_security(m.line_security);
+                        out->set_peer_subject(m.peer_subject);
+                        out->set_peer_issuer(m.peer_issuer);
+                        out->set_certificate_days_left(m.peer_days_left);
+                        out->set_settings_version(m.settings_version);
+                        out->set_settings_lag(snapshot.settings_version > m.settings_version
+                                                  ? snapshot.settings_version - m.settings_version
+                                                  : 0);
+                        out->set_replication_ms(m.replication_ms);
+                        out->set_audit_sequence(m.audit_sequence);
+                        out->set_events_stored(m.events_stored);
+                        out->set_since_unix(m.since_unix);
+                        out->set_last_heartbeat_ms_ago(m.last_heartbeat_ms_ago);
+                        out->set_last_error(m.last_error);
+                      }
+                      return transaction_effect{};
+                    }));
   }
 
   grpc::Status Proxy(grpc::ServerContext* call, const pb::ProxyRequest* request,
@@ -1653,15 +1654,15 @@ public:
                                              "changes are made on the primary"));
     // The caller must hold a session here; the node decides about rights itself.
     std::string user;
-    auto authorized = transaction("Proxy", service, std::nullopt, transaction_writes::nothing,
-                                  [&user, node = request->node(), method](
-                                      security_context& c) -> effect_result {
-                                    user = c.principal->user;
-                                    transaction_effect effect;
-                                    effect.object = "node/" + node;
-                                    effect.detail = "proxied " + method;
-                                    return effect;
-                                  });
+    auto authorized =
+        transaction("Proxy", service, std::nullopt, transaction_writes::nothing,
+                    [&user, node = request->node(), method](security_context& c) -> effect_result {
+                      user = c.principal->user;
+                      transaction_effect effect;
+                      effect.object = "node/" + node;
+                      effect.detail = "proxied " + method;
+                      return effect;
+                    });
     authorized.audited = true;
     if (auto status = gw_->transact(call, std::move(authorized)); !status.ok())
       return status;
@@ -1701,8 +1702,8 @@ public:
                           [events, node, after, limit, reply](security_context&) -> effect_result {
                             auto records = events->list(node, after, limit);
                             if (!records)
-                              return std::unexpected(security_error{
-                                  security_errc::storage_failure, "events", records.error()});
+                              return std::unexpected(security_error{security_errc::storage_failure,
+                                                                    "events", records.error()});
                             for (const auto& record : *records)
                               fill(reply->add_records(), record);
                             return transaction_effect{};
@@ -1734,10 +1735,9 @@ public:
                               out->set_contact(binding.contact);
                               out->set_source(binding.source);
                               out->set_transport(std::string(telephony::to_string(binding.kind)));
-                              out->set_expires_in(
-                                  std::chrono::duration_cast<std::chrono::seconds>(
-                                      binding.expires_at - c.now)
-                                      .count());
+                              out->set_expires_in(std::chrono::duration_cast<std::chrono::seconds>(
+                                                      binding.expires_at - c.now)
+                                                      .count());
                               out->set_user_agent(binding.user_agent);
                             }
                             return transaction_effect{};
@@ -1748,25 +1748,25 @@ public:
                          pb::BlacklistReply* reply) override {
     auto sip = sip_;
     return gw_->transact(
-        call, transaction("Blacklist", service_name::system_status, right::status_access,
-                          transaction_writes::nothing,
-                          [sip, reply](security_context&) -> effect_result {
-                            auto lists = sip->blacklists();
-                            auto fill_entry = [](pb::BlacklistEntry* out,
-                                                 const telephony::sip_guard::blacklist_entry& e) {
-                              out->set_key(e.key);
-                              out->set_permanent(e.permanent);
-                              out->set_until_unix(std::chrono::duration_cast<std::chrono::seconds>(
-                                                      e.until.time_since_epoch())
-                                                      .count());
-                              out->set_blocks(e.blocks);
-                            };
-                            for (const auto& entry : lists.addresses)
-                              fill_entry(reply->add_addresses(), entry);
-                            for (const auto& entry : lists.extensions)
-                              fill_entry(reply->add_extensions(), entry);
-                            return transaction_effect{};
-                          }));
+        call,
+        transaction("Blacklist", service_name::system_status, right::status_access,
+                    transaction_writes::nothing, [sip, reply](security_context&) -> effect_result {
+                      auto lists = sip->blacklists();
+                      auto fill_entry = [](pb::BlacklistEntry* out,
+                                           const telephony::sip_guard::blacklist_entry& e) {
+                        out->set_key(e.key);
+                        out->set_permanent(e.permanent);
+                        out->set_until_unix(std::chrono::duration_cast<std::chrono::seconds>(
+                                                e.until.time_since_epoch())
+                                                .count());
+                        out->set_blocks(e.blocks);
+                      };
+                      for (const auto& entry : lists.addresses)
+                        fill_entry(reply->add_addresses(), entry);
+                      for (const auto& entry : lists.extensions)
+                        fill_entry(reply->add_extensions(), entry);
+                      return transaction_effect{};
+                    }));
   }
 
   grpc::Status ResetBlacklist(grpc::ServerContext* call, const pb::ResetBlacklistRequest* request,
@@ -1783,8 +1783,8 @@ public:
                              [sip, address, key](security_context&) -> effect_result {
                                auto lifted = sip->reset_blacklist(address, key);
                                if (!lifted)
-                                 return std::unexpected(security_error{
-                                     security_errc::unavailable, "sip", lifted.error()});
+                                 return std::unexpected(security_error{security_errc::unavailable,
+                                                                       "sip", lifted.error()});
                                if (!*lifted)
                                  return std::unexpected(security_error{
                                      security_errc::not_found, "key", key + " is not blacklisted"});
@@ -1819,8 +1819,8 @@ std::vector<std::unique_ptr<grpc::Service>> make_admin_api(admin_api_context con
   if (sip)
     services.push_back(std::make_unique<telephony_service_impl>(gw, std::move(sip)));
   if (cluster_view)
-    services.push_back(
-        std::make_unique<cluster_service_impl>(gw, std::move(cluster_view), std::move(cluster_events)));
+    services.push_back(std::make_unique<cluster_service_impl>(gw, std::move(cluster_view),
+                                                              std::move(cluster_events)));
   return services;
 }
 

@@ -2,8 +2,8 @@
 
 #include "actors/security_db_actor.hpp"
 #include "cluster/cluster_actor.hpp"
-#include "node/sip_service.hpp"
 #include "node/service_listener.hpp"
+#include "node/sip_service.hpp"
 
 #include <grpcpp/impl/service_type.h>
 

@@ -546,8 +546,8 @@ std::expected<node_config, config_error> parse_config(std::string_view yaml_text
         config_error{"lines", "a " + std::string(to_string(config.role)) +
                                   " node needs at least one line to a primary or secondary"});
   if (!config.lines.empty() && config.line_password_file.empty())
-    return std::unexpected(config_error{
-        "cluster.line_password_file", "is required for a node that dials lines"});
+    return std::unexpected(
+        config_error{"cluster.line_password_file", "is required for a node that dials lines"});
   return config;
 }
 

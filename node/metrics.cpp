@@ -21,8 +21,7 @@ prometheus::MetricFamily gauge(std::string name, std::string help, double value,
 node_metrics::node_metrics(std::string node_name, node_role role, std::string version,
                            std::uint64_t start_count,
                            std::shared_ptr<const pki::current_certificate> identity,
-                           const clock& time,
-                           caf::actor_system& system)
+                           const clock& time, caf::actor_system& system)
     : node_name_(std::move(node_name)), role_(role), version_(std::move(version)),
       start_count_(start_count), identity_(std::move(identity)), time_(time), started_(time.now()),
       system_(system) {}
@@ -39,10 +38,9 @@ std::vector<prometheus::MetricFamily> node_metrics::Collect() const {
                            static_cast<double>(system_.registry().running())));
   families.push_back(gauge("ward_node_start_count", "Times this node's store has been opened.",
                            static_cast<double>(start_count_)));
-  families.push_back(
-      gauge("ward_certificate_days_to_expiry", "Whole days until a certificate in use expires.",
-            static_cast<double>(identity_->get().days_until_expiry(now)),
-            {{"certificate", "identity"}}));
+  families.push_back(gauge(
+      "ward_certificate_days_to_expiry", "Whole days until a certificate in use expires.",
+      static_cast<double>(identity_->get().days_until_expiry(now)), {{"certificate", "identity"}}));
   return families;
 }
 
@@ -52,8 +50,8 @@ std::vector<prometheus::MetricFamily> sip_metrics::Collect() const {
   auto counter = [](std::string name, std::string help, double value) {
     prometheus::ClientMetric metric;
     metric.counter.value = value;
-    return prometheus::MetricFamily{std::move(name), std::move(help),
-                                    prometheus::MetricType::Counter, {std::move(metric)}};
+    return prometheus::MetricFamily{
+        std::move(name), std::move(help), prometheus::MetricType::Counter, {std::move(metric)}};
   };
   auto lists = sip_->blacklists();
   std::vector<prometheus::MetricFamily> families;
@@ -83,8 +81,8 @@ cluster_metrics::cluster_metrics(std::shared_ptr<const cluster::cluster_view> vi
 std::vector<prometheus::MetricFamily> cluster_metrics::Collect() const {
   auto snapshot = view_->read();
   auto family = [](std::string name, std::string help) {
-    return prometheus::MetricFamily{std::move(name), std::move(help),
-                                    prometheus::MetricType::Gauge, {}};
+    return prometheus::MetricFamily{
+        std::move(name), std::move(help), prometheus::MetricType::Gauge, {}};
   };
   auto line_up = family("ward_line_up", "1 while the line to the peer node is up, else 0.");
   auto lag = family("ward_replication_lag_versions",

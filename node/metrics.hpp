@@ -1,9 +1,9 @@
 #pragma once
 
 #include "cluster/cluster_actor.hpp"
-#include "node/sip_service.hpp"
 #include "core/clock.hpp"
 #include "core/node_role.hpp"
+#include "node/sip_service.hpp"
 #include "pki/certificate.hpp"
 #include "pki/current_certificate.hpp"
 
@@ -20,9 +20,8 @@ namespace ward::node {
 class node_metrics final : public prometheus::Collectable {
 public:
   node_metrics(std::string node_name, node_role role, std::string version,
-               std::uint64_t start_count,
-               std::shared_ptr<const pki::current_certificate> identity, const clock& time,
-               caf::actor_system& system);
+               std::uint64_t start_count, std::shared_ptr<const pki::current_certificate> identity,
+               const clock& time, caf::actor_system& system);
 
   std::vector<prometheus::MetricFamily> Collect() const override;
 

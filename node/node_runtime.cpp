@@ -5,7 +5,6 @@
 #include "cluster/cluster_actor.hpp"
 #include "cluster/syslog.hpp"
 #include "cluster/syslog_sender.hpp"
-#include "node/tls_client.hpp"
 #include "core/clock.hpp"
 #include "core/random.hpp"
 #include "node/admin_api.hpp"
@@ -15,6 +14,7 @@
 #include "node/service_listener.hpp"
 #include "node/sip_service.hpp"
 #include "node/start_record.hpp"
+#include "node/tls_client.hpp"
 #include "node/tls_material.hpp"
 #include "pki/identity_store.hpp"
 #include "security/audit_log.hpp"
@@ -31,12 +31,12 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <prometheus/exposer.h>
 
-#include <csignal>
-#include <netdb.h>
 #include <arpa/inet.h>
+#include <csignal>
 #include <fstream>
 #include <future>
 #include <mutex>
+#include <netdb.h>
 #include <sstream>
 #include <sys/stat.h>
 
@@ -427,7 +427,7 @@ bootstrap_pki(const node_config& config, security::sealed_store& store,
 
 /// Reads a secret from a file only its owner may read; trailing newlines are not part of it.
 std::expected<std::string, std::string> read_secret_file(const std::filesystem::path& path) {
-  struct stat info{};
+  struct stat info {};
   if (::stat(path.c_str(), &info) != 0)
     return std::unexpected("cannot read " + path.string());
   if ((info.st_mode & 077) != 0)
@@ -456,11 +456,10 @@ std::expected<std::string, std::string> resolve_address(const std::string& host)
   if (int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &found); rc != 0 || !found)
     return std::unexpected("cannot resolve " + host + ": " + ::gai_strerror(rc));
   char text[INET6_ADDRSTRLEN] = {};
-  const void* address = found->ai_family == AF_INET6
-                            ? static_cast<const void*>(
-                                  &reinterpret_cast<sockaddr_in6*>(found->ai_addr)->sin6_addr)
-                            : static_cast<const void*>(
-                                  &reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr);
+  const void* address =
+      found->ai_family == AF_INET6
+          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(found->ai_addr)->sin6_addr)
+          : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr);
   ::inet_ntop(found->ai_family, address, text, sizeof text);
   ::freeaddrinfo(found);
   return std::string(text);
@@ -679,16 +678,17 @@ int run_node(const node_config& config) {
   // The registrar reads the telephony directory from a feed the security actor refreshes.
   auto directory_copies = std::make_shared<directory_feed>();
   directory_copies->publish(directory->data());
-  actors::security_actor_deps security_deps{std::move(*database), std::move(*directory),
-                                            std::move(*pki), security_store, config_store,
-                                            audit_trail, &wall_clock, random};
+  actors::security_actor_deps security_deps{
+      std::move(*database), std::move(*directory), std::move(*pki), security_store,
+      config_store,         audit_trail,           &wall_clock,     random};
   security_deps.settings_writer = config.role == node_role::primary;
   security_deps.settings_version = settings_version;
   security_deps.refer_logins = config.role == node_role::appserver;
   security_deps.fallback_account = config.fallback_account;
-  security_deps.publish_directory = [directory_copies](const telephony::telephony_directory_data& data) {
-    directory_copies->publish(data);
-  };
+  security_deps.publish_directory =
+      [directory_copies](const telephony::telephony_directory_data& data) {
+        directory_copies->publish(data);
+      };
   auto security_actor = actors::spawn_security_db_actor(*actor_system, std::move(security_deps));
 
   auto cluster_view = std::make_shared<cluster::cluster_view>();
@@ -707,10 +707,11 @@ int run_node(const node_config& config) {
   cluster_options.time = &wall_clock;
   cluster_options.random = random;
   if (syslog_sender)
-    cluster_options.event_sink = [syslog_sender, hostname = config.hostname](
-                                     const std::string& node, const security::audit_record& record) {
-      syslog_sender->enqueue(cluster::format_rfc5424(syslog_event_of(hostname, node, record)));
-    };
+    cluster_options.event_sink =
+        [syslog_sender, hostname = config.hostname](const std::string& node,
+                                                    const security::audit_record& record) {
+          syslog_sender->enqueue(cluster::format_rfc5424(syslog_event_of(hostname, node, record)));
+        };
   // Calls the primary proxies to this node run against the node's own server through an
   // in-process channel, which exists once the server does (SPEC TOP-2).
   struct in_process_holder {
@@ -765,8 +766,8 @@ int run_node(const node_config& config) {
     stub.UnaryCall(&context, call.method, grpc::StubOptions(), &request, &response,
                    [&done](grpc::Status status) { done.set_value(std::move(status)); });
     auto status = done.get_future().get();
-    cluster::proxy_outcome outcome{static_cast<int>(status.error_code()), status.error_message(),
-                                   {}};
+    cluster::proxy_outcome outcome{
+        static_cast<int>(status.error_code()), status.error_message(), {}};
     std::vector<grpc::Slice> slices;
     if (status.ok() && response.Dump(&slices).ok())
       for (const auto& part : slices)
@@ -951,19 +952,19 @@ int run_node(const node_config& config) {
     line_holder->listener = std::move(line_listener);
   }
   caf::anon_send(security_actor,
-                 actors::reloader_message{[&listeners, line_holder, line_level, sip_server](
-                                              const security::security_settings& settings,
-                                              const actors::pki_state& pki)
-                                              -> std::expected<void, std::string> {
-                   auto reloaded = listeners.reload(settings, pki);
-                   if (reloaded)
-                     if (auto context = sip_tls_context(pki))
-                       sip_server->set_tls_context(*context);
-                   std::lock_guard lock(line_holder->mutex);
-                   if (reloaded && line_holder->listener)
-                     return line_holder->listener->apply(line_level, line_material(pki));
-                   return reloaded;
-                 }});
+                 actors::reloader_message{
+                     [&listeners, line_holder, line_level, sip_server](
+                         const security::security_settings& settings,
+                         const actors::pki_state& pki) -> std::expected<void, std::string> {
+                       auto reloaded = listeners.reload(settings, pki);
+                       if (reloaded)
+                         if (auto context = sip_tls_context(pki))
+                           sip_server->set_tls_context(*context);
+                       std::lock_guard lock(line_holder->mutex);
+                       if (reloaded && line_holder->listener)
+                         return line_holder->listener->apply(line_level, line_material(pki));
+                       return reloaded;
+                     }});
   if (auto applied = listeners.reload(settings_at_start, pki_at_start); !applied) {
     {
       std::lock_guard lock(line_holder->mutex);
@@ -976,9 +977,9 @@ int run_node(const node_config& config) {
   }
 
   // Lines this node dials (SPEC TOP-5): each on its own thread, reconnecting by itself.
-  cluster::dial_fn dial = [](const std::string& host, std::uint16_t port,
-                             std::shared_ptr<SSL_CTX> ctx)
-      -> std::expected<cluster::dialed_connection, std::string> {
+  cluster::dial_fn dial =
+      [](const std::string& host, std::uint16_t port,
+         std::shared_ptr<SSL_CTX> ctx) -> std::expected<cluster::dialed_connection, std::string> {
     auto address = resolve_address(host);
     if (!address)
       return std::unexpected(address.error());
@@ -996,7 +997,8 @@ int run_node(const node_config& config) {
   std::vector<std::unique_ptr<cluster::line_dialer>> dialers;
   for (const auto& peer : config.lines)
     dialers.push_back(std::make_unique<cluster::line_dialer>(
-        *actor_system, hub, cluster::line_target{peer.name, peer.address, peer.port}, dial, random));
+        *actor_system, hub, cluster::line_target{peer.name, peer.address, peer.port}, dial,
+        random));
 
   server->GetHealthCheckService()->SetServingStatus(true);
   log->info("event=ready node={} role={} status={} metrics={}", config.name, to_string(config.role),

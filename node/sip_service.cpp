@@ -5,11 +5,11 @@
 #include "telephony/sip_message.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sys/socket.h>
-#include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -88,8 +88,9 @@ bind_socket(const std::string& address, std::uint16_t port, int type) {
   if (::bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0) {
     auto why = std::string(std::strerror(errno));
     ::close(fd);
-    return std::unexpected(std::string(type == SOCK_STREAM ? "cannot bind TCP " : "cannot bind UDP ") +
-                           address + ":" + std::to_string(port) + ": " + why);
+    return std::unexpected(
+        std::string(type == SOCK_STREAM ? "cannot bind TCP " : "cannot bind UDP ") + address + ":" +
+        std::to_string(port) + ": " + why);
   }
   if (type == SOCK_STREAM && ::listen(fd, 128) != 0) {
     auto why = std::string(std::strerror(errno));
@@ -239,8 +240,8 @@ void sip_service::serve_tls(int fd, std::string address, std::uint16_t port) {
     release();
     return;
   }
-  auto shaken = (*stream)->handshake(std::chrono::steady_clock::now() + std::chrono::seconds(10),
-                                     stop_read_);
+  auto shaken =
+      (*stream)->handshake(std::chrono::steady_clock::now() + std::chrono::seconds(10), stop_read_);
   int pair[2];
   if (shaken.kind != tls_outcome::done ||
       ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) != 0) {
@@ -469,9 +470,8 @@ std::expected<bool, std::string> sip_service::reset_blacklist(bool address, std:
 
 void sip_service::apply_remote(telephony::guard_event event) {
   std::lock_guard lock(commands_mutex_);
-  commands_.push_back([this, event = std::move(event)] {
-    guard_.apply_remote(event, options_.time->now());
-  });
+  commands_.push_back(
+      [this, event = std::move(event)] { guard_.apply_remote(event, options_.time->now()); });
 }
 
 std::vector<telephony::registration_binding> sip_service::bindings() const {
@@ -497,9 +497,9 @@ void sip_service::run() {
 
   // One message from `from` over `kind`: the guard first, then the parser, then the method.
   // Returns the response to send, if any.
-  auto process = [&](std::string_view data, const peer& from, telephony::transport kind,
-                     clock::time_point now,
-                     const telephony::telephony_directory_data& directory) -> std::optional<std::string> {
+  auto process =
+      [&](std::string_view data, const peer& from, telephony::transport kind, clock::time_point now,
+          const telephony::telephony_directory_data& directory) -> std::optional<std::string> {
     // The guard decides before anything is parsed: blacklisted, refused and flooding
     // sources cost one lookup (SPEC SIP-4).
     if (guard_.admit(from.address, now) != telephony::guard_verdict::pass) {
@@ -516,9 +516,9 @@ void sip_service::run() {
     }
     if (request->method == "ACK")
       return std::nullopt;
-    auto source = (from.address.find(':') != std::string::npos ? "[" + from.address + "]"
-                                                               : from.address) +
-                  ":" + std::to_string(from.port);
+    auto source =
+        (from.address.find(':') != std::string::npos ? "[" + from.address + "]" : from.address) +
+        ":" + std::to_string(from.port);
     std::string key = (request->vias.empty() ? std::string{} : request->vias.front().branch) + "|" +
                       source + "|" + request->method + "|" + std::to_string(request->cseq);
     if (auto hit = responses.find(key); hit != responses.end() && hit->second.until > now)
@@ -538,12 +538,12 @@ void sip_service::run() {
                                            tag, from.address, from.port);
     } else if (request->method == "OPTIONS") {
       response = telephony::build_response(
-          *request, 200, "OK", {{"Allow", "REGISTER, OPTIONS"}, {"Accept", "application/sdp"}},
-          tag, from.address, from.port);
+          *request, 200, "OK", {{"Allow", "REGISTER, OPTIONS"}, {"Accept", "application/sdp"}}, tag,
+          from.address, from.port);
     } else {
-      response = telephony::build_response(*request, 501, "Not Implemented",
-                                           {{"Allow", "REGISTER, OPTIONS"}}, tag, from.address,
-                                           from.port);
+      response =
+          telephony::build_response(*request, 501, "Not Implemented",
+                                    {{"Allow", "REGISTER, OPTIONS"}}, tag, from.address, from.port);
     }
     if (responses.size() < max_cached_responses)
       responses[key] = cached{response, now + retransmission_window};
@@ -565,8 +565,8 @@ void sip_service::run() {
       auto directory = options_.directory->current();
       for (auto& message : inbox) {
         ++datagrams_;
-        if (auto response = process(message.text, peer{message.address, message.port},
-                                    message.kind, now, *directory))
+        if (auto response = process(message.text, peer{message.address, message.port}, message.kind,
+                                    now, *directory))
           message.connection->send(*response);
       }
     }
@@ -598,9 +598,8 @@ void sip_service::run() {
         out[i].msg_hdr.msg_iov = &out_vectors[i];
         out[i].msg_hdr.msg_iovlen = 1;
         out[i].msg_hdr.msg_name = &outgoing[i].second;
-        out[i].msg_hdr.msg_namelen = outgoing[i].second.ss_family == AF_INET6
-                                         ? sizeof(sockaddr_in6)
-                                         : sizeof(sockaddr_in);
+        out[i].msg_hdr.msg_namelen =
+            outgoing[i].second.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
       }
       (void)::sendmmsg(fd_, out.data(), static_cast<unsigned>(out.size()), MSG_DONTWAIT);
       outgoing.clear();
@@ -628,7 +627,8 @@ void sip_service::run() {
     if (bindings_changed && now - last_publish >= std::chrono::milliseconds(250)) {
       last_publish = now;
       auto current = registrar_.bindings(now);
-      blacklist_snapshot lists{guard_.blacklisted_addresses(now), guard_.blacklisted_extensions(now)};
+      blacklist_snapshot lists{guard_.blacklisted_addresses(now),
+                               guard_.blacklisted_extensions(now)};
       std::lock_guard lock(bindings_mutex_);
       bindings_ = std::move(current);
       blacklists_ = std::move(lists);

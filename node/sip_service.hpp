@@ -66,7 +66,8 @@ struct sip_service_options {
 /// twice.
 class sip_service {
 public:
-  static std::expected<std::unique_ptr<sip_service>, std::string> start(sip_service_options options);
+  static std::expected<std::unique_ptr<sip_service>, std::string>
+  start(sip_service_options options);
   /// Stops the worker (within its 200 ms poll); idempotent. Bindings stay readable.
   void stop();
   /// Stops the worker and closes the socket.

@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <expected>
 #include <filesystem>
-#include <memory>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>

@@ -398,10 +398,7 @@ std::string make_challenge(std::string_view realm, std::string_view nonce,
 
 // ---- Authorization parser ----------------------------------------------------------------
 
-namespace {
-
-/// RFC 3261 token characters.
-bool is_token_char(char c) {
+bool is_sip_token_char(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
     return true;
   switch (c) {
@@ -420,6 +417,8 @@ bool is_token_char(char c) {
       return false;
   }
 }
+
+namespace {
 
 bool is_space(char c) {
   return c == ' ' || c == '\t';
@@ -474,7 +473,7 @@ public:
   }
   std::string_view token() {
     auto start = pos_;
-    while (pos_ < text_.size() && is_token_char(text_[pos_]))
+    while (pos_ < text_.size() && is_sip_token_char(text_[pos_]))
       ++pos_;
     return text_.substr(start, pos_ - start);
   }

@@ -117,6 +117,9 @@ private:
 /// "00000001" → 1: exactly 8 hex digits (RFC 7616), anything else refused.
 std::optional<std::uint32_t> parse_nonce_count(std::string_view nc);
 
+/// Whether `c` may appear in an RFC 3261 token.
+bool is_sip_token_char(char c);
+
 /// The fields of an Authorization header a registrar needs, quotes and escapes removed.
 struct digest_credentials {
   std::string username, realm, nonce, uri, response, cnonce, qop, nc, opaque;

@@ -1,4 +1,5 @@
 #include "telephony/sip_message.hpp"
+#include "telephony/sip_digest.hpp"
 
 #include <osipparser2/osip_parser.h>
 
@@ -272,26 +273,6 @@ std::optional<std::uint16_t> parse_port(std::string_view text) {
   if (!value || *value == 0 || *value > 65535)
     return std::nullopt;
   return static_cast<std::uint16_t>(*value);
-}
-
-bool is_token_char(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-    return true;
-  switch (c) {
-    case '-':
-    case '.':
-    case '!':
-    case '%':
-    case '*':
-    case '_':
-    case '+':
-    case '`':
-    case '\'':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
 }
 
 uri_scheme classify_scheme(std::string_view scheme) {
@@ -720,7 +701,7 @@ std::optional<std::string_view> first_line_method(std::string_view datagram) {
   if (space == 0 || space == std::string_view::npos)
     return std::nullopt;
   auto method = line.substr(0, space);
-  if (!std::all_of(method.begin(), method.end(), is_token_char))
+  if (!std::all_of(method.begin(), method.end(), is_sip_token_char))
     return std::nullopt;
   constexpr std::string_view version = " SIP/2.0";
   if (line.size() < space + version.size() + 1 ||

@@ -46,8 +46,14 @@ struct security_world {
     pki_state pki{security::pki_record{}, identity_key, identity, dir.path() / "certificates",
                   "node.ward.test",       {},           {}};
     system.emplace(config);
-    security_actor_deps deps{std::move(database), std::move(directory), std::move(pki),
-                             security_store, config_store, audit, &time, random};
+    security_actor_deps deps{std::move(database),
+                             std::move(directory),
+                             std::move(pki),
+                             security_store,
+                             config_store,
+                             audit,
+                             &time,
+                             random};
     deps.settings_writer = settings_writer;
     actor = spawn_security_db_actor(*system, std::move(deps));
   }
@@ -341,9 +347,8 @@ TEST_CASE("POL-1 a stolen session cannot guess the current password without lock
 TEST_CASE("LINE-3 a replica persists a newer replicated record and never applies an older one") {
   security_world replica(false);
   auto random = test::seeded_random(5);
-  auto settings =
-      *security::security_database::factory_defaults(security::test_argon2_cost,
-                                                     replica.time.now(), random);
+  auto settings = *security::security_database::factory_defaults(security::test_argon2_cost,
+                                                                 replica.time.now(), random);
   settings.service_policy.min_name_length = 9;
   CHECK(replica.ask<std::uint64_t>(apply_replicated{5, security::encode_settings(settings), {}}) ==
         5);
@@ -378,8 +383,8 @@ TEST_CASE("LINE-3 a replica refuses changes to the replicated settings with unav
   security_world replica(false);
   auto granted = replica.login("Administrator", "Administrator");
   REQUIRE_FALSE(granted.error);
-  auto reply = replica.run(replica.change_password(granted.grant.token, "Administrator",
-                                                   "Oak-Tree-Plan-47"));
+  auto reply = replica.run(
+      replica.change_password(granted.grant.token, "Administrator", "Oak-Tree-Plan-47"));
   REQUIRE(reply.error);
   CHECK(reply.error->code == security_errc::unavailable);
   CHECK(reply.error->message.find("primary") != std::string::npos);

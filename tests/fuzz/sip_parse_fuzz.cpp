@@ -59,11 +59,10 @@ void exercise(std::string_view bytes) {
       (void)telephony::build_response(*message, 200, "OK", {{"Server", "fuzz"}}, "tag", "127.0.0.1",
                                       5060);
       if (message->method == "REGISTER")
-        (void)the_registrar().handle_register(*message, "127.0.0.1:5060",
-                                              telephony::transport::udp, directory(),
-                                              std::chrono::system_clock::time_point(
-                                                  std::chrono::seconds(1'800'000'000)),
-                                              zero_random());
+        (void)the_registrar().handle_register(
+            *message, "127.0.0.1:5060", telephony::transport::udp, directory(),
+            std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000)),
+            zero_random());
     }
     // SDP bodies: every a=crypto line goes through the SDES parser.
     std::string_view body = message->body;
@@ -84,11 +83,10 @@ void exercise(std::string_view bytes) {
 }
 
 std::vector<std::string> make_corpus() {
-  std::string nonce = telephony::nonce_authority(std::array<std::byte, 32>{}, realm,
-                                                 std::chrono::seconds(300))
-                          .issue(std::chrono::system_clock::time_point(
-                                     std::chrono::seconds(1'800'000'000)),
-                                 zero_random());
+  std::string nonce =
+      telephony::nonce_authority(std::array<std::byte, 32>{}, realm, std::chrono::seconds(300))
+          .issue(std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000)),
+                 zero_random());
   return {
       "REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.2:5070;branch=z9hG4bK1;rport\r\n"
       "Max-Forwards: 70\r\nFrom: <sip:201@127.0.0.1>;tag=1\r\nTo: <sip:201@127.0.0.1>\r\n"
@@ -107,7 +105,8 @@ std::vector<std::string> make_corpus() {
       "Content-Length: 196\r\n\r\nv=0\r\no=- 1 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\n"
       "t=0 0\r\nm=audio 4000 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 "
       "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVzcyAoZ|2^20|1:4\r\n",
-      "SIP/2.0 180 Ringing\r\nVia: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bK5\r\nFrom: <sip:a@b>;tag=5\r\n"
+      "SIP/2.0 180 Ringing\r\nVia: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bK5\r\nFrom: "
+      "<sip:a@b>;tag=5\r\n"
       "To: <sip:c@d>;tag=6\r\nCall-ID: g@h\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
       "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP [::1]:5060;branch=z9hG4bK6\r\n"
       "From: <sip:probe@127.0.0.1>;tag=7\r\nTo: <sip:127.0.0.1>\r\nCall-ID: i@j\r\n"

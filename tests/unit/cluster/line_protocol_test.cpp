@@ -30,19 +30,20 @@ TEST_CASE("LINE-1 line security levels parse exactly and map to certificate chec
 }
 
 TEST_CASE("LINE-1 the line password proof is bound to the TLS session and to its side") {
-  auto proof = line_proof("correct horse battery", line_side::client, "aabbcc", "exp-1", "expansion");
+  auto proof =
+      line_proof("correct horse battery", line_side::client, "aabbcc", "exp-1", "expansion");
   CHECK(proof.size() == 64);
   CHECK(proofs_match(proof, line_proof("correct horse battery", line_side::client, "aabbcc",
                                        "exp-1", "expansion")));
   // Another session (exporter), side, node, role or password gives another proof.
-  CHECK_FALSE(proofs_match(
-      proof, line_proof("correct horse battery", line_side::client, "aabbcd", "exp-1", "expansion")));
-  CHECK_FALSE(proofs_match(
-      proof, line_proof("correct horse battery", line_side::server, "aabbcc", "exp-1", "expansion")));
-  CHECK_FALSE(proofs_match(
-      proof, line_proof("correct horse battery", line_side::client, "aabbcc", "exp-2", "expansion")));
-  CHECK_FALSE(proofs_match(
-      proof, line_proof("correct horse battery", line_side::client, "aabbcc", "exp-1", "appserver")));
+  CHECK_FALSE(proofs_match(proof, line_proof("correct horse battery", line_side::client, "aabbcd",
+                                             "exp-1", "expansion")));
+  CHECK_FALSE(proofs_match(proof, line_proof("correct horse battery", line_side::server, "aabbcc",
+                                             "exp-1", "expansion")));
+  CHECK_FALSE(proofs_match(proof, line_proof("correct horse battery", line_side::client, "aabbcc",
+                                             "exp-2", "expansion")));
+  CHECK_FALSE(proofs_match(proof, line_proof("correct horse battery", line_side::client, "aabbcc",
+                                             "exp-1", "appserver")));
   CHECK_FALSE(proofs_match(
       proof, line_proof("wrong horse battery", line_side::client, "aabbcc", "exp-1", "expansion")));
   // Field boundaries are unambiguous: moving a character between fields changes the proof.

@@ -80,8 +80,9 @@ TEST_CASE("DEP-3 the refusal names the bad key and says why") {
     CHECK(refused_key("node: {name: Bad_Name, role: primary, data_dir: d}") == "node.name");
     CHECK(refused_key("node: {name: a, role: primary, data_dir: d, hostname: 'a b'}") ==
           "node.hostname");
-    CHECK(refused_key("node: {name: a, role: primary, data_dir: d}\nlisten: {status_port: 70000}") ==
-          "listen.status_port");
+    CHECK(
+        refused_key("node: {name: a, role: primary, data_dir: d}\nlisten: {status_port: 70000}") ==
+        "listen.status_port");
     CHECK(refused_key("node: {name: a, role: primary, data_dir: d}\nlisten: {status_port: x1}") ==
           "listen.status_port");
     CHECK(refused_key("node: {name: a, role: primary, data_dir: d}\nlisten: {address: 1.2.3}") ==
