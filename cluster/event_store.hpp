@@ -37,8 +37,4 @@ private:
   std::shared_ptr<storage::kv_store> store_;
 };
 
-/// The JSON text an event is stored as; also what the admin API returns.
-std::string encode_event(const security::audit_record& record);
-std::expected<security::audit_record, std::string> decode_event(std::string_view text);
-
 } // namespace ward::cluster

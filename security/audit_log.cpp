@@ -165,7 +165,7 @@ std::expected<std::string, std::string> hash_of(const audit_record& record) {
 }
 
 /// The line stored for `record`, without its newline.
-std::expected<std::string, std::string> line_of(const audit_record& record) {
+std::expected<std::string, std::string> line_of_record(const audit_record& record) {
   try {
     auto object = body_of(record);
     object["hash"] = record.hash;
@@ -184,7 +184,7 @@ std::expected<std::string, std::string> string_field(const json& object, const c
 
 /// Reads a line back into a record, checking only its shape; whether it is the canonical,
 /// correctly hashed line for that record is check_line's business.
-std::expected<audit_record, std::string> decode_line(std::string_view line) {
+std::expected<audit_record, std::string> decode_record_line(std::string_view line) {
   try {
     auto object = json::parse(line, nullptr, false);
     if (object.is_discarded())
@@ -254,7 +254,7 @@ std::expected<audit_record, std::string> decode_line(std::string_view line) {
 /// bytes, not just the parsed values, is what catches changes the JSON parser would
 /// forgive: another escape for the same character, spacing, key order, duplicate keys.
 std::optional<std::string> check_line(std::string_view line, const audit_record& record) {
-  auto expected_line = line_of(record);
+  auto expected_line = line_of_record(record);
   if (!expected_line)
     return "cannot be re-encoded: " + expected_line.error();
   if (*expected_line != line)
@@ -497,7 +497,7 @@ std::expected<std::unique_ptr<audit_log>, audit_error> audit_log::open(std::file
       auto tail = read_range(fd, start, size);
       if (!tail)
         return std::unexpected(io_failure("cannot read", path, tail.error()));
-      auto record = decode_line(*tail);
+      auto record = decode_record_line(*tail);
       bool complete = record && !check_line(*tail, *record);
       if (!complete && is_torn_line(*tail)) {
         if (::ftruncate(fd, static_cast<off_t>(start)) != 0)
@@ -524,12 +524,12 @@ std::expected<std::unique_ptr<audit_log>, audit_error> audit_log::open(std::file
     auto line = read_range(fd, *newline ? **newline + 1 : 0, size - 1);
     if (!line)
       return std::unexpected(io_failure("cannot read", path, line.error()));
-    auto record = decode_line(*line);
+    auto record = decode_record_line(*line);
     if (!record) {
       // The last line is damaged: continue after the last one that still reads as a
       // record, the best guess at where the trail was.
       auto scanned = for_each_line(fd, size, [&](std::string_view text, bool) {
-        if (auto candidate = decode_line(text))
+        if (auto candidate = decode_record_line(text))
           record = std::move(candidate);
       });
       if (!scanned)
@@ -565,7 +565,7 @@ std::expected<audit_record, audit_error> audit_log::append(audit_record record) 
     return std::unexpected(
         audit_error{audit_errc::io_error, "cannot hash the record: " + hash.error()});
   record.hash = std::move(*hash);
-  auto line = line_of(record);
+  auto line = line_of_record(record);
   if (!line)
     return std::unexpected(
         audit_error{audit_errc::io_error, "cannot encode the record: " + line.error()});
@@ -623,7 +623,7 @@ audit_log::query(const audit_filter& filter) const {
       [&](std::string_view line, bool terminated) {
         if (!terminated || full)
           return;
-        auto record = decode_line(line);
+        auto record = decode_record_line(line);
         if (!record || !matches(*record, filter))
           return;
         found.push_back(std::move(*record));
@@ -669,7 +669,7 @@ std::expected<verify_result, audit_error> audit_log::verify() const {
       return; // only counting from here on
     if (!terminated)
       return fail("is not terminated by a newline");
-    auto record = decode_line(line);
+    auto record = decode_record_line(line);
     if (!record)
       return fail("is not an audit record: " + record.error());
     if (auto problem = check_line(line, *record))
@@ -704,6 +704,14 @@ std::uint64_t audit_log::last_sequence() const {
 std::string audit_log::last_hash() const {
   std::lock_guard lock(mutex_);
   return last_hash_;
+}
+
+std::expected<std::string, std::string> encode_audit_record(const audit_record& record) {
+  return line_of_record(record);
+}
+
+std::expected<audit_record, std::string> decode_audit_record(std::string_view line) {
+  return decode_record_line(line);
 }
 
 } // namespace ward::security

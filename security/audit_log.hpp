@@ -137,6 +137,11 @@ struct audit_error {
   std::string detail;
 };
 
+/// One record as the trail stores it: a JSON line without its newline (and back). Other
+/// stores of audit records (the primary's forwarded events) use the same encoding.
+std::expected<std::string, std::string> encode_audit_record(const audit_record& record);
+std::expected<audit_record, std::string> decode_audit_record(std::string_view line);
+
 /// The most records one query may return; bounds the memory a query can take.
 inline constexpr std::size_t max_audit_query_limit = 10000;
 
