@@ -23,6 +23,7 @@
 #include <iomanip>
 #include <iostream>
 #include <optional>
+#include <set>
 
 namespace {
 
@@ -376,15 +377,50 @@ void print(const pb::Extension& ext) {
   print_row("number", ext.number());
   print_row("phone password", ext.has_phone_password() ? "set" : "none");
   print_row("force auth", ext.force_authorization() ? "on" : "off");
+  print_row("remote worker", ext.remote_worker_address().empty() ? "-" : ext.remote_worker_address());
 }
 
 void print(const pb::ExtensionList& list) {
   std::cout << std::left << std::setw(12) << "EXTENSION" << std::setw(16) << "PHONE PASSWORD"
-            << "FORCE AUTH\n";
+            << std::setw(12) << "FORCE AUTH"
+            << "REMOTE WORKER\n";
   for (const auto& ext : list.extensions())
     std::cout << std::setw(12) << ext.number() << std::setw(16)
-              << (ext.has_phone_password() ? "set" : "none")
-              << (ext.force_authorization() ? "on" : "off") << "\n";
+              << (ext.has_phone_password() ? "set" : "none") << std::setw(12)
+              << (ext.force_authorization() ? "on" : "off")
+              << (ext.remote_worker_address().empty() ? "-" : ext.remote_worker_address()) << "\n";
+}
+
+/// The keys of `wardctl sip set`, in the order `sip show` prints them.
+constexpr const char* sip_setting_keys =
+    "auto_create, strict_sips, user_agent_allow, user_agent_block, remote_workers, "
+    "rtp_port_min, rtp_port_max";
+
+std::string ms_date_text(std::int64_t unix_ms) {
+  return date_text(unix_ms / 1000);
+}
+
+std::string list_text(const pb::UserAgentList& list) {
+  std::string out;
+  for (const auto& entry : list.entries())
+    out += (out.empty() ? "" : ",") + entry;
+  return out.empty() ? "-" : out;
+}
+
+/// One `key: value` line per setting, with the keys `sip set` takes.
+void print(const pb::SipSettings& sip) {
+  auto line = [](const char* key, const std::string& value) {
+    std::cout << key << ": " << value << "\n";
+  };
+  line("auto_create", sip.auto_create() ? "on" : "off");
+  line("auto_create_enabled_at", ms_date_text(sip.auto_create_enabled_at_unix_ms()));
+  line("auto_create_lapses_at", ms_date_text(sip.auto_create_expires_unix_ms()));
+  line("strict_sips", sip.strict_sips() ? "on" : "off");
+  line("user_agent_allow", list_text(sip.user_agent_allow()));
+  line("user_agent_block", list_text(sip.user_agent_block()));
+  line("remote_workers", sip.remote_workers() ? "on" : "off");
+  line("rtp_port_min", std::to_string(sip.rtp_port_min()));
+  line("rtp_port_max", std::to_string(sip.rtp_port_max()));
 }
 
 std::string days_left_text(std::int64_t days) {
@@ -1199,6 +1235,107 @@ void add_telephony_commands(CLI::App& app, cli_state& state, command_table& tabl
   });
 }
 
+/// `key=value` assignments of `wardctl sip set` as a request that names only those
+/// settings; anything unreadable is a usage error, before anything is sent.
+pb::SipSettings sip_settings_of(const std::vector<std::string>& assignments) {
+  pb::SipSettings request;
+  std::set<std::string> seen;
+  auto port = [](const std::string& key, const std::string& text) {
+    bool digits = !text.empty() && text.size() <= 5 &&
+                  std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    auto value = digits ? std::stoul(text) : 0;
+    if (!digits || value > 65535)
+      throw usage_error(key + " takes a port number, got '" + text + "'");
+    return static_cast<std::uint32_t>(value);
+  };
+  auto list = [](const std::string& key, const std::string& text, pb::UserAgentList* out) {
+    out->Clear();
+    auto trimmed = [](std::string item) {
+      auto first = item.find_first_not_of(' ');
+      return first == std::string::npos ? std::string{}
+                                        : item.substr(first, item.find_last_not_of(' ') - first + 1);
+    };
+    if (trimmed(text).empty())
+      return;
+    std::size_t start = 0;
+    while (true) {
+      auto comma = text.find(',', start);
+      auto item = trimmed(text.substr(start, comma == std::string::npos ? comma : comma - start));
+      if (item.empty())
+        throw usage_error(key + " has an empty entry in '" + text +
+                          "'; entries are comma-separated, and " + key + "= clears the list");
+      out->add_entries(item);
+      if (comma == std::string::npos)
+        break;
+      start = comma + 1;
+    }
+  };
+  for (const auto& assignment : assignments) {
+    auto equals = assignment.find('=');
+    if (equals == std::string::npos || equals == 0)
+      throw usage_error("expected key=value, got '" + assignment + "'; keys are " +
+                        sip_setting_keys);
+    auto key = assignment.substr(0, equals);
+    auto value = assignment.substr(equals + 1);
+    if (!seen.insert(key).second)
+      throw usage_error(key + " is given twice");
+    if (key == "auto_create")
+      request.set_auto_create(parse_switch(value, key));
+    else if (key == "strict_sips")
+      request.set_strict_sips(parse_switch(value, key));
+    else if (key == "remote_workers")
+      request.set_remote_workers(parse_switch(value, key));
+    else if (key == "user_agent_allow")
+      list(key, value, request.mutable_user_agent_allow());
+    else if (key == "user_agent_block")
+      list(key, value, request.mutable_user_agent_block());
+    else if (key == "rtp_port_min")
+      request.set_rtp_port_min(port(key, value));
+    else if (key == "rtp_port_max")
+      request.set_rtp_port_max(port(key, value));
+    else
+      throw usage_error("unknown setting '" + key + "'; keys are " + sip_setting_keys);
+  }
+  return request;
+}
+
+void add_sip_commands(CLI::App& app, cli_state& state, command_table& table) {
+  using T = pb::Telephony::Stub;
+  // The SIP policy is configuration, like the extensions: the Configuration endpoint.
+  auto sip_stub = [&state] {
+    return stub_for(state, target_service::configuration, &pb::Telephony::NewStub);
+  };
+  auto* sip = app.add_subcommand("sip", "The cluster's SIP policy (SPEC SIP-1, SIP-3..SIP-5)");
+  sip->require_subcommand(1);
+  auto* show_cmd = sip->add_subcommand("show", "Show the SIP policy, one key: value per line");
+  table.add(show_cmd, [&state, sip_stub] {
+    auto stub = sip_stub();
+    pb::SipSettings reply;
+    return show(
+        state,
+        invoke(state, target_service::configuration, *stub, &T::GetSipSettings, pb::Empty{}, reply),
+        reply);
+  });
+  auto assignments = std::make_shared<std::vector<std::string>>();
+  auto* set = sip->add_subcommand(
+      "set", "Change SIP policy settings in one step; a refused value changes none of them");
+  set->add_option("key=value", *assignments,
+                  "auto_create=on|off (lapses 24 h after it is switched on), strict_sips=on|off, "
+                  "user_agent_allow=A,B, user_agent_block=A,B (case-insensitive substrings; "
+                  "empty clears), remote_workers=on|off (needs rtp_port_max <= 50750), "
+                  "rtp_port_min=N (even, >= 1024), rtp_port_max=N")
+      ->required();
+  table.add(set, [&state, assignments, sip_stub] {
+    auto request = sip_settings_of(*assignments);
+    auto stub = sip_stub();
+    pb::SipSettings reply;
+    return show(
+        state,
+        invoke(state, target_service::configuration, *stub, &T::SetSipSettings, request, reply),
+        reply);
+  });
+}
+
 void add_cluster_commands(CLI::App& app, cli_state& state, command_table& table) {
   auto* cluster = app.add_subcommand("cluster", "The cluster as this node sees it over its lines");
   cluster->require_subcommand(1);
@@ -1335,7 +1472,7 @@ void add_configuration_commands(CLI::App& app, cli_state& state, command_table& 
     struct options {
       std::string number;
       bool phone_password = false;
-      std::optional<std::string> force_authorization;
+      std::optional<std::string> force_authorization, remote_worker_address;
     };
     auto o = std::make_shared<options>();
     bool creating = std::string_view(verb) == "add";
@@ -1345,6 +1482,9 @@ void add_configuration_commands(CLI::App& app, cli_state& state, command_table& 
     command->add_flag("--phone-password-stdin", o->phone_password,
                       "Read the phone password from stdin");
     command->add_option("--force-authorization", o->force_authorization, "on | off");
+    command->add_option("--remote-worker-address", o->remote_worker_address,
+                        "Pinned public IP address of a remote worker's phone (SIP-5); \"\" "
+                        "clears it");
     table.add(command, [&state, o, creating, config_stub] {
       pb::ExtensionRequest request;
       request.set_number(o->number);
@@ -1353,6 +1493,8 @@ void add_configuration_commands(CLI::App& app, cli_state& state, command_table& 
       if (o->force_authorization)
         request.set_force_authorization(
             parse_switch(*o->force_authorization, "--force-authorization"));
+      if (o->remote_worker_address)
+        request.set_remote_worker_address(*o->remote_worker_address);
       auto stub = config_stub();
       pb::Extension reply;
       return show(state,
@@ -1786,6 +1928,7 @@ int main(int argc, char** argv) {
   add_configuration_commands(app, state, table);
   add_cluster_commands(app, state, table);
   add_telephony_commands(app, state, table);
+  add_sip_commands(app, state, table);
   add_pki_commands(app, state, table);
 
   try {

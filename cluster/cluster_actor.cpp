@@ -589,7 +589,8 @@ void on_frame(hub_pointer self, std::uint64_t line_id, line::Frame& frame) {
                      kind == body::kProxyResult;
   bool dialled = entry->view.dialled;
   bool allowed = (from_server && dialled) || (from_client && !dialled) ||
-                 kind == body::kHeartbeat || kind == body::kGuardEvent;
+                 kind == body::kHeartbeat || kind == body::kGuardEvent ||
+                 kind == body::kSipSignal || kind == body::kSipLocations;
   if (entry->view.enrolment_only)
     allowed = kind == body::kHeartbeat || (kind == body::kEnrolRequest && !dialled) ||
               (kind == body::kEnrolReply && dialled);
@@ -899,6 +900,42 @@ void on_frame(hub_pointer self, std::uint64_t line_id, line::Frame& frame) {
             send_frame(self, member, frame);
       break;
     }
+    case line::Frame::kSipSignal: {
+      const auto& signal = frame.sip_signal();
+      // A node speaks for itself; only the primary passes on what another node sent.
+      if (signal.from_node() != entry->view.name && line_id != state.primary_line)
+        break;
+      if (signal.message().size() > 65536)
+        break;
+      if (signal.to_node() == state.options.node) {
+        if (state.options.deliver_sip)
+          state.options.deliver_sip(signal.from_node(), signal.message());
+        break;
+      }
+      if (state.options.writer)
+        if (auto target = state.members.find(signal.to_node());
+            target != state.members.end() && target->second.line_id != line_id &&
+            target->second.view.line_up && !target->second.view.enrolment_only)
+          send_frame(self, target->second, frame);
+      break;
+    }
+    case line::Frame::kSipLocations: {
+      const auto& locations = frame.sip_locations();
+      if (locations.node() != entry->view.name && line_id != state.primary_line)
+        break;
+      if (locations.node() == state.options.node || locations.extensions_size() > 100'000)
+        break;
+      if (state.options.apply_locations)
+        state.options.apply_locations(
+            locations.node(),
+            std::vector<std::string>(locations.extensions().begin(), locations.extensions().end()));
+      if (state.options.writer)
+        for (auto& [name, member] : state.members)
+          if (member.line_id != line_id && member.view.line_up && !member.view.enrolment_only &&
+              name != locations.node())
+            send_frame(self, member, frame);
+      break;
+    }
     case line::Frame::kReferredLoginReply: {
       const auto& reply = frame.referred_login_reply();
       auto it = state.referrals.find(reply.id());
@@ -1133,6 +1170,36 @@ caf::behavior hub_behavior(hub_pointer self, cluster_options options) {
                                    .count());
         out->set_blocks(broadcast.event.blocks);
         out->set_origin_node(self->state.options.node);
+        for (auto& [name, member] : self->state.members)
+          if (member.view.line_up && !member.view.enrolment_only)
+            send_frame(self, member, frame);
+      },
+      [self](sip_signal_out& out) {
+        auto& state = self->state;
+        line::Frame frame;
+        auto* signal = frame.mutable_sip_signal();
+        signal->set_from_node(state.options.node);
+        signal->set_to_node(out.to_node);
+        signal->set_message(std::move(out.text));
+        auto usable = [](const auto& member) {
+          return member.view.line_up && !member.view.enrolment_only;
+        };
+        if (auto target = state.members.find(out.to_node);
+            target != state.members.end() && usable(target->second)) {
+          send_frame(self, target->second, std::move(frame));
+          return;
+        }
+        // No line of its own to that node: the primary passes it on.
+        if (auto* primary = member_of_line(self, state.primary_line);
+            primary != nullptr && usable(*primary))
+          send_frame(self, *primary, std::move(frame));
+      },
+      [self](locations_out& out) {
+        line::Frame frame;
+        auto* locations = frame.mutable_sip_locations();
+        locations->set_node(self->state.options.node);
+        for (auto& extension : out.extensions)
+          locations->add_extensions(std::move(extension));
         for (auto& [name, member] : self->state.members)
           if (member.view.line_up && !member.view.enrolment_only)
             send_frame(self, member, frame);

@@ -109,6 +109,22 @@ struct cluster_options {
   std::function<proxy_outcome(const proxy_invocation&)> proxy_executor;
   /// Applies a blacklisting another node made to this node's SIP guard (SPEC SIP-4).
   std::function<void(const telephony::guard_event&)> apply_guard_event;
+  /// Hands a SIP message another node sent this node to its SIP service (SPEC SIP-6).
+  std::function<void(const std::string& from_node, std::string text)> deliver_sip;
+  /// Replaces what is registered on `node` in this node's location table (SPEC SIP-6).
+  std::function<void(const std::string& node, std::vector<std::string> extensions)>
+      apply_locations;
+};
+
+/// A SIP message for another node's SIP service (SPEC SIP-6).
+struct sip_signal_out {
+  std::string to_node;
+  std::string text;
+};
+
+/// The extensions registered on this node, for every other node (SPEC SIP-6).
+struct locations_out {
+  std::vector<std::string> extensions;
 };
 
 /// A blacklisting this node's guard made, for every other node (SPEC SIP-4).
@@ -194,4 +210,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::line_dialed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::dial_failed)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::proxy_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::guard_broadcast)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::sip_signal_out)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::locations_out)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::cluster::proxy_outcome)

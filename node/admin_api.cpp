@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <sstream>
+#include <tuple>
 
 namespace ward::node {
 namespace {
@@ -307,6 +308,56 @@ void fill(pb::Extension* out, const telephony::extension_record& record) {
   out->set_number(record.number);
   out->set_has_phone_password(record.has_phone_password);
   out->set_force_authorization(record.force_authorization);
+  out->set_remote_worker_address(record.remote_worker_address);
+}
+
+std::int64_t to_unix_ms(security::time_point when) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count();
+}
+
+void fill(pb::SipSettings* out, const telephony::sip_policy& policy) {
+  out->set_auto_create(policy.auto_create);
+  auto expires = telephony::auto_create_expires_at(policy);
+  out->set_auto_create_enabled_at_unix_ms(expires ? to_unix_ms(policy.auto_create_enabled_at) : 0);
+  out->set_auto_create_expires_unix_ms(expires ? to_unix_ms(*expires) : 0);
+  out->set_strict_sips(policy.strict_sips);
+  auto* allow = out->mutable_user_agent_allow();
+  for (const auto& entry : policy.user_agent_allow)
+    allow->add_entries(entry);
+  auto* block = out->mutable_user_agent_block();
+  for (const auto& entry : policy.user_agent_block)
+    block->add_entries(entry);
+  out->set_remote_workers(policy.remote_workers);
+  out->set_rtp_port_min(policy.rtp_port_min);
+  out->set_rtp_port_max(policy.rtp_port_max);
+}
+
+/// `current` with the fields present in `in` replaced; the read-only times are ignored.
+security::security_result<telephony::sip_policy> merged(const pb::SipSettings& in,
+                                                        telephony::sip_policy current) {
+  if (in.has_auto_create())
+    current.auto_create = in.auto_create();
+  if (in.has_strict_sips())
+    current.strict_sips = in.strict_sips();
+  if (in.has_user_agent_allow())
+    current.user_agent_allow.assign(in.user_agent_allow().entries().begin(),
+                                    in.user_agent_allow().entries().end());
+  if (in.has_user_agent_block())
+    current.user_agent_block.assign(in.user_agent_block().entries().begin(),
+                                    in.user_agent_block().entries().end());
+  if (in.has_remote_workers())
+    current.remote_workers = in.remote_workers();
+  for (auto [present, value, field, port] :
+       {std::tuple{in.has_rtp_port_min(), in.rtp_port_min(), "rtp_port_min", &current.rtp_port_min},
+        std::tuple{in.has_rtp_port_max(), in.rtp_port_max(), "rtp_port_max",
+                   &current.rtp_port_max}}) {
+    if (!present)
+      continue;
+    if (value > 65535)
+      return std::unexpected(invalid(field, "must be a port number (at most 65535)"));
+    *port = static_cast<std::uint16_t>(value);
+  }
+  return current;
 }
 
 std::string user_json(const security_context& c, std::string_view name) {
@@ -334,6 +385,18 @@ nlohmann::json telephony_user_json(const security_context& c, std::string_view n
           {"has_password", !user.password_hash.empty()},
           {"has_login_code", !user.login_code_hash.empty()},
           {"has_voicemail_code", !user.voicemail_code_hash.empty()}};
+}
+
+nlohmann::json extension_json(const security_context& c, std::string_view number) {
+  const auto& extensions = c.directory.data().extensions;
+  auto it = extensions.find(std::string(number));
+  if (it == extensions.end())
+    return {};
+  const auto& record = it->second;
+  return {{"number", record.number},
+          {"has_phone_password", record.has_phone_password},
+          {"force_authorization", record.force_authorization},
+          {"remote_worker_address", record.remote_worker_address}};
 }
 
 std::string dump_or_empty(const nlohmann::json& value) {
@@ -1526,7 +1589,8 @@ public:
           if (!created)
             return std::unexpected(created.error());
           fill(reply, c.directory.data().extensions.at(number));
-          return transaction_effect{"extension/" + number, "", "", ""};
+          return transaction_effect{"extension/" + number, "",
+                                    dump_or_empty(extension_json(c, number)), ""};
         });
   }
 
@@ -1536,11 +1600,13 @@ public:
     auto fields = extension_fields_of(*request);
     return write(
         call, "UpdateExtension", [number, fields, reply](security_context& c) -> effect_result {
+          auto before = dump_or_empty(extension_json(c, number));
           auto updated = c.directory.update_extension(number, fields, c.security.settings());
           if (!updated)
             return std::unexpected(updated.error());
           fill(reply, c.directory.data().extensions.at(number));
-          return transaction_effect{"extension/" + number, "", "",
+          return transaction_effect{"extension/" + number, before,
+                                    dump_or_empty(extension_json(c, number)),
                                     fields.phone_password ? "phone password changed" : ""};
         });
   }
@@ -1549,10 +1615,11 @@ public:
                                pb::Empty*) override {
     auto number = request->name();
     return write(call, "DeleteExtension", [number](security_context& c) -> effect_result {
+      auto before = dump_or_empty(extension_json(c, number));
       auto deleted = c.directory.delete_extension(number);
       if (!deleted)
         return std::unexpected(deleted.error());
-      return transaction_effect{"extension/" + number, "", "", ""};
+      return transaction_effect{"extension/" + number, before, "", ""};
     });
   }
 
@@ -1563,6 +1630,8 @@ private:
       fields.phone_password = request.phone_password();
     if (request.has_force_authorization())
       fields.force_authorization = request.force_authorization();
+    if (request.has_remote_worker_address())
+      fields.remote_worker_address = request.remote_worker_address();
     return fields;
   }
 
@@ -1716,14 +1785,18 @@ private:
   std::shared_ptr<cluster::event_store> events_;
 };
 
-/// SPEC SIP-2, MON-5: the registrar's bindings.
+/// SPEC SIP-2, SIP-4, MON-5: the registrar's bindings and blacklists on this node; SPEC
+/// SIP-1, SIP-3..SIP-5: the cluster's SIP policy, kept with the extensions.
 class telephony_service_impl final : public pb::Telephony::Service {
 public:
+  /// `sip` is null on a node that runs no SIP service: then only the SIP policy is served.
   telephony_service_impl(std::shared_ptr<gateway> gw, std::shared_ptr<sip_service> sip)
       : gw_(std::move(gw)), sip_(std::move(sip)) {}
 
   grpc::Status Registrations(grpc::ServerContext* call, const pb::Empty*,
                              pb::RegistrationList* reply) override {
+    if (!sip_)
+      return no_sip_service();
     auto sip = sip_;
     return gw_->transact(
         call, transaction("Registrations", service_name::system_status, right::status_access,
@@ -1746,6 +1819,8 @@ public:
 
   grpc::Status Blacklist(grpc::ServerContext* call, const pb::Empty*,
                          pb::BlacklistReply* reply) override {
+    if (!sip_)
+      return no_sip_service();
     auto sip = sip_;
     return gw_->transact(
         call,
@@ -1775,6 +1850,8 @@ public:
       return to_status(invalid("kind", "must be address or extension"));
     if (request->key().empty() || request->key().size() > 64)
       return to_status(invalid("key", "must be 1 to 64 characters"));
+    if (!sip_)
+      return no_sip_service();
     auto sip = sip_;
     bool address = request->kind() == "address";
     auto key = request->key();
@@ -1797,7 +1874,49 @@ public:
     return gw_->transact(call, std::move(reset));
   }
 
+  // The SIP policy is configuration like the extensions: the same service, rights and
+  // path (persisted in the directory, published to the registrar, replicated, and refused
+  // on replicas).
+  grpc::Status GetSipSettings(grpc::ServerContext* call, const pb::Empty*,
+                              pb::SipSettings* reply) override {
+    return gw_->transact(
+        call, transaction("GetSipSettings", configuration_service, right::config_read_all,
+                          transaction_writes::nothing, [reply](security_context& c) -> effect_result {
+                            fill(reply, telephony::effective_sip_policy(
+                                            c.directory.data().policy, c.now));
+                            return transaction_effect{};
+                          }));
+  }
+
+  grpc::Status SetSipSettings(grpc::ServerContext* call, const pb::SipSettings* request,
+                              pb::SipSettings* reply) override {
+    return gw_->transact(
+        call,
+        transaction("SetSipSettings", configuration_service, right::config_write_all,
+                    transaction_writes::directory,
+                    [wanted = *request, reply](security_context& c) -> effect_result {
+                      const auto& current = c.directory.data().policy;
+                      auto before = telephony::encode_sip_policy(current);
+                      // A lapsed auto-create stays off unless the call asks for it.
+                      auto policy =
+                          merged(wanted, telephony::effective_sip_policy(current, c.now));
+                      if (!policy)
+                        return std::unexpected(policy.error());
+                      if (auto set = c.directory.set_sip_policy(std::move(*policy), c.now); !set)
+                        return std::unexpected(set.error());
+                      fill(reply,
+                           telephony::effective_sip_policy(c.directory.data().policy, c.now));
+                      return transaction_effect{
+                          "sip_policy", before,
+                          telephony::encode_sip_policy(c.directory.data().policy), ""};
+                    }));
+  }
+
 private:
+  static grpc::Status no_sip_service() {
+    return {grpc::StatusCode::UNAVAILABLE, "this node runs no SIP service"};
+  }
+
   std::shared_ptr<gateway> gw_;
   std::shared_ptr<sip_service> sip_;
 };
@@ -1816,8 +1935,7 @@ std::vector<std::unique_ptr<grpc::Service>> make_admin_api(admin_api_context con
   services.push_back(std::move(security));
   services.push_back(std::make_unique<configuration_service_impl>(gw));
   services.push_back(std::make_unique<pki_service_impl>(gw));
-  if (sip)
-    services.push_back(std::make_unique<telephony_service_impl>(gw, std::move(sip)));
+  services.push_back(std::make_unique<telephony_service_impl>(gw, std::move(sip)));
   if (cluster_view)
     services.push_back(std::make_unique<cluster_service_impl>(gw, std::move(cluster_view),
                                                               std::move(cluster_events)));

@@ -317,6 +317,34 @@ const std::vector<setting>& settings() {
          config.sip_messages_per_second = number;
          return std::nullopt;
        }},
+      {{"sip.digest_preferred", "WARD_SIP_DIGEST_PREFERRED", "sha256",
+        "The digest algorithm challenged first: sha256 (RFC 8760) or md5."},
+       [](std::string_view value, node_config& config) -> reason {
+         if (value != "sha256" && value != "md5")
+           return "must be sha256 or md5, got '" + std::string(value) + "'";
+         config.sip_prefer_md5 = value == "md5";
+         return std::nullopt;
+       }},
+      {{"media.rtp_ports", "WARD_MEDIA_RTP_PORTS", "40000-49999",
+        "UDP port range the media relay anchors calls on: first-last, first even, >= 1024."},
+       [](std::string_view value, node_config& config) -> reason {
+         auto dash = value.find('-');
+         unsigned first = 0, last = 0;
+         auto bad = "must be first-last with an even first >= 1024 below last <= 65535, got '" +
+                    std::string(value) + "'";
+         if (dash == std::string_view::npos)
+           return bad;
+         auto [a, ea] = std::from_chars(value.data(), value.data() + dash, first);
+         auto [b, eb] =
+             std::from_chars(value.data() + dash + 1, value.data() + value.size(), last);
+         if (ea != std::errc{} || eb != std::errc{} || a != value.data() + dash ||
+             b != value.data() + value.size() || first < 1024 || first % 2 != 0 ||
+             last <= first || last > 65535)
+           return bad;
+         config.rtp_port_first = static_cast<std::uint16_t>(first);
+         config.rtp_port_last = static_cast<std::uint16_t>(last);
+         return std::nullopt;
+       }},
       {{"log.level", "WARD_LOG_LEVEL", "info", "trace | debug | info | warn | error"},
        [](std::string_view value, node_config& config) -> reason {
          for (auto level : {log_level::trace, log_level::debug, log_level::info, log_level::warn,

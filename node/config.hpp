@@ -57,6 +57,12 @@ struct node_config {
   bool sip_address_blacklisting = true;
   std::vector<std::string> sip_allow;
   std::uint32_t sip_messages_per_second = 50;
+  /// The digest algorithm offered first (SPEC SIP-2): sha256, or md5 for sites whose phones
+  /// take the first challenge whatever it is.
+  bool sip_prefer_md5 = false;
+  /// The UDP ports the media relay anchors calls on (SPEC MED-3): even RTP ports, RTCP above.
+  std::uint16_t rtp_port_first = 40000;
+  std::uint16_t rtp_port_last = 49999;
   /// Addresses the identity certificate names besides listen.address (SPEC PKI-2).
   std::vector<std::string> identity_addresses;
   /// Subject fields of the CA a primary creates at first start (SPEC PKI-1).

@@ -72,6 +72,32 @@ std::vector<prometheus::MetricFamily> sip_metrics::Collect() const {
     metric.gauge.value = static_cast<double>(lists.extensions.size());
     return metric;
   }());
+  families.push_back(counter("ward_sip_user_agent_refused_total",
+                             "SIP requests dropped for a refused User-Agent.",
+                             static_cast<double>(sip_->refused_user_agents())));
+  // SPEC MON-4, MED-4: calls and the media relay's capacity.
+  families.push_back(gauge("ward_calls_active", "Calls in progress through the B2BUA.",
+                           static_cast<double>(sip_->calls().size()), {{"media", "relayed"}}));
+  families.push_back(counter("ward_calls_started_total", "Calls the B2BUA started.",
+                             static_cast<double>(sip_->calls_started())));
+  families.push_back(counter("ward_calls_answered_total", "Calls that were answered and ended.",
+                             static_cast<double>(sip_->calls_answered())));
+  if (auto relay = sip_->relay()) {
+    auto stats = relay->stats();
+    families.push_back(gauge("ward_media_relay_sessions", "Media relay sessions in use.",
+                             static_cast<double>(stats.active_sessions)));
+    families.push_back(gauge("ward_media_relay_capacity", "Media relay sessions available.",
+                             static_cast<double>(stats.max_sessions)));
+    families.push_back(counter("ward_media_packets_relayed_total",
+                               "RTP and RTCP packets relayed between call legs.",
+                               static_cast<double>(stats.packets_relayed)));
+    families.push_back(counter("ward_media_packets_dropped_total",
+                               "RTP and RTCP packets dropped (wrong source, no peer, too long).",
+                               static_cast<double>(stats.packets_dropped)));
+    families.push_back(counter("ward_media_packets_wrong_source_total",
+                               "Media packets from a source other than the signalled peer.",
+                               static_cast<double>(stats.packets_from_wrong_source)));
+  }
   return families;
 }
 

@@ -785,6 +785,18 @@ int run_node(const node_config& config) {
     if (auto service = sip_slot->service.lock())
       service->apply_remote(event);
   };
+  // Calls between nodes (SPEC SIP-6): SIP messages and location tables over the lines.
+  cluster_options.deliver_sip = [sip_slot](const std::string& from_node, std::string text) {
+    std::lock_guard lock(sip_slot->mutex);
+    if (auto service = sip_slot->service.lock())
+      service->deliver_from_line(from_node, std::move(text));
+  };
+  cluster_options.apply_locations = [sip_slot](const std::string& node,
+                                               std::vector<std::string> extensions) {
+    std::lock_guard lock(sip_slot->mutex);
+    if (auto service = sip_slot->service.lock())
+      service->apply_locations(node, std::move(extensions));
+  };
   auto hub = cluster::spawn_cluster_actor(*actor_system, std::move(cluster_options));
   // SIP over UDP (SPEC SIP-1, SIP-2, SIP-4): blacklistings and resets become alarms.
   sip_service_options sip_options;
@@ -797,6 +809,32 @@ int run_node(const node_config& config) {
   sip_options.guard.allow_list = config.sip_allow;
   sip_options.guard.messages_per_second = config.sip_messages_per_second;
   sip_options.guard.burst = std::max<std::uint32_t>(config.sip_messages_per_second * 2, 1);
+  sip_options.prefer_md5 = config.sip_prefer_md5;
+  sip_options.node = config.name;
+  // The media relay anchors every call's RTP on this node (SPEC MED-3).
+  media::rtp_relay_options relay_options;
+  relay_options.address = config.listen_address;
+  relay_options.ports = media::rtp_port_range{config.rtp_port_first, config.rtp_port_last};
+  relay_options.max_sessions = sip_options.max_calls;
+  auto relay = media::rtp_relay::start(relay_options);
+  if (!relay) {
+    caf::anon_send_exit(security_actor, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
+    return fail("media", relay.error());
+  }
+  sip_options.relay = std::move(*relay);
+  sip_options.send_over_line = [hub](const std::string& node, std::string text) {
+    caf::anon_send(hub, cluster::sip_signal_out{node, std::move(text)});
+  };
+  sip_options.on_locations = [hub](std::vector<std::string> extensions) {
+    caf::anon_send(hub, cluster::locations_out{std::move(extensions)});
+  };
+  sip_options.on_call_ended = [](const telephony::call_view& call, telephony::call_end end) {
+    logger("sip")->info("event=call_ended call={} caller={} callee={} caller_leg={} "
+                        "callee_leg={} end={}",
+                        call.id, call.caller, call.callee, call.caller_leg, call.callee_leg,
+                        telephony::to_string(end));
+  };
   auto sip_context = sip_tls_context(pki_at_start);
   if (!sip_context) {
     caf::anon_send_exit(security_actor, caf::exit_reason::user_shutdown);

@@ -2,6 +2,7 @@
 
 #include "node/logging.hpp"
 #include "node/tls_pump.hpp"
+#include "telephony/dial_plan.hpp"
 #include "telephony/sip_message.hpp"
 
 #include <arpa/inet.h>
@@ -12,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include <cerrno>
@@ -126,8 +128,12 @@ sip_service::start(sip_service_options options) {
   for (auto b : seed)
     hash_seed = (hash_seed << 8) | std::to_integer<std::uint64_t>(b);
   options.guard.hash_seed = hash_seed;
+  telephony::registrar_settings registrar_settings;
+  if (options.prefer_md5)
+    registrar_settings.preferred = telephony::digest_algorithm::md5;
   auto registrar = telephony::registrar::create(
-      telephony::nonce_authority(secret, options.realm, options.nonce_lifetime));
+      telephony::nonce_authority(secret, options.realm, options.nonce_lifetime),
+      registrar_settings);
   if (!registrar)
     return std::unexpected("registrar: " + registrar.error());
   auto guard = telephony::sip_guard::create(options.guard);
@@ -479,6 +485,93 @@ std::vector<telephony::registration_binding> sip_service::bindings() const {
   return bindings_;
 }
 
+void sip_service::deliver_from_line(std::string node, std::string text) {
+  if (text.size() > max_datagram)
+    return;
+  {
+    std::lock_guard lock(tcp_mutex_);
+    tcp_message message;
+    message.kind = telephony::transport::line;
+    message.text = std::move(text);
+    message.node = std::move(node);
+    tcp_inbox_.push_back(std::move(message));
+  }
+  std::uint64_t one = 1;
+  (void)::write(wake_fd_, &one, sizeof one);
+}
+
+void sip_service::apply_locations(std::string node, std::vector<std::string> extensions) {
+  std::ranges::sort(extensions);
+  std::lock_guard lock(commands_mutex_);
+  commands_.push_back([this, node = std::move(node), extensions = std::move(extensions)]() mutable {
+    locations_[node] = remote_locations{std::move(extensions), options_.time->now()};
+  });
+}
+
+std::vector<telephony::call_view> sip_service::calls() const {
+  std::lock_guard lock(bindings_mutex_);
+  return calls_;
+}
+
+namespace {
+
+/// The node's RTP relay as the B2BUA's media anchor.
+class relay_anchor final : public telephony::media_anchor {
+public:
+  relay_anchor(std::shared_ptr<media::rtp_relay> relay, std::string address)
+      : relay_(std::move(relay)), address_(std::move(address)) {}
+  std::string address() const override { return address_; }
+  std::expected<ports, std::string> allocate() override {
+    if (!relay_)
+      return std::unexpected("no media relay");
+    auto allocation = relay_->allocate();
+    if (!allocation)
+      return std::unexpected(allocation.error().detail);
+    return ports{allocation->id, allocation->port_a, allocation->port_b};
+  }
+  void set_peer(std::uint64_t id, bool caller, const std::string& address,
+                std::uint16_t port) override {
+    if (relay_)
+      (void)relay_->set_peer(id, caller ? media::relay_leg::a : media::relay_leg::b,
+                             media::media_endpoint{address, port});
+  }
+  void release(std::uint64_t id) override {
+    if (relay_)
+      relay_->release(id);
+  }
+
+private:
+  std::shared_ptr<media::rtp_relay> relay_;
+  std::string address_;
+};
+
+std::optional<sockaddr_storage> socket_address(const std::string& address, std::uint16_t port) {
+  sockaddr_storage storage{};
+  if (address.find(':') != std::string::npos) {
+    auto& v6 = reinterpret_cast<sockaddr_in6&>(storage);
+    v6.sin6_family = AF_INET6;
+    v6.sin6_port = htons(port);
+    if (::inet_pton(AF_INET6, address.c_str(), &v6.sin6_addr) != 1)
+      return std::nullopt;
+    return storage;
+  }
+  auto& v4 = reinterpret_cast<sockaddr_in&>(storage);
+  v4.sin_family = AF_INET;
+  v4.sin_port = htons(port);
+  if (::inet_pton(AF_INET, address.c_str(), &v4.sin_addr) != 1)
+    return std::nullopt;
+  return storage;
+}
+
+std::string stream_key(const telephony::sip_endpoint& endpoint) {
+  return std::string(telephony::to_string(endpoint.kind)) + "|" +
+         telephony::endpoint_text(endpoint);
+}
+
+constexpr std::string_view allowed_methods = "INVITE, ACK, BYE, CANCEL, REGISTER, OPTIONS";
+
+} // namespace
+
 void sip_service::run() {
   auto log = logger("sip");
   std::vector<std::array<char, max_datagram>> buffers(batch);
@@ -491,69 +584,217 @@ void sip_service::run() {
   };
   std::unordered_map<std::string, cached> responses;
   std::vector<std::pair<std::string, sockaddr_storage>> outgoing;
+  /// Stream connections by transport and peer, so requests reach phones on TCP and TLS.
+  std::unordered_map<std::string, std::weak_ptr<tcp_connection>> streams;
   auto last_sweep = options_.time->now();
   auto last_publish = last_sweep;
+  auto last_tick = last_sweep;
+  auto last_announce = clock::time_point{};
+  std::vector<std::string> announced;
   bool bindings_changed = true;
 
-  // One message from `from` over `kind`: the guard first, then the parser, then the method.
-  // Returns the response to send, if any.
-  auto process =
-      [&](std::string_view data, const peer& from, telephony::transport kind, clock::time_point now,
-          const telephony::telephony_directory_data& directory) -> std::optional<std::string> {
+  relay_anchor anchor(options_.relay, options_.address);
+  telephony::b2bua_settings call_settings;
+  call_settings.node = options_.node;
+  call_settings.address = options_.address;
+  call_settings.udp_port = port_;
+  call_settings.tcp_port = tcp_port_;
+  call_settings.tls_port = tls_port_;
+  call_settings.ring_timeout = options_.ring_timeout;
+  call_settings.max_calls = options_.max_calls;
+  telephony::b2bua calls(call_settings, anchor);
+  bool strict_sips = false;
+
+  auto dispatch = [&](std::vector<telephony::sip_send>& sends) {
+    for (auto& send : sends) {
+      switch (send.to.kind) {
+        case telephony::transport::udp:
+          if (auto target = socket_address(send.to.address, send.to.port))
+            outgoing.emplace_back(std::move(send.text), *target);
+          break;
+        case telephony::transport::tcp:
+        case telephony::transport::tls:
+          if (auto it = streams.find(stream_key(send.to)); it != streams.end())
+            if (auto connection = it->second.lock(); connection && !connection->closed)
+              connection->send(send.text);
+          break;
+        case telephony::transport::line:
+          if (options_.send_over_line)
+            options_.send_over_line(send.to.node, std::move(send.text));
+          break;
+      }
+    }
+    sends.clear();
+  };
+
+  // Where an extension is registered: its newest binding here, else a node whose location
+  // table lists it (SPEC SIP-6). Calls that came over a line are only delivered here.
+  auto locate = [&](const std::string& extension, bool local_only,
+                    clock::time_point now) -> telephony::call_target {
+    telephony::call_target target;
+    target.extension = extension;
+    auto here = registrar_.lookup(extension, now);
+    if (!here.empty()) {
+      target.binding = *std::ranges::max_element(
+          here, {}, &telephony::registration_binding::expires_at);
+      return target;
+    }
+    if (local_only)
+      return target;
+    for (const auto& [node, entry] : locations_)
+      if (node != options_.node && now - entry.refreshed < std::chrono::minutes(1) &&
+          std::ranges::binary_search(entry.extensions, extension)) {
+        target.node = node;
+        break;
+      }
+    return target;
+  };
+
+  std::vector<telephony::sip_send> sends;
+  // One message from `from`: the guard first, then the parser, then the B2BUA's dialogs, then
+  // the method. What it answers or sends goes into `sends`.
+  auto process = [&](std::string_view data, const telephony::sip_endpoint& from,
+                     clock::time_point now,
+                     const telephony::telephony_directory_data& directory) {
+    bool from_line = from.kind == telephony::transport::line;
     // The guard decides before anything is parsed: blacklisted, refused and flooding
-    // sources cost one lookup (SPEC SIP-4).
-    if (guard_.admit(from.address, now) != telephony::guard_verdict::pass) {
+    // sources cost one lookup (SPEC SIP-4). Lines are authenticated nodes.
+    if (!from_line && guard_.admit(from.address, now) != telephony::guard_verdict::pass) {
       ++dropped_;
-      return std::nullopt;
+      return;
     }
-    if (data.size() <= 4 || !telephony::first_line_method(data))
-      return std::nullopt; // keep-alives and responses we never asked for
-    auto request = telephony::parse_sip_message(data);
-    if (!request) {
+    if (data.size() <= 4)
+      return; // keep-alives
+    bool is_request = telephony::first_line_method(data).has_value();
+    if (!is_request && !data.starts_with("SIP/2.0 "))
+      return;
+    auto message = telephony::parse_sip_message(data);
+    if (!message) {
       ++malformed_;
-      guard_.record_malformed(from.address, now);
-      return std::nullopt;
+      if (!from_line)
+        guard_.record_malformed(from.address, now);
+      return;
     }
-    if (request->method == "ACK")
-      return std::nullopt;
-    auto source =
-        (from.address.find(':') != std::string::npos ? "[" + from.address + "]" : from.address) +
-        ":" + std::to_string(from.port);
-    std::string key = (request->vias.empty() ? std::string{} : request->vias.front().branch) + "|" +
-                      source + "|" + request->method + "|" + std::to_string(request->cseq);
-    if (auto hit = responses.find(key); hit != responses.end() && hit->second.until > now)
-      return hit->second.response;
+    auto received_address = from_line ? std::string_view() : std::string_view(from.address);
+    auto received_port = from_line ? std::uint16_t{0} : from.port;
+    if (!message->is_request) {
+      if (auto answer = calls.handle(*message, from, now, options_.random))
+        sends.insert(sends.end(), std::make_move_iterator(answer->begin()),
+                     std::make_move_iterator(answer->end()));
+      return;
+    }
+    // SPEC SIP-4: scanners announce themselves; they get no answer at all.
+    if (!from_line && !telephony::user_agent_permitted(directory.policy, message->user_agent)) {
+      ++refused_user_agents_;
+      guard_.record_malformed(from.address, now);
+      return;
+    }
+    if (auto answer = calls.handle(*message, from, now, options_.random)) {
+      sends.insert(sends.end(), std::make_move_iterator(answer->begin()),
+                   std::make_move_iterator(answer->end()));
+      return;
+    }
+    if (message->method == "ACK")
+      return;
+    auto reply = [&](int code, std::string_view reason,
+                     const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+      auto text = telephony::build_response(*message, code, reason, headers,
+                                            hex_token(options_.random, 8), received_address,
+                                            received_port);
+      sends.push_back({from, std::move(text)});
+    };
+    if (message->method == "INVITE") {
+      if (!message->to.tag.empty())
+        return reply(481, "Call/Transaction Does Not Exist");
+      std::string caller;
+      if (from_line) {
+        caller = message->from.uri.user;
+      } else {
+        auto outcome = registrar_.authorize_request(*message, directory, now, options_.random);
+        if (outcome.auth_failure)
+          guard_.record_auth_failure(from.address, outcome.extension, now);
+        if (outcome.code != 200)
+          return reply(outcome.code, outcome.reason, outcome.headers);
+        guard_.record_auth_success(from.address, outcome.extension);
+        caller = outcome.extension;
+      }
+      auto route = telephony::route_dialled(directory, caller, message->request_uri.user);
+      if (route.outcome == telephony::dial_outcome::unknown)
+        return reply(404, "Not Found");
+      if (route.outcome == telephony::dial_outcome::barred)
+        return reply(403, "Forbidden");
+      auto target = locate(route.extension, from_line, now);
+      if (!target.binding && target.node.empty())
+        return reply(480, "Temporarily Unavailable");
+      ++calls_started_;
+      auto started = calls.start_call(*message, from, caller, target, now, options_.random);
+      sends.insert(sends.end(), std::make_move_iterator(started.begin()),
+                   std::make_move_iterator(started.end()));
+      return;
+    }
+    if (message->method == "BYE" || message->method == "CANCEL")
+      return reply(481, "Call/Transaction Does Not Exist");
+
+    auto source = telephony::endpoint_text(from);
+    std::string key = (message->vias.empty() ? std::string{} : message->vias.front().branch) +
+                      "|" + source + "|" + message->method + "|" + std::to_string(message->cseq);
+    if (auto hit = responses.find(key); hit != responses.end() && hit->second.until > now) {
+      sends.push_back({from, hit->second.response});
+      return;
+    }
     std::string response;
     auto tag = hex_token(options_.random, 8);
-    if (request->method == "REGISTER") {
-      auto outcome =
-          registrar_.handle_register(*request, source, kind, directory, now, options_.random);
-      if (outcome.auth_failure)
-        guard_.record_auth_failure(from.address, outcome.extension, now);
-      else if (outcome.code == 200) {
-        guard_.record_auth_success(from.address, outcome.extension);
-        bindings_changed = true;
+    if (message->method == "REGISTER" && !from_line) {
+      // SPEC SIP-5: a remote worker's extension registers from its pinned address only, and
+      // only over TLS while remote workers are enabled.
+      const auto& number = message->to.uri.user;
+      if (auto it = directory.extensions.find(number);
+          it != directory.extensions.end() && !it->second.remote_worker_address.empty() &&
+          (it->second.remote_worker_address != from.address ||
+           (directory.policy.remote_workers && from.kind != telephony::transport::tls))) {
+        guard_.record_auth_failure(from.address, number, now);
+        response = telephony::build_response(*message, 403, "Forbidden",
+                                             {{"Warning", "399 ward \"remote worker rules\""}},
+                                             tag, received_address, received_port);
+      } else {
+        auto outcome = registrar_.handle_register(*message, source, from.kind, directory, now,
+                                                  options_.random);
+        if (outcome.auth_failure)
+          guard_.record_auth_failure(from.address, outcome.extension, now);
+        else if (outcome.code == 200) {
+          guard_.record_auth_success(from.address, outcome.extension);
+          bindings_changed = true;
+          if (outcome.auto_created && options_.on_auto_create)
+            options_.on_auto_create(outcome.extension);
+        }
+        response = telephony::build_response(*message, outcome.code, outcome.reason,
+                                             outcome.headers, tag, received_address,
+                                             received_port);
       }
-      response = telephony::build_response(*request, outcome.code, outcome.reason, outcome.headers,
-                                           tag, from.address, from.port);
-    } else if (request->method == "OPTIONS") {
+    } else if (message->method == "OPTIONS") {
       response = telephony::build_response(
-          *request, 200, "OK", {{"Allow", "REGISTER, OPTIONS"}, {"Accept", "application/sdp"}}, tag,
-          from.address, from.port);
+          *message, 200, "OK",
+          {{"Allow", std::string(allowed_methods)}, {"Accept", "application/sdp"}}, tag,
+          received_address, received_port);
     } else {
-      response =
-          telephony::build_response(*request, 501, "Not Implemented",
-                                    {{"Allow", "REGISTER, OPTIONS"}}, tag, from.address, from.port);
+      response = telephony::build_response(*message, 501, "Not Implemented",
+                                           {{"Allow", std::string(allowed_methods)}}, tag,
+                                           received_address, received_port);
     }
     if (responses.size() < max_cached_responses)
       responses[key] = cached{response, now + retransmission_window};
-    return response;
+    sends.push_back({from, std::move(response)});
   };
 
   while (!stopping_) {
     std::array<pollfd, 2> waiting{pollfd{fd_, POLLIN, 0}, pollfd{wake_fd_, POLLIN, 0}};
-    int ready = ::poll(waiting.data(), waiting.size(), 200);
+    int ready = ::poll(waiting.data(), waiting.size(), 100);
     auto now = options_.time->now();
+    auto directory = options_.directory->current();
+    if (directory->policy.strict_sips != strict_sips) {
+      strict_sips = directory->policy.strict_sips;
+      calls.set_strict_sips(strict_sips);
+    }
     if (ready > 0 && (waiting[1].revents & POLLIN)) {
       std::uint64_t count = 0;
       (void)::read(wake_fd_, &count, sizeof count);
@@ -562,12 +803,12 @@ void sip_service::run() {
         std::lock_guard lock(tcp_mutex_);
         inbox.swap(tcp_inbox_);
       }
-      auto directory = options_.directory->current();
       for (auto& message : inbox) {
         ++datagrams_;
-        if (auto response = process(message.text, peer{message.address, message.port}, message.kind,
-                                    now, *directory))
-          message.connection->send(*response);
+        telephony::sip_endpoint from{message.kind, message.address, message.port, message.node};
+        if (message.connection)
+          streams[stream_key(from)] = message.connection;
+        process(message.text, from, now, *directory);
       }
     }
     if (ready > 0 && (waiting[0].revents & POLLIN)) {
@@ -580,15 +821,28 @@ void sip_service::run() {
         messages[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
       }
       int received = ::recvmmsg(fd_, messages.data(), batch, MSG_DONTWAIT, nullptr);
-      auto directory = options_.directory->current();
       for (int i = 0; i < received; ++i) {
         ++datagrams_;
         std::string_view data(buffers[i].data(), messages[i].msg_len);
-        if (auto response =
-                process(data, peer_of(sources[i]), telephony::transport::udp, now, *directory))
-          outgoing.emplace_back(std::move(*response), sources[i]);
+        auto who = peer_of(sources[i]);
+        process(data, telephony::sip_endpoint{telephony::transport::udp, who.address, who.port, {}},
+                now, *directory);
       }
     }
+    if (now - last_tick >= std::chrono::milliseconds(50)) {
+      last_tick = now;
+      auto due = calls.tick(now, options_.random);
+      sends.insert(sends.end(), std::make_move_iterator(due.begin()),
+                   std::make_move_iterator(due.end()));
+      for (auto& [view, end] : calls.drain_ended()) {
+        if (view.answered != clock::time_point{})
+          ++calls_answered_;
+        if (options_.on_call_ended)
+          options_.on_call_ended(view, end);
+      }
+      bindings_changed = true;
+    }
+    dispatch(sends);
     if (!outgoing.empty()) {
       std::vector<mmsghdr> out(outgoing.size());
       std::vector<iovec> out_vectors(outgoing.size());
@@ -622,6 +876,7 @@ void sip_service::run() {
       if (!registrar_.expire(now).empty())
         bindings_changed = true;
       std::erase_if(responses, [now](const auto& entry) { return entry.second.until <= now; });
+      std::erase_if(streams, [](const auto& entry) { return entry.second.expired(); });
     }
     // Published at most four times a second: under load the list is rebuilt rarely.
     if (bindings_changed && now - last_publish >= std::chrono::milliseconds(250)) {
@@ -629,9 +884,21 @@ void sip_service::run() {
       auto current = registrar_.bindings(now);
       blacklist_snapshot lists{guard_.blacklisted_addresses(now),
                                guard_.blacklisted_extensions(now)};
+      std::vector<std::string> registered;
+      for (const auto& binding : current)
+        if (registered.empty() || registered.back() != binding.extension)
+          registered.push_back(binding.extension);
+      if (options_.on_locations &&
+          (registered != announced || now - last_announce >= std::chrono::seconds(20))) {
+        announced = registered;
+        last_announce = now;
+        options_.on_locations(std::move(registered));
+      }
+      auto active = calls.calls();
       std::lock_guard lock(bindings_mutex_);
       bindings_ = std::move(current);
       blacklists_ = std::move(lists);
+      calls_ = std::move(active);
       bindings_changed = false;
     }
   }

@@ -2,6 +2,8 @@
 
 #include "core/clock.hpp"
 #include "core/random.hpp"
+#include "media/rtp_relay.hpp"
+#include "telephony/b2bua.hpp"
 #include "telephony/directory.hpp"
 #include "telephony/registrar.hpp"
 #include "telephony/sip_guard.hpp"
@@ -50,6 +52,8 @@ struct sip_service_options {
   std::string realm;
   /// Lifetime of the stateless digest nonces (SPEC SIP-2).
   std::chrono::seconds nonce_lifetime{300};
+  /// SPEC SIP-2: SHA-256 is challenged first unless the site's phones need MD5 first.
+  bool prefer_md5 = false;
   telephony::guard_policy guard;
   std::shared_ptr<directory_feed> directory;
   const clock* time = nullptr;
@@ -57,6 +61,24 @@ struct sip_service_options {
   /// Guard decisions worth an alarm (blacklistings, resets), from the worker thread; must
   /// not block.
   std::function<void(const telephony::guard_event&)> on_guard_event;
+
+  /// This node's name: the B2BUA's Via, Contact and SDP, and the other nodes' location tables
+  /// (SPEC SIP-6).
+  std::string node;
+  /// Anchors the media of every call (SPEC MED-3); without it calls are refused with 503.
+  std::shared_ptr<media::rtp_relay> relay;
+  std::chrono::seconds ring_timeout{120};
+  std::size_t max_calls = 10'000;
+  /// Sends a SIP message to another node over its line; from the worker thread, must not block.
+  std::function<void(const std::string& node, std::string text)> send_over_line;
+  /// The extensions registered on this node, after every change (at most four times a second)
+  /// and every 20 s, for the other nodes' location tables; must not block.
+  std::function<void(std::vector<std::string> extensions)> on_locations;
+  /// Every call that ended, with how; must not block.
+  std::function<void(const telephony::call_view&, telephony::call_end)> on_call_ended;
+  /// SPEC SIP-3: an unknown extension registered while auto-create was on; the node creates
+  /// it in the directory. Must not block.
+  std::function<void(const std::string& extension)> on_auto_create;
 };
 
 /// SIP over UDP for one node: a worker thread that owns the socket, the guard (checked
@@ -96,7 +118,21 @@ public:
   /// Applies a blacklisting another node made (SPEC SIP-4), on the worker's thread.
   void apply_remote(telephony::guard_event event);
 
+  /// A SIP message another node sent over the line (SPEC SIP-6), handled on the worker.
+  void deliver_from_line(std::string node, std::string text);
+  /// Replaces what this node knows is registered on `node` (SPEC SIP-6); entries not
+  /// refreshed within a minute lapse.
+  void apply_locations(std::string node, std::vector<std::string> extensions);
+  /// The calls in progress, as the worker last published them.
+  std::vector<telephony::call_view> calls() const;
+
+  /// The media relay, for its statistics; null when calls have none.
+  std::shared_ptr<const media::rtp_relay> relay() const { return options_.relay; }
+
   /// Counters for metrics.
+  std::uint64_t calls_started() const { return calls_started_.load(); }
+  std::uint64_t calls_answered() const { return calls_answered_.load(); }
+  std::uint64_t refused_user_agents() const { return refused_user_agents_.load(); }
   std::uint64_t datagrams() const { return datagrams_.load(); }
   std::uint64_t malformed() const { return malformed_.load(); }
   std::uint64_t dropped() const { return dropped_.load(); }
@@ -129,6 +165,14 @@ private:
   std::mutex commands_mutex_;
   std::vector<std::function<void()>> commands_;
   std::atomic<std::uint64_t> datagrams_{0}, malformed_{0}, dropped_{0};
+  std::atomic<std::uint64_t> calls_started_{0}, calls_answered_{0}, refused_user_agents_{0};
+  std::vector<telephony::call_view> calls_;
+  struct remote_locations {
+    std::vector<std::string> extensions;
+    clock::time_point refreshed{};
+  };
+  /// Worker-only: which node each remotely registered extension is on.
+  std::map<std::string, remote_locations> locations_;
   int tcp_fd_;
   std::uint16_t tcp_port_;
   int tls_fd_;
@@ -144,6 +188,8 @@ private:
     std::string address;
     std::uint16_t port = 0;
     std::shared_ptr<tcp_connection> connection;
+    /// For messages from a line: the node that sent it.
+    std::string node;
   };
   std::mutex tcp_mutex_;
   std::vector<tcp_message> tcp_inbox_;

@@ -3,7 +3,11 @@
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <array>
+#include <utility>
 
 namespace ward::telephony {
 namespace {
@@ -49,6 +53,76 @@ std::optional<security_error> check_user_name(std::string_view name) {
   return std::nullopt;
 }
 
+/// A numeric IPv4 or IPv6 address in the form inet_ntop writes it, so that the registrar
+/// compares it with a source address as text; hosts and the unspecified address refused.
+security::security_result<std::string> canonical_address(std::string_view field,
+                                                         std::string_view text) {
+  auto refused = [&] {
+    return std::unexpected(invalid(std::string(field), "must be a numeric IPv4 or IPv6 address"));
+  };
+  if (text.size() > INET6_ADDRSTRLEN)
+    return refused();
+  std::string input(text);
+  std::array<unsigned char, 16> bytes{};
+  std::array<char, INET6_ADDRSTRLEN> out{};
+  int family = AF_INET;
+  if (inet_pton(AF_INET, input.c_str(), bytes.data()) != 1) {
+    family = AF_INET6;
+    if (inet_pton(AF_INET6, input.c_str(), bytes.data()) != 1)
+      return refused();
+  }
+  // An IPv4-mapped IPv6 address is the IPv4 address its packets come from.
+  static constexpr std::array<unsigned char, 12> mapped_prefix{0, 0, 0, 0, 0, 0,
+                                                               0, 0, 0, 0, 0xff, 0xff};
+  const unsigned char* address = bytes.data();
+  if (family == AF_INET6 && std::equal(mapped_prefix.begin(), mapped_prefix.end(), bytes.begin())) {
+    family = AF_INET;
+    address += mapped_prefix.size();
+  }
+  auto size = family == AF_INET ? 4u : 16u;
+  if (std::all_of(address, address + size, [](unsigned char b) { return b == 0; }))
+    return std::unexpected(invalid(std::string(field), "must not be the unspecified address"));
+  if (!inet_ntop(family, address, out.data(), out.size()))
+    return refused();
+  return std::string(out.data());
+}
+
+char fold(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+bool contains_folded(std::string_view haystack, std::string_view needle) {
+  return std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
+                     [](char a, char b) { return fold(a) == fold(b); }) != haystack.end();
+}
+
+std::optional<security_error> check_user_agent_rules(std::string_view field,
+                                                     const std::vector<std::string>& rules) {
+  if (rules.size() > max_user_agent_rules)
+    return invalid(std::string(field), "must have at most 64 entries");
+  for (const auto& rule : rules) {
+    if (rule.empty() || rule.size() > max_user_agent_rule_length)
+      return invalid(std::string(field), "entries must be 1 to 128 characters");
+    if (!std::all_of(rule.begin(), rule.end(), [](char c) { return c >= 0x20 && c <= 0x7e; }))
+      return invalid(std::string(field), "entries may contain only printable ASCII characters");
+  }
+  return std::nullopt;
+}
+
+std::optional<security_error> check_sip_policy(const sip_policy& policy) {
+  if (policy.rtp_port_min < 1024)
+    return invalid("rtp_port_min", "must be at least 1024");
+  if (policy.rtp_port_min % 2 != 0)
+    return invalid("rtp_port_min", "must be even (RTP takes even ports, RTCP the next odd one)");
+  if (policy.rtp_port_max <= policy.rtp_port_min)
+    return invalid("rtp_port_max", "must be above rtp_port_min");
+  if (policy.remote_workers && policy.rtp_port_max > remote_worker_rtp_port_max)
+    return invalid("rtp_port_max", "must be at most 50750 while remote workers are enabled");
+  if (auto bad = check_user_agent_rules("user_agent_allow", policy.user_agent_allow))
+    return bad;
+  return check_user_agent_rules("user_agent_block", policy.user_agent_block);
+}
+
 std::optional<security_error> check_code(std::string_view field, std::string_view code,
                                          std::string_view extension,
                                          const security::pin_rules& rules) {
@@ -59,6 +133,41 @@ std::optional<security_error> check_code(std::string_view field, std::string_vie
 }
 
 } // namespace
+
+bool user_agent_permitted(const sip_policy& policy, std::string_view user_agent) {
+  auto matches = [user_agent](const std::string& rule) {
+    return contains_folded(user_agent, rule);
+  };
+  if (std::any_of(policy.user_agent_block.begin(), policy.user_agent_block.end(), matches))
+    return false;
+  return policy.user_agent_allow.empty() ||
+         std::any_of(policy.user_agent_allow.begin(), policy.user_agent_allow.end(), matches);
+}
+
+std::expected<void, std::string> validate_sip_policy(const sip_policy& policy) {
+  if (auto bad = check_sip_policy(policy))
+    return std::unexpected(bad->field + ": " + bad->message);
+  return {};
+}
+
+std::optional<time_point> auto_create_expires_at(const sip_policy& policy) {
+  if (!policy.auto_create)
+    return std::nullopt;
+  return policy.auto_create_enabled_at + auto_create_lifetime;
+}
+
+bool auto_create_active(const sip_policy& policy, time_point now) {
+  auto expires = auto_create_expires_at(policy);
+  return expires && now < *expires;
+}
+
+sip_policy effective_sip_policy(sip_policy policy, time_point now) {
+  if (policy.auto_create && !auto_create_active(policy, now)) {
+    policy.auto_create = false;
+    policy.auto_create_enabled_at = {};
+  }
+  return policy;
+}
 
 digest_secrets make_digest_secrets(std::string_view username, std::string_view realm,
                                    std::string_view secret) {
@@ -248,6 +357,16 @@ telephony_directory::update_extension(std::string_view number, const extension_f
   }
   if (fields.force_authorization)
     changed.force_authorization = *fields.force_authorization;
+  if (fields.remote_worker_address) {
+    if (fields.remote_worker_address->empty()) {
+      changed.remote_worker_address.clear();
+    } else {
+      auto address = canonical_address("remote_worker_address", *fields.remote_worker_address);
+      if (!address)
+        return std::unexpected(address.error());
+      changed.remote_worker_address = std::move(*address);
+    }
+  }
   it->second = std::move(changed);
   ++data_.version;
   return {};
@@ -257,6 +376,23 @@ security::security_result<void> telephony_directory::delete_extension(std::strin
   if (data_.extensions.erase(std::string(number)) == 0)
     return std::unexpected(
         security_error{security_errc::not_found, "number", "extension does not exist"});
+  ++data_.version;
+  return {};
+}
+
+security::security_result<void> telephony_directory::set_sip_policy(sip_policy policy,
+                                                                    time_point now) {
+  if (auto bad = check_sip_policy(policy))
+    return std::unexpected(*bad);
+  // The stamp is the directory's, never the caller's: a lapsed auto-create asked for again
+  // counts as switched on anew.
+  if (!policy.auto_create)
+    policy.auto_create_enabled_at = {};
+  else if (auto_create_active(data_.policy, now))
+    policy.auto_create_enabled_at = data_.policy.auto_create_enabled_at;
+  else
+    policy.auto_create_enabled_at = std::chrono::floor<std::chrono::milliseconds>(now);
+  data_.policy = std::move(policy);
   ++data_.version;
   return {};
 }
@@ -304,7 +440,49 @@ std::int64_t to_unix(time_point when) {
   return std::chrono::duration_cast<std::chrono::seconds>(when.time_since_epoch()).count();
 }
 
+std::int64_t to_unix_ms(time_point when) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count();
+}
+
+json policy_json(const sip_policy& policy) {
+  return {{"auto_create", policy.auto_create},
+          {"auto_create_enabled_at_unix_ms", to_unix_ms(policy.auto_create_enabled_at)},
+          {"strict_sips", policy.strict_sips},
+          {"user_agent_allow", policy.user_agent_allow},
+          {"user_agent_block", policy.user_agent_block},
+          {"remote_workers", policy.remote_workers},
+          {"rtp_port_min", policy.rtp_port_min},
+          {"rtp_port_max", policy.rtp_port_max}};
+}
+
+/// Throws json::exception for a missing or mistyped member, like the rest of
+/// decode_directory; a policy that reads but does not validate is an error.
+std::expected<sip_policy, std::string> policy_of(const json& entry) {
+  sip_policy policy;
+  policy.auto_create = entry.at("auto_create").get<bool>();
+  policy.auto_create_enabled_at = time_point(
+      std::chrono::milliseconds(entry.at("auto_create_enabled_at_unix_ms").get<std::int64_t>()));
+  policy.strict_sips = entry.at("strict_sips").get<bool>();
+  policy.user_agent_allow = entry.at("user_agent_allow").get<std::vector<std::string>>();
+  policy.user_agent_block = entry.at("user_agent_block").get<std::vector<std::string>>();
+  policy.remote_workers = entry.at("remote_workers").get<bool>();
+  for (auto [key, port] : {std::pair{"rtp_port_min", &policy.rtp_port_min},
+                           std::pair{"rtp_port_max", &policy.rtp_port_max}}) {
+    auto value = entry.at(key).get<std::int64_t>();
+    if (value < 0 || value > 65535)
+      return std::unexpected(std::string("sip_policy.") + key + " is not a port number");
+    *port = static_cast<std::uint16_t>(value);
+  }
+  if (auto bad = check_sip_policy(policy))
+    return std::unexpected("sip_policy." + bad->field + ": " + bad->message);
+  return policy;
+}
+
 } // namespace
+
+std::string encode_sip_policy(const sip_policy& policy) {
+  return policy_json(policy).dump();
+}
 
 std::string encode_directory(const telephony_directory_data& data) {
   json users = json::array();
@@ -332,9 +510,13 @@ std::string encode_directory(const telephony_directory_data& data) {
                           {"ha1_md5", record.phone_password_digest.ha1_md5},
                           {"ha1_sha256", record.phone_password_digest.ha1_sha256},
                           {"has_phone_password", record.has_phone_password},
-                          {"force_authorization", record.force_authorization}});
-  return json{
-      {"format", 1}, {"version", data.version}, {"users", users}, {"extensions", extensions}}
+                          {"force_authorization", record.force_authorization},
+                          {"remote_worker_address", record.remote_worker_address}});
+  return json{{"format", 1},
+              {"version", data.version},
+              {"users", users},
+              {"extensions", extensions},
+              {"sip_policy", policy_json(data.policy)}}
       .dump();
 }
 
@@ -369,7 +551,17 @@ std::expected<telephony_directory_data, std::string> decode_directory(std::strin
                                       entry.at("ha1_sha256").get<std::string>()};
       record.has_phone_password = entry.at("has_phone_password").get<bool>();
       record.force_authorization = entry.at("force_authorization").get<bool>();
+      // Absent in encodings from before SPEC SIP-5: not a remote worker.
+      if (entry.contains("remote_worker_address"))
+        record.remote_worker_address = entry.at("remote_worker_address").get<std::string>();
       data.extensions.emplace(record.number, std::move(record));
+    }
+    // Absent in encodings from before the SIP policy: the defaults.
+    if (document.contains("sip_policy")) {
+      auto policy = policy_of(document.at("sip_policy"));
+      if (!policy)
+        return std::unexpected("damaged telephony directory: " + policy.error());
+      data.policy = std::move(*policy);
     }
     return data;
   } catch (const json::exception& e) {

@@ -5,9 +5,14 @@
 #include "security/password_hash.hpp"
 #include "security/security_database.hpp"
 
+#include <chrono>
+#include <cstdint>
+#include <expected>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace ward::telephony {
 
@@ -47,12 +52,68 @@ struct extension_record {
   bool has_phone_password = false;
   /// Registration must authenticate (SPEC SIP-2: on by default).
   bool force_authorization = true;
+  /// SPEC SIP-5: the pinned public IP address of a remote worker's phone, numeric IPv4 or
+  /// IPv6 in canonical form; empty = the extension is not a remote worker.
+  std::string remote_worker_address;
 };
+
+/// How long auto-create stays on after it was switched on (SPEC SIP-3).
+inline constexpr std::chrono::hours auto_create_lifetime{24};
+/// The highest RTP port allowed while remote workers are enabled (SPEC SIP-5).
+inline constexpr std::uint16_t remote_worker_rtp_port_max = 50750;
+/// Limits on the User-Agent lists (SPEC SIP-4).
+inline constexpr std::size_t max_user_agent_rules = 64;
+inline constexpr std::size_t max_user_agent_rule_length = 128;
+
+/// The cluster-wide SIP policy settings, kept in the telephony directory and replicated
+/// with it.
+struct sip_policy {
+  /// SPEC SIP-3: off by default; lapses 24 h after auto_create_enabled_at.
+  bool auto_create = false;
+  std::chrono::system_clock::time_point auto_create_enabled_at{};
+  /// SPEC SIP-1: calls only over TLS with sips: URIs.
+  bool strict_sips = false;
+  /// SPEC SIP-4: User-Agent rules, case-insensitive substrings. Non-empty allow list = only
+  /// matching UAs; block list always wins.
+  std::vector<std::string> user_agent_allow, user_agent_block;
+  /// SPEC SIP-5: remote workers enabled; then rtp_port_max must be <= 50750 and
+  /// remote-worker extensions are only accepted on TLS.
+  bool remote_workers = false;
+  std::uint16_t rtp_port_min = 40000, rtp_port_max = 50750;
+  bool operator==(const sip_policy&) const = default;
+};
+
+/// Whether the User-Agent rules admit `user_agent` (SPEC SIP-4): a block entry contained in
+/// it refuses it; otherwise a non-empty allow list admits only agents containing one of its
+/// entries. Case-insensitive.
+bool user_agent_permitted(const sip_policy& policy, std::string_view user_agent);
+
+/// Whether the policy may be stored: even rtp_port_min >= 1024 below rtp_port_max,
+/// rtp_port_max <= 50750 while remote workers are enabled, and at most 64 User-Agent
+/// entries per list, each 1 to 128 printable ASCII characters. The error reads
+/// "field: reason".
+std::expected<void, std::string> validate_sip_policy(const sip_policy& policy);
+
+/// When auto-create lapses, or nullopt while it is off (SPEC SIP-3).
+std::optional<time_point> auto_create_expires_at(const sip_policy& policy);
+
+/// Whether auto-create is on at `now`: switched on and not yet lapsed (SPEC SIP-3).
+bool auto_create_active(const sip_policy& policy, time_point now);
+
+/// The policy as it applies at `now`: a lapsed auto-create reads as switched off (SPEC
+/// SIP-3). Changes start from this, so that a lapsed auto-create carried along with
+/// another change is not switched on anew.
+sip_policy effective_sip_policy(sip_policy policy, time_point now);
+
+/// The policy as the JSON object the directory encoding holds; also the audit trail's
+/// before/after of a policy change.
+std::string encode_sip_policy(const sip_policy& policy);
 
 struct telephony_directory_data {
   std::uint64_t version = 1;
   std::map<std::string, telephony_user> users;
   std::map<std::string, extension_record> extensions;
+  sip_policy policy;
 };
 
 /// Fields of a telephony user to set; unset fields stay as they are.
@@ -67,6 +128,8 @@ struct telephony_user_fields {
 struct extension_fields {
   std::optional<std::string> phone_password;
   std::optional<bool> force_authorization;
+  /// SPEC SIP-5: a numeric IPv4 or IPv6 address; empty clears it.
+  std::optional<std::string> remote_worker_address;
 };
 
 enum class user_login_outcome : std::uint8_t { success, bad_credentials, locked };
@@ -105,6 +168,13 @@ public:
                                                    const extension_fields& fields,
                                                    const security::security_settings& policy);
   security::security_result<void> delete_extension(std::string_view number);
+
+  /// Replaces the SIP policy (SPEC SIP-1, SIP-3..SIP-5) once it validates. Switching
+  /// auto-create on stamps `now` (to the millisecond) as the time it was switched on, and a
+  /// lapsed auto-create counts as off, so build `policy` from effective_sip_policy().
+  /// Leaving it on keeps the stamp; switching it off clears it. The caller's stamp is
+  /// ignored.
+  security::security_result<void> set_sip_policy(sip_policy policy, time_point now);
 
   /// The password hash a user login checks against, or a dummy for unknown users.
   std::string password_hash_for(std::string_view name) const;

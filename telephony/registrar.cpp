@@ -94,26 +94,23 @@ std::expected<registrar, std::string> registrar::create(nonce_authority nonces,
   return registrar(std::move(nonces), settings);
 }
 
-bool registrar::auto_create_active(time_point now) const {
-  return settings_.auto_create && now - settings_.auto_create_enabled_at < auto_create_lifetime;
-}
 
 register_outcome registrar::challenge(register_outcome out, register_status status, time_point now,
-                                      const random_source& random) const {
+                                      const random_source& random, bool proxy) const {
   // One nonce for every algorithm: the response names its algorithm and the nonce counts are
   // tracked per nonce, so sharing costs nothing and saves an HMAC per challenge.
   auto nonce = nonces_.issue(now, random);
   bool stale = status == register_status::stale_nonce || status == register_status::replayed;
   out.status = status;
-  out.code = 401;
-  out.reason = "Unauthorized";
+  out.code = proxy ? 407 : 401;
+  out.reason = proxy ? "Proxy Authentication Required" : "Unauthorized";
+  auto header = proxy ? "Proxy-Authenticate" : "WWW-Authenticate";
   out.headers.reserve(2);
-  out.headers.emplace_back("WWW-Authenticate",
-                           make_challenge(realm(), nonce, settings_.preferred, stale));
+  out.headers.emplace_back(header, make_challenge(realm(), nonce, settings_.preferred, stale));
   auto other = settings_.preferred == digest_algorithm::sha256 ? digest_algorithm::md5
                                                                : digest_algorithm::sha256;
   if (other == digest_algorithm::sha256 || settings_.offer_md5)
-    out.headers.emplace_back("WWW-Authenticate", make_challenge(realm(), nonce, other, stale));
+    out.headers.emplace_back(header, make_challenge(realm(), nonce, other, stale));
   return out;
 }
 
@@ -142,10 +139,45 @@ register_outcome registrar::handle_register(const sip_message& request, const st
   }
   out.extension = aor.user;
 
+  // SPEC SIP-3: while auto-create holds, an unknown extension number registers and is
+  // created; it lapses by itself 24 h after it was switched on.
+  if (!directory.extensions.contains(aor.user) && auto_create_active(directory.policy, now) &&
+      aor.user.size() <= 15 &&
+      std::ranges::all_of(aor.user, [](char c) { return c >= '0' && c <= '9'; })) {
+    out.auto_created = true;
+    out.detail = "auto-created";
+    return apply_contacts(std::move(out), request, source, kind, false, now);
+  }
+  auto checked = authenticate(std::move(out), request, aor.user, false, directory, now, random);
+  if (checked.code != 200)
+    return checked;
+  bool authenticated = checked.algorithm.has_value();
+  return apply_contacts(std::move(checked), request, source, kind, authenticated, now);
+}
+
+register_outcome registrar::authorize_request(const sip_message& request,
+                                              const telephony_directory_data& directory,
+                                              time_point now, const random_source& random) {
+  register_outcome out;
+  if (!request.is_request || !is_sip_scheme(request.from.uri.scheme) ||
+      request.from.uri.user.empty()) {
+    set(out, register_status::forbidden, 403, "Forbidden", "From names no extension");
+    return out;
+  }
+  out.extension = request.from.uri.user;
+  return authenticate(std::move(out), request, request.from.uri.user, true, directory, now,
+                      random);
+}
+
+register_outcome registrar::authenticate(register_outcome out, const sip_message& request,
+                                         std::string_view number, bool proxy,
+                                         const telephony_directory_data& directory,
+                                         time_point now, const random_source& random) {
+  const std::string user(number);
   // SPEC SIP-2: the phone password, else the login code of the extension's user. An
   // extension missing from the directory never registers, whatever users name it.
   const extension_record* extension = nullptr;
-  if (auto it = directory.extensions.find(aor.user); it != directory.extensions.end())
+  if (auto it = directory.extensions.find(user); it != directory.extensions.end())
     extension = &it->second;
   const digest_secrets* secrets = nullptr;
   const telephony_user* code_owner = nullptr;
@@ -156,21 +188,23 @@ register_outcome registrar::handle_register(const sip_message& request, const st
       return;
     }
     // Searched for unknown extensions too, so their answer costs what a real one's does.
-    const auto* user = owner_of(directory, aor.user);
-    if (extension != nullptr && user != nullptr && has_secret(user->login_code_digest)) {
-      secrets = &user->login_code_digest;
-      code_owner = user;
+    const auto* owner = owner_of(directory, user);
+    if (extension != nullptr && owner != nullptr && has_secret(owner->login_code_digest)) {
+      secrets = &owner->login_code_digest;
+      code_owner = owner;
     }
   };
   if (extension != nullptr && !extension->force_authorization) {
     resolve_secrets();
-    if (secrets == nullptr)
-      return apply_contacts(std::move(out), request, source, kind, false, now);
+    if (secrets == nullptr) {
+      set(out, register_status::registered, 200, "OK", "no authorization required");
+      return out;
+    }
   }
 
   std::optional<digest_credentials> credentials;
   bool malformed = false;
-  for (const auto& value : request.authorizations) {
+  for (const auto& value : proxy ? request.proxy_authorizations : request.authorizations) {
     auto parsed = parse_authorization(value);
     if (!parsed) {
       malformed = true;
@@ -184,15 +218,15 @@ register_outcome registrar::handle_register(const sip_message& request, const st
   }
   if (!credentials) {
     if (malformed) {
-      set(out, register_status::bad_request, 400, "Bad Request", "malformed Authorization");
+      set(out, register_status::bad_request, 400, "Bad Request", proxy ? "malformed Proxy-Authorization" : "malformed Authorization");
       return out;
     }
     out.detail = "no credentials for this realm";
-    return challenge(std::move(out), register_status::challenged, now, random);
+    return challenge(std::move(out), register_status::challenged, now, random, proxy);
   }
-  if (credentials->username != aor.user) {
+  if (credentials->username != user) {
     set(out, register_status::forbidden, 403, "Forbidden",
-        "digest username is not the To extension");
+        proxy ? "digest username is not the From extension" : "digest username is not the To extension");
     out.auth_failure = true;
     return out;
   }
@@ -214,7 +248,7 @@ register_outcome registrar::handle_register(const sip_message& request, const st
     // Nothing was verified, so nothing is counted; a fresh challenge lets a phone that
     // talked to a node with another secret recover.
     out.detail = "nonce not issued by this cluster";
-    return challenge(std::move(out), register_status::challenged, now, random);
+    return challenge(std::move(out), register_status::challenged, now, random, proxy);
   }
 
   if (secrets == nullptr)
@@ -242,16 +276,17 @@ register_outcome registrar::handle_register(const sip_message& request, const st
   }
   if (nonce == nonce_status::stale) {
     out.detail = "nonce expired";
-    return challenge(std::move(out), register_status::stale_nonce, now, random);
+    return challenge(std::move(out), register_status::stale_nonce, now, random, proxy);
   }
   // parse_authorization() guarantees 8 hex digits whenever qop is present.
   auto count = parse_nonce_count(credentials->nc).value_or(0);
   if (!counters_.accept(credentials->nonce, count)) {
     out.detail = "nonce count " + credentials->nc + " used before";
-    return challenge(std::move(out), register_status::replayed, now, random);
+    return challenge(std::move(out), register_status::replayed, now, random, proxy);
   }
   out.algorithm = credentials->algorithm;
-  return apply_contacts(std::move(out), request, source, kind, true, now);
+  set(out, register_status::registered, 200, "OK", "");
+  return out;
 }
 
 const telephony_user* registrar::owner_of(const telephony_directory_data& directory,

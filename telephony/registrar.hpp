@@ -23,11 +23,6 @@ namespace ward::telephony {
 struct registrar_settings {
   using time_point = std::chrono::system_clock::time_point;
 
-  /// Auto-create extension/user (SPEC SIP-3): off by default. The node's directory does the
-  /// creating; the registrar only says whether the switch still holds (auto_create_active).
-  bool auto_create = false;
-  /// When an administrator turned auto-create on; it lapses 24 h later.
-  time_point auto_create_enabled_at{};
   /// Shorter non-zero intervals get 423 with Min-Expires (RFC 3261 10.3 step 7).
   std::chrono::seconds min_expires{60};
   /// Longer intervals are shortened to this.
@@ -86,6 +81,9 @@ struct register_outcome {
   /// Counts toward blacklisting (SPEC SIP-4): a wrong password, an unknown extension, a
   /// username other than the To extension. A first request without credentials does not.
   bool auth_failure = false;
+  /// SPEC SIP-3: the extension did not exist and auto-create was on, so the binding was made
+  /// without authentication; the node creates the extension.
+  bool auto_created = false;
   /// The algorithm of credentials that verified; nullopt otherwise (and for extensions that
   /// may register without authorization).
   std::optional<digest_algorithm> algorithm;
@@ -123,9 +121,6 @@ class registrar {
 public:
   using time_point = std::chrono::system_clock::time_point;
 
-  /// How long auto-create holds once switched on (SPEC SIP-3).
-  static constexpr std::chrono::hours auto_create_lifetime{24};
-
   /// Validates the settings (min <= default <= max, MD5 offered when preferred, bounds).
   static std::expected<registrar, std::string> create(nonce_authority nonces,
                                                       registrar_settings settings = {});
@@ -135,15 +130,19 @@ public:
                                    transport kind, const telephony_directory_data& directory,
                                    time_point now, const random_source& random);
 
+  /// Authenticates a request that starts a call (SPEC SIP-2, SIP-6) as the extension its From
+  /// URI names, against Proxy-Authorization; code 200 means go on (`algorithm` says whether
+  /// credentials verified), 407 carries fresh challenges, 403 a failure the guard counts.
+  register_outcome authorize_request(const sip_message& request,
+                                     const telephony_directory_data& directory, time_point now,
+                                     const random_source& random);
+
   /// Every unexpired binding, sorted by extension then contact.
   std::vector<registration_binding> bindings(time_point now) const;
   /// The unexpired bindings of one extension, sorted by contact.
   std::vector<registration_binding> lookup(std::string_view extension, time_point now) const;
   /// Drops expired bindings and returns them (for unregistration events).
   std::vector<registration_binding> expire(time_point now);
-
-  /// True while auto-create is on and fewer than 24 h have passed since it was turned on.
-  bool auto_create_active(time_point now) const;
 
   const std::string& realm() const { return nonces_.realm(); }
   const registrar_settings& settings() const { return settings_; }
@@ -171,7 +170,13 @@ private:
   registrar(nonce_authority nonces, registrar_settings settings);
 
   register_outcome challenge(register_outcome out, register_status status, time_point now,
-                             const random_source& random) const;
+                             const random_source& random, bool proxy = false) const;
+  /// Digest authentication of `request` as `user` (SPEC SIP-2): the phone password, else the
+  /// login code; 200 when verified or not required, else the answer to send.
+  register_outcome authenticate(register_outcome out, const sip_message& request,
+                                std::string_view user, bool proxy,
+                                const telephony_directory_data& directory, time_point now,
+                                const random_source& random);
   register_outcome apply_contacts(register_outcome out, const sip_message& request,
                                   const std::string& source, transport kind, bool authenticated,
                                   time_point now);

@@ -520,6 +520,8 @@ std::string_view to_string(transport kind) {
       return "tcp";
     case transport::tls:
       return "tls";
+    case transport::line:
+      return "line";
   }
   return "udp";
 }
@@ -657,6 +659,11 @@ std::expected<sip_message, sip_parse_error> parse_sip_message(std::string_view d
     if (auto value = serialise(authorization, osip_authorization_to_str))
       out.authorizations.push_back(std::move(*value));
   });
+  for_each<osip_proxy_authorization_t>(
+      m.proxy_authorizations, [&](osip_proxy_authorization_t* authorization) {
+        if (auto value = serialise(authorization, osip_authorization_to_str))
+          out.proxy_authorizations.push_back(std::move(*value));
+      });
 
   if (m.content_type != nullptr)
     if (auto value = serialise(m.content_type, osip_content_type_to_str))
@@ -784,7 +791,8 @@ void append_top_via(std::string& out, const sip_via& via, std::string_view recei
 std::string build_response(const sip_message& request, int code, std::string_view reason,
                            const std::vector<std::pair<std::string, std::string>>& extra_headers,
                            std::string_view to_tag, std::string_view received_address,
-                           std::uint16_t received_port) {
+                           std::uint16_t received_port, std::string_view content_type,
+                           std::string_view body) {
   std::string out;
   std::size_t estimate = 128 + reason.size() + request.from.value.size() + request.to.value.size() +
                          request.call_id.size() + to_tag.size();
@@ -830,7 +838,48 @@ std::string build_response(const sip_message& request, int code, std::string_vie
     append_clean(out, value);
     out += "\r\n";
   }
-  out += "Server: Ward\r\nContent-Length: 0\r\n\r\n";
+  out += "Server: Ward\r\n";
+  if (!body.empty()) {
+    out += "Content-Type: ";
+    append_clean(out, content_type);
+    out += "\r\n";
+  }
+  out += "Content-Length: ";
+  out += std::to_string(body.size());
+  out += "\r\n\r\n";
+  out += body;
+  return out;
+}
+
+std::string build_request(const sip_request_fields& fields) {
+  std::string out;
+  out.reserve(512 + fields.body.size());
+  auto header = [&out](std::string_view name, std::string_view value) {
+    out += name;
+    out += ": ";
+    append_clean(out, value);
+    out += "\r\n";
+  };
+  append_clean(out, fields.method);
+  out += ' ';
+  append_clean(out, fields.request_uri);
+  out += " SIP/2.0\r\n";
+  header("Via", fields.via);
+  header("Max-Forwards", std::to_string(fields.max_forwards));
+  header("From", fields.from);
+  header("To", fields.to);
+  header("Call-ID", fields.call_id);
+  header("CSeq", std::to_string(fields.cseq) + " " + fields.method);
+  if (!fields.contact.empty())
+    header("Contact", fields.contact);
+  for (const auto& [name, value] : fields.extra_headers)
+    header(name, value);
+  out += "User-Agent: Ward\r\n";
+  if (!fields.body.empty())
+    header("Content-Type", fields.content_type);
+  header("Content-Length", std::to_string(fields.body.size()));
+  out += "\r\n";
+  out += fields.body;
   return out;
 }
 

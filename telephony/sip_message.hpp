@@ -62,7 +62,8 @@ struct sip_parse_error {
 };
 
 /// The transport a message arrived on (SPEC SIP-1: UDP, TCP and TLS, each enabled apart).
-enum class transport : std::uint8_t { udp, tcp, tls };
+/// `line`: carried over a cluster line between two nodes (SPEC SIP-6), not a socket.
+enum class transport : std::uint8_t { udp, tcp, tls, line };
 
 std::string_view to_string(transport kind);
 
@@ -154,6 +155,8 @@ struct sip_message {
   /// re-serialisation of the parameters it understood, with the peer's quoting kept, which
   /// is what parse_authorization() reads.
   std::vector<std::string> authorizations;
+  /// Every Proxy-Authorization value, in order, as `authorizations` (an INVITE answers a 407).
+  std::vector<std::string> proxy_authorizations;
   std::string user_agent;
   std::string content_type;
   /// Exactly Content-Length bytes (the rest of the datagram when it has none).
@@ -182,9 +185,32 @@ std::optional<std::string_view> first_line_method(std::string_view datagram);
 /// the request's To had no tag; then `extra_headers`, "Server: Ward" and Content-Length: 0.
 /// An empty `received_address` leaves the top Via as it came. Line breaks in the arguments
 /// are dropped so no caller can split a header.
+/// With `body`, Content-Type is `content_type` and Content-Length the body's size.
 std::string build_response(const sip_message& request, int code, std::string_view reason,
                            const std::vector<std::pair<std::string, std::string>>& extra_headers,
                            std::string_view to_tag, std::string_view received_address,
-                           std::uint16_t received_port);
+                           std::uint16_t received_port, std::string_view content_type = {},
+                           std::string_view body = {});
+
+/// A request Ward sends as a user agent client (the B2BUA's legs, RFC 3261 8.1.1). The
+/// values are written as given, with line breaks dropped.
+struct sip_request_fields {
+  std::string method;
+  std::string request_uri;
+  /// The whole Via value, e.g. "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK...;rport".
+  std::string via;
+  std::string from;
+  std::string to;
+  std::string call_id;
+  std::uint32_t cseq = 1;
+  /// Empty: no Contact header.
+  std::string contact;
+  std::uint32_t max_forwards = 70;
+  std::vector<std::pair<std::string, std::string>> extra_headers;
+  std::string content_type;
+  std::string body;
+};
+
+std::string build_request(const sip_request_fields& fields);
 
 } // namespace ward::telephony

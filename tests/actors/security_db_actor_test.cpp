@@ -26,13 +26,18 @@ struct security_world {
   caf::actor actor;
   std::shared_ptr<security::audit_log> audit;
   std::shared_ptr<security::sealed_store> security_store;
+  std::shared_ptr<security::sealed_store> config_store;
+  /// Every directory the actor published, in order; written on the actor's thread and read
+  /// after a reply from it.
+  std::shared_ptr<std::vector<telephony::telephony_directory_data>> published =
+      std::make_shared<std::vector<telephony::telephony_directory_data>>();
 
   explicit security_world(bool settings_writer = true) {
     auto key = security::node_key::from_bytes({7});
     auto random = test::seeded_random(11);
     security_store = std::make_shared<security::sealed_store>(
         std::move(*storage::kv_store::open(dir.path() / "security")), key, random);
-    auto config_store = std::make_shared<security::sealed_store>(
+    config_store = std::make_shared<security::sealed_store>(
         std::move(*storage::kv_store::open(dir.path() / "config")), key, random);
     audit = std::shared_ptr<security::audit_log>(
         std::move(*security::audit_log::open(dir.path() / "audit.log", time)));
@@ -55,6 +60,9 @@ struct security_world {
                              &time,
                              random};
     deps.settings_writer = settings_writer;
+    deps.publish_directory = [published = published](const auto& data) {
+      published->push_back(data);
+    };
     actor = spawn_security_db_actor(*system, std::move(deps));
   }
 
@@ -398,4 +406,45 @@ TEST_CASE("POL-7 a login reported from another node counts on the writer") {
   auto reply = writer.login("Administrator", "Administrator");
   REQUIRE(reply.error);
   CHECK(reply.error->message == "account locked");
+}
+
+TEST_CASE("SIP-3 a SIP policy change is stamped by the actor's clock and persisted published and "
+          "audited") {
+  security_world world;
+  world.time.advance(std::chrono::milliseconds(5400250));
+  auto switched_on_at = world.time.now();
+  auto admin = world.ignite();
+  security_transaction change;
+  change.token = admin;
+  change.action = "SetSipSettings";
+  change.service = security::service_name::configuration;
+  change.origin = {"127.0.0.1:4002", security::service_name::configuration, true, false};
+  change.required = security::right::config_write_all;
+  change.writes = transaction_writes::directory;
+  change.apply = [](security_context& c) -> security::security_result<transaction_effect> {
+    auto before = telephony::encode_sip_policy(c.directory.data().policy);
+    auto policy = telephony::effective_sip_policy(c.directory.data().policy, c.now);
+    policy.auto_create = true;
+    policy.user_agent_block = {"friendly-scanner"};
+    if (auto set = c.directory.set_sip_policy(policy, c.now); !set)
+      return std::unexpected(set.error());
+    return transaction_effect{"sip_policy", before,
+                              telephony::encode_sip_policy(c.directory.data().policy), ""};
+  };
+  auto reply = world.run(std::move(change));
+  REQUIRE_MESSAGE(!reply.error, (reply.error ? reply.error->message : std::string{}));
+
+  auto stored = telephony::decode_directory(**world.config_store->get(directory_record));
+  REQUIRE(stored.has_value());
+  CHECK(stored->policy.auto_create);
+  CHECK(stored->policy.auto_create_enabled_at == switched_on_at);
+  CHECK(stored->policy.user_agent_block == std::vector<std::string>{"friendly-scanner"});
+  REQUIRE_FALSE(world.published->empty());
+  CHECK(world.published->back().policy == stored->policy);
+  auto changes = *world.audit->query({.kind = security::audit_kind::change});
+  REQUIRE_FALSE(changes.empty());
+  CHECK(changes.back().action == "SetSipSettings");
+  CHECK(changes.back().object == "sip_policy");
+  CHECK(changes.back().before.find("\"auto_create\":false") != std::string::npos);
+  CHECK(changes.back().after.find("\"auto_create\":true") != std::string::npos);
 }

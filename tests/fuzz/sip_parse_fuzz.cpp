@@ -1,15 +1,18 @@
 // Fuzz target for the SIP and SDP paths a network peer reaches: the first-line check, the
-// SIP parser, response building, Authorization parsing, the registrar's digest path and
-// the SDP a=crypto (SDES) parser. Built standalone (-DWARD_FUZZ_STANDALONE: a bounded,
-// seeded mutation loop over the corpus below) or for libFuzzer (-DWARD_LIBFUZZER).
+// SIP parser, response building, Authorization parsing, the registrar's digest path, the
+// SDP parser and relay rewrite, and the SDP a=crypto (SDES) parser. Built standalone
+// (-DWARD_FUZZ_STANDALONE: a bounded, seeded mutation loop over the corpus below) or for
+// libFuzzer (-DWARD_LIBFUZZER).
 
 #include "media/sdes.hpp"
 #include "telephony/directory.hpp"
 #include "telephony/registrar.hpp"
+#include "telephony/sdp.hpp"
 #include "telephony/sip_digest.hpp"
 #include "telephony/sip_message.hpp"
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -49,6 +52,27 @@ telephony::registrar& the_registrar() {
   return instance;
 }
 
+/// Parses `body` as SDP and, when it parses, anchors it on a relay (IPv4 or IPv6 by the
+/// body's length). Whatever the rewrite renders must parse again with the relay's address:
+/// the node would otherwise send an offer it could not read itself.
+void exercise_sdp(std::string_view body) {
+  auto session = telephony::parse_sdp(body);
+  if (!session)
+    return;
+  telephony::sdp_rewrite rewrite{.address = body.size() % 2 == 0 ? "192.0.2.1" : "2001:db8::1",
+                                 .session_id = "42",
+                                 .version = 7};
+  for (std::size_t i = 0; i < session->media.size(); ++i)
+    rewrite.ports.push_back(static_cast<std::uint16_t>(40000 + 2 * i));
+  auto rewritten = telephony::rewrite_sdp(body, *session, rewrite);
+  if (!rewritten)
+    return;
+  auto again = telephony::parse_sdp(*rewritten);
+  if (!again || again->media.size() != session->media.size() ||
+      again->session_connection != rewrite.address)
+    std::abort();
+}
+
 void exercise(std::string_view bytes) {
   (void)telephony::first_line_method(bytes);
   auto message = telephony::parse_sip_message(bytes);
@@ -64,7 +88,8 @@ void exercise(std::string_view bytes) {
             std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000)),
             zero_random());
     }
-    // SDP bodies: every a=crypto line goes through the SDES parser.
+    // SDP bodies: the SDP parser and rewrite, and every a=crypto line through the SDES parser.
+    exercise_sdp(message->body);
     std::string_view body = message->body;
     for (std::size_t at = 0; at < body.size();) {
       auto end = body.find('\n', at);
@@ -80,6 +105,7 @@ void exercise(std::string_view bytes) {
   }
   (void)telephony::parse_authorization(bytes);
   (void)media::parse_crypto(bytes);
+  exercise_sdp(bytes);
 }
 
 std::vector<std::string> make_corpus() {
@@ -112,6 +138,18 @@ std::vector<std::string> make_corpus() {
       "From: <sip:probe@127.0.0.1>;tag=7\r\nTo: <sip:127.0.0.1>\r\nCall-ID: i@j\r\n"
       "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
       "a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:d0RmdmcmVCspeEc3QGZiNWpVLFJhQX1cfHAwJSoj|2^31",
+      // SDP on its own: a baresip-style offer with LF line ends and session-level c=, and a
+      // desk phone's SRTP offer over IPv6 with media-level c=, a=rtcp and a rejected stream.
+      "v=0\no=- 3906478931 2372843012 IN IP4 192.168.1.34\ns=-\nc=IN IP4 192.168.1.34\nt=0 0\n"
+      "a=tool:baresip 3.10.1\nm=audio 10214 RTP/AVP 96 9 0 8 101\nb=AS:101\n"
+      "a=rtpmap:96 opus/48000/2\na=fmtp:96 stereo=1;sprop-stereo=1\na=rtpmap:9 G722/8000\n"
+      "a=rtpmap:101 telephone-event/8000\na=fmtp:101 0-15\na=sendrecv\na=ptime:20\n",
+      "v=0\r\no=- 20518 0 IN IP6 2001:db8::7\r\ns=SDP data\r\nb=AS:84\r\nt=0 0\r\n"
+      "m=audio 11780/1 RTP/SAVP 8 0 101\r\nc=IN IP6 2001:db8::7\r\n"
+      "a=rtcp:11781 IN IP6 2001:db8::7\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 "
+      "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVzcyAoc2Vu|2^31\r\n"
+      "a=rtpmap:101 telephone-event/8000\r\na=sendonly\r\nm=video 0 RTP/SAVP 96\r\n"
+      "a=inactive\r\n",
   };
 }
 

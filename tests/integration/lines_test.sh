@@ -204,6 +204,15 @@ expect_code 1 "LINE-3 a replica refuses to create an extension itself" \
   at exp1 extension add 302 --phone-password-stdin <<<"62839175"
 grep -q "code 14" <<<"$OUT" && pass "LINE-3 that refusal is UNAVAILABLE" \
   || fail "LINE-3 that refusal is UNAVAILABLE: $OUT"
+expect_code 0 "SIP-4 the primary blocks a User-Agent for the cluster" \
+  at primary sip set user_agent_block=friendly-scanner
+policy_on_exp2() { at exp2 sip show | grep -q "^user_agent_block: friendly-scanner$"; }
+wait_for 5 policy_on_exp2 && pass "LINE-2 SIP-4 the SIP policy set on the primary reaches exp2" \
+  || fail "LINE-2 SIP-4 the SIP policy set on the primary reaches exp2: $(at exp2 sip show 2>&1)"
+expect_code 1 "LINE-3 a replica refuses to change the SIP policy itself" \
+  at exp1 sip set strict_sips=on
+grep -q "code 14" <<<"$OUT" && pass "LINE-3 that refusal is UNAVAILABLE too" \
+  || fail "LINE-3 that refusal is UNAVAILABLE too: $OUT"
 
 # ---- SEC-10 referred authentication on the appserver ---------------------------------------
 expect_code 0 "SEC-10 the appserver refers a login to the security database" \

@@ -125,6 +125,58 @@ expect_code 0 "POL-4 an administrator unlocks the telephony user" ctl user unloc
 expect_code 0 "POL-4 after the unlock the right password is accepted" \
   ctl user-login alice <<<"Garden-Path-82"
 
+# ---- SIP-1 SIP-3 SIP-4 SIP-5 the cluster's SIP policy through wardctl ----------------------
+expect_output "^auto_create: off$" "SIP-3 sip show: auto-create is off by default" ctl sip show
+{ grep -q "^auto_create_lapses_at: -$" <<<"$OUT" && grep -q "^strict_sips: off$" <<<"$OUT" \
+  && grep -q "^rtp_port_min: 40000$" <<<"$OUT" && grep -q "^rtp_port_max: 50750$" <<<"$OUT"; } \
+  && pass "SIP-5 sip show prints every setting as key: value with the defaults" \
+  || fail "SIP-5 sip show prints every setting as key: value with the defaults: $OUT"
+expect_code 0 "SIP-1 SIP-4 sip set strict_sips=on user_agent_block=friendly-scanner" \
+  ctl sip set strict_sips=on user_agent_block=friendly-scanner
+shown=$(ctl sip show)
+{ grep -q "^strict_sips: on$" <<<"$shown" && grep -q "^user_agent_block: friendly-scanner$" <<<"$shown" \
+  && grep -q "^user_agent_allow: -$" <<<"$shown" && grep -q "^auto_create: off$" <<<"$shown"; } \
+  && pass "SIP-1 SIP-4 the two settings changed and the others stayed" \
+  || fail "SIP-1 SIP-4 the two settings changed and the others stayed: $shown"
+expect_code 1 "SIP-5 remote workers with rtp_port_max=60000 are refused" \
+  ctl sip set remote_workers=on rtp_port_max=60000
+grep -q "rtp_port_max: must be at most 50750" <<<"$OUT" && grep -q "code 3" <<<"$OUT" \
+  && pass "SIP-5 the refusal is INVALID_ARGUMENT naming rtp_port_max and 50750" \
+  || fail "SIP-5 the refusal is INVALID_ARGUMENT naming rtp_port_max and 50750: $OUT"
+[ "$(ctl sip show)" = "$shown" ] && pass "SIP-5 the refused change changed nothing" \
+  || fail "SIP-5 the refused change changed nothing: $(ctl sip show 2>&1)"
+expect_code 2 "SIP-4 sip set refuses an unknown key before sending anything" ctl sip set colour=blue
+grep -q "unknown setting 'colour'" <<<"$OUT" && pass "SIP-4 the usage error names the key" \
+  || fail "SIP-4 the usage error names the key: $OUT"
+expect_code 2 "SIP-1 sip set refuses a switch that is not on or off" ctl sip set strict_sips=maybe
+expect_code 2 "SIP-5 sip set refuses a port that is not a number" \
+  ctl sip set strict_sips=off rtp_port_min=x
+expect_output "^strict_sips: on$" "SIP-1 a usage error sends nothing: strict SIPS is still on" \
+  ctl sip show
+audit_json=$(ctl --json audit list --kind change --limit 500)
+grep -q '"action": "SetSipSettings"' <<<"$audit_json" \
+  && grep -q '"object": "sip_policy"' <<<"$audit_json" \
+  && grep -q '"before": ".*\\"strict_sips\\":false' <<<"$audit_json" \
+  && grep -q '"after": ".*\\"strict_sips\\":true' <<<"$audit_json" \
+  && pass "MON-1 the SIP policy change is audited with before and after" \
+  || fail "MON-1 the SIP policy change is audited with before and after: $audit_json"
+expect_output "failure.*SetSipSettings.*50750" "MON-1 the refused SIP policy change is audited" \
+  ctl audit list --kind change --limit 500
+switched_on=$(date +%s)
+expect_code 0 "SIP-3 auto-create is switched on" ctl sip set auto_create=on
+lapses=$(sed -n 's/^auto_create_lapses_at: //p' <<<"$OUT")
+lapse_in=$(( $(date -u -d "$lapses" +%s 2>/dev/null || echo 0) - switched_on ))
+[ "$lapse_in" -ge 86390 ] && [ "$lapse_in" -le 86410 ] \
+  && pass "SIP-3 sip show says auto-create lapses 24 h after it was switched on" \
+  || fail "SIP-3 sip show says auto-create lapses 24 h after it was switched on: $OUT"
+expect_output "^remote worker  *203.0.113.7$" "SIP-5 an extension gets a remote worker's pinned address" \
+  ctl extension set 2101 --remote-worker-address 203.0.113.7
+expect_code 1 "SIP-5 a host name is refused as a remote worker address" \
+  ctl extension set 2101 --remote-worker-address pbx.example.com
+grep -q "remote_worker_address" <<<"$OUT" && pass "SIP-5 the refusal names remote_worker_address" \
+  || fail "SIP-5 the refusal names remote_worker_address: $OUT"
+expect_output "2101 .*203.0.113.7" "SIP-5 extension list shows the pinned address" ctl extension list
+
 # ---- SVC-1 service levels open and close real ports, without restart ----------------------
 endpoints="$data/run/endpoints"
 port_of() { sed -n "s/^$1=127.0.0.1://p" "$endpoints"; }
@@ -189,6 +241,10 @@ expect_code 0 "SEC-1 after a restart the changed password still works" \
 expect_output "operator7" "SEC-1 after a restart created service users are still there" \
   ctl service-user list
 expect_output "alice" "SEC-1 after a restart telephony users are still there" ctl user list
+expect_output "^user_agent_block: friendly-scanner$" "SIP-4 after a restart the SIP policy is still there" \
+  ctl sip show
+expect_output "203.0.113.7" "SIP-5 after a restart the remote worker address is still there" \
+  ctl extension list
 
 # ---- POL-4 the temporary lock ends after 60 s ----------------------------------------------
 left=$(( locked_at + 61 - $(date +%s) ))

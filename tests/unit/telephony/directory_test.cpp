@@ -108,3 +108,220 @@ TEST_CASE("SEC-1 the directory survives encode and decode") {
   CHECK(encode_directory(*decoded) == text);
   CHECK_FALSE(decode_directory("[1,2").has_value());
 }
+
+TEST_CASE("SIP-3 auto-create is off by default and the other SIP policy defaults are safe") {
+  sip_policy defaults;
+  CHECK_FALSE(defaults.auto_create);
+  CHECK_FALSE(defaults.strict_sips);
+  CHECK_FALSE(defaults.remote_workers);
+  CHECK(defaults.rtp_port_min == 40000);
+  CHECK(defaults.rtp_port_max == 50750);
+  CHECK(validate_sip_policy(defaults).has_value());
+  CHECK(empty_directory().data().policy == defaults);
+  CHECK_FALSE(auto_create_active(defaults, test::fixed_now()));
+}
+
+TEST_CASE("SIP-3 auto-create stamps the time it was switched on") {
+  auto directory = empty_directory();
+  auto on_at = test::fixed_now() + 1500ms;
+  sip_policy wanted;
+  wanted.auto_create = true;
+  // Whatever stamp the caller brings is ignored: the directory stamps it.
+  wanted.auto_create_enabled_at = test::fixed_now() - std::chrono::days(30);
+  auto version = directory.data().version;
+  REQUIRE(directory.set_sip_policy(wanted, on_at));
+  CHECK(directory.data().version == version + 1);
+  CHECK(directory.data().policy.auto_create_enabled_at == on_at);
+  CHECK(auto_create_expires_at(directory.data().policy) == on_at + 24h);
+  CHECK(auto_create_active(directory.data().policy, on_at + 24h - 1ms));
+  CHECK_FALSE(auto_create_active(directory.data().policy, on_at + 24h));
+
+  // Left on: the stamp stays, so another change cannot extend the 24 hours.
+  wanted.strict_sips = true;
+  REQUIRE(directory.set_sip_policy(wanted, on_at + 5h));
+  CHECK(directory.data().policy.auto_create_enabled_at == on_at);
+  CHECK(directory.data().policy.strict_sips);
+
+  // Switched off: the stamp is cleared.
+  wanted.auto_create = false;
+  REQUIRE(directory.set_sip_policy(wanted, on_at + 6h));
+  CHECK(directory.data().policy.auto_create_enabled_at == time_point{});
+  CHECK_FALSE(auto_create_expires_at(directory.data().policy).has_value());
+
+  // On again: a new stamp.
+  wanted.auto_create = true;
+  REQUIRE(directory.set_sip_policy(wanted, on_at + 7h));
+  CHECK(directory.data().policy.auto_create_enabled_at == on_at + 7h);
+}
+
+TEST_CASE("SIP-3 auto-create switches itself off 24 h on and stays off until asked for again") {
+  auto directory = empty_directory();
+  sip_policy wanted;
+  wanted.auto_create = true;
+  REQUIRE(directory.set_sip_policy(wanted, test::fixed_now()));
+  auto lapsed = effective_sip_policy(directory.data().policy, test::fixed_now() + 24h);
+  CHECK_FALSE(lapsed.auto_create);
+  CHECK(lapsed.auto_create_enabled_at == time_point{});
+  CHECK(effective_sip_policy(directory.data().policy, test::fixed_now() + 23h).auto_create);
+  // Another change made from the effective policy leaves it off.
+  lapsed.strict_sips = true;
+  REQUIRE(directory.set_sip_policy(lapsed, test::fixed_now() + 25h));
+  CHECK_FALSE(directory.data().policy.auto_create);
+  // Asked for again: switched on anew, with a new stamp.
+  REQUIRE(directory.set_sip_policy(wanted, test::fixed_now() + 26h));
+  CHECK(directory.data().policy.auto_create_enabled_at == test::fixed_now() + 26h);
+  REQUIRE(directory.set_sip_policy(wanted, test::fixed_now() + 51h));
+  CHECK(directory.data().policy.auto_create_enabled_at == test::fixed_now() + 51h);
+  // The stamp is kept to the millisecond, as the encoding keeps it.
+  REQUIRE(directory.set_sip_policy({}, test::fixed_now()));
+  REQUIRE(directory.set_sip_policy(wanted, test::fixed_now() + 1234567us));
+  CHECK(directory.data().policy.auto_create_enabled_at == test::fixed_now() + 1234ms);
+}
+
+TEST_CASE("SIP-5 the RTP port range is checked and capped at 50750 with remote workers") {
+  auto field_of = [](const sip_policy& policy) {
+    auto checked = validate_sip_policy(policy);
+    return checked ? std::string{} : checked.error().substr(0, checked.error().find(':'));
+  };
+  sip_policy policy;
+  policy.rtp_port_min = 40001;
+  CHECK(field_of(policy) == "rtp_port_min");
+  policy.rtp_port_min = 1022;
+  CHECK(field_of(policy) == "rtp_port_min");
+  policy.rtp_port_min = 1024;
+  CHECK(field_of(policy).empty());
+  policy.rtp_port_max = 1024;
+  CHECK(field_of(policy) == "rtp_port_max");
+  policy.rtp_port_max = 60000;
+  CHECK(field_of(policy).empty());
+  policy.remote_workers = true;
+  CHECK(field_of(policy) == "rtp_port_max");
+  CHECK(validate_sip_policy(policy).error().find("50750") != std::string::npos);
+  policy.rtp_port_max = 50750;
+  CHECK(field_of(policy).empty());
+
+  // A refused policy changes nothing in the directory.
+  auto directory = empty_directory();
+  policy.rtp_port_max = 60000;
+  auto version = directory.data().version;
+  auto refused = directory.set_sip_policy(policy, test::fixed_now());
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().code == security::security_errc::invalid_argument);
+  CHECK(refused.error().field == "rtp_port_max");
+  CHECK(directory.data().policy == sip_policy{});
+  CHECK(directory.data().version == version);
+}
+
+TEST_CASE("SIP-4 User-Agent rules match case-insensitive substrings and the block list wins") {
+  sip_policy policy;
+  CHECK(user_agent_permitted(policy, "anything"));
+  CHECK(user_agent_permitted(policy, ""));
+  policy.user_agent_block = {"friendly-scanner", "sipvicious"};
+  CHECK_FALSE(user_agent_permitted(policy, "Friendly-Scanner"));
+  CHECK_FALSE(user_agent_permitted(policy, "SIPVicious 0.3.4"));
+  CHECK(user_agent_permitted(policy, "Yealink SIP-T46U"));
+  policy.user_agent_allow = {"yealink", "snom"};
+  CHECK(user_agent_permitted(policy, "Yealink SIP-T46U 108.86.0.20"));
+  CHECK(user_agent_permitted(policy, "snom D785"));
+  CHECK_FALSE(user_agent_permitted(policy, "Zoiper rv2.10"));
+  CHECK_FALSE(user_agent_permitted(policy, ""));
+  policy.user_agent_block.push_back("T46U");
+  CHECK_FALSE(user_agent_permitted(policy, "Yealink SIP-T46U"));
+}
+
+TEST_CASE("SIP-4 User-Agent lists refuse empty long unprintable and too many entries") {
+  auto refused = [](std::vector<std::string> allow) {
+    sip_policy policy;
+    policy.user_agent_allow = std::move(allow);
+    return !validate_sip_policy(policy).has_value();
+  };
+  CHECK(refused({""}));
+  CHECK(refused({std::string(129, 'a')}));
+  CHECK_FALSE(refused({std::string(128, 'a')}));
+  CHECK(refused({"bad\tagent"}));
+  CHECK(refused({"caf\xc3\xa9"}));
+  CHECK_FALSE(refused({"Zoiper rv2.10 (build 42)"}));
+  CHECK(refused(std::vector<std::string>(65, "x")));
+  CHECK_FALSE(refused(std::vector<std::string>(64, "x")));
+  sip_policy policy;
+  policy.user_agent_block = {""};
+  CHECK(validate_sip_policy(policy).error().starts_with("user_agent_block:"));
+}
+
+TEST_CASE("SIP-5 a remote worker's pinned address is a numeric IP kept in canonical form") {
+  auto directory = empty_directory();
+  auto settings = policy();
+  REQUIRE(directory.create_extension("601", {.remote_worker_address = "203.0.113.7"}, settings));
+  CHECK(directory.data().extensions.at("601").remote_worker_address == "203.0.113.7");
+  REQUIRE(directory.update_extension("601", {.remote_worker_address = "2001:DB8:0:0::1"}, settings));
+  CHECK(directory.data().extensions.at("601").remote_worker_address == "2001:db8::1");
+  REQUIRE(directory.update_extension("601", {.remote_worker_address = "::ffff:203.0.113.9"}, settings));
+  CHECK(directory.data().extensions.at("601").remote_worker_address == "203.0.113.9");
+  REQUIRE(directory.update_extension("601", {.remote_worker_address = "2001:db8::1"}, settings));
+  for (auto bad : {"pbx.example.com", "203.0.113", "203.0.113.7:5060", "0.0.0.0", "::",
+                   "::ffff:0.0.0.0", "fe80::1%eth0", " 203.0.113.7"}) {
+    CAPTURE(bad);
+    auto refused = directory.update_extension("601", {.remote_worker_address = bad}, settings);
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error().field == "remote_worker_address");
+  }
+  CHECK(directory.data().extensions.at("601").remote_worker_address == "2001:db8::1");
+  // Other changes leave it; an empty address clears it.
+  REQUIRE(directory.update_extension("601", {.force_authorization = false}, settings));
+  CHECK(directory.data().extensions.at("601").remote_worker_address == "2001:db8::1");
+  REQUIRE(directory.update_extension("601", {.remote_worker_address = ""}, settings));
+  CHECK(directory.data().extensions.at("601").remote_worker_address.empty());
+  CHECK_FALSE(directory.create_extension("602", {.remote_worker_address = "x"}, settings));
+  CHECK_FALSE(directory.data().extensions.contains("602"));
+}
+
+TEST_CASE("SIP-5 the SIP policy and remote worker addresses survive encode and decode") {
+  auto directory = empty_directory();
+  auto settings = policy();
+  REQUIRE(directory.create_extension("701", {.remote_worker_address = "198.51.100.20"}, settings));
+  sip_policy wanted;
+  wanted.auto_create = true;
+  wanted.strict_sips = true;
+  wanted.user_agent_allow = {"Yealink", "snom"};
+  wanted.user_agent_block = {"friendly-scanner"};
+  wanted.remote_workers = true;
+  wanted.rtp_port_min = 20000;
+  wanted.rtp_port_max = 30000;
+  REQUIRE(directory.set_sip_policy(wanted, test::fixed_now() + 250ms));
+  auto text = encode_directory(directory.data());
+  auto decoded = decode_directory(text);
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->policy == directory.data().policy);
+  CHECK(decoded->policy.auto_create_enabled_at == test::fixed_now() + 250ms);
+  CHECK(decoded->extensions.at("701").remote_worker_address == "198.51.100.20");
+  CHECK(encode_directory(*decoded) == text);
+}
+
+TEST_CASE("SIP-5 a directory encoded before the SIP policy decodes with the defaults") {
+  // The encoding of a release without the SIP policy and remote worker addresses.
+  auto old = R"({"format":1,"version":4,"users":[],"extensions":[{"number":"201",)"
+             R"("ha1_md5":"","ha1_sha256":"","has_phone_password":false,)"
+             R"("force_authorization":true}]})";
+  auto decoded = decode_directory(old);
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->version == 4);
+  CHECK(decoded->policy == sip_policy{});
+  CHECK(decoded->extensions.at("201").remote_worker_address.empty());
+  CHECK(decoded->extensions.at("201").force_authorization);
+}
+
+TEST_CASE("SIP-5 a stored SIP policy that does not validate is refused as damaged") {
+  auto directory = empty_directory();
+  auto text = encode_directory(directory.data());
+  auto with = [&](std::string_view from, std::string_view to) {
+    auto changed = text;
+    changed.replace(changed.find(from), from.size(), to);
+    return decode_directory(changed);
+  };
+  auto odd = with("\"rtp_port_min\":40000", "\"rtp_port_min\":40001");
+  REQUIRE_FALSE(odd.has_value());
+  CHECK(odd.error().find("rtp_port_min") != std::string::npos);
+  CHECK_FALSE(with("\"rtp_port_max\":50750", "\"rtp_port_max\":70000").has_value());
+  CHECK_FALSE(with("\"strict_sips\":false", "\"strict_sips\":7").has_value());
+  CHECK(with("\"strict_sips\":false", "\"strict_sips\":true").has_value());
+}

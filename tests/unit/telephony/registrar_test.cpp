@@ -544,17 +544,117 @@ TEST_CASE("SIP-2 an extension holds a bounded number of bindings") {
   CHECK(bound[1].contact == "sip:201@192.0.2.3");
 }
 
-TEST_CASE("SIP-3 auto-create switches itself off 24 hours after it was turned on") {
-  manual_clock clock{test::fixed_now()};
-  CHECK_FALSE(make_registrar().auto_create_active(clock.now()));
-  auto reg = make_registrar({.auto_create = true, .auto_create_enabled_at = clock.now()});
-  CHECK(reg.auto_create_active(clock.now()));
-  clock.advance(23h + 59min + 59s);
-  CHECK(reg.auto_create_active(clock.now()));
-  clock.advance(1s);
-  CHECK_FALSE(reg.auto_create_active(clock.now()));
-  clock.advance(24h * 30);
-  CHECK_FALSE(reg.auto_create_active(clock.now()));
+TEST_CASE("SIP-3 an unknown extension registers while auto-create holds and not after 24 hours") {
+  fixture f;
+  register_request unknown;
+  unknown.extension = "7001";
+  unknown.contacts = {"<sip:7001@192.0.2.10:5062>"};
+  auto refused = f.send(unknown);
+  CHECK(refused.status == register_status::challenged);
+  CHECK_FALSE(refused.auto_created);
+
+  f.data.policy.auto_create = true;
+  f.data.policy.auto_create_enabled_at = f.clock.now();
+  f.clock.advance(23h + 59min);
+  unknown.cseq = 2;
+  auto created = f.send(unknown);
+  CHECK(created.status == register_status::registered);
+  CHECK(created.auto_created);
+  CHECK_FALSE(created.algorithm.has_value());
+  REQUIRE(f.reg.lookup("7001", f.clock.now()).size() == 1);
+  CHECK_FALSE(f.reg.lookup("7001", f.clock.now())[0].authenticated);
+
+  // Known extensions still authenticate; names are not extension numbers.
+  auto known = f.send({});
+  CHECK(known.status == register_status::challenged);
+  register_request name;
+  name.extension = "alice";
+  name.contacts = {"<sip:alice@192.0.2.10:5062>"};
+  CHECK_FALSE(f.send(name).auto_created);
+
+  f.clock.advance(1min);
+  unknown.extension = "7002";
+  unknown.contacts = {"<sip:7002@192.0.2.10:5062>"};
+  unknown.cseq = 3;
+  auto lapsed = f.send(unknown);
+  CHECK(lapsed.status == register_status::challenged);
+  CHECK_FALSE(lapsed.auto_created);
+}
+
+/// An INVITE from `caller` to 202, with `proxy_authorization` when not empty.
+sip_message invite_from(std::string_view caller, const std::string& proxy_authorization = {}) {
+  std::string text = "INVITE sip:202@ward.test SIP/2.0\r\n"
+                     "Via: SIP/2.0/UDP 192.0.2.10:5062;rport;branch=z9hG4bK-inv\r\n"
+                     "From: <sip:" +
+                     std::string(caller) +
+                     "@ward.test>;tag=c1\r\n"
+                     "To: <sip:202@ward.test>\r\nCall-ID: call-1@192.0.2.10\r\n"
+                     "CSeq: 1 INVITE\r\nContact: <sip:201@192.0.2.10:5062>\r\n";
+  if (!proxy_authorization.empty())
+    text += "Proxy-Authorization: " + proxy_authorization + "\r\n";
+  text += "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+  auto parsed = parse_sip_message(text);
+  REQUIRE(parsed.has_value());
+  return *parsed;
+}
+
+/// What a phone answers to a 407 for an INVITE to sip:202@ward.test.
+std::string invite_answer(std::string_view username, std::string_view secret,
+                          std::string_view nonce, digest_algorithm algorithm) {
+  auto text = answer(username, secret, nonce, algorithm, "sip:202@ward.test");
+  // answer() hashes REGISTER; redo HA2 and the response for INVITE.
+  auto secrets = make_digest_secrets(username, realm, secret);
+  bool sha256 = algorithm == digest_algorithm::sha256;
+  const EVP_MD* md = sha256 ? EVP_sha256() : EVP_md5();
+  auto ha2 = hex(md, "INVITE:sip:202@ward.test");
+  auto response = hex(md, (sha256 ? secrets.ha1_sha256 : secrets.ha1_md5) + ":" +
+                              std::string(nonce) + ":00000001:0a4f113b:auth:" + ha2);
+  auto at = text.find("response=\"") + 10;
+  return text.replace(at, text.find('"', at) - at, response);
+}
+
+TEST_CASE("SIP-2 SIP-6 an INVITE is challenged with 407 and authenticates as its From extension") {
+  fixture f;
+  auto challenged = f.reg.authorize_request(invite_from("201"), f.data, f.clock.now(), f.random);
+  CHECK(challenged.code == 407);
+  CHECK(challenged.reason == "Proxy Authentication Required");
+  REQUIRE(challenged.headers.size() == 2);
+  CHECK(challenged.headers[0].first == "Proxy-Authenticate");
+  CHECK(challenged.headers[0].second.find("algorithm=SHA-256") != std::string::npos);
+  CHECK_FALSE(challenged.auth_failure);
+
+  auto nonce = nonce_of(challenged.headers[0].second);
+  auto good = f.reg.authorize_request(
+      invite_from("201", invite_answer("201", phone_password, nonce, digest_algorithm::sha256)),
+      f.data, f.clock.now(), f.random);
+  CHECK(good.code == 200);
+  CHECK(good.algorithm == digest_algorithm::sha256);
+  CHECK(good.extension == "201");
+
+  auto wrong = f.reg.authorize_request(
+      invite_from("201", invite_answer("201", "not-the-password", nonce, digest_algorithm::md5)),
+      f.data, f.clock.now(), f.random);
+  CHECK(wrong.code == 403);
+  CHECK(wrong.auth_failure);
+
+  // Credentials of one extension do not place calls as another.
+  auto borrowed = f.reg.authorize_request(
+      invite_from("204", invite_answer("201", phone_password, nonce, digest_algorithm::sha256)),
+      f.data, f.clock.now(), f.random);
+  CHECK(borrowed.code == 403);
+  CHECK(borrowed.auth_failure);
+
+  // The same answer again is a replay: a fresh challenge, not a call.
+  auto replayed = f.reg.authorize_request(
+      invite_from("201", invite_answer("201", phone_password, nonce, digest_algorithm::sha256)),
+      f.data, f.clock.now(), f.random);
+  CHECK(replayed.code == 407);
+  CHECK(replayed.status == register_status::replayed);
+
+  // An extension without force authorization and without a secret calls unchallenged.
+  auto open = f.reg.authorize_request(invite_from("203"), f.data, f.clock.now(), f.random);
+  CHECK(open.code == 200);
+  CHECK_FALSE(open.algorithm.has_value());
 }
 
 TEST_CASE("SIP-2 registrar settings are checked") {

@@ -1,0 +1,842 @@
+#include "telephony/b2bua.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace ward::telephony {
+namespace {
+
+using std::chrono::milliseconds;
+
+/// RFC 3261 64*T1: how long a transaction is retried, and how long an ended call's dialogs
+/// are remembered so retransmissions are answered rather than refused.
+constexpr auto transaction_lifetime = std::chrono::seconds(32);
+/// RFC 3261 T2: the longest interval between retransmissions of a non-INVITE request.
+constexpr milliseconds t2{4000};
+
+std::string hex_token(const random_source& random, std::size_t bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::array<std::byte, 32> raw{};
+  bytes = std::min(bytes, raw.size());
+  random(std::span(raw.data(), bytes));
+  std::string out;
+  out.reserve(bytes * 2);
+  for (std::size_t i = 0; i < bytes; ++i) {
+    out += digits[std::to_integer<unsigned>(raw[i]) >> 4];
+    out += digits[std::to_integer<unsigned>(raw[i]) & 0xf];
+  }
+  return out;
+}
+
+std::string decimal_token(const random_source& random) {
+  std::array<std::byte, 6> raw{};
+  random(raw);
+  std::uint64_t value = 0;
+  for (auto b : raw)
+    value = (value << 8) | std::to_integer<std::uint64_t>(b);
+  return std::to_string(value);
+}
+
+std::string host_text(const std::string& address) {
+  return address.find(':') != std::string::npos ? "[" + address + "]" : address;
+}
+
+/// "ip:port" or "[v6]:port" back into an endpoint.
+std::optional<sip_endpoint> parse_source(const std::string& source, transport kind) {
+  auto colon = source.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    return std::nullopt;
+  std::string host = source.substr(0, colon);
+  if (host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  unsigned port = 0;
+  auto text = std::string_view(source).substr(colon + 1);
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+  if (ec != std::errc{} || ptr != text.data() + text.size() || port == 0 || port > 65535)
+    return std::nullopt;
+  return sip_endpoint{kind, host, static_cast<std::uint16_t>(port), {}};
+}
+
+std::string leg_text(const sip_endpoint& endpoint) {
+  return endpoint.kind == transport::line ? "line:" + endpoint.node
+                                          : std::string(to_string(endpoint.kind));
+}
+
+/// The media line the call anchors: the first audio stream with a port, else the first
+/// stream with a port.
+std::optional<std::size_t> anchored_stream(const sdp_session& sdp) {
+  std::optional<std::size_t> any;
+  for (std::size_t i = 0; i < sdp.media.size(); ++i) {
+    if (sdp.media[i].port == 0)
+      continue;
+    if (sdp.media[i].type == "audio")
+      return i;
+    if (!any)
+      any = i;
+  }
+  return any;
+}
+
+bool is_sdp(const sip_message& message) {
+  auto type = std::string_view(message.content_type);
+  auto semicolon = type.find(';');
+  type = type.substr(0, semicolon);
+  while (!type.empty() && type.back() == ' ')
+    type.remove_suffix(1);
+  std::string lower(type);
+  std::ranges::transform(lower, lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  return lower == "application/sdp" && !message.body.empty();
+}
+
+call_end end_for(int code) {
+  switch (code) {
+    case 486:
+    case 600:
+      return call_end::busy;
+    case 404:
+    case 408:
+    case 410:
+    case 480:
+      return call_end::unavailable;
+    case 487:
+      return call_end::cancelled;
+    default:
+      return call_end::rejected;
+  }
+}
+
+} // namespace
+
+std::string endpoint_text(const sip_endpoint& endpoint) {
+  if (endpoint.kind == transport::line)
+    return "line:" + endpoint.node;
+  return host_text(endpoint.address) + ":" + std::to_string(endpoint.port);
+}
+
+std::string_view to_string(call_state state) {
+  switch (state) {
+    case call_state::calling:
+      return "calling";
+    case call_state::ringing:
+      return "ringing";
+    case call_state::answered:
+      return "answered";
+    case call_state::ended:
+      return "ended";
+  }
+  return "ended";
+}
+
+std::string_view to_string(call_end end) {
+  switch (end) {
+    case call_end::completed:
+      return "completed";
+    case call_end::busy:
+      return "busy";
+    case call_end::unavailable:
+      return "unavailable";
+    case call_end::rejected:
+      return "rejected";
+    case call_end::cancelled:
+      return "cancelled";
+    case call_end::no_answer:
+      return "no_answer";
+    case call_end::timeout:
+      return "timeout";
+    case call_end::media_failure:
+      return "media_failure";
+  }
+  return "rejected";
+}
+
+/// A request this node sent over UDP and retransmits until it is answered (RFC 3261 17.1).
+struct b2bua::pending {
+  sip_send send;
+  std::string method;
+  time_point next{};
+  milliseconds interval{};
+  time_point give_up{};
+};
+
+struct b2bua::call {
+  std::uint64_t id = 0;
+  call_state state = call_state::calling;
+  std::string caller;
+  std::string callee;
+  time_point started{};
+  time_point answered_at{};
+  time_point ring_deadline{};
+  time_point linger_until{};
+
+  // Leg a: the caller's dialog, this node as UAS.
+  sip_message invite;
+  sip_endpoint a_peer;
+  std::string a_tag;
+  std::string a_contact;
+  std::uint32_t a_cseq_out = 0;
+  std::string a_last_response;
+  int a_final_code = 0;
+  bool a_acked = false;
+  time_point a_resend_at{};
+  milliseconds a_resend_interval{};
+  time_point a_resend_until{};
+  std::string a_sdp_id;
+  std::uint64_t a_sdp_version = 1;
+  std::string a_answer_sdp;
+
+  // Leg b: the callee's dialog, this node as UAC.
+  sip_endpoint b_peer;
+  std::string b_call_id;
+  std::string b_tag;
+  std::string b_remote_tag;
+  std::string b_request_uri;
+  std::string b_remote_target;
+  std::string b_from;
+  std::string b_to;
+  std::string b_branch;
+  std::uint32_t b_invite_cseq = 1;
+  std::uint32_t b_cseq_out = 1;
+  bool b_responded = false;
+  bool b_final = false;
+  std::string b_ack;
+  std::string b_offer_sdp;
+  std::string b_sdp_id;
+  std::uint64_t b_sdp_version = 1;
+  bool cancel_sent = false;
+
+  media_anchor::ports ports;
+  bool media_held = false;
+  std::size_t stream = 0;
+  std::vector<pending> outstanding;
+};
+
+b2bua::b2bua(b2bua_settings settings, media_anchor& media)
+    : settings_(std::move(settings)), media_(media) {}
+
+b2bua::~b2bua() = default;
+
+b2bua::call* b2bua::find_by_caller(const std::string& call_id) {
+  auto it = by_caller_.find(call_id);
+  return it == by_caller_.end() ? nullptr : calls_.at(it->second).get();
+}
+
+b2bua::call* b2bua::find_by_callee(const std::string& call_id) {
+  auto it = by_callee_.find(call_id);
+  return it == by_callee_.end() ? nullptr : calls_.at(it->second).get();
+}
+
+std::string b2bua::via_for(const sip_endpoint& to, const std::string& branch) const {
+  std::string via = "SIP/2.0/";
+  std::uint16_t port = settings_.udp_port;
+  switch (to.kind) {
+    case transport::udp:
+      via += "UDP ";
+      break;
+    case transport::tcp:
+      via += "TCP ";
+      port = settings_.tcp_port;
+      break;
+    case transport::tls:
+    case transport::line:
+      via += "TLS ";
+      port = settings_.tls_port;
+      break;
+  }
+  via += host_text(settings_.address) + ":" + std::to_string(port) + ";branch=" + branch;
+  if (to.kind == transport::udp)
+    via += ";rport";
+  return via;
+}
+
+std::string b2bua::contact_for(const sip_endpoint& to) const {
+  auto host = host_text(settings_.address);
+  switch (to.kind) {
+    case transport::udp:
+      return "<sip:ward@" + host + ":" + std::to_string(settings_.udp_port) + ">";
+    case transport::tcp:
+      return "<sip:ward@" + host + ":" + std::to_string(settings_.tcp_port) + ";transport=tcp>";
+    case transport::tls:
+    case transport::line:
+      return "<sips:ward@" + host + ":" + std::to_string(settings_.tls_port) + ">";
+  }
+  return {};
+}
+
+std::string b2bua::answer_caller(call& c, int code, std::string_view reason, bool with_sdp,
+                                 time_point now) {
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (code > 100 && code < 300)
+    headers.emplace_back("Contact", contact_for(c.a_peer));
+  bool received = c.a_peer.kind != transport::line;
+  auto text = build_response(
+      c.invite, code, reason, headers, code > 100 ? std::string_view(c.a_tag) : std::string_view(),
+      received ? std::string_view(c.a_peer.address) : std::string_view(),
+      received ? c.a_peer.port : 0, with_sdp ? "application/sdp" : "",
+      with_sdp ? std::string_view(c.a_answer_sdp) : std::string_view());
+  c.a_last_response = text;
+  if (code >= 200 && c.a_final_code == 0) {
+    c.a_final_code = code;
+    // RFC 3261 13.3.1.4 and 17.2.1: over UDP the final answer is repeated until the ACK.
+    c.a_resend_interval = settings_.t1;
+    c.a_resend_at = now + settings_.t1;
+    c.a_resend_until = now + transaction_lifetime;
+  }
+  return text;
+}
+
+void b2bua::track(call& c, const sip_send& send, const std::string& method, time_point now) {
+  if (send.to.kind != transport::udp)
+    return;
+  c.outstanding.push_back(
+      pending{send, method, now + settings_.t1, settings_.t1, now + transaction_lifetime});
+}
+
+std::vector<sip_send> b2bua::start_call(const sip_message& invite, const sip_endpoint& from,
+                                        std::string caller, const call_target& target,
+                                        time_point now, const random_source& random) {
+  std::vector<sip_send> out;
+  bool received = from.kind != transport::line;
+  auto refuse = [&](int code, std::string_view reason, std::string warning = {}) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!warning.empty())
+      headers.emplace_back("Warning", "399 ward \"" + warning + "\"");
+    out.push_back({from, build_response(invite, code, reason, headers, hex_token(random, 8),
+                                        received ? std::string_view(from.address) : "",
+                                        received ? from.port : 0)});
+    return out;
+  };
+  if (invite.max_forwards == 0)
+    return refuse(483, "Too Many Hops");
+  if (settings_.strict_sips &&
+      ((from.kind != transport::tls && from.kind != transport::line) ||
+       invite.request_uri.scheme != uri_scheme::sips))
+    return refuse(403, "Forbidden", "Strict SIPS: calls need TLS and a sips URI");
+  if (target.binding && settings_.strict_sips && target.binding->kind != transport::tls)
+    return refuse(480, "Temporarily Unavailable", "Strict SIPS: the callee is not on TLS");
+  if (active_calls() >= settings_.max_calls)
+    return refuse(503, "Service Unavailable", "call capacity reached");
+  if (!is_sdp(invite))
+    return refuse(488, "Not Acceptable Here", "an SDP offer is required");
+  auto offer = parse_sdp(invite.body);
+  if (!offer)
+    return refuse(488, "Not Acceptable Here", "the SDP offer is malformed");
+  auto stream = anchored_stream(*offer);
+  if (!stream)
+    return refuse(488, "Not Acceptable Here", "the SDP offer has no active stream");
+
+  sip_endpoint b_peer;
+  std::string request_uri;
+  if (target.binding) {
+    auto parsed = parse_source(target.binding->source, target.binding->kind);
+    if (!parsed)
+      return refuse(480, "Temporarily Unavailable");
+    b_peer = *parsed;
+    request_uri = target.binding->contact;
+  } else if (!target.node.empty()) {
+    b_peer = sip_endpoint{transport::line, {}, 0, target.node};
+    request_uri = "sip:" + target.extension + "@" + host_text(settings_.address);
+  } else {
+    return refuse(480, "Temporarily Unavailable");
+  }
+
+  auto ports = media_.allocate();
+  if (!ports)
+    return refuse(503, "Service Unavailable", "no media ports");
+
+  auto owned = std::make_unique<call>();
+  auto& c = *owned;
+  c.id = next_id_++;
+  c.caller = std::move(caller);
+  c.callee = target.extension;
+  c.started = now;
+  c.ring_deadline = now + settings_.ring_timeout;
+  c.invite = invite;
+  c.a_peer = from;
+  c.a_tag = hex_token(random, 8);
+  if (!invite.contacts.empty() && !invite.contacts.front().wildcard)
+    c.a_contact = invite.contacts.front().uri.text;
+  c.a_sdp_id = decimal_token(random);
+  c.b_peer = b_peer;
+  c.b_call_id = hex_token(random, 16) + "@ward";
+  c.b_tag = hex_token(random, 8);
+  c.b_branch = "z9hG4bK" + hex_token(random, 12);
+  c.b_request_uri = request_uri;
+  c.b_remote_target = request_uri;
+  c.b_sdp_id = decimal_token(random);
+  c.ports = *ports;
+  c.media_held = true;
+  c.stream = *stream;
+
+  const auto& media = offer->media[*stream];
+  media_.set_peer(c.ports.id, true, media.connection_address, media.port);
+
+  sdp_rewrite rewrite;
+  rewrite.address = media_.address();
+  rewrite.session_id = c.b_sdp_id;
+  rewrite.version = c.b_sdp_version;
+  rewrite.ports.assign(offer->media.size(), 0);
+  rewrite.ports[*stream] = c.ports.port_b;
+  auto body = rewrite_sdp(invite.body, *offer, rewrite);
+  if (!body) {
+    media_.release(c.ports.id);
+    return refuse(488, "Not Acceptable Here", "the SDP offer cannot be anchored");
+  }
+  c.b_offer_sdp = std::move(*body);
+
+  auto host = host_text(settings_.address);
+  std::string display;
+  if (!invite.from.display.empty()) {
+    display = "\"";
+    for (char ch : invite.from.display)
+      if (ch != '"' && ch != '\\')
+        display += ch;
+    display += "\" ";
+  }
+  c.b_from = display + "<sip:" + c.caller + "@" + host + ">;tag=" + c.b_tag;
+  c.b_to = "<sip:" + c.callee + "@" + host + ">";
+
+  sip_request_fields fields;
+  fields.method = "INVITE";
+  fields.request_uri = c.b_request_uri;
+  fields.via = via_for(c.b_peer, c.b_branch);
+  fields.from = c.b_from;
+  fields.to = c.b_to;
+  fields.call_id = c.b_call_id;
+  fields.cseq = c.b_invite_cseq;
+  fields.contact = contact_for(c.b_peer);
+  fields.max_forwards = invite.max_forwards - 1;
+  fields.extra_headers = {{"Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS"}};
+  fields.content_type = "application/sdp";
+  fields.body = c.b_offer_sdp;
+
+  out.push_back({from, answer_caller(c, 100, "Trying", false, now)});
+  sip_send to_callee{c.b_peer, build_request(fields)};
+  track(c, to_callee, "INVITE", now);
+  out.push_back(std::move(to_callee));
+
+  by_caller_[invite.call_id] = c.id;
+  by_callee_[c.b_call_id] = c.id;
+  calls_.emplace(c.id, std::move(owned));
+  ++active_;
+  return out;
+}
+
+sip_send b2bua::bye_to(call& c, bool to_caller, const random_source& random) {
+  sip_request_fields fields;
+  fields.method = "BYE";
+  if (to_caller) {
+    fields.request_uri =
+        c.a_contact.empty() ? "sip:" + c.caller + "@" + host_text(c.a_peer.address) : c.a_contact;
+    fields.via = via_for(c.a_peer, "z9hG4bK" + hex_token(random, 12));
+    fields.from = c.invite.to.value + ";tag=" + c.a_tag;
+    fields.to = c.invite.from.value;
+    fields.call_id = c.invite.call_id;
+    fields.cseq = ++c.a_cseq_out;
+    return {c.a_peer, build_request(fields)};
+  }
+  fields.request_uri = c.b_remote_target;
+  fields.via = via_for(c.b_peer, "z9hG4bK" + hex_token(random, 12));
+  fields.from = c.b_from;
+  fields.to = c.b_to + (c.b_remote_tag.empty() ? "" : ";tag=" + c.b_remote_tag);
+  fields.call_id = c.b_call_id;
+  fields.cseq = ++c.b_cseq_out;
+  return {c.b_peer, build_request(fields)};
+}
+
+void b2bua::finish(call& c, call_end end, time_point now) {
+  if (c.state == call_state::ended)
+    return;
+  --active_;
+  if (c.media_held) {
+    media_.release(c.ports.id);
+    c.media_held = false;
+  }
+  c.state = call_state::ended;
+  c.linger_until = now + transaction_lifetime;
+  call_view view;
+  view.id = c.id;
+  view.caller = c.caller;
+  view.callee = c.callee;
+  view.state = call_state::ended;
+  view.caller_leg = leg_text(c.a_peer);
+  view.callee_leg = leg_text(c.b_peer);
+  view.started = c.started;
+  view.answered = c.answered_at;
+  ended_.emplace_back(std::move(view), end);
+}
+
+std::vector<sip_send> b2bua::on_callee_response(call& c, const sip_message& response,
+                                                time_point now, const random_source& random) {
+  std::vector<sip_send> out;
+  std::erase_if(c.outstanding, [&](const pending& p) {
+    return p.method == response.cseq_method &&
+           (p.method != "INVITE" || response.status_code >= 100);
+  });
+  if (response.cseq_method != "INVITE" || response.cseq != c.b_invite_cseq)
+    return out;
+  int code = response.status_code;
+  c.b_responded = true;
+  if (code < 200) {
+    if (c.state != call_state::calling && code == 100)
+      return out;
+    if (c.state == call_state::ended || c.b_final || code == 100)
+      return out;
+    c.state = call_state::ringing;
+    bool early_media = false;
+    if (is_sdp(response)) {
+      if (auto answer = parse_sdp(response.body); answer && c.stream < answer->media.size()) {
+        const auto& media = answer->media[c.stream];
+        media_.set_peer(c.ports.id, false, media.connection_address, media.port);
+        sdp_rewrite rewrite;
+        rewrite.address = media_.address();
+        rewrite.session_id = c.a_sdp_id;
+        rewrite.version = c.a_sdp_version;
+        rewrite.ports.assign(answer->media.size(), 0);
+        rewrite.ports[c.stream] = c.ports.port_a;
+        if (auto body = rewrite_sdp(response.body, *answer, rewrite)) {
+          c.a_answer_sdp = std::move(*body);
+          early_media = true;
+        }
+      }
+    }
+    auto reason = code == 180 ? std::string_view("Ringing") : std::string_view(response.reason);
+    out.push_back({c.a_peer, answer_caller(c, code, reason, early_media, now)});
+    return out;
+  }
+  if (code < 300) {
+    if (c.b_final) {
+      // A retransmitted 2xx: its ACK went missing.
+      if (!c.b_ack.empty())
+        out.push_back({c.b_peer, c.b_ack});
+      return out;
+    }
+    c.b_final = true;
+    c.b_remote_tag = response.to.tag;
+    if (!response.contacts.empty() && !response.contacts.front().wildcard)
+      c.b_remote_target = response.contacts.front().uri.text;
+    sip_request_fields ack;
+    ack.method = "ACK";
+    ack.request_uri = c.b_remote_target;
+    ack.via = via_for(c.b_peer, "z9hG4bK" + hex_token(random, 12));
+    ack.from = c.b_from;
+    ack.to = c.b_to + (c.b_remote_tag.empty() ? "" : ";tag=" + c.b_remote_tag);
+    ack.call_id = c.b_call_id;
+    ack.cseq = c.b_invite_cseq;
+    c.b_ack = build_request(ack);
+    out.push_back({c.b_peer, c.b_ack});
+    if (c.state == call_state::ended) {
+      // Answered after the caller gave up: the callee's dialog is ended at once.
+      out.push_back(bye_to(c, false, random));
+      return out;
+    }
+    std::optional<sdp_session> answer;
+    if (is_sdp(response))
+      if (auto parsed = parse_sdp(response.body); parsed && c.stream < parsed->media.size())
+        answer = std::move(*parsed);
+    if (!answer || answer->media[c.stream].port == 0) {
+      auto bye = bye_to(c, false, random);
+      track(c, bye, "BYE", now);
+      out.push_back(std::move(bye));
+      out.push_back({c.a_peer, answer_caller(c, 488, "Not Acceptable Here", false, now)});
+      finish(c, call_end::media_failure, now);
+      return out;
+    }
+    const auto& media = answer->media[c.stream];
+    media_.set_peer(c.ports.id, false, media.connection_address, media.port);
+    sdp_rewrite rewrite;
+    rewrite.address = media_.address();
+    rewrite.session_id = c.a_sdp_id;
+    rewrite.version = ++c.a_sdp_version;
+    rewrite.ports.assign(answer->media.size(), 0);
+    rewrite.ports[c.stream] = c.ports.port_a;
+    auto body = rewrite_sdp(response.body, *answer, rewrite);
+    if (!body) {
+      auto bye = bye_to(c, false, random);
+      track(c, bye, "BYE", now);
+      out.push_back(std::move(bye));
+      out.push_back({c.a_peer, answer_caller(c, 488, "Not Acceptable Here", false, now)});
+      finish(c, call_end::media_failure, now);
+      return out;
+    }
+    c.a_answer_sdp = std::move(*body);
+    c.state = call_state::answered;
+    c.answered_at = now;
+    out.push_back({c.a_peer, answer_caller(c, 200, "OK", true, now)});
+    return out;
+  }
+  // A final failure: the ACK reuses the INVITE's branch (RFC 3261 17.1.1.3).
+  if (!c.b_final) {
+    c.b_final = true;
+    c.b_remote_tag = response.to.tag;
+    sip_request_fields ack;
+    ack.method = "ACK";
+    ack.request_uri = c.b_request_uri;
+    ack.via = via_for(c.b_peer, c.b_branch);
+    ack.from = c.b_from;
+    ack.to = c.b_to + (c.b_remote_tag.empty() ? "" : ";tag=" + c.b_remote_tag);
+    ack.call_id = c.b_call_id;
+    ack.cseq = c.b_invite_cseq;
+    c.b_ack = build_request(ack);
+  }
+  out.push_back({c.b_peer, c.b_ack});
+  if (c.state == call_state::ended)
+    return out;
+  // The callee's own challenges and redirects are not the caller's business.
+  int forwarded = code;
+  std::string_view reason = response.reason;
+  if (code < 400 || code == 401 || code == 407) {
+    forwarded = 480;
+    reason = "Temporarily Unavailable";
+  }
+  if (c.cancel_sent) {
+    forwarded = 487;
+    reason = "Request Terminated";
+  }
+  out.push_back({c.a_peer, answer_caller(c, forwarded, reason, false, now)});
+  finish(c, end_for(forwarded), now);
+  return out;
+}
+
+std::vector<sip_send> b2bua::on_request_in_dialog(call& c, bool from_caller,
+                                                  const sip_message& request,
+                                                  const sip_endpoint& from, time_point now,
+                                                  const random_source& random) {
+  std::vector<sip_send> out;
+  bool received = from.kind != transport::line;
+  auto reply = [&](int code, std::string_view reason, std::string_view content_type = {},
+                   std::string_view body = {}) {
+    out.push_back({from, build_response(request, code, reason, {}, {},
+                                        received ? std::string_view(from.address) : "",
+                                        received ? from.port : 0, content_type, body)});
+  };
+  const auto& method = request.method;
+  if (method == "ACK") {
+    if (from_caller)
+      c.a_acked = true;
+    return out;
+  }
+  if (c.state == call_state::ended) {
+    if (method == "BYE" || method == "CANCEL")
+      reply(200, "OK");
+    else
+      reply(481, "Call/Transaction Does Not Exist");
+    return out;
+  }
+  if (method == "CANCEL") {
+    if (!from_caller || request.vias.empty() || c.invite.vias.empty() ||
+        request.vias.front().branch != c.invite.vias.front().branch) {
+      reply(481, "Call/Transaction Does Not Exist");
+      return out;
+    }
+    reply(200, "OK");
+    if (c.a_final_code != 0)
+      return out;
+    sip_request_fields cancel;
+    cancel.method = "CANCEL";
+    cancel.request_uri = c.b_request_uri;
+    cancel.via = via_for(c.b_peer, c.b_branch);
+    cancel.from = c.b_from;
+    cancel.to = c.b_to;
+    cancel.call_id = c.b_call_id;
+    cancel.cseq = c.b_invite_cseq;
+    c.cancel_sent = true;
+    sip_send to_callee{c.b_peer, build_request(cancel)};
+    track(c, to_callee, "CANCEL", now);
+    out.push_back(std::move(to_callee));
+    out.push_back({c.a_peer, answer_caller(c, 487, "Request Terminated", false, now)});
+    finish(c, call_end::cancelled, now);
+    return out;
+  }
+  if (method == "BYE") {
+    reply(200, "OK");
+    if (from_caller && c.state != call_state::answered) {
+      // A BYE before the answer is how some phones give up; the callee is cancelled.
+      if (!c.b_final) {
+        sip_request_fields cancel;
+        cancel.method = "CANCEL";
+        cancel.request_uri = c.b_request_uri;
+        cancel.via = via_for(c.b_peer, c.b_branch);
+        cancel.from = c.b_from;
+        cancel.to = c.b_to;
+        cancel.call_id = c.b_call_id;
+        cancel.cseq = c.b_invite_cseq;
+        c.cancel_sent = true;
+        sip_send to_callee{c.b_peer, build_request(cancel)};
+        track(c, to_callee, "CANCEL", now);
+        out.push_back(std::move(to_callee));
+      }
+      finish(c, call_end::cancelled, now);
+      return out;
+    }
+    auto bye = bye_to(c, !from_caller, random);
+    track(c, bye, "BYE", now);
+    out.push_back(std::move(bye));
+    finish(c, call_end::completed, now);
+    return out;
+  }
+  if (method == "INVITE") {
+    // A re-INVITE (hold, a new media address): this node answers for its own anchor, so the
+    // other leg never notices; the relay follows the new address.
+    if (is_sdp(request)) {
+      auto offer = parse_sdp(request.body);
+      if (!offer || c.stream >= offer->media.size()) {
+        reply(488, "Not Acceptable Here");
+        return out;
+      }
+      const auto& media = offer->media[c.stream];
+      media_.set_peer(c.ports.id, from_caller, media.connection_address, media.port);
+    }
+    const auto& body = from_caller ? c.a_answer_sdp : c.b_offer_sdp;
+    std::vector<std::pair<std::string, std::string>> headers{{"Contact", contact_for(from)}};
+    out.push_back({from, build_response(request, 200, "OK", headers, {},
+                                        received ? std::string_view(from.address) : "",
+                                        received ? from.port : 0, "application/sdp", body)});
+    return out;
+  }
+  if (method == "OPTIONS" || method == "INFO" || method == "UPDATE") {
+    reply(200, "OK");
+    return out;
+  }
+  reply(501, "Not Implemented");
+  return out;
+}
+
+std::optional<std::vector<sip_send>> b2bua::handle(const sip_message& message,
+                                                   const sip_endpoint& from, time_point now,
+                                                   const random_source& random) {
+  if (!message.is_request) {
+    if (auto* c = find_by_callee(message.call_id); c != nullptr && from == c->b_peer)
+      return on_callee_response(*c, message, now, random);
+    if (auto* c = find_by_caller(message.call_id); c != nullptr && from == c->a_peer) {
+      std::erase_if(c->outstanding,
+                    [&](const pending& p) { return p.method == message.cseq_method; });
+      return std::vector<sip_send>{};
+    }
+    return std::nullopt;
+  }
+  if (auto* c = find_by_callee(message.call_id); c != nullptr) {
+    // Only the callee, inside its dialog, speaks on this Call-ID.
+    if (!(from == c->b_peer) || message.from.tag != c->b_remote_tag || message.to.tag != c->b_tag)
+      return std::nullopt;
+    return on_request_in_dialog(*c, false, message, from, now, random);
+  }
+  auto* c = find_by_caller(message.call_id);
+  if (c == nullptr || message.from.tag != c->invite.from.tag)
+    return std::nullopt;
+  bool same_transaction = !message.vias.empty() && !c->invite.vias.empty() &&
+                          message.vias.front().branch == c->invite.vias.front().branch;
+  if (message.method == "INVITE" && message.to.tag.empty()) {
+    // A retransmission of the INVITE: the last answer again.
+    if (!same_transaction)
+      return std::nullopt;
+    return std::vector<sip_send>{{from, c->a_last_response}};
+  }
+  if (message.method == "CANCEL" || (message.method == "ACK" && message.to.tag == c->a_tag))
+    return on_request_in_dialog(*c, true, message, from, now, random);
+  if (message.to.tag != c->a_tag)
+    return std::nullopt;
+  return on_request_in_dialog(*c, true, message, from, now, random);
+}
+
+std::vector<sip_send> b2bua::tick(time_point now, const random_source& random) {
+  std::vector<sip_send> out;
+  std::vector<std::uint64_t> gone;
+  for (auto& [id, owned] : calls_) {
+    auto& c = *owned;
+    for (auto it = c.outstanding.begin(); it != c.outstanding.end();) {
+      if (now >= it->give_up) {
+        bool invite = it->method == "INVITE";
+        it = c.outstanding.erase(it);
+        if (invite && c.state != call_state::ended && c.a_final_code == 0) {
+          out.push_back({c.a_peer, answer_caller(c, 408, "Request Timeout", false, now)});
+          finish(c, call_end::timeout, now);
+        }
+        continue;
+      }
+      if (now >= it->next) {
+        out.push_back(it->send);
+        it->interval = it->method == "INVITE" ? it->interval * 2 : std::min(it->interval * 2, t2);
+        it->next = now + it->interval;
+      }
+      ++it;
+    }
+    if (c.a_final_code != 0 && !c.a_acked && c.a_peer.kind == transport::udp &&
+        now >= c.a_resend_at) {
+      if (now >= c.a_resend_until) {
+        c.a_acked = true;
+        if (c.a_final_code < 300 && c.state == call_state::answered) {
+          // RFC 3261 13.3.1.4: no ACK for the 2xx, so the call is ended on both sides.
+          out.push_back(bye_to(c, true, random));
+          out.push_back(bye_to(c, false, random));
+          finish(c, call_end::timeout, now);
+        }
+      } else {
+        out.push_back({c.a_peer, c.a_last_response});
+        c.a_resend_interval = std::min(c.a_resend_interval * 2, t2);
+        c.a_resend_at = now + c.a_resend_interval;
+      }
+    }
+    if ((c.state == call_state::calling || c.state == call_state::ringing) &&
+        now >= c.ring_deadline) {
+      if (!c.b_final) {
+        sip_request_fields cancel;
+        cancel.method = "CANCEL";
+        cancel.request_uri = c.b_request_uri;
+        cancel.via = via_for(c.b_peer, c.b_branch);
+        cancel.from = c.b_from;
+        cancel.to = c.b_to;
+        cancel.call_id = c.b_call_id;
+        cancel.cseq = c.b_invite_cseq;
+        c.cancel_sent = true;
+        out.push_back({c.b_peer, build_request(cancel)});
+      }
+      out.push_back({c.a_peer, answer_caller(c, 480, "Temporarily Unavailable", false, now)});
+      finish(c, call_end::no_answer, now);
+    }
+    if (!c.b_responded && c.state == call_state::calling && c.b_peer.kind != transport::udp &&
+        now - c.started >= transaction_lifetime) {
+      out.push_back({c.a_peer, answer_caller(c, 408, "Request Timeout", false, now)});
+      finish(c, call_end::timeout, now);
+    }
+    if (c.state == call_state::ended && now >= c.linger_until)
+      gone.push_back(id);
+  }
+  for (auto id : gone) {
+    auto it = calls_.find(id);
+    by_caller_.erase(it->second->invite.call_id);
+    by_callee_.erase(it->second->b_call_id);
+    calls_.erase(it);
+  }
+  return out;
+}
+
+std::vector<call_view> b2bua::calls() const {
+  std::vector<call_view> out;
+  for (const auto& [id, c] : calls_) {
+    if (c->state == call_state::ended)
+      continue;
+    call_view view;
+    view.id = id;
+    view.caller = c->caller;
+    view.callee = c->callee;
+    view.state = c->state;
+    view.caller_leg = leg_text(c->a_peer);
+    view.callee_leg = leg_text(c->b_peer);
+    view.started = c->started;
+    view.answered = c->answered_at;
+    out.push_back(std::move(view));
+  }
+  return out;
+}
+
+std::size_t b2bua::active_calls() const {
+  return active_;
+}
+
+std::vector<std::pair<call_view, call_end>> b2bua::drain_ended() {
+  std::vector<std::pair<call_view, call_end>> out;
+  out.swap(ended_);
+  return out;
+}
+
+} // namespace ward::telephony

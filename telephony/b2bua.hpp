@@ -1,0 +1,188 @@
+#pragma once
+
+#include "core/random.hpp"
+#include "telephony/registrar.hpp"
+#include "telephony/sdp.hpp"
+#include "telephony/sip_message.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <expected>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace ward::telephony {
+
+/// Where a SIP message came from or goes to: a socket peer, or a node over a cluster line.
+struct sip_endpoint {
+  transport kind = transport::udp;
+  /// Numeric IP address (IPv6 without brackets); empty for lines.
+  std::string address;
+  std::uint16_t port = 0;
+  /// The node at the other end of a line; empty for sockets.
+  std::string node;
+  bool operator==(const sip_endpoint&) const = default;
+};
+
+/// "ip:port" with IPv6 in brackets, as bindings record their source.
+std::string endpoint_text(const sip_endpoint& endpoint);
+
+/// One message the B2BUA wants sent.
+struct sip_send {
+  sip_endpoint to;
+  std::string text;
+};
+
+/// The media anchor of a call (SPEC MED-3): two relay legs, `a` towards the caller and `b`
+/// towards the callee. The node implements it over its RTP relay; tests with a fake.
+class media_anchor {
+public:
+  struct ports {
+    std::uint64_t id = 0;
+    std::uint16_t port_a = 0;
+    std::uint16_t port_b = 0;
+  };
+  virtual ~media_anchor() = default;
+  /// The address the relay listens on, for the SDP the B2BUA writes.
+  virtual std::string address() const = 0;
+  virtual std::expected<ports, std::string> allocate() = 0;
+  /// Where the peer of leg a (`caller` true) or leg b receives media.
+  virtual void set_peer(std::uint64_t id, bool caller, const std::string& address,
+                        std::uint16_t port) = 0;
+  virtual void release(std::uint64_t id) = 0;
+};
+
+/// Where a dialled number goes (SPEC SIP-6, through the dial plan of SPEC TF-1).
+struct call_target {
+  /// The extension called.
+  std::string extension;
+  /// Set when the callee is registered on this node: its newest binding.
+  std::optional<registration_binding> binding;
+  /// Set when the callee is registered on another node: that node's name.
+  std::string node;
+};
+
+/// The state of one call as the status API shows it (SPEC MON-5, MED-4).
+enum class call_state : std::uint8_t { calling, ringing, answered, ended };
+
+std::string_view to_string(call_state state);
+
+struct call_view {
+  std::uint64_t id = 0;
+  std::string caller;
+  std::string callee;
+  call_state state = call_state::calling;
+  /// How each leg reached this node: a transport, or "line:<node>".
+  std::string caller_leg;
+  std::string callee_leg;
+  /// "relayed" (anchored plain RTP) for every call of this issue; SRTP adds "secure".
+  std::string media = "relayed";
+  std::chrono::system_clock::time_point started{};
+  std::chrono::system_clock::time_point answered{};
+};
+
+/// How a call ended, for metrics and the call record (SPEC TF-8 will take these).
+enum class call_end : std::uint8_t {
+  completed,
+  busy,
+  unavailable,
+  rejected,
+  cancelled,
+  no_answer,
+  timeout,
+  media_failure,
+};
+
+std::string_view to_string(call_end end);
+
+struct b2bua_settings {
+  /// This node's name: Via, Contact and the SDP origin name it.
+  std::string node;
+  /// The address and ports phones reach this node on, for Via and Contact.
+  std::string address;
+  std::uint16_t udp_port = 5060;
+  std::uint16_t tcp_port = 5060;
+  std::uint16_t tls_port = 5061;
+  /// SPEC SIP-1: calls only from TLS with a sips Request-URI, and only to phones on TLS.
+  bool strict_sips = false;
+  /// How long the callee may ring before the call is given up (480 to the caller).
+  std::chrono::seconds ring_timeout{120};
+  /// RFC 3261 T1: the first retransmission interval over UDP.
+  std::chrono::milliseconds t1{500};
+  std::size_t max_calls = 10'000;
+};
+
+/// The B2BUA of one node (SPEC SIP-6): every call is two dialogs, the caller's (leg a, this
+/// node as UAS) and the callee's (leg b, this node as UAC), with media anchored on the node.
+/// Pure: messages come in parsed with where they came from, and go out as `sip_send`; time
+/// and randomness are arguments. Not thread-safe: the SIP worker owns it.
+class b2bua {
+public:
+  using time_point = std::chrono::system_clock::time_point;
+
+  b2bua(b2bua_settings settings, media_anchor& media);
+  ~b2bua();
+  b2bua(const b2bua&) = delete;
+  b2bua& operator=(const b2bua&) = delete;
+
+  /// Starts a call for an INVITE outside any dialog whose caller is already authorized and
+  /// whose target the dial plan chose. Answers the caller itself when the call cannot start
+  /// (488 without a usable offer, 503 when full or without media ports).
+  std::vector<sip_send> start_call(const sip_message& invite, const sip_endpoint& from,
+                                   std::string caller, const call_target& target,
+                                   time_point now, const random_source& random);
+
+  /// A message that may belong to a call: a retransmitted INVITE, an ACK, BYE or CANCEL from
+  /// either side, a response to one of this node's requests. nullopt when it belongs to no
+  /// call (the caller answers 481 to requests inside a dialog it does not know).
+  std::optional<std::vector<sip_send>> handle(const sip_message& message, const sip_endpoint& from,
+                                              time_point now, const random_source& random);
+
+  /// Retransmissions over UDP and timeouts (ring, no answer, no ACK); every ~100 ms.
+  std::vector<sip_send> tick(time_point now, const random_source& random);
+
+  /// SPEC SIP-1: the policy can change while the node runs.
+  void set_strict_sips(bool on) { settings_.strict_sips = on; }
+
+  std::vector<call_view> calls() const;
+  std::size_t active_calls() const;
+  /// Calls ended since the last drain, with how they ended.
+  std::vector<std::pair<call_view, call_end>> drain_ended();
+
+private:
+  struct call;
+  struct pending;
+
+  call* find_by_caller(const std::string& call_id);
+  call* find_by_callee(const std::string& call_id);
+  std::string via_for(const sip_endpoint& to, const std::string& branch) const;
+  std::string contact_for(const sip_endpoint& to) const;
+  std::string answer_caller(call& c, int code, std::string_view reason, bool with_sdp,
+                            time_point now);
+  std::vector<sip_send> on_callee_response(call& c, const sip_message& response,
+                                           time_point now, const random_source& random);
+  std::vector<sip_send> on_request_in_dialog(call& c, bool from_caller, const sip_message& request,
+                                             const sip_endpoint& from, time_point now,
+                                             const random_source& random);
+  sip_send bye_to(call& c, bool to_caller, const random_source& random);
+  void finish(call& c, call_end end, time_point now);
+  /// Keeps a request sent over UDP for retransmission until it is answered.
+  void track(call& c, const sip_send& send, const std::string& method, time_point now);
+
+  b2bua_settings settings_;
+  media_anchor& media_;
+  std::uint64_t next_id_ = 1;
+  std::size_t active_ = 0;
+  std::map<std::uint64_t, std::unique_ptr<call>> calls_;
+  std::unordered_map<std::string, std::uint64_t> by_caller_;
+  std::unordered_map<std::string, std::uint64_t> by_callee_;
+  std::vector<std::pair<call_view, call_end>> ended_;
+};
+
+} // namespace ward::telephony

@@ -1,0 +1,37 @@
+#pragma once
+
+#include "telephony/directory.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ward::telephony {
+
+/// What the dial plan makes of a dialled number (SPEC SIP-6; the short codes, ARS tables and
+/// barring of SPEC TF-1..TF-5 extend it).
+enum class dial_outcome : std::uint8_t {
+  /// An internal extension: the call goes to where it is registered.
+  extension,
+  /// Nothing the dial plan knows: 404.
+  unknown,
+  /// The dial plan refuses this caller this number: 403.
+  barred,
+};
+
+std::string_view to_string(dial_outcome outcome);
+
+struct dial_result {
+  dial_outcome outcome = dial_outcome::unknown;
+  /// The extension to ring, for dial_outcome::extension.
+  std::string extension;
+  /// For the audit trail and the call record.
+  std::string detail;
+};
+
+/// Routes `dialled` (the Request-URI user) for `caller`. Internal extensions only, for now;
+/// a caller's own extension is barred so a phone cannot loop calls through the node.
+dial_result route_dialled(const telephony_directory_data& directory, std::string_view caller,
+                          std::string_view dialled);
+
+} // namespace ward::telephony

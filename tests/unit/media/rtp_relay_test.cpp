@@ -1,0 +1,624 @@
+#include "media/rtp_relay.hpp"
+
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+using namespace ward::media;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Relay ranges sit above the kernel's ephemeral ports (32768-60999), so the phones below,
+// which bind port 0, never take a port a test expects the relay to get. Each test case has
+// its own range because ctest may run them in parallel processes.
+
+struct datagram {
+  std::string payload;
+  std::string from_address;
+  std::uint16_t from_port = 0;
+};
+
+/// A UDP socket standing in for one media port of a phone.
+class phone_socket {
+public:
+  explicit phone_socket(std::uint16_t port = 0, std::string host = "127.0.0.1")
+      : host_(std::move(host)) {
+    sockaddr_storage local{};
+    socklen_t length = 0;
+    if (host_.find(':') != std::string::npos) {
+      auto& v6 = reinterpret_cast<sockaddr_in6&>(local);
+      v6.sin6_family = AF_INET6;
+      v6.sin6_port = htons(port);
+      ::inet_pton(AF_INET6, host_.c_str(), &v6.sin6_addr);
+      length = sizeof v6;
+    } else {
+      auto& v4 = reinterpret_cast<sockaddr_in&>(local);
+      v4.sin_family = AF_INET;
+      v4.sin_port = htons(port);
+      ::inet_pton(AF_INET, host_.c_str(), &v4.sin_addr);
+      length = sizeof v4;
+    }
+    fd_ = ::socket(local.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&local), length) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+    if (fd_ >= 0) {
+      socklen_t bound_length = sizeof local;
+      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&local), &bound_length);
+      port_ = ntohs(local.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6&>(local).sin6_port
+                                                : reinterpret_cast<sockaddr_in&>(local).sin_port);
+    }
+  }
+  ~phone_socket() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+  phone_socket(const phone_socket&) = delete;
+  phone_socket& operator=(const phone_socket&) = delete;
+
+  bool bound() const { return fd_ >= 0; }
+  std::uint16_t port() const { return port_; }
+  /// The endpoint to signal for this socket, as the B2BUA would take it from SDP.
+  media_endpoint endpoint() const { return {host_, port_}; }
+
+  /// Sends `payload` to the relay port `port` on `host`.
+  void send_to(std::uint16_t port, std::string_view payload,
+               const std::string& host = "127.0.0.1") const {
+    sockaddr_storage target{};
+    socklen_t length = 0;
+    if (host.find(':') != std::string::npos) {
+      auto& v6 = reinterpret_cast<sockaddr_in6&>(target);
+      v6.sin6_family = AF_INET6;
+      v6.sin6_port = htons(port);
+      ::inet_pton(AF_INET6, host.c_str(), &v6.sin6_addr);
+      length = sizeof v6;
+    } else {
+      auto& v4 = reinterpret_cast<sockaddr_in&>(target);
+      v4.sin_family = AF_INET;
+      v4.sin_port = htons(port);
+      ::inet_pton(AF_INET, host.c_str(), &v4.sin_addr);
+      length = sizeof v4;
+    }
+    auto sent = ::sendto(fd_, payload.data(), payload.size(), 0,
+                         reinterpret_cast<sockaddr*>(&target), length);
+    REQUIRE(sent == static_cast<ssize_t>(payload.size()));
+  }
+
+  /// The next datagram, or nothing once `wait` passes without one.
+  std::optional<datagram> receive(std::chrono::milliseconds wait = 2000ms) const {
+    pollfd ready{fd_, POLLIN, 0};
+    if (::poll(&ready, 1, static_cast<int>(wait.count())) <= 0)
+      return std::nullopt;
+    std::string buffer(65536, '\0');
+    sockaddr_storage from{};
+    socklen_t length = sizeof from;
+    auto got = ::recvfrom(fd_, buffer.data(), buffer.size(), 0, reinterpret_cast<sockaddr*>(&from),
+                          &length);
+    if (got < 0)
+      return std::nullopt;
+    buffer.resize(static_cast<std::size_t>(got));
+    char text[INET6_ADDRSTRLEN] = {};
+    std::uint16_t port = 0;
+    if (from.ss_family == AF_INET6) {
+      const auto& v6 = reinterpret_cast<const sockaddr_in6&>(from);
+      ::inet_ntop(AF_INET6, &v6.sin6_addr, text, sizeof text);
+      port = ntohs(v6.sin6_port);
+    } else {
+      const auto& v4 = reinterpret_cast<const sockaddr_in&>(from);
+      ::inet_ntop(AF_INET, &v4.sin_addr, text, sizeof text);
+      port = ntohs(v4.sin_port);
+    }
+    return datagram{std::move(buffer), text, port};
+  }
+
+  /// True when nothing is waiting. Only meaningful once the relay has counted the packet
+  /// that must not arrive: it sends before it counts, so a relayed packet would be here.
+  bool nothing_waiting() const { return !receive(0ms); }
+
+private:
+  std::string host_;
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+/// A phone's RTP socket on an even port and its RTCP socket on the port above, found from
+/// `search_from` upwards (above the ephemeral ports, away from every relay range).
+struct phone {
+  std::unique_ptr<phone_socket> rtp;
+  std::unique_ptr<phone_socket> rtcp;
+
+  explicit phone(std::uint16_t search_from) {
+    for (std::uint16_t port = search_from; port < search_from + 200; port += 2) {
+      rtp = std::make_unique<phone_socket>(port);
+      rtcp = std::make_unique<phone_socket>(static_cast<std::uint16_t>(port + 1));
+      if (rtp->bound() && rtcp->bound())
+        return;
+    }
+    FAIL("no free port pair for a test phone");
+  }
+};
+
+std::unique_ptr<rtp_relay> start_relay(std::uint16_t first, std::uint16_t last,
+                                       std::size_t max_sessions = 1000,
+                                       std::string address = "127.0.0.1") {
+  auto relay = rtp_relay::start(
+      {.address = std::move(address), .ports = {first, last}, .max_sessions = max_sessions});
+  REQUIRE_MESSAGE(relay.has_value(), (relay ? std::string() : relay.error()));
+  return std::move(*relay);
+}
+
+/// Waits (bounded) until `condition` holds: how a test knows the relay thread has handled a
+/// packet that, correctly, produced nothing to receive.
+bool eventually(const std::function<bool()>& condition) {
+  auto deadline = std::chrono::steady_clock::now() + 2s;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline)
+      return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+bool dropped_reaches(const rtp_relay& relay, std::uint64_t count) {
+  return eventually([&] { return relay.stats().packets_dropped >= count; });
+}
+
+/// Sends `payload` from `sender` to the relay port and returns what `receiver` gets.
+std::optional<datagram> through(const phone_socket& sender, std::uint16_t relay_port,
+                                const phone_socket& receiver, std::string_view payload) {
+  sender.send_to(relay_port, payload);
+  return receiver.receive();
+}
+
+} // namespace
+
+TEST_CASE("MED-3 relay forwards RTP both ways between two legs") {
+  auto relay = start_relay(61000, 61009);
+  auto session = relay->allocate();
+  REQUIRE(session.has_value());
+  CHECK(session->port_a % 2 == 0);
+  CHECK(session->port_b % 2 == 0);
+  CHECK(session->port_a != session->port_b);
+  phone_socket a, b;
+  REQUIRE(relay->set_peer(session->id, relay_leg::a, a.endpoint()).has_value());
+  REQUIRE(relay->set_peer(session->id, relay_leg::b, b.endpoint()).has_value());
+
+  auto at_b = through(a, session->port_a, b, "a to b");
+  REQUIRE(at_b.has_value());
+  CHECK(at_b->payload == "a to b");
+  // Leg B's peer sees the media come from the port the relay gave it.
+  CHECK(at_b->from_address == "127.0.0.1");
+  CHECK(at_b->from_port == session->port_b);
+
+  auto at_a = through(b, session->port_b, a, "b to a");
+  REQUIRE(at_a.has_value());
+  CHECK(at_a->payload == "b to a");
+  CHECK(at_a->from_port == session->port_a);
+
+  // A burst larger than one batch arrives whole and in order.
+  for (int i = 0; i < 100; ++i)
+    a.send_to(session->port_a, "burst " + std::to_string(i));
+  for (int i = 0; i < 100; ++i) {
+    auto got = b.receive();
+    REQUIRE(got.has_value());
+    CHECK(got->payload == "burst " + std::to_string(i));
+  }
+  auto stats = relay->stats();
+  CHECK(stats.packets_relayed == 102);
+  CHECK(stats.packets_dropped == 0);
+}
+
+TEST_CASE("MED-3 relay forwards RTCP on the port above RTP both ways") {
+  auto relay = start_relay(61020, 61029);
+  auto session = relay->allocate();
+  REQUIRE(session.has_value());
+  phone a(63000);
+  phone b(63200);
+  REQUIRE(relay->set_peer(session->id, relay_leg::a, a.rtp->endpoint()).has_value());
+  REQUIRE(relay->set_peer(session->id, relay_leg::b, b.rtp->endpoint()).has_value());
+
+  auto at_b = through(*a.rtcp, session->port_a + 1, *b.rtcp, "sender report a");
+  REQUIRE(at_b.has_value());
+  CHECK(at_b->payload == "sender report a");
+  CHECK(at_b->from_port == session->port_b + 1);
+  auto at_a = through(*b.rtcp, session->port_b + 1, *a.rtcp, "sender report b");
+  REQUIRE(at_a.has_value());
+  CHECK(at_a->from_port == session->port_a + 1);
+  // RTCP went to the RTCP sockets only.
+  CHECK(a.rtp->nothing_waiting());
+  CHECK(b.rtp->nothing_waiting());
+
+  SUBCASE("an a=rtcp port replaces the port above RTP") {
+    phone_socket elsewhere;
+    auto moved = b.rtp->endpoint();
+    moved.rtcp_port = elsewhere.port();
+    REQUIRE(relay->set_peer(session->id, relay_leg::b, moved).has_value());
+    auto got = through(*a.rtcp, session->port_a + 1, elsewhere, "to a=rtcp");
+    REQUIRE(got.has_value());
+    CHECK(got->payload == "to a=rtcp");
+  }
+}
+
+TEST_CASE("MED-3 relay drops packets until both peers are set") {
+  auto relay = start_relay(61040, 61049);
+  auto session = relay->allocate();
+  REQUIRE(session.has_value());
+  phone_socket a, b;
+
+  a.send_to(session->port_a, "nobody set");
+  REQUIRE(dropped_reaches(*relay, 1));
+  REQUIRE(relay->set_peer(session->id, relay_leg::a, a.endpoint()).has_value());
+  a.send_to(session->port_a, "only a set");
+  REQUIRE(dropped_reaches(*relay, 2));
+  CHECK(b.nothing_waiting());
+
+  REQUIRE(relay->set_peer(session->id, relay_leg::b, b.endpoint()).has_value());
+  auto got = through(a, session->port_a, b, "both set");
+  REQUIRE(got.has_value());
+  CHECK(got->payload == "both set");
+  auto stats = relay->stats();
+  CHECK(stats.packets_dropped == 2);
+  CHECK(stats.packets_from_wrong_source == 0);
+  CHECK(stats.packets_relayed == 1);
+}
+
+TEST_CASE("MED-3 relay latches the first source port and drops every other source") {
+  auto relay = start_relay(61060, 61069);
+  auto session = relay->allocate();
+  REQUIRE(session.has_value());
+  // Phone A signals one port but, behind a NAT, sends from another.
+  phone_socket signalled, natted, intruder, b;
+  REQUIRE(relay->set_peer(session->id, relay_leg::a, signalled.endpoint()).has_value());
+  REQUIRE(relay->set_peer(session->id, relay_leg::b, b.endpoint()).has_value());
+
+  // Before A has sent, media for A goes to the signalled port.
+  auto early = through(b, session->port_b, signalled, "before latching");
+  REQUIRE(early.has_value());
+
+  REQUIRE(through(natted, session->port_a, b, "first from a").has_value());
+  // From now on media for A goes where A sends from.
+  auto latched = through(b, session->port_b, natted, "after latching");
+  REQUIRE(latched.has_value());
+  CHECK(latched->payload == "after latching");
+  CHECK(signalled.nothing_waiting());
+
+  // Same address, other port: dropped and counted, not relayed.
+  intruder.send_to(session->port_a, "injected");
+  signalled.send_to(session->port_a, "signalled port, not latched");
+  REQUIRE(dropped_reaches(*relay, 2));
+  CHECK(b.nothing_waiting());
+  auto stats = relay->stats();
+  CHECK(stats.packets_from_wrong_source == 2);
+  CHECK(stats.packets_dropped == 2);
+
+  // The latched source keeps working.
+  auto still = through(natted, session->port_a, b, "still a");
+  REQUIRE(still.has_value());
+  CHECK(still->payload == "still a");
+}
+
+TEST_CASE("MED-3 relay accepts a leg's media only from its signalled address") {
+  auto relay = start_relay(61080, 61089);
+  auto session = relay->allocate();
+  REQUIRE(session.has_value());
+  phone_socket a, b;
+  phone_socket other_host(0, "127.0.0.2");
+  REQUIRE(other_host.bound());
+  REQUIRE(relay->set_peer(session->id, relay_leg::a, a.endpoint()).has_value());
+  REQUIRE(relay->set_peer(session->id, relay_leg::b, b.endpoint()).has_value());
+
+  // Arriving first does not let another host latch the leg.
+  other_host.send_to(session->port_a, "first but foreign");
+  REQUIRE(dropped_reaches(*relay, 1));
+  CHECK(b.nothing_waiting());
+  CHECK(relay->stats().packets_from_wrong_source == 1);
+
+  auto got = through(a, session->port_a, b, "from the signalled host");
+  REQUIRE(got.has_value());
+  CHECK(got->payload == "from the signalled host");
+  auto back = through(b, session->port_b, a, "back to a");
+  REQUIRE(back.has_value());
+  CHECK(other_host.nothing_waiting());
+}
+
+TEST_CASE("MED-3 set_peer again moves a leg and latches anew") {
+  auto relay = start_relay(61100, 61109);
+  auto session = relay->allocate();
+  REQUIRE(session.has_value());
+  phone_socket before, after, b;
+  REQUIRE(relay->set_peer(session->id, relay_leg::a, before.endpoint()).has_value());
+  REQUIRE(relay->set_peer(session->id, relay_leg::b, b.endpoint()).has_value());
+  REQUIRE(through(before, session->port_a, b, "latch before").has_value());
+
+  SUBCASE("the same endpoint keeps the latch") {
+    phone_socket natted;
+    REQUIRE(relay->set_peer(session->id, relay_leg::a, before.endpoint()).has_value());
+    natted.send_to(session->port_a, "not latched");
+    REQUIRE(dropped_reaches(*relay, 1));
+    CHECK(b.nothing_waiting());
+  }
+
+  SUBCASE("another endpoint takes over") {
+    REQUIRE(relay->set_peer(session->id, relay_leg::a, after.endpoint()).has_value());
+    auto moved = through(b, session->port_b, after, "to the new endpoint");
+    REQUIRE(moved.has_value());
+    CHECK(before.nothing_waiting());
+    REQUIRE(through(after, session->port_a, b, "latch after").has_value());
+    before.send_to(session->port_a, "old endpoint");
+    REQUIRE(dropped_reaches(*relay, 1));
+    CHECK(b.nothing_waiting());
+  }
+}
+
+TEST_CASE("MED-3 relay drops datagrams longer than its buffers") {
+  auto relay = start_relay(61120, 61129);
+  auto session = relay->allocate();
+  REQUIRE(session.has_value());
+  phone_socket a, b;
+  REQUIRE(relay->set_peer(session->id, relay_leg::a, a.endpoint()).has_value());
+  REQUIRE(relay->set_peer(session->id, relay_leg::b, b.endpoint()).has_value());
+
+  a.send_to(session->port_a, std::string(rtp_relay::max_packet + 1, 'x'));
+  REQUIRE(dropped_reaches(*relay, 1));
+  CHECK(b.nothing_waiting());
+  auto fits = through(a, session->port_a, b, std::string(rtp_relay::max_packet, 'y'));
+  REQUIRE(fits.has_value());
+  CHECK(fits->payload.size() == rtp_relay::max_packet);
+}
+
+TEST_CASE("MED-3 release closes the sockets and returns the ports for reuse") {
+  // Two pairs: exactly one session.
+  auto relay = start_relay(61140, 61143);
+  auto first = relay->allocate();
+  REQUIRE(first.has_value());
+  CHECK(first->port_a == 61140);
+  CHECK(first->port_b == 61142);
+  auto none = relay->allocate();
+  REQUIRE_FALSE(none.has_value());
+  CHECK(none.error().code == relay_errc::exhausted);
+
+  relay->release(first->id);
+  relay->release(first->id);
+  CHECK(relay->stats().active_sessions == 0);
+  {
+    // The ports are really closed, not only marked free.
+    phone_socket was_rtcp(61143);
+    CHECK(was_rtcp.bound());
+  }
+  auto stale = relay->set_peer(first->id, relay_leg::a, {"127.0.0.1", 5004});
+  REQUIRE_FALSE(stale.has_value());
+  CHECK(stale.error().code == relay_errc::unknown_session);
+
+  auto again = relay->allocate();
+  REQUIRE(again.has_value());
+  CHECK(again->id != first->id);
+  CHECK(again->port_a == 61140);
+  CHECK(again->port_b == 61142);
+
+  // The reused ports belong to the new session only.
+  phone_socket a, b;
+  REQUIRE(relay->set_peer(again->id, relay_leg::a, a.endpoint()).has_value());
+  REQUIRE(relay->set_peer(again->id, relay_leg::b, b.endpoint()).has_value());
+  REQUIRE(through(a, again->port_a, b, "reused").has_value());
+}
+
+TEST_CASE("MED-3 allocation takes port pairs round robin and skips ports in use") {
+  auto relay = start_relay(61160, 61167);
+  // Something else holds the RTCP port of the second pair.
+  auto blocker = std::make_unique<phone_socket>(61163);
+  REQUIRE(blocker->bound());
+
+  auto first = relay->allocate();
+  REQUIRE(first.has_value());
+  CHECK(first->port_a == 61160);
+  CHECK(first->port_b == 61164);
+  auto second = relay->allocate();
+  REQUIRE_FALSE(second.has_value());
+  CHECK(second.error().code == relay_errc::exhausted);
+
+  blocker.reset();
+  auto third = relay->allocate();
+  REQUIRE(third.has_value());
+  // The two pairs left: the freed one and the one the refused allocation gave back.
+  CHECK(third->port_a == 61162);
+  CHECK(third->port_b == 61166);
+}
+
+TEST_CASE("MED-4 relay capacity is the lower of max_sessions and the port range") {
+  SUBCASE("the range") {
+    // Six pairs: three sessions.
+    auto relay = start_relay(61180, 61191);
+    CHECK(relay->stats().max_sessions == 3);
+    std::vector<std::uint16_t> ports;
+    for (int i = 0; i < 3; ++i) {
+      auto session = relay->allocate();
+      REQUIRE(session.has_value());
+      ports.push_back(session->port_a);
+      ports.push_back(session->port_b);
+    }
+    std::sort(ports.begin(), ports.end());
+    CHECK(std::adjacent_find(ports.begin(), ports.end()) == ports.end());
+    auto refused = relay->allocate();
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error().code == relay_errc::exhausted);
+    CHECK(relay->stats().active_sessions == 3);
+  }
+  SUBCASE("max_sessions") {
+    auto relay = start_relay(61200, 61299, 2);
+    auto stats = relay->stats();
+    CHECK(stats.max_sessions == 2);
+    CHECK(stats.active_sessions == 0);
+    auto one = relay->allocate();
+    auto two = relay->allocate();
+    REQUIRE(one.has_value());
+    REQUIRE(two.has_value());
+    CHECK(relay->stats().active_sessions == 2);
+    auto refused = relay->allocate();
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error().code == relay_errc::exhausted);
+    relay->release(one->id);
+    CHECK(relay->stats().active_sessions == 1);
+    CHECK(relay->allocate().has_value());
+  }
+}
+
+TEST_CASE("MED-3 relay start refuses unusable options") {
+  auto refused = [](rtp_relay_options options) {
+    return !rtp_relay::start(std::move(options)).has_value();
+  };
+  CHECK(refused({.address = "127.0.0.1", .ports = {61301, 61310}}));
+  CHECK(refused({.address = "127.0.0.1", .ports = {61310, 61310}}));
+  CHECK(refused({.address = "127.0.0.1", .ports = {61310, 61300}}));
+  // One pair cannot hold the two legs of a session.
+  CHECK(refused({.address = "127.0.0.1", .ports = {61310, 61312}}));
+  CHECK(refused({.address = "127.0.0.1", .ports = {0, 100}}));
+  CHECK(refused({.address = "127.0.0.1", .ports = {61310, 61319}, .max_sessions = 0}));
+  CHECK(refused({.address = "localhost", .ports = {61310, 61319}}));
+  // Not an address of this host (TEST-NET-1).
+  CHECK(refused({.address = "192.0.2.1", .ports = {61310, 61319}}));
+}
+
+TEST_CASE("MED-3 set_peer refuses endpoints media must not go to") {
+  auto relay = start_relay(61320, 61329);
+  auto session = relay->allocate();
+  REQUIRE(session.has_value());
+  auto code = [&](media_endpoint peer) {
+    auto result = relay->set_peer(session->id, relay_leg::a, std::move(peer));
+    return result ? std::string("accepted") : std::string(to_string(result.error().code));
+  };
+  CHECK(code({"phone.example.com", 5004}) == "bad_address");
+  CHECK(code({"", 5004}) == "bad_address");
+  CHECK(code({"0.0.0.0", 5004}) == "bad_address");
+  CHECK(code({"224.0.1.1", 5004}) == "bad_address");
+  CHECK(code({"::1", 5004}) == "bad_address");
+  CHECK(code({"127.0.0.1", 0}) == "bad_address");
+  CHECK(code({"127.0.0.1", 65535}) == "bad_address");
+  // Pointing a leg at the relay itself would bounce media between its own sockets.
+  CHECK(code({"127.0.0.1", session->port_b}) == "bad_address");
+  CHECK(code({"127.0.0.1", 5004, static_cast<std::uint16_t>(session->port_b + 1)}) ==
+        "bad_address");
+  CHECK(code({"127.0.0.1", 5004}) == "accepted");
+  CHECK(code({"127.0.0.1", 65535, 65534}) == "accepted");
+
+  auto unknown = relay->set_peer(session->id + 100, relay_leg::b, {"127.0.0.1", 5004});
+  REQUIRE_FALSE(unknown.has_value());
+  CHECK(unknown.error().code == relay_errc::unknown_session);
+}
+
+TEST_CASE("MED-3 relay on a dual-stack address relays IPv4 peers") {
+  auto started = rtp_relay::start({.address = "::", .ports = {61340, 61349}});
+  if (!started) {
+    MESSAGE("no IPv6 here: " << started.error());
+    return;
+  }
+  auto& relay = *started;
+  auto session = relay->allocate();
+  REQUIRE(session.has_value());
+  phone_socket a, b;
+  REQUIRE(relay->set_peer(session->id, relay_leg::a, a.endpoint()).has_value());
+  REQUIRE(relay->set_peer(session->id, relay_leg::b, b.endpoint()).has_value());
+  auto got = through(a, session->port_a, b, "v4 through ::");
+  REQUIRE(got.has_value());
+  CHECK(got->payload == "v4 through ::");
+  CHECK(got->from_port == session->port_b);
+  // A wildcard relay still recognises its own loopback ports.
+  auto own = relay->set_peer(session->id, relay_leg::a, {"127.0.0.1", session->port_b});
+  REQUIRE_FALSE(own.has_value());
+  CHECK(own.error().code == relay_errc::bad_address);
+}
+
+TEST_CASE("MED-3 relay forwards between IPv6 peers") {
+  phone_socket a(0, "::1"), b(0, "::1");
+  auto started = rtp_relay::start({.address = "::1", .ports = {61360, 61369}});
+  if (!a.bound() || !started) {
+    MESSAGE("no IPv6 loopback here");
+    return;
+  }
+  auto& relay = *started;
+  auto session = relay->allocate();
+  REQUIRE(session.has_value());
+  REQUIRE(relay->set_peer(session->id, relay_leg::a, a.endpoint()).has_value());
+  REQUIRE(relay->set_peer(session->id, relay_leg::b, b.endpoint()).has_value());
+  a.send_to(session->port_a, "over v6", "::1");
+  auto got = b.receive();
+  REQUIRE(got.has_value());
+  CHECK(got->payload == "over v6");
+  CHECK(got->from_address == "::1");
+  // An IPv6-only relay cannot reach an IPv4 phone.
+  auto v4 = relay->set_peer(session->id, relay_leg::a, {"127.0.0.1", 5004});
+  REQUIRE_FALSE(v4.has_value());
+  CHECK(v4.error().code == relay_errc::bad_address);
+}
+
+TEST_CASE("MED-3 relay stops within 200 ms and allocates no more") {
+  auto relay = start_relay(61380, 61389);
+  auto session = relay->allocate();
+  REQUIRE(session.has_value());
+  auto began = std::chrono::steady_clock::now();
+  relay->stop();
+  CHECK(std::chrono::steady_clock::now() - began < 200ms);
+  relay->stop();
+  auto refused = relay->allocate();
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().code == relay_errc::exhausted);
+  // Releasing after stop still frees the ports; the destructor closes whatever is left.
+  relay->release(session->id);
+  CHECK(relay->stats().active_sessions == 0);
+}
+
+TEST_CASE("MED-3 control calls from other threads are safe while media flows") {
+  auto relay = start_relay(61400, 61499);
+  auto session = relay->allocate();
+  REQUIRE(session.has_value());
+  phone_socket a, b;
+  REQUIRE(relay->set_peer(session->id, relay_leg::a, a.endpoint()).has_value());
+  REQUIRE(relay->set_peer(session->id, relay_leg::b, b.endpoint()).has_value());
+
+  // Sessions come and go, with packets in flight to sockets about to close, while the
+  // first session carries media.
+  std::atomic<bool> churned{false};
+  std::thread churn([&] {
+    phone_socket c, d;
+    for (int i = 0; i < 200; ++i) {
+      auto other = relay->allocate();
+      if (!other)
+        continue;
+      (void)relay->set_peer(other->id, relay_leg::a, c.endpoint());
+      (void)relay->set_peer(other->id, relay_leg::b, d.endpoint());
+      c.send_to(other->port_a, "churn");
+      d.send_to(other->port_b, "churn");
+      relay->release(other->id);
+    }
+    churned = true;
+  });
+  int delivered = 0;
+  for (int i = 0; i < 200; ++i) {
+    a.send_to(session->port_a, "steady");
+    if (b.receive().has_value())
+      ++delivered;
+  }
+  churn.join();
+  CHECK(churned.load());
+  CHECK(delivered == 200);
+  CHECK(relay->stats().active_sessions == 1);
+  CHECK(through(b, session->port_b, a, "after churn").has_value());
+}
