@@ -105,6 +105,29 @@ call_end end_for(int code) {
   }
 }
 
+/// RFC 1918 and RFC 6598 IPv4 ranges: addresses a phone behind NAT writes in its SDP.
+bool is_private_ipv4(std::string_view address) {
+  unsigned a = 0, b = 0;
+  auto [p1, e1] = std::from_chars(address.data(), address.data() + address.size(), a);
+  if (e1 != std::errc{} || p1 == address.data() + address.size() || *p1 != '.')
+    return false;
+  auto [p2, e2] = std::from_chars(p1 + 1, address.data() + address.size(), b);
+  if (e2 != std::errc{})
+    return false;
+  return a == 10 || (a == 172 && b >= 16 && b <= 31) || (a == 192 && b == 168) ||
+         (a == 100 && b >= 64 && b <= 127);
+}
+
+/// Where a phone's media comes from: the SDP's address, unless the phone is behind NAT
+/// (a private SDP address, signalling from another address), when it is the address its
+/// signalling came from; the relay latches onto the port (symmetric RTP).
+std::string media_address(const std::string& sdp_address, const sip_endpoint& signalling) {
+  if (signalling.kind == transport::line || sdp_address == signalling.address)
+    return sdp_address;
+  return is_private_ipv4(sdp_address) && !is_private_ipv4(signalling.address) ? signalling.address
+                                                                              : sdp_address;
+}
+
 } // namespace
 
 std::string endpoint_text(const sip_endpoint& endpoint) {
@@ -368,7 +391,7 @@ std::vector<sip_send> b2bua::start_call(const sip_message& invite, const sip_end
   c.stream = *stream;
 
   const auto& media = offer->media[*stream];
-  media_.set_peer(c.ports.id, true, media.connection_address, media.port);
+  media_.set_peer(c.ports.id, true, media_address(media.connection_address, from), media.port);
 
   sdp_rewrite rewrite;
   rewrite.address = media_.address();
@@ -486,7 +509,8 @@ std::vector<sip_send> b2bua::on_callee_response(call& c, const sip_message& resp
     if (is_sdp(response)) {
       if (auto answer = parse_sdp(response.body); answer && c.stream < answer->media.size()) {
         const auto& media = answer->media[c.stream];
-        media_.set_peer(c.ports.id, false, media.connection_address, media.port);
+        media_.set_peer(c.ports.id, false, media_address(media.connection_address, c.b_peer),
+                        media.port);
         sdp_rewrite rewrite;
         rewrite.address = media_.address();
         rewrite.session_id = c.a_sdp_id;
@@ -542,7 +566,8 @@ std::vector<sip_send> b2bua::on_callee_response(call& c, const sip_message& resp
       return out;
     }
     const auto& media = answer->media[c.stream];
-    media_.set_peer(c.ports.id, false, media.connection_address, media.port);
+    media_.set_peer(c.ports.id, false, media_address(media.connection_address, c.b_peer),
+                    media.port);
     sdp_rewrite rewrite;
     rewrite.address = media_.address();
     rewrite.session_id = c.a_sdp_id;
@@ -684,7 +709,8 @@ std::vector<sip_send> b2bua::on_request_in_dialog(call& c, bool from_caller,
         return out;
       }
       const auto& media = offer->media[c.stream];
-      media_.set_peer(c.ports.id, from_caller, media.connection_address, media.port);
+      media_.set_peer(c.ports.id, from_caller, media_address(media.connection_address, from),
+                      media.port);
     }
     const auto& body = from_caller ? c.a_answer_sdp : c.b_offer_sdp;
     std::vector<std::pair<std::string, std::string>> headers{{"Contact", contact_for(from)}};
@@ -721,7 +747,10 @@ std::optional<std::vector<sip_send>> b2bua::handle(const sip_message& message,
     return on_request_in_dialog(*c, false, message, from, now, random);
   }
   auto* c = find_by_caller(message.call_id);
-  if (c == nullptr || message.from.tag != c->invite.from.tag)
+  // The caller's dialog is spoken in from the caller's address (its port may change when a
+  // phone reconnects over TCP), and with the caller's tag.
+  if (c == nullptr || message.from.tag != c->invite.from.tag || from.kind != c->a_peer.kind ||
+      from.address != c->a_peer.address || from.node != c->a_peer.node)
     return std::nullopt;
   bool same_transaction = !message.vias.empty() && !c->invite.vias.empty() &&
                           message.vias.front().branch == c->invite.vias.front().branch;
