@@ -377,7 +377,8 @@ void print(const pb::Extension& ext) {
   print_row("number", ext.number());
   print_row("phone password", ext.has_phone_password() ? "set" : "none");
   print_row("force auth", ext.force_authorization() ? "on" : "off");
-  print_row("remote worker", ext.remote_worker_address().empty() ? "-" : ext.remote_worker_address());
+  print_row("remote worker",
+            ext.remote_worker_address().empty() ? "-" : ext.remote_worker_address());
 }
 
 void print(const pb::ExtensionList& list) {
@@ -1241,8 +1242,9 @@ pb::SipSettings sip_settings_of(const std::vector<std::string>& assignments) {
   pb::SipSettings request;
   std::set<std::string> seen;
   auto port = [](const std::string& key, const std::string& text) {
-    bool digits = !text.empty() && text.size() <= 5 &&
-                  std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    bool digits =
+        !text.empty() && text.size() <= 5 &&
+        std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
     auto value = digits ? std::stoul(text) : 0;
     if (!digits || value > 65535)
       throw usage_error(key + " takes a port number, got '" + text + "'");
@@ -1252,8 +1254,9 @@ pb::SipSettings sip_settings_of(const std::vector<std::string>& assignments) {
     out->Clear();
     auto trimmed = [](std::string item) {
       auto first = item.find_first_not_of(' ');
-      return first == std::string::npos ? std::string{}
-                                        : item.substr(first, item.find_last_not_of(' ') - first + 1);
+      return first == std::string::npos
+                 ? std::string{}
+                 : item.substr(first, item.find_last_not_of(' ') - first + 1);
     };
     if (trimmed(text).empty())
       return;

@@ -1879,37 +1879,35 @@ public:
   // on replicas).
   grpc::Status GetSipSettings(grpc::ServerContext* call, const pb::Empty*,
                               pb::SipSettings* reply) override {
-    return gw_->transact(
-        call, transaction("GetSipSettings", configuration_service, right::config_read_all,
-                          transaction_writes::nothing, [reply](security_context& c) -> effect_result {
-                            fill(reply, telephony::effective_sip_policy(
-                                            c.directory.data().policy, c.now));
-                            return transaction_effect{};
-                          }));
+    return gw_->transact(call, transaction("GetSipSettings", configuration_service,
+                                           right::config_read_all, transaction_writes::nothing,
+                                           [reply](security_context& c) -> effect_result {
+                                             fill(reply, telephony::effective_sip_policy(
+                                                             c.directory.data().policy, c.now));
+                                             return transaction_effect{};
+                                           }));
   }
 
   grpc::Status SetSipSettings(grpc::ServerContext* call, const pb::SipSettings* request,
                               pb::SipSettings* reply) override {
     return gw_->transact(
-        call,
-        transaction("SetSipSettings", configuration_service, right::config_write_all,
-                    transaction_writes::directory,
-                    [wanted = *request, reply](security_context& c) -> effect_result {
-                      const auto& current = c.directory.data().policy;
-                      auto before = telephony::encode_sip_policy(current);
-                      // A lapsed auto-create stays off unless the call asks for it.
-                      auto policy =
-                          merged(wanted, telephony::effective_sip_policy(current, c.now));
-                      if (!policy)
-                        return std::unexpected(policy.error());
-                      if (auto set = c.directory.set_sip_policy(std::move(*policy), c.now); !set)
-                        return std::unexpected(set.error());
-                      fill(reply,
-                           telephony::effective_sip_policy(c.directory.data().policy, c.now));
-                      return transaction_effect{
-                          "sip_policy", before,
-                          telephony::encode_sip_policy(c.directory.data().policy), ""};
-                    }));
+        call, transaction(
+                  "SetSipSettings", configuration_service, right::config_write_all,
+                  transaction_writes::directory,
+                  [wanted = *request, reply](security_context& c) -> effect_result {
+                    const auto& current = c.directory.data().policy;
+                    auto before = telephony::encode_sip_policy(current);
+                    // A lapsed auto-create stays off unless the call asks for it.
+                    auto policy = merged(wanted, telephony::effective_sip_policy(current, c.now));
+                    if (!policy)
+                      return std::unexpected(policy.error());
+                    if (auto set = c.directory.set_sip_policy(std::move(*policy), c.now); !set)
+                      return std::unexpected(set.error());
+                    fill(reply, telephony::effective_sip_policy(c.directory.data().policy, c.now));
+                    return transaction_effect{
+                        "sip_policy", before,
+                        telephony::encode_sip_policy(c.directory.data().policy), ""};
+                  }));
   }
 
 private:

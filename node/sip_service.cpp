@@ -665,9 +665,19 @@ void sip_service::run() {
     }
     if (data.size() <= 4)
       return; // keep-alives
-    bool is_request = telephony::first_line_method(data).has_value();
-    if (!is_request && !data.starts_with("SIP/2.0 "))
+    // STUN keep-alives (RFC 5626 section 4.4.2) carry the magic cookie; phones send them to
+    // the SIP port, and they are not malformed SIP.
+    if (data.size() >= 20 && static_cast<unsigned char>(data[0]) < 2 &&
+        data.substr(4, 4) == std::string_view("\x21\x12\xa4\x42", 4))
       return;
+    bool is_request = telephony::first_line_method(data).has_value();
+    if (!is_request && !data.starts_with("SIP/2.0 ")) {
+      // Neither a request line nor a status line: not SIP at all.
+      ++malformed_;
+      if (!from_line)
+        guard_.record_malformed(from.address, now);
+      return;
+    }
     auto message = telephony::parse_sip_message(data);
     if (!message) {
       ++malformed_;

@@ -71,16 +71,16 @@ security::security_result<std::string> canonical_address(std::string_view field,
     if (inet_pton(AF_INET6, input.c_str(), bytes.data()) != 1)
       return refused();
   }
-  // An IPv4-mapped IPv6 address is the IPv4 address its packets come from.
-  static constexpr std::array<unsigned char, 12> mapped_prefix{0, 0, 0, 0, 0, 0,
-                                                               0, 0, 0, 0, 0xff, 0xff};
+  // An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is the IPv4 address its packets come from.
+  auto zero = [](unsigned char b) { return b == 0; };
   const unsigned char* address = bytes.data();
-  if (family == AF_INET6 && std::equal(mapped_prefix.begin(), mapped_prefix.end(), bytes.begin())) {
+  if (family == AF_INET6 && std::all_of(bytes.begin(), bytes.begin() + 10, zero) &&
+      bytes[10] == 0xff && bytes[11] == 0xff) {
     family = AF_INET;
-    address += mapped_prefix.size();
+    address += 12;
   }
   auto size = family == AF_INET ? 4u : 16u;
-  if (std::all_of(address, address + size, [](unsigned char b) { return b == 0; }))
+  if (std::all_of(address, address + size, zero))
     return std::unexpected(invalid(std::string(field), "must not be the unspecified address"));
   if (!inet_ntop(family, address, out.data(), out.size()))
     return refused();

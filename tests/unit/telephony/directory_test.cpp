@@ -11,7 +11,7 @@ namespace {
 
 security::security_settings policy() {
   return *security::security_database::factory_defaults(security::test_argon2_cost,
-                                                         test::fixed_now(), test::seeded_random(1));
+                                                        test::fixed_now(), test::seeded_random(1));
 }
 
 telephony_directory empty_directory() {
@@ -35,7 +35,8 @@ TEST_CASE("POL-2 telephony user passwords follow the telephony policy") {
   auto weak = directory.create_user("alice", {.extension = "201", .password = "alice"}, settings);
   REQUIRE_FALSE(weak.has_value());
   CHECK(weak.error().field == "password");
-  REQUIRE(directory.create_user("alice", {.extension = "201", .password = "Garden-Path-8"}, settings));
+  REQUIRE(
+      directory.create_user("alice", {.extension = "201", .password = "Garden-Path-8"}, settings));
   CHECK(directory.data().users.at("alice").password_hash.starts_with("$argon2id$"));
   settings.telephony_policy.enforce = false;
   REQUIRE(directory.update_user("alice", {.password = "alice"}, settings));
@@ -56,13 +57,15 @@ TEST_CASE("POL-5 login and voicemail codes refuse weak codes and the extension")
   CHECK(directory.update_user("bob", {.voicemail_code = "1234567890123456"}, settings)
             .error()
             .field == "voicemail_code");
-  REQUIRE(directory.update_user("bob", {.login_code = "739164", .voicemail_code = "8031"}, settings));
+  REQUIRE(
+      directory.update_user("bob", {.login_code = "739164", .voicemail_code = "8031"}, settings));
   const auto& bob = directory.data().users.at("bob");
   CHECK(bob.login_code_digest == make_digest_secrets("2580", "ward.test", "739164"));
   CHECK(bob.voicemail_code_hash.starts_with("$argon2id$"));
 }
 
-TEST_CASE("SIP-2 extensions keep their phone password only as HA1 and force authorization by default") {
+TEST_CASE(
+    "SIP-2 extensions keep their phone password only as HA1 and force authorization by default") {
   auto directory = empty_directory();
   auto settings = policy();
   REQUIRE(directory.create_extension("301", {.phone_password = "82917364"}, settings));
@@ -81,7 +84,8 @@ TEST_CASE("SIP-2 extensions keep their phone password only as HA1 and force auth
 TEST_CASE("POL-4 telephony user locks permanently after 5 failures in 10 minutes") {
   auto directory = empty_directory();
   auto settings = policy();
-  REQUIRE(directory.create_user("carol", {.extension = "401", .password = "Garden-Path-8"}, settings));
+  REQUIRE(
+      directory.create_user("carol", {.extension = "401", .password = "Garden-Path-8"}, settings));
   auto now = test::fixed_now();
   for (int i = 0; i < 4; ++i)
     CHECK(directory.complete_login("carol", false, settings, now + i * 1min).outcome ==
@@ -98,8 +102,11 @@ TEST_CASE("POL-4 telephony user locks permanently after 5 failures in 10 minutes
 TEST_CASE("SEC-1 the directory survives encode and decode") {
   auto directory = empty_directory();
   auto settings = policy();
-  REQUIRE(directory.create_user("dave", {.full_name = "Dave D", .extension = "501",
-                                         .password = "Garden-Path-8", .login_code = "739164"},
+  REQUIRE(directory.create_user("dave",
+                                {.full_name = "Dave D",
+                                 .extension = "501",
+                                 .password = "Garden-Path-8",
+                                 .login_code = "739164"},
                                 settings));
   REQUIRE(directory.create_extension("501", {.phone_password = "82917364"}, settings));
   auto text = encode_directory(directory.data());
@@ -253,13 +260,15 @@ TEST_CASE("SIP-5 a remote worker's pinned address is a numeric IP kept in canoni
   auto settings = policy();
   REQUIRE(directory.create_extension("601", {.remote_worker_address = "203.0.113.7"}, settings));
   CHECK(directory.data().extensions.at("601").remote_worker_address == "203.0.113.7");
-  REQUIRE(directory.update_extension("601", {.remote_worker_address = "2001:DB8:0:0::1"}, settings));
+  REQUIRE(
+      directory.update_extension("601", {.remote_worker_address = "2001:DB8:0:0::1"}, settings));
   CHECK(directory.data().extensions.at("601").remote_worker_address == "2001:db8::1");
-  REQUIRE(directory.update_extension("601", {.remote_worker_address = "::ffff:203.0.113.9"}, settings));
+  REQUIRE(
+      directory.update_extension("601", {.remote_worker_address = "::ffff:203.0.113.9"}, settings));
   CHECK(directory.data().extensions.at("601").remote_worker_address == "203.0.113.9");
   REQUIRE(directory.update_extension("601", {.remote_worker_address = "2001:db8::1"}, settings));
-  for (auto bad : {"pbx.example.com", "203.0.113", "203.0.113.7:5060", "0.0.0.0", "::",
-                   "::ffff:0.0.0.0", "fe80::1%eth0", " 203.0.113.7"}) {
+  for (auto bad : {"pbx.example.com", "203.0.113", "203.0.113.7:5060", "0.0.0.0",
+                   "::", "::ffff:0.0.0.0", "fe80::1%eth0", " 203.0.113.7"}) {
     CAPTURE(bad);
     auto refused = directory.update_extension("601", {.remote_worker_address = bad}, settings);
     REQUIRE_FALSE(refused.has_value());
