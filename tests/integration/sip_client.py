@@ -4,6 +4,10 @@ challenge with MD5 or SHA-256) or OPTIONS, and prints the status line of each re
 
   sip_client.py register HOST PORT EXTENSION PASSWORD REALM [md5|sha256] [EXPIRES]
   sip_client.py options HOST PORT
+  sip_client.py call HOST PORT CALLER PASSWORD REALM [md5|sha256] DIALLED [sip|sips]
+    INVITE with an SDP offer, answering the 407 with Proxy-Authorization; when answered,
+    ACK, a short wait, BYE. Prints every final status line; exit 0 when the call was
+    answered and hung up, 4 when it got a final failure (printed), 3 on silence.
 SIP_TRANSPORT=tcp in the environment uses one TCP connection instead of UDP;
 SIP_TRANSPORT=tls one TLS connection, verifying the node against SIP_CA (a PEM file).
 Exit 0 when an answer came, 3 when none came within the timeout.
@@ -14,6 +18,7 @@ import random
 import re
 import socket
 import sys
+import time
 
 TIMEOUT = 2.0
 
@@ -79,6 +84,8 @@ def main():
     if mode == "options":
         send("OPTIONS", 1, "probe", [])
         return
+    if mode == "call":
+        sys.exit(call(sock, tcp, transport, receive, host, port, local))
     ext, password, realm = sys.argv[4], sys.argv[5], sys.argv[6]
     algorithm = sys.argv[7] if len(sys.argv) > 7 else "md5"
     expires = sys.argv[8] if len(sys.argv) > 8 else "60"
@@ -104,6 +111,120 @@ def main():
                      f'response="{response}",algorithm={wanted},qop=auth,nc={nc},'
                      f'cnonce="{cnonce}"')
     send("REGISTER", 2, ext, contact + [("Authorization", authorization)])
+
+
+def media_probe(answer, count):
+    """Sends `count` RTP packets to the media address of the answer (the node's relay) from
+    the offer's address, and prints how many came back (the callee echoes them)."""
+    import struct
+    address = re.search(r"(?m)^c=IN IP4 ([0-9.]+)", answer).group(1)
+    port = int(re.search(r"(?m)^m=audio (\d+)", answer).group(1))
+    media = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    media.bind(("127.0.0.1", 0))
+    media.settimeout(0.05)
+    echoes = 0
+    for seq in range(count):
+        packet = struct.pack("!BBHII", 0x80, 0, seq, seq * 160, 0x57415244) + bytes(160)
+        media.sendto(packet, (address, port))
+        try:
+            while True:
+                data, _ = media.recvfrom(2048)
+                echoes += len(data) == 172
+        except socket.timeout:
+            pass
+    deadline = time.time() + 0.5
+    while time.time() < deadline:
+        try:
+            data, _ = media.recvfrom(2048)
+            echoes += len(data) == 172
+        except socket.timeout:
+            pass
+    print(f"media {address}:{port} sent {count} echoes {echoes}")
+
+
+def call(sock, tcp, transport, receive, host, port, local):
+    caller, password, realm, algorithm, dialled = sys.argv[4:9]
+    scheme = sys.argv[9] if len(sys.argv) > 9 else "sip"
+    uri = f"{scheme}:{dialled}@{host}:{port}"
+    call_id = f"{random.getrandbits(64):x}@127.0.0.1"
+    tag = f"{random.getrandbits(32):x}"
+    sdp = ("v=0\r\no=caller 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+           "m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+
+    def put(text):
+        if tcp:
+            sock.sendall(text.encode())
+        else:
+            sock.sendto(text.encode(), (host, port))
+
+    def request(method, cseq, target, to, branch, headers=(), body=""):
+        text = (f"{method} {target} SIP/2.0\r\n"
+                f"Via: SIP/2.0/{transport.upper()} 127.0.0.1:{local};branch={branch};rport\r\n"
+                f"Max-Forwards: 70\r\nFrom: <sip:{caller}@{host}>;tag={tag}\r\nTo: {to}\r\n"
+                f"Call-ID: {call_id}\r\nCSeq: {cseq} {method}\r\n"
+                f"Contact: <{scheme}:{caller}@127.0.0.1:{local};transport={transport}>\r\n"
+                f"User-Agent: ward-test\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) +
+                (f"Content-Type: application/sdp\r\n" if body else "") +
+                f"Content-Length: {len(body)}\r\n\r\n{body}")
+        put(text)
+
+    def final(cseq_method):
+        while True:
+            try:
+                answer = receive().decode(errors="replace")
+            except (socket.timeout, ConnectionError):
+                print("no answer")
+                return None
+            first = answer.splitlines()[0]
+            if not first.startswith("SIP/2.0 "):
+                # A request from the node (its BYE): answer 200.
+                continue
+            code = int(first.split()[1])
+            if code >= 200 and f" {cseq_method}" in answer.split("CSeq:")[1].splitlines()[0]:
+                print(first)
+                return answer
+
+    to = f"<sip:{dialled}@{host}>"
+    branch = f"z9hG4bK{random.getrandbits(48):x}"
+    request("INVITE", 1, uri, to, branch, body=sdp)
+    answer = final("INVITE")
+    if answer is None:
+        return 3
+    if answer.startswith("SIP/2.0 407"):
+        to_tagged = re.search(r"(?im)^To: *(.*)$", answer).group(1).strip()
+        request("ACK", 1, uri, to_tagged, branch)
+        wanted = "SHA-256" if algorithm == "sha256" else "MD5"
+        challenge = next(l for l in answer.splitlines()
+                         if l.lower().startswith("proxy-authenticate") and f"algorithm={wanted}" in l)
+        nonce = re.search(r'nonce="([^"]+)"', challenge).group(1)
+
+        def h(text):
+            return (hashlib.sha256 if algorithm == "sha256" else hashlib.md5)(text.encode()).hexdigest()
+
+        nc, cnonce = "00000001", f"{random.getrandbits(32):x}"
+        response = h(f"{h(f'{caller}:{realm}:{password}')}:{nonce}:{nc}:{cnonce}:auth:"
+                     f"{h(f'INVITE:{uri}')}")
+        authorization = (f'Digest username="{caller}",realm="{realm}",nonce="{nonce}",uri="{uri}",'
+                         f'response="{response}",algorithm={wanted},qop=auth,nc={nc},'
+                         f'cnonce="{cnonce}"')
+        branch = f"z9hG4bK{random.getrandbits(48):x}"
+        request("INVITE", 2, uri, to, branch, [("Proxy-Authorization", authorization)], sdp)
+        answer = final("INVITE")
+        if answer is None:
+            return 3
+    cseq = int(re.search(r"(?im)^CSeq: *(\d+)", answer).group(1))
+    to_tagged = re.search(r"(?im)^To: *(.*)$", answer).group(1).strip()
+    if not answer.startswith("SIP/2.0 2"):
+        request("ACK", cseq, uri, to_tagged, branch)
+        return 4
+    target = re.search(r"(?im)^Contact: *<([^>]+)>", answer).group(1)
+    request("ACK", cseq, target, to_tagged, f"z9hG4bK{random.getrandbits(48):x}")
+    probe = int(os.environ.get("SIP_MEDIA_PROBE", "0"))
+    if probe:
+        media_probe(answer, probe)
+    time.sleep(0.5)
+    request("BYE", cseq + 1, target, to_tagged, f"z9hG4bK{random.getrandbits(48):x}")
+    return 0 if final("BYE") is not None else 3
 
 
 if __name__ == "__main__":

@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# Calls through the B2BUA of one primary on loopback, driven by sipp, one line per figure
+# (SPEC SIP-6, SIP-2, MED-3):
+#   sip_calls_per_s          calls per second that went through whole: INVITE, 407, ACK,
+#                            INVITE with the caller's MD5 digest, 100/180/200 from the callee
+#                            through the node, ACK, BYE, 200 (both legs, relay anchored)
+#   sip_calls_failed_percent calls that failed, of those started
+# at the best of a few target rates (sipp -r R for 10 s each; the best stage is the fastest
+# whose failures stay at or below 1 %, else the fastest). A comment line per stage gives the
+# counts and the CPU the node, the calling sipp and the answering sipp used (100 % = one
+# core; 2 cores are shared here), and what the node counted.
+#   bench/sip_calls.sh [BUILD_DIR]
+# Environment: WARD_BENCH_RATES ("250 500 1000 1500 2000"), WARD_BENCH_STAGE_SECONDS (10),
+# WARD_BENCH_HOLD_MS (0: BYE right after the ACK), WARD_BENCH_RTP_PORTS (40000-49999).
+# About 2 minutes.
+#
+# How sipp is used, and why:
+# - The node challenges MD5 first (sip.digest_preferred: md5): sipp 3.6.1 computes MD5 only,
+#   and answers only the first challenge (see bench/sip_register.sh).
+# - The node's per-address rate limit is lifted (sip.messages_per_second: 0): the caller is
+#   one sipp on one address and port (127.0.21.1) and the callee one sipp on another
+#   (127.0.22.1); at 1000 calls a second that is 5000 messages a second from the caller and
+#   3000 from the callee, where the guard admits 50 from one address by default (SPEC SIP-4:
+#   a phone, not a trunk). The rest of the guard stays on.
+# - The relay anchors every call on 4 ports of media.rtp_ports (40000-49999: 2500 calls at
+#   once); with the default hold of 0 ms a call is up for a few milliseconds, so a few
+#   hundred are open at once at most. No RTP is sent: signalling is what is measured.
+# - Extensions 201 (the caller) and 202 (the callee) have phone passwords. 202 registers
+#   from 127.0.22.1:PORT for an hour (bench_call_register_uac.xml), then a sipp UAS
+#   (call_uas.xml, no -m, bounded by -timeout) answers on that address and port for the
+#   whole bench: 180, 200 with its SDP, ACK, BYE, 200.
+# - 201 calls 202 with call_uac.xml, its [authentication] keyword in the injection file
+#   (../shared/TOOLCHAIN.md) and -auth_uri 202@node, so the digest uri is the INVITE's
+#   Request-URI (RFC 2617 3.2.2.5); -set hold WARD_BENCH_HOLD_MS.
+# - Addresses 127.0.21.1 and 127.0.22.1 keep clear of the e2e tests' 127.0.0.x phones, whose
+#   sipp bind the same default media port.
+# Every process is started on loopback, recorded and stopped by PID (sipp, node); every sipp
+# run is bounded by -timeout (and the caller's by -m).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+case $build in /*) ;; *) build=$PWD/$build ;; esac
+WARD_NODE=$build/node/ward-node
+WARDCTL=$build/cli/wardctl
+scenarios=$PWD/tests/e2e/sip
+if ! command -v sipp >/dev/null 2>&1; then
+  echo "# sipp is not installed (apt-get install sip-tester): no SIP call figures"
+  exit 77
+fi
+source tests/integration/lib.sh
+ward_test_init
+
+rates=${WARD_BENCH_RATES:-250 500 1000 1500 2000}
+stage_seconds=${WARD_BENCH_STAGE_SECONDS:-10}
+hold_ms=${WARD_BENCH_HOLD_MS:-0}
+rtp_ports=${WARD_BENCH_RTP_PORTS:-40000-49999}
+caller_ip=127.0.21.1
+callee_ip=127.0.22.1
+ticks=$(getconf CLK_TCK)
+
+config="$WARD_TEST_DIR/primary/node.yaml"
+write_node_config primary primary
+sed -i 's/^  level: info$/  level: warn/' "$config"
+sed -i 's/^sip:$/sip:\n  digest_preferred: md5\n  messages_per_second: 0/' "$config"
+grep -q '^  messages_per_second: 0$' "$config" || { echo "# no sip section in $config"; exit 1; }
+printf 'media:\n  rtp_ports: %s\n' "$rtp_ports" >>"$config"
+start_node primary >/dev/null || exit 1
+export WARD_SESSION_FILE="$WARD_TEST_DIR/session-admin"
+ignite primary
+ctl() { wardctl_for primary --timeout 10 "$@"; }
+sip=""
+for _ in $(seq 1 50); do
+  sip=$(endpoint primary sip_udp)
+  [ -n "$sip" ] && break
+  sleep 0.1
+done
+if [ -z "$sip" ]; then
+  echo "# the node lists no sip_udp endpoint: no SIP call figures"
+  exit 1
+fi
+metrics=$(endpoint primary metrics)
+work="$WARD_TEST_DIR/bench"
+mkdir -p "$work"
+
+# cpu_ticks PID: user + system clock ticks the process has used so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# metric NAME: the node's value of metric NAME (0 if it has none).
+metric() {
+  curl -s --max-time 5 "http://$metrics/metrics" 2>/dev/null |
+    awk -v name="$1" '$1 == name { v = $2 } END { printf "%d\n", v }'
+}
+# free_udp_port ADDRESS: a UDP port free on ADDRESS now.
+free_udp_port() {
+  python3 -c 'import socket, sys; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((sys.argv[1], 0)); print(s.getsockname()[1])' "$1"
+}
+# stat_row FILE: "successful failed seconds" from the last row of a sipp statistics file (the
+# seconds from sipp's start to that row; its screen's own Elapsed Time reads 0 at exit).
+stat_row() {
+  awk -F';' '
+    NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+    { split($(col["StartTime"]), s, "\t"); split($(col["CurrentTime"]), c, "\t")
+      seconds = c[3] - s[3]; ok = $(col["SuccessfulCall(C)"]); failed = $(col["FailedCall(C)"]) }
+    END { printf "%d %d %.3f\n", ok, failed, seconds }' "$1" 2>/dev/null | head -1
+}
+# first_error FILE: the first event of a sipp error file, shortened.
+first_error() {
+  grep -v '^The following' "$1" 2>/dev/null | head -1 | cut -f3 | sed 's/^[0-9.]*: //' | cut -c1-110
+}
+
+# ---- Extensions and the callee ----------------------------------------------------------------
+for n in 201 202; do
+  if ! ctl extension add "$n" --phone-password-stdin <<<"83${n}61" >/dev/null 2>&1; then
+    echo "# extension $n could not be created: no SIP call figures"
+    exit 1
+  fi
+done
+
+callee_port=$(free_udp_port "$callee_ip")
+printf 'SEQUENTIAL\n202;[authentication username=202 password=8320261]\n' >"$work/register.csv"
+sipp "$sip" -sf "$scenarios/bench_call_register_uac.xml" -inf "$work/register.csv" \
+  -i "$callee_ip" -p "$callee_port" -m 1 -recv_timeout 3000 -timeout 15 -timeout_error -nostdin \
+  -trace_err -error_file "$work/register.err" >"$work/register.out" 2>&1 &
+register_pid=$!
+WARD_TEST_PIDS+=("$register_pid")
+register_code=0
+wait "$register_pid" || register_code=$?
+if [ "$register_code" != 0 ]; then
+  echo "# 202 could not register (sipp exit $register_code: $(first_error "$work/register.err")): no SIP call figures"
+  exit 1
+fi
+
+# The callee answers every call for the whole bench: every stage's budget and a minute more.
+budget=0
+for rate in $rates; do budget=$((budget + stage_seconds + 40)); done
+sipp "$sip" -sf "$scenarios/call_uas.xml" -i "$callee_ip" -mi "$callee_ip" -p "$callee_port" \
+  -recv_timeout 10000 -timeout $((budget + 60)) -nostdin -trace_err -error_file "$work/callee.err" \
+  -trace_stat -stf "$work/callee.stat" -fd 1 >"$work/callee.out" 2>&1 &
+callee_pid=$!
+WARD_TEST_PIDS+=("$callee_pid")
+for _ in $(seq 1 50); do
+  ss -Hlun "src $callee_ip:$callee_port" 2>/dev/null | grep -q . && break
+  kill -0 "$callee_pid" 2>/dev/null || break
+  sleep 0.1
+done
+if ! kill -0 "$callee_pid" 2>/dev/null; then
+  echo "# the callee's sipp did not start ($(head -c 200 "$work/callee.out")): no SIP call figures"
+  exit 1
+fi
+printf 'SEQUENTIAL\n201;[authentication username=201 password=8320161];202\n' >"$work/caller.csv"
+echo "# 201 calls 202 (registered from $callee_ip:$callee_port, answered by sipp call_uas.xml): INVITE, 407, ACK, INVITE with MD5 digest, 180, 200, ACK, hold ${hold_ms} ms, BYE, 200; relay ports $rtp_ports"
+
+# ---- Stages ----------------------------------------------------------------------------------
+best_rate=-1 best_failed=100 any_rate=0 any_failed=100
+for rate in $rates; do
+  calls=$((rate * stage_seconds))
+  name="calls-$rate"
+  read -r _ callee_failed_before _ < <(stat_row "$work/callee.stat")
+  callee_failed_before=${callee_failed_before:-0}
+  answered_before=$(metric ward_calls_answered_total)
+  node_before=$(cpu_ticks "$NODE_PID_primary")
+  callee_before=$(cpu_ticks "$callee_pid")
+  start=$(date +%s%N)
+  sipp "$sip" -sf "$scenarios/call_uac.xml" -inf "$work/caller.csv" -i "$caller_ip" -mi "$caller_ip" \
+    -set hold "$hold_ms" -auth_uri "202@$sip" -r "$rate" -rp 1000 -m "$calls" -l 5000 \
+    -recv_timeout 5000 -timeout $((calls / rate + 30)) -timeout_error -nostdin \
+    -trace_err -error_file "$work/$name.err" -trace_stat -stf "$work/$name.stat" -fd 1 \
+    >"$work/$name.out" 2>&1 &
+  caller_pid=$!
+  WARD_TEST_PIDS+=("$caller_pid")
+  # The caller's own CPU, read just before it exits: sampled while it runs.
+  caller_ticks=0
+  while kill -0 "$caller_pid" 2>/dev/null; do
+    t=$(cpu_ticks "$caller_pid")
+    [ "$t" -gt 0 ] 2>/dev/null && caller_ticks=$t
+    sleep 0.2
+  done
+  caller_code=0
+  wait "$caller_pid" || caller_code=$?
+  wall_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  node_cpu=$(( ($(cpu_ticks "$NODE_PID_primary") - node_before) * 1000 * 100 / ticks / (wall_ms + 1) ))
+  callee_cpu=$(( ($(cpu_ticks "$callee_pid") - callee_before) * 1000 * 100 / ticks / (wall_ms + 1) ))
+  caller_cpu=$(( caller_ticks * 1000 * 100 / ticks / (wall_ms + 1) ))
+
+  read -r ok failed elapsed < <(stat_row "$work/$name.stat")
+  ok=${ok:-0} failed=${failed:-0} elapsed=${elapsed:-0}
+  # The node's and the callee's view: calls the node saw answered and ended in the stage, and
+  # the callee's failed calls (its statistics file is written every second).
+  sleep 1.2
+  answered=$(( $(metric ward_calls_answered_total) - answered_before ))
+  read -r _ callee_failed _ < <(stat_row "$work/callee.stat")
+  callee_failed=$(( ${callee_failed:-0} - callee_failed_before ))
+  per_s=$(awk -v ok="$ok" -v e="$elapsed" 'BEGIN { printf "%d", (e > 0) ? ok / e : 0 }')
+  failed_pct=$(awk -v ok="$ok" -v c="$calls" 'BEGIN { printf "%.2f", (c - ok) * 100 / c }')
+  note=""
+  if [ "$ok" != "$calls" ] && [ -s "$work/$name.err" ]; then
+    note="; first error: $(first_error "$work/$name.err")"
+  fi
+  echo "# stage: target ${rate}/s, ${calls} calls: ${ok} ok, ${failed} failed in ${elapsed} s -> ${per_s}/s; node cpu ${node_cpu} %, caller sipp cpu ${caller_cpu} %, callee sipp cpu ${callee_cpu} %; node: ${answered} answered, $(metric ward_calls_active) active, $(metric ward_media_relay_sessions) relay sessions open; callee: ${callee_failed} failed (sipp exit ${caller_code}${note})"
+  if awk -v f="$failed_pct" 'BEGIN { exit !(f <= 1) }' && [ "$per_s" -gt "$best_rate" ]; then
+    best_rate=$per_s best_failed=$failed_pct
+  fi
+  if [ "$per_s" -gt "$any_rate" ]; then any_rate=$per_s any_failed=$failed_pct; fi
+  if ! kill -0 "$callee_pid" 2>/dev/null; then
+    echo "# the callee's sipp ended ($(first_error "$work/callee.err")): no further stages"
+    break
+  fi
+done
+if [ "$best_rate" -lt 0 ]; then best_rate=$any_rate best_failed=$any_failed; fi
+echo "sip_calls_per_s $best_rate"
+echo "sip_calls_failed_percent $best_failed"
