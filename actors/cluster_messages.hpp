@@ -94,6 +94,14 @@ struct cluster_alarm {
   bool cleared = false;
 };
 
+/// SPEC SIP-3: the registrar took a REGISTER for an unknown extension while auto-create was
+/// on; the primary creates the extension (no phone password, force authorization off).
+struct auto_create_extension {
+  std::string number;
+  /// "ip:port" the REGISTER came from, for the audit record.
+  std::string source;
+};
+
 /// Appserver: an administrative login to refer to the security database. Reply:
 /// referral_result.
 struct refer_login {
@@ -125,5 +133,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::enrol_sign)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::enrol_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::install_enrolment)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::cluster_alarm)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::auto_create_extension)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::refer_login)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::referral_result)

@@ -863,6 +863,36 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
       [self](login_report& report) { count_remote_login(self, report); },
       [self](enrol_sign& request) { return sign_enrolment(self, request); },
       [self](install_enrolment& enrolment) { return install_enrolled_identity(self, enrolment); },
+      [self](auto_create_extension& request) {
+        auto& deps = *self->state.deps;
+        auto now = deps.time->now();
+        // Only the primary writes the directory; on the other nodes the binding stands
+        // until it expires, and the extension appears once made on the primary.
+        if (!deps.settings_writer || deps.directory.data().extensions.contains(request.number) ||
+            !telephony::auto_create_active(deps.directory.data().policy, now))
+          return;
+        auto saved = deps.directory;
+        telephony::extension_fields fields;
+        fields.force_authorization = false;
+        auto created =
+            deps.directory.create_extension(request.number, fields, deps.database.settings());
+        request_origin origin{request.source, security::service_name::system_status};
+        if (!created) {
+          audit(self, record_of(audit_kind::change, audit_outcome::failure, "sip-registrar", origin,
+                                "AutoCreateExtension", "extension/" + request.number,
+                                created.error().message));
+          return;
+        }
+        if (auto failed = persist(self, transaction_writes::directory)) {
+          deps.directory = std::move(saved);
+          return;
+        }
+        auto record = record_of(audit_kind::change, audit_outcome::success, "sip-registrar", origin,
+                                "AutoCreateExtension", "extension/" + request.number,
+                                "auto-create is on: registered without a password");
+        record.after = "{\"number\":\"" + request.number + "\",\"force_authorization\":false}";
+        audit(self, std::move(record));
+      },
       [self](cluster_alarm& alarm) {
         audit(self, record_of(audit_kind::alarm,
                               alarm.cleared ? audit_outcome::success : audit_outcome::failure, "",

@@ -84,10 +84,10 @@ mkdir -p "$work"
 
 # cpu_ticks PID: user + system clock ticks the process has used so far.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-# metric NAME: the node's value of metric NAME (0 if it has none).
+# metric NAME: the node's value of metric NAME, whatever its labels (0 if it has none).
 metric() {
   curl -s --max-time 5 "http://$metrics/metrics" 2>/dev/null |
-    awk -v name="$1" '$1 == name { v = $2 } END { printf "%d\n", v }'
+    awk -v name="$1" '$1 == name || index($1, name "{") == 1 { v = $2 } END { printf "%d\n", v }'
 }
 # free_udp_port ADDRESS: a UDP port free on ADDRESS now.
 free_udp_port() {

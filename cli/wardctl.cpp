@@ -48,7 +48,7 @@ struct cli_state {
 
 constexpr const char* node_scoped_commands =
     "status, audit list, audit verify, pki identity show, service-user list, service-user "
-    "show, cluster status, registrations, blacklist list";
+    "show, cluster status, registrations, calls, blacklist list";
 
 std::string default_session_file() {
   if (const char* explicit_file = std::getenv("WARD_SESSION_FILE"))
@@ -505,6 +505,24 @@ void print(const pb::RegistrationList& list) {
               << std::setw(24) << r.source() << std::setw(9)
               << (std::to_string(r.expires_in()) + "s") << r.contact()
               << (r.user_agent().empty() ? "" : "  (" + r.user_agent() + ")") << "\n";
+}
+
+void print(const pb::CallList& list) {
+  std::cout << "relay sessions " << list.relay_sessions() << " of " << list.relay_capacity()
+            << "\n";
+  if (list.calls().empty()) {
+    std::cout << "no calls\n";
+    return;
+  }
+  std::cout << std::left << std::setw(8) << "CALL" << std::setw(10) << "CALLER" << std::setw(10)
+            << "CALLEE" << std::setw(10) << "STATE" << std::setw(16) << "CALLER LEG"
+            << std::setw(16) << "CALLEE LEG" << std::setw(10) << "MEDIA"
+            << "RELAY PORTS\n";
+  for (const auto& c : list.calls())
+    std::cout << std::left << std::setw(8) << c.id() << std::setw(10) << c.caller() << std::setw(10)
+              << c.callee() << std::setw(10) << c.state() << std::setw(16) << c.caller_leg()
+              << std::setw(16) << c.callee_leg() << std::setw(10) << c.caller_media()
+              << c.caller_relay_port() << "/" << c.callee_relay_port() << "\n";
 }
 
 void print(const pb::BlacklistReply& lists) {
@@ -1232,6 +1250,16 @@ void add_telephony_commands(CLI::App& app, cli_state& state, command_table& tabl
                 invoke_on_node(state, target_service::status, *stub,
                                &pb::Telephony::Stub::Registrations,
                                "/ward.admin.v1.Telephony/Registrations", pb::Empty{}, reply),
+                reply);
+  });
+  auto* calls = app.add_subcommand(
+      "calls", "Calls in progress through this node's B2BUA, with media per leg");
+  table.add(calls, [&state] {
+    auto stub = stub_for(state, target_service::status, &pb::Telephony::NewStub);
+    pb::CallList reply;
+    return show(state,
+                invoke_on_node(state, target_service::status, *stub, &pb::Telephony::Stub::Calls,
+                               "/ward.admin.v1.Telephony/Calls", pb::Empty{}, reply),
                 reply);
   });
 }

@@ -112,8 +112,7 @@ struct cluster_options {
   /// Hands a SIP message another node sent this node to its SIP service (SPEC SIP-6).
   std::function<void(const std::string& from_node, std::string text)> deliver_sip;
   /// Replaces what is registered on `node` in this node's location table (SPEC SIP-6).
-  std::function<void(const std::string& node, std::vector<std::string> extensions)>
-      apply_locations;
+  std::function<void(const std::string& node, std::vector<std::string> extensions)> apply_locations;
 };
 
 /// A SIP message for another node's SIP service (SPEC SIP-6).

@@ -1714,6 +1714,7 @@ public:
           {"Pki/GetIdentity", service_name::security_administration},
           {"Telephony/Registrations", service_name::system_status},
           {"Telephony/Blacklist", service_name::system_status},
+          {"Telephony/Calls", service_name::system_status},
           {"Pki/ListTcs", service_name::security_administration}})
       if (method == std::string(prefix) + name)
         service = target;
@@ -1815,6 +1816,45 @@ public:
                             }
                             return transaction_effect{};
                           }));
+  }
+
+  grpc::Status Calls(grpc::ServerContext* call, const pb::Empty*, pb::CallList* reply) override {
+    if (!sip_)
+      return no_sip_service();
+    auto sip = sip_;
+    return gw_->transact(
+        call, transaction(
+                  "Calls", service_name::system_status, right::status_access,
+                  transaction_writes::nothing, [sip, reply](security_context&) -> effect_result {
+                    auto unix_ms = [](std::chrono::system_clock::time_point at) {
+                      return at == std::chrono::system_clock::time_point{}
+                                 ? std::int64_t{0}
+                                 : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       at.time_since_epoch())
+                                       .count();
+                    };
+                    for (const auto& view : sip->calls()) {
+                      auto* out = reply->add_calls();
+                      out->set_id(view.id);
+                      out->set_caller(view.caller);
+                      out->set_callee(view.callee);
+                      out->set_state(std::string(telephony::to_string(view.state)));
+                      out->set_caller_leg(view.caller_leg);
+                      out->set_callee_leg(view.callee_leg);
+                      out->set_caller_media(view.media);
+                      out->set_callee_media(view.media);
+                      out->set_caller_relay_port(view.caller_relay_port);
+                      out->set_callee_relay_port(view.callee_relay_port);
+                      out->set_started_unix_ms(unix_ms(view.started));
+                      out->set_answered_unix_ms(unix_ms(view.answered));
+                    }
+                    if (auto relay = sip->relay()) {
+                      auto stats = relay->stats();
+                      reply->set_relay_sessions(static_cast<std::uint32_t>(stats.active_sessions));
+                      reply->set_relay_capacity(static_cast<std::uint32_t>(stats.max_sessions));
+                    }
+                    return transaction_effect{};
+                  }));
   }
 
   grpc::Status Blacklist(grpc::ServerContext* call, const pb::Empty*,

@@ -335,11 +335,10 @@ const std::vector<setting>& settings() {
          if (dash == std::string_view::npos)
            return bad;
          auto [a, ea] = std::from_chars(value.data(), value.data() + dash, first);
-         auto [b, eb] =
-             std::from_chars(value.data() + dash + 1, value.data() + value.size(), last);
+         auto [b, eb] = std::from_chars(value.data() + dash + 1, value.data() + value.size(), last);
          if (ea != std::errc{} || eb != std::errc{} || a != value.data() + dash ||
-             b != value.data() + value.size() || first < 1024 || first % 2 != 0 ||
-             last <= first || last > 65535)
+             b != value.data() + value.size() || first < 1024 || first % 2 != 0 || last <= first ||
+             last > 65535)
            return bad;
          config.rtp_port_first = static_cast<std::uint16_t>(first);
          config.rtp_port_last = static_cast<std::uint16_t>(last);

@@ -829,6 +829,10 @@ int run_node(const node_config& config) {
   sip_options.on_locations = [hub](std::vector<std::string> extensions) {
     caf::anon_send(hub, cluster::locations_out{std::move(extensions)});
   };
+  sip_options.on_auto_create = [security_actor](const std::string& extension,
+                                                const std::string& source) {
+    caf::anon_send(security_actor, actors::auto_create_extension{extension, source});
+  };
   sip_options.on_call_ended = [](const telephony::call_view& call, telephony::call_end end) {
     logger("sip")->info("event=call_ended call={} caller={} callee={} caller_leg={} "
                         "callee_leg={} end={}",

@@ -635,8 +635,8 @@ void sip_service::run() {
     target.extension = extension;
     auto here = registrar_.lookup(extension, now);
     if (!here.empty()) {
-      target.binding = *std::ranges::max_element(
-          here, {}, &telephony::registration_binding::expires_at);
+      target.binding =
+          *std::ranges::max_element(here, {}, &telephony::registration_binding::expires_at);
       return target;
     }
     if (local_only)
@@ -654,8 +654,7 @@ void sip_service::run() {
   // One message from `from`: the guard first, then the parser, then the B2BUA's dialogs, then
   // the method. What it answers or sends goes into `sends`.
   auto process = [&](std::string_view data, const telephony::sip_endpoint& from,
-                     clock::time_point now,
-                     const telephony::telephony_directory_data& directory) {
+                     clock::time_point now, const telephony::telephony_directory_data& directory) {
     bool from_line = from.kind == telephony::transport::line;
     // The guard decides before anything is parsed: blacklisted, refused and flooding
     // sources cost one lookup (SPEC SIP-4). Lines are authenticated nodes.
@@ -708,9 +707,9 @@ void sip_service::run() {
       return;
     auto reply = [&](int code, std::string_view reason,
                      const std::vector<std::pair<std::string, std::string>>& headers = {}) {
-      auto text = telephony::build_response(*message, code, reason, headers,
-                                            hex_token(options_.random, 8), received_address,
-                                            received_port);
+      auto text =
+          telephony::build_response(*message, code, reason, headers, hex_token(options_.random, 8),
+                                    received_address, received_port);
       sends.push_back({from, std::move(text)});
     };
     if (message->method == "INVITE") {
@@ -746,8 +745,8 @@ void sip_service::run() {
       return reply(481, "Call/Transaction Does Not Exist");
 
     auto source = telephony::endpoint_text(from);
-    std::string key = (message->vias.empty() ? std::string{} : message->vias.front().branch) +
-                      "|" + source + "|" + message->method + "|" + std::to_string(message->cseq);
+    std::string key = (message->vias.empty() ? std::string{} : message->vias.front().branch) + "|" +
+                      source + "|" + message->method + "|" + std::to_string(message->cseq);
     if (auto hit = responses.find(key); hit != responses.end() && hit->second.until > now) {
       sends.push_back({from, hit->second.response});
       return;
@@ -764,8 +763,8 @@ void sip_service::run() {
            (directory.policy.remote_workers && from.kind != telephony::transport::tls))) {
         guard_.record_auth_failure(from.address, number, now);
         response = telephony::build_response(*message, 403, "Forbidden",
-                                             {{"Warning", "399 ward \"remote worker rules\""}},
-                                             tag, received_address, received_port);
+                                             {{"Warning", "399 ward \"remote worker rules\""}}, tag,
+                                             received_address, received_port);
       } else {
         auto outcome = registrar_.handle_register(*message, source, from.kind, directory, now,
                                                   options_.random);
@@ -775,11 +774,10 @@ void sip_service::run() {
           guard_.record_auth_success(from.address, outcome.extension);
           bindings_changed = true;
           if (outcome.auto_created && options_.on_auto_create)
-            options_.on_auto_create(outcome.extension);
+            options_.on_auto_create(outcome.extension, source);
         }
         response = telephony::build_response(*message, outcome.code, outcome.reason,
-                                             outcome.headers, tag, received_address,
-                                             received_port);
+                                             outcome.headers, tag, received_address, received_port);
       }
     } else if (message->method == "OPTIONS") {
       response = telephony::build_response(

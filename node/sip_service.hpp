@@ -78,7 +78,7 @@ struct sip_service_options {
   std::function<void(const telephony::call_view&, telephony::call_end)> on_call_ended;
   /// SPEC SIP-3: an unknown extension registered while auto-create was on; the node creates
   /// it in the directory. Must not block.
-  std::function<void(const std::string& extension)> on_auto_create;
+  std::function<void(const std::string& extension, const std::string& source)> on_auto_create;
 };
 
 /// SIP over UDP for one node: a worker thread that owns the socket, the guard (checked

@@ -291,11 +291,11 @@ std::string b2bua::answer_caller(call& c, int code, std::string_view reason, boo
   if (code > 100 && code < 300)
     headers.emplace_back("Contact", contact_for(c.a_peer));
   bool received = c.a_peer.kind != transport::line;
-  auto text = build_response(
-      c.invite, code, reason, headers, code > 100 ? std::string_view(c.a_tag) : std::string_view(),
-      received ? std::string_view(c.a_peer.address) : std::string_view(),
-      received ? c.a_peer.port : 0, with_sdp ? "application/sdp" : "",
-      with_sdp ? std::string_view(c.a_answer_sdp) : std::string_view());
+  auto text = build_response(c.invite, code, reason, headers,
+                             code > 100 ? std::string_view(c.a_tag) : std::string_view(),
+                             received ? std::string_view(c.a_peer.address) : std::string_view(),
+                             received ? c.a_peer.port : 0, with_sdp ? "application/sdp" : "",
+                             with_sdp ? std::string_view(c.a_answer_sdp) : std::string_view());
   c.a_last_response = text;
   if (code >= 200 && c.a_final_code == 0) {
     c.a_final_code = code;
@@ -330,9 +330,8 @@ std::vector<sip_send> b2bua::start_call(const sip_message& invite, const sip_end
   };
   if (invite.max_forwards == 0)
     return refuse(483, "Too Many Hops");
-  if (settings_.strict_sips &&
-      ((from.kind != transport::tls && from.kind != transport::line) ||
-       invite.request_uri.scheme != uri_scheme::sips))
+  if (settings_.strict_sips && ((from.kind != transport::tls && from.kind != transport::line) ||
+                                invite.request_uri.scheme != uri_scheme::sips))
     return refuse(403, "Forbidden", "Strict SIPS: calls need TLS and a sips URI");
   if (target.binding && settings_.strict_sips && target.binding->kind != transport::tls)
     return refuse(480, "Temporarily Unavailable", "Strict SIPS: the callee is not on TLS");
@@ -853,6 +852,8 @@ std::vector<call_view> b2bua::calls() const {
     view.callee_leg = leg_text(c->b_peer);
     view.started = c->started;
     view.answered = c->answered_at;
+    view.caller_relay_port = c->ports.port_a;
+    view.callee_relay_port = c->ports.port_b;
     out.push_back(std::move(view));
   }
   return out;

@@ -83,6 +83,9 @@ struct call_view {
   std::string callee_leg;
   /// "relayed" (anchored plain RTP) for every call of this issue; SRTP adds "secure".
   std::string media = "relayed";
+  /// The relay ports the caller's and the callee's phones send media to.
+  std::uint16_t caller_relay_port = 0;
+  std::uint16_t callee_relay_port = 0;
   std::chrono::system_clock::time_point started{};
   std::chrono::system_clock::time_point answered{};
 };
@@ -135,8 +138,8 @@ public:
   /// whose target the dial plan chose. Answers the caller itself when the call cannot start
   /// (488 without a usable offer, 503 when full or without media ports).
   std::vector<sip_send> start_call(const sip_message& invite, const sip_endpoint& from,
-                                   std::string caller, const call_target& target,
-                                   time_point now, const random_source& random);
+                                   std::string caller, const call_target& target, time_point now,
+                                   const random_source& random);
 
   /// A message that may belong to a call: a retransmitted INVITE, an ACK, BYE or CANCEL from
   /// either side, a response to one of this node's requests. nullopt when it belongs to no
@@ -165,8 +168,8 @@ private:
   std::string contact_for(const sip_endpoint& to) const;
   std::string answer_caller(call& c, int code, std::string_view reason, bool with_sdp,
                             time_point now);
-  std::vector<sip_send> on_callee_response(call& c, const sip_message& response,
-                                           time_point now, const random_source& random);
+  std::vector<sip_send> on_callee_response(call& c, const sip_message& response, time_point now,
+                                           const random_source& random);
   std::vector<sip_send> on_request_in_dialog(call& c, bool from_caller, const sip_message& request,
                                              const sip_endpoint& from, time_point now,
                                              const random_source& random);

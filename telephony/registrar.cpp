@@ -94,7 +94,6 @@ std::expected<registrar, std::string> registrar::create(nonce_authority nonces,
   return registrar(std::move(nonces), settings);
 }
 
-
 register_outcome registrar::challenge(register_outcome out, register_status status, time_point now,
                                       const random_source& random, bool proxy) const {
   // One nonce for every algorithm: the response names its algorithm and the nonce counts are
@@ -165,14 +164,13 @@ register_outcome registrar::authorize_request(const sip_message& request,
     return out;
   }
   out.extension = request.from.uri.user;
-  return authenticate(std::move(out), request, request.from.uri.user, true, directory, now,
-                      random);
+  return authenticate(std::move(out), request, request.from.uri.user, true, directory, now, random);
 }
 
 register_outcome registrar::authenticate(register_outcome out, const sip_message& request,
                                          std::string_view number, bool proxy,
-                                         const telephony_directory_data& directory,
-                                         time_point now, const random_source& random) {
+                                         const telephony_directory_data& directory, time_point now,
+                                         const random_source& random) {
   const std::string user(number);
   // SPEC SIP-2: the phone password, else the login code of the extension's user. An
   // extension missing from the directory never registers, whatever users name it.
@@ -218,7 +216,8 @@ register_outcome registrar::authenticate(register_outcome out, const sip_message
   }
   if (!credentials) {
     if (malformed) {
-      set(out, register_status::bad_request, 400, "Bad Request", proxy ? "malformed Proxy-Authorization" : "malformed Authorization");
+      set(out, register_status::bad_request, 400, "Bad Request",
+          proxy ? "malformed Proxy-Authorization" : "malformed Authorization");
       return out;
     }
     out.detail = "no credentials for this realm";
@@ -226,7 +225,8 @@ register_outcome registrar::authenticate(register_outcome out, const sip_message
   }
   if (credentials->username != user) {
     set(out, register_status::forbidden, 403, "Forbidden",
-        proxy ? "digest username is not the From extension" : "digest username is not the To extension");
+        proxy ? "digest username is not the From extension"
+              : "digest username is not the To extension");
     out.auth_failure = true;
     return out;
   }

@@ -212,9 +212,22 @@ sipp_bg tls-callee "$primary_sip" 127.0.0.32 -p "$callee_port" -sf "$scenarios/c
   -rtp_echo -recv_timeout 10000 -timeout 20 -timeout_error
 tls_callee=$SIPP_PID
 sleep 0.3
-out=$(SIP_MEDIA_PROBE=50 SIP_TRANSPORT=tls SIP_CA="$(trust_anchor primary)" python3 "$here/../integration/sip_client.py" \
-  call 127.0.0.1 "${sip_tls##*:}" 201 72014619 ward sha256 202 2>&1)
-tls_code=$?
+SIP_MEDIA_PROBE=50 SIP_TRANSPORT=tls SIP_CA="$(trust_anchor primary)" python3 "$here/../integration/sip_client.py" \
+  call 127.0.0.1 "${sip_tls##*:}" 201 72014619 ward sha256 202 >"$work/tls-caller.out" 2>&1 &
+tls_caller=$!
+WARD_TEST_PIDS+=("$tls_caller")
+# SPEC MON-5, MED-4: the status API shows the call while it lasts, with its legs and media.
+call_listed() {
+  at primary calls | grep -Eq "^[0-9]+ +201 +202 +answered +tls +udp +relayed +[0-9]+/[0-9]+"
+}
+if wait_for 8 call_listed; then
+  pass "MON-5 MED-4 wardctl calls shows the answered call: TLS caller, UDP callee, media relayed"
+else
+  fail "MON-5 MED-4 wardctl calls shows the answered call: $(at primary calls 2>&1)"
+fi
+tls_code=0
+wait "$tls_caller" || tls_code=$?
+out=$(cat "$work/tls-caller.out")
 sipp_wait "$tls_callee"
 if [ "$tls_code" = 0 ] && [ "$SIPP_CODE" = 0 ] && grep -q "^SIP/2.0 200 OK" <<<"$out"; then
   pass "SIP-1 SIP-2 SIP-6 201 over TLS (SHA-256 digest on the INVITE) calls 202 on UDP: answered and hung up"
@@ -230,6 +243,58 @@ if [ "${echoes:-0}" -ge 45 ] && [ "${relayed_after:-0}" -ge "$(( ${relayed_befor
 else
   fail "MED-3 RTP through the relay: echoes ${echoes:-none}, relayed ${relayed_before:-?} -> ${relayed_after:-?}, dropped $(metric primary ward_media_packets_dropped_total), wrong source $(metric primary ward_media_packets_wrong_source_total)"
 fi
+
+# ---- SIP-1 Strict SIPS -------------------------------------------------------------------------
+expect_code 0 "SIP-1 wardctl sip set strict_sips=on" at primary sip set strict_sips=on
+call strict "" "" "" call_refused_uac.xml 202
+[ "$CALLER_CODE" = 0 ] && [ "$(final_code strict)" = 403 ] &&
+  pass "SIP-1 with Strict SIPS a call over UDP is refused with 403" ||
+  fail "SIP-1 with Strict SIPS a call over UDP is refused with 403 (final $(final_code strict); $(why strict-caller))"
+out=$(SIP_TRANSPORT=tls SIP_CA="$(trust_anchor primary)" python3 "$here/../integration/sip_client.py" \
+  call 127.0.0.1 "${sip_tls##*:}" 201 72014619 ward sha256 202 sips 2>&1)
+grep -q "^SIP/2.0 480" <<<"$out" &&
+  pass "SIP-1 with Strict SIPS a sips call over TLS to a phone that is not on TLS gets 480" ||
+  fail "SIP-1 with Strict SIPS a sips call over TLS to a UDP phone gets 480: $out"
+expect_code 0 "SIP-1 wardctl sip set strict_sips=off" at primary sip set strict_sips=off
+
+# ---- SIP-4 User-Agent block list ---------------------------------------------------------------
+sip_client() { python3 "$here/../integration/sip_client.py" "$@"; }
+expect_code 0 "SIP-4 wardctl sip set user_agent_block=ward-test" \
+  at primary sip set user_agent_block=ward-test
+refused_ua() { [ "$(metric primary ward_sip_user_agent_refused_total)" -ge 1 ]; }
+expect_code 3 "SIP-4 a blocked User-Agent gets no answer at all" \
+  sip_client options 127.0.0.1 "${primary_sip##*:}"
+wait_for 3 refused_ua && pass "SIP-4 MON-4 the refusal is counted in ward_sip_user_agent_refused_total" ||
+  fail "SIP-4 the refusal is counted: $(metric primary ward_sip_user_agent_refused_total)"
+at primary sip set user_agent_block= >/dev/null
+expect_output "^SIP/2.0 200 OK" "SIP-4 with the block list cleared the same client is answered" \
+  sip_client options 127.0.0.1 "${primary_sip##*:}"
+
+# ---- SIP-5 a remote worker's extension registers from its pinned address only ------------------
+expect_code 0 "SIP-5 extension 204 is pinned to a remote worker's address" \
+  at primary extension set 204 --remote-worker-address 192.0.2.44
+expect_output "^SIP/2.0 403" "SIP-5 204 registering from another address is refused" \
+  sip_client register 127.0.0.1 "${primary_sip##*:}" 204 72044619 ward sha256
+at primary extension set 204 --remote-worker-address "" >/dev/null
+expect_output "^SIP/2.0 200 OK" "SIP-5 unpinned, 204 registers from here" \
+  sip_client register 127.0.0.1 "${primary_sip##*:}" 204 72044619 ward sha256
+
+# ---- SIP-3 auto-create -------------------------------------------------------------------------
+expect_output "^SIP/2.0 403" "SIP-3 with auto-create off an unknown extension does not register" \
+  sip_client register 127.0.0.1 "${primary_sip##*:}" 7001 11112222 ward sha256
+expect_code 0 "SIP-3 wardctl sip set auto_create=on" at primary sip set auto_create=on
+expect_output "^auto_create_lapses_at: [0-9]" "SIP-3 sip show says when auto-create lapses" \
+  at primary sip show
+expect_output "^SIP/2.0 200 OK" "SIP-3 with auto-create on an unknown extension registers" \
+  sip_client register 127.0.0.1 "${primary_sip##*:}" 7001 11112222 ward sha256
+auto_created() { at primary extension list | grep -q "^7001 "; }
+wait_for 5 auto_created && pass "SIP-3 the extension was created in the directory" ||
+  fail "SIP-3 the extension was created in the directory: $(at primary extension list 2>&1)"
+expect_output "AutoCreateExtension" "SIP-3 MON-1 the creation is audited" \
+  at primary audit list --limit 20
+at primary sip set auto_create=off >/dev/null
+expect_output "^SIP/2.0 403" "SIP-3 auto-create off again: another unknown extension is refused" \
+  sip_client register 127.0.0.1 "${primary_sip##*:}" 7002 11112222 ward sha256
 
 # ---- SIP-6 a call across two nodes over the line ----------------------------------------------
 # The primary learns where 203 is from exp1's location table, sent over the line.

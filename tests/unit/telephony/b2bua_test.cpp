@@ -251,8 +251,7 @@ TEST_CASE("SIP-6 the callee hanging up sends BYE to the caller's contact") {
                      "Via: SIP/2.0/UDP 192.0.2.20:5064;branch=z9hG4bK-b9\r\n"
                      "From: <sip:202@ward.test>;tag=bob1\r\n"
                      "To: " +
-                     sent.from.value +
-                     "\r\nCall-ID: " + sent.call_id +
+                     sent.from.value + "\r\nCall-ID: " + sent.call_id +
                      "\r\nCSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n";
   auto out = f.from_callee(parse(text));
   REQUIRE(out.size() == 2);
@@ -283,8 +282,8 @@ TEST_CASE("SIP-6 a third party cannot end a call by knowing its Call-ID") {
   const sip_endpoint stranger{transport::udp, "203.0.113.66", 5060, {}};
   CHECK_FALSE(f.calls.handle(caller_request("BYE", a_tag, 6), stranger, f.clock.now(), f.random));
   // From the right source but with a wrong tag: not this dialog.
-  CHECK_FALSE(f.calls.handle(caller_request("BYE", "guessed", 6), caller_phone, f.clock.now(),
-                             f.random));
+  CHECK_FALSE(
+      f.calls.handle(caller_request("BYE", "guessed", 6), caller_phone, f.clock.now(), f.random));
   CHECK(f.calls.active_calls() == 1);
 }
 
@@ -332,15 +331,16 @@ TEST_CASE("SIP-6 CANCEL while ringing cancels the callee and answers 487") {
 
 TEST_CASE("SIP-6 an INVITE without a usable offer or without media ports is refused") {
   fixture f;
-  auto none = f.calls.start_call(invite(""), caller_phone, "201", f.to_202(), f.clock.now(),
-                                 f.random);
+  auto none =
+      f.calls.start_call(invite(""), caller_phone, "201", f.to_202(), f.clock.now(), f.random);
   REQUIRE(none.size() == 1);
   CHECK(none[0].text.starts_with("SIP/2.0 488 "));
-  auto garbage = f.calls.start_call(invite("v=0\r\nnot sdp\r\n"), caller_phone, "201",
-                                    f.to_202(), f.clock.now(), f.random);
+  auto garbage = f.calls.start_call(invite("v=0\r\nnot sdp\r\n"), caller_phone, "201", f.to_202(),
+                                    f.clock.now(), f.random);
   CHECK(garbage[0].text.starts_with("SIP/2.0 488 "));
   f.media.exhausted = true;
-  auto full = f.calls.start_call(invite(), caller_phone, "201", f.to_202(), f.clock.now(), f.random);
+  auto full =
+      f.calls.start_call(invite(), caller_phone, "201", f.to_202(), f.clock.now(), f.random);
   CHECK(full[0].text.starts_with("SIP/2.0 503 "));
   CHECK(f.calls.active_calls() == 0);
 }
@@ -412,8 +412,8 @@ TEST_CASE("SIP-6 a callee on another node is reached over the line") {
 TEST_CASE("MED-3 a phone behind NAT gets its media latched at its signalling address") {
   fixture f;
   const sip_endpoint natted{transport::udp, "203.0.113.7", 40123, {}};
-  auto out = f.calls.start_call(invite(offer_sdp("192.168.1.20", 4000)), natted, "201",
-                                f.to_202(), f.clock.now(), f.random);
+  auto out = f.calls.start_call(invite(offer_sdp("192.168.1.20", 4000)), natted, "201", f.to_202(),
+                                f.clock.now(), f.random);
   REQUIRE(out.size() == 2);
   CHECK(f.media.peers.at({1, true}) == "203.0.113.7:4000");
   // A public SDP address is taken as written.
