@@ -712,6 +712,14 @@ void sip_service::run() {
                                     received_address, received_port);
       sends.push_back({from, std::move(text)});
     };
+    // SPEC SIP-4: a blacklisted extension neither registers nor calls, whatever password it
+    // offers, until the blacklisting lapses or is reset.
+    if (!from_line && (message->method == "REGISTER" || message->method == "INVITE")) {
+      const auto& extension =
+          message->method == "REGISTER" ? message->to.uri.user : message->from.uri.user;
+      if (!extension.empty() && guard_.is_extension_blacklisted(extension, now))
+        return reply(403, "Forbidden");
+    }
     if (message->method == "INVITE") {
       if (!message->to.tag.empty())
         return reply(481, "Call/Transaction Does Not Exist");

@@ -8,6 +8,7 @@ challenge with MD5 or SHA-256) or OPTIONS, and prints the status line of each re
     INVITE with an SDP offer, answering the 407 with Proxy-Authorization; when answered,
     ACK, a short wait, BYE. Prints every final status line; exit 0 when the call was
     answered and hung up, 4 when it got a final failure (printed), 3 on silence.
+SIP_SOURCE=ADDRESS sends from that loopback address (default 127.0.0.1).
 SIP_TRANSPORT=tcp in the environment uses one TCP connection instead of UDP;
 SIP_TRANSPORT=tls one TLS connection, verifying the node against SIP_CA (a PEM file).
 Exit 0 when an answer came, 3 when none came within the timeout.
@@ -28,7 +29,7 @@ def main():
     transport = os.environ.get("SIP_TRANSPORT", "udp")
     tcp = transport in ("tcp", "tls")
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind((os.environ.get("SIP_SOURCE", "127.0.0.1"), 0))
     sock.settimeout(TIMEOUT)
     if tcp:
         sock.connect((host, port))

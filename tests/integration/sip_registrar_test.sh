@@ -68,6 +68,25 @@ expect_output "^SIP/2.0 200 OK" "SIP-4 after the reset the phone registers again
   sip register "$host" "$port" 201 82917364 ward md5
 expect_code 1 "SIP-4 resetting an address that is not listed is an error" \
   ctl blacklist reset --address 10.9.9.9
+# SIP-4: failures against one extension from many addresses blacklist the extension (20),
+# though no single address reaches its own threshold (10).
+for source in 127.0.0.61 127.0.0.62 127.0.0.63; do
+  for attempt in $(seq 1 7); do
+    SIP_SOURCE=$source sip register "$host" "$port" 202 "4444000$attempt" ward md5 >/dev/null 2>&1
+  done
+done
+expect_output "^SIP/2.0 403" "SIP-4 a blacklisted extension is refused even with the right password" \
+  env SIP_SOURCE=127.0.0.64 python3 "$here/sip_client.py" register "$host" "$port" 202 51738294 ward md5
+sleep 0.5
+expect_output "^extension  *202 " "SIP-4 wardctl blacklist list shows the extension" ctl blacklist list
+ctl blacklist list | grep -q "^address .*127.0.0.6[1-3]" &&
+  fail "SIP-4 none of the three addresses reached its own threshold" ||
+  pass "SIP-4 none of the three addresses reached its own threshold"
+expect_output "sip_extension_blacklisted" "SIP-4 MON-3 the extension's blacklisting raised an alarm" \
+  ctl audit list --kind alarm --limit 20
+expect_code 0 "SIP-4 wardctl blacklist reset lifts the extension" ctl blacklist reset --extension 202
+expect_output "^SIP/2.0 200 OK" "SIP-4 after the reset 202 registers again" \
+  env SIP_SOURCE=127.0.0.64 python3 "$here/sip_client.py" register "$host" "$port" 202 51738294 ward md5
 # Malformed input: dropped, counted, and the node keeps serving (SPEC SIP-4).
 python3 - "$host" "$port" <<'PY'
 import socket, sys
