@@ -6,13 +6,16 @@
 #                            through the node, ACK, BYE, 200 (both legs, relay anchored)
 #   sip_calls_failed_percent calls that failed, of those started
 # at the best of a few target rates (sipp -r R for 10 s each; the best stage is the fastest
-# whose failures stay at or below 1 %, else the fastest). A comment line per stage gives the
-# counts and the CPU the node, the calling sipp and the answering sipp used (100 % = one
-# core; 2 cores are shared here), and what the node counted.
+# whose failures stay at or below 1 %, else the fastest; failures are the caller's). A
+# comment line per stage gives the counts, the CPU the node, the calling sipp and the
+# answering sipp used (100 % = one core; 2 cores are shared here), what the node counted
+# (calls answered and ended in the stage; calls and relay sessions still open a second
+# after it), the callee's own failed calls, and the datagrams the host's UDP sockets
+# dropped for a full receive buffer during the stage (every process on the host).
 #   bench/sip_calls.sh [BUILD_DIR]
-# Environment: WARD_BENCH_RATES ("250 500 1000 1500 2000 3000 4000"), WARD_BENCH_STAGE_SECONDS (10),
-# WARD_BENCH_HOLD_MS (0: BYE right after the ACK), WARD_BENCH_RTP_PORTS (40000-49999).
-# About 2 minutes.
+# Environment: WARD_BENCH_RATES ("250 500 1000 1500 2000 3000 4000"),
+# WARD_BENCH_STAGE_SECONDS (10), WARD_BENCH_HOLD_MS (0: BYE right after the ACK),
+# WARD_BENCH_RTP_PORTS (40000-49999). About 2 to 3 minutes.
 #
 # How sipp is used, and why:
 # - The node challenges MD5 first (sip.digest_preferred: md5): sipp 3.6.1 computes MD5 only,
@@ -24,7 +27,11 @@
 #   a phone, not a trunk). The rest of the guard stays on.
 # - The relay anchors every call on 4 ports of media.rtp_ports (40000-49999: 2500 calls at
 #   once); with the default hold of 0 ms a call is up for a few milliseconds, so a few
-#   hundred are open at once at most. No RTP is sent: signalling is what is measured.
+#   hundred are open at once while the node keeps up. Past that, calls whose ACK or BYE is
+#   late or lost stay up until the node gives up on them (32 s), and at range/4 open calls
+#   it answers 503 "no media ports". No RTP is sent: signalling is what is measured.
+# - Both sipp get socket buffers of net.core.rmem_max (sipp's own default is 64 KiB), so a
+#   burst the phones' sockets drop is not counted as the node's failure.
 # - Extensions 201 (the caller) and 202 (the callee) have phone passwords. 202 registers
 #   from 127.0.22.1:PORT for an hour (bench_call_register_uac.xml), then a sipp UAS
 #   (call_uas.xml, no -m, bounded by -timeout) answers on that address and port for the

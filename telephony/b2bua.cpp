@@ -443,6 +443,22 @@ std::vector<sip_send> b2bua::start_call(const sip_message& invite, const sip_end
   return out;
 }
 
+sip_send b2bua::cancel_callee(call& c, time_point now) {
+  // CANCEL repeats the INVITE's branch, Request-URI, From, To and CSeq number (RFC 3261 9.1).
+  sip_request_fields cancel;
+  cancel.method = "CANCEL";
+  cancel.request_uri = c.b_request_uri;
+  cancel.via = via_for(c.b_peer, c.b_branch);
+  cancel.from = c.b_from;
+  cancel.to = c.b_to;
+  cancel.call_id = c.b_call_id;
+  cancel.cseq = c.b_invite_cseq;
+  c.cancel_sent = true;
+  sip_send to_callee{c.b_peer, build_request(cancel)};
+  track(c, to_callee, "CANCEL", now);
+  return to_callee;
+}
+
 sip_send b2bua::bye_to(call& c, bool to_caller, const random_source& random) {
   sip_request_fields fields;
   fields.method = "BYE";
@@ -655,18 +671,7 @@ std::vector<sip_send> b2bua::on_request_in_dialog(call& c, bool from_caller,
     reply(200, "OK");
     if (c.a_final_code != 0)
       return out;
-    sip_request_fields cancel;
-    cancel.method = "CANCEL";
-    cancel.request_uri = c.b_request_uri;
-    cancel.via = via_for(c.b_peer, c.b_branch);
-    cancel.from = c.b_from;
-    cancel.to = c.b_to;
-    cancel.call_id = c.b_call_id;
-    cancel.cseq = c.b_invite_cseq;
-    c.cancel_sent = true;
-    sip_send to_callee{c.b_peer, build_request(cancel)};
-    track(c, to_callee, "CANCEL", now);
-    out.push_back(std::move(to_callee));
+    out.push_back(cancel_callee(c, now));
     out.push_back({c.a_peer, answer_caller(c, 487, "Request Terminated", false, now)});
     finish(c, call_end::cancelled, now);
     return out;
@@ -676,18 +681,7 @@ std::vector<sip_send> b2bua::on_request_in_dialog(call& c, bool from_caller,
     if (from_caller && c.state != call_state::answered) {
       // A BYE before the answer is how some phones give up; the callee is cancelled.
       if (!c.b_final) {
-        sip_request_fields cancel;
-        cancel.method = "CANCEL";
-        cancel.request_uri = c.b_request_uri;
-        cancel.via = via_for(c.b_peer, c.b_branch);
-        cancel.from = c.b_from;
-        cancel.to = c.b_to;
-        cancel.call_id = c.b_call_id;
-        cancel.cseq = c.b_invite_cseq;
-        c.cancel_sent = true;
-        sip_send to_callee{c.b_peer, build_request(cancel)};
-        track(c, to_callee, "CANCEL", now);
-        out.push_back(std::move(to_callee));
+        out.push_back(cancel_callee(c, now));
       }
       finish(c, call_end::cancelled, now);
       return out;
@@ -806,18 +800,8 @@ std::vector<sip_send> b2bua::tick(time_point now, const random_source& random) {
     }
     if ((c.state == call_state::calling || c.state == call_state::ringing) &&
         now >= c.ring_deadline) {
-      if (!c.b_final) {
-        sip_request_fields cancel;
-        cancel.method = "CANCEL";
-        cancel.request_uri = c.b_request_uri;
-        cancel.via = via_for(c.b_peer, c.b_branch);
-        cancel.from = c.b_from;
-        cancel.to = c.b_to;
-        cancel.call_id = c.b_call_id;
-        cancel.cseq = c.b_invite_cseq;
-        c.cancel_sent = true;
-        out.push_back({c.b_peer, build_request(cancel)});
-      }
+      if (!c.b_final)
+        out.push_back(cancel_callee(c, now));
       out.push_back({c.a_peer, answer_caller(c, 480, "Temporarily Unavailable", false, now)});
       finish(c, call_end::no_answer, now);
     }

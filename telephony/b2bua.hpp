@@ -174,6 +174,7 @@ private:
                                              const sip_endpoint& from, time_point now,
                                              const random_source& random);
   sip_send bye_to(call& c, bool to_caller, const random_source& random);
+  sip_send cancel_callee(call& c, time_point now);
   void finish(call& c, call_end end, time_point now);
   /// Keeps a request sent over UDP for retransmission until it is answered.
   void track(call& c, const sip_send& send, const std::string& method, time_point now);

@@ -22,18 +22,8 @@ scenarios="$here/sip"
 work="$WARD_TEST_DIR/sipp"
 mkdir -p "$work"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 free_udp_port() {
   python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_for() {
-  local seconds=$1; shift
-  local deadline=$(( $(date +%s%N) + seconds * 1000000000 ))
-  while [ "$(date +%s%N)" -lt "$deadline" ]; do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.2
-  done
-  return 1
 }
 at() {
   local name=$1; shift

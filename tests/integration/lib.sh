@@ -70,6 +70,20 @@ write_node_config() {
   fi
 }
 
+# wait_for SECONDS COMMAND...: retries COMMAND every 0.2 s until it succeeds.
+wait_for() {
+  local seconds=$1; shift
+  local deadline=$(( $(date +%s%N) + seconds * 1000000000 ))
+  while [ "$(date +%s%N)" -lt "$deadline" ]; do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+# free_port: a TCP port on 127.0.0.1 that nothing holds right now.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
 # start_node NAME: starts ward-node for NAME's config and waits until it wrote its
 # endpoints. Sets NODE_PID_<NAME>.
 start_node() {

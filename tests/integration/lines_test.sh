@@ -12,18 +12,7 @@ source "$here/rsyslog_receiver.sh"
 ward_test_init
 [ -n "${WARD_DEBUG_KEEP:-}" ] && WARD_KEEP_TEST_DIR=1 && echo "test dir $WARD_TEST_DIR"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# wait_for SECONDS COMMAND...: retries COMMAND every 0.2 s until it succeeds.
-wait_for() {
-  local seconds=$1; shift
-  local deadline=$(( $(date +%s%N) + seconds * 1000000000 ))
-  while [ "$(date +%s%N)" -lt "$deadline" ]; do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.2
-  done
-  return 1
-}
 
 # login_as NAME USER PASSWORD: logs USER in on NAME (NAME's session file).
 # A session file of its own, so the node's administrator session in `at` is kept.

@@ -39,15 +39,6 @@ at() {
   local name=$1; shift
   WARD_SESSION_FILE="$WARD_TEST_DIR/session-$name" wardctl_for "$name" "$@"
 }
-wait_for() {
-  local seconds=$1; shift
-  local deadline=$(( $(date +%s%N) + seconds * 1000000000 ))
-  while [ "$(date +%s%N)" -lt "$deadline" ]; do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.3
-  done
-  return 1
-}
 
 write_node_config primary primary
 sed -i "s/^  line_port: 0$/  line_port: $line_port/" "$WARD_TEST_DIR/primary/node.yaml"
