@@ -1,5 +1,6 @@
 #include "core/clock.hpp"
 #include "telephony/b2bua.hpp"
+#include "telephony/dial_plan.hpp"
 #include "tests/unit/test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -429,4 +430,16 @@ TEST_CASE("SIP-6 a loop is stopped by Max-Forwards") {
   auto out = f.calls.start_call(looped, caller_phone, "201", f.to_202(), f.clock.now(), f.random);
   REQUIRE(out.size() == 1);
   CHECK(out[0].text.starts_with("SIP/2.0 483 "));
+}
+
+TEST_CASE("SIP-6 the dial plan routes internal extensions and refuses the rest") {
+  telephony_directory_data directory;
+  directory.extensions.emplace("201", extension_record{"201", {}, false, true});
+  directory.extensions.emplace("202", extension_record{"202", {}, false, true});
+  auto internal = route_dialled(directory, "201", "202");
+  CHECK(internal.outcome == dial_outcome::extension);
+  CHECK(internal.extension == "202");
+  CHECK(route_dialled(directory, "201", "7999").outcome == dial_outcome::unknown);
+  CHECK(route_dialled(directory, "201", "").outcome == dial_outcome::unknown);
+  CHECK(route_dialled(directory, "201", "201").outcome == dial_outcome::barred);
 }
