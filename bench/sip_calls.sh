@@ -115,8 +115,10 @@ stat_row() {
 # udp_drops: datagrams this host's UDP sockets dropped for a full receive buffer so far (every
 # process on the host, /proc/net/snmp RcvbufErrors).
 udp_drops() {
-  awk '$1 == "Udp:" && !seen { for (i = 2; i <= NF; i++) col[$i] = i; seen = 1; next }
-       $1 == "Udp:" { print $(col["RcvbufErrors"]) + 0; exit }' /proc/net/snmp 2>/dev/null
+  local count
+  count=$(awk '$1 == "Udp:" && !seen { for (i = 2; i <= NF; i++) col[$i] = i; seen = 1; next }
+               $1 == "Udp:" { print $(col["RcvbufErrors"]) + 0; exit }' /proc/net/snmp 2>/dev/null)
+  echo "${count:-0}"
 }
 # first_error FILE: the first event of a sipp error file, shortened.
 first_error() {

@@ -108,10 +108,6 @@ tunnel_pid=""
 
 # cpu_ticks PID: user + system clock ticks the process has used so far.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-# free_tcp_port: a TCP port nothing listens on at 127.0.0.1 now.
-free_tcp_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 # run_sipp NAME RATE CALLS SIPP_ARGS...: one stage, sipp with SIPP_ARGS (target, scenario,
 # injection file, transport) at RATE calls a second for CALLS calls, in the background as a
@@ -284,7 +280,7 @@ if [ -z "$sip_tls" ]; then
   exit 1
 fi
 
-tunnel_port=$(free_tcp_port)
+tunnel_port=$(free_port)
 cat >"$work/stunnel.conf" <<EOF
 ; sipp -t t1 -> 127.0.0.1:$tunnel_port (TCP) -> stunnel -> $sip_tls (TLS), loopback only
 foreground = yes
@@ -312,7 +308,7 @@ if ! ss -Hltn "sport = :$tunnel_port" 2>/dev/null | grep -q .; then
   exit 1
 fi
 # sipp's own TCP port (its Via and Contact): a free one, not 5060, which others may hold.
-tls=(-t t1 -i 127.0.0.1 -p "$(free_tcp_port)" -set registrar "$sip_tls" -auth_uri "$sip_tls")
+tls=(-t t1 -i 127.0.0.1 -p "$(free_port)" -set registrar "$sip_tls" -auth_uri "$sip_tls")
 echo "# TLS, authenticated, one connection: sipp -t t1 -> stunnel (client) -> node sip_tls; node restarted with messages_per_second 0"
 stages sip_register_tls "$tls_rates" "127.0.0.1:$tunnel_port" \
   -sf "$scenarios/bench_register_auth_tls_uac.xml" -inf "$inf" "${tls[@]}"
