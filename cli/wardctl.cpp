@@ -5,6 +5,7 @@
 #include "health.grpc.pb.h"
 
 #include <CLI/CLI.hpp>
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
 
@@ -22,6 +23,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -379,17 +381,40 @@ void print(const pb::Extension& ext) {
   print_row("force auth", ext.force_authorization() ? "on" : "off");
   print_row("remote worker",
             ext.remote_worker_address().empty() ? "-" : ext.remote_worker_address());
+  print_row("media security", ext.media_security());
 }
 
 void print(const pb::ExtensionList& list) {
   std::cout << std::left << std::setw(12) << "EXTENSION" << std::setw(16) << "PHONE PASSWORD"
-            << std::setw(12) << "FORCE AUTH"
+            << std::setw(12) << "FORCE AUTH" << std::setw(16) << "MEDIA SECURITY"
             << "REMOTE WORKER\n";
   for (const auto& ext : list.extensions())
     std::cout << std::setw(12) << ext.number() << std::setw(16)
               << (ext.has_phone_password() ? "set" : "none") << std::setw(12)
-              << (ext.force_authorization() ? "on" : "off")
+              << (ext.force_authorization() ? "on" : "off") << std::setw(16) << ext.media_security()
               << (ext.remote_worker_address().empty() ? "-" : ext.remote_worker_address()) << "\n";
+}
+
+/// SPEC MED-2: the system level and the per-line overrides, one `system: LEVEL` and one
+/// `line NODE: LEVEL` per line, as `media show` starts and `media set system|line` answers.
+void print_media_levels(const pb::SipSettings& sip) {
+  std::cout << "system: " << sip.media_security() << "\n";
+  // A protobuf map iterates in no particular order.
+  std::map<std::string, std::string> lines(sip.line_media_security().levels().begin(),
+                                           sip.line_media_security().levels().end());
+  for (const auto& [node, level] : lines)
+    std::cout << "line " << node << ": " << level << "\n";
+}
+
+/// The media security levels `media set` and `--media-security` take; `system` where an
+/// override can be cleared.
+std::string media_level_of(const std::string& text, const std::string& what, bool system_allowed) {
+  if (text == "disabled" || text == "best_effort" || text == "enforce" ||
+      (system_allowed && text == "system"))
+    return text;
+  throw usage_error(what + " takes disabled, best_effort" +
+                    (system_allowed ? ", enforce or system" : " or enforce") + ", got '" + text +
+                    "'");
 }
 
 /// The keys of `wardctl sip set`, in the order `sip show` prints them.
@@ -509,20 +534,23 @@ void print(const pb::RegistrationList& list) {
 
 void print(const pb::CallList& list) {
   std::cout << "relay sessions " << list.relay_sessions() << " of " << list.relay_capacity()
-            << "\n";
+            << "; media units " << list.media_units() << " of " << list.media_capacity()
+            << " (an SRTP call counts two)\n";
   if (list.calls().empty()) {
     std::cout << "no calls\n";
     return;
   }
   std::cout << std::left << std::setw(8) << "CALL" << std::setw(10) << "CALLER" << std::setw(10)
-            << "CALLEE" << std::setw(10) << "STATE" << std::setw(16) << "CALLER LEG"
-            << std::setw(16) << "CALLEE LEG" << std::setw(10) << "MEDIA"
+            << "CALLEE" << std::setw(10) << "STATE" << std::setw(14) << "CALLER LEG"
+            << std::setw(14) << "CALLEE LEG" << std::setw(34) << "CALLER MEDIA" << std::setw(34)
+            << "CALLEE MEDIA"
             << "RELAY PORTS\n";
   for (const auto& c : list.calls())
-    std::cout << std::left << std::setw(8) << c.id() << std::setw(10) << c.caller() << std::setw(10)
-              << c.callee() << std::setw(10) << c.state() << std::setw(16) << c.caller_leg()
-              << std::setw(16) << c.callee_leg() << std::setw(10) << c.caller_media()
-              << c.caller_relay_port() << "/" << c.callee_relay_port() << "\n";
+    std::cout << std::left << std::setw(8) << c.id() << std::setw(10) << c.caller()
+              << std::setw(10) << c.callee() << std::setw(10) << c.state() << std::setw(14)
+              << c.caller_leg() << std::setw(14) << c.callee_leg() << std::setw(34)
+              << c.caller_media() << std::setw(34) << c.callee_media() << c.caller_relay_port()
+              << "/" << c.callee_relay_port() << "\n";
 }
 
 void print(const pb::BlacklistReply& lists) {
@@ -1367,6 +1395,130 @@ void add_sip_commands(CLI::App& app, cli_state& state, command_table& table) {
   });
 }
 
+/// SPEC MED-2: `media show|set`. The system level and the line overrides live in the SIP
+/// policy, the extension overrides on the extensions: both on the Configuration endpoint.
+void add_media_commands(CLI::App& app, cli_state& state, command_table& table) {
+  using T = pb::Telephony::Stub;
+  using C = pb::Configuration::Stub;
+  auto telephony_stub = [&state] {
+    return stub_for(state, target_service::configuration, &pb::Telephony::NewStub);
+  };
+  auto config_stub = [&state] {
+    return stub_for(state, target_service::configuration, &pb::Configuration::NewStub);
+  };
+  auto* media = app.add_subcommand(
+      "media", "Media security (MED-2): system level with per-line and per-extension overrides");
+  media->require_subcommand(1);
+
+  auto* show_cmd = media->add_subcommand(
+      "show", "The system level, then each line override, then each extension override");
+  table.add(show_cmd, [&state, telephony_stub, config_stub] {
+    pb::SipSettings sip;
+    auto tstub = telephony_stub();
+    if (int code = invoke(state, target_service::configuration, *tstub, &T::GetSipSettings,
+                          pb::Empty{}, sip);
+        code != exit_ok)
+      return code;
+    pb::ExtensionList extensions;
+    auto cstub = config_stub();
+    if (int code = invoke(state, target_service::configuration, *cstub, &C::ListExtensions,
+                          pb::Empty{}, extensions);
+        code != exit_ok)
+      return code;
+    if (state.json) {
+      google::protobuf::Struct shown;
+      auto& fields = *shown.mutable_fields();
+      fields["system"].set_string_value(sip.media_security());
+      auto& lines = *fields["lines"].mutable_struct_value()->mutable_fields();
+      for (const auto& [node, level] : sip.line_media_security().levels())
+        lines[node].set_string_value(level);
+      auto& overrides = *fields["extensions"].mutable_struct_value()->mutable_fields();
+      for (const auto& ext : extensions.extensions())
+        if (ext.media_security() != "system")
+          overrides[ext.number()].set_string_value(ext.media_security());
+      std::cout << to_json(shown);
+      return exit_ok;
+    }
+    print_media_levels(sip);
+    for (const auto& ext : extensions.extensions())
+      if (ext.media_security() != "system")
+        std::cout << "extension " << ext.number() << ": " << ext.media_security() << "\n";
+    return exit_ok;
+  });
+
+  auto* set = media->add_subcommand("set", "Change the system level or one override");
+  set->require_subcommand(1);
+  auto system_level = std::make_shared<std::string>();
+  auto* set_system = set->add_subcommand("system", "Set the system level");
+  set_system->add_option("level", *system_level, "disabled | best_effort | enforce")->required();
+  table.add(set_system, [&state, system_level, telephony_stub] {
+    pb::SipSettings request;
+    request.set_media_security(media_level_of(*system_level, "media set system", false));
+    auto stub = telephony_stub();
+    pb::SipSettings reply;
+    int code =
+        invoke(state, target_service::configuration, *stub, &T::SetSipSettings, request, reply);
+    if (code != exit_ok || state.json)
+      return show(state, code, reply);
+    print_media_levels(reply);
+    return exit_ok;
+  });
+
+  auto line = std::make_shared<std::pair<std::string, std::string>>();
+  auto* set_line = set->add_subcommand(
+      "line", "Override the level on the cluster line to a node; system removes the override");
+  set_line->add_option("node", line->first, "Name of the node at the other end of the line")
+      ->required();
+  set_line->add_option("level", line->second, "disabled | best_effort | enforce | system")
+      ->required();
+  table.add(set_line, [&state, line, telephony_stub] {
+    const auto& node = line->first;
+    bool valid_name =
+        !node.empty() && node.size() <= 63 && std::all_of(node.begin(), node.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+        });
+    if (!valid_name)
+      throw usage_error("a node name is 1 to 63 of a-z 0-9 -, got '" + node + "'");
+    pb::SipSettings request;
+    // One change, applied on the primary to the overrides it holds: concurrent changes to
+    // other lines are kept.
+    (*request.mutable_line_media_security_changes())[node] =
+        media_level_of(line->second, "media set line", true);
+    auto stub = telephony_stub();
+    pb::SipSettings reply;
+    int code =
+        invoke(state, target_service::configuration, *stub, &T::SetSipSettings, request, reply);
+    if (code != exit_ok || state.json)
+      return show(state, code, reply);
+    print_media_levels(reply);
+    return exit_ok;
+  });
+
+  auto extension = std::make_shared<std::pair<std::string, std::string>>();
+  auto* set_extension = set->add_subcommand(
+      "extension", "Override the level of an extension; system removes the override");
+  set_extension->add_option("number", extension->first, "Extension number")->required();
+  set_extension->add_option("level", extension->second, "disabled | best_effort | enforce | system")
+      ->required();
+  table.add(set_extension, [&state, extension, config_stub] {
+    const auto& number = extension->first;
+    if (number.empty() ||
+        !std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      throw usage_error("an extension number is digits, got '" + number + "'");
+    pb::ExtensionRequest request;
+    request.set_number(number);
+    request.set_media_security(media_level_of(extension->second, "media set extension", true));
+    auto stub = config_stub();
+    pb::Extension reply;
+    int code =
+        invoke(state, target_service::configuration, *stub, &C::UpdateExtension, request, reply);
+    if (code != exit_ok || state.json)
+      return show(state, code, reply);
+    std::cout << "extension " << reply.number() << ": " << reply.media_security() << "\n";
+    return exit_ok;
+  });
+}
+
 void add_cluster_commands(CLI::App& app, cli_state& state, command_table& table) {
   auto* cluster = app.add_subcommand("cluster", "The cluster as this node sees it over its lines");
   cluster->require_subcommand(1);
@@ -1503,7 +1655,7 @@ void add_configuration_commands(CLI::App& app, cli_state& state, command_table& 
     struct options {
       std::string number;
       bool phone_password = false;
-      std::optional<std::string> force_authorization, remote_worker_address;
+      std::optional<std::string> force_authorization, remote_worker_address, media_security;
     };
     auto o = std::make_shared<options>();
     bool creating = std::string_view(verb) == "add";
@@ -1516,6 +1668,9 @@ void add_configuration_commands(CLI::App& app, cli_state& state, command_table& 
     command->add_option("--remote-worker-address", o->remote_worker_address,
                         "Pinned public IP address of a remote worker's phone (SIP-5); \"\" "
                         "clears it");
+    command->add_option("--media-security", o->media_security,
+                        "disabled | best_effort | enforce: this extension's media security "
+                        "(MED-2); system = the system setting");
     table.add(command, [&state, o, creating, config_stub] {
       pb::ExtensionRequest request;
       request.set_number(o->number);
@@ -1526,6 +1681,8 @@ void add_configuration_commands(CLI::App& app, cli_state& state, command_table& 
             parse_switch(*o->force_authorization, "--force-authorization"));
       if (o->remote_worker_address)
         request.set_remote_worker_address(*o->remote_worker_address);
+      if (o->media_security)
+        request.set_media_security(media_level_of(*o->media_security, "--media-security", true));
       auto stub = config_stub();
       pb::Extension reply;
       return show(state,
@@ -1960,6 +2117,7 @@ int main(int argc, char** argv) {
   add_cluster_commands(app, state, table);
   add_telephony_commands(app, state, table);
   add_sip_commands(app, state, table);
+  add_media_commands(app, state, table);
   add_pki_commands(app, state, table);
 
   try {

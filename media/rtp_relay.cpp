@@ -1,5 +1,7 @@
 #include "media/rtp_relay.hpp"
 
+#include "media/srtp_session.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
@@ -13,6 +15,8 @@
 #include <cstring>
 #include <limits>
 #include <optional>
+#include <span>
+#include <string.h>
 #include <system_error>
 #include <utility>
 
@@ -22,6 +26,25 @@ namespace ward::media {
 struct rtp_relay::address {
   sockaddr_storage storage{};
   socklen_t length = 0;
+};
+
+struct rtp_relay::leg_srtp {
+  /// The attributes the sessions were made from, so that set_crypto with an unchanged key
+  /// keeps its session. Wiped with the sessions.
+  leg_crypto keys;
+  /// Unprotects what the leg's peer sends.
+  srtp_session inbound;
+  /// Protects what the relay sends to the leg's peer.
+  srtp_session outbound;
+
+  leg_srtp(leg_crypto keys, srtp_session inbound, srtp_session outbound)
+      : keys(std::move(keys)), inbound(std::move(inbound)), outbound(std::move(outbound)) {}
+  leg_srtp(const leg_srtp&) = delete;
+  leg_srtp& operator=(const leg_srtp&) = delete;
+  ~leg_srtp() {
+    explicit_bzero(keys.inbound.key_and_salt.data(), keys.inbound.key_and_salt.size());
+    explicit_bzero(keys.outbound.key_and_salt.data(), keys.outbound.key_and_salt.size());
+  }
 };
 
 struct rtp_relay::leg_state {
@@ -42,6 +65,12 @@ struct rtp_relay::leg_state {
   bool has_peer = false;
   address peer_rtp;
   address peer_rtcp;
+  /// Set by set_crypto; null while the leg is plain RTP. Replaced whole under mutex_, so the
+  /// relay thread, which holds it for a batch, sees either the old keys or the new ones.
+  std::unique_ptr<leg_srtp> srtp;
+  /// What the leg's peer sent, counted per batch (session_stats).
+  std::uint64_t relayed = 0;
+  std::uint64_t auth_failed = 0;
 };
 
 struct rtp_relay::session {
@@ -50,7 +79,12 @@ struct rtp_relay::session {
 };
 
 struct rtp_relay::batch {
-  std::array<std::array<std::byte, max_packet>, batch_size> buffers{};
+  /// A packet and the room protection appends; aligned for libsrtp2, which reads the header
+  /// as 32-bit words.
+  struct alignas(16) buffer {
+    std::array<std::byte, max_packet + srtp_headroom> bytes;
+  };
+  std::array<buffer, batch_size> buffers{};
   std::array<sockaddr_storage, batch_size> sources{};
   std::array<iovec, batch_size> receive_vectors{};
   std::array<mmsghdr, batch_size> received{};
@@ -196,6 +230,8 @@ std::string_view to_string(relay_errc code) {
       return "bad_address";
     case relay_errc::socket_failure:
       return "socket_failure";
+    case relay_errc::bad_crypto:
+      return "bad_crypto";
   }
   return "socket_failure";
 }
@@ -255,7 +291,9 @@ rtp_relay::rtp_relay(rtp_relay_options options, const address& bind_address, int
   sessions_.reserve(max_sessions_);
   // The receive side never changes where it reads to; only lengths and flags come back.
   for (std::size_t i = 0; i < batch_size; ++i) {
-    batch_->receive_vectors[i] = iovec{batch_->buffers[i].data(), max_packet};
+    // The headroom stays outside what the kernel may fill, so a datagram longer than
+    // max_packet still shows as MSG_TRUNC.
+    batch_->receive_vectors[i] = iovec{batch_->buffers[i].bytes.data(), max_packet};
     batch_->received[i].msg_hdr.msg_name = &batch_->sources[i];
     batch_->received[i].msg_hdr.msg_iov = &batch_->receive_vectors[i];
     batch_->received[i].msg_hdr.msg_iovlen = 1;
@@ -432,14 +470,89 @@ std::expected<void, relay_error> rtp_relay::set_peer(std::uint64_t id, relay_leg
   return {};
 }
 
+namespace {
+
+/// One direction's libsrtp2 session from an SDES attribute.
+std::expected<srtp_session, relay_error> srtp_from(const crypto_attribute& attribute,
+                                                   direction dir) {
+  const char* which = dir == direction::inbound ? "inbound" : "outbound";
+  if (attribute.suite == nullptr)
+    return std::unexpected(
+        relay_error{relay_errc::bad_crypto, std::string("no suite for the ") + which + " key"});
+  if (attribute.mki)
+    return std::unexpected(
+        relay_error{relay_errc::bad_crypto,
+                    std::string("the ") + which + " key has an MKI; the relay uses none"});
+  auto made = srtp_session::create(*attribute.suite, attribute.key(), attribute.options, dir);
+  if (!made)
+    return std::unexpected(
+        relay_error{relay_errc::bad_crypto, std::string("cannot use the ") + which + " key (" +
+                                                std::string(attribute.suite->name) +
+                                                "): " + std::string(to_string(made.error().code))});
+  return std::move(*made);
+}
+
+/// Whether two attributes make the same libsrtp2 session; the tag, lifetime and window hint
+/// do not change it.
+bool same_key(const crypto_attribute& left, const crypto_attribute& right) {
+  return left.suite == right.suite && left.options == right.options &&
+         left.key_and_salt == right.key_and_salt;
+}
+
+} // namespace
+
+std::expected<void, relay_error> rtp_relay::set_crypto(std::uint64_t id, relay_leg leg,
+                                                       std::optional<leg_crypto> crypto) {
+  // Key derivation runs here, before the lock, so the relay thread never waits for it.
+  std::unique_ptr<leg_srtp> keys;
+  if (crypto) {
+    auto inbound = srtp_from(crypto->inbound, direction::inbound);
+    auto outbound = srtp_from(crypto->outbound, direction::outbound);
+    if (inbound && outbound)
+      keys = std::make_unique<leg_srtp>(*crypto, std::move(*inbound), std::move(*outbound));
+    explicit_bzero(crypto->inbound.key_and_salt.data(), crypto->inbound.key_and_salt.size());
+    explicit_bzero(crypto->outbound.key_and_salt.data(), crypto->outbound.key_and_salt.size());
+    if (!inbound)
+      return std::unexpected(std::move(inbound.error()));
+    if (!outbound)
+      return std::unexpected(std::move(outbound.error()));
+  }
+  {
+    std::lock_guard lock(mutex_);
+    auto found = sessions_.find(id);
+    if (found == sessions_.end())
+      return std::unexpected(
+          relay_error{relay_errc::unknown_session, "no relay session " + std::to_string(id)});
+    auto& current = found->second->legs[static_cast<std::size_t>(leg)].srtp;
+    if (current && keys) {
+      // A direction whose key did not change keeps its session: a new outbound session
+      // would restart the rollover counter under the same key, so the phone would reject the
+      // packets and the key stream could repeat; a new inbound one would reopen the replay
+      // window.
+      if (same_key(current->keys.inbound, keys->keys.inbound))
+        std::swap(current->inbound, keys->inbound);
+      if (same_key(current->keys.outbound, keys->keys.outbound))
+        std::swap(current->outbound, keys->outbound);
+    }
+    current.swap(keys);
+  }
+  // The replaced sessions are freed (and their keys wiped) outside the lock.
+  return {};
+}
+
 void rtp_relay::release(std::uint64_t id) {
-  std::lock_guard lock(mutex_);
-  auto found = sessions_.find(id);
-  if (found == sessions_.end())
-    return;
-  for (auto& leg : found->second->legs)
-    close_leg(leg);
-  sessions_.erase(found);
+  std::unique_ptr<session> released;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = sessions_.find(id);
+    if (found == sessions_.end())
+      return;
+    for (auto& leg : found->second->legs)
+      close_leg(leg);
+    released = std::move(found->second);
+    sessions_.erase(found);
+  }
+  // Its libsrtp2 sessions, if any, are freed outside the lock.
 }
 
 rtp_relay_stats rtp_relay::stats() const {
@@ -452,7 +565,22 @@ rtp_relay_stats rtp_relay::stats() const {
   out.packets_relayed = relayed_.load(std::memory_order_relaxed);
   out.packets_dropped = dropped_.load(std::memory_order_relaxed);
   out.packets_from_wrong_source = wrong_source_.load(std::memory_order_relaxed);
+  out.packets_auth_failed = auth_failed_.load(std::memory_order_relaxed);
+  out.packets_protected = protected_.load(std::memory_order_relaxed);
+  out.packets_unprotected = unprotected_.load(std::memory_order_relaxed);
   return out;
+}
+
+std::expected<session_stats, relay_error> rtp_relay::stats(std::uint64_t id) const {
+  std::lock_guard lock(mutex_);
+  auto found = sessions_.find(id);
+  if (found == sessions_.end())
+    return std::unexpected(
+        relay_error{relay_errc::unknown_session, "no relay session " + std::to_string(id)});
+  auto leg = [](const leg_state& state) {
+    return relay_leg_stats{state.srtp != nullptr, state.relayed, state.auth_failed};
+  };
+  return session_stats{leg(found->second->legs[0]), leg(found->second->legs[1])};
 }
 
 void rtp_relay::run() {
@@ -507,8 +635,15 @@ void rtp_relay::relay_batch(std::uint64_t token) {
       to.latched ? to.source_length : (rtcp ? out.peer_rtcp.length : out.peer_rtp.length);
   const sockaddr_storage& signalled = rtcp ? in.peer_rtcp.storage : in.peer_rtp.storage;
 
+  // The keys are read under the lock, so set_crypto swaps them between batches only.
+  srtp_session* unprotect = in.srtp ? &in.srtp->inbound : nullptr;
+  srtp_session* protect = out.srtp ? &out.srtp->outbound : nullptr;
+
   std::uint64_t dropped = 0;
   std::uint64_t wrong_source = 0;
+  std::uint64_t auth_failed = 0;
+  std::uint64_t unprotected = 0;
+  std::uint64_t protected_count = 0;
   std::size_t count = 0;
   for (std::size_t i = 0; i < received; ++i) {
     const auto& message = b.received[i].msg_hdr;
@@ -523,12 +658,41 @@ void rtp_relay::relay_batch(std::uint64_t token) {
       ++wrong_source;
       continue;
     }
+    const std::span<std::byte> buffer = b.buffers[i].bytes;
+    std::size_t length = b.received[i].msg_len;
+    if (unprotect != nullptr) {
+      auto plain = rtcp ? unprotect->unprotect_rtcp(buffer, length)
+                        : unprotect->unprotect_rtp(buffer, length);
+      if (!plain) {
+        const auto code = plain.error().code;
+        if (code == media_errc::auth_failed || code == media_errc::replay)
+          ++auth_failed;
+        else
+          ++dropped;
+        continue;
+      }
+      length = *plain;
+      ++unprotected;
+    }
+    // On an SRTP leg only a packet that authenticated may latch, so a forged one cannot
+    // divert the leg's media.
     if (!from.latched) {
       from.source = source;
       from.source_length = message.msg_namelen;
       from.latched = true;
     }
-    b.send_vectors[count] = iovec{b.buffers[i].data(), b.received[i].msg_len};
+    if (protect != nullptr) {
+      // The buffer reaches past max_packet by srtp_headroom, which holds any trailer.
+      auto secured =
+          rtcp ? protect->protect_rtcp(buffer, length) : protect->protect_rtp(buffer, length);
+      if (!secured) {
+        ++dropped;
+        continue;
+      }
+      length = *secured;
+      ++protected_count;
+    }
+    b.send_vectors[count] = iovec{buffer.data(), length};
     auto& outgoing = b.outgoing[count].msg_hdr;
     outgoing = msghdr{};
     // sendmmsg only reads the name; msghdr has no const-qualified field for it.
@@ -558,12 +722,20 @@ void rtp_relay::relay_batch(std::uint64_t token) {
     ++next;
   }
 
+  in.relayed += relayed;
+  in.auth_failed += auth_failed;
   if (relayed != 0)
     relayed_.fetch_add(relayed, std::memory_order_relaxed);
-  if (dropped + wrong_source != 0)
-    dropped_.fetch_add(dropped + wrong_source, std::memory_order_relaxed);
+  if (dropped + wrong_source + auth_failed != 0)
+    dropped_.fetch_add(dropped + wrong_source + auth_failed, std::memory_order_relaxed);
   if (wrong_source != 0)
     wrong_source_.fetch_add(wrong_source, std::memory_order_relaxed);
+  if (auth_failed != 0)
+    auth_failed_.fetch_add(auth_failed, std::memory_order_relaxed);
+  if (unprotected != 0)
+    unprotected_.fetch_add(unprotected, std::memory_order_relaxed);
+  if (protected_count != 0)
+    protected_.fetch_add(protected_count, std::memory_order_relaxed);
 }
 
 } // namespace ward::media

@@ -1,11 +1,14 @@
 #pragma once
 
+#include "media/sdes.hpp"
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <expected>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -45,6 +48,9 @@ enum class relay_errc : std::uint8_t {
   bad_address,
   /// The kernel refused a socket for a reason other than the port being taken.
   socket_failure,
+  /// set_crypto got keys it cannot use: no suite, a key of another length than the suite's,
+  /// an MKI (the relay's SRTP sessions use none), or keys libsrtp2 refused.
+  bad_crypto,
 };
 
 std::string_view to_string(relay_errc code);
@@ -54,6 +60,15 @@ std::string_view to_string(relay_errc code);
 struct relay_error {
   relay_errc code;
   std::string detail;
+};
+
+/// The SRTP keys of one leg (SPEC MED-1, MED-3). `inbound` unprotects what the leg's phone
+/// sends (the phone's own key, from its a=crypto); `outbound` protects what Ward sends to it
+/// (Ward's key for that leg, from Ward's a=crypto). Each direction uses its own attribute's
+/// suite and srtp_options; from one offer/answer the two are the same.
+struct leg_crypto {
+  crypto_attribute inbound;
+  crypto_attribute outbound;
 };
 
 /// The relay ports of a new session, which the B2BUA puts in the SDP it sends to each leg.
@@ -80,20 +95,50 @@ struct rtp_relay_stats {
   std::size_t max_sessions = 0;
   std::uint64_t packets_relayed = 0;
   /// Packets not relayed: from a wrong source, before both peers were set, truncated
-  /// (larger than the relay's buffers), or that the kernel refused to send.
+  /// (larger than the relay's buffers), failing SRTP (authentication, replay, a packet
+  /// libsrtp2 cannot parse or protect), or that the kernel refused to send.
   std::uint64_t packets_dropped = 0;
   /// The part of packets_dropped that came from a source other than the leg's signalled
   /// address or latched address and port: what an injection attempt looks like.
   std::uint64_t packets_from_wrong_source = 0;
+  /// The part of packets_dropped that arrived on an SRTP leg from its peer's address and
+  /// failed SRTP or SRTCP authentication or the replay check (SPEC MED-5): forged, corrupted
+  /// or replayed media, or a peer keyed differently than signalled.
+  std::uint64_t packets_auth_failed = 0;
+  /// Packets the relay encrypted for an SRTP leg, and packets from an SRTP leg it
+  /// authenticated and decrypted; RTP and RTCP alike.
+  std::uint64_t packets_protected = 0;
+  std::uint64_t packets_unprotected = 0;
 };
 
-/// Anchors plain RTP and RTCP between the two legs of each session (SPEC MED-3).
+/// One leg of one session, for the per-call status (MED-4). Counters only grow.
+struct relay_leg_stats {
+  /// Whether the leg is SRTP (set_crypto with keys) rather than plain RTP.
+  bool secure = false;
+  /// Packets from this leg's peer that the relay sent on to the other leg.
+  std::uint64_t packets_relayed = 0;
+  /// Packets from this leg's peer that failed SRTP/SRTCP authentication or the replay check.
+  std::uint64_t packets_auth_failed = 0;
+};
+
+/// Both legs of one session.
+struct session_stats {
+  relay_leg_stats a;
+  relay_leg_stats b;
+  const relay_leg_stats& leg(relay_leg which) const { return which == relay_leg::a ? a : b; }
+};
+
+/// Anchors RTP and RTCP between the two legs of each session (SPEC MED-3), each leg plain or
+/// SRTP on its own, so the relay converts RTP to SRTP and back and re-keys SRTP between legs.
 ///
 /// One thread relays every session: it waits on all sockets with epoll and moves packets in
-/// batches (recvmmsg, sendmmsg) through fixed buffers, so no packet allocates. Each leg
-/// accepts media only from the IP address signalled for its peer; the first packet from that
-/// address latches its source port (symmetric RTP through NAT), after which every other
-/// source is dropped. allocate, set_peer, release and stats may be called from any thread.
+/// batches (recvmmsg, sendmmsg) through fixed buffers, so no packet allocates; SRTP is
+/// unprotected and protected in place in those buffers. Each leg accepts media only from the
+/// IP address signalled for its peer; the first packet from that address (on an SRTP leg: the
+/// first that authenticates) latches its source port (symmetric RTP through NAT), after which
+/// every other source is dropped. Packets from an SRTP leg that fail authentication or the
+/// replay check are dropped and counted (MED-5). allocate, set_peer, set_crypto, release and
+/// stats may be called from any thread.
 class rtp_relay {
 public:
   /// Validates `options`, checks the address can be bound and starts the relay thread.
@@ -106,9 +151,22 @@ public:
   /// it again (re-INVITE) with another endpoint moves the leg and drops its latch; with the
   /// same endpoint it keeps the latch, so a refreshed offer does not interrupt media.
   std::expected<void, relay_error> set_peer(std::uint64_t id, relay_leg leg, media_endpoint peer);
+  /// Makes `leg` SRTP with `crypto`'s keys, or plain RTP again with nullopt (the default).
+  /// Calling it again re-keys: a new libsrtp2 session replaces the old one for each direction
+  /// whose key changed, between two batches, so no packet sees half of each; a direction
+  /// with the same key keeps its session (rollover counter, replay window), so a refreshed
+  /// offer does not disturb media. A changed outbound key must be a fresh one (make_crypto):
+  /// a new session under a key used before would repeat its key stream. The libsrtp2
+  /// sessions are created here, not on the packet path. The keys in `crypto` are wiped
+  /// before returning.
+  std::expected<void, relay_error> set_crypto(std::uint64_t id, relay_leg leg,
+                                              std::optional<leg_crypto> crypto);
   /// Closes the session's sockets and returns its ports to the pool; unknown ids are ignored.
   void release(std::uint64_t id);
   rtp_relay_stats stats() const;
+  /// The legs of one session: SRTP or plain, and what each leg's peer sent. Counted per batch
+  /// under the lock the relay thread holds anyway, so it costs no work per packet.
+  std::expected<session_stats, relay_error> stats(std::uint64_t id) const;
 
   /// Stops the relay thread (within a few milliseconds); idempotent. Sessions stay
   /// allocated until released or destroyed, but no more are allocated.
@@ -120,13 +178,19 @@ public:
 
   /// Packets one recvmmsg call takes from a socket before the thread serves the next one.
   static constexpr std::size_t batch_size = 32;
-  /// Bytes per packet buffer; longer datagrams are dropped rather than relayed cut short.
+  /// Longest datagram the relay takes; longer ones are dropped rather than relayed cut short.
   static constexpr std::size_t max_packet = 2048;
+  /// Room after a packet for what SRTP protection appends: the tag (at most 16 bytes in
+  /// libsrtp2) and, for SRTCP, the E flag and index (4 bytes). No MKI, which set_crypto
+  /// refuses.
+  static constexpr std::size_t srtp_headroom = 32;
 
 private:
   /// A socket address, kept out of this header with the other system types.
   struct address;
   struct leg_state;
+  /// The libsrtp2 sessions of an SRTP leg.
+  struct leg_srtp;
   struct session;
   /// The relay thread's fixed packet buffers and message headers.
   struct batch;
@@ -163,7 +227,8 @@ private:
   std::size_t next_pair_ = 0;
   std::uint64_t next_id_ = 1;
 
-  std::atomic<std::uint64_t> relayed_{0}, dropped_{0}, wrong_source_{0};
+  std::atomic<std::uint64_t> relayed_{0}, dropped_{0}, wrong_source_{0}, auth_failed_{0},
+      protected_{0}, unprotected_{0};
   const std::unique_ptr<batch> batch_;
   std::thread thread_;
 };

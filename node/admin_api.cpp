@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 
 #include "admin.grpc.pb.h"
+#include "media/media_policy.hpp"
 #include "pki/bundle.hpp"
 #include "pki/certificate_authority.hpp"
 #include "security/settings_codec.hpp"
@@ -304,11 +305,31 @@ void fill(pb::TelephonyUser* out, const telephony::telephony_user& user, securit
   out->set_recent_failures(static_cast<std::uint32_t>(user.lock.recent_failures.size()));
 }
 
+/// SPEC MED-2: an extension's override as the API shows it; "system" when it has none.
+std::string media_security_text(std::optional<media::media_security> level) {
+  return level ? std::string(media::to_string(*level)) : std::string("system");
+}
+
+/// A media security level from the API; "system" only where `system_allowed` (then
+/// nullopt).
+security::security_result<std::optional<media::media_security>>
+media_security_of(const std::string& text, std::string field, bool system_allowed) {
+  if (system_allowed && text == "system")
+    return std::optional<media::media_security>{};
+  if (auto level = media::parse_media_security(text))
+    return std::optional<media::media_security>{*level};
+  return std::unexpected(
+      invalid(std::move(field), std::string("must be disabled, best_effort") +
+                                    (system_allowed ? ", enforce or system" : " or enforce") +
+                                    ", got '" + text + "'"));
+}
+
 void fill(pb::Extension* out, const telephony::extension_record& record) {
   out->set_number(record.number);
   out->set_has_phone_password(record.has_phone_password);
   out->set_force_authorization(record.force_authorization);
   out->set_remote_worker_address(record.remote_worker_address);
+  out->set_media_security(media_security_text(record.media_security));
 }
 
 std::int64_t to_unix_ms(security::time_point when) {
@@ -330,6 +351,10 @@ void fill(pb::SipSettings* out, const telephony::sip_policy& policy) {
   out->set_remote_workers(policy.remote_workers);
   out->set_rtp_port_min(policy.rtp_port_min);
   out->set_rtp_port_max(policy.rtp_port_max);
+  out->set_media_security(std::string(media::to_string(policy.media_security)));
+  auto* lines = out->mutable_line_media_security()->mutable_levels();
+  for (const auto& [node, level] : policy.line_media_security)
+    (*lines)[node] = std::string(media::to_string(level));
 }
 
 /// `current` with the fields present in `in` replaced; the read-only times are ignored.
@@ -356,6 +381,30 @@ security::security_result<telephony::sip_policy> merged(const pb::SipSettings& i
     if (value > 65535)
       return std::unexpected(invalid(field, "must be a port number (at most 65535)"));
     *port = static_cast<std::uint16_t>(value);
+  }
+  if (in.has_media_security()) {
+    auto level = media_security_of(in.media_security(), "media_security", false);
+    if (!level)
+      return std::unexpected(level.error());
+    current.media_security = **level;
+  }
+  if (in.has_line_media_security()) {
+    current.line_media_security.clear();
+    for (const auto& [node, text] : in.line_media_security().levels()) {
+      auto level = media_security_of(text, "line_media_security", false);
+      if (!level)
+        return std::unexpected(level.error());
+      current.line_media_security[node] = **level;
+    }
+  }
+  for (const auto& [node, text] : in.line_media_security_changes()) {
+    auto level = media_security_of(text, "line_media_security_changes", true);
+    if (!level)
+      return std::unexpected(level.error());
+    if (*level)
+      current.line_media_security[node] = **level;
+    else
+      current.line_media_security.erase(node);
   }
   return current;
 }
@@ -396,7 +445,8 @@ nlohmann::json extension_json(const security_context& c, std::string_view number
   return {{"number", record.number},
           {"has_phone_password", record.has_phone_password},
           {"force_authorization", record.force_authorization},
-          {"remote_worker_address", record.remote_worker_address}};
+          {"remote_worker_address", record.remote_worker_address},
+          {"media_security", media_security_text(record.media_security)}};
 }
 
 std::string dump_or_empty(const nlohmann::json& value) {
@@ -1585,7 +1635,9 @@ public:
     auto fields = extension_fields_of(*request);
     return write(
         call, "CreateExtension", [number, fields, reply](security_context& c) -> effect_result {
-          auto created = c.directory.create_extension(number, fields, c.security.settings());
+          if (!fields)
+            return std::unexpected(fields.error());
+          auto created = c.directory.create_extension(number, *fields, c.security.settings());
           if (!created)
             return std::unexpected(created.error());
           fill(reply, c.directory.data().extensions.at(number));
@@ -1600,14 +1652,16 @@ public:
     auto fields = extension_fields_of(*request);
     return write(
         call, "UpdateExtension", [number, fields, reply](security_context& c) -> effect_result {
+          if (!fields)
+            return std::unexpected(fields.error());
           auto before = dump_or_empty(extension_json(c, number));
-          auto updated = c.directory.update_extension(number, fields, c.security.settings());
+          auto updated = c.directory.update_extension(number, *fields, c.security.settings());
           if (!updated)
             return std::unexpected(updated.error());
           fill(reply, c.directory.data().extensions.at(number));
           return transaction_effect{"extension/" + number, before,
                                     dump_or_empty(extension_json(c, number)),
-                                    fields.phone_password ? "phone password changed" : ""};
+                                    fields->phone_password ? "phone password changed" : ""};
         });
   }
 
@@ -1624,7 +1678,10 @@ public:
   }
 
 private:
-  static telephony::extension_fields extension_fields_of(const pb::ExtensionRequest& request) {
+  /// The fields a request sets; an unreadable media security level is refused inside the
+  /// transaction, so that the refusal is audited like the directory's own.
+  static security::security_result<telephony::extension_fields>
+  extension_fields_of(const pb::ExtensionRequest& request) {
     telephony::extension_fields fields;
     if (request.has_phone_password())
       fields.phone_password = request.phone_password();
@@ -1632,6 +1689,12 @@ private:
       fields.force_authorization = request.force_authorization();
     if (request.has_remote_worker_address())
       fields.remote_worker_address = request.remote_worker_address();
+    if (request.has_media_security()) {
+      auto level = media_security_of(request.media_security(), "media_security", true);
+      if (!level)
+        return std::unexpected(level.error());
+      fields.media_security = *level;
+    }
     return fields;
   }
 
@@ -1841,13 +1904,16 @@ public:
                       out->set_state(std::string(telephony::to_string(view.state)));
                       out->set_caller_leg(view.caller_leg);
                       out->set_callee_leg(view.callee_leg);
-                      out->set_caller_media(view.media);
-                      out->set_callee_media(view.media);
+                      out->set_caller_media(view.caller_media);
+                      out->set_callee_media(view.callee_media);
                       out->set_caller_relay_port(view.caller_relay_port);
                       out->set_callee_relay_port(view.callee_relay_port);
                       out->set_started_unix_ms(unix_ms(view.started));
                       out->set_answered_unix_ms(unix_ms(view.answered));
                     }
+                    auto [units, capacity] = sip->media_capacity();
+                    reply->set_media_units(static_cast<std::uint32_t>(units));
+                    reply->set_media_capacity(static_cast<std::uint32_t>(capacity));
                     if (auto relay = sip->relay()) {
                       auto stats = relay->stats();
                       reply->set_relay_sessions(static_cast<std::uint32_t>(stats.active_sessions));

@@ -318,11 +318,13 @@ const std::vector<setting>& settings() {
          return std::nullopt;
        }},
       {{"sip.digest_preferred", "WARD_SIP_DIGEST_PREFERRED", "sha256",
-        "The digest algorithm challenged first: sha256 (RFC 8760) or md5."},
+        "The digest algorithm challenged first: sha256 (RFC 8760), md5, or md5-only (SHA-256 "
+        "not offered: for phones that fail on any other algorithm)."},
        [](std::string_view value, node_config& config) -> reason {
-         if (value != "sha256" && value != "md5")
-           return "must be sha256 or md5, got '" + std::string(value) + "'";
-         config.sip_prefer_md5 = value == "md5";
+         if (value != "sha256" && value != "md5" && value != "md5-only")
+           return "must be sha256, md5 or md5-only, got '" + std::string(value) + "'";
+         config.sip_prefer_md5 = value != "sha256";
+         config.sip_md5_only = value == "md5-only";
          return std::nullopt;
        }},
       {{"media.rtp_ports", "WARD_MEDIA_RTP_PORTS", "40000-49999",

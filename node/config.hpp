@@ -60,6 +60,8 @@ struct node_config {
   /// The digest algorithm offered first (SPEC SIP-2): sha256, or md5 for sites whose phones
   /// take the first challenge whatever it is.
   bool sip_prefer_md5 = false;
+  /// md5-only: SHA-256 is not offered at all (phones that fail on any other algorithm).
+  bool sip_md5_only = false;
   /// The UDP ports the media relay anchors calls on (SPEC MED-3): even RTP ports, RTCP above.
   std::uint16_t rtp_port_first = 40000;
   std::uint16_t rtp_port_last = 49999;

@@ -82,6 +82,16 @@ std::vector<prometheus::MetricFamily> sip_metrics::Collect() const {
                              static_cast<double>(sip_->calls_started())));
   families.push_back(counter("ward_calls_answered_total", "Calls that were answered and ended.",
                              static_cast<double>(sip_->calls_answered())));
+  auto [units, capacity] = sip_->media_capacity();
+  families.push_back(gauge("ward_media_capacity_units",
+                           "Media units in use and the maximum (SPEC MED-4: SRTP counts two).",
+                           static_cast<double>(units), {{"kind", "used"}}));
+  families.back().metric.push_back([&] {
+    prometheus::ClientMetric metric;
+    metric.label = {{"kind", "max"}};
+    metric.gauge.value = static_cast<double>(capacity);
+    return metric;
+  }());
   if (auto relay = sip_->relay()) {
     auto stats = relay->stats();
     families.push_back(gauge("ward_media_relay_sessions", "Media relay sessions in use.",

@@ -810,6 +810,7 @@ int run_node(const node_config& config) {
   sip_options.guard.messages_per_second = config.sip_messages_per_second;
   sip_options.guard.burst = std::max<std::uint32_t>(config.sip_messages_per_second * 2, 1);
   sip_options.prefer_md5 = config.sip_prefer_md5;
+  sip_options.md5_only = config.sip_md5_only;
   sip_options.node = config.name;
   // The media relay anchors every call's RTP on this node (SPEC MED-3).
   media::rtp_relay_options relay_options;

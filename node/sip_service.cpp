@@ -131,6 +131,7 @@ sip_service::start(sip_service_options options) {
   telephony::registrar_settings registrar_settings;
   if (options.prefer_md5)
     registrar_settings.preferred = telephony::digest_algorithm::md5;
+  registrar_settings.offer_sha256 = !options.md5_only;
   auto registrar = telephony::registrar::create(
       telephony::nonce_authority(secret, options.realm, options.nonce_lifetime),
       registrar_settings);
@@ -513,6 +514,11 @@ std::vector<telephony::call_view> sip_service::calls() const {
   return calls_;
 }
 
+std::pair<std::size_t, std::size_t> sip_service::media_capacity() const {
+  std::lock_guard lock(bindings_mutex_);
+  return media_capacity_;
+}
+
 namespace {
 
 /// The node's RTP relay as the B2BUA's media anchor.
@@ -538,6 +544,14 @@ public:
   void release(std::uint64_t id) override {
     if (relay_)
       relay_->release(id);
+  }
+  void set_crypto(std::uint64_t id, bool caller, const std::optional<leg_keys>& keys) override {
+    if (!relay_)
+      return;
+    std::optional<media::leg_crypto> crypto;
+    if (keys)
+      crypto = media::leg_crypto{keys->inbound, keys->outbound};
+    (void)relay_->set_crypto(id, caller ? media::relay_leg::a : media::relay_leg::b, crypto);
   }
 
 private:
@@ -602,6 +616,8 @@ void sip_service::run() {
   call_settings.tls_port = tls_port_;
   call_settings.ring_timeout = options_.ring_timeout;
   call_settings.max_calls = options_.max_calls;
+  // SPEC MED-4: one unit per relay session; an SRTP call takes two.
+  call_settings.media_capacity = options_.relay ? options_.relay->stats().max_sessions : 0;
   telephony::b2bua calls(call_settings, anchor);
   bool strict_sips = false;
 
@@ -743,8 +759,17 @@ void sip_service::run() {
       auto target = locate(route.extension, from_line, now);
       if (!target.binding && target.node.empty())
         return reply(480, "Temporarily Unavailable");
+      // SPEC MED-2: each leg's media security: the extension's override, or the line's for a
+      // leg that is a cluster line, else the system setting.
+      telephony::call_media_policy media_policy;
+      media_policy.caller = from_line ? telephony::media_security_for_line(directory, from.node)
+                                      : telephony::media_security_for_extension(directory, caller);
+      media_policy.callee =
+          target.binding ? telephony::media_security_for_extension(directory, target.extension)
+                         : telephony::media_security_for_line(directory, target.node);
       ++calls_started_;
-      auto started = calls.start_call(*message, from, caller, target, now, options_.random);
+      auto started =
+          calls.start_call(*message, from, caller, target, now, options_.random, media_policy);
       sends.insert(sends.end(), std::make_move_iterator(started.begin()),
                    std::make_move_iterator(started.end()));
       return;
@@ -911,7 +936,9 @@ void sip_service::run() {
         options_.on_locations(std::move(registered));
       }
       auto active = calls.calls();
+      std::pair<std::size_t, std::size_t> capacity{calls.media_units(), calls.media_capacity()};
       std::lock_guard lock(bindings_mutex_);
+      media_capacity_ = capacity;
       bindings_ = std::move(current);
       blacklists_ = std::move(lists);
       calls_ = std::move(active);

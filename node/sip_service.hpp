@@ -54,6 +54,7 @@ struct sip_service_options {
   std::chrono::seconds nonce_lifetime{300};
   /// SPEC SIP-2: SHA-256 is challenged first unless the site's phones need MD5 first.
   bool prefer_md5 = false;
+  bool md5_only = false;
   telephony::guard_policy guard;
   std::shared_ptr<directory_feed> directory;
   const clock* time = nullptr;
@@ -125,6 +126,8 @@ public:
   void apply_locations(std::string node, std::vector<std::string> extensions);
   /// The calls in progress, as the worker last published them.
   std::vector<telephony::call_view> calls() const;
+  /// SPEC MED-4: media units in use and the maximum, as the worker last published them.
+  std::pair<std::size_t, std::size_t> media_capacity() const;
 
   /// The media relay, for its statistics; null when calls have none.
   std::shared_ptr<const media::rtp_relay> relay() const { return options_.relay; }
@@ -167,6 +170,7 @@ private:
   std::atomic<std::uint64_t> datagrams_{0}, malformed_{0}, dropped_{0};
   std::atomic<std::uint64_t> calls_started_{0}, calls_answered_{0}, refused_user_agents_{0};
   std::vector<telephony::call_view> calls_;
+  std::pair<std::size_t, std::size_t> media_capacity_{0, 0};
   struct remote_locations {
     std::vector<std::string> extensions;
     clock::time_point refreshed{};

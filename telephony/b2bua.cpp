@@ -128,6 +128,35 @@ std::string media_address(const std::string& sdp_address, const sip_endpoint& si
                                                                               : sdp_address;
 }
 
+/// SDES keys travel only where nobody can read them (SPEC MED-1).
+bool secure_signalling(const sip_endpoint& endpoint) {
+  return endpoint.kind == transport::tls || endpoint.kind == transport::line;
+}
+
+/// A stream's profile and a=crypto values as the media policy reads them; the views point
+/// into `media`.
+struct stream_media {
+  media::transport_profile profile = media::transport_profile::rtp_avp;
+  std::vector<std::string_view> crypto;
+};
+
+std::optional<stream_media> stream_media_of(const sdp_media& media) {
+  auto profile = media::parse_transport_profile(media.proto);
+  if (!profile)
+    return std::nullopt;
+  stream_media out{*profile, {}};
+  for (const auto& attribute : media.attributes)
+    if (attribute.starts_with("crypto:"))
+      out.crypto.push_back(std::string_view(attribute).substr(7));
+  return out;
+}
+
+std::string media_text(const std::optional<media_anchor::leg_keys>& keys) {
+  if (!keys || keys->outbound.suite == nullptr)
+    return "rtp";
+  return "srtp:" + std::string(keys->outbound.suite->name);
+}
+
 } // namespace
 
 std::string endpoint_text(const sip_endpoint& endpoint) {
@@ -229,6 +258,15 @@ struct b2bua::call {
 
   media_anchor::ports ports;
   bool media_held = false;
+  // SPEC MED-1, MED-2: what each leg negotiated.
+  media::transport_profile a_profile = media::transport_profile::rtp_avp;
+  std::optional<media_anchor::leg_keys> a_keys;
+  media::media_security b_policy = media::media_security::best_effort;
+  media::offer_plan b_plan;
+  std::vector<media::crypto_attribute> b_offered;
+  std::optional<media_anchor::leg_keys> b_keys;
+  /// SPEC MED-4: 2 when a leg may be SRTP, else 1.
+  std::size_t media_units = 1;
   std::size_t stream = 0;
   std::vector<pending> outstanding;
 };
@@ -271,7 +309,7 @@ std::string b2bua::via_for(const sip_endpoint& to, const std::string& branch) co
   return via;
 }
 
-std::string b2bua::contact_for(const sip_endpoint& to) const {
+std::string b2bua::contact_for(const sip_endpoint& to, bool sips) const {
   auto host = host_text(settings_.address);
   switch (to.kind) {
     case transport::udp:
@@ -280,7 +318,11 @@ std::string b2bua::contact_for(const sip_endpoint& to) const {
       return "<sip:ward@" + host + ":" + std::to_string(settings_.tcp_port) + ";transport=tcp>";
     case transport::tls:
     case transport::line:
-      return "<sips:ward@" + host + ":" + std::to_string(settings_.tls_port) + ">";
+      // RFC 3261 12.1.1: a sips Contact only when the dialog was set up with sips; phones that
+      // called a sip: URI over TLS expect sip:...;transport=tls back.
+      if (sips)
+        return "<sips:ward@" + host + ":" + std::to_string(settings_.tls_port) + ">";
+      return "<sip:ward@" + host + ":" + std::to_string(settings_.tls_port) + ";transport=tls>";
   }
   return {};
 }
@@ -289,7 +331,8 @@ std::string b2bua::answer_caller(call& c, int code, std::string_view reason, boo
                                  time_point now) {
   std::vector<std::pair<std::string, std::string>> headers;
   if (code > 100 && code < 300)
-    headers.emplace_back("Contact", contact_for(c.a_peer));
+    headers.emplace_back("Contact",
+                         contact_for(c.a_peer, c.invite.request_uri.scheme == uri_scheme::sips));
   bool received = c.a_peer.kind != transport::line;
   auto text = build_response(c.invite, code, reason, headers,
                              code > 100 ? std::string_view(c.a_tag) : std::string_view(),
@@ -316,7 +359,8 @@ void b2bua::track(call& c, const sip_send& send, const std::string& method, time
 
 std::vector<sip_send> b2bua::start_call(const sip_message& invite, const sip_endpoint& from,
                                         std::string caller, const call_target& target,
-                                        time_point now, const random_source& random) {
+                                        time_point now, const random_source& random,
+                                        const call_media_policy& policy) {
   std::vector<sip_send> out;
   bool received = from.kind != transport::line;
   auto refuse = [&](int code, std::string_view reason, std::string warning = {}) {
@@ -361,6 +405,28 @@ std::vector<sip_send> b2bua::start_call(const sip_message& invite, const sip_end
     return refuse(480, "Temporarily Unavailable");
   }
 
+  // SPEC MED-2: the caller's offer is answered under the caller's policy, the callee is
+  // offered what the callee's policy asks; either failing ends the call before it starts.
+  auto caller_media = stream_media_of(offer->media[*stream]);
+  if (!caller_media)
+    return refuse(488, "Not Acceptable Here", "the offer's media profile is not RTP");
+  media::received_offer caller_offer{caller_media->profile, caller_media->crypto};
+  auto caller_answer =
+      media::answer_for(policy.caller, caller_offer, policy.emergency, secure_signalling(from));
+  if (!caller_answer)
+    return refuse(488, "Not Acceptable Here",
+                  "caller media: " + std::string(media::to_string(caller_answer.error().reason)));
+  auto callee_plan = media::offer_for(policy.callee, secure_signalling(b_peer), policy.emergency);
+  if (!callee_plan)
+    return refuse(488, "Not Acceptable Here",
+                  "callee media: " + std::string(media::to_string(callee_plan.error().reason)));
+
+  // SPEC MED-4: SRTP costs the relay about twice what RTP does, so it counts double.
+  bool may_be_srtp = caller_answer->transport == media::media_transport::srtp ||
+                     callee_plan->include_crypto;
+  std::size_t units = may_be_srtp ? 2 : 1;
+  if (media_units_ + units > settings_.media_capacity)
+    return refuse(503, "Service Unavailable", "media capacity reached");
   auto ports = media_.allocate();
   if (!ports)
     return refuse(503, "Service Unavailable", "no media ports");
@@ -391,6 +457,16 @@ std::vector<sip_send> b2bua::start_call(const sip_message& invite, const sip_end
 
   const auto& media = offer->media[*stream];
   media_.set_peer(c.ports.id, true, media_address(media.connection_address, from), media.port);
+  c.a_profile = caller_answer->profile;
+  if (caller_answer->transport == media::media_transport::srtp && caller_answer->accepted) {
+    c.a_keys = media_anchor::leg_keys{*caller_answer->accepted,
+                                      media::make_answer_crypto(*caller_answer->accepted, random)};
+    media_.set_crypto(c.ports.id, true, c.a_keys);
+  }
+  c.b_policy = policy.callee;
+  c.b_plan = *callee_plan;
+  if (callee_plan->include_crypto)
+    c.b_offered = media::make_offer_crypto(media::srtp_options{}, random);
 
   sdp_rewrite rewrite;
   rewrite.address = media_.address();
@@ -398,6 +474,12 @@ std::vector<sip_send> b2bua::start_call(const sip_message& invite, const sip_end
   rewrite.version = c.b_sdp_version;
   rewrite.ports.assign(offer->media.size(), 0);
   rewrite.ports[*stream] = c.ports.port_b;
+  // The caller's keys never reach the callee: every stream loses its a=crypto lines, and
+  // the anchored one carries the node's own offer for the callee's leg.
+  rewrite.media.assign(offer->media.size(), sdp_media_rewrite{std::nullopt, std::vector<std::string>{}});
+  rewrite.media[*stream].proto = std::string(media::to_string(callee_plan->profile));
+  for (const auto& attribute : c.b_offered)
+    rewrite.media[*stream].crypto->push_back(media::format_crypto(attribute));
   auto body = rewrite_sdp(invite.body, *offer, rewrite);
   if (!body) {
     media_.release(c.ports.id);
@@ -425,7 +507,7 @@ std::vector<sip_send> b2bua::start_call(const sip_message& invite, const sip_end
   fields.to = c.b_to;
   fields.call_id = c.b_call_id;
   fields.cseq = c.b_invite_cseq;
-  fields.contact = contact_for(c.b_peer);
+  fields.contact = contact_for(c.b_peer, c.b_request_uri.starts_with("sips:"));
   fields.max_forwards = invite.max_forwards - 1;
   fields.extra_headers = {{"Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS"}};
   fields.content_type = "application/sdp";
@@ -438,6 +520,8 @@ std::vector<sip_send> b2bua::start_call(const sip_message& invite, const sip_end
 
   by_caller_[invite.call_id] = c.id;
   by_callee_[c.b_call_id] = c.id;
+  c.media_units = units;
+  media_units_ += units;
   calls_.emplace(c.id, std::move(owned));
   ++active_;
   return out;
@@ -485,6 +569,7 @@ void b2bua::finish(call& c, call_end end, time_point now) {
   if (c.state == call_state::ended)
     return;
   --active_;
+  media_units_ -= c.media_units;
   if (c.media_held) {
     media_.release(c.ports.id);
     c.media_held = false;
@@ -500,7 +585,58 @@ void b2bua::finish(call& c, call_end end, time_point now) {
   view.callee_leg = leg_text(c.b_peer);
   view.started = c.started;
   view.answered = c.answered_at;
+  view.caller_media = media_text(c.a_keys);
+  view.callee_media = media_text(c.b_keys);
   ended_.emplace_back(std::move(view), end);
+}
+
+std::optional<std::string> b2bua::bridge_answer(call& c, const sip_message& response) {
+  auto answer = parse_sdp(response.body);
+  if (!answer || c.stream >= answer->media.size() || answer->media[c.stream].port == 0)
+    return std::nullopt;
+  const auto& media = answer->media[c.stream];
+  auto callee_media = stream_media_of(media);
+  if (!callee_media)
+    return std::nullopt;
+  media::received_offer received{callee_media->profile, callee_media->crypto};
+  auto accepted = media::accept_answer(c.b_policy, c.b_plan, c.b_offered, received);
+  if (!accepted)
+    return std::nullopt;
+  std::optional<media_anchor::leg_keys> keys;
+  if (accepted->transport == media::media_transport::srtp && accepted->accepted) {
+    auto offered = std::ranges::find(c.b_offered, accepted->accepted->tag,
+                                     &media::crypto_attribute::tag);
+    if (offered == c.b_offered.end())
+      return std::nullopt;
+    keys = media_anchor::leg_keys{*accepted->accepted, *offered};
+  }
+  sdp_rewrite rewrite;
+  rewrite.address = media_.address();
+  rewrite.session_id = c.a_sdp_id;
+  rewrite.version = ++c.a_sdp_version;
+  rewrite.ports.assign(answer->media.size(), 0);
+  rewrite.ports[c.stream] = c.ports.port_a;
+  rewrite.media.assign(answer->media.size(),
+                       sdp_media_rewrite{std::nullopt, std::vector<std::string>{}});
+  rewrite.media[c.stream].proto = std::string(media::to_string(c.a_profile));
+  if (c.a_keys)
+    rewrite.media[c.stream].crypto->push_back(media::format_crypto(c.a_keys->outbound));
+  auto body = rewrite_sdp(response.body, *answer, rewrite);
+  if (!body)
+    return std::nullopt;
+  std::string text = std::move(*body);
+  media_.set_peer(c.ports.id, false, media_address(media.connection_address, c.b_peer),
+                  media.port);
+  if (keys != c.b_keys) {
+    c.b_keys = keys;
+    media_.set_crypto(c.ports.id, false, c.b_keys);
+  }
+  // Both legs settled on RTP: the call costs what a plain call does (SPEC MED-4).
+  if (!c.a_keys && !c.b_keys && c.media_units == 2) {
+    c.media_units = 1;
+    --media_units_;
+  }
+  return text;
 }
 
 std::vector<sip_send> b2bua::on_callee_response(call& c, const sip_message& response,
@@ -521,23 +657,11 @@ std::vector<sip_send> b2bua::on_callee_response(call& c, const sip_message& resp
       return out;
     c.state = call_state::ringing;
     bool early_media = false;
-    if (is_sdp(response)) {
-      if (auto answer = parse_sdp(response.body); answer && c.stream < answer->media.size()) {
-        const auto& media = answer->media[c.stream];
-        media_.set_peer(c.ports.id, false, media_address(media.connection_address, c.b_peer),
-                        media.port);
-        sdp_rewrite rewrite;
-        rewrite.address = media_.address();
-        rewrite.session_id = c.a_sdp_id;
-        rewrite.version = c.a_sdp_version;
-        rewrite.ports.assign(answer->media.size(), 0);
-        rewrite.ports[c.stream] = c.ports.port_a;
-        if (auto body = rewrite_sdp(response.body, *answer, rewrite)) {
-          c.a_answer_sdp = std::move(*body);
-          early_media = true;
-        }
+    if (is_sdp(response))
+      if (auto body = bridge_answer(c, response)) {
+        c.a_answer_sdp = std::move(*body);
+        early_media = true;
       }
-    }
     auto reason = code == 180 ? std::string_view("Ringing") : std::string_view(response.reason);
     out.push_back({c.a_peer, answer_caller(c, code, reason, early_media, now)});
     return out;
@@ -568,28 +692,8 @@ std::vector<sip_send> b2bua::on_callee_response(call& c, const sip_message& resp
       out.push_back(bye_to(c, false, random));
       return out;
     }
-    std::optional<sdp_session> answer;
-    if (is_sdp(response))
-      if (auto parsed = parse_sdp(response.body); parsed && c.stream < parsed->media.size())
-        answer = std::move(*parsed);
-    if (!answer || answer->media[c.stream].port == 0) {
-      auto bye = bye_to(c, false, random);
-      track(c, bye, "BYE", now);
-      out.push_back(std::move(bye));
-      out.push_back({c.a_peer, answer_caller(c, 488, "Not Acceptable Here", false, now)});
-      finish(c, call_end::media_failure, now);
-      return out;
-    }
-    const auto& media = answer->media[c.stream];
-    media_.set_peer(c.ports.id, false, media_address(media.connection_address, c.b_peer),
-                    media.port);
-    sdp_rewrite rewrite;
-    rewrite.address = media_.address();
-    rewrite.session_id = c.a_sdp_id;
-    rewrite.version = ++c.a_sdp_version;
-    rewrite.ports.assign(answer->media.size(), 0);
-    rewrite.ports[c.stream] = c.ports.port_a;
-    auto body = rewrite_sdp(response.body, *answer, rewrite);
+    // The node's answer to the caller, once the callee's answer meets the callee's policy.
+    auto body = is_sdp(response) ? bridge_answer(c, response) : std::nullopt;
     if (!body) {
       auto bye = bye_to(c, false, random);
       track(c, bye, "BYE", now);
@@ -706,7 +810,8 @@ std::vector<sip_send> b2bua::on_request_in_dialog(call& c, bool from_caller,
                       media.port);
     }
     const auto& body = from_caller ? c.a_answer_sdp : c.b_offer_sdp;
-    std::vector<std::pair<std::string, std::string>> headers{{"Contact", contact_for(from)}};
+    std::vector<std::pair<std::string, std::string>> headers{
+        {"Contact", contact_for(from, request.request_uri.scheme == uri_scheme::sips)}};
     out.push_back({from, build_response(request, 200, "OK", headers, {},
                                         received ? std::string_view(from.address) : "",
                                         received ? from.port : 0, "application/sdp", body)});
@@ -782,8 +887,10 @@ std::vector<sip_send> b2bua::tick(time_point now, const random_source& random) {
       }
       ++it;
     }
-    if (c.a_final_code != 0 && !c.a_acked && c.a_peer.kind == transport::udp &&
-        now >= c.a_resend_at) {
+    // The final answer waits for its ACK on every transport (RFC 3261 13.3.1.4); only UDP
+    // repeats it.
+    bool reliable = c.a_peer.kind != transport::udp;
+    if (c.a_final_code != 0 && !c.a_acked && (reliable ? now >= c.a_resend_until : now >= c.a_resend_at)) {
       if (now >= c.a_resend_until) {
         c.a_acked = true;
         if (c.a_final_code < 300 && c.state == call_state::answered) {
@@ -838,6 +945,8 @@ std::vector<call_view> b2bua::calls() const {
     view.answered = c->answered_at;
     view.caller_relay_port = c->ports.port_a;
     view.callee_relay_port = c->ports.port_b;
+    view.caller_media = media_text(c->a_keys);
+    view.callee_media = media_text(c->b_keys);
     out.push_back(std::move(view));
   }
   return out;

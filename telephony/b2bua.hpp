@@ -1,6 +1,8 @@
 #pragma once
 
 #include "core/random.hpp"
+#include "media/media_policy.hpp"
+#include "media/sdes.hpp"
 #include "telephony/registrar.hpp"
 #include "telephony/sdp.hpp"
 #include "telephony/sip_message.hpp"
@@ -56,6 +58,23 @@ public:
   virtual void set_peer(std::uint64_t id, bool caller, const std::string& address,
                         std::uint16_t port) = 0;
   virtual void release(std::uint64_t id) = 0;
+  /// The SRTP keys of one leg (SPEC MED-1, MED-3): `inbound` unprotects what the leg's phone
+  /// sends, `outbound` protects what the node sends it. Without keys the leg is plain RTP.
+  struct leg_keys {
+    media::crypto_attribute inbound;
+    media::crypto_attribute outbound;
+    bool operator==(const leg_keys&) const = default;
+  };
+  virtual void set_crypto(std::uint64_t id, bool caller, const std::optional<leg_keys>& keys) = 0;
+};
+
+/// The media security each leg of a call must meet (SPEC MED-2), from the system setting
+/// with its per-extension and per-line overrides.
+struct call_media_policy {
+  media::media_security caller = media::media_security::best_effort;
+  media::media_security callee = media::media_security::best_effort;
+  /// Emergency calls take whatever media works (SPEC MED-2).
+  bool emergency = false;
 };
 
 /// Where a dialled number goes (SPEC SIP-6, through the dial plan of SPEC TF-1).
@@ -81,8 +100,9 @@ struct call_view {
   /// How each leg reached this node: a transport, or "line:<node>".
   std::string caller_leg;
   std::string callee_leg;
-  /// "relayed" (anchored plain RTP) for every call of this issue; SRTP adds "secure".
-  std::string media = "relayed";
+  /// Media per leg: "srtp:<suite>" or "rtp"; every leg is relayed by the node.
+  std::string caller_media = "rtp";
+  std::string callee_media = "rtp";
   /// The relay ports the caller's and the callee's phones send media to.
   std::uint16_t caller_relay_port = 0;
   std::uint16_t callee_relay_port = 0;
@@ -119,6 +139,9 @@ struct b2bua_settings {
   /// RFC 3261 T1: the first retransmission interval over UDP.
   std::chrono::milliseconds t1{500};
   std::size_t max_calls = 10'000;
+  /// SPEC MED-4: the media the node can relay, in units of one plain RTP call; a call with an
+  /// SRTP leg costs two. Calls beyond it are refused with 503.
+  std::size_t media_capacity = 10'000;
 };
 
 /// The B2BUA of one node (SPEC SIP-6): every call is two dialogs, the caller's (leg a, this
@@ -137,9 +160,12 @@ public:
   /// Starts a call for an INVITE outside any dialog whose caller is already authorized and
   /// whose target the dial plan chose. Answers the caller itself when the call cannot start
   /// (488 without a usable offer, 503 when full or without media ports).
+  /// Each leg's media follows `policy`: SDES keys travel only on TLS or a line, and a leg
+  /// that cannot meet Enforce ends the call with 488.
   std::vector<sip_send> start_call(const sip_message& invite, const sip_endpoint& from,
                                    std::string caller, const call_target& target, time_point now,
-                                   const random_source& random);
+                                   const random_source& random,
+                                   const call_media_policy& policy = {});
 
   /// A message that may belong to a call: a retransmitted INVITE, an ACK, BYE or CANCEL from
   /// either side, a response to one of this node's requests. nullopt when it belongs to no
@@ -155,6 +181,9 @@ public:
 
   std::vector<call_view> calls() const;
   std::size_t active_calls() const;
+  /// SPEC MED-4: media units in use and available (an SRTP call counts two).
+  std::size_t media_units() const { return media_units_; }
+  std::size_t media_capacity() const { return settings_.media_capacity; }
   /// Calls ended since the last drain, with how they ended.
   std::vector<std::pair<call_view, call_end>> drain_ended();
 
@@ -165,9 +194,12 @@ private:
   call* find_by_caller(const std::string& call_id);
   call* find_by_callee(const std::string& call_id);
   std::string via_for(const sip_endpoint& to, const std::string& branch) const;
-  std::string contact_for(const sip_endpoint& to) const;
+  std::string contact_for(const sip_endpoint& to, bool sips) const;
   std::string answer_caller(call& c, int code, std::string_view reason, bool with_sdp,
                             time_point now);
+  /// The callee's SDP answer checked against the callee's policy, its media address and
+  /// keys given to the relay, and the answer for the caller; nullopt when it cannot be used.
+  std::optional<std::string> bridge_answer(call& c, const sip_message& response);
   std::vector<sip_send> on_callee_response(call& c, const sip_message& response, time_point now,
                                            const random_source& random);
   std::vector<sip_send> on_request_in_dialog(call& c, bool from_caller, const sip_message& request,
@@ -183,6 +215,7 @@ private:
   media_anchor& media_;
   std::uint64_t next_id_ = 1;
   std::size_t active_ = 0;
+  std::size_t media_units_ = 0;
   std::map<std::uint64_t, std::unique_ptr<call>> calls_;
   std::unordered_map<std::string, std::uint64_t> by_caller_;
   std::unordered_map<std::string, std::uint64_t> by_callee_;

@@ -109,6 +109,27 @@ std::optional<security_error> check_user_agent_rules(std::string_view field,
   return std::nullopt;
 }
 
+/// A node name as a line media security override takes it (SPEC MED-2).
+/// The cluster's own rule for node names (lowercase letters, digits, hyphens), so an override
+/// can only name a node that could exist.
+bool valid_line_node_name(std::string_view name) {
+  return !name.empty() && name.size() <= max_line_node_name_length &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+         });
+}
+
+std::optional<security_error>
+check_line_media_security(const std::map<std::string, media::media_security>& overrides) {
+  if (overrides.size() > max_line_media_overrides)
+    return invalid("line_media_security", "must have at most 64 entries");
+  for (const auto& [node, _] : overrides)
+    if (!valid_line_node_name(node))
+      return invalid("line_media_security",
+                     "node names must be 1 to 64 of A-Z a-z 0-9 . _ -, got '" + node + "'");
+  return std::nullopt;
+}
+
 std::optional<security_error> check_sip_policy(const sip_policy& policy) {
   if (policy.rtp_port_min < 1024)
     return invalid("rtp_port_min", "must be at least 1024");
@@ -120,7 +141,9 @@ std::optional<security_error> check_sip_policy(const sip_policy& policy) {
     return invalid("rtp_port_max", "must be at most 50750 while remote workers are enabled");
   if (auto bad = check_user_agent_rules("user_agent_allow", policy.user_agent_allow))
     return bad;
-  return check_user_agent_rules("user_agent_block", policy.user_agent_block);
+  if (auto bad = check_user_agent_rules("user_agent_block", policy.user_agent_block))
+    return bad;
+  return check_line_media_security(policy.line_media_security);
 }
 
 std::optional<security_error> check_code(std::string_view field, std::string_view code,
@@ -159,6 +182,20 @@ std::optional<time_point> auto_create_expires_at(const sip_policy& policy) {
 bool auto_create_active(const sip_policy& policy, time_point now) {
   auto expires = auto_create_expires_at(policy);
   return expires && now < *expires;
+}
+
+media::media_security media_security_for_extension(const telephony_directory_data& data,
+                                                   std::string_view extension) {
+  auto it = data.extensions.find(std::string(extension));
+  if (it != data.extensions.end() && it->second.media_security)
+    return *it->second.media_security;
+  return data.policy.media_security;
+}
+
+media::media_security media_security_for_line(const telephony_directory_data& data,
+                                              std::string_view node) {
+  auto it = data.policy.line_media_security.find(std::string(node));
+  return it == data.policy.line_media_security.end() ? data.policy.media_security : it->second;
 }
 
 sip_policy effective_sip_policy(sip_policy policy, time_point now) {
@@ -367,6 +404,8 @@ telephony_directory::update_extension(std::string_view number, const extension_f
       changed.remote_worker_address = std::move(*address);
     }
   }
+  if (fields.media_security)
+    changed.media_security = *fields.media_security;
   it->second = std::move(changed);
   ++data_.version;
   return {};
@@ -444,6 +483,24 @@ std::int64_t to_unix_ms(time_point when) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count();
 }
 
+json line_media_json(const sip_policy& policy) {
+  json lines = json::object();
+  for (const auto& [node, level] : policy.line_media_security)
+    lines[node] = std::string(media::to_string(level));
+  return lines;
+}
+
+/// A media security level as stored; an unknown one is damage, reported like a mistyped
+/// member.
+std::expected<media::media_security, std::string> stored_level(const json& value,
+                                                               std::string_view where) {
+  auto text = value.get<std::string>();
+  auto level = media::parse_media_security(text);
+  if (!level)
+    return std::unexpected(std::string(where) + " is not a media security level: '" + text + "'");
+  return *level;
+}
+
 json policy_json(const sip_policy& policy) {
   return {{"auto_create", policy.auto_create},
           {"auto_create_enabled_at_unix_ms", to_unix_ms(policy.auto_create_enabled_at)},
@@ -452,7 +509,9 @@ json policy_json(const sip_policy& policy) {
           {"user_agent_block", policy.user_agent_block},
           {"remote_workers", policy.remote_workers},
           {"rtp_port_min", policy.rtp_port_min},
-          {"rtp_port_max", policy.rtp_port_max}};
+          {"rtp_port_max", policy.rtp_port_max},
+          {"media_security", std::string(media::to_string(policy.media_security))},
+          {"line_media_security", line_media_json(policy)}};
 }
 
 /// Throws json::exception for a missing or mistyped member, like the rest of
@@ -472,6 +531,24 @@ std::expected<sip_policy, std::string> policy_of(const json& entry) {
     if (value < 0 || value > 65535)
       return std::unexpected(std::string("sip_policy.") + key + " is not a port number");
     *port = static_cast<std::uint16_t>(value);
+  }
+  // Absent in encodings from before SPEC MED-2: the defaults.
+  if (entry.contains("media_security")) {
+    auto level = stored_level(entry.at("media_security"), "sip_policy.media_security");
+    if (!level)
+      return std::unexpected(level.error());
+    policy.media_security = *level;
+  }
+  if (entry.contains("line_media_security")) {
+    const auto& lines = entry.at("line_media_security");
+    if (!lines.is_object())
+      return std::unexpected(std::string("sip_policy.line_media_security is not an object"));
+    for (const auto& [node, value] : lines.items()) {
+      auto level = stored_level(value, "sip_policy.line_media_security." + node);
+      if (!level)
+        return std::unexpected(level.error());
+      policy.line_media_security.emplace(node, *level);
+    }
   }
   if (auto bad = check_sip_policy(policy))
     return std::unexpected("sip_policy." + bad->field + ": " + bad->message);
@@ -505,13 +582,18 @@ std::string encode_directory(const telephony_directory_data& data) {
     users.push_back(entry);
   }
   json extensions = json::array();
-  for (const auto& [_, record] : data.extensions)
-    extensions.push_back({{"number", record.number},
-                          {"ha1_md5", record.phone_password_digest.ha1_md5},
-                          {"ha1_sha256", record.phone_password_digest.ha1_sha256},
-                          {"has_phone_password", record.has_phone_password},
-                          {"force_authorization", record.force_authorization},
-                          {"remote_worker_address", record.remote_worker_address}});
+  for (const auto& [_, record] : data.extensions) {
+    json entry{{"number", record.number},
+               {"ha1_md5", record.phone_password_digest.ha1_md5},
+               {"ha1_sha256", record.phone_password_digest.ha1_sha256},
+               {"has_phone_password", record.has_phone_password},
+               {"force_authorization", record.force_authorization},
+               {"remote_worker_address", record.remote_worker_address}};
+    // Absent = the system setting.
+    if (record.media_security)
+      entry["media_security"] = std::string(media::to_string(*record.media_security));
+    extensions.push_back(std::move(entry));
+  }
   return json{{"format", 1},
               {"version", data.version},
               {"users", users},
@@ -554,6 +636,14 @@ std::expected<telephony_directory_data, std::string> decode_directory(std::strin
       // Absent in encodings from before SPEC SIP-5: not a remote worker.
       if (entry.contains("remote_worker_address"))
         record.remote_worker_address = entry.at("remote_worker_address").get<std::string>();
+      // Absent = the system setting (and in encodings from before SPEC MED-2).
+      if (entry.contains("media_security")) {
+        auto level = stored_level(entry.at("media_security"),
+                                  "extension " + record.number + " media_security");
+        if (!level)
+          return std::unexpected("damaged telephony directory: " + level.error());
+        record.media_security = *level;
+      }
       data.extensions.emplace(record.number, std::move(record));
     }
     // Absent in encodings from before the SIP policy: the defaults.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "media/media_policy.hpp"
 #include "security/credential_rules.hpp"
 #include "security/lockout.hpp"
 #include "security/password_hash.hpp"
@@ -55,6 +56,8 @@ struct extension_record {
   /// SPEC SIP-5: the pinned public IP address of a remote worker's phone, numeric IPv4 or
   /// IPv6 in canonical form; empty = the extension is not a remote worker.
   std::string remote_worker_address;
+  /// SPEC MED-2: this extension's media security; nullopt = the system setting.
+  std::optional<media::media_security> media_security;
 };
 
 /// How long auto-create stays on after it was switched on (SPEC SIP-3).
@@ -64,6 +67,9 @@ inline constexpr std::uint16_t remote_worker_rtp_port_max = 50750;
 /// Limits on the User-Agent lists (SPEC SIP-4).
 inline constexpr std::size_t max_user_agent_rules = 64;
 inline constexpr std::size_t max_user_agent_rule_length = 128;
+/// Limits on the per-line media security overrides (SPEC MED-2).
+inline constexpr std::size_t max_line_media_overrides = 64;
+inline constexpr std::size_t max_line_node_name_length = 63;
 
 /// The cluster-wide SIP policy settings, kept in the telephony directory and replicated
 /// with it.
@@ -80,6 +86,12 @@ struct sip_policy {
   /// remote-worker extensions are only accepted on TLS.
   bool remote_workers = false;
   std::uint16_t rtp_port_min = 40000, rtp_port_max = 50750;
+  /// SPEC MED-2: the system's media security. SDES keys only ever travel on TLS or over a
+  /// line, so Best Effort means SRTP where signalling is secure and RTP elsewhere.
+  media::media_security media_security = media::media_security::best_effort;
+  /// SPEC MED-2: per-line overrides, keyed by the name of the node at the other end of the
+  /// cluster line (1 to 64 of A-Z a-z 0-9 . _ -, at most 64 entries).
+  std::map<std::string, media::media_security> line_media_security;
   bool operator==(const sip_policy&) const = default;
 };
 
@@ -89,8 +101,9 @@ struct sip_policy {
 bool user_agent_permitted(const sip_policy& policy, std::string_view user_agent);
 
 /// Whether the policy may be stored: even rtp_port_min >= 1024 below rtp_port_max,
-/// rtp_port_max <= 50750 while remote workers are enabled, and at most 64 User-Agent
-/// entries per list, each 1 to 128 printable ASCII characters. The error reads
+/// rtp_port_max <= 50750 while remote workers are enabled, at most 64 User-Agent entries
+/// per list, each 1 to 128 printable ASCII characters, and at most 64 line media security
+/// overrides, each keyed by a node name of 1 to 64 of A-Z a-z 0-9 . _ -. The error reads
 /// "field: reason".
 std::expected<void, std::string> validate_sip_policy(const sip_policy& policy);
 
@@ -116,6 +129,16 @@ struct telephony_directory_data {
   sip_policy policy;
 };
 
+/// The media security of a leg to or from `extension` (SPEC MED-2): the extension's
+/// override, else the system setting (also for an unknown extension).
+media::media_security media_security_for_extension(const telephony_directory_data& data,
+                                                   std::string_view extension);
+
+/// The media security of a leg over the cluster line to `node` (SPEC MED-2): the line's
+/// override, else the system setting.
+media::media_security media_security_for_line(const telephony_directory_data& data,
+                                              std::string_view node);
+
 /// Fields of a telephony user to set; unset fields stay as they are.
 struct telephony_user_fields {
   std::optional<std::string> full_name;
@@ -130,6 +153,11 @@ struct extension_fields {
   std::optional<bool> force_authorization;
   /// SPEC SIP-5: a numeric IPv4 or IPv6 address; empty clears it.
   std::optional<std::string> remote_worker_address;
+  /// SPEC MED-2: an inner value sets the extension's override; an engaged outer holding an
+  /// inner nullopt clears it (the system setting applies again); an outer nullopt leaves it
+  /// as it is. Clear with `std::optional<media::media_security>{}`: a plain std::nullopt
+  /// would leave the override alone.
+  std::optional<std::optional<media::media_security>> media_security;
 };
 
 enum class user_login_outcome : std::uint8_t { success, bad_credentials, locked };

@@ -87,6 +87,8 @@ std::expected<registrar, std::string> registrar::create(nonce_authority nonces,
     return std::unexpected("expiry bounds must satisfy min <= default <= max");
   if (settings.preferred == digest_algorithm::md5 && !settings.offer_md5)
     return std::unexpected("MD5 preferred but not offered");
+  if (settings.preferred == digest_algorithm::sha256 && !settings.offer_sha256)
+    return std::unexpected("SHA-256 preferred but not offered");
   if (settings.max_bindings_per_extension == 0 || settings.replay_window == 0)
     return std::unexpected("binding and replay window sizes must be positive");
   if (nonces.realm().empty())
@@ -108,7 +110,8 @@ register_outcome registrar::challenge(register_outcome out, register_status stat
   out.headers.emplace_back(header, make_challenge(realm(), nonce, settings_.preferred, stale));
   auto other = settings_.preferred == digest_algorithm::sha256 ? digest_algorithm::md5
                                                                : digest_algorithm::sha256;
-  if (other == digest_algorithm::sha256 || settings_.offer_md5)
+  if ((other == digest_algorithm::sha256 && settings_.offer_sha256) ||
+      (other == digest_algorithm::md5 && settings_.offer_md5))
     out.headers.emplace_back(header, make_challenge(realm(), nonce, other, stale));
   return out;
 }
@@ -237,6 +240,10 @@ register_outcome registrar::authenticate(register_outcome out, const sip_message
   }
   if (credentials->algorithm == digest_algorithm::md5 && !settings_.offer_md5) {
     set(out, register_status::forbidden, 403, "Forbidden", "MD5 is not offered");
+    return out;
+  }
+  if (credentials->algorithm == digest_algorithm::sha256 && !settings_.offer_sha256) {
+    set(out, register_status::forbidden, 403, "Forbidden", "SHA-256 is not offered");
     return out;
   }
   if (!same_resource(credentials->uri, request.request_uri)) {

@@ -33,6 +33,9 @@ struct registrar_settings {
   digest_algorithm preferred = digest_algorithm::sha256;
   /// MD5 only for old phones (SPEC SIP-2); SHA-256 is always offered.
   bool offer_md5 = true;
+  /// Off only for sites whose phones refuse a challenge that offers anything but MD5 (some
+  /// old SIP stacks fail the whole authentication when they see SHA-256).
+  bool offer_sha256 = true;
   /// Contacts one extension may bind; a further one replaces the binding expiring soonest,
   /// so a stolen password cannot grow the table.
   std::size_t max_bindings_per_extension = 10;

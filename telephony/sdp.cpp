@@ -454,6 +454,20 @@ rewrite_sdp(std::string_view original_body, const sdp_session& parsed, const sdp
       return std::unexpected(
           fail(sdp_errc::bad_media, 0, "a port count above 1 cannot be relayed"));
 
+  if (!rewrite.media.empty() && rewrite.media.size() != media.size())
+    return std::unexpected(fail(sdp_errc::bad_media, 0,
+                                std::to_string(rewrite.media.size()) + " stream rewrites for " +
+                                    std::to_string(media.size()) + " m= lines"));
+  for (const auto& change : rewrite.media) {
+    if (change.proto && (!is_visible_word(*change.proto) || change.proto->size() > 32))
+      return std::unexpected(fail(sdp_errc::bad_media, 0, "bad protocol for the rewrite"));
+    if (change.crypto)
+      for (const auto& value : *change.crypto)
+        if (value.empty() || value.size() > 512 ||
+            value.find_first_of("\r\n") != std::string::npos)
+          return std::unexpected(fail(sdp_errc::bad_attribute, 0, "bad a=crypto for the rewrite"));
+  }
+
   std::optional<address_family> family;
   for (auto candidate : {address_family::ip4, address_family::ip6})
     if (check_address(rewrite.address, candidate) == address_check::unicast)
@@ -503,6 +517,15 @@ rewrite_sdp(std::string_view original_body, const sdp_session& parsed, const sdp
     // The relay takes RTCP on port+1 (RFC 3605 would otherwise point the peer elsewhere).
     if (line.type == 'a' && attribute_name(line.value) == "rtcp")
       continue;
+    if (line.type == 'a') {
+      auto name = attribute_name(line.value);
+      if (name == "candidate" || name == "remote-candidates" || name == "end-of-candidates" ||
+          name.starts_with("ice-"))
+        continue;
+      if (name == "crypto" && media_index > 0 && !rewrite.media.empty() &&
+          rewrite.media[media_index - 1].crypto)
+        continue;
+    }
     // RFC 4566 orders the session part v o s i u e p c b t r z k a: the one c= goes where
     // the first line that follows c= in that order begins (or before the first m=).
     if (!connection_written &&
@@ -517,11 +540,18 @@ rewrite_sdp(std::string_view original_body, const sdp_session& parsed, const sdp
       out += ' ';
       out += std::to_string(m.port == 0 ? 0 : rewrite.ports[media_index]);
       out += ' ';
-      out += m.proto;
+      const sdp_media_rewrite* change =
+          rewrite.media.empty() ? nullptr : &rewrite.media[media_index];
+      out += change != nullptr && change->proto ? *change->proto : m.proto;
       for (const auto& format : m.formats) {
         out += ' ';
         out += format;
       }
+      if (change != nullptr && change->crypto)
+        for (const auto& value : *change->crypto) {
+          out += "\r\na=crypto:";
+          out += value;
+        }
       ++media_index;
     } else {
       out += line.type;

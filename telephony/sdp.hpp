@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -106,6 +107,15 @@ struct sdp_session {
 std::expected<sdp_session, sdp_error> parse_sdp(std::string_view body);
 
 /// How rewrite_sdp anchors a body on this node's relay.
+/// What changes in one stream besides its port (SPEC MED-1, MED-2: SDES per leg).
+struct sdp_media_rewrite {
+  /// Replaces the m= line's protocol ("RTP/AVP", "RTP/SAVP") when set.
+  std::optional<std::string> proto;
+  /// When set, the stream's a=crypto lines are replaced by these values (what follows
+  /// "a=crypto:"), written right after the m= line; empty drops them all.
+  std::optional<std::vector<std::string>> crypto;
+};
+
 struct sdp_rewrite {
   /// The node's relay address: numeric IPv4 or IPv6, which picks IP4 or IP6.
   std::string address;
@@ -117,12 +127,16 @@ struct sdp_rewrite {
   std::string session_id;
   /// Incremented by the caller per new offer on that leg (RFC 3264 section 8).
   std::uint64_t version = 1;
+  /// Empty, or one per m= line.
+  std::vector<sdp_media_rewrite> media;
 };
 
 /// Re-renders `original_body` (already parsed as `parsed`) with o= replaced, every c=
 /// replaced by one session-level c= for `address` (media-level c= lines dropped), each m=
-/// port replaced, a=rtcp lines dropped (the relay uses port+1), everything else (a=rtpmap,
-/// a=fmtp, a=crypto, direction, b= ...) kept in order; CRLF line ends.
+/// port replaced, a=rtcp lines dropped (the relay uses port+1), ICE attributes dropped (the
+/// media is anchored on the relay, so the far end's candidates would lead around it), the
+/// protocol and a=crypto lines of each stream replaced as `media` says, everything else
+/// (a=rtpmap, a=fmtp, direction, b= ...) kept in order; CRLF line ends.
 /// The body is parsed again and compared with `parsed`, so a body that does not match it,
 /// or does not parse, is refused rather than half rewritten; the result always parses.
 std::expected<std::string, sdp_error>

@@ -208,10 +208,10 @@ tls_caller=$!
 WARD_TEST_PIDS+=("$tls_caller")
 # SPEC MON-5, MED-4: the status API shows the call while it lasts, with its legs and media.
 call_listed() {
-  at primary calls | grep -Eq "^[0-9]+ +201 +202 +answered +tls +udp +relayed +[0-9]+/[0-9]+"
+  at primary calls | grep -Eq "^[0-9]+ +201 +202 +answered +tls +udp +rtp +rtp +[0-9]+/[0-9]+"
 }
 if wait_for 8 call_listed; then
-  pass "MON-5 MED-4 wardctl calls shows the answered call: TLS caller, UDP callee, media relayed"
+  pass "MON-5 MED-4 wardctl calls shows the answered call: TLS caller, UDP callee, RTP on both legs through the relay"
 else
   fail "MON-5 MED-4 wardctl calls shows the answered call: $(at primary calls 2>&1)"
 fi

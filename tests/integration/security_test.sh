@@ -177,6 +177,74 @@ grep -q "remote_worker_address" <<<"$OUT" && pass "SIP-5 the refusal names remot
   || fail "SIP-5 the refusal names remote_worker_address: $OUT"
 expect_output "2101 .*203.0.113.7" "SIP-5 extension list shows the pinned address" ctl extension list
 
+# ---- MED-2 media security per system with per-line and per-extension override -------------
+expect_code 0 "MED-2 media show" ctl media show
+[ "$OUT" = "system: best_effort" ] \
+  && pass "MED-2 media show: Best Effort by default, no line or extension override" \
+  || fail "MED-2 media show: Best Effort by default, no line or extension override: $OUT"
+expect_output "^media security  *system$" "MED-2 an extension without an override shows system" \
+  ctl extension set 2101 --force-authorization on
+expect_output "^system: enforce$" "MED-2 media set system enforce" ctl media set system enforce
+expect_output "^extension 2101: disabled$" "MED-2 media set extension 2101 disabled" \
+  ctl media set extension 2101 disabled
+expect_output "^line node-b: best_effort$" "MED-2 media set line node-b best_effort" \
+  ctl media set line node-b best_effort
+expect_output "^line node-c: disabled$" "MED-2 a second line override is set" \
+  ctl media set line node-c disabled
+out_c=$OUT
+expect_code 0 "MED-2 media set line node-c system removes that override" \
+  ctl media set line node-c system
+{ grep -q "^line node-b: best_effort$" <<<"$out_c" && ! grep -q "node-c" <<<"$OUT" \
+  && grep -q "^line node-b: best_effort$" <<<"$OUT"; } \
+  && pass "MED-2 line overrides change one at a time, the others stay" \
+  || fail "MED-2 line overrides change one at a time, the others stay: $out_c / $OUT"
+expect_output "^media security  *enforce$" "MED-2 extension add --media-security enforce" \
+  ctl extension add 2102 --media-security enforce
+expect_output "^media security  *system$" "MED-2 extension set --media-security system clears it" \
+  ctl extension set 2102 --media-security system
+expect_output "^2101  .* disabled  *203.0.113.7$" "MED-2 extension list shows the override" \
+  ctl extension list
+media_expected=$'system: enforce\nline node-b: best_effort\nextension 2101: disabled'
+media_shown=$(ctl media show)
+[ "$media_shown" = "$media_expected" ] \
+  && pass "MED-2 media show: the system level, the line override, the extension override" \
+  || fail "MED-2 media show: the system level, the line override, the extension override: $media_shown"
+media_json=$(ctl --json media show | tr -d ' \n')
+{ grep -q '"system":"enforce"' <<<"$media_json" \
+  && grep -q '"lines":{"node-b":"best_effort"}' <<<"$media_json" \
+  && grep -q '"extensions":{"2101":"disabled"}' <<<"$media_json"; } \
+  && pass "MED-2 media show --json" || fail "MED-2 media show --json: $media_json"
+expect_code 2 "MED-2 media set system refuses an unknown level before sending anything" \
+  ctl media set system sometimes
+grep -q "disabled, best_effort or enforce, got 'sometimes'" <<<"$OUT" \
+  && pass "MED-2 the usage error names the levels" || fail "MED-2 the usage error names the levels: $OUT"
+expect_code 2 "MED-2 system is not a level for the system itself" ctl media set system system
+expect_code 2 "MED-2 media set line refuses a bad level" ctl media set line node-b Enforce
+expect_code 2 "MED-2 media set line refuses a bad node name" ctl media set line "node b" enforce
+expect_code 2 "MED-2 media set extension refuses a bad level" ctl media set extension 2101 strong
+expect_code 2 "MED-2 extension set --media-security refuses a bad level" \
+  ctl extension set 2101 --media-security maybe
+expect_code 1 "MED-2 media set extension refuses an unknown extension" \
+  ctl media set extension 2199 enforce
+grep -q "code 5" <<<"$OUT" && pass "MED-2 the refusal is NOT_FOUND" \
+  || fail "MED-2 the refusal is NOT_FOUND: $OUT"
+expect_code 1 "MED-2 media set needs config_write_all" as watch media set system disabled
+grep -q "code 7" <<<"$OUT" && pass "MED-2 the refusal is PERMISSION_DENIED" \
+  || fail "MED-2 the refusal is PERMISSION_DENIED: $OUT"
+[ "$(ctl media show)" = "$media_expected" ] && pass "MED-2 the refused changes changed nothing" \
+  || fail "MED-2 the refused changes changed nothing: $(ctl media show 2>&1)"
+audit_json=$(ctl --json audit list --kind change --limit 500)
+grep -A1 '"before": ".*\\"media_security\\":\\"best_effort\\"' <<<"$audit_json" \
+  | grep -q '"after": ".*\\"media_security\\":\\"enforce\\"' \
+  && pass "MED-2 the system level change is audited with before and after" \
+  || fail "MED-2 the system level change is audited with before and after: $audit_json"
+grep -q '"after": ".*\\"line_media_security\\":{\\"node-b\\":\\"best_effort\\"}' <<<"$audit_json" \
+  && pass "MED-2 the line override is audited" || fail "MED-2 the line override is audited: $audit_json"
+grep -A1 '"before": ".*\\"media_security\\":\\"system\\".*\\"number\\":\\"2101\\"' <<<"$audit_json" \
+  | grep -q '"after": ".*\\"media_security\\":\\"disabled\\".*\\"number\\":\\"2101\\"' \
+  && pass "MED-2 the extension override is audited with before and after" \
+  || fail "MED-2 the extension override is audited with before and after: $audit_json"
+
 # ---- SVC-1 service levels open and close real ports, without restart ----------------------
 endpoints="$data/run/endpoints"
 port_of() { sed -n "s/^$1=127.0.0.1://p" "$endpoints"; }
@@ -245,6 +313,9 @@ expect_output "^user_agent_block: friendly-scanner$" "SIP-4 after a restart the 
   ctl sip show
 expect_output "203.0.113.7" "SIP-5 after a restart the remote worker address is still there" \
   ctl extension list
+[ "$(ctl media show)" = "$media_expected" ] \
+  && pass "MED-2 after a restart the media security levels are still there" \
+  || fail "MED-2 after a restart the media security levels are still there: $(ctl media show 2>&1)"
 
 # ---- POL-4 the temporary lock ends after 60 s ----------------------------------------------
 left=$(( locked_at + 61 - $(date +%s) ))

@@ -1,4 +1,8 @@
 #include "media/rtp_relay.hpp"
+#include "media/sdes.hpp"
+#include "media/srtp_session.hpp"
+#include "media/srtp_suites.hpp"
+#include "tests/unit/test_support.hpp"
 
 #include <doctest/doctest.h>
 
@@ -9,9 +13,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -621,4 +628,502 @@ TEST_CASE("MED-3 control calls from other threads are safe while media flows") {
   CHECK(delivered == 200);
   CHECK(relay->stats().active_sessions == 1);
   CHECK(through(b, session->port_b, a, "after churn").has_value());
+}
+
+namespace {
+
+// SRTP through the relay. The phones below do their own SRTP with libsrtp2 (srtp_session),
+// as a real phone would with the keys of its a=crypto exchange.
+
+constexpr std::string_view suite_80 = "AES_CM_128_HMAC_SHA1_80";
+constexpr std::string_view suite_32 = "AES_CM_128_HMAC_SHA1_32";
+
+/// A fresh key as the SDES layer makes one, from a seeded generator.
+crypto_attribute key_for(std::uint64_t seed, std::string_view suite = suite_80,
+                         srtp_options options = {}) {
+  const suite_info* info = find_suite(suite);
+  REQUIRE(info != nullptr);
+  return make_crypto(1, *info, options, ward::test::seeded_random(seed));
+}
+
+/// An RTP packet (PCMU) carrying `payload`.
+std::string rtp_packet(std::uint16_t sequence, std::string_view payload,
+                       std::uint32_t ssrc = 0x11223344) {
+  const unsigned char header[12] = {0x80,
+                                    0x00,
+                                    static_cast<unsigned char>(sequence >> 8),
+                                    static_cast<unsigned char>(sequence),
+                                    0x00,
+                                    0x00,
+                                    0x01,
+                                    0x40,
+                                    static_cast<unsigned char>(ssrc >> 24),
+                                    static_cast<unsigned char>(ssrc >> 16),
+                                    static_cast<unsigned char>(ssrc >> 8),
+                                    static_cast<unsigned char>(ssrc)};
+  return std::string(reinterpret_cast<const char*>(header), sizeof header) + std::string(payload);
+}
+
+/// An RTCP sender report without report blocks whose 20 bytes of sender info are `fill`.
+std::string rtcp_report(char fill, std::uint32_t ssrc = 0x11223344) {
+  const unsigned char header[8] = {0x80,
+                                   200,
+                                   0x00,
+                                   0x06,
+                                   static_cast<unsigned char>(ssrc >> 24),
+                                   static_cast<unsigned char>(ssrc >> 16),
+                                   static_cast<unsigned char>(ssrc >> 8),
+                                   static_cast<unsigned char>(ssrc)};
+  return std::string(reinterpret_cast<const char*>(header), sizeof header) + std::string(20, fill);
+}
+
+/// One direction of a phone's SRTP, on whole datagrams.
+class phone_srtp {
+public:
+  phone_srtp(const crypto_attribute& key, direction dir) : session_(make(key, dir)) {}
+
+  std::string protect(std::string_view packet, bool rtcp = false) {
+    auto length = load(packet);
+    auto done =
+        rtcp ? session_.protect_rtcp(buffer_, length) : session_.protect_rtp(buffer_, length);
+    REQUIRE(done.has_value());
+    return {reinterpret_cast<const char*>(buffer_.data()), *done};
+  }
+  std::optional<std::string> unprotect(std::string_view packet, bool rtcp = false) {
+    auto length = load(packet);
+    auto done =
+        rtcp ? session_.unprotect_rtcp(buffer_, length) : session_.unprotect_rtp(buffer_, length);
+    if (!done)
+      return std::nullopt;
+    return std::string(reinterpret_cast<const char*>(buffer_.data()), *done);
+  }
+
+private:
+  static srtp_session make(const crypto_attribute& key, direction dir) {
+    auto made = srtp_session::create(*key.suite, key.key(), key.options, dir);
+    REQUIRE(made.has_value());
+    return std::move(*made);
+  }
+  std::size_t load(std::string_view packet) {
+    REQUIRE(packet.size() <= buffer_.size() - 64);
+    std::memcpy(buffer_.data(), packet.data(), packet.size());
+    return packet.size();
+  }
+
+  srtp_session session_;
+  alignas(4) std::array<std::byte, 4096> buffer_{};
+};
+
+/// A phone on an SRTP leg: it protects with its own key (the leg's inbound key) and
+/// unprotects with the key Ward gave it (the leg's outbound key).
+struct srtp_phone {
+  phone_srtp send;
+  phone_srtp receive;
+  explicit srtp_phone(const leg_crypto& keys)
+      : send(keys.inbound, direction::outbound), receive(keys.outbound, direction::inbound) {}
+};
+
+/// Four independent keys: each phone's and Ward's for each leg.
+leg_crypto leg_keys(std::uint64_t seed, std::string_view suite = suite_80,
+                    srtp_options options = {}) {
+  return {key_for(seed, suite, options), key_for(seed + 1000, suite, options)};
+}
+
+/// A relayed call: two phones with RTP and RTCP sockets on ephemeral ports (RTCP signalled
+/// as by a=rtcp), both peers set.
+struct relayed_call {
+  std::unique_ptr<rtp_relay> relay;
+  relay_allocation ports;
+  phone_socket a_rtp, a_rtcp, b_rtp, b_rtcp;
+
+  relayed_call(std::uint16_t first, std::uint16_t last) : relay(start_relay(first, last)) {
+    auto allocated = relay->allocate();
+    REQUIRE(allocated.has_value());
+    ports = *allocated;
+    REQUIRE(relay->set_peer(ports.id, relay_leg::a, {"127.0.0.1", a_rtp.port(), a_rtcp.port()})
+                .has_value());
+    REQUIRE(relay->set_peer(ports.id, relay_leg::b, {"127.0.0.1", b_rtp.port(), b_rtcp.port()})
+                .has_value());
+  }
+  void set_crypto(relay_leg leg, std::optional<leg_crypto> keys) {
+    auto done = relay->set_crypto(ports.id, leg, std::move(keys));
+    REQUIRE_MESSAGE(done.has_value(), (done ? std::string() : done.error().detail));
+  }
+  std::uint16_t rtcp_a() const { return static_cast<std::uint16_t>(ports.port_a + 1); }
+  std::uint16_t rtcp_b() const { return static_cast<std::uint16_t>(ports.port_b + 1); }
+  session_stats session() const {
+    auto found = relay->stats(ports.id);
+    REQUIRE(found.has_value());
+    return *found;
+  }
+  bool auth_failures_reach(std::uint64_t count) const {
+    return eventually([&] { return relay->stats().packets_auth_failed >= count; });
+  }
+};
+
+} // namespace
+
+TEST_CASE("MED-3 the relay converts RTP from one leg to SRTP on the other") {
+  relayed_call call(61500, 61509);
+  auto keys_b = leg_keys(1);
+  call.set_crypto(relay_leg::b, keys_b);
+  srtp_phone b(keys_b);
+
+  const auto plain = rtp_packet(1, "hello from a, a plain RTP phone");
+  auto wire = through(call.a_rtp, call.ports.port_a, call.b_rtp, plain);
+  REQUIRE(wire.has_value());
+  CHECK(wire->from_port == call.ports.port_b);
+  // Encrypted and tagged on B's leg: the header stays, the payload does not.
+  CHECK(wire->payload.size() == plain.size() + 10);
+  CHECK(wire->payload.substr(0, 12) == plain.substr(0, 12));
+  CHECK(wire->payload.substr(12, plain.size() - 12) != plain.substr(12));
+  auto opened = b.receive.unprotect(wire->payload);
+  REQUIRE(opened.has_value());
+  CHECK(*opened == plain);
+
+  auto stats = call.relay->stats();
+  CHECK(stats.packets_relayed == 1);
+  CHECK(stats.packets_protected == 1);
+  CHECK(stats.packets_unprotected == 0);
+  auto session = call.session();
+  CHECK_FALSE(session.a.secure);
+  CHECK(session.b.secure);
+  CHECK(session.leg(relay_leg::a).packets_relayed == 1);
+  CHECK(session.b.packets_relayed == 0);
+
+  auto unknown = call.relay->stats(call.ports.id + 1);
+  REQUIRE_FALSE(unknown.has_value());
+  CHECK(unknown.error().code == relay_errc::unknown_session);
+}
+
+TEST_CASE("MED-3 the relay converts SRTP from one leg to RTP on the other") {
+  relayed_call call(61510, 61519);
+  auto keys_b = leg_keys(2);
+  call.set_crypto(relay_leg::b, keys_b);
+  srtp_phone b(keys_b);
+
+  const auto plain = rtp_packet(7, "hello from b, an SRTP phone");
+  auto sent = b.send.protect(plain);
+  CHECK(sent != plain);
+  auto at_a = through(call.b_rtp, call.ports.port_b, call.a_rtp, sent);
+  REQUIRE(at_a.has_value());
+  CHECK(at_a->payload == plain);
+  CHECK(at_a->from_port == call.ports.port_a);
+  auto stats = call.relay->stats();
+  CHECK(stats.packets_unprotected == 1);
+  CHECK(stats.packets_protected == 0);
+  CHECK(call.session().b.packets_relayed == 1);
+
+  // A burst larger than one batch arrives whole and in order.
+  for (std::uint16_t i = 0; i < 100; ++i)
+    call.b_rtp.send_to(call.ports.port_b,
+                       b.send.protect(rtp_packet(static_cast<std::uint16_t>(8 + i), "burst")));
+  for (std::uint16_t i = 0; i < 100; ++i) {
+    auto got = call.a_rtp.receive();
+    REQUIRE(got.has_value());
+    CHECK(got->payload == rtp_packet(static_cast<std::uint16_t>(8 + i), "burst"));
+  }
+  CHECK(call.relay->stats().packets_auth_failed == 0);
+}
+
+TEST_CASE("MED-3 the relay re-keys SRTP between two SRTP legs") {
+  relayed_call call(61520, 61529);
+  // Different keys on every hop, and another tag length on leg B.
+  auto keys_a = leg_keys(3);
+  auto keys_b = leg_keys(4, suite_32);
+  call.set_crypto(relay_leg::a, keys_a);
+  call.set_crypto(relay_leg::b, keys_b);
+  srtp_phone a(keys_a);
+  srtp_phone b(keys_b);
+
+  const auto from_a = rtp_packet(100, "a to b, re-keyed on the way");
+  const auto sent_by_a = a.send.protect(from_a);
+  auto at_b = through(call.a_rtp, call.ports.port_a, call.b_rtp, sent_by_a);
+  REQUIRE(at_b.has_value());
+  CHECK(at_b->payload.size() == from_a.size() + 4);
+  CHECK(at_b->payload.substr(12, from_a.size() - 12) != sent_by_a.substr(12, from_a.size() - 12));
+  CHECK(at_b->payload.substr(12, from_a.size() - 12) != from_a.substr(12));
+  auto opened_b = b.receive.unprotect(at_b->payload);
+  REQUIRE(opened_b.has_value());
+  CHECK(*opened_b == from_a);
+
+  const auto from_b = rtp_packet(200, "b to a", 0x55667788);
+  auto at_a = through(call.b_rtp, call.ports.port_b, call.a_rtp, b.send.protect(from_b));
+  REQUIRE(at_a.has_value());
+  CHECK(at_a->payload.size() == from_b.size() + 10);
+  auto opened_a = a.receive.unprotect(at_a->payload);
+  REQUIRE(opened_a.has_value());
+  CHECK(*opened_a == from_b);
+
+  auto stats = call.relay->stats();
+  CHECK(stats.packets_relayed == 2);
+  CHECK(stats.packets_unprotected == 2);
+  CHECK(stats.packets_protected == 2);
+  auto session = call.session();
+  CHECK(session.a.secure);
+  CHECK(session.b.secure);
+  CHECK(session.a.packets_relayed == 1);
+  CHECK(session.b.packets_relayed == 1);
+}
+
+TEST_CASE("MED-1 the relay carries RTCP as SRTCP on SRTP legs both ways") {
+  relayed_call call(61530, 61539);
+  // SRTCP encryption off on leg A (Ward's default), on for leg B.
+  auto keys_a = leg_keys(5);
+  auto keys_b = leg_keys(6, suite_80, {.rtcp_encryption = true});
+  call.set_crypto(relay_leg::a, keys_a);
+  call.set_crypto(relay_leg::b, keys_b);
+  srtp_phone a(keys_a);
+  srtp_phone b(keys_b);
+
+  const auto report_a = rtcp_report('a');
+  auto at_b = through(call.a_rtcp, call.rtcp_a(), call.b_rtcp, a.send.protect(report_a, true));
+  REQUIRE(at_b.has_value());
+  CHECK(at_b->from_port == call.rtcp_b());
+  // E flag and index, then the 80-bit tag; encrypted on leg B.
+  CHECK(at_b->payload.size() == report_a.size() + 14);
+  CHECK(at_b->payload.substr(8, 20) != report_a.substr(8));
+  auto opened_b = b.receive.unprotect(at_b->payload, true);
+  REQUIRE(opened_b.has_value());
+  CHECK(*opened_b == report_a);
+
+  const auto report_b = rtcp_report('b', 0x55667788);
+  auto at_a = through(call.b_rtcp, call.rtcp_b(), call.a_rtcp, b.send.protect(report_b, true));
+  REQUIRE(at_a.has_value());
+  // Authenticated but not encrypted on leg A.
+  CHECK(at_a->payload.size() == report_b.size() + 14);
+  CHECK(at_a->payload.substr(8, 20) == report_b.substr(8));
+  auto opened_a = a.receive.unprotect(at_a->payload, true);
+  REQUIRE(opened_a.has_value());
+  CHECK(*opened_a == report_b);
+  // RTCP went to the RTCP sockets only.
+  CHECK(call.a_rtp.nothing_waiting());
+  CHECK(call.b_rtp.nothing_waiting());
+
+  SUBCASE("to and from a plain leg") {
+    call.set_crypto(relay_leg::b, std::nullopt);
+    auto plain_b =
+        through(call.a_rtcp, call.rtcp_a(), call.b_rtcp, a.send.protect(rtcp_report('c'), true));
+    REQUIRE(plain_b.has_value());
+    CHECK(plain_b->payload == rtcp_report('c'));
+    auto secured_a = through(call.b_rtcp, call.rtcp_b(), call.a_rtcp, rtcp_report('d', 0x55667788));
+    REQUIRE(secured_a.has_value());
+    auto opened = a.receive.unprotect(secured_a->payload, true);
+    REQUIRE(opened.has_value());
+    CHECK(*opened == rtcp_report('d', 0x55667788));
+  }
+}
+
+TEST_CASE("MED-5 tampered SRTP and SRTCP packets are dropped and counted") {
+  relayed_call call(61540, 61549);
+  auto keys_a = leg_keys(7);
+  call.set_crypto(relay_leg::a, keys_a);
+  srtp_phone a(keys_a);
+
+  auto tampered = a.send.protect(rtp_packet(1, "to be tampered with"));
+  tampered[20] = static_cast<char>(tampered[20] ^ 0x01);
+  call.a_rtp.send_to(call.ports.port_a, tampered);
+  REQUIRE(call.auth_failures_reach(1));
+  CHECK(call.b_rtp.nothing_waiting());
+
+  auto tampered_report = a.send.protect(rtcp_report('t'), true);
+  tampered_report[10] = static_cast<char>(tampered_report[10] ^ 0x80);
+  call.a_rtcp.send_to(call.rtcp_a(), tampered_report);
+  REQUIRE(call.auth_failures_reach(2));
+  CHECK(call.b_rtcp.nothing_waiting());
+
+  // Keyed with another key: the same as forged.
+  phone_srtp stranger(key_for(99), direction::outbound);
+  call.a_rtp.send_to(call.ports.port_a, stranger.protect(rtp_packet(2, "wrong key")));
+  REQUIRE(call.auth_failures_reach(3));
+  CHECK(call.b_rtp.nothing_waiting());
+
+  auto stats = call.relay->stats();
+  CHECK(stats.packets_auth_failed == 3);
+  CHECK(stats.packets_dropped == 3);
+  CHECK(stats.packets_relayed == 0);
+  CHECK(call.session().a.packets_auth_failed == 3);
+
+  // Media that authenticates still flows.
+  auto good =
+      through(call.a_rtp, call.ports.port_a, call.b_rtp, a.send.protect(rtp_packet(3, "genuine")));
+  REQUIRE(good.has_value());
+  CHECK(good->payload == rtp_packet(3, "genuine"));
+}
+
+TEST_CASE("MED-5 replayed SRTP and SRTCP packets are dropped and counted") {
+  relayed_call call(61550, 61559);
+  auto keys_a = leg_keys(8);
+  auto keys_b = leg_keys(9);
+  call.set_crypto(relay_leg::a, keys_a);
+  call.set_crypto(relay_leg::b, keys_b);
+  srtp_phone a(keys_a);
+
+  const auto packet = a.send.protect(rtp_packet(10, "said once"));
+  REQUIRE(through(call.a_rtp, call.ports.port_a, call.b_rtp, packet).has_value());
+  call.a_rtp.send_to(call.ports.port_a, packet);
+  REQUIRE(call.auth_failures_reach(1));
+  CHECK(call.b_rtp.nothing_waiting());
+
+  const auto report = a.send.protect(rtcp_report('r'), true);
+  REQUIRE(through(call.a_rtcp, call.rtcp_a(), call.b_rtcp, report).has_value());
+  call.a_rtcp.send_to(call.rtcp_a(), report);
+  REQUIRE(call.auth_failures_reach(2));
+  CHECK(call.b_rtcp.nothing_waiting());
+
+  auto stats = call.relay->stats();
+  CHECK(stats.packets_auth_failed == 2);
+  CHECK(stats.packets_relayed == 2);
+  CHECK(call.session().a.packets_auth_failed == 2);
+  CHECK(call.session().b.packets_auth_failed == 0);
+}
+
+TEST_CASE("MED-5 on an SRTP leg only a packet that authenticates latches the source") {
+  relayed_call call(61560, 61569);
+  auto keys_a = leg_keys(10);
+  call.set_crypto(relay_leg::a, keys_a);
+  srtp_phone a(keys_a);
+
+  // From the signalled host, first, but forged: it must not take the leg's media.
+  phone_socket intruder;
+  phone_srtp stranger(key_for(98), direction::outbound);
+  intruder.send_to(call.ports.port_a, stranger.protect(rtp_packet(1, "forged")));
+  REQUIRE(call.auth_failures_reach(1));
+
+  REQUIRE(through(call.a_rtp, call.ports.port_a, call.b_rtp, a.send.protect(rtp_packet(2, "real")))
+              .has_value());
+  auto back = through(call.b_rtp, call.ports.port_b, call.a_rtp, rtp_packet(3, "to the real a"));
+  REQUIRE(back.has_value());
+  CHECK(intruder.nothing_waiting());
+}
+
+TEST_CASE("MED-3 set_crypto again re-keys a leg") {
+  relayed_call call(61570, 61579);
+  auto old_keys = leg_keys(11);
+  call.set_crypto(relay_leg::b, old_keys);
+  srtp_phone old_b(old_keys);
+  REQUIRE(through(call.b_rtp, call.ports.port_b, call.a_rtp, old_b.send.protect(rtp_packet(1, "x")))
+              .has_value());
+
+  SUBCASE("new keys replace the old ones") {
+    auto new_keys = leg_keys(12);
+    call.set_crypto(relay_leg::b, new_keys);
+    srtp_phone new_b(new_keys);
+
+    auto at_b = through(call.a_rtp, call.ports.port_a, call.b_rtp, rtp_packet(2, "after re-key"));
+    REQUIRE(at_b.has_value());
+    CHECK_FALSE(old_b.receive.unprotect(at_b->payload).has_value());
+    auto opened = new_b.receive.unprotect(at_b->payload);
+    REQUIRE(opened.has_value());
+    CHECK(*opened == rtp_packet(2, "after re-key"));
+
+    // The phone's old key no longer authenticates.
+    call.b_rtp.send_to(call.ports.port_b, old_b.send.protect(rtp_packet(3, "old key")));
+    REQUIRE(call.auth_failures_reach(1));
+    CHECK(call.a_rtp.nothing_waiting());
+    auto fresh = through(call.b_rtp, call.ports.port_b, call.a_rtp,
+                         new_b.send.protect(rtp_packet(4, "new key")));
+    REQUIRE(fresh.has_value());
+    CHECK(fresh->payload == rtp_packet(4, "new key"));
+  }
+
+  SUBCASE("the same keys keep the sessions and their replay windows") {
+    const auto packet = old_b.send.protect(rtp_packet(2, "before the refresh"));
+    REQUIRE(through(call.b_rtp, call.ports.port_b, call.a_rtp, packet).has_value());
+    auto same = old_keys;
+    same.inbound.tag = 2;
+    call.set_crypto(relay_leg::b, same);
+    call.b_rtp.send_to(call.ports.port_b, packet);
+    REQUIRE(call.auth_failures_reach(1));
+    CHECK(call.a_rtp.nothing_waiting());
+    // Ward's key for B was kept too: B's receiving session follows on.
+    auto at_b = through(call.a_rtp, call.ports.port_a, call.b_rtp, rtp_packet(3, "still keyed"));
+    REQUIRE(at_b.has_value());
+    CHECK(old_b.receive.unprotect(at_b->payload) == rtp_packet(3, "still keyed"));
+  }
+}
+
+TEST_CASE("MED-3 set_crypto without keys switches a leg back to plain RTP") {
+  relayed_call call(61580, 61589);
+  auto keys_a = leg_keys(13);
+  auto keys_b = leg_keys(14);
+  call.set_crypto(relay_leg::a, keys_a);
+  call.set_crypto(relay_leg::b, keys_b);
+  srtp_phone a(keys_a);
+  srtp_phone b(keys_b);
+  REQUIRE(
+      through(call.b_rtp, call.ports.port_b, call.a_rtp, b.send.protect(rtp_packet(1, "secure")))
+          .has_value());
+
+  call.set_crypto(relay_leg::b, std::nullopt);
+  CHECK_FALSE(call.session().b.secure);
+  auto plain_at_b =
+      through(call.a_rtp, call.ports.port_a, call.b_rtp, a.send.protect(rtp_packet(2, "to plain")));
+  REQUIRE(plain_at_b.has_value());
+  CHECK(plain_at_b->payload == rtp_packet(2, "to plain"));
+  auto secure_at_a =
+      through(call.b_rtp, call.ports.port_b, call.a_rtp, rtp_packet(3, "from plain"));
+  REQUIRE(secure_at_a.has_value());
+  CHECK(a.receive.unprotect(secure_at_a->payload) == rtp_packet(3, "from plain"));
+}
+
+TEST_CASE("MED-1 set_crypto refuses keys it cannot use and keeps the leg as it was") {
+  relayed_call call(61590, 61599);
+  auto code = [&](relay_leg leg, std::optional<leg_crypto> keys, std::uint64_t id = 0) {
+    auto done = call.relay->set_crypto(id != 0 ? id : call.ports.id, leg, std::move(keys));
+    return done ? std::string("accepted") : std::string(to_string(done.error().code));
+  };
+  auto no_suite = leg_keys(15);
+  no_suite.outbound.suite = nullptr;
+  CHECK(code(relay_leg::a, no_suite) == "bad_crypto");
+  auto with_mki = leg_keys(16);
+  with_mki.inbound.mki = mki_parameter{1, 4};
+  CHECK(code(relay_leg::a, with_mki) == "bad_crypto");
+  CHECK(code(relay_leg::a, leg_keys(17), call.ports.id + 1) == "unknown_session");
+  CHECK_FALSE(call.session().a.secure);
+  // Still plain RTP on both legs.
+  auto got = through(call.a_rtp, call.ports.port_a, call.b_rtp, "plain still");
+  REQUIRE(got.has_value());
+  CHECK(got->payload == "plain still");
+  CHECK(code(relay_leg::a, std::nullopt) == "accepted");
+  CHECK(code(relay_leg::a, leg_keys(18)) == "accepted");
+  CHECK(call.session().a.secure);
+}
+
+TEST_CASE("MED-3 set_crypto from another thread is safe while SRTP media flows") {
+  relayed_call call(61600, 61609);
+  auto keys_a = leg_keys(19);
+  auto keys_b = leg_keys(20);
+  call.set_crypto(relay_leg::a, keys_a);
+  call.set_crypto(relay_leg::b, keys_b);
+  srtp_phone a(keys_a);
+  srtp_phone b(keys_b);
+
+  // Refreshed offers with the same keys (kept sessions) and re-keys of a leg without media,
+  // as fast as they come, while A's media flows to B.
+  auto other = call.relay->allocate();
+  REQUIRE(other.has_value());
+  std::vector<leg_crypto> rekeys;
+  for (std::uint64_t seed = 100; seed < 107; ++seed)
+    rekeys.push_back(leg_keys(seed));
+  std::atomic<bool> done{false};
+  std::thread churn([&] {
+    for (std::size_t i = 0; !done.load(); ++i) {
+      (void)call.relay->set_crypto(call.ports.id, relay_leg::b, keys_b);
+      (void)call.relay->set_crypto(other->id, relay_leg::a, rekeys[i % rekeys.size()]);
+      (void)call.relay->set_crypto(other->id, relay_leg::a, std::nullopt);
+    }
+  });
+  int delivered = 0;
+  for (std::uint16_t i = 0; i < 200; ++i) {
+    const auto plain = rtp_packet(i, "during churn");
+    call.a_rtp.send_to(call.ports.port_a, a.send.protect(plain));
+    auto got = call.b_rtp.receive();
+    if (got && b.receive.unprotect(got->payload) == plain)
+      ++delivered;
+  }
+  done = true;
+  churn.join();
+  CHECK(delivered == 200);
+  CHECK(call.relay->stats().packets_auth_failed == 0);
 }

@@ -1,6 +1,8 @@
 #include "core/clock.hpp"
 #include "telephony/b2bua.hpp"
 #include "telephony/dial_plan.hpp"
+#include "media/sdes.hpp"
+#include "media/srtp_suites.hpp"
 #include "tests/unit/test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -33,11 +35,15 @@ public:
     peers[{id, caller}] = address + ":" + std::to_string(port);
   }
   void release(std::uint64_t id) override { live.erase(id); }
+  void set_crypto(std::uint64_t id, bool caller, const std::optional<leg_keys>& keys) override {
+    crypto[{id, caller}] = keys;
+  }
 
   bool exhausted = false;
   std::uint64_t next_id = 1;
   std::map<std::uint64_t, ports> live;
   std::map<std::pair<std::uint64_t, bool>, std::string> peers;
+  std::map<std::pair<std::uint64_t, bool>, std::optional<leg_keys>> crypto;
 };
 
 const sip_endpoint caller_phone{transport::udp, "192.0.2.10", 5062, {}};
@@ -442,4 +448,206 @@ TEST_CASE("SIP-6 the dial plan routes internal extensions and refuses the rest")
   CHECK(route_dialled(directory, "201", "7999").outcome == dial_outcome::unknown);
   CHECK(route_dialled(directory, "201", "").outcome == dial_outcome::unknown);
   CHECK(route_dialled(directory, "201", "201").outcome == dial_outcome::barred);
+}
+
+namespace {
+
+const sip_endpoint caller_tls{transport::tls, "192.0.2.10", 5062, {}};
+const sip_endpoint callee_tls{transport::tls, "192.0.2.20", 5064, {}};
+
+std::vector<sip_send> from_tls_callee(fixture& f, const sip_message& message) {
+  auto out = f.calls.handle(message, callee_tls, f.clock.now(), f.random);
+  REQUIRE(out.has_value());
+  return *out;
+}
+
+/// An a=crypto value a phone would offer (its own key).
+std::string phone_crypto(std::uint32_t tag, std::uint64_t seed) {
+  const auto* suite = media::find_suite("AES_CM_128_HMAC_SHA1_80");
+  REQUIRE(suite != nullptr);
+  return media::format_crypto(
+      media::make_crypto(tag, *suite, media::srtp_options{}, test::seeded_random(seed)));
+}
+
+std::string srtp_offer(std::string_view profile, const std::string& crypto) {
+  return "v=0\r\no=phone 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n"
+         "m=audio 4000 " +
+         std::string(profile) + " 0\r\na=rtpmap:0 PCMU/8000\r\na=crypto:" + crypto + "\r\n";
+}
+
+call_target to_202_over(transport kind) {
+  registration_binding binding;
+  binding.extension = "202";
+  binding.contact = "sip:202@192.0.2.20:5064";
+  binding.source = "192.0.2.20:5064";
+  binding.kind = kind;
+  return call_target{"202", binding, {}};
+}
+
+std::vector<std::string> crypto_lines(const std::string& body) {
+  std::vector<std::string> out;
+  auto sdp = parse_sdp(body);
+  REQUIRE(sdp.has_value());
+  for (const auto& attribute : sdp->media[0].attributes)
+    if (attribute.starts_with("crypto:"))
+      out.push_back(attribute.substr(7));
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("MED-1 MED-2 a TLS caller's SDES offer is answered with the node's own key") {
+  fixture f;
+  auto offer = srtp_offer("RTP/SAVP", phone_crypto(1, 5));
+  auto out = f.calls.start_call(invite(offer), caller_tls, "201", to_202_over(transport::udp),
+                                f.clock.now(), f.random);
+  REQUIRE(out.size() == 2);
+  // The UDP callee's offer carries no keys at all, the caller's least of all.
+  auto sent = parse(out[1].text);
+  CHECK(crypto_lines(sent.body).empty());
+  CHECK(parse_sdp(sent.body)->media[0].proto == "RTP/AVP");
+  REQUIRE(f.media.crypto.at({1, true}).has_value());
+  const auto& keys = *f.media.crypto.at({1, true});
+  CHECK(media::format_crypto(keys.inbound) == phone_crypto(1, 5));
+  CHECK(keys.outbound.tag == 1);
+  CHECK(keys.outbound.key_and_salt != keys.inbound.key_and_salt);
+
+  auto answered = f.from_callee(respond(sent, 200, "OK", offer_sdp("192.0.2.20", 5000)));
+  REQUIRE(answered.size() == 2);
+  auto ok = parse(answered[1].text);
+  auto answer_sdp = parse_sdp(ok.body);
+  REQUIRE(answer_sdp.has_value());
+  CHECK(answer_sdp->media[0].proto == "RTP/SAVP");
+  auto lines = crypto_lines(ok.body);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0] == media::format_crypto(keys.outbound));
+  CHECK_FALSE(f.media.crypto.contains({1, false}));
+  REQUIRE(f.calls.calls().size() == 1);
+  CHECK(f.calls.calls()[0].caller_media == "srtp:AES_CM_128_HMAC_SHA1_80");
+  CHECK(f.calls.calls()[0].callee_media == "rtp");
+}
+
+TEST_CASE("MED-1 MED-3 a callee on TLS is offered the node's keys and each leg is keyed apart") {
+  fixture f;
+  auto caller_offer = srtp_offer("RTP/SAVP", phone_crypto(1, 5));
+  auto out = f.calls.start_call(invite(caller_offer), caller_tls, "201",
+                                to_202_over(transport::tls), f.clock.now(), f.random);
+  REQUIRE(out.size() == 2);
+  auto sent = parse(out[1].text);
+  auto offered = crypto_lines(sent.body);
+  REQUIRE(offered.size() >= 2);
+  for (const auto& line : offered)
+    CHECK(line != phone_crypto(1, 5));
+  // Best Effort offers SRTP inside RTP/AVP so a callee without SRTP still connects.
+  CHECK(parse_sdp(sent.body)->media[0].proto == "RTP/AVP");
+
+  // The callee takes tag 1 with its own key.
+  auto callee_key = phone_crypto(1, 9);
+  auto answer = srtp_offer("RTP/AVP", callee_key);
+  (void)from_tls_callee(f, respond(sent, 200, "OK", answer));
+  REQUIRE(f.media.crypto.at({1, false}).has_value());
+  const auto& keys = *f.media.crypto.at({1, false});
+  CHECK(media::format_crypto(keys.inbound) == callee_key);
+  CHECK(media::format_crypto(keys.outbound) == offered[0]);
+  CHECK(f.calls.calls()[0].callee_media == "srtp:AES_CM_128_HMAC_SHA1_80");
+
+  // A callee that answers without a=crypto stays on RTP under Best Effort.
+  fixture g;
+  auto plain = g.calls.start_call(invite(caller_offer), caller_tls, "201",
+                                  to_202_over(transport::tls), g.clock.now(), g.random);
+  (void)from_tls_callee(g, respond(parse(plain[1].text), 200, "OK", offer_sdp("192.0.2.20", 5000)));
+  CHECK(g.calls.calls()[0].callee_media == "rtp");
+  CHECK(g.calls.calls()[0].state == call_state::answered);
+}
+
+TEST_CASE("MED-2 Enforce refuses RTP on its leg with 488") {
+  fixture f;
+  // A caller under Enforce offering RTP only.
+  auto refused = f.calls.start_call(invite(), caller_tls, "201", f.to_202(), f.clock.now(),
+                                    f.random, {media::media_security::enforce});
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0].text.starts_with("SIP/2.0 488 "));
+  // A callee under Enforce reached over UDP: its keys could not travel safely.
+  auto unreachable = f.calls.start_call(
+      invite(), caller_phone, "201", f.to_202(), f.clock.now(), f.random,
+      {media::media_security::best_effort, media::media_security::enforce});
+  REQUIRE(unreachable.size() == 1);
+  CHECK(unreachable[0].text.starts_with("SIP/2.0 488 "));
+  CHECK(f.calls.active_calls() == 0);
+  CHECK(f.media.live.empty());
+
+  // A callee under Enforce on TLS that answers without keys: the call ends, 488 to the caller.
+  auto started = f.calls.start_call(
+      invite(), caller_phone, "201", to_202_over(transport::tls), f.clock.now(), f.random,
+      {media::media_security::best_effort, media::media_security::enforce});
+  REQUIRE(started.size() == 2);
+  auto sent = parse(started[1].text);
+  CHECK(parse_sdp(sent.body)->media[0].proto == "RTP/SAVP");
+  auto out = from_tls_callee(f, respond(sent, 200, "OK", offer_sdp("192.0.2.20", 5000)));
+  bool bye = false, not_acceptable = false;
+  for (const auto& send : out) {
+    bye |= send.text.starts_with("BYE ");
+    not_acceptable |= send.text.starts_with("SIP/2.0 488 ");
+  }
+  CHECK(bye);
+  CHECK(not_acceptable);
+  CHECK(f.calls.drain_ended().back().second == call_end::media_failure);
+}
+
+TEST_CASE("MED-1 SDES keys never go out over UDP even when the caller sent some") {
+  fixture f;
+  auto out = f.calls.start_call(invite(srtp_offer("RTP/AVP", phone_crypto(1, 5))), caller_phone,
+                                "201", f.to_202(), f.clock.now(), f.random);
+  REQUIRE(out.size() == 2);
+  CHECK(crypto_lines(parse(out[1].text).body).empty());
+  auto answered = f.from_callee(respond(parse(out[1].text), 200, "OK", offer_sdp("192.0.2.20", 5000)));
+  CHECK(crypto_lines(parse(answered[1].text).body).empty());
+  CHECK_FALSE(f.media.crypto.contains({1, true}));
+}
+
+TEST_CASE("MED-4 a call with an SRTP leg counts twice against the media capacity") {
+  manual_clock clock{test::fixed_now()};
+  auto random = test::seeded_random(3);
+  fake_anchor media;
+  b2bua calls{b2bua_settings{.node = "primary", .address = "198.51.100.1", .media_capacity = 3},
+              media};
+  auto secure = calls.start_call(invite(srtp_offer("RTP/SAVP", phone_crypto(1, 5))), caller_tls,
+                                 "201", to_202_over(transport::udp), clock.now(), random);
+  REQUIRE(secure.size() == 2);
+  CHECK(calls.media_units() == 2);
+  auto second = invite(srtp_offer("RTP/SAVP", phone_crypto(1, 6)));
+  second.call_id = "call-b@192.0.2.10";
+  auto refused =
+      calls.start_call(second, caller_tls, "201", to_202_over(transport::udp), clock.now(), random);
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0].text.starts_with("SIP/2.0 503 "));
+  CHECK(refused[0].text.find("media capacity") != std::string::npos);
+  auto plain = invite();
+  plain.call_id = "call-c@192.0.2.10";
+  auto fits = calls.start_call(plain, caller_phone, "201", to_202_over(transport::udp), clock.now(),
+                               random);
+  REQUIRE(fits.size() == 2);
+  CHECK(calls.media_units() == 3);
+  CHECK(calls.media_capacity() == 3);
+}
+
+TEST_CASE("SIP-6 a TLS caller that called a sip URI gets a sip Contact with transport tls") {
+  fixture f;
+  auto out = f.calls.start_call(invite(), caller_tls, "201", f.to_202(), f.clock.now(), f.random);
+  auto sent = parse(out[1].text);
+  auto answered = f.from_callee(respond(sent, 200, "OK", offer_sdp("192.0.2.20", 5000)));
+  auto ok = parse(answered[1].text);
+  REQUIRE(ok.contacts.size() == 1);
+  CHECK(ok.contacts[0].uri.scheme == uri_scheme::sip);
+  CHECK(ok.contacts[0].uri.text.find("transport=tls") != std::string::npos);
+  // No ACK over a reliable transport: nothing is repeated, and after 32 s the call is ended.
+  f.clock.advance(2s);
+  CHECK(f.calls.tick(f.clock.now(), f.random).empty());
+  f.clock.advance(31s);
+  auto ended = f.calls.tick(f.clock.now(), f.random);
+  int byes = 0;
+  for (const auto& send : ended)
+    byes += send.text.starts_with("BYE ");
+  CHECK(byes == 2);
+  CHECK(f.calls.drain_ended()[0].second == call_end::timeout);
 }

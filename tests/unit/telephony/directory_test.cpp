@@ -334,3 +334,172 @@ TEST_CASE("SIP-5 a stored SIP policy that does not validate is refused as damage
   CHECK_FALSE(with("\"strict_sips\":false", "\"strict_sips\":7").has_value());
   CHECK(with("\"strict_sips\":false", "\"strict_sips\":true").has_value());
 }
+
+TEST_CASE("MED-2 media security is best effort by default with no overrides") {
+  sip_policy defaults;
+  CHECK(defaults.media_security == media::media_security::best_effort);
+  CHECK(defaults.line_media_security.empty());
+  CHECK_FALSE(extension_record{}.media_security.has_value());
+  auto directory = empty_directory();
+  REQUIRE(directory.create_extension("801", {}, policy()));
+  CHECK_FALSE(directory.data().extensions.at("801").media_security.has_value());
+  CHECK(media_security_for_extension(directory.data(), "801") ==
+        media::media_security::best_effort);
+  CHECK(media_security_for_line(directory.data(), "node-b") == media::media_security::best_effort);
+}
+
+TEST_CASE("MED-2 an extension override wins over the system setting until it is cleared") {
+  auto directory = empty_directory();
+  auto settings = policy();
+  REQUIRE(directory.create_extension("802", {.media_security = media::media_security::enforce},
+                                     settings));
+  REQUIRE(directory.create_extension("803", {}, settings));
+  CHECK(directory.data().extensions.at("802").media_security == media::media_security::enforce);
+  auto system_disabled = directory.data().policy;
+  system_disabled.media_security = media::media_security::disabled;
+  REQUIRE(directory.set_sip_policy(system_disabled, test::fixed_now()));
+  CHECK(media_security_for_extension(directory.data(), "802") == media::media_security::enforce);
+  CHECK(media_security_for_extension(directory.data(), "803") == media::media_security::disabled);
+  // An unknown extension (a number on another system, say) gets the system setting.
+  CHECK(media_security_for_extension(directory.data(), "999") == media::media_security::disabled);
+  // Other changes leave the override; an outer nullopt is no change.
+  REQUIRE(directory.update_extension("802", {.force_authorization = false}, settings));
+  CHECK(directory.data().extensions.at("802").media_security == media::media_security::enforce);
+  REQUIRE(directory.update_extension("802", {.media_security = std::nullopt}, settings));
+  CHECK(directory.data().extensions.at("802").media_security == media::media_security::enforce);
+  // An override may name the system's own level and still be an override.
+  REQUIRE(directory.update_extension("803", {.media_security = media::media_security::disabled},
+                                     settings));
+  CHECK(directory.data().extensions.at("803").media_security == media::media_security::disabled);
+  // An engaged empty inner value clears it.
+  auto version = directory.data().version;
+  REQUIRE(directory.update_extension(
+      "802", {.media_security = std::optional<media::media_security>{}}, settings));
+  CHECK(directory.data().version == version + 1);
+  CHECK_FALSE(directory.data().extensions.at("802").media_security.has_value());
+  CHECK(media_security_for_extension(directory.data(), "802") == media::media_security::disabled);
+}
+
+TEST_CASE("MED-2 a line override wins over the system setting for that line only") {
+  auto directory = empty_directory();
+  auto wanted = directory.data().policy;
+  wanted.media_security = media::media_security::enforce;
+  wanted.line_media_security = {{"node-b", media::media_security::disabled},
+                                {"node-c-site-2", media::media_security::best_effort}};
+  REQUIRE(directory.set_sip_policy(wanted, test::fixed_now()));
+  const auto& data = directory.data();
+  CHECK(media_security_for_line(data, "node-b") == media::media_security::disabled);
+  CHECK(media_security_for_line(data, "node-c-site-2") == media::media_security::best_effort);
+  CHECK(media_security_for_line(data, "node-d") == media::media_security::enforce);
+  // Node names are matched exactly.
+  CHECK(media_security_for_line(data, "NODE-B") == media::media_security::enforce);
+  // Line overrides do not touch extensions.
+  CHECK(media_security_for_extension(data, "node-b") == media::media_security::enforce);
+}
+
+TEST_CASE("MED-2 line overrides refuse bad node names and more than 64 lines") {
+  auto refused = [](std::map<std::string, media::media_security> lines) {
+    sip_policy policy;
+    policy.line_media_security = std::move(lines);
+    return !validate_sip_policy(policy).has_value();
+  };
+  auto level = media::media_security::enforce;
+  CHECK_FALSE(refused({{"node-b", level}}));
+  CHECK_FALSE(refused({{std::string(63, 'n'), level}}));
+  CHECK(refused({{std::string(64, 'n'), level}}));
+  // The cluster's node names: lowercase letters, digits and hyphens.
+  for (auto bad : {"", "node b", "node/b", "nöde", "node:b", "node\tb", "Node-B", "node_b", "node.b"}) {
+    CAPTURE(bad);
+    CHECK(refused({{bad, level}}));
+  }
+  std::map<std::string, media::media_security> many;
+  for (int i = 0; i < 64; ++i)
+    many.emplace("node-" + std::to_string(i), level);
+  CHECK_FALSE(refused(many));
+  many.emplace("node-64", level);
+  CHECK(refused(many));
+  sip_policy policy;
+  policy.line_media_security = many;
+  CHECK(validate_sip_policy(policy).error().starts_with("line_media_security:"));
+  // set_sip_policy refuses it and keeps what it had.
+  auto directory = empty_directory();
+  auto version = directory.data().version;
+  auto set = directory.set_sip_policy(policy, test::fixed_now());
+  REQUIRE_FALSE(set.has_value());
+  CHECK(set.error().field == "line_media_security");
+  CHECK(directory.data().policy == sip_policy{});
+  CHECK(directory.data().version == version);
+}
+
+TEST_CASE("MED-2 media security levels and overrides survive encode and decode") {
+  auto directory = empty_directory();
+  auto settings = policy();
+  REQUIRE(directory.create_extension("804", {.media_security = media::media_security::disabled},
+                                     settings));
+  REQUIRE(directory.create_extension("805", {}, settings));
+  auto wanted = directory.data().policy;
+  wanted.media_security = media::media_security::enforce;
+  wanted.line_media_security = {{"node-b", media::media_security::best_effort},
+                                {"node-c", media::media_security::disabled}};
+  REQUIRE(directory.set_sip_policy(wanted, test::fixed_now()));
+  auto text = encode_directory(directory.data());
+  CHECK(text.find(R"("media_security":"enforce")") != std::string::npos);
+  CHECK(text.find(R"("line_media_security":{"node-b":"best_effort","node-c":"disabled"})") !=
+        std::string::npos);
+  auto decoded = decode_directory(text);
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->policy == directory.data().policy);
+  CHECK(decoded->extensions.at("804").media_security == media::media_security::disabled);
+  CHECK_FALSE(decoded->extensions.at("805").media_security.has_value());
+  CHECK(encode_directory(*decoded) == text);
+  // The audit trail's before/after of a policy change names them too.
+  CHECK(encode_sip_policy(decoded->policy).find(R"("media_security":"enforce")") !=
+        std::string::npos);
+}
+
+TEST_CASE("MED-2 a directory encoded before media security decodes with the defaults") {
+  // The encoding of a release with the SIP policy but without media security.
+  auto old = R"({"format":1,"version":9,"users":[],"extensions":[{"number":"201",)"
+             R"("ha1_md5":"","ha1_sha256":"","has_phone_password":false,)"
+             R"("force_authorization":true,"remote_worker_address":""}],)"
+             R"("sip_policy":{"auto_create":false,"auto_create_enabled_at_unix_ms":0,)"
+             R"("strict_sips":true,"user_agent_allow":[],"user_agent_block":[],)"
+             R"("remote_workers":false,"rtp_port_min":40000,"rtp_port_max":50750}})";
+  auto decoded = decode_directory(old);
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->policy.strict_sips);
+  CHECK(decoded->policy.media_security == media::media_security::best_effort);
+  CHECK(decoded->policy.line_media_security.empty());
+  CHECK_FALSE(decoded->extensions.at("201").media_security.has_value());
+  CHECK(media_security_for_extension(*decoded, "201") == media::media_security::best_effort);
+}
+
+TEST_CASE("MED-2 an unknown stored media security level or line name is refused as damaged") {
+  auto directory = empty_directory();
+  auto settings = policy();
+  REQUIRE(directory.create_extension("806", {.media_security = media::media_security::enforce},
+                                     settings));
+  auto wanted = directory.data().policy;
+  wanted.line_media_security = {{"node-b", media::media_security::disabled}};
+  REQUIRE(directory.set_sip_policy(wanted, test::fixed_now()));
+  auto text = encode_directory(directory.data());
+  auto with = [&](std::string_view from, std::string_view to) {
+    auto changed = text;
+    auto at = changed.find(from);
+    REQUIRE(at != std::string::npos);
+    changed.replace(at, from.size(), to);
+    return decode_directory(changed);
+  };
+  auto system = with(R"("media_security":"best_effort")", R"("media_security":"sometimes")");
+  REQUIRE_FALSE(system.has_value());
+  CHECK(system.error().starts_with("damaged telephony directory:"));
+  CHECK(system.error().find("sometimes") != std::string::npos);
+  CHECK_FALSE(with(R"("node-b":"disabled")", R"("node-b":"Disabled")").has_value());
+  CHECK_FALSE(with(R"("node-b":"disabled")", R"("node-b":2)").has_value());
+  CHECK_FALSE(with(R"("node-b":"disabled")", R"("node b":"disabled")").has_value());
+  CHECK_FALSE(with(R"({"node-b":"disabled"})", R"(["node-b"])").has_value());
+  auto extension = with(R"("media_security":"enforce")", R"("media_security":"system")");
+  REQUIRE_FALSE(extension.has_value());
+  CHECK(extension.error().find("806") != std::string::npos);
+  CHECK(with(R"("node-b":"disabled")", R"("node-b":"enforce")").has_value());
+}
