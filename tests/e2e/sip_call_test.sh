@@ -247,6 +247,14 @@ grep -q "^SIP/2.0 480" <<<"$out" &&
   fail "SIP-1 with Strict SIPS a sips call over TLS to a UDP phone gets 480: $out"
 expect_code 0 "SIP-1 wardctl sip set strict_sips=off" at primary sip set strict_sips=off
 
+# ---- MED-2 an Enforce extension refuses an RTP-only call ---------------------------------------
+expect_code 0 "MED-2 wardctl media set extension 201 enforce" at primary media set extension 201 enforce
+call enforce "" "" "" call_refused_uac.xml 202
+[ "$CALLER_CODE" = 0 ] && [ "$(final_code enforce)" = 488 ] &&
+  pass "MED-2 201 under Enforce calling over UDP with an RTP-only offer gets 488" ||
+  fail "MED-2 201 under Enforce with an RTP-only offer gets 488 (final $(final_code enforce); $(why enforce-caller))"
+at primary media set extension 201 system >/dev/null
+
 # ---- SIP-4 User-Agent block list ---------------------------------------------------------------
 sip_client() { python3 "$here/../integration/sip_client.py" "$@"; }
 expect_code 0 "SIP-4 wardctl sip set user_agent_block=ward-test" \
