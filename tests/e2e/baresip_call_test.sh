@@ -128,8 +128,33 @@ relay_port '^INVITE' p302 &&
   pass "MED-3 the offer to 302 names the node's relay port, not 301's" ||
   fail "MED-3 the offer to 302 names the node's relay ($relay_ports): $(baresip_sdp p302 '^INVITE' | grep '^[cm]=' | tr '\n' ';')"
 
+# capture_start NAME PHONE_A PHONE_B: captures 2 s of the call's media on the relay ports
+# `wardctl calls` lists, in the background (tests/e2e/baresip/capture.py; needs root).
+capture_start() {
+  local ports
+  ports=$(at calls | awk 'NR > 2 && $1 ~ /^[0-9]+$/ { print $NF; exit }' | tr '/' ',')
+  python3 "$here/baresip/capture.py" 2 "$ports" "$(baresip_dir "$2")/tone.wav" \
+    "$(baresip_dir "$3")/tone.wav" >"$WARD_TEST_DIR/capture-$1.out" 2>&1 &
+  WARD_TEST_PIDS+=("$!")
+  CAPTURE_PID=$!
+}
+capture_result() {
+  wait "$CAPTURE_PID"
+  CAPTURE_CODE=$?
+  CAPTURE=$(cat "$WARD_TEST_DIR/capture-$1.out")
+}
+capture_start rtp p301 p302
+
 # The call stays up ~3 s; neither phone closes it meanwhile.
 sleep 3
+capture_result rtp
+if [ "$CAPTURE_CODE" = 77 ]; then
+  echo "note: not root, the media on loopback is not captured"
+elif awk '{ exit !($2 >= 50 && $4 >= 10) }' <<<"$CAPTURE"; then
+  pass "MED-3 a capture on loopback sees the plain RTP call's tones in clear ($CAPTURE): the check below can tell"
+else
+  fail "MED-3 a capture on loopback sees the plain RTP call's tones in clear: $CAPTURE"
+fi
 up=0
 if baresip_event p301 CALL_ESTABLISHED && baresip_event p302 CALL_ESTABLISHED &&
   ! baresip_event p301 CALL_CLOSED && ! baresip_event p302 CALL_CLOSED; then

@@ -54,17 +54,28 @@ EOF
 }
 
 # baresip_udp_range SIZE: a block of SIZE UDP ports on 127.0.0.1 that are all free right
-# now, between 10000 and 19999 (below Linux's ephemeral ports and Ward's default RTP range;
-# nodes bind their whole range), e.g. "13400-13599".
+# now, between 10000 and 19999 (below Linux's ephemeral ports and Ward's default RTP range),
+# e.g. "13400-13599", apart from every block handed out before in this test: a node binds its
+# relay ports only as calls need them, and a phone's RTP port inside the relay's range would be
+# refused as the relay's own.
 baresip_udp_range() {
-  python3 - "$1" <<'EOF'
+  python3 - "$1" "$WARD_TEST_DIR/udp-ranges" <<'EOF'
+import os
 import random
 import socket
 import sys
 size = int(sys.argv[1])
+taken = []
+if os.path.exists(sys.argv[2]):
+    for line in open(sys.argv[2]):
+        first, last = line.split("-")
+        taken.append((int(first), int(last)))
 starts = list(range(10000, 20000 - size + 1, size))
 random.shuffle(starts)
 for start in starts:
+    end = start + size - 1
+    if any(start <= last and first <= end for first, last in taken):
+        continue
     held = []
     try:
         for port in range(start, start + size):
@@ -76,7 +87,9 @@ for start in starts:
     finally:
         for s in held:
             s.close()
-    print(f"{start}-{start + size - 1}")
+    with open(sys.argv[2], "a") as f:
+        f.write(f"{start}-{end}\n")
+    print(f"{start}-{end}")
     break
 EOF
 }
