@@ -81,7 +81,8 @@ int main(int argc, char** argv) {
   auto start = steady::now();
   int total = static_cast<int>(rate * seconds);
   for (int i = 0; i < total; ++i) {
-    std::this_thread::sleep_until(start + std::chrono::duration_cast<steady::duration>(interval * i));
+    std::this_thread::sleep_until(start +
+                                  std::chrono::duration_cast<steady::duration>(interval * i));
     inflight.emplace_back([&] {
       bool accepted = false;
       auto ms = login_ms(*stub, user, password, accepted);

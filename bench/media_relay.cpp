@@ -1,18 +1,29 @@
 // Ward's SRTP relay under load (SPEC MED-3, MED-4; issue 7 "Done when"), one figure per line:
-//   srtp_raw_protect_unprotect_per_s      libsrtp2 alone: protect + unprotect pairs of a 20 ms
-//                                         G.711 packet (160-byte payload), the limit
-//   relay_rtp_to_srtp_packets_per_s       one rtp_relay (one worker thread), many sessions,
-//   relay_srtp_to_srtp_packets_per_s      a generator blasting on loopback, what arrives
-//   relay_to_raw_ratio                    SRTP->SRTP relay rate / raw pair rate: a relayed
-//                                         SRTP->SRTP packet costs one unprotect + one protect
+//   srtp_raw_protect_unprotect_per_s       libsrtp2 alone: protect + unprotect pairs of a 20 ms
+//                                          G.711 packet (160-byte payload), the limit
+//   srtp_raw_protect_unprotect_per_s_across_N_sessions
+//                                          the same taking N session pairs in turn, as a relay
+//                                          with N calls does (NSS slows down with every live
+//                                          session; OpenSSL hardly)
+//   relay_X_packets_per_s                  one rtp_relay (one worker thread), N sessions, a
+//                                          generator blasting on loopback: what arrives at the
+//                                          far phones per second; X is rtp_to_rtp (the socket
+//                                          path alone), rtp_to_srtp, srtp_to_srtp
+//   relay_X_packets_per_relay_cpu_s        the same per second of the relay thread's CPU time:
+//                                          the rate of a worker with a core to itself, robust
+//                                          to whatever else the machine runs
+//   relay_to_raw_ratio                     relay_srtp_to_srtp_packets_per_s / the limit: a
+//                                          relayed SRTP->SRTP packet costs one unprotect and
+//                                          one protect (relay_cpu_to_raw_ratio: per CPU time)
 //   relay_concurrent_50pps_srtp_streams_without_loss
-//                                         largest ramp step of SRTP<->SRTP calls (two streams
-//                                         each) at 50 packets/s per stream in which every
-//                                         packet arrived, none over 50 ms late
-// The relay thread runs on CPU 0 and the generator on CPU 1 when there are two; the raw
-// figure is taken on CPU 0 too. Notes (configuration, libsrtp2 build) go to stderr. The
-// whole run stays under 90 s. WARD_BENCH_RELAY_SESSIONS sets the sessions of the throughput
-// runs (1000); WARD_BENCH_RAMP_ONLY=N runs three ramp steps of N streams and nothing else.
+//                                          largest ramp step of SRTP<->SRTP calls (two streams
+//                                          each) at 50 packets/s per stream in which every
+//                                          packet arrived, none over 50 ms late
+// The relay thread runs on CPU 0 and the generator on CPU 1 when there are two; the generator
+// polls rather than sleeps, so the relay never pays for waking it. Notes (configuration,
+// libsrtp2 build, the relay thread's CPU and run-queue shares, each ramp step) go to stderr.
+// The whole run stays under 90 s. WARD_BENCH_RELAY_SESSIONS sets N (1000);
+// WARD_BENCH_RAMP_ONLY=S runs three ramp steps of S streams and nothing else.
 #include "media/rtp_relay.hpp"
 #include "media/sdes.hpp"
 #include "media/srtp_session.hpp"

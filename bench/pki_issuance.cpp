@@ -60,13 +60,13 @@ int main() {
   const std::vector<std::string> addresses{"127.0.0.1"};
 
   double node_rate = rate_of("issue_node_identity", 5000, [&] {
-    return ca->issue_node_identity(node_public, "bench.ward.test", addresses,
-                                   std::chrono::system_clock::now())
+    return ca
+        ->issue_node_identity(node_public, "bench.ward.test", addresses,
+                              std::chrono::system_clock::now())
         .has_value();
   });
-  double keygen_rate = rate_of("generate_rsa(2048)", 200, [] {
-    return private_key::generate_rsa(2048).has_value();
-  });
+  double keygen_rate = rate_of("generate_rsa(2048)", 200,
+                               [] { return private_key::generate_rsa(2048).has_value(); });
   device_request request;
   request.common_name = "phone-bench";
   request.sans = {{subject_alt_name::kind::dns, "phone-bench.ward.test"}};

@@ -25,9 +25,8 @@ int main() {
   for (int i = 0; i < 1000; ++i) {
     char name[32];
     std::snprintf(name, sizeof(name), "operator%04d", i);
-    auto created = database.create_user({name, "Birch-Lake-Hill-62", {"Administrator Group"},
-                                         account_setting::enabled, {}},
-                                        now);
+    auto created = database.create_user(
+        {name, "Birch-Lake-Hill-62", {"Administrator Group"}, account_setting::enabled, {}}, now);
     if (!created)
       return 1;
   }
@@ -38,8 +37,9 @@ int main() {
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 20; ++i)
     (void)encode_settings(database.settings());
-  auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                .count() / 20;
+  auto ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() /
+      20;
   std::printf("security_store_encode_ms_at_1000_users %.2f\n", ms);
   (void)policy;
   return 0;

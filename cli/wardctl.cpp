@@ -546,11 +546,11 @@ void print(const pb::CallList& list) {
             << "CALLEE MEDIA"
             << "RELAY PORTS\n";
   for (const auto& c : list.calls())
-    std::cout << std::left << std::setw(8) << c.id() << std::setw(10) << c.caller()
-              << std::setw(10) << c.callee() << std::setw(10) << c.state() << std::setw(14)
-              << c.caller_leg() << std::setw(14) << c.callee_leg() << std::setw(34)
-              << c.caller_media() << std::setw(34) << c.callee_media() << c.caller_relay_port()
-              << "/" << c.callee_relay_port() << "\n";
+    std::cout << std::left << std::setw(8) << c.id() << std::setw(10) << c.caller() << std::setw(10)
+              << c.callee() << std::setw(10) << c.state() << std::setw(14) << c.caller_leg()
+              << std::setw(14) << c.callee_leg() << std::setw(34) << c.caller_media()
+              << std::setw(34) << c.callee_media() << c.caller_relay_port() << "/"
+              << c.callee_relay_port() << "\n";
 }
 
 void print(const pb::BlacklistReply& lists) {

@@ -196,9 +196,13 @@ std::expected<answer_decision, refusal> accept_answer(media_security policy, con
   auto parsed = parse_crypto(answer.crypto_lines.front());
   if (!parsed || !usable(*parsed))
     return refuse(refusal_reason::no_acceptable_crypto);
+  // RTP encryption and authentication must be as offered. UNENCRYPTED_SRTCP may be left out
+  // of an answer (common phone stacks do): each direction keeps the SRTCP encryption its own
+  // key declares, which libsrtp applies per session.
   auto matches = [&](const crypto_attribute& ours) {
     return ours.tag == parsed->tag && ours.suite == parsed->suite &&
-           ours.options == parsed->options;
+           ours.options.rtp_encryption == parsed->options.rtp_encryption &&
+           ours.options.rtp_authentication == parsed->options.rtp_authentication;
   };
   if (std::ranges::none_of(offered, matches))
     return refuse(refusal_reason::no_acceptable_crypto);

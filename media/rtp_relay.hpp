@@ -157,8 +157,8 @@ public:
   /// with the same key keeps its session (rollover counter, replay window), so a refreshed
   /// offer does not disturb media. A changed outbound key must be a fresh one (make_crypto):
   /// a new session under a key used before would repeat its key stream. The libsrtp2
-  /// sessions are created here, not on the packet path. The keys in `crypto` are wiped
-  /// before returning.
+  /// sessions are created here, not on the packet path. The relay wipes its copies of the
+  /// keys once it no longer needs them; the caller's own copies stay the caller's to wipe.
   std::expected<void, relay_error> set_crypto(std::uint64_t id, relay_leg leg,
                                               std::optional<leg_crypto> crypto);
   /// Closes the session's sockets and returns its ports to the pool; unknown ids are ignored.

@@ -25,7 +25,7 @@ void print_usage() {
 void print_settings() {
   for (const auto& setting : ward::node::documented_settings()) {
     std::cout << setting.key << "\n    default: "
-              << (setting.required ? "(required)"
+              << (setting.required                ? "(required)"
                   : setting.default_value.empty() ? "\"\" (empty)"
                                                   : setting.default_value)
               << "\n";

@@ -47,9 +47,11 @@ std::vector<prometheus::MetricFamily> node_metrics::Collect() const {
 sip_metrics::sip_metrics(std::shared_ptr<const sip_service> sip) : sip_(std::move(sip)) {}
 
 std::vector<prometheus::MetricFamily> sip_metrics::Collect() const {
-  auto counter = [](std::string name, std::string help, double value) {
+  auto counter = [](std::string name, std::string help, double value,
+                    std::vector<prometheus::ClientMetric::Label> labels = {}) {
     prometheus::ClientMetric metric;
     metric.counter.value = value;
+    metric.label = std::move(labels);
     return prometheus::MetricFamily{
         std::move(name), std::move(help), prometheus::MetricType::Counter, {std::move(metric)}};
   };
@@ -107,6 +109,17 @@ std::vector<prometheus::MetricFamily> sip_metrics::Collect() const {
     families.push_back(counter("ward_media_packets_wrong_source_total",
                                "Media packets from a source other than the signalled peer.",
                                static_cast<double>(stats.packets_from_wrong_source)));
+    // SPEC MON-4, MED-5: SRTP packets protected, unprotected and failing authentication.
+    families.push_back(counter(
+        "ward_media_srtp_packets_total", "SRTP and SRTCP packets by what the relay did with them.",
+        static_cast<double>(stats.packets_protected), {{"op", "protected"}}));
+    for (auto [op, value] : {std::pair{"unprotected", stats.packets_unprotected},
+                             std::pair{"auth_failed", stats.packets_auth_failed}}) {
+      prometheus::ClientMetric metric;
+      metric.label = {{"op", op}};
+      metric.counter.value = static_cast<double>(value);
+      families.back().metric.push_back(std::move(metric));
+    }
   }
   return families;
 }

@@ -834,6 +834,10 @@ int run_node(const node_config& config) {
                                                 const std::string& source) {
     caf::anon_send(security_actor, actors::auto_create_extension{extension, source});
   };
+  sip_options.on_media_alarm = [security_actor](const std::string& reason) {
+    caf::anon_send(security_actor, actors::cluster_alarm{"srtp_authentication_failures",
+                                                         "media/relay", reason, "", false});
+  };
   sip_options.on_call_ended = [](const telephony::call_view& call, telephony::call_end end) {
     logger("sip")->info("event=call_ended call={} caller={} callee={} caller_leg={} "
                         "callee_leg={} end={}",

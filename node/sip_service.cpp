@@ -604,6 +604,8 @@ void sip_service::run() {
   auto last_publish = last_sweep;
   auto last_tick = last_sweep;
   auto last_announce = clock::time_point{};
+  auto last_media_alarm = clock::time_point{};
+  std::uint64_t auth_failed_seen = 0;
   std::vector<std::string> announced;
   bool bindings_changed = true;
 
@@ -918,6 +920,19 @@ void sip_service::run() {
         bindings_changed = true;
       std::erase_if(responses, [now](const auto& entry) { return entry.second.until <= now; });
       std::erase_if(streams, [](const auto& entry) { return entry.second.expired(); });
+      // SPEC MED-5: a burst of packets failing SRTP authentication is an attack on a call.
+      if (options_.relay) {
+        auto failed = options_.relay->stats().packets_auth_failed;
+        auto burst = failed - auth_failed_seen;
+        auth_failed_seen = failed;
+        if (burst >= options_.srtp_auth_failure_alarm_per_second && options_.on_media_alarm &&
+            now - last_media_alarm >= std::chrono::minutes(1)) {
+          last_media_alarm = now;
+          options_.on_media_alarm(std::to_string(burst) +
+                                  " SRTP packets failed authentication or replay checks in one "
+                                  "second and were dropped");
+        }
+      }
     }
     // Published at most four times a second: under load the list is rebuilt rarely.
     if (bindings_changed && now - last_publish >= std::chrono::milliseconds(250)) {

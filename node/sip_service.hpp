@@ -75,6 +75,11 @@ struct sip_service_options {
   /// The extensions registered on this node, after every change (at most four times a second)
   /// and every 20 s, for the other nodes' location tables; must not block.
   std::function<void(std::vector<std::string> extensions)> on_locations;
+  /// SPEC MED-5: SRTP packets failing authentication (or replayed) above
+  /// `srtp_auth_failure_alarm_per_second` in a second raise this, at most once a minute;
+  /// must not block.
+  std::function<void(const std::string& reason)> on_media_alarm;
+  std::uint64_t srtp_auth_failure_alarm_per_second = 50;
   /// Every call that ended, with how; must not block.
   std::function<void(const telephony::call_view&, telephony::call_end)> on_call_ended;
   /// SPEC SIP-3: an unknown extension registered while auto-create was on; the node creates

@@ -422,8 +422,8 @@ std::vector<sip_send> b2bua::start_call(const sip_message& invite, const sip_end
                   "callee media: " + std::string(media::to_string(callee_plan.error().reason)));
 
   // SPEC MED-4: SRTP costs the relay about twice what RTP does, so it counts double.
-  bool may_be_srtp = caller_answer->transport == media::media_transport::srtp ||
-                     callee_plan->include_crypto;
+  bool may_be_srtp =
+      caller_answer->transport == media::media_transport::srtp || callee_plan->include_crypto;
   std::size_t units = may_be_srtp ? 2 : 1;
   if (media_units_ + units > settings_.media_capacity)
     return refuse(503, "Service Unavailable", "media capacity reached");
@@ -455,14 +455,15 @@ std::vector<sip_send> b2bua::start_call(const sip_message& invite, const sip_end
   c.media_held = true;
   c.stream = *stream;
 
-  const auto& media = offer->media[*stream];
-  media_.set_peer(c.ports.id, true, media_address(media.connection_address, from), media.port);
+  // Keys before the peer: an SRTP leg must never be relayed, or latched, as plain RTP.
   c.a_profile = caller_answer->profile;
   if (caller_answer->transport == media::media_transport::srtp && caller_answer->accepted) {
     c.a_keys = media_anchor::leg_keys{*caller_answer->accepted,
                                       media::make_answer_crypto(*caller_answer->accepted, random)};
     media_.set_crypto(c.ports.id, true, c.a_keys);
   }
+  const auto& media = offer->media[*stream];
+  media_.set_peer(c.ports.id, true, media_address(media.connection_address, from), media.port);
   c.b_policy = policy.callee;
   c.b_plan = *callee_plan;
   if (callee_plan->include_crypto)
@@ -476,7 +477,8 @@ std::vector<sip_send> b2bua::start_call(const sip_message& invite, const sip_end
   rewrite.ports[*stream] = c.ports.port_b;
   // The caller's keys never reach the callee: every stream loses its a=crypto lines, and
   // the anchored one carries the node's own offer for the callee's leg.
-  rewrite.media.assign(offer->media.size(), sdp_media_rewrite{std::nullopt, std::vector<std::string>{}});
+  rewrite.media.assign(offer->media.size(),
+                       sdp_media_rewrite{std::nullopt, std::vector<std::string>{}});
   rewrite.media[*stream].proto = std::string(media::to_string(callee_plan->profile));
   for (const auto& attribute : c.b_offered)
     rewrite.media[*stream].crypto->push_back(media::format_crypto(attribute));
@@ -604,8 +606,8 @@ std::optional<std::string> b2bua::bridge_answer(call& c, const sip_message& resp
     return std::nullopt;
   std::optional<media_anchor::leg_keys> keys;
   if (accepted->transport == media::media_transport::srtp && accepted->accepted) {
-    auto offered = std::ranges::find(c.b_offered, accepted->accepted->tag,
-                                     &media::crypto_attribute::tag);
+    auto offered =
+        std::ranges::find(c.b_offered, accepted->accepted->tag, &media::crypto_attribute::tag);
     if (offered == c.b_offered.end())
       return std::nullopt;
     keys = media_anchor::leg_keys{*accepted->accepted, *offered};
@@ -625,12 +627,11 @@ std::optional<std::string> b2bua::bridge_answer(call& c, const sip_message& resp
   if (!body)
     return std::nullopt;
   std::string text = std::move(*body);
-  media_.set_peer(c.ports.id, false, media_address(media.connection_address, c.b_peer),
-                  media.port);
   if (keys != c.b_keys) {
     c.b_keys = keys;
     media_.set_crypto(c.ports.id, false, c.b_keys);
   }
+  media_.set_peer(c.ports.id, false, media_address(media.connection_address, c.b_peer), media.port);
   // Both legs settled on RTP: the call costs what a plain call does (SPEC MED-4).
   if (!c.a_keys && !c.b_keys && c.media_units == 2) {
     c.media_units = 1;
@@ -890,7 +891,8 @@ std::vector<sip_send> b2bua::tick(time_point now, const random_source& random) {
     // The final answer waits for its ACK on every transport (RFC 3261 13.3.1.4); only UDP
     // repeats it.
     bool reliable = c.a_peer.kind != transport::udp;
-    if (c.a_final_code != 0 && !c.a_acked && (reliable ? now >= c.a_resend_until : now >= c.a_resend_at)) {
+    if (c.a_final_code != 0 && !c.a_acked &&
+        (reliable ? now >= c.a_resend_until : now >= c.a_resend_at)) {
       if (now >= c.a_resend_until) {
         c.a_acked = true;
         if (c.a_final_code < 300 && c.state == call_state::answered) {

@@ -463,8 +463,7 @@ rewrite_sdp(std::string_view original_body, const sdp_session& parsed, const sdp
       return std::unexpected(fail(sdp_errc::bad_media, 0, "bad protocol for the rewrite"));
     if (change.crypto)
       for (const auto& value : *change.crypto)
-        if (value.empty() || value.size() > 512 ||
-            value.find_first_of("\r\n") != std::string::npos)
+        if (value.empty() || value.size() > 512 || value.find_first_of("\r\n") != std::string::npos)
           return std::unexpected(fail(sdp_errc::bad_attribute, 0, "bad a=crypto for the rewrite"));
   }
 

@@ -207,4 +207,70 @@ wait_for 5 released &&
 for phone in p301 p302; do
   baresip_stop "$phone" || fail "baresip ${phone#p} quits when told"
 done
+
+# ---- MED-1 MED-2 MED-3 SRTP on both legs, keyed apart by the node -----------------------------
+# Both phones insist on SRTP (srtp-mand: RTP/SAVP only). 302 is set to Enforce, so the node
+# offers it RTP/SAVP (Best Effort would offer RTP/AVP with a=crypto, which srtp-mand refuses).
+expect_code 0 "MED-2 wardctl media set extension 302 enforce" at media set extension 302 enforce
+baresip_start s301 301 "${password[301]}" primary 440 srtp-mand ||
+  fail "baresip for 301 with srtp-mand starts: $(tail -5 "$(baresip_dir s301)/baresip.log")"
+baresip_start s302 302 "${password[302]}" primary 660 srtp-mand ||
+  fail "baresip for 302 with srtp-mand starts: $(tail -5 "$(baresip_dir s302)/baresip.log")"
+wait_for 10 baresip_registered s301 && wait_for 10 baresip_registered s302 ||
+  fail "MED-1 both SRTP phones register over TLS: $(baresip_why s301); $(baresip_why s302)"
+srtp_metric() {
+  curl -s "http://$(endpoint primary metrics)/metrics" |
+    awk -v op="$1" '$1 == "ward_media_srtp_packets_total{op=\"" op "\"}" { print $2 }'
+}
+protected_before=$(srtp_metric protected)
+unprotected_before=$(srtp_metric unprotected)
+baresip_dial s301 302 >/dev/null
+if wait_for 10 baresip_event s302 CALL_ESTABLISHED incoming &&
+  wait_for 5 baresip_event s301 CALL_ESTABLISHED outgoing; then
+  pass "MED-1 301 calls 302 with SRTP on both legs: established"
+else
+  fail "MED-1 301 calls 302 with SRTP on both legs (caller: $(baresip_why s301); callee: $(baresip_why s302))"
+fi
+secure_listed() {
+  at calls | grep -Eq '^[0-9]+ +301 +302 +answered +tls +tls +srtp:AES_CM_128_HMAC_SHA1_(80|32) +srtp:AES_CM_128_HMAC_SHA1_(80|32) '
+}
+wait_for 5 secure_listed &&
+  pass "MED-4 MON-5 wardctl calls shows both legs secure, with their suites" ||
+  fail "MED-4 MON-5 wardctl calls shows both legs secure: $(at calls 2>&1)"
+# Each leg has its own keys: the node's key towards 302 is not 301's key.
+key_301=$(baresip_sdp s301 '^INVITE' | sed -n 's/^a=crypto:[0-9]* [A-Z0-9_]* inline:\([^|]*\).*/\1/p' | head -1)
+key_302=$(baresip_sdp s302 '^INVITE' | sed -n 's/^a=crypto:[0-9]* [A-Z0-9_]* inline:\([^|]*\).*/\1/p' | head -1)
+[ -n "$key_301" ] && [ -n "$key_302" ] && [ "$key_301" != "$key_302" ] &&
+  baresip_sdp s302 '^INVITE' | grep -q '^m=audio [0-9]* RTP/SAVP ' &&
+  pass "MED-1 MED-3 302 is offered RTP/SAVP with a key of the node's own, not 301's" ||
+  fail "MED-1 MED-3 302 is offered the node's own key (301 sent ${key_301:-none}, 302 got ${key_302:-none}): $(baresip_sdp s302 '^INVITE' | grep '^[ma]=' | tr '\n' ';')"
+capture_start srtp s301 s302
+sleep 3
+capture_result srtp
+if [ "$CAPTURE_CODE" = 77 ]; then
+  echo "note: not root, the SRTP media on loopback is not captured"
+elif awk '{ exit !($2 >= 50 && $4 == 0) }' <<<"$CAPTURE"; then
+  pass "MED-1 a capture of the relay ports finds none of the tones in clear ($CAPTURE)"
+else
+  fail "MED-1 a capture of the relay ports finds none of the tones in clear: $CAPTURE"
+fi
+baresip_hangup s301 >/dev/null
+wait_for 10 closed_by s301 "Connection reset by user" &&
+  wait_for 10 closed_by s302 "Connection reset by peer" ||
+  fail "SIP-6 the SRTP call is hung up on both phones (301: $(baresip_close_reason s301); 302: $(baresip_close_reason s302))"
+wait_for 5 received_tone s302 440 &&
+  pass "MED-3 302 decrypted 301's 440 Hz tone: SRTP in, re-keyed, SRTP out ($(baresip_received s302))" ||
+  fail "MED-3 302 received 301's 440 Hz tone over SRTP: $(baresip_received s302 || echo 'no dump'); RTP $(baresip_rtp_stats s302)"
+wait_for 5 received_tone s301 660 &&
+  pass "MED-3 301 decrypted 302's 660 Hz tone ($(baresip_received s301))" ||
+  fail "MED-3 301 received 302's 660 Hz tone over SRTP: $(baresip_received s301 || echo 'no dump'); RTP $(baresip_rtp_stats s301)"
+protected_after=$(srtp_metric protected)
+unprotected_after=$(srtp_metric unprotected)
+[ "${protected_after:-0}" -ge "$(( ${protected_before:-0} + 100 ))" ] &&
+  [ "${unprotected_after:-0}" -ge "$(( ${unprotected_before:-0} + 100 ))" ] &&
+  pass "MON-4 MED-3 the relay unprotected ${unprotected_after} and protected ${protected_after} SRTP packets" ||
+  fail "MON-4 MED-3 SRTP counters: protected ${protected_before:-?} -> ${protected_after:-?}, unprotected ${unprotected_before:-?} -> ${unprotected_after:-?}"
+for phone in s301 s302; do
+  baresip_stop "$phone" >/dev/null
+done
 finish

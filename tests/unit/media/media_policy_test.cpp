@@ -215,7 +215,7 @@ TEST_CASE("MED-2 answers to Ward's offer are checked against what was offered") 
   auto wrong_suite = make_answer_crypto(offered[0], random);
   wrong_suite.suite = offered[1].suite;
   auto wrong_options = make_answer_crypto(offered[0], random);
-  wrong_options.options.rtcp_encryption = true;
+  wrong_options.options.rtp_encryption = false;
   for (const auto& bad : {wrong_tag, wrong_suite, wrong_options}) {
     auto text = format_crypto(bad);
     std::array<std::string_view, 1> bad_lines = {text};
@@ -225,6 +225,15 @@ TEST_CASE("MED-2 answers to Ward's offer are checked against what was offered") 
   }
   std::array<std::string_view, 2> two = {peer_line, peer_line};
   CHECK(outcome(accept_answer(best_effort, *plan, offered, {transport_profile::rtp_avp, two})) ==
+        "488 no_acceptable_crypto");
+  // An answer that leaves out UNENCRYPTED_SRTCP (as baresip's does) keeps its own SRTCP
+  // encryption: accepted.
+  auto srtcp_encrypted = make_answer_crypto(offered[0], random);
+  srtcp_encrypted.options.rtcp_encryption = true;
+  auto srtcp_text = format_crypto(srtcp_encrypted);
+  std::array<std::string_view, 1> srtcp_lines = {srtcp_text};
+  CHECK(outcome(accept_answer(best_effort, *plan, offered,
+                              {transport_profile::rtp_avp, srtcp_lines})) !=
         "488 no_acceptable_crypto");
   // Keys in an answer to an offer that had none are not taken.
   CHECK(outcome(accept_answer(best_effort, offer_plan{}, offered,

@@ -1,8 +1,8 @@
 #include "core/clock.hpp"
-#include "telephony/b2bua.hpp"
-#include "telephony/dial_plan.hpp"
 #include "media/sdes.hpp"
 #include "media/srtp_suites.hpp"
+#include "telephony/b2bua.hpp"
+#include "telephony/dial_plan.hpp"
 #include "tests/unit/test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -568,9 +568,9 @@ TEST_CASE("MED-2 Enforce refuses RTP on its leg with 488") {
   REQUIRE(refused.size() == 1);
   CHECK(refused[0].text.starts_with("SIP/2.0 488 "));
   // A callee under Enforce reached over UDP: its keys could not travel safely.
-  auto unreachable = f.calls.start_call(
-      invite(), caller_phone, "201", f.to_202(), f.clock.now(), f.random,
-      {media::media_security::best_effort, media::media_security::enforce});
+  auto unreachable =
+      f.calls.start_call(invite(), caller_phone, "201", f.to_202(), f.clock.now(), f.random,
+                         {media::media_security::best_effort, media::media_security::enforce});
   REQUIRE(unreachable.size() == 1);
   CHECK(unreachable[0].text.starts_with("SIP/2.0 488 "));
   CHECK(f.calls.active_calls() == 0);
@@ -600,7 +600,8 @@ TEST_CASE("MED-1 SDES keys never go out over UDP even when the caller sent some"
                                 "201", f.to_202(), f.clock.now(), f.random);
   REQUIRE(out.size() == 2);
   CHECK(crypto_lines(parse(out[1].text).body).empty());
-  auto answered = f.from_callee(respond(parse(out[1].text), 200, "OK", offer_sdp("192.0.2.20", 5000)));
+  auto answered =
+      f.from_callee(respond(parse(out[1].text), 200, "OK", offer_sdp("192.0.2.20", 5000)));
   CHECK(crypto_lines(parse(answered[1].text).body).empty());
   CHECK_FALSE(f.media.crypto.contains({1, true}));
 }

@@ -408,7 +408,8 @@ TEST_CASE("MED-2 line overrides refuse bad node names and more than 64 lines") {
   CHECK_FALSE(refused({{std::string(63, 'n'), level}}));
   CHECK(refused({{std::string(64, 'n'), level}}));
   // The cluster's node names: lowercase letters, digits and hyphens.
-  for (auto bad : {"", "node b", "node/b", "nöde", "node:b", "node\tb", "Node-B", "node_b", "node.b"}) {
+  for (auto bad :
+       {"", "node b", "node/b", "nöde", "node:b", "node\tb", "Node-B", "node_b", "node.b"}) {
     CAPTURE(bad);
     CHECK(refused({{bad, level}}));
   }
