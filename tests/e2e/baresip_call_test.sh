@@ -273,4 +273,49 @@ unprotected_after=$(srtp_metric unprotected)
 for phone in s301 s302; do
   baresip_stop "$phone" >/dev/null
 done
+
+# ---- MED-3 an SRTP phone and an RTP phone: the node converts -----------------------------------
+# 302 becomes a sipp phone on UDP (plain RTP, echoing what it receives); 301 stays on SRTP.
+# 301 hears its own tone back only if the node decrypts 301's SRTP for 302 and encrypts
+# 302's echo for 301.
+if command -v sipp >/dev/null 2>&1; then
+  at media set extension 302 system >/dev/null
+  scenarios="$here/sip"
+  sipp_port=$(free_port)
+  sipp_udp=$(endpoint primary sip_udp)
+  printf 'SEQUENTIAL\n302;[authentication username=302 password=%s]\n' "${password[302]}" \
+    >"$WARD_TEST_DIR/reg302.csv"
+  sipp "$sipp_udp" -sf "$scenarios/register_uac.xml" -inf "$WARD_TEST_DIR/reg302.csv" \
+    -i 127.0.0.1 -p "$sipp_port" -m 1 -recv_timeout 4000 -timeout 15 -timeout_error -nostdin \
+    >"$WARD_TEST_DIR/reg302.out" 2>&1 &
+  WARD_TEST_PIDS+=("$!")
+  wait "$!" || fail "SIP-2 sipp registers 302 over UDP: $(tail -3 "$WARD_TEST_DIR/reg302.out")"
+  sipp "$sipp_udp" -sf "$scenarios/call_uas.xml" -i 127.0.0.1 -p "$sipp_port" -m 1 -rtp_echo \
+    -mp "$(baresip_udp_range 10 | cut -d- -f1)" -recv_timeout 15000 -timeout 40 -timeout_error \
+    -nostdin >"$WARD_TEST_DIR/uas302.out" 2>&1 &
+  uas=$!
+  WARD_TEST_PIDS+=("$uas")
+  baresip_start m301 301 "${password[301]}" primary 440 srtp-mand ||
+    fail "baresip for 301 with srtp-mand starts again"
+  wait_for 10 baresip_registered m301 || fail "MED-1 the SRTP phone registers: $(baresip_why m301)"
+  baresip_dial m301 302 >/dev/null
+  wait_for 10 baresip_event m301 CALL_ESTABLISHED outgoing &&
+    pass "MED-3 SRTP 301 calls RTP 302 (sipp on UDP): established" ||
+    fail "MED-3 SRTP 301 calls RTP 302: $(baresip_why m301)"
+  mixed_listed() {
+    at calls | grep -Eq '^[0-9]+ +301 +302 +answered +tls +udp +srtp:AES_CM_128_HMAC_SHA1_(80|32) +rtp '
+  }
+  wait_for 5 mixed_listed &&
+    pass "MED-4 wardctl calls shows an SRTP caller leg and an RTP callee leg" ||
+    fail "MED-4 wardctl calls shows SRTP and RTP legs: $(at calls 2>&1)"
+  sleep 3
+  baresip_hangup m301 >/dev/null
+  wait_for 10 closed_by m301 "Connection reset by user" ||
+    fail "SIP-6 the mixed call is hung up: $(baresip_close_reason m301)"
+  wait "$uas" || fail "SIP-6 the sipp phone saw INVITE, ACK and BYE: $(tail -5 "$WARD_TEST_DIR/uas302.out")"
+  wait_for 5 received_tone m301 440 &&
+    pass "MED-3 301 hears its own tone echoed by the RTP phone: SRTP->RTP and RTP->SRTP through the node ($(baresip_received m301))" ||
+    fail "MED-3 301 hears its tone echoed through RTP: $(baresip_received m301 || echo 'no dump'); RTP $(baresip_rtp_stats m301)"
+  baresip_stop m301 >/dev/null
+fi
 finish
