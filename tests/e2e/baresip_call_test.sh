@@ -6,13 +6,10 @@
 #   tests/e2e/baresip_call_test.sh WARD_NODE WARDCTL
 # Skips (77) without baresip (apt-get install baresip).
 #
-# Media is plain RTP here. The SRTP test (MED-1, MED-2, issue 7) reuses the same harness with
-# baresip_start's MEDIAENC argument (srtp-mand on both phones, then srtp on one) and adds:
-# RTP/SAVP and a=crypto in each leg's SDP, re-keyed per leg by the node; a capture of the
-# relay ports on loopback (tshark with a port filter, or a raw socket) showing the relayed
-# payload is not the PCMU of the known tone; the same tone-at-the-far-end checks as below;
-# `wardctl calls` showing both legs secure; an Enforce extension refusing an RTP-only sipp
-# call; an RTP sipp leg bridged to an SRTP baresip leg.
+# Then the same phones with SRTP required (srtp-mand): each leg keyed apart by the node, a
+# capture on loopback (root) finding none of the tones in clear where the plain call showed
+# them, the tones decrypted at each end (MED-1, MED-3); and an SRTP phone calling an RTP sipp
+# phone that echoes, so the node converts both ways.
 #
 # BARESIP_AUTH=none runs the call without digest (extensions without a phone password and
 # Force Authorization off), to look at the rest of the call when authentication is the
