@@ -1448,12 +1448,8 @@ void add_media_commands(CLI::App& app, cli_state& state, command_table& table) {
 
   auto* set = media->add_subcommand("set", "Change the system level or one override");
   set->require_subcommand(1);
-  auto system_level = std::make_shared<std::string>();
-  auto* set_system = set->add_subcommand("system", "Set the system level");
-  set_system->add_option("level", *system_level, "disabled | best_effort | enforce")->required();
-  table.add(set_system, [&state, system_level, telephony_stub] {
-    pb::SipSettings request;
-    request.set_media_security(media_level_of(*system_level, "media set system", false));
+  // Sends one change of the media levels and prints the levels the primary then holds.
+  auto set_media = [&state, telephony_stub](const pb::SipSettings& request) {
     auto stub = telephony_stub();
     pb::SipSettings reply;
     int code =
@@ -1462,6 +1458,14 @@ void add_media_commands(CLI::App& app, cli_state& state, command_table& table) {
       return show(state, code, reply);
     print_media_levels(reply);
     return exit_ok;
+  };
+  auto system_level = std::make_shared<std::string>();
+  auto* set_system = set->add_subcommand("system", "Set the system level");
+  set_system->add_option("level", *system_level, "disabled | best_effort | enforce")->required();
+  table.add(set_system, [system_level, set_media] {
+    pb::SipSettings request;
+    request.set_media_security(media_level_of(*system_level, "media set system", false));
+    return set_media(request);
   });
 
   auto line = std::make_shared<std::pair<std::string, std::string>>();
@@ -1471,7 +1475,7 @@ void add_media_commands(CLI::App& app, cli_state& state, command_table& table) {
       ->required();
   set_line->add_option("level", line->second, "disabled | best_effort | enforce | system")
       ->required();
-  table.add(set_line, [&state, line, telephony_stub] {
+  table.add(set_line, [line, set_media] {
     const auto& node = line->first;
     bool valid_name =
         !node.empty() && node.size() <= 63 && std::all_of(node.begin(), node.end(), [](char c) {
@@ -1484,14 +1488,7 @@ void add_media_commands(CLI::App& app, cli_state& state, command_table& table) {
     // other lines are kept.
     (*request.mutable_line_media_security_changes())[node] =
         media_level_of(line->second, "media set line", true);
-    auto stub = telephony_stub();
-    pb::SipSettings reply;
-    int code =
-        invoke(state, target_service::configuration, *stub, &T::SetSipSettings, request, reply);
-    if (code != exit_ok || state.json)
-      return show(state, code, reply);
-    print_media_levels(reply);
-    return exit_ok;
+    return set_media(request);
   });
 
   auto extension = std::make_shared<std::pair<std::string, std::string>>();
