@@ -346,6 +346,16 @@ const std::vector<setting>& settings() {
          config.rtp_port_last = static_cast<std::uint16_t>(last);
          return std::nullopt;
        }},
+      {{"media.workers", "WARD_MEDIA_WORKERS", "0",
+        "Media relay workers, each a thread with its slice of media.rtp_ports; 0 = one per core."},
+       [](std::string_view value, node_config& config) -> reason {
+         unsigned number = 0;
+         auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+         if (ec != std::errc{} || end != value.data() + value.size() || number > 64)
+           return "must be 0 to 64, got '" + std::string(value) + "'";
+         config.media_workers = number;
+         return std::nullopt;
+       }},
       {{"log.level", "WARD_LOG_LEVEL", "info", "trace | debug | info | warn | error"},
        [](std::string_view value, node_config& config) -> reason {
          for (auto level : {log_level::trace, log_level::debug, log_level::info, log_level::warn,

@@ -65,6 +65,9 @@ struct node_config {
   /// The UDP ports the media relay anchors calls on (SPEC MED-3): even RTP ports, RTCP above.
   std::uint16_t rtp_port_first = 40000;
   std::uint16_t rtp_port_last = 49999;
+  /// Media workers (SPEC MED-3): relay threads, each with its slice of the port range;
+  /// 0 = one per core.
+  std::uint32_t media_workers = 0;
   /// Addresses the identity certificate names besides listen.address (SPEC PKI-2).
   std::vector<std::string> identity_addresses;
   /// Subject fields of the CA a primary creates at first start (SPEC PKI-1).

@@ -813,11 +813,12 @@ int run_node(const node_config& config) {
   sip_options.md5_only = config.sip_md5_only;
   sip_options.node = config.name;
   // The media relay anchors every call's RTP on this node (SPEC MED-3).
-  media::rtp_relay_options relay_options;
+  media::relay_pool_options relay_options;
   relay_options.address = config.listen_address;
   relay_options.ports = media::rtp_port_range{config.rtp_port_first, config.rtp_port_last};
   relay_options.max_sessions = sip_options.max_calls;
-  auto relay = media::rtp_relay::start(relay_options);
+  relay_options.workers = config.media_workers;
+  auto relay = media::relay_pool::start(relay_options);
   if (!relay) {
     caf::anon_send_exit(security_actor, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(status, caf::exit_reason::user_shutdown);

@@ -524,7 +524,7 @@ namespace {
 /// The node's RTP relay as the B2BUA's media anchor.
 class relay_anchor final : public telephony::media_anchor {
 public:
-  relay_anchor(std::shared_ptr<media::rtp_relay> relay, std::string address)
+  relay_anchor(std::shared_ptr<media::relay_pool> relay, std::string address)
       : relay_(std::move(relay)), address_(std::move(address)) {}
   std::string address() const override { return address_; }
   std::expected<ports, std::string> allocate() override {
@@ -555,7 +555,7 @@ public:
   }
 
 private:
-  std::shared_ptr<media::rtp_relay> relay_;
+  std::shared_ptr<media::relay_pool> relay_;
   std::string address_;
 };
 

@@ -2,7 +2,7 @@
 
 #include "core/clock.hpp"
 #include "core/random.hpp"
-#include "media/rtp_relay.hpp"
+#include "media/relay_pool.hpp"
 #include "telephony/b2bua.hpp"
 #include "telephony/directory.hpp"
 #include "telephony/registrar.hpp"
@@ -67,7 +67,7 @@ struct sip_service_options {
   /// (SPEC SIP-6).
   std::string node;
   /// Anchors the media of every call (SPEC MED-3); without it calls are refused with 503.
-  std::shared_ptr<media::rtp_relay> relay;
+  std::shared_ptr<media::relay_pool> relay;
   std::chrono::seconds ring_timeout{120};
   std::size_t max_calls = 10'000;
   /// Sends a SIP message to another node over its line; from the worker thread, must not block.
@@ -135,7 +135,7 @@ public:
   std::pair<std::size_t, std::size_t> media_capacity() const;
 
   /// The media relay, for its statistics; null when calls have none.
-  std::shared_ptr<const media::rtp_relay> relay() const { return options_.relay; }
+  std::shared_ptr<const media::relay_pool> relay() const { return options_.relay; }
 
   /// Counters for metrics.
   std::uint64_t calls_started() const { return calls_started_.load(); }
