@@ -55,6 +55,7 @@ if ! command -v sipp >/dev/null 2>&1; then
   exit 77
 fi
 source tests/integration/lib.sh
+source bench/sip_lib.sh
 ward_test_init
 
 rates=${WARD_BENCH_RATES:-250 500 1000 1500 2000 3000 4000}
@@ -93,7 +94,6 @@ work="$WARD_TEST_DIR/bench"
 mkdir -p "$work"
 
 # cpu_ticks PID: user + system clock ticks the process has used so far.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # metric NAME: the node's value of metric NAME, whatever its labels (0 if it has none).
 metric() {
   curl -s --max-time 5 "http://$metrics/metrics" 2>/dev/null |
@@ -102,15 +102,6 @@ metric() {
 # free_udp_port ADDRESS: a UDP port free on ADDRESS now.
 free_udp_port() {
   python3 -c 'import socket, sys; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((sys.argv[1], 0)); print(s.getsockname()[1])' "$1"
-}
-# stat_row FILE: "successful failed seconds" from the last row of a sipp statistics file (the
-# seconds from sipp's start to that row; its screen's own Elapsed Time reads 0 at exit).
-stat_row() {
-  awk -F';' '
-    NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-    { split($(col["StartTime"]), s, "\t"); split($(col["CurrentTime"]), c, "\t")
-      seconds = c[3] - s[3]; ok = $(col["SuccessfulCall(C)"]); failed = $(col["FailedCall(C)"]) }
-    END { printf "%d %d %.3f\n", ok, failed, seconds }' "$1" 2>/dev/null | head -1
 }
 # udp_drops: datagrams this host's UDP sockets dropped for a full receive buffer so far (every
 # process on the host, /proc/net/snmp RcvbufErrors).
@@ -172,7 +163,7 @@ best_rate=-1 best_failed=100 any_rate=0 any_failed=100
 for rate in $rates; do
   calls=$((rate * stage_seconds))
   name="calls-$rate"
-  read -r _ callee_failed_before _ < <(stat_row "$work/callee.stat")
+  read -r _ callee_failed_before _ < <(sipp_stat_row "$work/callee.stat")
   callee_failed_before=${callee_failed_before:-0}
   answered_before=$(metric ward_calls_answered_total)
   node_before=$(cpu_ticks "$NODE_PID_primary")
@@ -200,14 +191,14 @@ for rate in $rates; do
   callee_cpu=$(( ($(cpu_ticks "$callee_pid") - callee_before) * 1000 * 100 / ticks / (wall_ms + 1) ))
   caller_cpu=$(( caller_ticks * 1000 * 100 / ticks / (wall_ms + 1) ))
 
-  read -r ok failed elapsed < <(stat_row "$work/$name.stat")
+  read -r ok failed elapsed < <(sipp_stat_row "$work/$name.stat")
   ok=${ok:-0} failed=${failed:-0} elapsed=${elapsed:-0}
   # The node's and the callee's view: calls the node saw answered and ended in the stage, and
   # the callee's failed calls (its statistics file is written every second).
   sleep 1.2
   answered=$(( $(metric ward_calls_answered_total) - answered_before ))
   drops=$(( $(udp_drops) - drops_before ))
-  read -r _ callee_failed _ < <(stat_row "$work/callee.stat")
+  read -r _ callee_failed _ < <(sipp_stat_row "$work/callee.stat")
   callee_failed=$(( ${callee_failed:-0} - callee_failed_before ))
   per_s=$(awk -v ok="$ok" -v e="$elapsed" 'BEGIN { printf "%d", (e > 0) ? ok / e : 0 }')
   failed_pct=$(awk -v ok="$ok" -v c="$calls" 'BEGIN { printf "%.2f", (c - ok) * 100 / c }')

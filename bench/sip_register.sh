@@ -61,6 +61,7 @@ if ! command -v sipp >/dev/null 2>&1; then
   exit 77
 fi
 source tests/integration/lib.sh
+source bench/sip_lib.sh
 ward_test_init
 
 extensions=${WARD_BENCH_EXTENSIONS:-1000}
@@ -106,8 +107,6 @@ work="$WARD_TEST_DIR/bench"
 mkdir -p "$work"
 tunnel_pid=""
 
-# cpu_ticks PID: user + system clock ticks the process has used so far.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 # run_sipp NAME RATE CALLS SIPP_ARGS...: one stage, sipp with SIPP_ARGS (target, scenario,
 # injection file, transport) at RATE calls a second for CALLS calls, in the background as a
@@ -143,14 +142,11 @@ run_sipp() {
     TUNNEL_CPU=$(( ($(cpu_ticks "$tunnel_pid") - tunnel_before) * 1000 * 100 / ticks / (wall_ms + 1) ))
 }
 
-# stats NAME: "successful failed seconds" from the last row of sipp's statistics file (the
-# seconds from sipp's start to that row; its screen's own Elapsed Time reads 0 at exit).
+# stats NAME: "successful failed seconds" of run NAME (0 0 0 when sipp wrote no statistics).
 stats() {
-  awk -F';' '
-    NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-    { split($(col["StartTime"]), s, "\t"); split($(col["CurrentTime"]), c, "\t")
-      seconds = c[3] - s[3]; ok = $(col["SuccessfulCall(C)"]); failed = $(col["FailedCall(C)"]) }
-    END { printf "%d %d %.3f\n", ok, failed, seconds }' "$work/$1.stat" 2>/dev/null || echo "0 0 0"
+  local row
+  row=$(sipp_stat_row "$work/$1.stat")
+  echo "${row:-0 0 0}"
 }
 
 # csv NAME FIRST COUNT BLOCK WITH_AUTH: one line per address 127.BLOCK.x.y ($addresses of

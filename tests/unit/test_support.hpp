@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <string_view>
 #include <unistd.h>
 
 namespace ward::test {
@@ -44,6 +45,18 @@ inline random_source seeded_random(std::uint64_t seed) {
 /// A fixed instant for tests: 2026-01-01T00:00:00Z.
 inline std::chrono::system_clock::time_point fixed_now() {
   return std::chrono::system_clock::time_point(std::chrono::seconds(1767225600));
+}
+
+/// Test messages are written with bare line feeds for legibility; SIP and SDP want CRLF.
+inline std::string crlf(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 16);
+  for (char c : text) {
+    if (c == '\n')
+      out += '\r';
+    out += c;
+  }
+  return out;
 }
 
 } // namespace ward::test

@@ -1,5 +1,7 @@
 #include "telephony/sdp.hpp"
 
+#include "tests/unit/test_support.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -12,17 +14,7 @@ using namespace ward::telephony;
 
 namespace {
 
-/// Bodies are written with bare line feeds for legibility; crlf() gives what goes on the wire.
-std::string crlf(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + text.size() / 16);
-  for (char c : text) {
-    if (c == '\n')
-      out += '\r';
-    out += c;
-  }
-  return out;
-}
+using ward::test::crlf;
 
 sdp_session parse_ok(std::string_view body) {
   auto parsed = parse_sdp(body);

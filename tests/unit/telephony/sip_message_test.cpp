@@ -1,6 +1,8 @@
 #include "telephony/sip_digest.hpp"
 #include "telephony/sip_message.hpp"
 
+#include "tests/unit/test_support.hpp"
+
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -14,17 +16,7 @@ using namespace ward::telephony;
 
 namespace {
 
-/// Test messages are written with bare line feeds for legibility; SIP wants CRLF.
-std::string crlf(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + text.size() / 16);
-  for (char c : text) {
-    if (c == '\n')
-      out += '\r';
-    out += c;
-  }
-  return out;
-}
+using ward::test::crlf;
 
 sip_message parse_ok(std::string_view text) {
   auto parsed = parse_sip_message(text);
