@@ -529,6 +529,19 @@ std::vector<sip_send> b2bua::start_call(const sip_message& invite, const sip_end
   return out;
 }
 
+std::string b2bua::ack_callee(const call& c, const std::string& request_uri,
+                              const std::string& branch) const {
+  sip_request_fields ack;
+  ack.method = "ACK";
+  ack.request_uri = request_uri;
+  ack.via = via_for(c.b_peer, branch);
+  ack.from = c.b_from;
+  ack.to = c.b_to + (c.b_remote_tag.empty() ? "" : ";tag=" + c.b_remote_tag);
+  ack.call_id = c.b_call_id;
+  ack.cseq = c.b_invite_cseq;
+  return build_request(ack);
+}
+
 sip_send b2bua::cancel_callee(call& c, time_point now) {
   // CANCEL repeats the INVITE's branch, Request-URI, From, To and CSeq number (RFC 3261 9.1).
   sip_request_fields cancel;
@@ -678,15 +691,8 @@ std::vector<sip_send> b2bua::on_callee_response(call& c, const sip_message& resp
     c.b_remote_tag = response.to.tag;
     if (!response.contacts.empty() && !response.contacts.front().wildcard)
       c.b_remote_target = response.contacts.front().uri.text;
-    sip_request_fields ack;
-    ack.method = "ACK";
-    ack.request_uri = c.b_remote_target;
-    ack.via = via_for(c.b_peer, "z9hG4bK" + hex_token(random, 12));
-    ack.from = c.b_from;
-    ack.to = c.b_to + (c.b_remote_tag.empty() ? "" : ";tag=" + c.b_remote_tag);
-    ack.call_id = c.b_call_id;
-    ack.cseq = c.b_invite_cseq;
-    c.b_ack = build_request(ack);
+    // A 2xx is acknowledged in a transaction of its own, at the callee's Contact.
+    c.b_ack = ack_callee(c, c.b_remote_target, "z9hG4bK" + hex_token(random, 12));
     out.push_back({c.b_peer, c.b_ack});
     if (c.state == call_state::ended) {
       // Answered after the caller gave up: the callee's dialog is ended at once.
@@ -713,15 +719,7 @@ std::vector<sip_send> b2bua::on_callee_response(call& c, const sip_message& resp
   if (!c.b_final) {
     c.b_final = true;
     c.b_remote_tag = response.to.tag;
-    sip_request_fields ack;
-    ack.method = "ACK";
-    ack.request_uri = c.b_request_uri;
-    ack.via = via_for(c.b_peer, c.b_branch);
-    ack.from = c.b_from;
-    ack.to = c.b_to + (c.b_remote_tag.empty() ? "" : ";tag=" + c.b_remote_tag);
-    ack.call_id = c.b_call_id;
-    ack.cseq = c.b_invite_cseq;
-    c.b_ack = build_request(ack);
+    c.b_ack = ack_callee(c, c.b_request_uri, c.b_branch);
   }
   out.push_back({c.b_peer, c.b_ack});
   if (c.state == call_state::ended)

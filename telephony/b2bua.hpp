@@ -207,6 +207,9 @@ private:
                                              const random_source& random);
   sip_send bye_to(call& c, bool to_caller, const random_source& random);
   sip_send cancel_callee(call& c, time_point now);
+  /// The ACK for the callee's final answer: to `request_uri` in the transaction `branch`.
+  std::string ack_callee(const call& c, const std::string& request_uri,
+                         const std::string& branch) const;
   void finish(call& c, call_end end, time_point now);
   /// Keeps a request sent over UDP for retransmission until it is answered.
   void track(call& c, const sip_send& send, const std::string& method, time_point now);
