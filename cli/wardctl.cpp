@@ -420,13 +420,14 @@ std::string media_level_of(const std::string& text, const std::string& what, boo
 /// The keys of `wardctl sip set`, in the order `sip show` prints them.
 constexpr const char* sip_setting_keys =
     "auto_create, strict_sips, user_agent_allow, user_agent_block, remote_workers, "
-    "rtp_port_min, rtp_port_max";
+    "rtp_port_min, rtp_port_max, direct_media, emergency_numbers, emergency_extension";
 
 std::string ms_date_text(std::int64_t unix_ms) {
   return date_text(unix_ms / 1000);
 }
 
-std::string list_text(const pb::UserAgentList& list) {
+/// A UserAgentList or NumberList as `sip show` prints it: comma-separated, `-` when empty.
+template <class List> std::string list_text(const List& list) {
   std::string out;
   for (const auto& entry : list.entries())
     out += (out.empty() ? "" : ",") + entry;
@@ -447,6 +448,9 @@ void print(const pb::SipSettings& sip) {
   line("remote_workers", sip.remote_workers() ? "on" : "off");
   line("rtp_port_min", std::to_string(sip.rtp_port_min()));
   line("rtp_port_max", std::to_string(sip.rtp_port_max()));
+  line("direct_media", sip.direct_media() ? "on" : "off");
+  line("emergency_numbers", list_text(sip.emergency_numbers()));
+  line("emergency_extension", sip.emergency_extension().empty() ? "-" : sip.emergency_extension());
 }
 
 std::string days_left_text(std::int64_t days) {
@@ -544,13 +548,16 @@ void print(const pb::CallList& list) {
             << "CALLEE" << std::setw(10) << "STATE" << std::setw(14) << "CALLER LEG"
             << std::setw(14) << "CALLEE LEG" << std::setw(34) << "CALLER MEDIA" << std::setw(34)
             << "CALLEE MEDIA"
-            << "RELAY PORTS\n";
+            << "MEDIA PATH\n";
   for (const auto& c : list.calls())
     std::cout << std::left << std::setw(8) << c.id() << std::setw(10) << c.caller() << std::setw(10)
               << c.callee() << std::setw(10) << c.state() << std::setw(14) << c.caller_leg()
               << std::setw(14) << c.callee_leg() << std::setw(34) << c.caller_media()
-              << std::setw(34) << c.callee_media() << c.caller_relay_port() << "/"
-              << c.callee_relay_port() << "\n";
+              << std::setw(34) << c.callee_media()
+              << (c.direct() ? std::string("direct")
+                             : std::to_string(c.caller_relay_port()) + "/" +
+                                   std::to_string(c.callee_relay_port()))
+              << "\n";
 }
 
 void print(const pb::BlacklistReply& lists) {
@@ -1306,7 +1313,8 @@ pb::SipSettings sip_settings_of(const std::vector<std::string>& assignments) {
       throw usage_error(key + " takes a port number, got '" + text + "'");
     return static_cast<std::uint32_t>(value);
   };
-  auto list = [](const std::string& key, const std::string& text, pb::UserAgentList* out) {
+  // A UserAgentList or a NumberList.
+  auto list = [](const std::string& key, const std::string& text, auto* out) {
     out->Clear();
     auto trimmed = [](std::string item) {
       auto first = item.find_first_not_of(' ');
@@ -1352,6 +1360,12 @@ pb::SipSettings sip_settings_of(const std::vector<std::string>& assignments) {
       request.set_rtp_port_min(port(key, value));
     else if (key == "rtp_port_max")
       request.set_rtp_port_max(port(key, value));
+    else if (key == "direct_media")
+      request.set_direct_media(parse_switch(value, key));
+    else if (key == "emergency_numbers")
+      list(key, value, request.mutable_emergency_numbers());
+    else if (key == "emergency_extension")
+      request.set_emergency_extension(value);
     else
       throw usage_error("unknown setting '" + key + "'; keys are " + sip_setting_keys);
   }
@@ -1364,7 +1378,8 @@ void add_sip_commands(CLI::App& app, cli_state& state, command_table& table) {
   auto sip_stub = [&state] {
     return stub_for(state, target_service::configuration, &pb::Telephony::NewStub);
   };
-  auto* sip = app.add_subcommand("sip", "The cluster's SIP policy (SPEC SIP-1, SIP-3..SIP-5)");
+  auto* sip = app.add_subcommand(
+      "sip", "The cluster's SIP policy (SPEC SIP-1, SIP-3..SIP-5, MED-3, TF-1, TF-2)");
   sip->require_subcommand(1);
   auto* show_cmd = sip->add_subcommand("show", "Show the SIP policy, one key: value per line");
   table.add(show_cmd, [&state, sip_stub] {
@@ -1382,7 +1397,10 @@ void add_sip_commands(CLI::App& app, cli_state& state, command_table& table) {
                   "auto_create=on|off (lapses 24 h after it is switched on), strict_sips=on|off, "
                   "user_agent_allow=A,B, user_agent_block=A,B (case-insensitive substrings; "
                   "empty clears), remote_workers=on|off (needs rtp_port_max <= 50750), "
-                  "rtp_port_min=N (even, >= 1024), rtp_port_max=N")
+                  "rtp_port_min=N (even, >= 1024), rtp_port_max=N, direct_media=on|off (media "
+                  "directly between phones on one node when their capabilities match), "
+                  "emergency_numbers=112,911 (1 to 15 of 0-9 * # each; empty clears), "
+                  "emergency_extension=N (the extension emergency calls ring; empty clears)")
       ->required();
   table.add(set, [&state, assignments, sip_stub] {
     auto request = sip_settings_of(*assignments);

@@ -355,6 +355,11 @@ void fill(pb::SipSettings* out, const telephony::sip_policy& policy) {
   auto* lines = out->mutable_line_media_security()->mutable_levels();
   for (const auto& [node, level] : policy.line_media_security)
     (*lines)[node] = std::string(media::to_string(level));
+  out->set_direct_media(policy.direct_media);
+  auto* emergency = out->mutable_emergency_numbers();
+  for (const auto& number : policy.emergency_numbers)
+    emergency->add_entries(number);
+  out->set_emergency_extension(policy.emergency_extension);
 }
 
 /// `current` with the fields present in `in` replaced; the read-only times are ignored.
@@ -406,6 +411,13 @@ security::security_result<telephony::sip_policy> merged(const pb::SipSettings& i
     else
       current.line_media_security.erase(node);
   }
+  if (in.has_direct_media())
+    current.direct_media = in.direct_media();
+  if (in.has_emergency_numbers())
+    current.emergency_numbers.assign(in.emergency_numbers().entries().begin(),
+                                     in.emergency_numbers().entries().end());
+  if (in.has_emergency_extension())
+    current.emergency_extension = in.emergency_extension();
   return current;
 }
 
@@ -1908,6 +1920,7 @@ public:
                       out->set_callee_media(view.callee_media);
                       out->set_caller_relay_port(view.caller_relay_port);
                       out->set_callee_relay_port(view.callee_relay_port);
+                      out->set_direct(view.direct);
                       out->set_started_unix_ms(unix_ms(view.started));
                       out->set_answered_unix_ms(unix_ms(view.answered));
                     }

@@ -1,5 +1,6 @@
 #include "node/metrics.hpp"
 
+#include <algorithm>
 #include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
 #include <prometheus/metric_family.h>
@@ -78,10 +79,25 @@ std::vector<prometheus::MetricFamily> sip_metrics::Collect() const {
                              "SIP requests dropped for a refused User-Agent.",
                              static_cast<double>(sip_->refused_user_agents())));
   // SPEC MON-4, MED-4: calls and the media relay's capacity.
+  const auto calls = sip_->calls();
+  const auto direct = std::ranges::count_if(calls, &telephony::call_view::direct);
   families.push_back(gauge("ward_calls_active", "Calls in progress through the B2BUA.",
-                           static_cast<double>(sip_->calls().size()), {{"media", "relayed"}}));
+                           static_cast<double>(calls.size() - static_cast<std::size_t>(direct)),
+                           {{"media", "relayed"}}));
+  families.back().metric.push_back([&] {
+    prometheus::ClientMetric metric;
+    metric.label = {{"media", "direct"}};
+    metric.gauge.value = static_cast<double>(direct);
+    return metric;
+  }());
   families.push_back(counter("ward_calls_started_total", "Calls the B2BUA started.",
                              static_cast<double>(sip_->calls_started())));
+  families.push_back(counter("ward_calls_direct_media_total",
+                             "Calls started with media directly between the phones (MED-3).",
+                             static_cast<double>(sip_->direct_calls())));
+  families.push_back(counter("ward_calls_emergency_total",
+                             "Calls to an emergency number (TF-2, MED-2).",
+                             static_cast<double>(sip_->emergency_calls())));
   families.push_back(counter("ward_calls_answered_total", "Calls that were answered and ended.",
                              static_cast<double>(sip_->calls_answered())));
   auto [units, capacity] = sip_->media_capacity();

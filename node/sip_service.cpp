@@ -758,6 +758,18 @@ void sip_service::run() {
         return reply(404, "Not Found");
       if (route.outcome == telephony::dial_outcome::barred)
         return reply(403, "Forbidden");
+      // SPEC MED-2, TF-2: an emergency call, dialled here or marked so by the node that
+      // passed it over a line (a phone's own Priority header is not trusted).
+      const bool emergency = route.outcome == telephony::dial_outcome::emergency ||
+                             (from_line && message->priority == "emergency");
+      if (emergency) {
+        ++emergency_calls_;
+        log->warn("event=emergency_call caller={} dialled={} route={}", caller,
+                  message->request_uri.user, route.extension.empty() ? "-" : route.extension);
+        if (route.extension.empty())
+          return reply(503, "Service Unavailable",
+                       {{"Warning", "399 ward \"no emergency route is configured\""}});
+      }
       auto target = locate(route.extension, from_line, now);
       if (!target.binding && target.node.empty())
         return reply(480, "Temporarily Unavailable");
@@ -769,9 +781,19 @@ void sip_service::run() {
       media_policy.callee =
           target.binding ? telephony::media_security_for_extension(directory, target.extension)
                          : telephony::media_security_for_line(directory, target.node);
+      media_policy.emergency = emergency;
+      // SPEC MED-3: direct media only between phones on this node's own network.
+      auto remote_worker = [&](const std::string& number) {
+        auto it = directory.extensions.find(number);
+        return it != directory.extensions.end() && !it->second.remote_worker_address.empty();
+      };
+      media_policy.direct_media = directory.policy.direct_media && !from_line &&
+                                  target.binding.has_value() && !remote_worker(caller) &&
+                                  !remote_worker(target.extension);
       ++calls_started_;
       auto started =
           calls.start_call(*message, from, caller, target, now, options_.random, media_policy);
+      direct_calls_.store(calls.direct_calls_started());
       sends.insert(sends.end(), std::make_move_iterator(started.begin()),
                    std::make_move_iterator(started.end()));
       return;

@@ -140,6 +140,10 @@ public:
   /// Counters for metrics.
   std::uint64_t calls_started() const { return calls_started_.load(); }
   std::uint64_t calls_answered() const { return calls_answered_.load(); }
+  /// SPEC MED-3: calls started with media directly between the phones.
+  std::uint64_t direct_calls() const { return direct_calls_.load(); }
+  /// SPEC TF-2, MED-2: calls to an emergency number (or marked so over a line).
+  std::uint64_t emergency_calls() const { return emergency_calls_.load(); }
   std::uint64_t refused_user_agents() const { return refused_user_agents_.load(); }
   std::uint64_t datagrams() const { return datagrams_.load(); }
   std::uint64_t malformed() const { return malformed_.load(); }
@@ -173,7 +177,8 @@ private:
   std::mutex commands_mutex_;
   std::vector<std::function<void()>> commands_;
   std::atomic<std::uint64_t> datagrams_{0}, malformed_{0}, dropped_{0};
-  std::atomic<std::uint64_t> calls_started_{0}, calls_answered_{0}, refused_user_agents_{0};
+  std::atomic<std::uint64_t> calls_started_{0}, calls_answered_{0}, refused_user_agents_{0},
+      direct_calls_{0}, emergency_calls_{0};
   std::vector<telephony::call_view> calls_;
   std::pair<std::size_t, std::size_t> media_capacity_{0, 0};
   struct remote_locations {

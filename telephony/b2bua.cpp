@@ -128,6 +128,21 @@ std::string media_address(const std::string& sdp_address, const sip_endpoint& si
                                                                               : sdp_address;
 }
 
+/// Whether a phone's media comes from the address its SDP names: not behind NAT, so another
+/// phone can send to it directly (SPEC MED-3).
+bool media_reachable_directly(const std::string& sdp_address, const sip_endpoint& signalling) {
+  return signalling.kind != transport::line && !sdp_address.empty() && sdp_address != "0.0.0.0" &&
+         sdp_address != "::" && media_address(sdp_address, signalling) == sdp_address;
+}
+
+/// Whether a registered phone sends from the address its Contact names, as a phone on the
+/// node's own network does; one behind NAT registers a private Contact from a public source.
+bool registered_without_nat(const registration_binding& binding) {
+  auto uri = parse_uri(binding.contact);
+  auto source = parse_source(binding.source, binding.kind);
+  return uri && source && !uri->host.empty() && uri->host == source->address;
+}
+
 /// SDES keys travel only where nobody can read them (SPEC MED-1).
 bool secure_signalling(const sip_endpoint& endpoint) {
   return endpoint.kind == transport::tls || endpoint.kind == transport::line;
@@ -265,8 +280,20 @@ struct b2bua::call {
   media::offer_plan b_plan;
   std::vector<media::crypto_attribute> b_offered;
   std::optional<media_anchor::leg_keys> b_keys;
-  /// SPEC MED-4: 2 when a leg may be SRTP, else 1.
+  /// SPEC MED-4: 2 when a leg may be SRTP, else 1; 0 for direct media.
   std::size_t media_units = 1;
+  // SPEC MED-3: direct media. The caller's offer goes to the callee unchanged and the
+  // callee's answer back; `a_offered` are the caller's usable a=crypto lines, which the
+  // answer must pick from, and `direct_policy` the policy both phones share.
+  bool direct = false;
+  media::transport_profile a_offered_profile = media::transport_profile::rtp_avp;
+  std::vector<media::crypto_attribute> a_offered;
+  media::media_security direct_policy = media::media_security::best_effort;
+  std::string direct_media = "rtp";
+  /// Where each phone receives media, "address port": a re-INVITE that moves it cannot be
+  /// followed by the other phone in a direct call.
+  std::string a_media_endpoint;
+  std::string b_media_endpoint;
   std::size_t stream = 0;
   std::vector<pending> outstanding;
 };
@@ -374,12 +401,16 @@ std::vector<sip_send> b2bua::start_call(const sip_message& invite, const sip_end
   };
   if (invite.max_forwards == 0)
     return refuse(483, "Too Many Hops");
-  if (settings_.strict_sips && ((from.kind != transport::tls && from.kind != transport::line) ||
-                                invite.request_uri.scheme != uri_scheme::sips))
+  // Emergency calls are always permitted (SPEC MED-2, TF-5): neither Strict SIPS nor the
+  // node's capacity refuses them.
+  if (settings_.strict_sips && !policy.emergency &&
+      ((from.kind != transport::tls && from.kind != transport::line) ||
+       invite.request_uri.scheme != uri_scheme::sips))
     return refuse(403, "Forbidden", "Strict SIPS: calls need TLS and a sips URI");
-  if (target.binding && settings_.strict_sips && target.binding->kind != transport::tls)
+  if (target.binding && settings_.strict_sips && !policy.emergency &&
+      target.binding->kind != transport::tls)
     return refuse(480, "Temporarily Unavailable", "Strict SIPS: the callee is not on TLS");
-  if (active_calls() >= settings_.max_calls)
+  if (active_calls() >= settings_.max_calls && !policy.emergency)
     return refuse(503, "Service Unavailable", "call capacity reached");
   if (!is_sdp(invite))
     return refuse(488, "Not Acceptable Here", "an SDP offer is required");
@@ -421,15 +452,35 @@ std::vector<sip_send> b2bua::start_call(const sip_message& invite, const sip_end
     return refuse(488, "Not Acceptable Here",
                   "callee media: " + std::string(media::to_string(callee_plan.error().reason)));
 
-  // SPEC MED-4: SRTP costs the relay about twice what RTP does, so it counts double.
+  const auto& media = offer->media[*stream];
+  // SPEC MED-3: direct media where it leaves neither phone with weaker media than the relay.
+  bool direct = false;
+  if (policy.direct_media && !policy.emergency && target.binding &&
+      media_reachable_directly(media.connection_address, from) &&
+      registered_without_nat(*target.binding)) {
+    bool caller_offers_keys =
+        !caller_media->crypto.empty() || media::is_secure(caller_media->profile);
+    if (caller_answer->transport == media::media_transport::srtp && callee_plan->include_crypto)
+      direct = policy.caller == policy.callee;
+    else if (!caller_offers_keys && !callee_plan->include_crypto)
+      direct = policy.caller != media::media_security::enforce &&
+               policy.callee != media::media_security::enforce;
+  }
+
+  // SPEC MED-4: SRTP costs the relay about twice what RTP does, so it counts double; direct
+  // media costs the relay nothing.
   bool may_be_srtp =
       caller_answer->transport == media::media_transport::srtp || callee_plan->include_crypto;
-  std::size_t units = may_be_srtp ? 2 : 1;
-  if (media_units_ + units > settings_.media_capacity)
+  std::size_t units = direct ? 0 : may_be_srtp ? 2 : 1;
+  if (media_units_ + units > settings_.media_capacity && !policy.emergency)
     return refuse(503, "Service Unavailable", "media capacity reached");
-  auto ports = media_.allocate();
-  if (!ports)
-    return refuse(503, "Service Unavailable", "no media ports");
+  media_anchor::ports ports_held;
+  if (!direct) {
+    auto ports = media_.allocate();
+    if (!ports)
+      return refuse(503, "Service Unavailable", "no media ports");
+    ports_held = *ports;
+  }
 
   auto owned = std::make_unique<call>();
   auto& c = *owned;
@@ -451,43 +502,39 @@ std::vector<sip_send> b2bua::start_call(const sip_message& invite, const sip_end
   c.b_request_uri = request_uri;
   c.b_remote_target = request_uri;
   c.b_sdp_id = decimal_token(random);
-  c.ports = *ports;
-  c.media_held = true;
+  c.ports = ports_held;
+  c.media_held = !direct;
   c.stream = *stream;
-
-  // Keys before the peer: an SRTP leg must never be relayed, or latched, as plain RTP.
-  c.a_profile = caller_answer->profile;
-  if (caller_answer->transport == media::media_transport::srtp && caller_answer->accepted) {
-    c.a_keys = media_anchor::leg_keys{*caller_answer->accepted,
-                                      media::make_answer_crypto(*caller_answer->accepted, random)};
-    media_.set_crypto(c.ports.id, true, c.a_keys);
-  }
-  const auto& media = offer->media[*stream];
-  media_.set_peer(c.ports.id, true, media_address(media.connection_address, from), media.port);
+  c.a_media_endpoint = media.connection_address + " " + std::to_string(media.port);
   c.b_policy = policy.callee;
-  c.b_plan = *callee_plan;
-  if (callee_plan->include_crypto)
-    c.b_offered = media::make_offer_crypto(media::srtp_options{}, random);
 
-  sdp_rewrite rewrite;
-  rewrite.address = media_.address();
-  rewrite.session_id = c.b_sdp_id;
-  rewrite.version = c.b_sdp_version;
-  rewrite.ports.assign(offer->media.size(), 0);
-  rewrite.ports[*stream] = c.ports.port_b;
-  // The caller's keys never reach the callee: every stream loses its a=crypto lines, and
-  // the anchored one carries the node's own offer for the callee's leg.
-  rewrite.media.assign(offer->media.size(),
-                       sdp_media_rewrite{std::nullopt, std::vector<std::string>{}});
-  rewrite.media[*stream].proto = std::string(media::to_string(callee_plan->profile));
-  for (const auto& attribute : c.b_offered)
-    rewrite.media[*stream].crypto->push_back(media::format_crypto(attribute));
-  auto body = rewrite_sdp(invite.body, *offer, rewrite);
-  if (!body) {
-    media_.release(c.ports.id);
-    return refuse(488, "Not Acceptable Here", "the SDP offer cannot be anchored");
+  if (direct) {
+    c.direct = true;
+    c.direct_policy = policy.caller;
+    c.a_offered_profile = caller_media->profile;
+    for (auto line : caller_media->crypto)
+      if (auto parsed = media::parse_crypto(line); parsed && parsed->suite != nullptr)
+        c.a_offered.push_back(*parsed);
+    c.b_offer_sdp = invite.body;
+  } else {
+    // Keys before the peer: an SRTP leg must never be relayed, or latched, as plain RTP.
+    c.a_profile = caller_answer->profile;
+    if (caller_answer->transport == media::media_transport::srtp && caller_answer->accepted) {
+      c.a_keys = media_anchor::leg_keys{
+          *caller_answer->accepted, media::make_answer_crypto(*caller_answer->accepted, random)};
+      media_.set_crypto(c.ports.id, true, c.a_keys);
+    }
+    media_.set_peer(c.ports.id, true, media_address(media.connection_address, from), media.port);
+    c.b_plan = *callee_plan;
+    if (callee_plan->include_crypto)
+      c.b_offered = media::make_offer_crypto(media::srtp_options{}, random);
+    auto body = anchored_offer(c, invite.body, *offer);
+    if (!body) {
+      media_.release(c.ports.id);
+      return refuse(488, "Not Acceptable Here", "the SDP offer cannot be anchored");
+    }
+    c.b_offer_sdp = std::move(*body);
   }
-  c.b_offer_sdp = std::move(*body);
 
   auto host = host_text(settings_.address);
   std::string display;
@@ -512,6 +559,9 @@ std::vector<sip_send> b2bua::start_call(const sip_message& invite, const sip_end
   fields.contact = contact_for(c.b_peer, c.b_request_uri.starts_with("sips:"));
   fields.max_forwards = invite.max_forwards - 1;
   fields.extra_headers = {{"Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS"}};
+  // The node at the other end of a line keeps the call's emergency exceptions on its leg.
+  if (policy.emergency)
+    fields.extra_headers.emplace_back("Priority", "emergency");
   fields.content_type = "application/sdp";
   fields.body = c.b_offer_sdp;
 
@@ -524,9 +574,32 @@ std::vector<sip_send> b2bua::start_call(const sip_message& invite, const sip_end
   by_callee_[c.b_call_id] = c.id;
   c.media_units = units;
   media_units_ += units;
+  if (direct)
+    ++direct_calls_started_;
   calls_.emplace(c.id, std::move(owned));
   ++active_;
   return out;
+}
+
+std::optional<std::string> b2bua::anchored_offer(const call& c, const std::string& body,
+                                                 const sdp_session& offer) const {
+  sdp_rewrite rewrite;
+  rewrite.address = media_.address();
+  rewrite.session_id = c.b_sdp_id;
+  rewrite.version = c.b_sdp_version;
+  rewrite.ports.assign(offer.media.size(), 0);
+  rewrite.ports[c.stream] = c.ports.port_b;
+  // The caller's keys never reach the callee: every stream loses its a=crypto lines, and
+  // the anchored one carries the node's own offer for the callee's leg.
+  rewrite.media.assign(offer.media.size(),
+                       sdp_media_rewrite{std::nullopt, std::vector<std::string>{}});
+  rewrite.media[c.stream].proto = std::string(media::to_string(c.b_plan.profile));
+  for (const auto& attribute : c.b_offered)
+    rewrite.media[c.stream].crypto->push_back(media::format_crypto(attribute));
+  auto rewritten = rewrite_sdp(body, offer, rewrite);
+  if (!rewritten)
+    return std::nullopt;
+  return std::move(*rewritten);
 }
 
 std::string b2bua::ack_callee(const call& c, const std::string& request_uri,
@@ -591,21 +664,51 @@ void b2bua::finish(call& c, call_end end, time_point now) {
   }
   c.state = call_state::ended;
   c.linger_until = now + transaction_lifetime;
+  ended_.emplace_back(view_of(c), end);
+}
+
+call_view b2bua::view_of(const call& c) const {
   call_view view;
   view.id = c.id;
   view.caller = c.caller;
   view.callee = c.callee;
-  view.state = call_state::ended;
+  view.state = c.state;
   view.caller_leg = leg_text(c.a_peer);
   view.callee_leg = leg_text(c.b_peer);
   view.started = c.started;
   view.answered = c.answered_at;
-  view.caller_media = media_text(c.a_keys);
-  view.callee_media = media_text(c.b_keys);
-  ended_.emplace_back(std::move(view), end);
+  view.direct = c.direct;
+  view.caller_relay_port = c.ports.port_a;
+  view.callee_relay_port = c.ports.port_b;
+  view.caller_media = c.direct ? c.direct_media : media_text(c.a_keys);
+  view.callee_media = c.direct ? c.direct_media : media_text(c.b_keys);
+  return view;
+}
+
+std::optional<std::string> b2bua::direct_answer(call& c, const sip_message& response) {
+  auto answer = parse_sdp(response.body);
+  if (!answer || c.stream >= answer->media.size() || answer->media[c.stream].port == 0)
+    return std::nullopt;
+  const auto& media = answer->media[c.stream];
+  auto callee_media = stream_media_of(media);
+  // The caller sends straight to this address: it must be where the callee receives.
+  if (!callee_media || !media_reachable_directly(media.connection_address, c.b_peer))
+    return std::nullopt;
+  media::offer_plan plan{.profile = c.a_offered_profile, .include_crypto = !c.a_offered.empty()};
+  media::received_offer received{callee_media->profile, callee_media->crypto};
+  auto accepted = media::accept_answer(c.direct_policy, plan, c.a_offered, received);
+  if (!accepted)
+    return std::nullopt;
+  c.direct_media = accepted->transport == media::media_transport::srtp && accepted->accepted
+                       ? "srtp:" + std::string(accepted->accepted->suite->name)
+                       : "rtp";
+  c.b_media_endpoint = media.connection_address + " " + std::to_string(media.port);
+  return response.body;
 }
 
 std::optional<std::string> b2bua::bridge_answer(call& c, const sip_message& response) {
+  if (c.direct)
+    return direct_answer(c, response);
   auto answer = parse_sdp(response.body);
   if (!answer || c.stream >= answer->media.size() || answer->media[c.stream].port == 0)
     return std::nullopt;
@@ -805,8 +908,18 @@ std::vector<sip_send> b2bua::on_request_in_dialog(call& c, bool from_caller,
         return out;
       }
       const auto& media = offer->media[c.stream];
-      media_.set_peer(c.ports.id, from_caller, media_address(media.connection_address, from),
-                      media.port);
+      if (c.direct) {
+        // The other phone sends straight to this one and would not follow a move (SPEC
+        // MED-3): refused, and the call keeps its media.
+        const auto& known = from_caller ? c.a_media_endpoint : c.b_media_endpoint;
+        if (media.connection_address + " " + std::to_string(media.port) != known) {
+          reply(488, "Not Acceptable Here");
+          return out;
+        }
+      } else {
+        media_.set_peer(c.ports.id, from_caller, media_address(media.connection_address, from),
+                        media.port);
+      }
     }
     const auto& body = from_caller ? c.a_answer_sdp : c.b_offer_sdp;
     std::vector<std::pair<std::string, std::string>> headers{
@@ -931,23 +1044,9 @@ std::vector<sip_send> b2bua::tick(time_point now, const random_source& random) {
 
 std::vector<call_view> b2bua::calls() const {
   std::vector<call_view> out;
-  for (const auto& [id, c] : calls_) {
-    if (c->state == call_state::ended)
-      continue;
-    call_view view;
-    view.id = id;
-    view.caller = c->caller;
-    view.callee = c->callee;
-    view.state = c->state;
-    view.caller_leg = leg_text(c->a_peer);
-    view.callee_leg = leg_text(c->b_peer);
-    view.started = c->started;
-    view.answered = c->answered_at;
-    view.caller_relay_port = c->ports.port_a;
-    view.callee_relay_port = c->ports.port_b;
-    view.caller_media = media_text(c->a_keys);
-    view.callee_media = media_text(c->b_keys);
-    out.push_back(std::move(view));
+  for (const auto& [_, c] : calls_) {
+    if (c->state != call_state::ended)
+      out.push_back(view_of(*c));
   }
   return out;
 }

@@ -75,6 +75,11 @@ struct call_media_policy {
   media::media_security callee = media::media_security::best_effort;
   /// Emergency calls take whatever media works (SPEC MED-2).
   bool emergency = false;
+  /// SPEC MED-3: the node lets this call's media flow between the phones rather than through
+  /// its relay: direct media is switched on, both phones are registered on this node, and
+  /// neither is a remote worker. The B2BUA still decides per call from the offer, see
+  /// start_call.
+  bool direct_media = false;
 };
 
 /// Where a dialled number goes (SPEC SIP-6, through the dial plan of SPEC TF-1).
@@ -100,9 +105,12 @@ struct call_view {
   /// How each leg reached this node: a transport, or "line:<node>".
   std::string caller_leg;
   std::string callee_leg;
-  /// Media per leg: "srtp:<suite>" or "rtp"; every leg is relayed by the node.
+  /// Media per leg: "srtp:<suite>" or "rtp".
   std::string caller_media = "rtp";
   std::string callee_media = "rtp";
+  /// SPEC MED-3, MED-4: media flows directly between the phones (both legs), not through the
+  /// node's relay; the relay ports are then 0.
+  bool direct = false;
   /// The relay ports the caller's and the callee's phones send media to.
   std::uint16_t caller_relay_port = 0;
   std::uint16_t callee_relay_port = 0;
@@ -162,6 +170,12 @@ public:
   /// (488 without a usable offer, 503 when full or without media ports).
   /// Each leg's media follows `policy`: SDES keys travel only on TLS or a line, and a leg
   /// that cannot meet Enforce ends the call with 488.
+  /// Direct media (SPEC MED-3), when `policy.direct_media` allows it, only where it gives
+  /// neither phone weaker media than the relay would: both phones on TLS under the same
+  /// policy (Best Effort or Enforce) with an SRTP offer, whose keys then go to the callee over
+  /// TLS; or a plain RTP offer without keys to a callee that would not be offered SRTP.
+  /// Phones behind NAT, calls across lines and emergency calls are always relayed. A direct
+  /// call's answer must meet both phones' policies, or the call ends with 488.
   std::vector<sip_send> start_call(const sip_message& invite, const sip_endpoint& from,
                                    std::string caller, const call_target& target, time_point now,
                                    const random_source& random,
@@ -184,6 +198,8 @@ public:
   /// SPEC MED-4: media units in use and available (an SRTP call counts two).
   std::size_t media_units() const { return media_units_; }
   std::size_t media_capacity() const { return settings_.media_capacity; }
+  /// SPEC MED-3: calls started with direct media since the node started.
+  std::uint64_t direct_calls_started() const { return direct_calls_started_; }
   /// Calls ended since the last drain, with how they ended.
   std::vector<std::pair<call_view, call_end>> drain_ended();
 
@@ -207,10 +223,18 @@ private:
                                              const random_source& random);
   sip_send bye_to(call& c, bool to_caller, const random_source& random);
   sip_send cancel_callee(call& c, time_point now);
+  /// The caller's offer rewritten for the callee's leg: the relay's address and port b, the
+  /// node's own keys under the callee's plan; nullopt when it cannot be rewritten.
+  std::optional<std::string> anchored_offer(const call& c, const std::string& body,
+                                            const sdp_session& offer) const;
+  /// The callee's answer in a direct call, checked against the policy both phones share;
+  /// the body goes to the caller unchanged. nullopt when it cannot be used.
+  std::optional<std::string> direct_answer(call& c, const sip_message& response);
   /// The ACK for the callee's final answer: to `request_uri` in the transaction `branch`.
   std::string ack_callee(const call& c, const std::string& request_uri,
                          const std::string& branch) const;
   void finish(call& c, call_end end, time_point now);
+  call_view view_of(const call& c) const;
   /// Keeps a request sent over UDP for retransmission until it is answered.
   void track(call& c, const sip_send& send, const std::string& method, time_point now);
 
@@ -219,6 +243,7 @@ private:
   std::uint64_t next_id_ = 1;
   std::size_t active_ = 0;
   std::size_t media_units_ = 0;
+  std::uint64_t direct_calls_started_ = 0;
   std::map<std::uint64_t, std::unique_ptr<call>> calls_;
   std::unordered_map<std::string, std::uint64_t> by_caller_;
   std::unordered_map<std::string, std::uint64_t> by_callee_;

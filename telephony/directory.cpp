@@ -126,7 +126,31 @@ check_line_media_security(const std::map<std::string, media::media_security>& ov
   for (const auto& [node, _] : overrides)
     if (!valid_line_node_name(node))
       return invalid("line_media_security",
-                     "node names must be 1 to 64 of A-Z a-z 0-9 . _ -, got '" + node + "'");
+                     "node names must be 1 to 63 of a-z 0-9 -, got '" + node + "'");
+  return std::nullopt;
+}
+
+/// SPEC TF-1, TF-2: what the dial plan matches as an emergency call, and the extension it
+/// rings. The extension follows the rule for every extension number.
+std::optional<security_error> check_emergency_route(const sip_policy& policy) {
+  const auto& numbers = policy.emergency_numbers;
+  if (numbers.size() > max_emergency_numbers)
+    return invalid("emergency_numbers", "must have at most 16 entries");
+  for (auto it = numbers.begin(); it != numbers.end(); ++it) {
+    if (it->empty() || it->size() > max_emergency_number_length ||
+        !std::all_of(it->begin(), it->end(),
+                     [](char c) { return (c >= '0' && c <= '9') || c == '*' || c == '#'; }))
+      return invalid("emergency_numbers", "entries must be 1 to 15 of 0-9 * #");
+    // Only an entry that passed the rule above is echoed.
+    if (std::find(numbers.begin(), it, *it) != it)
+      return invalid("emergency_numbers", "'" + *it + "' is given twice");
+  }
+  if (policy.emergency_extension.empty())
+    return std::nullopt;
+  if (auto bad = check_extension_number(policy.emergency_extension))
+    return invalid("emergency_extension", bad->message);
+  if (std::find(numbers.begin(), numbers.end(), policy.emergency_extension) != numbers.end())
+    return invalid("emergency_extension", "must not be one of the emergency numbers");
   return std::nullopt;
 }
 
@@ -143,7 +167,9 @@ std::optional<security_error> check_sip_policy(const sip_policy& policy) {
     return bad;
   if (auto bad = check_user_agent_rules("user_agent_block", policy.user_agent_block))
     return bad;
-  return check_line_media_security(policy.line_media_security);
+  if (auto bad = check_line_media_security(policy.line_media_security))
+    return bad;
+  return check_emergency_route(policy);
 }
 
 std::optional<security_error> check_code(std::string_view field, std::string_view code,
@@ -511,7 +537,10 @@ json policy_json(const sip_policy& policy) {
           {"rtp_port_min", policy.rtp_port_min},
           {"rtp_port_max", policy.rtp_port_max},
           {"media_security", std::string(media::to_string(policy.media_security))},
-          {"line_media_security", line_media_json(policy)}};
+          {"line_media_security", line_media_json(policy)},
+          {"direct_media", policy.direct_media},
+          {"emergency_numbers", policy.emergency_numbers},
+          {"emergency_extension", policy.emergency_extension}};
 }
 
 /// Throws json::exception for a missing or mistyped member, like the rest of
@@ -550,6 +579,14 @@ std::expected<sip_policy, std::string> policy_of(const json& entry) {
       policy.line_media_security.emplace(node, *level);
     }
   }
+  // Absent in encodings from before SPEC MED-3 direct media and the emergency route: the
+  // defaults.
+  if (entry.contains("direct_media"))
+    policy.direct_media = entry.at("direct_media").get<bool>();
+  if (entry.contains("emergency_numbers"))
+    policy.emergency_numbers = entry.at("emergency_numbers").get<std::vector<std::string>>();
+  if (entry.contains("emergency_extension"))
+    policy.emergency_extension = entry.at("emergency_extension").get<std::string>();
   if (auto bad = check_sip_policy(policy))
     return std::unexpected("sip_policy." + bad->field + ": " + bad->message);
   return policy;

@@ -70,6 +70,9 @@ inline constexpr std::size_t max_user_agent_rule_length = 128;
 /// Limits on the per-line media security overrides (SPEC MED-2).
 inline constexpr std::size_t max_line_media_overrides = 64;
 inline constexpr std::size_t max_line_node_name_length = 63;
+/// Limits on the emergency numbers (SPEC TF-1, TF-2).
+inline constexpr std::size_t max_emergency_numbers = 16;
+inline constexpr std::size_t max_emergency_number_length = 15;
 
 /// The cluster-wide SIP policy settings, kept in the telephony directory and replicated
 /// with it.
@@ -90,8 +93,20 @@ struct sip_policy {
   /// line, so Best Effort means SRTP where signalling is secure and RTP elsewhere.
   media::media_security media_security = media::media_security::best_effort;
   /// SPEC MED-2: per-line overrides, keyed by the name of the node at the other end of the
-  /// cluster line (1 to 64 of A-Z a-z 0-9 . _ -, at most 64 entries).
+  /// cluster line (1 to 63 of a-z 0-9 -, at most 64 entries).
   std::map<std::string, media::media_security> line_media_security;
+  /// SPEC MED-3: calls between two phones on the same node may send media directly between
+  /// the phones, not through the node's relay, when both phones' media capabilities match.
+  /// Off by default: anchored media is the secure default.
+  bool direct_media = false;
+  /// SPEC TF-1, TF-2, TF-5, MED-2: the numbers the dial plan treats as emergency calls:
+  /// always permitted, never barred, and Enforce falls back to RTP when SRTP cannot be had.
+  /// At most 16, each 1 to 15 of 0-9 * #, no duplicates.
+  std::vector<std::string> emergency_numbers{"112", "911"};
+  /// SPEC TF-2: the extension emergency calls ring (typically a PSTN gateway registered as
+  /// an extension); empty = no emergency route configured. Otherwise an extension number
+  /// (2 to 15 digits) that is not itself one of the emergency numbers.
+  std::string emergency_extension;
   bool operator==(const sip_policy&) const = default;
 };
 
@@ -103,8 +118,10 @@ bool user_agent_permitted(const sip_policy& policy, std::string_view user_agent)
 /// Whether the policy may be stored: even rtp_port_min >= 1024 below rtp_port_max,
 /// rtp_port_max <= 50750 while remote workers are enabled, at most 64 User-Agent entries
 /// per list, each 1 to 128 printable ASCII characters, and at most 64 line media security
-/// overrides, each keyed by a node name of 1 to 64 of A-Z a-z 0-9 . _ -. The error reads
-/// "field: reason".
+/// overrides, each keyed by a node name of 1 to 63 of a-z 0-9 -, at most 16
+/// emergency numbers, each 1 to 15 of 0-9 * # and no duplicates, and an emergency extension
+/// that is empty or an extension number (2 to 15 digits) other than the emergency numbers.
+/// The error reads "field: reason".
 std::expected<void, std::string> validate_sip_policy(const sip_policy& policy);
 
 /// When auto-create lapses, or nullopt while it is off (SPEC SIP-3).

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdlib>
@@ -444,8 +445,8 @@ std::expected<sip_contact, sip_parse_error> convert_contact(const osip_contact_t
   return out;
 }
 
-/// Max-Forwards, Expires and User-Agent are not among the headers osip parses; they sit in
-/// its list of other headers with lower-cased names.
+/// Max-Forwards, Expires, User-Agent and Priority are not among the headers osip parses; they sit
+/// in its list of other headers with lower-cased names.
 std::optional<sip_parse_error> read_other_headers(const osip_message_t& message, sip_message& out) {
   std::optional<sip_parse_error> error;
   bool max_forwards_seen = false;
@@ -471,6 +472,10 @@ std::optional<sip_parse_error> read_other_headers(const osip_message_t& message,
     } else if (name == "user-agent" && !user_agent_seen) {
       out.user_agent = value;
       user_agent_seen = true;
+    } else if (name == "priority" && out.priority.empty()) {
+      out.priority = value;
+      std::ranges::transform(out.priority, out.priority.begin(),
+                             [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     }
   });
   return error;

@@ -158,6 +158,9 @@ struct sip_message {
   /// Every Proxy-Authorization value, in order, as `authorizations` (an INVITE answers a 407).
   std::vector<std::string> proxy_authorizations;
   std::string user_agent;
+  /// The first Priority header (RFC 3261 20.26), lower-cased; empty when absent. Nodes mark
+  /// emergency calls they pass over a line with "emergency"; from phones it is not trusted.
+  std::string priority;
   std::string content_type;
   /// Exactly Content-Length bytes (the rest of the datagram when it has none).
   std::string body;

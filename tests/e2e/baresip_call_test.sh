@@ -8,8 +8,9 @@
 #
 # Then the same phones with SRTP required (srtp-mand): each leg keyed apart by the node, a
 # capture on loopback (root) finding none of the tones in clear where the plain call showed
-# them, the tones decrypted at each end (MED-1, MED-3); and an SRTP phone calling an RTP sipp
-# phone that echoes, so the node converts both ways.
+# them, the tones decrypted at each end (MED-1, MED-3); the same SRTP phones with direct media
+# switched on, their media going from phone to phone with nothing relayed by the node (MED-3);
+# and an SRTP phone calling an RTP sipp phone that echoes, so the node converts both ways.
 #
 # BARESIP_AUTH=none runs the call without digest (extensions without a phone password and
 # Force Authorization off), to look at the rest of the call when authentication is the
@@ -270,6 +271,72 @@ unprotected_after=$(srtp_metric unprotected)
 for phone in s301 s302; do
   baresip_stop "$phone" >/dev/null
 done
+
+# ---- MED-3 direct SRTP between two phones on the node ------------------------------------------
+# Both phones under Enforce, both on TLS, direct media on: the node passes 301's offer (its
+# key included, over TLS only) to 302 and 302's answer back, and relays nothing.
+at media set extension 301 enforce >/dev/null
+expect_code 0 "MED-3 wardctl sip set direct_media=on" at sip set direct_media=on
+baresip_start d301 301 "${password[301]}" primary 440 srtp-mand ||
+  fail "baresip for 301 with srtp-mand starts: $(tail -5 "$(baresip_dir d301)/baresip.log")"
+baresip_start d302 302 "${password[302]}" primary 660 srtp-mand ||
+  fail "baresip for 302 with srtp-mand starts: $(tail -5 "$(baresip_dir d302)/baresip.log")"
+wait_for 10 baresip_registered d301 && wait_for 10 baresip_registered d302 ||
+  fail "MED-3 both SRTP phones register over TLS: $(baresip_why d301); $(baresip_why d302)"
+protected_before=$(srtp_metric protected)
+relayed_before=$(metric primary ward_media_packets_relayed_total)
+baresip_dial d301 302 >/dev/null
+if wait_for 10 baresip_event d302 CALL_ESTABLISHED incoming &&
+  wait_for 5 baresip_event d301 CALL_ESTABLISHED outgoing; then
+  pass "MED-3 301 calls 302 with direct SRTP: established"
+else
+  fail "MED-3 301 calls 302 with direct SRTP (caller: $(baresip_why d301); callee: $(baresip_why d302))"
+fi
+direct_listed() {
+  at calls | grep -Eq '^[0-9]+ +301 +302 +answered +tls +tls +srtp:AES_CM_128_HMAC_SHA1_(80|32) +srtp:AES_CM_128_HMAC_SHA1_(80|32) +direct'
+}
+wait_for 5 direct_listed &&
+  pass "MED-4 MON-5 wardctl calls shows the call secure on both legs and direct" ||
+  fail "MED-4 MON-5 wardctl calls shows the call direct: $(at calls 2>&1)"
+port_301=$(baresip_sdp d301 '^INVITE' | sed -n 's/^m=audio \([0-9]*\) .*/\1/p' | head -1)
+port_302=$(baresip_sdp d302 '^SIP/2.0 200' | sed -n 's/^m=audio \([0-9]*\) .*/\1/p' | head -1)
+offered_302=$(baresip_sdp d302 '^INVITE' | sed -n 's/^m=audio \([0-9]*\) .*/\1/p' | head -1)
+answered_301=$(baresip_sdp d301 '^SIP/2.0 200' | sed -n 's/^m=audio \([0-9]*\) .*/\1/p' | head -1)
+[ -n "$port_301" ] && [ "$offered_302" = "$port_301" ] && [ -n "$port_302" ] &&
+  [ "$answered_301" = "$port_302" ] &&
+  pass "MED-3 each phone is given the other's own media port ($port_301, $port_302), not the relay's" ||
+  fail "MED-3 direct media ports: 301 offered ${port_301:-?}, 302 was offered ${offered_302:-?}; 302 answered ${port_302:-?}, 301 got ${answered_301:-?}"
+if [ -n "$port_301" ] && [ -n "$port_302" ]; then
+  python3 "$here/baresip/capture.py" 2 "$port_301,$port_302" "$(baresip_dir d301)/tone.wav" \
+    "$(baresip_dir d302)/tone.wav" >"$WARD_TEST_DIR/capture-direct.out" 2>&1 &
+  WARD_TEST_PIDS+=("$!")
+  CAPTURE_PID=$!
+  capture_result direct
+  if [ "$CAPTURE_CODE" = 77 ]; then
+    echo "note: not root, the direct SRTP media on loopback is not captured"
+  elif awk '{ exit !($2 >= 50 && $4 == 0) }' <<<"$CAPTURE"; then
+    pass "MED-1 MED-3 a capture between the phones finds direct media and none of the tones in clear ($CAPTURE)"
+  else
+    fail "MED-1 MED-3 a capture between the phones finds none of the tones in clear: $CAPTURE"
+  fi
+fi
+sleep 1
+baresip_hangup d301 >/dev/null
+wait_for 10 closed_by d301 "Connection reset by user" &&
+  wait_for 10 closed_by d302 "Connection reset by peer" ||
+  fail "SIP-6 the direct call is hung up on both phones (301: $(baresip_close_reason d301); 302: $(baresip_close_reason d302))"
+wait_for 5 received_tone d302 440 && wait_for 5 received_tone d301 660 &&
+  pass "MED-3 each phone decrypted the other's tone, sent directly ($(baresip_received d302); $(baresip_received d301))" ||
+  fail "MED-3 the direct call's tones: 302 $(baresip_received d302 || echo 'no dump'); 301 $(baresip_received d301 || echo 'no dump')"
+[ "$(srtp_metric protected)" = "${protected_before:-0}" ] &&
+  [ "$(metric primary ward_media_packets_relayed_total)" = "${relayed_before:-0}" ] &&
+  pass "MED-3 MED-4 the node relayed none of the direct call's packets" ||
+  fail "MED-3 MED-4 the node relayed the direct call: protected ${protected_before:-?} -> $(srtp_metric protected), relayed ${relayed_before:-?} -> $(metric primary ward_media_packets_relayed_total)"
+for phone in d301 d302; do
+  baresip_stop "$phone" >/dev/null
+done
+at sip set direct_media=off >/dev/null
+at media set extension 301 system >/dev/null
 
 # ---- MED-3 an SRTP phone and an RTP phone: the node converts -----------------------------------
 # 302 becomes a sipp phone on UDP (plain RTP, echoing what it receives); 301 stays on SRTP.

@@ -3,7 +3,8 @@
 # primary and an expansion joined by a line at High, then call each other: answered calls
 # with media relayed by the node, busy, cancelled while ringing, unknown and unregistered
 # numbers, a wrong password, and a call from a phone on the primary to one on the expansion
-# carried over the line.
+# carried over the line. Also emergency numbers (TF-2, MED-2: routed to the emergency
+# extension, Enforce waived, marked for the next node over the line) and direct media (MED-3).
 #   tests/e2e/sip_call_test.sh WARD_NODE WARDCTL
 # Skips (77) without sipp. The nodes challenge MD5 first (sip.digest_preferred: md5) because
 # sipp 3.6.1 computes MD5 only; SHA-256 for INVITE is proven by the unit tests.
@@ -253,7 +254,53 @@ call enforce "" "" "" call_refused_uac.xml 202
 [ "$CALLER_CODE" = 0 ] && [ "$(final_code enforce)" = 488 ] &&
   pass "MED-2 201 under Enforce calling over UDP with an RTP-only offer gets 488" ||
   fail "MED-2 201 under Enforce with an RTP-only offer gets 488 (final $(final_code enforce); $(why enforce-caller))"
+
+# ---- TF-2 MED-2 an emergency call is never refused for its media -------------------------------
+# 201 is still under Enforce; its RTP-only call to the emergency number is connected anyway.
+call no_route "" "" "" call_refused_uac.xml 112
+[ "$CALLER_CODE" = 0 ] && [ "$(final_code no_route)" = 503 ] &&
+  pass "TF-2 an emergency number with no emergency route configured gets 503, not 404" ||
+  fail "TF-2 an emergency number with no route gets 503 (final $(final_code no_route); $(why no_route-caller))"
+expect_code 0 "TF-2 wardctl sip set emergency_numbers=112,999 emergency_extension=202" \
+  at primary sip set emergency_numbers=112,999 emergency_extension=202
+call emergency call_uas.xml 127.0.0.32 "$callee_port" call_uac.xml 112
+if [ "$CALLER_CODE" = 0 ] && [ "$CALLEE_CODE" = 0 ]; then
+  pass "TF-2 MED-2 201 under Enforce dials 112 with an RTP-only offer: the emergency extension 202 answers"
+else
+  fail "TF-2 MED-2 201 under Enforce dials 112 (caller $(why emergency-caller); callee $(why emergency-callee))"
+fi
+tr -d '\r' <"$work/emergency-callee.msg" | grep -qi '^Priority: emergency' &&
+  pass "TF-2 the emergency extension's INVITE is marked Priority: emergency" ||
+  fail "TF-2 the emergency extension's INVITE is marked Priority: emergency: $(tr -d '\r' <"$work/emergency-callee.msg" | grep -i '^priority' | head -1)"
+[ "$(metric primary ward_calls_emergency_total)" = 2 ] &&
+  grep -q 'event=emergency_call caller=201 dialled=112 route=202' "$WARD_TEST_DIR/primary/node.log" &&
+  pass "TF-2 MON-4 emergency calls are counted and logged" ||
+  fail "TF-2 MON-4 emergency calls are counted and logged: $(metric primary ward_calls_emergency_total)"
+at primary sip set emergency_extension= >/dev/null
 at primary media set extension 201 system >/dev/null
+
+# ---- MED-3 direct media between two phones on the node ------------------------------------------
+relay_sessions_before=$(metric primary ward_media_relay_sessions)
+expect_code 0 "MED-3 wardctl sip set direct_media=on" at primary sip set direct_media=on
+call direct call_uas.xml 127.0.0.32 "$callee_port" call_uac.xml 202
+if [ "$CALLER_CODE" = 0 ] && [ "$CALLEE_CODE" = 0 ]; then
+  pass "MED-3 with direct media on, 201 calls 202: answered and hung up"
+else
+  fail "MED-3 with direct media on, 201 calls 202 (caller $(why direct-caller); callee $(why direct-callee))"
+fi
+# Two RTP phones on the node's own network: each gets the other's own address, not the relay.
+if tr -d '\r' <"$work/direct-callee.msg" | grep -q '^c=IN IP4 127.0.0.31' &&
+  tr -d '\r' <"$work/direct-caller.msg" | grep -q '^c=IN IP4 127.0.0.32' &&
+  ! tr -d '\r' <"$work/direct-callee.msg" | grep -q '^m=audio 46[0-9][0-9][0-9] '; then
+  pass "MED-3 the callee's offer and the caller's answer name the phones' own media addresses"
+else
+  fail "MED-3 direct media SDP: callee got $(tr -d '\r' <"$work/direct-callee.msg" | grep '^[cm]=' | tr '\n' ' '); caller got $(tr -d '\r' <"$work/direct-caller.msg" | grep '^[cm]=' | tr '\n' ' ')"
+fi
+[ "$(metric primary ward_calls_direct_media_total)" = 1 ] &&
+  [ "$(metric primary ward_media_relay_sessions)" = "${relay_sessions_before:-0}" ] &&
+  pass "MED-3 MED-4 the direct call is counted and takes no relay session" ||
+  fail "MED-3 MED-4 the direct call is counted and takes no relay session: direct $(metric primary ward_calls_direct_media_total), relay sessions $(metric primary ward_media_relay_sessions)"
+expect_code 0 "MED-3 wardctl sip set direct_media=off" at primary sip set direct_media=off
 
 # ---- SIP-4 User-Agent block list ---------------------------------------------------------------
 sip_client() { python3 "$here/../integration/sip_client.py" "$@"; }
@@ -313,5 +360,28 @@ remote_recorded() {
 wait_for 5 remote_recorded &&
   pass "SIP-6 exp1 records the call that came over the line from the primary" ||
   fail "SIP-6 exp1 records the call from the line: $(grep call_ended "$WARD_TEST_DIR/exp1/node.log" | tail -2)"
+
+# ---- TF-2 MED-2 an emergency call over the line keeps its exception on the far node ----------
+# 203 under Enforce on exp1 is a sipp phone on UDP: exp1 cannot meet Enforce on its leg, so an
+# ordinary call gets 488 there, while the primary's emergency call to it must connect.
+at primary media set extension 203 enforce >/dev/null
+enforced_on_exp1() { at exp1 media show | grep -q "^extension 203: enforce"; }
+wait_for 10 enforced_on_exp1 || fail "MED-2 203's override reaches exp1: $(at exp1 media show 2>&1)"
+call remote_enforce "" "" "" call_refused_uac.xml 203
+[ "$CALLER_CODE" = 0 ] && [ "$(final_code remote_enforce)" = 488 ] &&
+  pass "MED-2 an ordinary call to 203 under Enforce on UDP is refused by exp1 with 488" ||
+  fail "MED-2 an ordinary call to 203 under Enforce gets 488 (final $(final_code remote_enforce); $(why remote_enforce-caller))"
+at primary sip set emergency_extension=203 >/dev/null
+call remote_emergency call_uas.xml 127.0.0.33 "$remote_port" call_uac.xml 112
+if [ "$CALLER_CODE" = 0 ] && [ "$CALLEE_CODE" = 0 ]; then
+  pass "TF-2 MED-2 an emergency call to 203 on exp1 connects over the line despite Enforce"
+else
+  fail "TF-2 MED-2 an emergency call to 203 on exp1 (caller $(why remote_emergency-caller); callee $(why remote_emergency-callee))"
+fi
+grep -q 'event=emergency_call caller=201 dialled=203 route=203' "$WARD_TEST_DIR/exp1/node.log" &&
+  pass "TF-2 exp1 takes the call as an emergency call from the line's Priority header" ||
+  fail "TF-2 exp1 takes the call as an emergency call: $(grep emergency_call "$WARD_TEST_DIR/exp1/node.log" | tail -2)"
+at primary sip set emergency_extension= >/dev/null
+at primary media set extension 203 system >/dev/null
 
 finish

@@ -177,6 +177,33 @@ grep -q "remote_worker_address" <<<"$OUT" && pass "SIP-5 the refusal names remot
   || fail "SIP-5 the refusal names remote_worker_address: $OUT"
 expect_output "2101 .*203.0.113.7" "SIP-5 extension list shows the pinned address" ctl extension list
 
+# ---- MED-3 TF-1 TF-2 direct media and the emergency route in the SIP policy ---------------
+expect_code 0 "MED-3 TF-2 sip show" ctl sip show
+{ grep -q "^direct_media: off$" <<<"$OUT" && grep -q "^emergency_numbers: 112,911$" <<<"$OUT" \
+  && grep -q "^emergency_extension: -$" <<<"$OUT"; } \
+  && pass "MED-3 TF-2 by default direct media is off, 112 and 911 are emergency numbers, no route" \
+  || fail "MED-3 TF-2 by default direct media is off, 112 and 911 are emergency numbers, no route: $OUT"
+expect_code 0 "MED-3 TF-2 sip set direct_media=on emergency_numbers=112,999 emergency_extension=800" \
+  ctl sip set direct_media=on emergency_numbers=112,999 emergency_extension=800
+shown=$(ctl sip show)
+{ grep -q "^direct_media: on$" <<<"$shown" && grep -q "^emergency_numbers: 112,999$" <<<"$shown" \
+  && grep -q "^emergency_extension: 800$" <<<"$shown" && grep -q "^strict_sips: on$" <<<"$shown"; } \
+  && pass "MED-3 TF-2 the three settings changed and the others stayed" \
+  || fail "MED-3 TF-2 the three settings changed and the others stayed: $shown"
+expect_code 1 "TF-1 sip set emergency_numbers=12a is refused" ctl sip set emergency_numbers=12a
+grep -q "emergency_numbers: entries must be 1 to 15 of 0-9 \* #" <<<"$OUT" && grep -q "code 3" <<<"$OUT" \
+  && pass "TF-1 the refusal is INVALID_ARGUMENT naming emergency_numbers" \
+  || fail "TF-1 the refusal is INVALID_ARGUMENT naming emergency_numbers: $OUT"
+expect_code 1 "TF-2 an emergency number as the emergency extension is refused" \
+  ctl sip set direct_media=off emergency_extension=999
+grep -q "emergency_extension: must not be one of the emergency numbers" <<<"$OUT" \
+  && pass "TF-2 the refusal names emergency_extension" \
+  || fail "TF-2 the refusal names emergency_extension: $OUT"
+[ "$(ctl sip show)" = "$shown" ] && pass "MED-3 TF-1 TF-2 the refused changes changed nothing" \
+  || fail "MED-3 TF-1 TF-2 the refused changes changed nothing: $(ctl sip show 2>&1)"
+expect_output "^emergency_extension: -$" "TF-2 sip set emergency_extension= clears the route" \
+  ctl sip set emergency_extension=
+
 # ---- MED-2 media security per system with per-line and per-extension override -------------
 expect_code 0 "MED-2 media show" ctl media show
 [ "$OUT" = "system: best_effort" ] \
@@ -311,6 +338,9 @@ expect_output "operator7" "SEC-1 after a restart created service users are still
 expect_output "alice" "SEC-1 after a restart telephony users are still there" ctl user list
 expect_output "^user_agent_block: friendly-scanner$" "SIP-4 after a restart the SIP policy is still there" \
   ctl sip show
+{ grep -q "^direct_media: on$" <<<"$OUT" && grep -q "^emergency_numbers: 112,999$" <<<"$OUT"; } \
+  && pass "MED-3 TF-1 after a restart direct media and the emergency numbers are still there" \
+  || fail "MED-3 TF-1 after a restart direct media and the emergency numbers are still there: $OUT"
 expect_output "203.0.113.7" "SIP-5 after a restart the remote worker address is still there" \
   ctl extension list
 [ "$(ctl media show)" = "$media_expected" ] \

@@ -7,6 +7,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -651,4 +652,242 @@ TEST_CASE("SIP-6 a TLS caller that called a sip URI gets a sip Contact with tran
     byes += send.text.starts_with("BYE ");
   CHECK(byes == 2);
   CHECK(f.calls.drain_ended()[0].second == call_end::timeout);
+}
+
+namespace {
+
+/// The policy of a call both of whose phones are on this node with direct media allowed.
+call_media_policy
+direct_allowed(media::media_security caller = media::media_security::best_effort,
+               media::media_security callee = media::media_security::best_effort) {
+  return call_media_policy{.caller = caller, .callee = callee, .direct_media = true};
+}
+
+std::string srtp_sdp(std::string_view address, int port, std::string_view profile,
+                     const std::string& crypto) {
+  return "v=0\r\no=phone 7 7 IN IP4 " + std::string(address) + "\r\ns=-\r\nc=IN IP4 " +
+         std::string(address) + "\r\nt=0 0\r\nm=audio " + std::to_string(port) + " " +
+         std::string(profile) + " 0\r\na=rtpmap:0 PCMU/8000\r\na=crypto:" + crypto + "\r\n";
+}
+
+bool sends_status(const std::vector<sip_send>& out, std::string_view status) {
+  return std::ranges::any_of(out, [&](const sip_send& send) {
+    return send.text.starts_with("SIP/2.0 " + std::string(status));
+  });
+}
+
+/// A re-INVITE from the caller inside its dialog, offering media at `port`.
+sip_message caller_reinvite(std::string_view to_tag, int port) {
+  auto body = offer_sdp("192.0.2.10", port);
+  std::string text = "INVITE sip:ward@198.51.100.1:5060 SIP/2.0\r\n"
+                     "Via: SIP/2.0/UDP 192.0.2.10:5062;rport;branch=z9hG4bK-re" +
+                     std::to_string(port) +
+                     "\r\n"
+                     "From: \"Alice\" <sip:201@ward.test>;tag=alice1\r\n"
+                     "To: <sip:202@ward.test>;tag=" +
+                     std::string(to_tag) +
+                     "\r\nCall-ID: call-a@192.0.2.10\r\nCSeq: 7 INVITE\r\n"
+                     "Contact: <sip:201@192.0.2.10:5062>\r\nMax-Forwards: 70\r\n"
+                     "Content-Type: application/sdp\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n" + body;
+  return parse(text);
+}
+
+} // namespace
+
+TEST_CASE(
+    "TF-2 MED-2 emergency numbers come first in the dial plan and ring the emergency extension") {
+  telephony_directory_data directory;
+  directory.extensions.emplace("201", extension_record{"201", {}, false, true});
+  directory.extensions.emplace("911", extension_record{"911", {}, false, true});
+  directory.extensions.emplace("800", extension_record{"800", {}, false, true});
+  directory.policy.emergency_numbers = {"112", "911"};
+  // No route configured: still an emergency call, which the node answers as unroutable.
+  auto unrouted = route_dialled(directory, "201", "112");
+  CHECK(unrouted.outcome == dial_outcome::emergency);
+  CHECK(unrouted.extension.empty());
+  directory.policy.emergency_extension = "800";
+  auto routed = route_dialled(directory, "201", "112");
+  CHECK(routed.outcome == dial_outcome::emergency);
+  CHECK(routed.extension == "800");
+  // An extension numbered like an emergency number cannot take its calls.
+  CHECK(route_dialled(directory, "201", "911").outcome == dial_outcome::emergency);
+  CHECK(route_dialled(directory, "201", "911").extension == "800");
+  // Emergency numbers are never barred, not even for the emergency extension itself.
+  CHECK(route_dialled(directory, "800", "112").outcome == dial_outcome::emergency);
+  CHECK(route_dialled(directory, "201", "800").outcome == dial_outcome::extension);
+  directory.policy.emergency_numbers.clear();
+  CHECK(route_dialled(directory, "201", "112").outcome == dial_outcome::unknown);
+}
+
+TEST_CASE("MED-2 an emergency call under Enforce falls back to RTP on both legs") {
+  fixture f;
+  call_media_policy enforce{media::media_security::enforce, media::media_security::enforce};
+  // Not an emergency: RTP from a UDP phone cannot meet Enforce.
+  CHECK(sends_status(f.calls.start_call(invite(), caller_phone, "201", f.to_202(), f.clock.now(),
+                                        f.random, enforce),
+                     "488"));
+  enforce.emergency = true;
+  auto out = f.calls.start_call(invite(), caller_phone, "201", f.to_202(), f.clock.now(), f.random,
+                                enforce);
+  REQUIRE(out.size() == 2);
+  auto sent = parse(out[1].text);
+  CHECK(parse_sdp(sent.body)->media[0].proto == "RTP/AVP");
+  CHECK(crypto_lines(sent.body).empty());
+  auto answered = f.from_callee(respond(sent, 200, "OK", offer_sdp("192.0.2.20", 5000)));
+  CHECK(sends_status(answered, "200"));
+  REQUIRE(f.calls.calls().size() == 1);
+  CHECK(f.calls.calls()[0].caller_media == "rtp");
+  CHECK(f.calls.calls()[0].callee_media == "rtp");
+  CHECK(f.calls.calls()[0].state == call_state::answered);
+}
+
+TEST_CASE("TF-5 MED-4 emergency calls are not refused for capacity or Strict SIPS") {
+  manual_clock clock{test::fixed_now()};
+  auto random = test::seeded_random(5);
+  fake_anchor media;
+  b2bua calls{
+      b2bua_settings{
+          .node = "primary", .address = "198.51.100.1", .strict_sips = true, .media_capacity = 0},
+      media};
+  CHECK(sends_status(calls.start_call(invite(), caller_phone, "201", to_202_over(transport::udp),
+                                      clock.now(), random),
+                     "403"));
+  call_media_policy emergency;
+  emergency.emergency = true;
+  auto out = calls.start_call(invite(), caller_phone, "201", to_202_over(transport::udp),
+                              clock.now(), random, emergency);
+  REQUIRE(out.size() == 2);
+  CHECK(out[1].text.starts_with("INVITE "));
+  CHECK(calls.media_units() == 1);
+}
+
+TEST_CASE("MED-3 two TLS phones under the same policy get direct SRTP") {
+  fixture f;
+  auto caller_key = phone_crypto(1, 5);
+  auto caller_offer = srtp_sdp("192.0.2.10", 4000, "RTP/SAVP", caller_key);
+  auto out =
+      f.calls.start_call(invite(caller_offer), caller_tls, "201", to_202_over(transport::tls),
+                         f.clock.now(), f.random, direct_allowed());
+  REQUIRE(out.size() == 2);
+  // The callee gets the caller's offer as it was: address, port and key, over TLS only.
+  auto sent = parse(out[1].text);
+  CHECK(sent.body == caller_offer);
+  CHECK(f.media.live.empty());
+  CHECK(f.calls.media_units() == 0);
+  CHECK(f.calls.direct_calls_started() == 1);
+
+  auto callee_answer = srtp_sdp("192.0.2.20", 5000, "RTP/SAVP", phone_crypto(1, 9));
+  auto answered = from_tls_callee(f, respond(sent, 200, "OK", callee_answer));
+  REQUIRE(answered.size() == 2);
+  auto ok = parse(answered[1].text);
+  CHECK(ok.status_code == 200);
+  CHECK(ok.body == callee_answer);
+  REQUIRE(f.calls.calls().size() == 1);
+  const auto view = f.calls.calls()[0];
+  CHECK(view.direct);
+  CHECK(view.caller_media == "srtp:AES_CM_128_HMAC_SHA1_80");
+  CHECK(view.callee_media == "srtp:AES_CM_128_HMAC_SHA1_80");
+  CHECK(view.caller_relay_port == 0);
+  CHECK(f.media.crypto.empty());
+  CHECK(f.media.peers.empty());
+}
+
+TEST_CASE("MED-3 direct media only where the relay would give no phone stronger media") {
+  auto relayed = [](const std::string& body, const sip_endpoint& from, const call_target& target,
+                    const call_media_policy& policy) {
+    fixture f;
+    auto out =
+        f.calls.start_call(invite(body), from, "201", target, f.clock.now(), f.random, policy);
+    REQUIRE(out.size() == 2);
+    return f.calls.direct_calls_started() == 0 && f.media.live.size() == 1;
+  };
+  const auto srtp = srtp_sdp("192.0.2.10", 4000, "RTP/SAVP", phone_crypto(1, 5));
+  const auto tls_callee = to_202_over(transport::tls);
+  const auto udp_callee = to_202_over(transport::udp);
+  // Plain RTP between two phones that would get no SRTP from the relay either: direct.
+  CHECK_FALSE(relayed(offer_sdp("192.0.2.10", 4000), caller_phone, udp_callee, direct_allowed()));
+  CHECK_FALSE(
+      relayed(srtp, caller_tls, tls_callee,
+              direct_allowed(media::media_security::enforce, media::media_security::enforce)));
+  // Direct media switched off.
+  CHECK(relayed(srtp, caller_tls, tls_callee, {}));
+  // A plain caller and a callee the relay would give SRTP.
+  CHECK(relayed(offer_sdp("192.0.2.10", 4000), caller_phone, tls_callee, direct_allowed()));
+  // Policies that differ: the Enforce leg is kept by the relay.
+  CHECK(
+      relayed(srtp, caller_tls, tls_callee,
+              direct_allowed(media::media_security::enforce, media::media_security::best_effort)));
+  // Keys offered by a caller whose keys must not reach a plain callee.
+  CHECK(relayed(srtp, caller_tls, udp_callee, direct_allowed()));
+  // A caller behind NAT: its SDP names a private address its signalling does not come from.
+  const sip_endpoint natted{transport::udp, "203.0.113.7", 5062, {}};
+  CHECK(relayed(offer_sdp("10.1.1.7", 4000), natted, udp_callee, direct_allowed()));
+  // A callee registered from behind NAT.
+  auto natted_callee = udp_callee;
+  natted_callee.binding->contact = "sip:202@10.2.2.2:5064";
+  CHECK(relayed(offer_sdp("192.0.2.10", 4000), caller_phone, natted_callee, direct_allowed()));
+  // A callee on another node.
+  CHECK(relayed(offer_sdp("192.0.2.10", 4000), caller_phone, call_target{"202", {}, "site2"},
+                direct_allowed()));
+  // Emergency calls.
+  auto emergency = direct_allowed();
+  emergency.emergency = true;
+  CHECK(relayed(offer_sdp("192.0.2.10", 4000), caller_phone, udp_callee, emergency));
+}
+
+TEST_CASE("MED-2 MED-3 a direct call whose answer falls short of Enforce ends with 488") {
+  fixture f;
+  auto out = f.calls.start_call(
+      invite(srtp_sdp("192.0.2.10", 4000, "RTP/AVP", phone_crypto(1, 5))), caller_tls, "201",
+      to_202_over(transport::tls), f.clock.now(), f.random,
+      direct_allowed(media::media_security::enforce, media::media_security::enforce));
+  REQUIRE(out.size() == 2);
+  CHECK(f.calls.direct_calls_started() == 1);
+  auto answered =
+      from_tls_callee(f, respond(parse(out[1].text), 200, "OK", offer_sdp("192.0.2.20", 5000)));
+  CHECK(sends_status(answered, "488"));
+  CHECK(std::ranges::any_of(answered,
+                            [](const sip_send& send) { return send.text.starts_with("BYE "); }));
+  CHECK(f.calls.drain_ended().back().second == call_end::media_failure);
+
+  // Under Best Effort the same answer makes a direct RTP call.
+  fixture g;
+  auto best = g.calls.start_call(
+      invite(srtp_sdp("192.0.2.10", 4000, "RTP/AVP", phone_crypto(1, 5))), caller_tls, "201",
+      to_202_over(transport::tls), g.clock.now(), g.random, direct_allowed());
+  (void)from_tls_callee(g, respond(parse(best[1].text), 200, "OK", offer_sdp("192.0.2.20", 5000)));
+  REQUIRE(g.calls.calls().size() == 1);
+  CHECK(g.calls.calls()[0].direct);
+  CHECK(g.calls.calls()[0].caller_media == "rtp");
+  // An answer with a key the caller never offered is refused, not passed on.
+  fixture h;
+  auto forged = h.calls.start_call(
+      invite(srtp_sdp("192.0.2.10", 4000, "RTP/AVP", phone_crypto(1, 5))), caller_tls, "201",
+      to_202_over(transport::tls), h.clock.now(), h.random, direct_allowed());
+  auto refused =
+      from_tls_callee(h, respond(parse(forged[1].text), 200, "OK",
+                                 srtp_sdp("192.0.2.20", 5000, "RTP/AVP", phone_crypto(7, 9))));
+  CHECK(sends_status(refused, "488"));
+}
+
+TEST_CASE(
+    "MED-3 a direct call refuses a re-INVITE that moves media the other phone cannot follow") {
+  fixture f;
+  auto out = f.calls.start_call(invite(), caller_phone, "201", f.to_202(), f.clock.now(), f.random,
+                                direct_allowed());
+  REQUIRE(out.size() == 2);
+  auto answered =
+      f.from_callee(respond(parse(out[1].text), 200, "OK", offer_sdp("192.0.2.20", 5000)));
+  auto a_tag = to_tag_of(answered[1].text);
+  CHECK(parse(answered[1].text).body == offer_sdp("192.0.2.20", 5000));
+  (void)f.from_caller(caller_request("ACK", a_tag, 5));
+  auto same = f.from_caller(caller_reinvite(a_tag, 4000));
+  REQUIRE(same.size() == 1);
+  CHECK(same[0].text.starts_with("SIP/2.0 200 "));
+  CHECK(parse(same[0].text).body == offer_sdp("192.0.2.20", 5000));
+  auto moved = f.from_caller(caller_reinvite(a_tag, 4100));
+  REQUIRE(moved.size() == 1);
+  CHECK(moved[0].text.starts_with("SIP/2.0 488 "));
+  CHECK(f.calls.calls()[0].state == call_state::answered);
 }

@@ -504,3 +504,135 @@ TEST_CASE("MED-2 an unknown stored media security level or line name is refused 
   CHECK(extension.error().find("806") != std::string::npos);
   CHECK(with(R"("node-b":"disabled")", R"("node-b":"enforce")").has_value());
 }
+
+TEST_CASE("MED-3 direct media is off by default and TF-2 the emergency route defaults") {
+  sip_policy defaults;
+  CHECK_FALSE(defaults.direct_media);
+  CHECK(defaults.emergency_numbers == std::vector<std::string>{"112", "911"});
+  CHECK(defaults.emergency_extension.empty());
+  CHECK(validate_sip_policy(defaults).has_value());
+}
+
+TEST_CASE("MED-3 TF-2 direct media and the emergency route survive encode and decode") {
+  auto directory = empty_directory();
+  auto wanted = directory.data().policy;
+  wanted.direct_media = true;
+  wanted.emergency_numbers = {"112", "999", "*911#"};
+  wanted.emergency_extension = "800";
+  REQUIRE(directory.set_sip_policy(wanted, test::fixed_now()));
+  auto text = encode_directory(directory.data());
+  CHECK(text.find(R"("direct_media":true)") != std::string::npos);
+  CHECK(text.find(R"("emergency_numbers":["112","999","*911#"])") != std::string::npos);
+  CHECK(text.find(R"("emergency_extension":"800")") != std::string::npos);
+  auto decoded = decode_directory(text);
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->policy == directory.data().policy);
+  CHECK(decoded->policy.direct_media);
+  CHECK(decoded->policy.emergency_numbers == std::vector<std::string>{"112", "999", "*911#"});
+  CHECK(decoded->policy.emergency_extension == "800");
+  CHECK(encode_directory(*decoded) == text);
+  // The audit trail's before/after of a policy change names them too.
+  auto audited = encode_sip_policy(decoded->policy);
+  CHECK(audited.find(R"("direct_media":true)") != std::string::npos);
+  CHECK(audited.find(R"("emergency_extension":"800")") != std::string::npos);
+  // An empty list is kept as empty, not read back as the defaults.
+  wanted.emergency_numbers.clear();
+  REQUIRE(directory.set_sip_policy(wanted, test::fixed_now()));
+  auto cleared = decode_directory(encode_directory(directory.data()));
+  REQUIRE(cleared.has_value());
+  CHECK(cleared->policy.emergency_numbers.empty());
+}
+
+TEST_CASE("MED-3 TF-2 a directory encoded before direct media decodes with the defaults") {
+  // The encoding of a release with media security but without direct media and the
+  // emergency route.
+  auto old = R"({"format":1,"version":9,"users":[],"extensions":[],)"
+             R"("sip_policy":{"auto_create":false,"auto_create_enabled_at_unix_ms":0,)"
+             R"("strict_sips":true,"user_agent_allow":[],"user_agent_block":[],)"
+             R"("remote_workers":false,"rtp_port_min":40000,"rtp_port_max":50750,)"
+             R"("media_security":"enforce","line_media_security":{}}})";
+  auto decoded = decode_directory(old);
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->policy.strict_sips);
+  CHECK(decoded->policy.media_security == media::media_security::enforce);
+  CHECK_FALSE(decoded->policy.direct_media);
+  CHECK(decoded->policy.emergency_numbers == std::vector<std::string>{"112", "911"});
+  CHECK(decoded->policy.emergency_extension.empty());
+}
+
+TEST_CASE("TF-1 emergency numbers refuse bad characters lengths duplicates and more than 16") {
+  auto field_of = [](std::vector<std::string> numbers) {
+    sip_policy policy;
+    policy.emergency_numbers = std::move(numbers);
+    auto checked = validate_sip_policy(policy);
+    return checked ? std::string{} : checked.error().substr(0, checked.error().find(':'));
+  };
+  CHECK(field_of({}).empty());
+  CHECK(field_of({"1"}).empty());
+  CHECK(field_of({"*#06#", "0118", std::string(15, '9')}).empty());
+  for (auto bad : {"", "12a", "1 12", "+112", "11-2", "X", "\xd9\xa1"}) {
+    CAPTURE(bad);
+    CHECK(field_of({"911", bad}) == "emergency_numbers");
+  }
+  CHECK(field_of({std::string(16, '9')}) == "emergency_numbers");
+  CHECK(field_of({"112", "911", "112"}) == "emergency_numbers");
+  std::vector<std::string> many;
+  for (int i = 0; i < 16; ++i)
+    many.push_back(std::to_string(100 + i));
+  CHECK(field_of(many).empty());
+  many.push_back("999");
+  CHECK(field_of(many) == "emergency_numbers");
+}
+
+TEST_CASE("TF-2 the emergency extension is an extension number other than an emergency number") {
+  auto refused = [](std::string extension) {
+    sip_policy policy;
+    policy.emergency_extension = std::move(extension);
+    auto checked = validate_sip_policy(policy);
+    return checked ? std::string{} : checked.error();
+  };
+  CHECK(refused("").empty());
+  CHECK(refused("800").empty());
+  CHECK(refused(std::string(15, '8')).empty());
+  // The rule for every extension number: 2 to 15 digits.
+  for (auto bad : {"8", "80a", "*800", "8 00", "gateway"}) {
+    CAPTURE(bad);
+    CHECK(refused(bad).starts_with("emergency_extension:"));
+  }
+  CHECK(refused(std::string(16, '8')).starts_with("emergency_extension:"));
+  CHECK(refused("911").starts_with("emergency_extension:"));
+  sip_policy policy;
+  policy.emergency_numbers = {"999"};
+  policy.emergency_extension = "911";
+  CHECK(validate_sip_policy(policy).has_value());
+
+  // set_sip_policy refuses it and keeps what it had.
+  auto directory = empty_directory();
+  auto version = directory.data().version;
+  policy.emergency_extension = "999";
+  auto set = directory.set_sip_policy(policy, test::fixed_now());
+  REQUIRE_FALSE(set.has_value());
+  CHECK(set.error().code == security::security_errc::invalid_argument);
+  CHECK(set.error().field == "emergency_extension");
+  CHECK(directory.data().policy == sip_policy{});
+  CHECK(directory.data().version == version);
+}
+
+TEST_CASE("TF-1 TF-2 a stored emergency route that does not validate is refused as damaged") {
+  auto text = encode_directory(empty_directory().data());
+  auto with = [&](std::string_view from, std::string_view to) {
+    auto changed = text;
+    auto at = changed.find(from);
+    REQUIRE(at != std::string::npos);
+    changed.replace(at, from.size(), to);
+    return decode_directory(changed);
+  };
+  auto letters = with(R"("emergency_numbers":["112","911"])", R"("emergency_numbers":["11a"])");
+  REQUIRE_FALSE(letters.has_value());
+  CHECK(letters.error().find("sip_policy.emergency_numbers") != std::string::npos);
+  CHECK_FALSE(
+      with(R"("emergency_numbers":["112","911"])", R"("emergency_numbers":"112")").has_value());
+  CHECK_FALSE(with(R"("emergency_extension":"")", R"("emergency_extension":"112")").has_value());
+  CHECK_FALSE(with(R"("direct_media":false)", R"("direct_media":"on")").has_value());
+  CHECK(with(R"("emergency_extension":"")", R"("emergency_extension":"800")").has_value());
+}
