@@ -839,6 +839,18 @@ int run_node(const node_config& config) {
     caf::anon_send(security_actor, actors::cluster_alarm{"srtp_authentication_failures",
                                                          "media/relay", reason, "", false});
   };
+  // SPEC TF-2: someone may need help; the alarm reaches syslog and the audit trail.
+  sip_options.on_emergency_call = [security_actor](const std::string& caller,
+                                                   const std::string& dialled,
+                                                   const std::string& route) {
+    caf::anon_send(security_actor,
+                   actors::cluster_alarm{"emergency_call", "extension/" + caller,
+                                         "extension " + caller + " dialled " + dialled +
+                                             (route.empty() ? ", and no emergency route is "
+                                                              "configured"
+                                                            : ", ringing extension " + route),
+                                         "", false});
+  };
   sip_options.on_call_ended = [](const telephony::call_view& call, telephony::call_end end) {
     logger("sip")->info("event=call_ended call={} caller={} callee={} caller_leg={} "
                         "callee_leg={} end={}",

@@ -766,6 +766,8 @@ void sip_service::run() {
         ++emergency_calls_;
         log->warn("event=emergency_call caller={} dialled={} route={}", caller,
                   message->request_uri.user, route.extension.empty() ? "-" : route.extension);
+        if (options_.on_emergency_call)
+          options_.on_emergency_call(caller, message->request_uri.user, route.extension);
         if (route.extension.empty())
           return reply(503, "Service Unavailable",
                        {{"Warning", "399 ward \"no emergency route is configured\""}});

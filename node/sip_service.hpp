@@ -80,6 +80,12 @@ struct sip_service_options {
   /// must not block.
   std::function<void(const std::string& reason)> on_media_alarm;
   std::uint64_t srtp_auth_failure_alarm_per_second = 50;
+  /// SPEC TF-2: a call to an emergency number, or one another node marked so over a line:
+  /// the caller, the number dialled and the extension it rings (empty without a route);
+  /// must not block.
+  std::function<void(const std::string& caller, const std::string& dialled,
+                     const std::string& route)>
+      on_emergency_call;
   /// Every call that ended, with how; must not block.
   std::function<void(const telephony::call_view&, telephony::call_end)> on_call_ended;
   /// SPEC SIP-3: an unknown extension registered while auto-create was on; the node creates

@@ -276,6 +276,12 @@ tr -d '\r' <"$work/emergency-callee.msg" | grep -qi '^Priority: emergency' &&
   grep -q 'event=emergency_call caller=201 dialled=112 route=202' "$WARD_TEST_DIR/primary/node.log" &&
   pass "TF-2 MON-4 emergency calls are counted and logged" ||
   fail "TF-2 MON-4 emergency calls are counted and logged: $(metric primary ward_calls_emergency_total)"
+emergency_alarmed() {
+  at primary audit list --kind alarm --limit 20 | grep "emergency_call" | grep -q "ringing extension 202"
+}
+wait_for 5 emergency_alarmed &&
+  pass "TF-2 MON-3 an emergency call raises an alarm naming the caller and where it rings" ||
+  fail "TF-2 MON-3 an emergency call raises an alarm: $(at primary audit list --kind alarm --limit 20 2>&1 | tail -5)"
 at primary sip set emergency_extension= >/dev/null
 at primary media set extension 201 system >/dev/null
 
