@@ -19,11 +19,18 @@
 //                                          largest ramp step of SRTP<->SRTP calls (two streams
 //                                          each) at 50 packets/s per stream in which every
 //                                          packet arrived, none over 50 ms late
+// Added (a second set, measuring the same relay another way):
+//   relay_ramp_1000_streams_relay_cpu_ns_per_packet
+//                                          the ramp's first step (1000 streams, ~1 packet per
+//                                          socket per wake-up): the relay thread's CPU time per
+//                                          packet that arrived; like the per-CPU figures above,
+//                                          robust to other load, unlike the ramp's outcome
 // The relay thread runs on CPU 0 and the generator on CPU 1 when there are two; the generator
 // polls rather than sleeps, so the relay never pays for waking it. Notes (configuration,
 // libsrtp2 build, the relay thread's CPU and run-queue shares, each ramp step) go to stderr.
 // The whole run stays under 90 s. WARD_BENCH_RELAY_SESSIONS sets N (1000);
-// WARD_BENCH_RAMP_ONLY=S runs three ramp steps of S streams and nothing else.
+// WARD_BENCH_RAMP_ONLY=S runs three ramp steps of S streams and nothing else;
+// WARD_BENCH_THROUGHPUT_ONLY=1 stops after the throughput figures (no ramp).
 #include "media/rtp_relay.hpp"
 #include "media/sdes.hpp"
 #include "media/srtp_session.hpp"
@@ -532,6 +539,8 @@ struct step_result {
   std::uint64_t auth_failed = 0;
   double relay_cpu_share = 0;
   double relay_wait_share = 0;
+  /// The relay thread's CPU time from the first send to the end of sending.
+  double relay_cpu_s = 0;
   bool passed() const { return on_time == expected; }
 };
 
@@ -643,7 +652,8 @@ step_result ramp_step(rtp_relay& relay, ramp_pool& pool, std::size_t streams,
   const auto sending_ended = steady::now();
   const auto relay_after = time_of(relay_thread);
   const double sending = std::chrono::duration<double>(sending_ended - start).count();
-  result.relay_cpu_share = (relay_after.on_cpu_s - relay_before.on_cpu_s) / sending;
+  result.relay_cpu_s = relay_after.on_cpu_s - relay_before.on_cpu_s;
+  result.relay_cpu_share = result.relay_cpu_s / sending;
   result.relay_wait_share = (relay_after.waiting_s - relay_before.waiting_s) / sending;
   receive_until(start + std::chrono::milliseconds(ticks) + late_after + 50ms);
   ::close(epoll_fd);
@@ -750,15 +760,21 @@ int main() {
   std::printf("relay_to_raw_ratio %.2f\n", srtp_to_srtp.packets_per_s / raw);
   std::printf("relay_cpu_to_raw_ratio %.2f\n", srtp_to_srtp.packets_per_relay_cpu_s / raw);
   std::fflush(stdout);
+  if (std::getenv("WARD_BENCH_THROUGHPUT_ONLY") != nullptr)
+    return 0;
 
   // Ramp: up in steps of 1000 streams; at the first step with loss (seen twice), bisect
   // down to 125 streams between it and the last clean one.
   const leg_crypto keys{fixed_key(6), fixed_key(7)};
   auto pool = make_ramp_pool(max_streams, keys.inbound);
   auto out_of_time = [&] { return steady::now() - began > run_budget; };
+  std::optional<double> ns_per_packet_at_1000;
   auto step = [&](std::size_t streams) {
     auto result = ramp_step(relay, pool, streams, keys);
     note(describe(streams, result));
+    const std::size_t arrived = result.on_time + result.late;
+    if (streams == 1000 && !ns_per_packet_at_1000 && arrived != 0)
+      ns_per_packet_at_1000 = result.relay_cpu_s * 1e9 / static_cast<double>(arrived);
     if (!result.passed() && !out_of_time()) {
       result = ramp_step(relay, pool, streams, keys);
       note(describe(streams, result) + " (again)");
@@ -790,5 +806,7 @@ int main() {
   if (out_of_time())
     note("the ramp stopped at the time budget");
   std::printf("relay_concurrent_50pps_srtp_streams_without_loss %zu\n", good);
+  if (ns_per_packet_at_1000)
+    std::printf("relay_ramp_1000_streams_relay_cpu_ns_per_packet %.0f\n", *ns_per_packet_at_1000);
   return 0;
 }
