@@ -79,6 +79,11 @@ void relay_pool::release(std::uint64_t id) {
   worker->release(local);
 }
 
+void relay_pool::set_allowed_ports(std::optional<rtp_port_range> allowed) {
+  for (auto& worker : workers_)
+    worker->set_allowed_ports(allowed);
+}
+
 rtp_relay_stats relay_pool::stats() const {
   rtp_relay_stats total;
   for (const auto& worker : workers_) {

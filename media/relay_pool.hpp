@@ -35,6 +35,8 @@ public:
   std::expected<void, relay_error> set_crypto(std::uint64_t id, relay_leg leg,
                                               std::optional<leg_crypto> crypto);
   void release(std::uint64_t id);
+  /// Restricts every worker's new sessions to `allowed` (rtp_relay::set_allowed_ports).
+  void set_allowed_ports(std::optional<rtp_port_range> allowed);
   /// Every worker's statistics added up.
   rtp_relay_stats stats() const;
   std::size_t workers() const { return workers_.size(); }

@@ -331,6 +331,8 @@ std::expected<void, relay_error> rtp_relay::bind_pair(session& owner, leg_state&
     if (pair_in_use_[pair])
       continue;
     const auto port = static_cast<std::uint16_t>(options_.ports.first + 2 * pair);
+    if (allowed_ && (port < allowed_->first || port + 1 > allowed_->last))
+      continue;
     auto rtp = bind_udp(bind_address_->storage, port);
     std::expected<int, int> rtcp = std::unexpected(0);
     if (rtp) {
@@ -367,9 +369,17 @@ std::expected<void, relay_error> rtp_relay::bind_pair(session& owner, leg_state&
     }
     return {};
   }
-  return std::unexpected(relay_error{
-      relay_errc::exhausted, "no free port pair in " + std::to_string(options_.ports.first) + "-" +
-                                 std::to_string(options_.ports.last)});
+  std::string where =
+      std::to_string(options_.ports.first) + "-" + std::to_string(options_.ports.last);
+  if (allowed_)
+    where += " within the allowed " + std::to_string(allowed_->first) + "-" +
+             std::to_string(allowed_->last);
+  return std::unexpected(relay_error{relay_errc::exhausted, "no free port pair in " + where});
+}
+
+void rtp_relay::set_allowed_ports(std::optional<rtp_port_range> allowed) {
+  std::lock_guard lock(mutex_);
+  allowed_ = allowed;
 }
 
 void rtp_relay::close_leg(leg_state& leg) {
@@ -560,8 +570,16 @@ rtp_relay_stats rtp_relay::stats() const {
   {
     std::lock_guard lock(mutex_);
     out.active_sessions = sessions_.size();
+    out.max_sessions = max_sessions_;
+    if (allowed_) {
+      // Two pairs a session, from the pairs of the range inside the window.
+      const auto first = std::max<std::uint32_t>(options_.ports.first, allowed_->first);
+      const auto last = std::min<std::uint32_t>(options_.ports.last, allowed_->last);
+      const std::uint32_t aligned = first + (first - options_.ports.first) % 2;
+      const std::size_t pairs = last > aligned ? (last - aligned + 1) / 2 : 0;
+      out.max_sessions = std::min(max_sessions_, pairs / 2);
+    }
   }
-  out.max_sessions = max_sessions_;
   out.packets_relayed = relayed_.load(std::memory_order_relaxed);
   out.packets_dropped = dropped_.load(std::memory_order_relaxed);
   out.packets_from_wrong_source = wrong_source_.load(std::memory_order_relaxed);

@@ -163,6 +163,11 @@ public:
                                               std::optional<leg_crypto> crypto);
   /// Closes the session's sockets and returns its ports to the pool; unknown ids are ignored.
   void release(std::uint64_t id);
+  /// Restricts new sessions to the port pairs inside `allowed` (SPEC SIP-5, MED-3: the
+  /// cluster's RTP port range policy, applied within the range this relay binds); nullopt
+  /// lifts the restriction. Sessions already allocated keep their ports. When no pair of the
+  /// relay's range lies inside `allowed`, allocate reports `exhausted`.
+  void set_allowed_ports(std::optional<rtp_port_range> allowed);
   rtp_relay_stats stats() const;
   /// The legs of one session: SRTP or plain, and what each leg's peer sent. Counted per batch
   /// under the lock the relay thread holds anyway, so it costs no work per packet.
@@ -225,6 +230,8 @@ private:
   std::vector<bool> pair_in_use_;
   /// The pair the round robin tries next.
   std::size_t next_pair_ = 0;
+  /// set_allowed_ports: new pairs only inside this window.
+  std::optional<rtp_port_range> allowed_;
   std::uint64_t next_id_ = 1;
 
   std::atomic<std::uint64_t> relayed_{0}, dropped_{0}, wrong_source_{0}, auth_failed_{0},

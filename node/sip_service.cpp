@@ -622,6 +622,7 @@ void sip_service::run() {
   call_settings.media_capacity = options_.relay ? options_.relay->stats().max_sessions : 0;
   telephony::b2bua calls(call_settings, anchor);
   bool strict_sips = false;
+  std::optional<std::pair<std::uint16_t, std::uint16_t>> allowed_rtp_ports;
 
   auto dispatch = [&](std::vector<telephony::sip_send>& sends) {
     for (auto& send : sends) {
@@ -861,6 +862,18 @@ void sip_service::run() {
     if (directory->policy.strict_sips != strict_sips) {
       strict_sips = directory->policy.strict_sips;
       calls.set_strict_sips(strict_sips);
+    }
+    // SPEC SIP-5, MED-3: the cluster's RTP port range bounds new relay sessions inside the
+    // node's own media.rtp_ports.
+    if (const auto wanted =
+            std::pair{directory->policy.rtp_port_min, directory->policy.rtp_port_max};
+        options_.relay && allowed_rtp_ports != wanted) {
+      allowed_rtp_ports = wanted;
+      options_.relay->set_allowed_ports(media::rtp_port_range{wanted.first, wanted.second});
+      if (options_.relay->stats().max_sessions == 0)
+        log->error("event=rtp_ports_disjoint allowed={}-{}: no port of media.rtp_ports lies in "
+                   "the cluster's RTP port range; calls needing the relay get 503",
+                   wanted.first, wanted.second);
     }
     if (ready > 0 && (waiting[1].revents & POLLIN)) {
       std::uint64_t count = 0;

@@ -57,6 +57,11 @@ baresip_check_node_tls primary &&
   pass "SIP-1 the node's SIP TLS port presents an identity chaining to its CA, for 127.0.0.1" ||
   fail "SIP-1 the node's SIP TLS identity chains to its CA: $(openssl s_client -connect "$(endpoint primary sip_tls)" -CAfile "$(trust_anchor primary)" -verify_ip 127.0.0.1 </dev/null 2>&1 | grep -i verify | head -3)"
 
+# SPEC SIP-5, MED-3: the cluster's RTP port range bounds the relay's ports inside the node's
+# own; here it is the node's block.
+expect_code 0 "SIP-5 wardctl sip set rtp_port_min/max to the node's relay block" \
+  at sip set "rtp_port_min=${relay_ports%-*}" "rtp_port_max=${relay_ports#*-}"
+
 declare -A password=([301]=73014619 [302]=73024619)
 for number in 301 302; do
   if [ "${BARESIP_AUTH:-digest}" = none ]; then

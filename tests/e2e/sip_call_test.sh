@@ -308,6 +308,23 @@ fi
   fail "MED-3 MED-4 the direct call is counted and takes no relay session: direct $(metric primary ward_calls_direct_media_total), relay sessions $(metric primary ward_media_relay_sessions)"
 expect_code 0 "MED-3 wardctl sip set direct_media=off" at primary sip set direct_media=off
 
+# ---- SIP-5 MED-3 the cluster's RTP port range bounds the relay ---------------------------------
+expect_code 0 "SIP-5 wardctl sip set rtp_port_min=46100 rtp_port_max=46199" \
+  at primary sip set rtp_port_min=46100 rtp_port_max=46199
+call window call_uas.xml 127.0.0.32 "$callee_port" call_uac.xml 202
+relay_ports_used=$(cat "$work/window-callee.msg" "$work/window-caller.msg" | tr -d '\r' |
+  grep -Eo '^m=audio 46[0-9]{3}' | awk '{print $2}' | sort -u | tr '\n' ' ')
+if [ "$CALLER_CODE" = 0 ] && [ "$CALLEE_CODE" = 0 ] && [ -n "$relay_ports_used" ] &&
+  ! tr ' ' '\n' <<<"$relay_ports_used" | grep -Eqv '^(461[0-9][0-9])?$'; then
+  pass "SIP-5 MED-3 a call's relay ports come from the cluster's RTP port range ($relay_ports_used)"
+else
+  fail "SIP-5 MED-3 relay ports inside 46100-46199: ${relay_ports_used:-none} (caller $(why window-caller); callee $(why window-callee))"
+fi
+at primary calls | head -1 | grep -q "relay sessions 0 of 25;" &&
+  pass "MED-4 the relay's capacity follows the range: 100 ports, 25 sessions" ||
+  fail "MED-4 the relay's capacity follows the range: $(at primary calls | head -1)"
+at primary sip set rtp_port_min=40000 rtp_port_max=50750 >/dev/null
+
 # ---- SIP-4 User-Agent block list ---------------------------------------------------------------
 sip_client() { python3 "$here/../integration/sip_client.py" "$@"; }
 expect_code 0 "SIP-4 wardctl sip set user_agent_block=ward-test" \

@@ -488,6 +488,43 @@ TEST_CASE("MED-4 relay capacity is the lower of max_sessions and the port range"
   }
 }
 
+TEST_CASE("SIP-5 MED-3 new sessions take ports only inside the allowed window") {
+  // Ten pairs; the policy allows four of them: two sessions.
+  auto relay = start_relay(61300, 61319);
+  CHECK(relay->stats().max_sessions == 5);
+  relay->set_allowed_ports(rtp_port_range{61304, 61311});
+  CHECK(relay->stats().max_sessions == 2);
+  std::vector<relay_allocation> held;
+  for (int i = 0; i < 2; ++i) {
+    auto session = relay->allocate();
+    REQUIRE(session.has_value());
+    for (auto port : {session->port_a, session->port_b}) {
+      CHECK(port >= 61304);
+      CHECK(port + 1 <= 61311);
+    }
+    held.push_back(*session);
+  }
+  auto refused = relay->allocate();
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().code == relay_errc::exhausted);
+  CHECK(refused.error().detail.find("allowed 61304-61311") != std::string::npos);
+
+  // A window that splits a pair leaves that pair out.
+  relay->set_allowed_ports(rtp_port_range{61305, 61316});
+  CHECK(relay->stats().max_sessions == 2);
+  relay->release(held[0].id);
+  auto moved = relay->allocate();
+  REQUIRE(moved.has_value());
+  CHECK(moved->port_a >= 61306);
+  CHECK(moved->port_b + 1 <= 61316);
+
+  // Lifted: the whole range again, and the sessions held keep their ports.
+  relay->set_allowed_ports(std::nullopt);
+  CHECK(relay->stats().max_sessions == 5);
+  CHECK(relay->stats().active_sessions == 2);
+  CHECK(relay->allocate().has_value());
+}
+
 TEST_CASE("MED-3 relay start refuses unusable options") {
   auto refused = [](rtp_relay_options options) {
     return !rtp_relay::start(std::move(options)).has_value();
