@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
+#include <map>
 #include <prometheus/metric_family.h>
 
 namespace ward::node {
@@ -15,6 +16,21 @@ prometheus::MetricFamily gauge(std::string name, std::string help, double value,
   metric.gauge.value = value;
   return prometheus::MetricFamily{
       std::move(name), std::move(help), prometheus::MetricType::Gauge, {std::move(metric)}};
+}
+
+/// One gauge family with a series per label set.
+prometheus::MetricFamily
+gauges(std::string name, std::string help,
+       const std::vector<std::pair<std::vector<prometheus::ClientMetric::Label>, double>>& series) {
+  prometheus::MetricFamily family{
+      std::move(name), std::move(help), prometheus::MetricType::Gauge, {}};
+  for (const auto& [labels, value] : series) {
+    prometheus::ClientMetric metric;
+    metric.label = labels;
+    metric.gauge.value = value;
+    family.metric.push_back(std::move(metric));
+  }
+  return family;
 }
 
 } // namespace
@@ -67,29 +83,35 @@ std::vector<prometheus::MetricFamily> sip_metrics::Collect() const {
                              static_cast<double>(sip_->dropped())));
   families.push_back(gauge("ward_sip_registrations", "Current registrar bindings.",
                            static_cast<double>(sip_->bindings().size())));
-  families.push_back(gauge("ward_sip_blacklisted", "Blacklisted addresses and extensions.",
-                           static_cast<double>(lists.addresses.size()), {{"kind", "address"}}));
-  families.back().metric.push_back([&] {
-    prometheus::ClientMetric metric;
-    metric.label = {{"kind", "extension"}};
-    metric.gauge.value = static_cast<double>(lists.extensions.size());
-    return metric;
-  }());
+  families.push_back(
+      gauges("ward_sip_blacklisted", "Blacklisted addresses and extensions.",
+             {{{{"kind", "address"}}, static_cast<double>(lists.addresses.size())},
+              {{{"kind", "extension"}}, static_cast<double>(lists.extensions.size())}}));
   families.push_back(counter("ward_sip_user_agent_refused_total",
                              "SIP requests dropped for a refused User-Agent.",
                              static_cast<double>(sip_->refused_user_agents())));
   // SPEC MON-4, MED-4: calls and the media relay's capacity.
   const auto calls = sip_->calls();
   const auto direct = std::ranges::count_if(calls, &telephony::call_view::direct);
-  families.push_back(gauge("ward_calls_active", "Calls in progress through the B2BUA.",
-                           static_cast<double>(calls.size() - static_cast<std::size_t>(direct)),
-                           {{"media", "relayed"}}));
-  families.back().metric.push_back([&] {
-    prometheus::ClientMetric metric;
-    metric.label = {{"media", "direct"}};
-    metric.gauge.value = static_cast<double>(direct);
-    return metric;
-  }());
+  families.push_back(gauges("ward_calls_active", "Calls in progress through the B2BUA.",
+                            {{{{"media", "relayed"}},
+                              static_cast<double>(calls.size() - static_cast<std::size_t>(direct))},
+                             {{{"media", "direct"}}, static_cast<double>(direct)}}));
+  // SPEC MED-4: every leg, secure or plain, relayed or direct.
+  std::map<std::pair<std::string, std::string>, double> legs{{{"srtp", "relayed"}, 0},
+                                                             {{"rtp", "relayed"}, 0},
+                                                             {{"srtp", "direct"}, 0},
+                                                             {{"rtp", "direct"}, 0}};
+  for (const auto& call : calls)
+    for (const auto* media : {&call.caller_media, &call.callee_media})
+      legs[{media->starts_with("srtp") ? "srtp" : "rtp", call.direct ? "direct" : "relayed"}] += 1;
+  std::vector<std::pair<std::vector<prometheus::ClientMetric::Label>, double>> leg_series;
+  for (const auto& [key, count] : legs)
+    leg_series.push_back({{{"media", key.first}, {"path", key.second}}, count});
+  families.push_back(gauges("ward_call_legs_active",
+                            "Legs of the calls in progress by media (srtp, rtp) and path (relayed, "
+                            "direct).",
+                            leg_series));
   families.push_back(counter("ward_calls_started_total", "Calls the B2BUA started.",
                              static_cast<double>(sip_->calls_started())));
   families.push_back(counter("ward_calls_direct_media_total",
@@ -101,15 +123,10 @@ std::vector<prometheus::MetricFamily> sip_metrics::Collect() const {
   families.push_back(counter("ward_calls_answered_total", "Calls that were answered and ended.",
                              static_cast<double>(sip_->calls_answered())));
   auto [units, capacity] = sip_->media_capacity();
-  families.push_back(gauge("ward_media_capacity_units",
-                           "Media units in use and the maximum (SPEC MED-4: SRTP counts two).",
-                           static_cast<double>(units), {{"kind", "used"}}));
-  families.back().metric.push_back([&] {
-    prometheus::ClientMetric metric;
-    metric.label = {{"kind", "max"}};
-    metric.gauge.value = static_cast<double>(capacity);
-    return metric;
-  }());
+  families.push_back(gauges("ward_media_capacity_units",
+                            "Media units in use and the maximum (SPEC MED-4: SRTP counts two).",
+                            {{{{"kind", "used"}}, static_cast<double>(units)},
+                             {{{"kind", "max"}}, static_cast<double>(capacity)}}));
   if (auto relay = sip_->relay()) {
     auto stats = relay->stats();
     families.push_back(gauge("ward_media_relay_sessions", "Media relay sessions in use.",

@@ -216,6 +216,10 @@ if wait_for 8 call_listed; then
 else
   fail "MON-5 MED-4 wardctl calls shows the answered call: $(at primary calls 2>&1)"
 fi
+[ "$(metric primary 'ward_call_legs_active{media="rtp",path="relayed"}')" = 2 ] &&
+  [ "$(metric primary 'ward_call_legs_active{media="srtp",path="relayed"}')" = 0 ] &&
+  pass "MED-4 MON-4 /metrics counts the call's two legs as plain RTP through the relay" ||
+  fail "MED-4 MON-4 ward_call_legs_active: $(curl -s "http://$(endpoint primary metrics)/metrics" | grep '^ward_call_legs_active' | tr '\n' ' ')"
 tls_code=0
 wait "$tls_caller" || tls_code=$?
 out=$(cat "$work/tls-caller.out")
