@@ -41,12 +41,29 @@ write_node_config primary primary
 sed -i "s/^sip:$/sip:\n  digest_preferred: md5-only/" "$WARD_TEST_DIR/primary/node.yaml"
 relay_ports=$(baresip_udp_range 400)
 printf 'media:\n  rtp_ports: %s\n' "$relay_ports" >>"$WARD_TEST_DIR/primary/node.yaml"
+# audio_port PHONE START_LINE_REGEX: the audio port of the SDP in the message PHONE logged
+# that starts so (sent or received); the last one when there are several.
+audio_port() {
+  baresip_sdp "$1" "$2" | sed -n 's/^m=audio \([0-9]*\) .*/\1/p' | tail -1
+}
 # relay_port START_LINE_REGEX PHONE: the audio port of the SDP PHONE received in the message
 # starting so is one of the node's relay ports.
 relay_port() {
   local port
-  port=$(baresip_sdp "$2" "$1" | sed -n 's/^m=audio \([0-9]*\) .*/\1/p' | tail -1)
+  port=$(audio_port "$2" "$1")
   [ -n "$port" ] && [ "$port" -ge "${relay_ports%-*}" ] && [ "$port" -le "${relay_ports#*-}" ]
+}
+# srtp_call CALLER CALLEE: CALLER dials 302 and both phones report the call established.
+srtp_call() {
+  baresip_dial "$1" 302 >/dev/null
+  wait_for 10 baresip_event "$2" CALL_ESTABLISHED incoming &&
+    wait_for 5 baresip_event "$1" CALL_ESTABLISHED outgoing
+}
+# hung_up CALLER CALLEE: CALLER hangs up and both phones see the call closed.
+hung_up() {
+  baresip_hangup "$1" >/dev/null
+  wait_for 10 closed_by "$1" "Connection reset by user" &&
+    wait_for 10 closed_by "$2" "Connection reset by peer"
 }
 start_node primary || exit 1
 ignite primary
@@ -131,11 +148,13 @@ relay_port '^INVITE' p302 &&
   pass "MED-3 the offer to 302 names the node's relay port, not 301's" ||
   fail "MED-3 the offer to 302 names the node's relay ($relay_ports): $(baresip_sdp p302 '^INVITE' | grep '^[cm]=' | tr '\n' ';')"
 
-# capture_start NAME PHONE_A PHONE_B: captures 2 s of the call's media on the relay ports
-# `wardctl calls` lists, in the background (tests/e2e/baresip/capture.py; needs root).
+# capture_start NAME PHONE_A PHONE_B [PORTS]: captures 2 s of the call's media on PORTS
+# (comma-separated), by default the relay ports `wardctl calls` lists, in the background
+# (tests/e2e/baresip/capture.py; needs root).
 capture_start() {
-  local ports
-  ports=$(at calls | awk 'NR > 2 && $1 ~ /^[0-9]+$/ { print $NF; exit }' | tr '/' ',')
+  local ports=${4:-}
+  [ -n "$ports" ] ||
+    ports=$(at calls | awk 'NR > 2 && $1 ~ /^[0-9]+$/ { print $NF; exit }' | tr '/' ',')
   python3 "$here/baresip/capture.py" 2 "$ports" "$(baresip_dir "$2")/tone.wav" \
     "$(baresip_dir "$3")/tone.wav" >"$WARD_TEST_DIR/capture-$1.out" 2>&1 &
   WARD_TEST_PIDS+=("$!")
@@ -146,18 +165,27 @@ capture_result() {
   CAPTURE_CODE=$?
   CAPTURE=$(cat "$WARD_TEST_DIR/capture-$1.out")
 }
+# capture_verdict NAME clear|none TEXT: waits for capture NAME, then checks it saw the call
+# (50 packets or more) with the tones in clear in at least 10 of them, or in none; a note
+# instead when not root.
+capture_verdict() {
+  local wanted='$4 == 0'
+  [ "$2" = clear ] && wanted='$4 >= 10'
+  capture_result "$1"
+  if [ "$CAPTURE_CODE" = 77 ]; then
+    echo "note: not root, the media of the $1 call on loopback is not captured"
+  elif awk "{ exit !(\$2 >= 50 && $wanted) }" <<<"$CAPTURE"; then
+    pass "$3 ($CAPTURE)"
+  else
+    fail "$3: $CAPTURE"
+  fi
+}
 capture_start rtp p301 p302
 
 # The call stays up ~3 s; neither phone closes it meanwhile.
 sleep 3
-capture_result rtp
-if [ "$CAPTURE_CODE" = 77 ]; then
-  echo "note: not root, the media on loopback is not captured"
-elif awk '{ exit !($2 >= 50 && $4 >= 10) }' <<<"$CAPTURE"; then
-  pass "MED-3 a capture on loopback sees the plain RTP call's tones in clear ($CAPTURE): the check below can tell"
-else
-  fail "MED-3 a capture on loopback sees the plain RTP call's tones in clear: $CAPTURE"
-fi
+capture_verdict rtp clear \
+  "MED-3 a capture on loopback sees the plain RTP call's tones in clear, so the checks below can tell"
 up=0
 if baresip_event p301 CALL_ESTABLISHED && baresip_event p302 CALL_ESTABLISHED &&
   ! baresip_event p301 CALL_CLOSED && ! baresip_event p302 CALL_CLOSED; then
@@ -227,9 +255,7 @@ srtp_metric() {
 }
 protected_before=$(srtp_metric protected)
 unprotected_before=$(srtp_metric unprotected)
-baresip_dial s301 302 >/dev/null
-if wait_for 10 baresip_event s302 CALL_ESTABLISHED incoming &&
-  wait_for 5 baresip_event s301 CALL_ESTABLISHED outgoing; then
+if srtp_call s301 s302; then
   pass "MED-1 301 calls 302 with SRTP on both legs: established"
 else
   fail "MED-1 301 calls 302 with SRTP on both legs (caller: $(baresip_why s301); callee: $(baresip_why s302))"
@@ -249,17 +275,8 @@ key_302=$(baresip_sdp s302 '^INVITE' | sed -n 's/^a=crypto:[0-9]* [A-Z0-9_]* inl
   fail "MED-1 MED-3 302 is offered the node's own key (301 sent ${key_301:-none}, 302 got ${key_302:-none}): $(baresip_sdp s302 '^INVITE' | grep '^[ma]=' | tr '\n' ';')"
 capture_start srtp s301 s302
 sleep 3
-capture_result srtp
-if [ "$CAPTURE_CODE" = 77 ]; then
-  echo "note: not root, the SRTP media on loopback is not captured"
-elif awk '{ exit !($2 >= 50 && $4 == 0) }' <<<"$CAPTURE"; then
-  pass "MED-1 a capture of the relay ports finds none of the tones in clear ($CAPTURE)"
-else
-  fail "MED-1 a capture of the relay ports finds none of the tones in clear: $CAPTURE"
-fi
-baresip_hangup s301 >/dev/null
-wait_for 10 closed_by s301 "Connection reset by user" &&
-  wait_for 10 closed_by s302 "Connection reset by peer" ||
+capture_verdict srtp none "MED-1 a capture of the relay ports finds none of the tones in clear"
+hung_up s301 s302 ||
   fail "SIP-6 the SRTP call is hung up on both phones (301: $(baresip_close_reason s301); 302: $(baresip_close_reason s302))"
 wait_for 5 received_tone s302 440 &&
   pass "MED-3 302 decrypted 301's 440 Hz tone: SRTP in, re-keyed, SRTP out ($(baresip_received s302))" ||
@@ -290,9 +307,7 @@ wait_for 10 baresip_registered d301 && wait_for 10 baresip_registered d302 ||
   fail "MED-3 both SRTP phones register over TLS: $(baresip_why d301); $(baresip_why d302)"
 protected_before=$(srtp_metric protected)
 relayed_before=$(metric primary ward_media_packets_relayed_total)
-baresip_dial d301 302 >/dev/null
-if wait_for 10 baresip_event d302 CALL_ESTABLISHED incoming &&
-  wait_for 5 baresip_event d301 CALL_ESTABLISHED outgoing; then
+if srtp_call d301 d302; then
   pass "MED-3 301 calls 302 with direct SRTP: established"
 else
   fail "MED-3 301 calls 302 with direct SRTP (caller: $(baresip_why d301); callee: $(baresip_why d302))"
@@ -303,32 +318,21 @@ direct_listed() {
 wait_for 5 direct_listed &&
   pass "MED-4 MON-5 wardctl calls shows the call secure on both legs and direct" ||
   fail "MED-4 MON-5 wardctl calls shows the call direct: $(at calls 2>&1)"
-port_301=$(baresip_sdp d301 '^INVITE' | sed -n 's/^m=audio \([0-9]*\) .*/\1/p' | head -1)
-port_302=$(baresip_sdp d302 '^SIP/2.0 200' | sed -n 's/^m=audio \([0-9]*\) .*/\1/p' | head -1)
-offered_302=$(baresip_sdp d302 '^INVITE' | sed -n 's/^m=audio \([0-9]*\) .*/\1/p' | head -1)
-answered_301=$(baresip_sdp d301 '^SIP/2.0 200' | sed -n 's/^m=audio \([0-9]*\) .*/\1/p' | head -1)
+port_301=$(audio_port d301 '^INVITE')
+port_302=$(audio_port d302 '^SIP/2.0 200')
+offered_302=$(audio_port d302 '^INVITE')
+answered_301=$(audio_port d301 '^SIP/2.0 200')
 [ -n "$port_301" ] && [ "$offered_302" = "$port_301" ] && [ -n "$port_302" ] &&
   [ "$answered_301" = "$port_302" ] &&
   pass "MED-3 each phone is given the other's own media port ($port_301, $port_302), not the relay's" ||
   fail "MED-3 direct media ports: 301 offered ${port_301:-?}, 302 was offered ${offered_302:-?}; 302 answered ${port_302:-?}, 301 got ${answered_301:-?}"
 if [ -n "$port_301" ] && [ -n "$port_302" ]; then
-  python3 "$here/baresip/capture.py" 2 "$port_301,$port_302" "$(baresip_dir d301)/tone.wav" \
-    "$(baresip_dir d302)/tone.wav" >"$WARD_TEST_DIR/capture-direct.out" 2>&1 &
-  WARD_TEST_PIDS+=("$!")
-  CAPTURE_PID=$!
-  capture_result direct
-  if [ "$CAPTURE_CODE" = 77 ]; then
-    echo "note: not root, the direct SRTP media on loopback is not captured"
-  elif awk '{ exit !($2 >= 50 && $4 == 0) }' <<<"$CAPTURE"; then
-    pass "MED-1 MED-3 a capture between the phones finds direct media and none of the tones in clear ($CAPTURE)"
-  else
-    fail "MED-1 MED-3 a capture between the phones finds none of the tones in clear: $CAPTURE"
-  fi
+  capture_start direct d301 d302 "$port_301,$port_302"
+  capture_verdict direct none \
+    "MED-1 MED-3 a capture between the phones finds direct media and none of the tones in clear"
 fi
 sleep 1
-baresip_hangup d301 >/dev/null
-wait_for 10 closed_by d301 "Connection reset by user" &&
-  wait_for 10 closed_by d302 "Connection reset by peer" ||
+hung_up d301 d302 ||
   fail "SIP-6 the direct call is hung up on both phones (301: $(baresip_close_reason d301); 302: $(baresip_close_reason d302))"
 wait_for 5 received_tone d302 440 && wait_for 5 received_tone d301 660 &&
   pass "MED-3 each phone decrypted the other's tone, sent directly ($(baresip_received d302); $(baresip_received d301))" ||

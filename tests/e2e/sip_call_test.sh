@@ -141,15 +141,19 @@ call() {
 metric() {
   curl -s "http://$(endpoint "$1" metrics)/metrics" | awk -v name="$2" '$1 == name { print $2 }'
 }
+# expect_answered NAME TEXT: the last call() NAME was answered and hung up on both legs.
+expect_answered() {
+  if [ "$CALLER_CODE" = 0 ] && [ "$CALLEE_CODE" = 0 ]; then
+    pass "$2"
+  else
+    fail "$2 (caller $(why "$1-caller"); callee $(why "$1-callee"))"
+  fi
+}
 final_code() { tr -d '\r' <"$work/$1-caller.msg" | grep -Eo '^SIP/2.0 [0-9]+' | awk '{print $2}' | tail -1; }
 
 # ---- SIP-6 an answered call on one node, media through the relay -------------------------------
 call answered call_uas.xml 127.0.0.32 "$callee_port" call_uac.xml 202
-if [ "$CALLER_CODE" = 0 ] && [ "$CALLEE_CODE" = 0 ]; then
-  pass "SIP-6 201 calls 202 on one node: 407, INVITE, 180, 200, ACK, BYE, 200 on both legs"
-else
-  fail "SIP-6 201 calls 202 on one node (caller $(why answered-caller); callee $(why answered-callee))"
-fi
+expect_answered answered "SIP-6 201 calls 202 on one node: 407, INVITE, 180, 200, ACK, BYE, 200 on both legs"
 tr -d '\r' <"$work/answered-caller.msg" | grep -q '^m=audio 46[0-9][0-9][0-9] ' &&
   pass "MED-3 the caller's answer names the primary's relay port, not the callee's" ||
   fail "MED-3 the caller's answer names the primary's relay port: $(tr -d '\r' <"$work/answered-caller.msg" | grep '^m=' | head -3)"
@@ -268,11 +272,7 @@ call no_route "" "" "" call_refused_uac.xml 112
 expect_code 0 "TF-2 wardctl sip set emergency_numbers=112,999 emergency_extension=202" \
   at primary sip set emergency_numbers=112,999 emergency_extension=202
 call emergency call_uas.xml 127.0.0.32 "$callee_port" call_uac.xml 112
-if [ "$CALLER_CODE" = 0 ] && [ "$CALLEE_CODE" = 0 ]; then
-  pass "TF-2 MED-2 201 under Enforce dials 112 with an RTP-only offer: the emergency extension 202 answers"
-else
-  fail "TF-2 MED-2 201 under Enforce dials 112 (caller $(why emergency-caller); callee $(why emergency-callee))"
-fi
+expect_answered emergency "TF-2 MED-2 201 under Enforce dials 112 with an RTP-only offer: the emergency extension 202 answers"
 tr -d '\r' <"$work/emergency-callee.msg" | grep -qi '^Priority: emergency' &&
   pass "TF-2 the emergency extension's INVITE is marked Priority: emergency" ||
   fail "TF-2 the emergency extension's INVITE is marked Priority: emergency: $(tr -d '\r' <"$work/emergency-callee.msg" | grep -i '^priority' | head -1)"
@@ -293,11 +293,7 @@ at primary media set extension 201 system >/dev/null
 relay_sessions_before=$(metric primary ward_media_relay_sessions)
 expect_code 0 "MED-3 wardctl sip set direct_media=on" at primary sip set direct_media=on
 call direct call_uas.xml 127.0.0.32 "$callee_port" call_uac.xml 202
-if [ "$CALLER_CODE" = 0 ] && [ "$CALLEE_CODE" = 0 ]; then
-  pass "MED-3 with direct media on, 201 calls 202: answered and hung up"
-else
-  fail "MED-3 with direct media on, 201 calls 202 (caller $(why direct-caller); callee $(why direct-callee))"
-fi
+expect_answered direct "MED-3 with direct media on, 201 calls 202: answered and hung up"
 # Two RTP phones on the node's own network: each gets the other's own address, not the relay.
 if tr -d '\r' <"$work/direct-callee.msg" | grep -q '^c=IN IP4 127.0.0.31' &&
   tr -d '\r' <"$work/direct-caller.msg" | grep -q '^c=IN IP4 127.0.0.32' &&
@@ -372,11 +368,7 @@ expect_output "^SIP/2.0 403" "SIP-3 auto-create off again: another unknown exten
 # The primary learns where 203 is from exp1's location table, sent over the line.
 sleep 1
 call remote call_uas.xml 127.0.0.33 "$remote_port" call_uac.xml 203
-if [ "$CALLER_CODE" = 0 ] && [ "$CALLEE_CODE" = 0 ]; then
-  pass "SIP-6 201 on the primary calls 203 on exp1 over the line: answered and hung up"
-else
-  fail "SIP-6 201 on the primary calls 203 on exp1 over the line (caller $(why remote-caller); callee $(why remote-callee))"
-fi
+expect_answered remote "SIP-6 201 on the primary calls 203 on exp1 over the line: answered and hung up"
 tr -d '\r' <"$work/remote-callee.msg" | grep -q '^m=audio 47[0-9][0-9][0-9] ' &&
   pass "MED-3 each node anchors its own leg: the callee is offered exp1's relay" ||
   fail "MED-3 the callee is offered exp1's relay: $(tr -d '\r' <"$work/remote-callee.msg" | grep '^m=' | head -2)"
@@ -400,11 +392,7 @@ call remote_enforce "" "" "" call_refused_uac.xml 203
   fail "MED-2 an ordinary call to 203 under Enforce gets 488 (final $(final_code remote_enforce); $(why remote_enforce-caller))"
 at primary sip set emergency_extension=203 >/dev/null
 call remote_emergency call_uas.xml 127.0.0.33 "$remote_port" call_uac.xml 112
-if [ "$CALLER_CODE" = 0 ] && [ "$CALLEE_CODE" = 0 ]; then
-  pass "TF-2 MED-2 an emergency call to 203 on exp1 connects over the line despite Enforce"
-else
-  fail "TF-2 MED-2 an emergency call to 203 on exp1 (caller $(why remote_emergency-caller); callee $(why remote_emergency-callee))"
-fi
+expect_answered remote_emergency "TF-2 MED-2 an emergency call to 203 on exp1 connects over the line despite Enforce"
 grep -q 'event=emergency_call caller=201 dialled=203 route=203' "$WARD_TEST_DIR/exp1/node.log" &&
   pass "TF-2 exp1 takes the call as an emergency call from the line's Priority header" ||
   fail "TF-2 exp1 takes the call as an emergency call: $(grep emergency_call "$WARD_TEST_DIR/exp1/node.log" | tail -2)"

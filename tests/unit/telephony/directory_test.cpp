@@ -18,6 +18,19 @@ telephony_directory empty_directory() {
   return telephony_directory({}, "ward.test", security::test_argon2_cost);
 }
 
+/// set_sip_policy refuses `policy` naming `field`, and the directory keeps its policy and
+/// version.
+void check_policy_refused(const sip_policy& policy, std::string_view field) {
+  auto directory = empty_directory();
+  auto version = directory.data().version;
+  auto refused = directory.set_sip_policy(policy, test::fixed_now());
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().code == security::security_errc::invalid_argument);
+  CHECK(refused.error().field == field);
+  CHECK(directory.data().policy == sip_policy{});
+  CHECK(directory.data().version == version);
+}
+
 } // namespace
 
 TEST_CASE("SEC-9 digest secrets are the RFC 2617 and RFC 8760 HA1 values") {
@@ -208,15 +221,8 @@ TEST_CASE("SIP-5 the RTP port range is checked and capped at 50750 with remote w
   CHECK(field_of(policy).empty());
 
   // A refused policy changes nothing in the directory.
-  auto directory = empty_directory();
   policy.rtp_port_max = 60000;
-  auto version = directory.data().version;
-  auto refused = directory.set_sip_policy(policy, test::fixed_now());
-  REQUIRE_FALSE(refused.has_value());
-  CHECK(refused.error().code == security::security_errc::invalid_argument);
-  CHECK(refused.error().field == "rtp_port_max");
-  CHECK(directory.data().policy == sip_policy{});
-  CHECK(directory.data().version == version);
+  check_policy_refused(policy, "rtp_port_max");
 }
 
 TEST_CASE("SIP-4 User-Agent rules match case-insensitive substrings and the block list wins") {
@@ -607,15 +613,8 @@ TEST_CASE("TF-2 the emergency extension is an extension number other than an eme
   CHECK(validate_sip_policy(policy).has_value());
 
   // set_sip_policy refuses it and keeps what it had.
-  auto directory = empty_directory();
-  auto version = directory.data().version;
   policy.emergency_extension = "999";
-  auto set = directory.set_sip_policy(policy, test::fixed_now());
-  REQUIRE_FALSE(set.has_value());
-  CHECK(set.error().code == security::security_errc::invalid_argument);
-  CHECK(set.error().field == "emergency_extension");
-  CHECK(directory.data().policy == sip_policy{});
-  CHECK(directory.data().version == version);
+  check_policy_refused(policy, "emergency_extension");
 }
 
 TEST_CASE("TF-1 TF-2 a stored emergency route that does not validate is refused as damaged") {
