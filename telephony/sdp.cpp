@@ -513,8 +513,11 @@ rewrite_sdp(std::string_view original_body, const sdp_session& parsed, const sdp
     const sdp_line& line = **next;
     if (++count <= 2 || line.type == 'c')
       continue;
-    // The relay takes RTCP on port+1 (RFC 3605 would otherwise point the peer elsewhere).
-    if (line.type == 'a' && attribute_name(line.value) == "rtcp")
+    // The relay takes RTCP on port+1 (RFC 3605 would otherwise point the peer elsewhere), and
+    // apart from RTP: without rtcp-mux in the answer, a phone that offered it keeps RTCP off
+    // the RTP port (RFC 5761 section 5.1.1), where an SRTP leg would take it for forged RTP.
+    if (line.type == 'a' && (attribute_name(line.value) == "rtcp" || line.value == "rtcp-mux" ||
+                             line.value == "rtcp-mux-only"))
       continue;
     if (line.type == 'a') {
       auto name = attribute_name(line.value);

@@ -133,7 +133,8 @@ struct sdp_rewrite {
 
 /// Re-renders `original_body` (already parsed as `parsed`) with o= replaced, every c=
 /// replaced by one session-level c= for `address` (media-level c= lines dropped), each m=
-/// port replaced, a=rtcp lines dropped (the relay uses port+1), ICE attributes dropped (the
+/// port replaced, a=rtcp, a=rtcp-mux and a=rtcp-mux-only lines dropped (the relay takes RTCP
+/// on port+1, apart from RTP), ICE attributes dropped (the
 /// media is anchored on the relay, so the far end's candidates would lead around it), the
 /// protocol and a=crypto lines of each stream replaced as `media` says, everything else
 /// (a=rtpmap, a=fmtp, direction, b= ...) kept in order; CRLF line ends.

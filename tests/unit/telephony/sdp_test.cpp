@@ -248,6 +248,15 @@ a=rtpmap:96 H264/90000
 )"));
 }
 
+TEST_CASE("MED-3 SDP rewrite drops rtcp-mux so RTCP stays off the relay's RTP port") {
+  auto body = with_session("m=audio 4000 RTP/SAVP 0\na=rtcp-mux\na=rtcp-mux-only\n"
+                           "a=rtcp-rsize\na=rtcp-fb:* nack\na=sendrecv\n");
+  auto rewritten = parse_ok(rewrite_ok(body, relay({30000})));
+  REQUIRE(rewritten.media.size() == 1);
+  CHECK(rewritten.media[0].attributes ==
+        std::vector<std::string>{"rtcp-rsize", "rtcp-fb:* nack", "sendrecv"});
+}
+
 TEST_CASE("SIP-6 SDP port 0 stream stays 0 and a relay port 0 rejects a stream") {
   auto body =
       with_session("m=audio 4000 RTP/AVP 0\nm=video 0 RTP/AVP 31\nm=audio 4002 RTP/AVP 8\n");
