@@ -460,8 +460,11 @@ std::vector<sip_send> b2bua::start_call(const sip_message& invite, const sip_end
       registered_without_nat(*target.binding)) {
     bool caller_offers_keys =
         !caller_media->crypto.empty() || media::is_secure(caller_media->profile);
+    // An SRTP-only offer goes direct under Enforce alone, where the relay would offer the
+    // callee SRTP only too; under Best Effort the relay connects a callee without SRTP.
     if (caller_answer->transport == media::media_transport::srtp && callee_plan->include_crypto)
-      direct = policy.caller == policy.callee;
+      direct = policy.caller == policy.callee && (policy.caller == media::media_security::enforce ||
+                                                  !media::is_secure(caller_media->profile));
     else if (!caller_offers_keys && !callee_plan->include_crypto)
       direct = policy.caller != media::media_security::enforce &&
                policy.callee != media::media_security::enforce;

@@ -171,9 +171,11 @@ public:
   /// Each leg's media follows `policy`: SDES keys travel only on TLS or a line, and a leg
   /// that cannot meet Enforce ends the call with 488.
   /// Direct media (SPEC MED-3), when `policy.direct_media` allows it, only where it gives
-  /// neither phone weaker media than the relay would: both phones on TLS under the same
-  /// policy (Best Effort or Enforce) with an SRTP offer, whose keys then go to the callee over
-  /// TLS; or a plain RTP offer without keys to a callee that would not be offered SRTP.
+  /// neither phone weaker media than the relay would, nor a call the relay would connect
+  /// refused: both phones on TLS under the same policy with keys in the offer (under Best
+  /// Effort an RTP/AVP offer with a=crypto, which a callee without SRTP can still take; under
+  /// Enforce any), whose keys then go to the callee over TLS; or a plain RTP offer without
+  /// keys to a callee that would not be offered SRTP.
   /// Phones behind NAT, calls across lines and emergency calls are always relayed. A direct
   /// call's answer must meet both phones' policies, or the call ends with 488.
   std::vector<sip_send> start_call(const sip_message& invite, const sip_endpoint& from,

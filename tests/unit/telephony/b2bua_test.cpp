@@ -765,7 +765,7 @@ TEST_CASE("TF-5 MED-4 emergency calls are not refused for capacity or Strict SIP
 TEST_CASE("MED-3 two TLS phones under the same policy get direct SRTP") {
   fixture f;
   auto caller_key = phone_crypto(1, 5);
-  auto caller_offer = srtp_sdp("192.0.2.10", 4000, "RTP/SAVP", caller_key);
+  auto caller_offer = srtp_sdp("192.0.2.10", 4000, "RTP/AVP", caller_key);
   auto out =
       f.calls.start_call(invite(caller_offer), caller_tls, "201", to_202_over(transport::tls),
                          f.clock.now(), f.random, direct_allowed());
@@ -777,7 +777,7 @@ TEST_CASE("MED-3 two TLS phones under the same policy get direct SRTP") {
   CHECK(f.calls.media_units() == 0);
   CHECK(f.calls.direct_calls_started() == 1);
 
-  auto callee_answer = srtp_sdp("192.0.2.20", 5000, "RTP/SAVP", phone_crypto(1, 9));
+  auto callee_answer = srtp_sdp("192.0.2.20", 5000, "RTP/AVP", phone_crypto(1, 9));
   auto answered = from_tls_callee(f, respond(sent, 200, "OK", callee_answer));
   REQUIRE(answered.size() == 2);
   auto ok = parse(answered[1].text);
@@ -812,6 +812,11 @@ TEST_CASE("MED-3 direct media only where the relay would give no phone stronger 
               direct_allowed(media::media_security::enforce, media::media_security::enforce)));
   // Direct media switched off.
   CHECK(relayed(srtp, caller_tls, tls_callee, {}));
+  // An SRTP-only offer under Best Effort: the relay connects a callee without SRTP, a direct
+  // offer would not.
+  CHECK(relayed(srtp, caller_tls, tls_callee, direct_allowed()));
+  CHECK_FALSE(relayed(srtp_sdp("192.0.2.10", 4000, "RTP/AVP", phone_crypto(1, 5)), caller_tls,
+                      tls_callee, direct_allowed()));
   // A plain caller and a callee the relay would give SRTP.
   CHECK(relayed(offer_sdp("192.0.2.10", 4000), caller_phone, tls_callee, direct_allowed()));
   // Policies that differ: the Enforce leg is kept by the relay.
