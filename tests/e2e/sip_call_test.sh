@@ -150,6 +150,14 @@ expect_answered() {
   fi
 }
 final_code() { tr -d '\r' <"$work/$1-caller.msg" | grep -Eo '^SIP/2.0 [0-9]+' | awk '{print $2}' | tail -1; }
+# expect_refused NAME CODE TEXT: the last call() NAME ended with final response CODE, ACKed.
+expect_refused() {
+  if [ "$CALLER_CODE" = 0 ] && [ "$(final_code "$1")" = "$2" ]; then
+    pass "$3"
+  else
+    fail "$3 (final $(final_code "$1"); $(why "$1-caller"))"
+  fi
+}
 
 # ---- SIP-6 an answered call on one node, media through the relay -------------------------------
 call answered call_uas.xml 127.0.0.32 "$callee_port" call_uac.xml 202
@@ -186,19 +194,13 @@ call cancel call_ringing_uas.xml 127.0.0.32 "$callee_port" call_cancel_uac.xml 2
   fail "SIP-6 CANCEL while ringing (caller $(why cancel-caller); callee $(why cancel-callee))"
 
 call unknown "" "" "" call_refused_uac.xml 7999
-[ "$CALLER_CODE" = 0 ] && [ "$(final_code unknown)" = 404 ] &&
-  pass "SIP-6 a number the dial plan does not know: 404" ||
-  fail "SIP-6 a number the dial plan does not know: 404 (final $(final_code unknown); $(why unknown-caller))"
+expect_refused unknown 404 "SIP-6 a number the dial plan does not know: 404"
 
 call unregistered "" "" "" call_refused_uac.xml 204
-[ "$CALLER_CODE" = 0 ] && [ "$(final_code unregistered)" = 480 ] &&
-  pass "SIP-6 an extension registered nowhere: 480" ||
-  fail "SIP-6 an extension registered nowhere: 480 (final $(final_code unregistered); $(why unregistered-caller))"
+expect_refused unregistered 480 "SIP-6 an extension registered nowhere: 480"
 
 call wrongpw "" "" "" call_refused_uac.xml 202 55550000
-[ "$CALLER_CODE" = 0 ] && [ "$(final_code wrongpw)" = 403 ] &&
-  pass "SIP-2 an INVITE with a wrong password: 407, then 403" ||
-  fail "SIP-2 an INVITE with a wrong password: 403 (final $(final_code wrongpw); $(why wrongpw-caller))"
+expect_refused wrongpw 403 "SIP-2 an INVITE with a wrong password: 407, then 403"
 
 # ---- SIP-1 SIP-2 a caller on TLS, its INVITE authenticated with SHA-256 (RFC 8760) --------------
 sip_tls=$(endpoint primary sip_tls)
@@ -246,9 +248,7 @@ fi
 # ---- SIP-1 Strict SIPS -------------------------------------------------------------------------
 expect_code 0 "SIP-1 wardctl sip set strict_sips=on" at primary sip set strict_sips=on
 call strict "" "" "" call_refused_uac.xml 202
-[ "$CALLER_CODE" = 0 ] && [ "$(final_code strict)" = 403 ] &&
-  pass "SIP-1 with Strict SIPS a call over UDP is refused with 403" ||
-  fail "SIP-1 with Strict SIPS a call over UDP is refused with 403 (final $(final_code strict); $(why strict-caller))"
+expect_refused strict 403 "SIP-1 with Strict SIPS a call over UDP is refused with 403"
 out=$(SIP_TRANSPORT=tls SIP_CA="$(trust_anchor primary)" python3 "$here/../integration/sip_client.py" \
   call 127.0.0.1 "${sip_tls##*:}" 201 72014619 ward sha256 202 sips 2>&1)
 grep -q "^SIP/2.0 480" <<<"$out" &&
@@ -259,16 +259,12 @@ expect_code 0 "SIP-1 wardctl sip set strict_sips=off" at primary sip set strict_
 # ---- MED-2 an Enforce extension refuses an RTP-only call ---------------------------------------
 expect_code 0 "MED-2 wardctl media set extension 201 enforce" at primary media set extension 201 enforce
 call enforce "" "" "" call_refused_uac.xml 202
-[ "$CALLER_CODE" = 0 ] && [ "$(final_code enforce)" = 488 ] &&
-  pass "MED-2 201 under Enforce calling over UDP with an RTP-only offer gets 488" ||
-  fail "MED-2 201 under Enforce with an RTP-only offer gets 488 (final $(final_code enforce); $(why enforce-caller))"
+expect_refused enforce 488 "MED-2 201 under Enforce calling over UDP with an RTP-only offer gets 488"
 
 # ---- TF-2 MED-2 an emergency call is never refused for its media -------------------------------
 # 201 is still under Enforce; its RTP-only call to the emergency number is connected anyway.
 call no_route "" "" "" call_refused_uac.xml 112
-[ "$CALLER_CODE" = 0 ] && [ "$(final_code no_route)" = 503 ] &&
-  pass "TF-2 an emergency number with no emergency route configured gets 503, not 404" ||
-  fail "TF-2 an emergency number with no route gets 503 (final $(final_code no_route); $(why no_route-caller))"
+expect_refused no_route 503 "TF-2 an emergency number with no emergency route configured gets 503, not 404"
 expect_code 0 "TF-2 wardctl sip set emergency_numbers=112,999 emergency_extension=202" \
   at primary sip set emergency_numbers=112,999 emergency_extension=202
 call emergency call_uas.xml 127.0.0.32 "$callee_port" call_uac.xml 112
@@ -387,9 +383,7 @@ at primary media set extension 203 enforce >/dev/null
 enforced_on_exp1() { at exp1 media show | grep -q "^extension 203: enforce"; }
 wait_for 10 enforced_on_exp1 || fail "MED-2 203's override reaches exp1: $(at exp1 media show 2>&1)"
 call remote_enforce "" "" "" call_refused_uac.xml 203
-[ "$CALLER_CODE" = 0 ] && [ "$(final_code remote_enforce)" = 488 ] &&
-  pass "MED-2 an ordinary call to 203 under Enforce on UDP is refused by exp1 with 488" ||
-  fail "MED-2 an ordinary call to 203 under Enforce gets 488 (final $(final_code remote_enforce); $(why remote_enforce-caller))"
+expect_refused remote_enforce 488 "MED-2 an ordinary call to 203 under Enforce on UDP is refused by exp1 with 488"
 at primary sip set emergency_extension=203 >/dev/null
 call remote_emergency call_uas.xml 127.0.0.33 "$remote_port" call_uac.xml 112
 expect_answered remote_emergency "TF-2 MED-2 an emergency call to 203 on exp1 connects over the line despite Enforce"

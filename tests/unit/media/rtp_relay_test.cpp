@@ -43,26 +43,29 @@ struct datagram {
   std::uint16_t from_port = 0;
 };
 
+/// A numeric IPv4 or IPv6 socket address and its length.
+std::pair<sockaddr_storage, socklen_t> socket_address(const std::string& host, std::uint16_t port) {
+  sockaddr_storage address{};
+  if (host.find(':') != std::string::npos) {
+    auto& v6 = reinterpret_cast<sockaddr_in6&>(address);
+    v6.sin6_family = AF_INET6;
+    v6.sin6_port = htons(port);
+    ::inet_pton(AF_INET6, host.c_str(), &v6.sin6_addr);
+    return {address, sizeof v6};
+  }
+  auto& v4 = reinterpret_cast<sockaddr_in&>(address);
+  v4.sin_family = AF_INET;
+  v4.sin_port = htons(port);
+  ::inet_pton(AF_INET, host.c_str(), &v4.sin_addr);
+  return {address, sizeof v4};
+}
+
 /// A UDP socket standing in for one media port of a phone.
 class phone_socket {
 public:
   explicit phone_socket(std::uint16_t port = 0, std::string host = "127.0.0.1")
       : host_(std::move(host)) {
-    sockaddr_storage local{};
-    socklen_t length = 0;
-    if (host_.find(':') != std::string::npos) {
-      auto& v6 = reinterpret_cast<sockaddr_in6&>(local);
-      v6.sin6_family = AF_INET6;
-      v6.sin6_port = htons(port);
-      ::inet_pton(AF_INET6, host_.c_str(), &v6.sin6_addr);
-      length = sizeof v6;
-    } else {
-      auto& v4 = reinterpret_cast<sockaddr_in&>(local);
-      v4.sin_family = AF_INET;
-      v4.sin_port = htons(port);
-      ::inet_pton(AF_INET, host_.c_str(), &v4.sin_addr);
-      length = sizeof v4;
-    }
+    auto [local, length] = socket_address(host_, port);
     fd_ = ::socket(local.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&local), length) != 0) {
       ::close(fd_);
@@ -90,23 +93,9 @@ public:
   /// Sends `payload` to the relay port `port` on `host`.
   void send_to(std::uint16_t port, std::string_view payload,
                const std::string& host = "127.0.0.1") const {
-    sockaddr_storage target{};
-    socklen_t length = 0;
-    if (host.find(':') != std::string::npos) {
-      auto& v6 = reinterpret_cast<sockaddr_in6&>(target);
-      v6.sin6_family = AF_INET6;
-      v6.sin6_port = htons(port);
-      ::inet_pton(AF_INET6, host.c_str(), &v6.sin6_addr);
-      length = sizeof v6;
-    } else {
-      auto& v4 = reinterpret_cast<sockaddr_in&>(target);
-      v4.sin_family = AF_INET;
-      v4.sin_port = htons(port);
-      ::inet_pton(AF_INET, host.c_str(), &v4.sin_addr);
-      length = sizeof v4;
-    }
+    const auto [target, length] = socket_address(host, port);
     auto sent = ::sendto(fd_, payload.data(), payload.size(), 0,
-                         reinterpret_cast<sockaddr*>(&target), length);
+                         reinterpret_cast<const sockaddr*>(&target), length);
     REQUIRE(sent == static_cast<ssize_t>(payload.size()));
   }
 
