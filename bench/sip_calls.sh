@@ -45,18 +45,8 @@
 # run is bounded by -timeout (and the caller's by -m).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-build=${1:-build}
-case $build in /*) ;; *) build=$PWD/$build ;; esac
-WARD_NODE=$build/node/ward-node
-WARDCTL=$build/cli/wardctl
-scenarios=$PWD/tests/e2e/sip
-if ! command -v sipp >/dev/null 2>&1; then
-  echo "# sipp is not installed (apt-get install sip-tester): no SIP call figures"
-  exit 77
-fi
-source tests/integration/lib.sh
 source bench/sip_lib.sh
-ward_test_init
+sip_bench_setup "${1:-build}" "SIP call"
 
 rates=${WARD_BENCH_RATES:-250 500 1000 1500 2000 3000 4000}
 stage_seconds=${WARD_BENCH_STAGE_SECONDS:-10}

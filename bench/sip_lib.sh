@@ -1,4 +1,22 @@
-# Shared by the sipp benchmarks (bench/sip_register.sh, bench/sip_calls.sh); sourced.
+# Shared by the sipp benchmarks (bench/sip_register.sh, bench/sip_calls.sh); sourced from the
+# project's root.
+
+# sip_bench_setup BUILD WHAT: WARD_NODE, WARDCTL and scenarios for BUILD (relative to the
+# project's root or absolute), then a test directory (tests/integration/lib.sh); exits 77 with
+# a note naming the missing WHAT figures when sipp is not installed.
+sip_bench_setup() {
+  local build=$1
+  case $build in /*) ;; *) build=$PWD/$build ;; esac
+  WARD_NODE=$build/node/ward-node
+  WARDCTL=$build/cli/wardctl
+  scenarios=$PWD/tests/e2e/sip
+  if ! command -v sipp >/dev/null 2>&1; then
+    echo "# sipp is not installed (apt-get install sip-tester): no $2 figures"
+    exit 77
+  fi
+  source tests/integration/lib.sh
+  ward_test_init
+}
 
 # cpu_ticks PID: user + system clock ticks the process has used so far.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }

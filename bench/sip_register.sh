@@ -51,18 +51,8 @@
 # every sipp run is bounded by -m and -timeout.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-build=${1:-build}
-case $build in /*) ;; *) build=$PWD/$build ;; esac
-WARD_NODE=$build/node/ward-node
-WARDCTL=$build/cli/wardctl
-scenarios=$PWD/tests/e2e/sip
-if ! command -v sipp >/dev/null 2>&1; then
-  echo "# sipp is not installed (apt-get install sip-tester): no SIP registration figures"
-  exit 77
-fi
-source tests/integration/lib.sh
 source bench/sip_lib.sh
-ward_test_init
+sip_bench_setup "${1:-build}" "SIP registration"
 
 extensions=${WARD_BENCH_EXTENSIONS:-1000}
 rates=${WARD_BENCH_RATES:-2000 8000 16000 32000 48000}
