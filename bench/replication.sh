@@ -16,21 +16,15 @@ source tests/integration/lib.sh
 ward_test_init
 
 changes=30
-ctl() {
-  local name=$1; shift
-  WARD_SESSION_FILE="$WARD_TEST_DIR/session-$name" "$WARDCTL" \
-    --endpoints "$WARD_TEST_DIR/$name/data/run/endpoints" \
-    --ca-file "$WARD_TEST_DIR/primary/data/certificates/root-ca.pem" \
-    --server-name "$name.ward.test" --timeout 10 "$@"
-}
+# Every wardctl call (`at`, tests/integration/lib.sh) waits up to 10 s.
+WARD_AT_TIMEOUT=10
 
 run_cluster() {
   local n=$1 up version
   write_node_config primary primary
   sed -i 's/^  level: info$/  level: warn/' "$WARD_TEST_DIR/primary/node.yaml"
   start_node primary >/dev/null || return 1
-  ignite primary
-  ctl primary login -u Administrator <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
+  ignite_admin primary
   local line_port
   line_port=$(endpoint primary line | sed 's/.*://')
   for i in $(seq 1 "$n"); do
@@ -39,17 +33,17 @@ run_cluster() {
     start_node "exp$i" >/dev/null || return 1
   done
   for _ in $(seq 1 150); do
-    up=$(ctl primary cluster status 2>/dev/null | grep -c " up  *high ")
+    up=$(at primary cluster status 2>/dev/null | grep -c " up  *high ")
     [ "$up" = "$n" ] && break
     sleep 0.2
   done
   samples="$WARD_TEST_DIR/samples-$n"
   : > "$samples"
   for c in $(seq 1 "$changes"); do
-    ctl primary service-user add "bench${n}x$c" -g "Administrator Group" --setting enabled \
+    at primary service-user add "bench${n}x$c" -g "Administrator Group" --setting enabled \
       <<<"Quartz-Field-Lamp-$((c + 10))" >/dev/null 2>&1
     for _ in $(seq 1 100); do
-      json=$(ctl primary --json cluster status 2>/dev/null)
+      json=$(at primary --json cluster status 2>/dev/null)
       if python3 - "$json" "$samples" <<'PY'
 import json, sys
 status = json.loads(sys.argv[1])
@@ -78,21 +72,19 @@ PY
 
 lockout() {
   local n=$1 trials=3
-  ctl "exp$n" login -u Administrator <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
+  at "exp$n" login -u Administrator <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
   for t in $(seq 1 "$trials"); do
-    ctl primary service-user add "lockuser$t" -g "Administrator Group" --setting enabled \
+    at primary service-user add "lockuser$t" -g "Administrator Group" --setting enabled \
       <<<"Willow-Gate-Rain-$((t + 40))" >/dev/null 2>&1
     sleep 0.5
     for a in 1 2 3; do
-      WARD_SESSION_FILE="$WARD_TEST_DIR/session-bad" "$WARDCTL" \
-        --endpoints "$WARD_TEST_DIR/exp1/data/run/endpoints" \
-        --ca-file "$WARD_TEST_DIR/primary/data/certificates/root-ca.pem" \
-        --server-name exp1.ward.test login -u "lockuser$t" <<<"wrong-$a" >/dev/null 2>&1
+      WARD_SESSION_FILE="$WARD_TEST_DIR/session-bad" at exp1 \
+        login -u "lockuser$t" <<<"wrong-$a" >/dev/null 2>&1
     done
     local start end locked=0
     start=$(date +%s%N)
     for _ in $(seq 1 200); do
-      if ctl "exp$n" service-user show "lockuser$t" 2>&1 | grep -q "^status *locked"; then
+      if at "exp$n" service-user show "lockuser$t" 2>&1 | grep -q "^status *locked"; then
         locked=1
         break
       fi
@@ -101,7 +93,7 @@ lockout() {
     if [ "$locked" = 1 ]; then
       echo "lockout_propagation_n${n}_trial${t}_ms $(( (end - start) / 1000000 ))"
     else
-      echo "lockout_propagation_n${n}_trial${t}_ms failed: $(ctl "exp$n" service-user show "lockuser$t" 2>&1 | head -3 | tr '\n' ' ')"
+      echo "lockout_propagation_n${n}_trial${t}_ms failed: $(at "exp$n" service-user show "lockuser$t" 2>&1 | head -3 | tr '\n' ' ')"
     fi
   done
 }

@@ -79,20 +79,11 @@ if [ -z "$sip" ]; then
   echo "# the node lists no sip_udp endpoint: no SIP call figures"
   exit 1
 fi
-metrics=$(endpoint primary metrics)
 work="$WARD_TEST_DIR/bench"
 mkdir -p "$work"
 
-# cpu_ticks PID: user + system clock ticks the process has used so far.
-# metric NAME: the node's value of metric NAME, whatever its labels (0 if it has none).
-metric() {
-  curl -s --max-time 5 "http://$metrics/metrics" 2>/dev/null |
-    awk -v name="$1" '$1 == name || index($1, name "{") == 1 { v = $2 } END { printf "%d\n", v }'
-}
-# free_udp_port ADDRESS: a UDP port free on ADDRESS now.
-free_udp_port() {
-  python3 -c 'import socket, sys; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((sys.argv[1], 0)); print(s.getsockname()[1])' "$1"
-}
+# node_count NAME: the primary's value of metric NAME (tests/integration/lib.sh), 0 if it has none.
+node_count() { metric primary "$1" | awk '{ v = $1 } END { printf "%d\n", v }'; }
 # udp_drops: datagrams this host's UDP sockets dropped for a full receive buffer so far (every
 # process on the host, /proc/net/snmp RcvbufErrors).
 udp_drops() {
@@ -136,11 +127,7 @@ sipp "$sip" -sf "$scenarios/call_uas.xml" -i "$callee_ip" -mi "$callee_ip" -p "$
   -trace_stat -stf "$work/callee.stat" -fd 1 >"$work/callee.out" 2>&1 &
 callee_pid=$!
 WARD_TEST_PIDS+=("$callee_pid")
-for _ in $(seq 1 50); do
-  ss -Hlun "src $callee_ip:$callee_port" 2>/dev/null | grep -q . && break
-  kill -0 "$callee_pid" 2>/dev/null || break
-  sleep 0.1
-done
+wait_listening "$callee_pid" -lun "src $callee_ip:$callee_port"
 if ! kill -0 "$callee_pid" 2>/dev/null; then
   echo "# the callee's sipp did not start ($(head -c 200 "$work/callee.out")): no SIP call figures"
   exit 1
@@ -155,7 +142,7 @@ for rate in $rates; do
   name="calls-$rate"
   read -r _ callee_failed_before _ < <(sipp_stat_row "$work/callee.stat")
   callee_failed_before=${callee_failed_before:-0}
-  answered_before=$(metric ward_calls_answered_total)
+  answered_before=$(node_count ward_calls_answered_total)
   node_before=$(cpu_ticks "$NODE_PID_primary")
   callee_before=$(cpu_ticks "$callee_pid")
   drops_before=$(udp_drops)
@@ -186,7 +173,7 @@ for rate in $rates; do
   # The node's and the callee's view: calls the node saw answered and ended in the stage, and
   # the callee's failed calls (its statistics file is written every second).
   sleep 1.2
-  answered=$(( $(metric ward_calls_answered_total) - answered_before ))
+  answered=$(( $(node_count ward_calls_answered_total) - answered_before ))
   drops=$(( $(udp_drops) - drops_before ))
   read -r _ callee_failed _ < <(sipp_stat_row "$work/callee.stat")
   callee_failed=$(( ${callee_failed:-0} - callee_failed_before ))
@@ -196,7 +183,7 @@ for rate in $rates; do
   if [ "$ok" != "$calls" ] && [ -s "$work/$name.err" ]; then
     note="; first error: $(first_error "$work/$name.err")"
   fi
-  echo "# stage: target ${rate}/s, ${calls} calls: ${ok} ok, ${failed} failed in ${elapsed} s -> ${per_s}/s; node cpu ${node_cpu} %, caller sipp cpu ${caller_cpu} %, callee sipp cpu ${callee_cpu} %; node: ${answered} answered, $(metric ward_calls_active) active, $(metric ward_media_relay_sessions) relay sessions open; callee: ${callee_failed} failed; host UDP receive-buffer drops ${drops} (sipp exit ${caller_code}${note})"
+  echo "# stage: target ${rate}/s, ${calls} calls: ${ok} ok, ${failed} failed in ${elapsed} s -> ${per_s}/s; node cpu ${node_cpu} %, caller sipp cpu ${caller_cpu} %, callee sipp cpu ${callee_cpu} %; node: ${answered} answered, $(node_count ward_calls_active) active, $(node_count ward_media_relay_sessions) relay sessions open; callee: ${callee_failed} failed; host UDP receive-buffer drops ${drops} (sipp exit ${caller_code}${note})"
   if awk -v f="$failed_pct" 'BEGIN { exit !(f <= 1) }' && [ "$per_s" -gt "$best_rate" ]; then
     best_rate=$per_s best_failed=$failed_pct
   fi

@@ -30,3 +30,16 @@ sipp_stat_row() {
       seconds = c[3] - s[3]; ok = $(col["SuccessfulCall(C)"]); failed = $(col["FailedCall(C)"]) }
     END { printf "%d %d %.3f\n", ok, failed, seconds }' "$1" 2>/dev/null | head -1
 }
+
+# wait_listening PID SS_ARGS...: waits up to 5 s until `ss -H SS_ARGS...` lists a socket
+# (0), or until PID has exited (1).
+wait_listening() {
+  local pid=$1
+  shift
+  for _ in $(seq 1 50); do
+    ss -H "$@" 2>/dev/null | grep -q . && return 0
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}

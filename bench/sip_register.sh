@@ -284,11 +284,7 @@ EOF
 stunnel4 "$work/stunnel.conf" >"$work/stunnel.out" 2>&1 &
 tunnel_pid=$!
 WARD_TEST_PIDS+=("$tunnel_pid")
-for _ in $(seq 1 50); do
-  ss -Hltn "sport = :$tunnel_port" 2>/dev/null | grep -q . && break
-  kill -0 "$tunnel_pid" 2>/dev/null || break
-  sleep 0.1
-done
+wait_listening "$tunnel_pid" -ltn "sport = :$tunnel_port"
 if ! ss -Hltn "sport = :$tunnel_port" 2>/dev/null | grep -q .; then
   echo "# stunnel did not listen on 127.0.0.1:$tunnel_port: no SIP over TLS figures ($(tail -1 "$work/stunnel.log" 2>/dev/null))"
   exit 1

@@ -26,14 +26,6 @@ if ! baresip_available; then
   exit 77
 fi
 ward_test_init
-[ -n "${WARD_DEBUG_KEEP:-}" ] && WARD_KEEP_TEST_DIR=1 && echo "test dir $WARD_TEST_DIR"
-
-at() {
-  WARD_SESSION_FILE="$WARD_TEST_DIR/session-primary" wardctl_for primary --timeout 5 "$@"
-}
-metric() {
-  curl -s "http://$(endpoint "$1" metrics)/metrics" | awk -v name="$2" '$1 == name { print $2 }'
-}
 
 # baresip 1.0.0 computes MD5 only (tests/e2e/baresip/lib.sh), so MD5 is challenged first; the
 # node's RTP range is a free block of its own, apart from the phones'.
@@ -66,9 +58,7 @@ hung_up() {
     wait_for 10 closed_by "$2" "Connection reset by peer"
 }
 start_node primary || exit 1
-ignite primary
-WARD_SESSION_FILE="$WARD_TEST_DIR/session-primary" wardctl_for primary login -u Administrator \
-  <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
+ignite_admin primary
 
 baresip_check_node_tls primary &&
   pass "SIP-1 the node's SIP TLS port presents an identity chaining to its CA, for 127.0.0.1" ||
@@ -77,18 +67,18 @@ baresip_check_node_tls primary &&
 # SPEC SIP-5, MED-3: the cluster's RTP port range bounds the relay's ports inside the node's
 # own; here it is the node's block.
 expect_code 0 "SIP-5 wardctl sip set rtp_port_min/max to the node's relay block" \
-  at sip set "rtp_port_min=${relay_ports%-*}" "rtp_port_max=${relay_ports#*-}"
+  at primary sip set "rtp_port_min=${relay_ports%-*}" "rtp_port_max=${relay_ports#*-}"
 
 declare -A password=([301]=73014619 [302]=73024619)
 for number in 301 302; do
   if [ "${BARESIP_AUTH:-digest}" = none ]; then
     password[$number]=""
-    at extension add "$number" >/dev/null 2>&1
+    at primary extension add "$number" >/dev/null 2>&1
     expect_code 0 "SIP-2 extension $number is created without a password, Force Authorization off" \
-      at extension set "$number" --force-authorization off
+      at primary extension set "$number" --force-authorization off
   else
     expect_code 0 "SIP-2 extension $number is created with a phone password" \
-      at extension add "$number" --phone-password-stdin <<<"${password[$number]}"
+      at primary extension add "$number" --phone-password-stdin <<<"${password[$number]}"
   fi
 done
 
@@ -111,12 +101,12 @@ for phone in p301 p302; do
 done
 both_on_tls() {
   local list
-  list=$(at registrations) || return 1
+  list=$(at primary registrations) || return 1
   grep -Eq '^301 +tls ' <<<"$list" && grep -Eq '^302 +tls ' <<<"$list"
 }
 wait_for 5 both_on_tls &&
   pass "SIP-1 wardctl registrations shows 301 and 302 registered over TLS" ||
-  fail "SIP-1 wardctl registrations shows 301 and 302 over TLS: $(at registrations 2>&1)"
+  fail "SIP-1 wardctl registrations shows 301 and 302 over TLS: $(at primary registrations 2>&1)"
 # Nothing below can work without both registrations.
 if [ "$registered" != 2 ]; then
   finish
@@ -137,10 +127,10 @@ else
     hint=" (baresip 1.0.0 sends in-dialog requests to sip: targets only; the node's 200 OK has a sips: Contact, so there is no ACK)"
   fail "SIP-6 301 calls 302 and both are established$hint (caller: $(baresip_why p301); callee: $(baresip_why p302))"
 fi
-call_listed() { at calls | grep -Eq '^[0-9]+ +301 +302 +answered +tls +tls +rtp +rtp '; }
+call_listed() { at primary calls | grep -Eq '^[0-9]+ +301 +302 +answered +tls +tls +rtp +rtp '; }
 wait_for 5 call_listed &&
   pass "SIP-6 MED-4 wardctl calls lists the call: answered, caller leg TLS, callee leg TLS, RTP on both legs through the relay" ||
-  fail "SIP-6 MED-4 wardctl calls lists the call with two TLS legs: $(at calls 2>&1)"
+  fail "SIP-6 MED-4 wardctl calls lists the call with two TLS legs: $(at primary calls 2>&1)"
 relay_port '^SIP/2.0 200' p301 &&
   pass "MED-3 the answer to 301 names the node's relay port, not 302's" ||
   fail "MED-3 the answer to 301 names the node's relay ($relay_ports): $(baresip_sdp p301 '^SIP/2.0 200' | grep '^[cm]=' | tr '\n' ';')"
@@ -154,7 +144,7 @@ relay_port '^INVITE' p302 &&
 capture_start() {
   local ports=${4:-}
   [ -n "$ports" ] ||
-    ports=$(at calls | awk 'NR > 2 && $1 ~ /^[0-9]+$/ { print $NF; exit }' | tr '/' ',')
+    ports=$(at primary calls | awk 'NR > 2 && $1 ~ /^[0-9]+$/ { print $NF; exit }' | tr '/' ',')
   python3 "$here/baresip/capture.py" 2 "$ports" "$(baresip_dir "$2")/tone.wav" \
     "$(baresip_dir "$3")/tone.wav" >"$WARD_TEST_DIR/capture-$1.out" 2>&1 &
   WARD_TEST_PIDS+=("$!")
@@ -233,7 +223,7 @@ relayed_after=$(metric primary ward_media_packets_relayed_total)
 released() { [ "$(metric primary ward_media_relay_sessions)" = 0 ]; }
 wait_for 5 released &&
   pass "MED-4 the relay session is released when the call ends" ||
-  fail "MED-4 the relay session is released: $(metric primary ward_media_relay_sessions) left; $(at calls 2>&1 | tail -2)"
+  fail "MED-4 the relay session is released: $(metric primary ward_media_relay_sessions) left; $(at primary calls 2>&1 | tail -2)"
 
 for phone in p301 p302; do
   baresip_stop "$phone" || fail "baresip ${phone#p} quits when told"
@@ -242,17 +232,14 @@ done
 # ---- MED-1 MED-2 MED-3 SRTP on both legs, keyed apart by the node -----------------------------
 # Both phones insist on SRTP (srtp-mand: RTP/SAVP only). 302 is set to Enforce, so the node
 # offers it RTP/SAVP (Best Effort would offer RTP/AVP with a=crypto, which srtp-mand refuses).
-expect_code 0 "MED-2 wardctl media set extension 302 enforce" at media set extension 302 enforce
+expect_code 0 "MED-2 wardctl media set extension 302 enforce" at primary media set extension 302 enforce
 baresip_start s301 301 "${password[301]}" primary 440 srtp-mand ||
   fail "baresip for 301 with srtp-mand starts: $(tail -5 "$(baresip_dir s301)/baresip.log")"
 baresip_start s302 302 "${password[302]}" primary 660 srtp-mand ||
   fail "baresip for 302 with srtp-mand starts: $(tail -5 "$(baresip_dir s302)/baresip.log")"
 wait_for 10 baresip_registered s301 && wait_for 10 baresip_registered s302 ||
   fail "MED-1 both SRTP phones register over TLS: $(baresip_why s301); $(baresip_why s302)"
-srtp_metric() {
-  curl -s "http://$(endpoint primary metrics)/metrics" |
-    awk -v op="$1" '$1 == "ward_media_srtp_packets_total{op=\"" op "\"}" { print $2 }'
-}
+srtp_metric() { metric primary "ward_media_srtp_packets_total{op=\"$1\"}"; }
 protected_before=$(srtp_metric protected)
 unprotected_before=$(srtp_metric unprotected)
 if srtp_call s301 s302; then
@@ -261,11 +248,11 @@ else
   fail "MED-1 301 calls 302 with SRTP on both legs (caller: $(baresip_why s301); callee: $(baresip_why s302))"
 fi
 secure_listed() {
-  at calls | grep -Eq '^[0-9]+ +301 +302 +answered +tls +tls +srtp:AES_CM_128_HMAC_SHA1_(80|32) +srtp:AES_CM_128_HMAC_SHA1_(80|32) '
+  at primary calls | grep -Eq '^[0-9]+ +301 +302 +answered +tls +tls +srtp:AES_CM_128_HMAC_SHA1_(80|32) +srtp:AES_CM_128_HMAC_SHA1_(80|32) '
 }
 wait_for 5 secure_listed &&
   pass "MED-4 MON-5 wardctl calls shows both legs secure, with their suites" ||
-  fail "MED-4 MON-5 wardctl calls shows both legs secure: $(at calls 2>&1)"
+  fail "MED-4 MON-5 wardctl calls shows both legs secure: $(at primary calls 2>&1)"
 # Each leg has its own keys: the node's key towards 302 is not 301's key.
 key_301=$(baresip_sdp s301 '^INVITE' | sed -n 's/^a=crypto:[0-9]* [A-Z0-9_]* inline:\([^|]*\).*/\1/p' | head -1)
 key_302=$(baresip_sdp s302 '^INVITE' | sed -n 's/^a=crypto:[0-9]* [A-Z0-9_]* inline:\([^|]*\).*/\1/p' | head -1)
@@ -297,8 +284,8 @@ done
 # ---- MED-3 direct SRTP between two phones on the node ------------------------------------------
 # Both phones under Enforce, both on TLS, direct media on: the node passes 301's offer (its
 # key included, over TLS only) to 302 and 302's answer back, and relays nothing.
-at media set extension 301 enforce >/dev/null
-expect_code 0 "MED-3 wardctl sip set direct_media=on" at sip set direct_media=on
+at primary media set extension 301 enforce >/dev/null
+expect_code 0 "MED-3 wardctl sip set direct_media=on" at primary sip set direct_media=on
 baresip_start d301 301 "${password[301]}" primary 440 srtp-mand ||
   fail "baresip for 301 with srtp-mand starts: $(tail -5 "$(baresip_dir d301)/baresip.log")"
 baresip_start d302 302 "${password[302]}" primary 660 srtp-mand ||
@@ -313,11 +300,11 @@ else
   fail "MED-3 301 calls 302 with direct SRTP (caller: $(baresip_why d301); callee: $(baresip_why d302))"
 fi
 direct_listed() {
-  at calls | grep -Eq '^[0-9]+ +301 +302 +answered +tls +tls +srtp:AES_CM_128_HMAC_SHA1_(80|32) +srtp:AES_CM_128_HMAC_SHA1_(80|32) +direct'
+  at primary calls | grep -Eq '^[0-9]+ +301 +302 +answered +tls +tls +srtp:AES_CM_128_HMAC_SHA1_(80|32) +srtp:AES_CM_128_HMAC_SHA1_(80|32) +direct'
 }
 wait_for 5 direct_listed &&
   pass "MED-4 MON-5 wardctl calls shows the call secure on both legs and direct" ||
-  fail "MED-4 MON-5 wardctl calls shows the call direct: $(at calls 2>&1)"
+  fail "MED-4 MON-5 wardctl calls shows the call direct: $(at primary calls 2>&1)"
 port_301=$(audio_port d301 '^INVITE')
 port_302=$(audio_port d302 '^SIP/2.0 200')
 offered_302=$(audio_port d302 '^INVITE')
@@ -344,15 +331,15 @@ wait_for 5 received_tone d302 440 && wait_for 5 received_tone d301 660 &&
 for phone in d301 d302; do
   baresip_stop "$phone" >/dev/null
 done
-at sip set direct_media=off >/dev/null
-at media set extension 301 system >/dev/null
+at primary sip set direct_media=off >/dev/null
+at primary media set extension 301 system >/dev/null
 
 # ---- MED-3 an SRTP phone and an RTP phone: the node converts -----------------------------------
 # 302 becomes a sipp phone on UDP (plain RTP, echoing what it receives); 301 stays on SRTP.
 # 301 hears its own tone back only if the node decrypts 301's SRTP for 302 and encrypts
 # 302's echo for 301.
 if command -v sipp >/dev/null 2>&1; then
-  at media set extension 302 system >/dev/null
+  at primary media set extension 302 system >/dev/null
   scenarios="$here/sip"
   sipp_port=$(free_port)
   sipp_udp=$(endpoint primary sip_udp)
@@ -376,11 +363,11 @@ if command -v sipp >/dev/null 2>&1; then
     pass "MED-3 SRTP 301 calls RTP 302 (sipp on UDP): established" ||
     fail "MED-3 SRTP 301 calls RTP 302: $(baresip_why m301)"
   mixed_listed() {
-    at calls | grep -Eq '^[0-9]+ +301 +302 +answered +tls +udp +srtp:AES_CM_128_HMAC_SHA1_(80|32) +rtp '
+    at primary calls | grep -Eq '^[0-9]+ +301 +302 +answered +tls +udp +srtp:AES_CM_128_HMAC_SHA1_(80|32) +rtp '
   }
   wait_for 5 mixed_listed &&
     pass "MED-4 wardctl calls shows an SRTP caller leg and an RTP callee leg" ||
-    fail "MED-4 wardctl calls shows SRTP and RTP legs: $(at calls 2>&1)"
+    fail "MED-4 wardctl calls shows SRTP and RTP legs: $(at primary calls 2>&1)"
   sleep 3
   baresip_hangup m301 >/dev/null
   wait_for 10 closed_by m301 "Connection reset by user" ||

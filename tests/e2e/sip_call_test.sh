@@ -12,27 +12,13 @@ set -u
 WARD_NODE=$1
 WARDCTL=$2
 here=$(cd "$(dirname "$0")" && pwd)
-if ! command -v sipp >/dev/null 2>&1; then
-  echo "SKIP: sipp is not installed (apt-get install sip-tester)"
-  exit 77
-fi
 source "$here/../integration/lib.sh"
+require_sipp
 ward_test_init
-[ -n "${WARD_DEBUG_KEEP:-}" ] && WARD_KEEP_TEST_DIR=1 && echo "test dir $WARD_TEST_DIR"
 scenarios="$here/sip"
 work="$WARD_TEST_DIR/sipp"
 mkdir -p "$work"
 
-free_udp_port() {
-  python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-at() {
-  local name=$1; shift
-  WARD_SESSION_FILE="$WARD_TEST_DIR/session-$name" "$WARDCTL" \
-    --endpoints "$WARD_TEST_DIR/$name/data/run/endpoints" \
-    --ca-file "$WARD_TEST_DIR/primary/data/certificates/root-ca.pem" \
-    --server-name "$name.ward.test" --timeout 5 "$@"
-}
 # sip_site NAME RTP_RANGE: MD5 first for sipp, and a media port range of the node's own.
 sip_site() {
   sed -i "s/^sip:$/sip:\n  digest_preferred: md5/" "$WARD_TEST_DIR/$1/node.yaml"
@@ -41,18 +27,15 @@ sip_site() {
 
 line_port=$(free_port)
 write_node_config primary primary
-sed -i "s/^  line_port: 0$/  line_port: $line_port/" "$WARD_TEST_DIR/primary/node.yaml"
+pin_line_port primary "$line_port"
 sip_site primary 46000-46999
 start_node primary || exit 1
-ignite primary
-WARD_SESSION_FILE="$WARD_TEST_DIR/session-primary" wardctl_for primary login -u Administrator \
-  <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
+ignite_admin primary
 write_node_config exp1 expansion "$line_port"
 sip_site exp1 47000-47999
 start_node exp1 || exit 1
 
-line_up() { at primary cluster status | grep -q "^exp1 .* up  *high "; }
-if wait_for 30 line_up; then
+if wait_for 30 line_at_high exp1 up; then
   pass "LINE-1 the expansion holds its line to the primary at High"
 else
   fail "LINE-1 the expansion holds its line to the primary at High: $(at primary cluster status 2>&1)"
@@ -137,9 +120,6 @@ call() {
     sipp_wait "$callee_pid"
     CALLEE_CODE=$SIPP_CODE
   fi
-}
-metric() {
-  curl -s "http://$(endpoint "$1" metrics)/metrics" | awk -v name="$2" '$1 == name { print $2 }'
 }
 # expect_answered NAME TEXT: the last call() NAME was answered and hung up on both legs.
 expect_answered() {

@@ -1,7 +1,13 @@
 # Helpers for integration tests that run real ward-node processes on loopback.
 # Every process a test starts is recorded and stopped by PID when the test exits.
 
+# The helper scripts python3 runs must not leave __pycache__ in the source tree.
+export PYTHONDONTWRITEBYTECODE=1
+
 WARD_TEST_PIDS=()
+# A command every wardctl call of wardctl_for and at runs under, e.g. (netns_exec driver) to
+# run them inside a network namespace (netns.sh); empty: none.
+WARDCTL_WRAPPER=()
 WARD_TEST_FAILURES=0
 WARD_TEST_PASSES=0
 
@@ -16,9 +22,20 @@ ward_test_cleanup() {
   [ -n "${WARD_TEST_DIR:-}" ] && [ "${WARD_KEEP_TEST_DIR:-0}" != 1 ] && rm -rf "$WARD_TEST_DIR"
 }
 
+# ward_test_init: a test directory, removed at exit with every recorded process stopped.
+# WARD_DEBUG_KEEP=1 keeps the directory and prints its path.
 ward_test_init() {
   WARD_TEST_DIR=$(mktemp -d /tmp/ward-it.XXXXXX)
   trap ward_test_cleanup EXIT
+  [ -n "${WARD_DEBUG_KEEP:-}" ] && WARD_KEEP_TEST_DIR=1 && echo "test dir $WARD_TEST_DIR"
+  return 0
+}
+
+# require_sipp: exits 77 (skipped) when sipp is not installed.
+require_sipp() {
+  command -v sipp >/dev/null 2>&1 && return 0
+  echo "SKIP: sipp is not installed (apt-get install sip-tester)"
+  exit 77
 }
 
 pass() { WARD_TEST_PASSES=$((WARD_TEST_PASSES + 1)); echo "ok   - $*"; }
@@ -84,6 +101,11 @@ wait_for() {
 # free_port: a TCP port on 127.0.0.1 that nothing holds right now.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# free_udp_port [ADDRESS]: a UDP port free on ADDRESS (127.0.0.1) right now.
+free_udp_port() {
+  python3 -c 'import socket, sys; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((sys.argv[1], 0)); print(s.getsockname()[1])' "${1:-127.0.0.1}"
+}
+
 # start_node NAME: starts ward-node for NAME's config and waits until it wrote its
 # endpoints. Sets NODE_PID_<NAME>.
 start_node() {
@@ -107,11 +129,35 @@ endpoint() {
   sed -n "s/^$2=//p" "$WARD_TEST_DIR/$1/data/run/endpoints"
 }
 
+# wardctl_trusting NAME ANCHOR ARGS...: wardctl against NAME, trusting the certificate file
+# ANCHOR; under WARDCTL_WRAPPER.
+wardctl_trusting() {
+  local name=$1 anchor=$2; shift 2
+  "${WARDCTL_WRAPPER[@]}" "$WARDCTL" --endpoints "$WARD_TEST_DIR/$name/data/run/endpoints" \
+    --ca-file "$anchor" --server-name "$name.ward.test" "$@"
+}
+
 # wardctl_for NAME ARGS...: wardctl against NAME, trusting exactly NAME's identity.
 wardctl_for() {
   local name=$1; shift
-  "$WARDCTL" --endpoints "$WARD_TEST_DIR/$name/data/run/endpoints" \
-    --ca-file "$(trust_anchor "$name")" --server-name "$name.ward.test" "$@"
+  wardctl_trusting "$name" "$(trust_anchor "$name")" "$@"
+}
+
+# at NAME ARGS...: wardctl against cluster member NAME trusting the cluster CA (the primary's
+# root), with NAME's own session file (or the one in WARD_SESSION_FILE) and a deadline of
+# WARD_AT_TIMEOUT seconds (5).
+at() {
+  local name=$1; shift
+  WARD_SESSION_FILE="${WARD_SESSION_FILE:-$WARD_TEST_DIR/session-$name}" wardctl_trusting "$name" \
+    "$WARD_TEST_DIR/primary/data/certificates/root-ca.pem" --timeout "${WARD_AT_TIMEOUT:-5}" "$@"
+}
+
+# metric NODE NAME: NODE's value of metric NAME (with its labels, or the family's last
+# series when NAME has none) from its /metrics; empty when the node has no such series.
+metric() {
+  curl -s --max-time 5 "http://$(endpoint "$1" metrics)/metrics" 2>/dev/null |
+    awk -v name="$2" '$1 == name || index($1, name "{") == 1 { v = $2; found = 1 }
+                      END { if (found) print v }'
 }
 
 # trust_anchor NAME: the certificate that vouches for NAME's identity: its CA's root on a
@@ -151,6 +197,24 @@ ignite() {
   WARD_SESSION_FILE=$sec wardctl_for "$name" system-password <<<"Sys-Gate-Key-58" >/dev/null 2>&1
   wardctl_for "$name" login -u Administrator <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
 }
+
+# pin_line_port NAME PORT: NAME's line listener on PORT instead of 0, so that the lines of
+# the nodes written before NAME restarts still reach it.
+pin_line_port() {
+  sed -i "s/^  line_port: 0$/  line_port: $2/" "$WARD_TEST_DIR/$1/node.yaml"
+}
+
+# ignite_admin NAME: ignite NAME, then an Administrator session in NAME's own session file
+# for `at NAME`.
+ignite_admin() {
+  ignite "$1"
+  WARD_SESSION_FILE="$WARD_TEST_DIR/session-$1" at "$1" login -u Administrator \
+    <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
+}
+
+# line_at_high NAME STATE: the primary's cluster status shows NAME's line in STATE (up,
+# down) at security High.
+line_at_high() { at primary cluster status | grep -q "^$1 .* $2  *high "; }
 
 # expect_code CODE DESCRIPTION COMMAND...: the command exits with CODE; its output in $OUT.
 expect_code() {

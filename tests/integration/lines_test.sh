@@ -10,23 +10,10 @@ here=$(dirname "$0")
 source "$here/lib.sh"
 source "$here/rsyslog_receiver.sh"
 ward_test_init
-[ -n "${WARD_DEBUG_KEEP:-}" ] && WARD_KEEP_TEST_DIR=1 && echo "test dir $WARD_TEST_DIR"
-
-
 
 # login_as NAME USER PASSWORD: logs USER in on NAME (NAME's session file).
 # A session file of its own, so the node's administrator session in `at` is kept.
 login_as() { WARD_SESSION_FILE="$WARD_TEST_DIR/session-$1-$2" at "$1" login -u "$2" <<<"$3"; }
-
-# at NAME ARGS...: wardctl against NAME trusting the cluster CA, with NAME's own session
-# (or the one in WARD_SESSION_FILE).
-at() {
-  local name=$1; shift
-  WARD_SESSION_FILE="${WARD_SESSION_FILE:-$WARD_TEST_DIR/session-$name}" "$WARDCTL" \
-    --endpoints "$WARD_TEST_DIR/$name/data/run/endpoints" \
-    --ca-file "$WARD_TEST_DIR/primary/data/certificates/root-ca.pem" \
-    --server-name "$name.ward.test" --timeout 5 "$@"
-}
 
 # ---- a syslog receiver over TLS (SPEC MON-2) -----------------------------------------------
 syslog_dir="$WARD_TEST_DIR/rsyslog"
@@ -52,7 +39,7 @@ trap 'rsyslog_stop "$syslog_dir"; ward_test_cleanup' EXIT
 # ---- the primary, with a fixed line port so it can be restarted -----------------------------
 line_port=$(free_port)
 write_node_config primary primary
-sed -i "s/^  line_port: 0$/  line_port: $line_port/" "$WARD_TEST_DIR/primary/node.yaml"
+pin_line_port primary "$line_port"
 {
   echo "syslog:"
   echo "  address: 127.0.0.1"
@@ -61,9 +48,7 @@ sed -i "s/^  line_port: 0$/  line_port: $line_port/" "$WARD_TEST_DIR/primary/nod
   echo "  server_name: syslog.ward.test"
 } >> "$WARD_TEST_DIR/primary/node.yaml"
 start_node primary || exit 1
-ignite primary
-WARD_SESSION_FILE="$WARD_TEST_DIR/session-primary" wardctl_for primary login -u Administrator \
-  <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
+ignite_admin primary
 
 write_node_config secondary secondary "$line_port"
 write_node_config exp1 expansion "$line_port"

@@ -122,6 +122,14 @@ netns__install_trap() {
   [ -n "$(trap -p HUP)" ] || trap 'exit 129' HUP
 }
 
+# netns_require: exits 77 (skipped), saying why, when network namespaces are unavailable.
+netns_require() {
+  netns_available && return 0
+  echo "SKIP: network namespaces unavailable: $NETNS_UNAVAILABLE_REASON"
+  echo "0 passed, 0 failed, 1 skipped"
+  exit 77
+}
+
 # netns_setup PREFIX NAMES...: creates namespace "${PREFIX}br" holding bridge br0, and
 # per NAME a namespace "${PREFIX}NAME" whose eth0 is a veth joined to br0 with address
 # 10.231.X.(10+i)/24 (i-th NAME, from 1), loopback up; exports NETNS_ADDR_<NAME> and
@@ -320,7 +328,7 @@ netns_start_node() {
 # netns_wardctl NS NAME ARGS...: lib.sh's wardctl_for run from inside namespace NS:
 # wardctl against node NAME's endpoints, trusting exactly NAME's identity.
 netns_wardctl() {
-  local ns=$1 name=$2; shift 2
-  netns_exec "$ns" "$WARDCTL" --endpoints "$WARD_TEST_DIR/$name/data/run/endpoints" \
-    --ca-file "$(trust_anchor "$name")" --server-name "$name.ward.test" "$@"
+  local ns=$1; shift
+  local WARDCTL_WRAPPER=(netns_exec "$ns")
+  wardctl_for "$@"
 }

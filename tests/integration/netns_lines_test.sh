@@ -13,11 +13,7 @@ here=$(dirname "$0")
 source "$here/lib.sh"
 source "$here/netns.sh"
 
-if ! netns_available; then
-  echo "SKIP: network namespaces unavailable: $NETNS_UNAVAILABLE_REASON"
-  echo "0 passed, 0 failed, 1 skipped"
-  exit 77
-fi
+netns_require
 
 ward_test_init                      # first: netns_setup chains its teardown before this trap
 prefix="wl$$-"
@@ -25,34 +21,20 @@ netns_setup "$prefix" driver primary exp1 || exit 1
 primary_addr=$NETNS_ADDR_primary
 line_port=17444
 
-# Every wardctl call runs in the driver's namespace and trusts the cluster CA.
-wardctl_for() {
-  local name=$1; shift
-  local anchor
-  anchor=$(trust_anchor "$name")
-  [ -f "$WARD_TEST_DIR/primary/data/certificates/root-ca.pem" ] &&
-    anchor="$WARD_TEST_DIR/primary/data/certificates/root-ca.pem"
-  netns_exec driver "$WARDCTL" --endpoints "$WARD_TEST_DIR/$name/data/run/endpoints" \
-    --ca-file "$anchor" --server-name "$name.ward.test" --timeout 5 "$@"
-}
-at() {
-  local name=$1; shift
-  WARD_SESSION_FILE="$WARD_TEST_DIR/session-$name" wardctl_for "$name" "$@"
-}
+# Every wardctl call runs in the driver's namespace.
+WARDCTL_WRAPPER=(netns_exec driver)
 
 write_node_config primary primary
-sed -i "s/^  line_port: 0$/  line_port: $line_port/" "$WARD_TEST_DIR/primary/node.yaml"
+pin_line_port primary "$line_port"
 netns_start_node primary primary || exit 1
-ignite primary
-at primary login -u Administrator <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
+ignite_admin primary
 
 write_node_config exp1 expansion "$line_port"
 sed -i "s/address: 127.0.0.1, port: $line_port/address: $primary_addr, port: $line_port/" \
   "$WARD_TEST_DIR/exp1/node.yaml"
 netns_start_node exp1 exp1 || exit 1
 
-line_state() { at primary cluster status | grep -q "^exp1 .* $1  *high "; }
-wait_for 20 line_state up \
+wait_for 20 line_at_high exp1 up \
   && pass "LINE-1 the expansion in its own namespace enrolled and holds its line at High" \
   || fail "LINE-1 the expansion in its own namespace enrolled and holds its line at High: $(at primary cluster status 2>&1)"
 at exp1 login -u Administrator <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
@@ -61,7 +43,7 @@ expect_code 0 "LINE-3 the expansion authenticates with the replicated settings" 
 
 netns_cut exp1 primary
 cut_at=$(date +%s)
-wait_for 15 line_state down \
+wait_for 15 line_at_high exp1 down \
   && pass "LINE-4 with the link cut the primary declares the line down ($(( $(date +%s) - cut_at )) s)" \
   || fail "LINE-4 with the link cut the primary declares the line down"
 expect_output "line_down" "LINE-4 the primary raised a line-down alarm" \
@@ -74,10 +56,10 @@ expect_code 0 "LINE-3 the cut-off expansion still authenticates from its copy" \
 
 netns_heal exp1 primary
 healed_at=$(date +%s)
-wait_for 30 line_state up \
+wait_for 30 line_at_high exp1 up \
   && pass "LINE-4 after the link heals the line returns by itself ($(( $(date +%s) - healed_at )) s)" \
   || fail "LINE-4 after the link heals the line returns by itself"
-caught_up() { WARD_SESSION_FILE="$WARD_TEST_DIR/session-cut" wardctl_for exp1 login -u cuttest1 <<<"Hazel-Brook-Stone-36"; }
+caught_up() { WARD_SESSION_FILE="$WARD_TEST_DIR/session-cut" at exp1 login -u cuttest1 <<<"Hazel-Brook-Stone-36"; }
 wait_for 10 caught_up \
   && pass "LINE-3 the expansion caught up: the user created during the cut logs in there" \
   || fail "LINE-3 the expansion caught up: the user created during the cut logs in there"

@@ -11,11 +11,7 @@ here=$(dirname "$0")
 source "$here/lib.sh"
 source "$here/netns.sh"
 
-if ! netns_available; then
-  echo "SKIP: network namespaces unavailable: $NETNS_UNAVAILABLE_REASON"
-  echo "0 passed, 0 failed, 1 skipped"
-  exit 77
-fi
+netns_require
 echo "# iptables: $NETNS_IPTABLES ($(netns_iptables_backend))"
 
 ward_test_init                      # first: netns_setup chains its teardown before this trap
