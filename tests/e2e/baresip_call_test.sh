@@ -57,6 +57,16 @@ hung_up() {
   wait_for 10 closed_by "$1" "Connection reset by user" &&
     wait_for 10 closed_by "$2" "Connection reset by peer"
 }
+# srtp_phones PREFIX SPEC: baresip phones PREFIX301 (440 Hz) and PREFIX302 (660 Hz) with
+# srtp-mand, both registered over TLS; a failure names SPEC.
+srtp_phones() {
+  baresip_start "${1}301" 301 "${password[301]}" primary 440 srtp-mand ||
+    fail "baresip for 301 with srtp-mand starts: $(tail -5 "$(baresip_dir "${1}301")/baresip.log")"
+  baresip_start "${1}302" 302 "${password[302]}" primary 660 srtp-mand ||
+    fail "baresip for 302 with srtp-mand starts: $(tail -5 "$(baresip_dir "${1}302")/baresip.log")"
+  wait_for 10 baresip_registered "${1}301" && wait_for 10 baresip_registered "${1}302" ||
+    fail "$2 both SRTP phones register over TLS: $(baresip_why "${1}301"); $(baresip_why "${1}302")"
+}
 start_node primary || exit 1
 ignite_admin primary
 
@@ -233,12 +243,7 @@ done
 # Both phones insist on SRTP (srtp-mand: RTP/SAVP only). 302 is set to Enforce, so the node
 # offers it RTP/SAVP (Best Effort would offer RTP/AVP with a=crypto, which srtp-mand refuses).
 expect_code 0 "MED-2 wardctl media set extension 302 enforce" at primary media set extension 302 enforce
-baresip_start s301 301 "${password[301]}" primary 440 srtp-mand ||
-  fail "baresip for 301 with srtp-mand starts: $(tail -5 "$(baresip_dir s301)/baresip.log")"
-baresip_start s302 302 "${password[302]}" primary 660 srtp-mand ||
-  fail "baresip for 302 with srtp-mand starts: $(tail -5 "$(baresip_dir s302)/baresip.log")"
-wait_for 10 baresip_registered s301 && wait_for 10 baresip_registered s302 ||
-  fail "MED-1 both SRTP phones register over TLS: $(baresip_why s301); $(baresip_why s302)"
+srtp_phones s MED-1
 srtp_metric() { metric primary "ward_media_srtp_packets_total{op=\"$1\"}"; }
 protected_before=$(srtp_metric protected)
 unprotected_before=$(srtp_metric unprotected)
@@ -286,12 +291,7 @@ done
 # key included, over TLS only) to 302 and 302's answer back, and relays nothing.
 at primary media set extension 301 enforce >/dev/null
 expect_code 0 "MED-3 wardctl sip set direct_media=on" at primary sip set direct_media=on
-baresip_start d301 301 "${password[301]}" primary 440 srtp-mand ||
-  fail "baresip for 301 with srtp-mand starts: $(tail -5 "$(baresip_dir d301)/baresip.log")"
-baresip_start d302 302 "${password[302]}" primary 660 srtp-mand ||
-  fail "baresip for 302 with srtp-mand starts: $(tail -5 "$(baresip_dir d302)/baresip.log")"
-wait_for 10 baresip_registered d301 && wait_for 10 baresip_registered d302 ||
-  fail "MED-3 both SRTP phones register over TLS: $(baresip_why d301); $(baresip_why d302)"
+srtp_phones d MED-3
 protected_before=$(srtp_metric protected)
 relayed_before=$(metric primary ward_media_packets_relayed_total)
 if srtp_call d301 d302; then

@@ -107,20 +107,28 @@ free_udp_port() {
 }
 
 # start_node NAME: starts ward-node for NAME's config and waits until it wrote its
-# endpoints. Sets NODE_PID_<NAME>.
+# endpoints (WARD_NODE_START_SECONDS, 10). Sets NODE_PID_<NAME>.
 start_node() {
   local name=$1
   rm -f "$WARD_TEST_DIR/$name/data/run/endpoints"
   "$WARD_NODE" --config "$WARD_TEST_DIR/$name/node.yaml" >>"$WARD_TEST_DIR/$name/node.log" 2>&1 &
   local pid=$!
   WARD_TEST_PIDS+=("$pid")
+  await_node "$name" "$pid" "${WARD_NODE_START_SECONDS:-10}" ""
+}
+
+# await_node NAME PID SECONDS WHERE: sets NODE_PID_<NAME> to PID, then waits up to SECONDS
+# for NAME's endpoints file while PID lives; else prints "node NAME did not come up WHERE"
+# and its log, and returns 1.
+await_node() {
+  local name=$1 pid=$2 seconds=$3 where=$4
   printf -v "NODE_PID_${name//-/_}" '%s' "$pid"
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 $((seconds * 10))); do
     [ -s "$WARD_TEST_DIR/$name/data/run/endpoints" ] && return 0
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
-  echo "node $name did not come up; its log:"; cat "$WARD_TEST_DIR/$name/node.log"
+  echo "node $name did not come up$where; its log:"; cat "$WARD_TEST_DIR/$name/node.log"
   return 1
 }
 

@@ -315,14 +315,7 @@ netns_start_node() {
   netns_spawn "$ns" "$WARD_TEST_DIR/$name/pid" env WARD_LISTEN_ADDRESS="$addr" \
     "$WARD_NODE" --config "$WARD_TEST_DIR/$name/node.yaml" >>"$WARD_TEST_DIR/$name/node.log" 2>&1
   pid=$(cat "$WARD_TEST_DIR/$name/pid")
-  printf -v "NODE_PID_${name//-/_}" '%s' "$pid"
-  for _ in $(seq 1 150); do
-    [ -s "$WARD_TEST_DIR/$name/data/run/endpoints" ] && return 0
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "node $name did not come up in namespace $ns; its log:"; cat "$WARD_TEST_DIR/$name/node.log"
-  return 1
+  await_node "$name" "$pid" 15 " in namespace $ns"
 }
 
 # netns_wardctl NS NAME ARGS...: lib.sh's wardctl_for run from inside namespace NS:
