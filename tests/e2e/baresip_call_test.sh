@@ -16,8 +16,6 @@
 # Force Authorization off), to look at the rest of the call when authentication is the
 # problem.
 set -u
-WARD_NODE=$1
-WARDCTL=$2
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../integration/lib.sh"
 source "$here/baresip/lib.sh"
@@ -25,7 +23,7 @@ if ! baresip_available; then
   echo "SKIP: baresip is not installed (apt-get install baresip)"
   exit 77
 fi
-ward_test_init
+ward_test_init "$@"
 
 # baresip 1.0.0 computes MD5 only (tests/e2e/baresip/lib.sh), so MD5 is challenged first; the
 # node's RTP range is a free block of its own, apart from the phones'.

@@ -9,12 +9,10 @@
 # Skips (77) without sipp. The nodes challenge MD5 first (sip.digest_preferred: md5) because
 # sipp 3.6.1 computes MD5 only; SHA-256 for INVITE is proven by the unit tests.
 set -u
-WARD_NODE=$1
-WARDCTL=$2
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../integration/lib.sh"
 require_sipp
-ward_test_init
+ward_test_init "$@"
 scenarios="$here/sip"
 work="$WARD_TEST_DIR/sipp"
 mkdir -p "$work"

@@ -17,8 +17,6 @@
 # failures and rates per source address. Every sipp run is bounded (-m, -recv_timeout,
 # -timeout with -timeout_error) and stopped by PID on exit.
 set -u
-WARD_NODE=$1
-WARDCTL=$2
 here=$(cd "$(dirname "$0")" && pwd)
 if ! command -v sipp >/dev/null 2>&1; then
   echo "SKIP: sipp is not installed (apt-get install sip-tester)"
@@ -29,7 +27,7 @@ if ! command -v python3 >/dev/null 2>&1; then
   exit 77
 fi
 source "$here/../integration/lib.sh"
-ward_test_init
+ward_test_init "$@"
 scenarios="$here/sip"
 failure_threshold=${WARD_SIP_FAILURE_THRESHOLD:-10}
 

@@ -3,10 +3,8 @@
 # each answers `wardctl status` over TLS with its role; bad configs are refused naming the
 # key; SIGTERM stops a node cleanly and its store and identity survive the restart.
 set -u
-WARD_NODE=$1
-WARDCTL=$2
 source "$(dirname "$0")/lib.sh"
-ward_test_init
+ward_test_init "$@"
 
 write_node_config primary primary
 write_node_config secondary secondary

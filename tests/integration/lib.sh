@@ -22,9 +22,11 @@ ward_test_cleanup() {
   [ -n "${WARD_TEST_DIR:-}" ] && [ "${WARD_KEEP_TEST_DIR:-0}" != 1 ] && rm -rf "$WARD_TEST_DIR"
 }
 
-# ward_test_init: a test directory, removed at exit with every recorded process stopped.
+# ward_test_init [WARD_NODE WARDCTL]: the binaries under test (a test script's arguments),
+# and a test directory, removed at exit with every recorded process stopped.
 # WARD_DEBUG_KEEP=1 keeps the directory and prints its path.
 ward_test_init() {
+  if [ $# -ge 2 ]; then WARD_NODE=$1 WARDCTL=$2; fi
   WARD_TEST_DIR=$(mktemp -d /tmp/ward-it.XXXXXX)
   trap ward_test_cleanup EXIT
   [ -n "${WARD_DEBUG_KEEP:-}" ] && WARD_KEEP_TEST_DIR=1 && echo "test dir $WARD_TEST_DIR"

@@ -4,12 +4,10 @@
 # replication of service users, cluster-wide lockout, the primary killed and restarted,
 # an expansion away for 30 s, refused lines, referred logins and syslog over TLS.
 set -u
-WARD_NODE=$1
-WARDCTL=$2
 here=$(dirname "$0")
 source "$here/lib.sh"
 source "$here/rsyslog_receiver.sh"
-ward_test_init
+ward_test_init "$@"
 
 # login_as NAME USER PASSWORD: logs USER in on NAME (NAME's session file).
 # A session file of its own, so the node's administrator session in `at` is kept.

@@ -7,15 +7,13 @@
 # LINE-3, LINE-4).
 # Usage: bash netns_lines_test.sh WARD_NODE WARDCTL
 set -u
-WARD_NODE=$1
-WARDCTL=$2
 here=$(dirname "$0")
 source "$here/lib.sh"
 source "$here/netns.sh"
 
 netns_require
 
-ward_test_init                      # first: netns_setup chains its teardown before this trap
+ward_test_init "$@"                 # first: netns_setup chains its teardown before this trap
 prefix="wl$$-"
 netns_setup "$prefix" driver primary exp1 || exit 1
 primary_addr=$NETNS_ADDR_primary

@@ -3,10 +3,8 @@
 # checks and TLS settings through wardctl against a real primary, cross-checked with the
 # openssl command line as an independent verifier.
 set -u
-WARD_NODE=$1
-WARDCTL=$2
 source "$(dirname "$0")/lib.sh"
-ward_test_init
+ward_test_init "$@"
 
 write_node_config primary primary
 data="$WARD_TEST_DIR/primary/data"

@@ -4,10 +4,8 @@
 # service levels opening and closing real ports, security reset, the audit chain,
 # persistence across restart, and no secret in clear on disk.
 set -u
-WARD_NODE=$1
-WARDCTL=$2
 source "$(dirname "$0")/lib.sh"
-ward_test_init
+ward_test_init "$@"
 
 write_node_config primary primary
 data="$WARD_TEST_DIR/primary/data"

@@ -4,11 +4,9 @@
 # extension refused alike, bindings listed, an address blacklisted after repeated failures
 # (then dropped without an answer), alarmed, listed and lifted through wardctl.
 set -u
-WARD_NODE=$1
-WARDCTL=$2
 here=$(dirname "$0")
 source "$here/lib.sh"
-ward_test_init
+ward_test_init "$@"
 sip() { python3 "$here/sip_client.py" "$@"; }
 
 write_node_config primary primary

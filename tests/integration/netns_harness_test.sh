@@ -3,10 +3,8 @@
 # "primary", wardctl in namespace "driver", a partition between them and its healing, and
 # a teardown that leaves no namespace, link or process behind. Needs root, iproute2 and
 # iptables; without them it says why and exits 77 (skipped).
-# Usage: bash netns_smoke_test.sh WARD_NODE WARDCTL
+# Usage: bash netns_harness_test.sh WARD_NODE WARDCTL
 set -u
-WARD_NODE=$1
-WARDCTL=$2
 here=$(dirname "$0")
 source "$here/lib.sh"
 source "$here/netns.sh"
@@ -14,7 +12,7 @@ source "$here/netns.sh"
 netns_require
 echo "# iptables: $NETNS_IPTABLES ($(netns_iptables_backend))"
 
-ward_test_init                      # first: netns_setup chains its teardown before this trap
+ward_test_init "$@"                 # first: netns_setup chains its teardown before this trap
 prefix="wn$$-"
 netns_setup "$prefix" driver primary expansion || exit 1
 echo "# namespaces ${prefix}{br,driver,primary,expansion} on $NETNS_SUBNET.0/24"
