@@ -154,15 +154,8 @@ for rate in $rates; do
     >"$work/$name.out" 2>&1 &
   caller_pid=$!
   WARD_TEST_PIDS+=("$caller_pid")
-  # The caller's own CPU, read just before it exits: sampled while it runs.
-  caller_ticks=0
-  while kill -0 "$caller_pid" 2>/dev/null; do
-    t=$(cpu_ticks "$caller_pid")
-    [ "$t" -gt 0 ] 2>/dev/null && caller_ticks=$t
-    sleep 0.2
-  done
-  caller_code=0
-  wait "$caller_pid" || caller_code=$?
+  wait_sampled "$caller_pid"
+  caller_ticks=$SAMPLED_TICKS caller_code=$SAMPLED_CODE
   wall_ms=$(( ($(date +%s%N) - start) / 1000000 ))
   node_cpu=$(( ($(cpu_ticks "$NODE_PID_primary") - node_before) * 1000 * 100 / ticks / (wall_ms + 1) ))
   callee_cpu=$(( ($(cpu_ticks "$callee_pid") - callee_before) * 1000 * 100 / ticks / (wall_ms + 1) ))

@@ -21,6 +21,20 @@ sip_bench_setup() {
 # cpu_ticks PID: user + system clock ticks the process has used so far.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
+# wait_sampled PID: waits for the child PID, sampling its CPU while it runs (a process's
+# ticks can be read only until it exits). Sets SAMPLED_TICKS and SAMPLED_CODE (its exit code).
+wait_sampled() {
+  local t
+  SAMPLED_TICKS=0
+  while kill -0 "$1" 2>/dev/null; do
+    t=$(cpu_ticks "$1")
+    [ "$t" -gt 0 ] 2>/dev/null && SAMPLED_TICKS=$t
+    sleep 0.2
+  done
+  SAMPLED_CODE=0
+  wait "$1" || SAMPLED_CODE=$?
+}
+
 # sipp_stat_row FILE: "successful failed seconds" from the last row of a sipp statistics file
 # (the seconds from sipp's start to that row; its screen's own Elapsed Time reads 0 at exit).
 sipp_stat_row() {

@@ -115,15 +115,9 @@ run_sipp() {
     >"$work/$name.out" 2>&1 &
   local pid=$!
   WARD_TEST_PIDS+=("$pid")
-  # sipp's own CPU, read just before it exits: sampled while it runs.
-  local sipp_ticks=0 t
-  while kill -0 "$pid" 2>/dev/null; do
-    t=$(cpu_ticks "$pid")
-    [ "$t" -gt 0 ] 2>/dev/null && sipp_ticks=$t
-    sleep 0.2
-  done
-  SIPP_CODE=0
-  wait "$pid" || SIPP_CODE=$?
+  wait_sampled "$pid"
+  local sipp_ticks=$SAMPLED_TICKS
+  SIPP_CODE=$SAMPLED_CODE
   local wall_ms=$(( ($(date +%s%N) - start) / 1000000 ))
   NODE_CPU=$(( ($(cpu_ticks "$NODE_PID_primary") - node_before) * 1000 * 100 / ticks / (wall_ms + 1) ))
   SIPP_CPU=$(( sipp_ticks * 1000 * 100 / ticks / (wall_ms + 1) ))
