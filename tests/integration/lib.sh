@@ -29,6 +29,9 @@ ward_test_init() {
   if [ $# -ge 2 ]; then WARD_NODE=$1 WARDCTL=$2; fi
   WARD_TEST_DIR=$(mktemp -d /tmp/ward-it.XXXXXX)
   trap ward_test_cleanup EXIT
+  # wardctl keeps its session in $XDG_CONFIG_HOME/ward/session unless WARD_SESSION_FILE says
+  # otherwise: one of the test's own, not the one every test on the machine would share.
+  export XDG_CONFIG_HOME="$WARD_TEST_DIR/config"
   [ -n "${WARD_DEBUG_KEEP:-}" ] && WARD_KEEP_TEST_DIR=1 && echo "test dir $WARD_TEST_DIR"
   return 0
 }
