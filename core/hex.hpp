@@ -42,13 +42,7 @@ enum class hex_errc : std::uint8_t {
 };
 
 constexpr std::string_view to_string(hex_errc code) {
-  switch (code) {
-    case hex_errc::wrong_length:
-      return "wrong_length";
-    case hex_errc::not_a_digit:
-      return "not_a_digit";
-  }
-  return "unknown";
+  return code == hex_errc::wrong_length ? "wrong_length" : "not_a_digit";
 }
 
 /// Decodes `text` (either case, no separators) into `out`, which it must fill exactly.

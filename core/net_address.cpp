@@ -16,6 +16,22 @@ int af_of(ip_family family) {
   return family == ip_family::v4 ? AF_INET : AF_INET6;
 }
 
+/// Where a socket address of the family in `storage` keeps its address bytes and port.
+struct socket_fields {
+  void* address;
+  in_port_t* port;
+  socklen_t length;
+};
+
+socket_fields fields_of(sockaddr_storage& storage) {
+  if (storage.ss_family == AF_INET) {
+    auto& v4 = reinterpret_cast<sockaddr_in&>(storage);
+    return {&v4.sin_addr, &v4.sin_port, sizeof(sockaddr_in)};
+  }
+  auto& v6 = reinterpret_cast<sockaddr_in6&>(storage);
+  return {&v6.sin6_addr, &v6.sin6_port, sizeof(sockaddr_in6)};
+}
+
 bool is_mapped(const ip_address& address) {
   return address.family == ip_family::v6 &&
          std::equal(v4_mapped_prefix.begin(), v4_mapped_prefix.end(), address.bytes.begin());
@@ -24,14 +40,17 @@ bool is_mapped(const ip_address& address) {
 } // namespace
 
 std::expected<ip_address, address_errc> parse_ip_address(std::string_view text) {
-  // INET6_ADDRSTRLEN bounds every numeric form; the copy gives inet_pton its C string, and
-  // an embedded NUL would make it read only a prefix of the text.
-  std::array<char, INET6_ADDRSTRLEN> terminated{};
-  if (text.empty() || text.size() >= terminated.size() || text.find('\0') != std::string_view::npos)
+  // INET6_ADDRSTRLEN bounds every numeric form. The copy gives inet_pton its C string; an
+  // embedded NUL would make it read only a prefix of the text, so it is refused.
+  std::array<char, INET6_ADDRSTRLEN> terminated;
+  if (text.empty() || text.size() >= terminated.size() ||
+      std::memchr(text.data(), '\0', text.size()) != nullptr)
     return std::unexpected(address_errc::not_numeric);
   std::memcpy(terminated.data(), text.data(), text.size());
+  terminated[text.size()] = '\0';
   ip_address address;
-  address.family = text.find(':') == std::string_view::npos ? ip_family::v4 : ip_family::v6;
+  if (std::memchr(text.data(), ':', text.size()) != nullptr)
+    address.family = ip_family::v6;
   if (::inet_pton(af_of(address.family), terminated.data(), address.bytes.data()) != 1)
     return std::unexpected(address_errc::not_numeric);
   return address;
@@ -55,11 +74,7 @@ std::string to_string(const ip_address& address) {
 }
 
 std::string to_string(const ip_endpoint& endpoint) {
-  auto host = to_string(endpoint.address);
-  auto port = std::to_string(endpoint.port);
-  if (endpoint.address.family == ip_family::v6)
-    return "[" + host + "]:" + port;
-  return host + ":" + port;
+  return join_host_port(to_string(endpoint.address), endpoint.port);
 }
 
 ip_address unmapped(const ip_address& address) {
@@ -92,38 +107,25 @@ bool is_multicast(const ip_address& address) {
 
 socket_address to_socket_address(const ip_endpoint& endpoint) {
   socket_address out;
-  if (endpoint.address.family == ip_family::v4) {
-    auto& v4 = reinterpret_cast<sockaddr_in&>(out.storage);
-    v4.sin_family = AF_INET;
-    v4.sin_port = htons(endpoint.port);
-    std::memcpy(&v4.sin_addr, endpoint.address.bytes.data(), sizeof v4.sin_addr);
-    out.length = sizeof(sockaddr_in);
-    return out;
-  }
-  auto& v6 = reinterpret_cast<sockaddr_in6&>(out.storage);
-  v6.sin6_family = AF_INET6;
-  v6.sin6_port = htons(endpoint.port);
-  std::memcpy(&v6.sin6_addr, endpoint.address.bytes.data(), sizeof v6.sin6_addr);
-  out.length = sizeof(sockaddr_in6);
+  out.storage.ss_family = static_cast<sa_family_t>(af_of(endpoint.address.family));
+  const auto fields = fields_of(out.storage);
+  const auto octets = endpoint.address.octets();
+  std::memcpy(fields.address, octets.data(), octets.size());
+  *fields.port = htons(endpoint.port);
+  out.length = fields.length;
   return out;
 }
 
 std::optional<ip_endpoint> from_socket_address(const sockaddr_storage& storage) {
+  if (storage.ss_family != AF_INET && storage.ss_family != AF_INET6)
+    return std::nullopt;
+  auto copy = storage;
+  const auto fields = fields_of(copy);
   ip_endpoint out;
-  if (storage.ss_family == AF_INET) {
-    const auto& v4 = reinterpret_cast<const sockaddr_in&>(storage);
-    std::memcpy(out.address.bytes.data(), &v4.sin_addr, sizeof v4.sin_addr);
-    out.port = ntohs(v4.sin_port);
-    return out;
-  }
-  if (storage.ss_family == AF_INET6) {
-    const auto& v6 = reinterpret_cast<const sockaddr_in6&>(storage);
-    out.address.family = ip_family::v6;
-    std::memcpy(out.address.bytes.data(), &v6.sin6_addr, sizeof v6.sin6_addr);
-    out.port = ntohs(v6.sin6_port);
-    return out;
-  }
-  return std::nullopt;
+  out.address.family = copy.ss_family == AF_INET ? ip_family::v4 : ip_family::v6;
+  std::memcpy(out.address.bytes.data(), fields.address, out.address.octets().size());
+  out.port = ntohs(*fields.port);
+  return out;
 }
 
 std::expected<host_port, address_errc> split_host_port(std::string_view text) {
@@ -136,6 +138,15 @@ std::expected<host_port, address_errc> split_host_port(std::string_view text) {
   if (ec != std::errc{} || end != digits.data() + digits.size() || port == 0 || port > 65535)
     return std::unexpected(address_errc::bad_port);
   return host_port{strip_brackets(text.substr(0, colon)), static_cast<std::uint16_t>(port)};
+}
+
+std::string join_host_port(std::string_view host, std::uint16_t port) {
+  std::string out;
+  if (host.find(':') != std::string_view::npos)
+    out.append("[").append(host).append("]");
+  else
+    out.append(host);
+  return out.append(":").append(std::to_string(port));
 }
 
 std::expected<ip_network, address_errc> parse_cidr(std::string_view text) {

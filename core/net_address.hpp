@@ -129,6 +129,10 @@ std::optional<ip_endpoint> from_socket_address(const sockaddr_storage& storage);
 /// The host is not parsed (see parse_ip_address), only stripped of its brackets.
 std::expected<host_port, address_errc> split_host_port(std::string_view text);
 
+/// "host:port", with brackets around a host that has a colon (an IPv6 literal), the way
+/// URLs, gRPC targets and log lines write an endpoint.
+std::string join_host_port(std::string_view host, std::uint16_t port);
+
 /// Parses "10.0.0.0/8", "2001:db8::/32", or a bare address (a single host). The prefix is
 /// decimal (up to three digits), the bits past it must be zero.
 std::expected<ip_network, address_errc> parse_cidr(std::string_view text);

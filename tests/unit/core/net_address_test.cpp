@@ -107,6 +107,13 @@ TEST_CASE("split_host_port splits at the last colon and strips brackets") {
     CHECK_MESSAGE(split_host_port(text).error() == address_errc::bad_port, text);
 }
 
+TEST_CASE("join_host_port brackets hosts with a colon") {
+  CHECK(join_host_port("10.0.0.1", 5060) == "10.0.0.1:5060");
+  CHECK(join_host_port("ward.test", 443) == "ward.test:443");
+  CHECK(join_host_port("::", 0) == "[::]:0");
+  CHECK(join_host_port("", 1) == ":1");
+}
+
 TEST_CASE("parse_cidr reads blocks and single hosts") {
   auto block = parse_cidr("10.0.0.0/8");
   REQUIRE(block.has_value());
