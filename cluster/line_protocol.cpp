@@ -1,5 +1,7 @@
 #include "cluster/line_protocol.hpp"
 
+#include "core/hex.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -56,13 +58,7 @@ std::string line_proof(std::string_view password, line_side side, std::string_vi
   HMAC(EVP_sha256(), password.data(), static_cast<int>(password.size()),
        reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest.data(),
        &length);
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex.push_back(digits[digest[i] >> 4]);
-    hex.push_back(digits[digest[i] & 0xf]);
-  }
-  return hex;
+  return to_hex(std::span(digest.data(), length));
 }
 
 bool proofs_match(std::string_view expected, std::string_view received) {

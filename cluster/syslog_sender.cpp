@@ -1,6 +1,7 @@
 #include "cluster/syslog_sender.hpp"
 
 #include "cluster/syslog.hpp"
+#include "core/net_address.hpp"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -57,42 +58,12 @@ bio_ptr memory_bio(const std::string& pem) {
   return bio_ptr(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
 }
 
-/// The address without the brackets URLs put around IPv6.
-std::string bare_address(const std::string& address) {
-  if (address.size() >= 2 && address.front() == '[' && address.back() == ']')
-    return address.substr(1, address.size() - 2);
-  return address;
-}
-
-bool is_ip_address(const std::string& text) {
-  in6_addr scratch{};
-  return inet_pton(AF_INET, text.c_str(), &scratch) == 1 ||
-         inet_pton(AF_INET6, text.c_str(), &scratch) == 1;
-}
-
-struct socket_address {
-  sockaddr_storage storage{};
-  socklen_t length = 0;
-};
-
-std::optional<socket_address> parse_address(const std::string& address, std::uint16_t port) {
-  const std::string bare = bare_address(address);
-  socket_address out;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&out.storage);
-  if (inet_pton(AF_INET, bare.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(port);
-    out.length = sizeof(sockaddr_in);
-    return out;
-  }
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&out.storage);
-  if (inet_pton(AF_INET6, bare.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port);
-    out.length = sizeof(sockaddr_in6);
-    return out;
-  }
-  return std::nullopt;
+/// The numeric address of `address` (brackets allowed) and `port`.
+std::optional<socket_address> parse_address(std::string_view address, std::uint16_t port) {
+  auto parsed = parse_ip_address(strip_brackets(address));
+  if (!parsed)
+    return std::nullopt;
+  return to_socket_address({*parsed, port});
 }
 
 std::expected<void, std::string> load_trusted_cas(SSL_CTX* ctx, const std::string& pem) {
@@ -386,11 +357,12 @@ syslog_tls_sender::connect() {
   conn->ssl.reset(SSL_new(context_->ctx.get()));
   if (!conn->ssl || SSL_set_fd(conn->ssl.get(), conn->fd) != 1)
     return std::unexpected("TLS session: " + openssl_errors());
-  const std::string name =
-      config_.expected_name.empty() ? bare_address(config_.address) : config_.expected_name;
+  const std::string name = config_.expected_name.empty()
+                               ? std::string(strip_brackets(config_.address))
+                               : config_.expected_name;
   // The name check is part of chain verification (OpenSSL calls X509_check_host or
   // X509_check_ip_asc), so a wrong name fails the handshake before any message is sent.
-  if (is_ip_address(name)) {
+  if (is_ip_literal(name)) {
     if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(conn->ssl.get()), name.c_str()) != 1)
       return std::unexpected("expected IP " + name + ": " + openssl_errors());
   } else {

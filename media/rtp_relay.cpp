@@ -1,5 +1,6 @@
 #include "media/rtp_relay.hpp"
 
+#include "core/net_address.hpp"
 #include "media/srtp_session.hpp"
 
 #include <arpa/inet.h>
@@ -105,19 +106,10 @@ std::uint64_t token_of(std::uint64_t id, std::size_t leg, bool rtcp) {
 /// Parses a numeric IPv4 or IPv6 address; host names are refused since resolving one would
 /// block the caller and let DNS choose where media goes.
 std::optional<sockaddr_storage> parse_host(const std::string& text) {
-  sockaddr_storage storage{};
-  if (text.find(':') != std::string::npos) {
-    auto& v6 = reinterpret_cast<sockaddr_in6&>(storage);
-    v6.sin6_family = AF_INET6;
-    if (::inet_pton(AF_INET6, text.c_str(), &v6.sin6_addr) != 1)
-      return std::nullopt;
-  } else {
-    auto& v4 = reinterpret_cast<sockaddr_in&>(storage);
-    v4.sin_family = AF_INET;
-    if (::inet_pton(AF_INET, text.c_str(), &v4.sin_addr) != 1)
-      return std::nullopt;
-  }
-  return storage;
+  auto address = parse_ip_address(text);
+  if (!address)
+    return std::nullopt;
+  return to_socket_address({*address, 0}).storage;
 }
 
 socklen_t length_of(const sockaddr_storage& storage) {

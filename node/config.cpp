@@ -1,6 +1,7 @@
 #include "node/config.hpp"
 
-#include <arpa/inet.h>
+#include "core/net_address.hpp"
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -58,13 +59,6 @@ reason check_hostname(std::string_view value) {
     }
   }
   return std::nullopt;
-}
-
-bool is_ip_literal(std::string_view value) {
-  std::string text(value);
-  unsigned char buffer[16];
-  return inet_pton(AF_INET, text.c_str(), buffer) == 1 ||
-         inet_pton(AF_INET6, text.c_str(), buffer) == 1;
 }
 
 std::expected<std::uint16_t, std::string> parse_port(std::string_view value, bool allow_zero) {

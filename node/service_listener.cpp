@@ -1,5 +1,6 @@
 #include "node/service_listener.hpp"
 
+#include "core/net_address.hpp"
 #include "node/tls_pump.hpp"
 #include "pki/certificate.hpp"
 
@@ -67,31 +68,17 @@ std::optional<fd_identity> identify(int fd) {
 
 /// "127.0.0.1:5555" or "[::1]:5555"; IPv4 clients of a dual-stack socket appear as IPv4.
 std::string format_peer(const sockaddr_storage& address) {
-  char host[INET6_ADDRSTRLEN] = {};
-  if (address.ss_family == AF_INET) {
-    const auto& v4 = reinterpret_cast<const sockaddr_in&>(address);
-    ::inet_ntop(AF_INET, &v4.sin_addr, host, sizeof(host));
-    return std::string(host) + ":" + std::to_string(ntohs(v4.sin_port));
-  }
-  if (address.ss_family == AF_INET6) {
-    const auto& v6 = reinterpret_cast<const sockaddr_in6&>(address);
-    const auto port = std::to_string(ntohs(v6.sin6_port));
-    if (IN6_IS_ADDR_V4MAPPED(&v6.sin6_addr)) {
-      ::inet_ntop(AF_INET, &v6.sin6_addr.s6_addr[12], host, sizeof(host));
-      return std::string(host) + ":" + port;
-    }
-    ::inet_ntop(AF_INET6, &v6.sin6_addr, host, sizeof(host));
-    return "[" + std::string(host) + "]:" + port;
-  }
-  return "unknown";
+  auto peer = from_socket_address(address);
+  if (!peer)
+    return "unknown";
+  peer->address = unmapped(peer->address);
+  return to_string(*peer);
 }
 
 /// A listening socket on `address`:`port`, with the number actually bound.
 std::expected<std::pair<unique_fd, std::uint16_t>, std::string>
 bind_listener(const std::string& address, std::uint16_t port) {
-  const std::string where =
-      (address.find(':') != std::string::npos ? "[" + address + "]" : address) + ":" +
-      std::to_string(port);
+  const std::string where = join_host_port(address, port);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;

@@ -1,5 +1,6 @@
 #include "node/tls_pump.hpp"
 
+#include "core/hex.hpp"
 #include "pki/error.hpp"
 
 #include <openssl/err.h>
@@ -135,17 +136,6 @@ int wait(std::array<pollfd, 3>& fds, int stop_fd, int timeout_ms) {
   }
 }
 
-std::string to_hex(const unsigned char* bytes, std::size_t size) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string text;
-  text.reserve(size * 2);
-  for (std::size_t i = 0; i < size; ++i) {
-    text += digits[bytes[i] >> 4];
-    text += digits[bytes[i] & 0x0f];
-  }
-  return text;
-}
-
 pki::certificate shared_certificate(X509* cert) {
   X509_up_ref(cert);
   return pki::certificate(std::shared_ptr<X509>(cert, X509_free));
@@ -196,7 +186,7 @@ std::string line_binding_hex(SSL* ssl) {
     ERR_clear_error();
     return {};
   }
-  return to_hex(exported.data(), exported.size());
+  return to_hex(exported);
 }
 
 std::vector<pki::certificate> peer_certificates(SSL* ssl) {

@@ -1,10 +1,9 @@
 #include "pki/certificate.hpp"
 
+#include "core/hex.hpp"
 #include "pki/openssl_ptr.hpp"
 
 #include <openssl/pem.h>
-
-#include <cstdio>
 
 namespace ward::pki {
 namespace {
@@ -26,18 +25,6 @@ std::string name_to_string(const X509_NAME* name) {
   char* data = nullptr;
   long size = BIO_get_mem_data(bio.get(), &data);
   return std::string(data, static_cast<std::size_t>(size));
-}
-
-std::string hex(const unsigned char* bytes, std::size_t size, const char* separator) {
-  std::string text;
-  for (std::size_t i = 0; i < size; ++i) {
-    char pair[3];
-    std::snprintf(pair, sizeof(pair), "%02X", bytes[i]);
-    if (i > 0)
-      text += separator;
-    text += pair;
-  }
-  return text;
 }
 
 } // namespace
@@ -146,7 +133,7 @@ std::string certificate::sha256_fingerprint() const {
   unsigned int size = 0;
   if (X509_digest(cert_.get(), EVP_sha256(), digest, &size) != 1)
     return {};
-  return hex(digest, size, ":");
+  return to_hex(std::span(digest, size), hex_case::upper, ":");
 }
 
 bool certificate::matches(const private_key& key) const {

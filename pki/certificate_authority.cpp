@@ -1,5 +1,6 @@
 #include "pki/certificate_authority.hpp"
 
+#include "core/hex.hpp"
 #include "pki/bundle.hpp"
 #include "pki/csr.hpp"
 #include "pki/openssl_ptr.hpp"
@@ -158,9 +159,7 @@ std::expected<std::vector<certificate>, error> order_chain(const certificate& si
 
 bignum_ptr bignum_from_hex(const std::string& hex) {
   BIGNUM* raw = nullptr;
-  if (hex.empty() || hex.size() > 64 || !std::ranges::all_of(hex, [](char c) {
-        return std::isxdigit(static_cast<unsigned char>(c)) != 0;
-      }))
+  if (hex.empty() || hex.size() > 64 || !std::ranges::all_of(hex, is_hex_digit))
     return nullptr;
   if (BN_hex2bn(&raw, hex.c_str()) != static_cast<int>(hex.size())) {
     BN_free(raw);

@@ -1,5 +1,6 @@
 #include "pki/certificate_builder.hpp"
 
+#include "core/hex.hpp"
 #include "pki/openssl_ptr.hpp"
 
 #include <openssl/pem.h>
@@ -266,8 +267,7 @@ certificate_builder& certificate_builder::random_serial(const random_source& ran
 certificate_builder& certificate_builder::serial_hex(std::string_view hex) {
   serial_.clear();
   serial_error_.clear();
-  bool digits_only = std::ranges::all_of(
-      hex, [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
+  bool digits_only = std::ranges::all_of(hex, is_hex_digit);
   if (hex.empty() || hex.size() > 64 || !digits_only) {
     serial_error_ = "serial must be 1 to 40 significant hex digits";
     return *this;

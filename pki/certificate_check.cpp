@@ -1,9 +1,9 @@
 #include "pki/certificate_check.hpp"
 
+#include "core/net_address.hpp"
 #include "pki/error.hpp"
 #include "pki/openssl_ptr.hpp"
 
-#include <arpa/inet.h>
 #include <openssl/x509_vfy.h>
 
 #include <algorithm>
@@ -202,12 +202,6 @@ bool is_own(const certificate& leaf, const std::vector<std::string>& own_fingerp
   return std::ranges::any_of(own_fingerprints, [&](const std::string& own) {
     return !fingerprint.empty() && normalize_hex(own) == fingerprint;
   });
-}
-
-bool is_ip_literal(const std::string& name) {
-  unsigned char buffer[sizeof(in6_addr)];
-  return inet_pton(AF_INET, name.c_str(), buffer) == 1 ||
-         inet_pton(AF_INET6, name.c_str(), buffer) == 1;
 }
 
 std::optional<std::string> name_mismatch(const certificate& leaf, std::string name) {

@@ -1,5 +1,7 @@
 #include "pki/trust_store.hpp"
 
+#include "core/hex.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -26,7 +28,7 @@ std::string normalize_fingerprint(std::string_view text) {
   for (char c : text) {
     if (c == ':' || c == ' ')
       continue;
-    if (!std::isxdigit(static_cast<unsigned char>(c)))
+    if (!is_hex_digit(c))
       return {};
     hex += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   }

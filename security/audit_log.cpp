@@ -1,5 +1,7 @@
 #include "security/audit_log.hpp"
 
+#include "core/hex.hpp"
+
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <sys/file.h>
@@ -42,14 +44,7 @@ std::optional<std::string> sha256_hex(std::string_view data) {
   unsigned int length = 0;
   if (EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1)
     return std::nullopt;
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    out += hex[digest[i] >> 4];
-    out += hex[digest[i] & 0x0f];
-  }
-  return out;
+  return to_hex(std::span(digest.data(), length));
 }
 
 /// `text` with every byte that is not part of a well-formed UTF-8 sequence replaced by

@@ -1,6 +1,6 @@
 #include "security/security_database.hpp"
 
-#include <arpa/inet.h>
+#include "core/net_address.hpp"
 
 #include <algorithm>
 
@@ -499,8 +499,8 @@ security_result<void> security_database::set_service_level(service_name service,
 
 security_result<void>
 security_database::set_unsecured_interfaces(const unsecured_interfaces& interfaces) {
-  in_addr parsed{};
-  if (inet_pton(AF_INET, interfaces.file_writer_address.c_str(), &parsed) != 1)
+  auto parsed = parse_ip_address(interfaces.file_writer_address);
+  if (!parsed || parsed->family != ip_family::v4)
     return std::unexpected(invalid("file_writer_address",
                                    "must be an IPv4 address (0.0.0.0 = nobody may write files)"));
   settings_.interfaces = interfaces;

@@ -1,5 +1,8 @@
 #include "telephony/b2bua.hpp"
 
+#include "core/hex.hpp"
+#include "core/net_address.hpp"
+
 #include <algorithm>
 #include <charconv>
 
@@ -15,17 +18,10 @@ constexpr auto transaction_lifetime = std::chrono::seconds(32);
 constexpr milliseconds t2{4000};
 
 std::string hex_token(const random_source& random, std::size_t bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
   std::array<std::byte, 32> raw{};
   bytes = std::min(bytes, raw.size());
   random(std::span(raw.data(), bytes));
-  std::string out;
-  out.reserve(bytes * 2);
-  for (std::size_t i = 0; i < bytes; ++i) {
-    out += digits[std::to_integer<unsigned>(raw[i]) >> 4];
-    out += digits[std::to_integer<unsigned>(raw[i]) & 0xf];
-  }
-  return out;
+  return to_hex(std::span<const std::byte>(raw.data(), bytes));
 }
 
 std::string decimal_token(const random_source& random) {
@@ -43,18 +39,10 @@ std::string host_text(const std::string& address) {
 
 /// "ip:port" or "[v6]:port" back into an endpoint.
 std::optional<sip_endpoint> parse_source(const std::string& source, transport kind) {
-  auto colon = source.rfind(':');
-  if (colon == std::string::npos || colon == 0)
+  auto split = split_host_port(source);
+  if (!split)
     return std::nullopt;
-  std::string host = source.substr(0, colon);
-  if (host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  unsigned port = 0;
-  auto text = std::string_view(source).substr(colon + 1);
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
-  if (ec != std::errc{} || ptr != text.data() + text.size() || port == 0 || port > 65535)
-    return std::nullopt;
-  return sip_endpoint{kind, host, static_cast<std::uint16_t>(port), {}};
+  return sip_endpoint{kind, std::string(split->host), split->port, {}};
 }
 
 std::string leg_text(const sip_endpoint& endpoint) {
@@ -177,7 +165,7 @@ std::string media_text(const std::optional<media_anchor::leg_keys>& keys) {
 std::string endpoint_text(const sip_endpoint& endpoint) {
   if (endpoint.kind == transport::line)
     return "line:" + endpoint.node;
-  return host_text(endpoint.address) + ":" + std::to_string(endpoint.port);
+  return join_host_port(endpoint.address, endpoint.port);
 }
 
 std::string_view to_string(call_state state) {
@@ -330,7 +318,7 @@ std::string b2bua::via_for(const sip_endpoint& to, const std::string& branch) co
       port = settings_.tls_port;
       break;
   }
-  via += host_text(settings_.address) + ":" + std::to_string(port) + ";branch=" + branch;
+  via += join_host_port(settings_.address, port) + ";branch=" + branch;
   if (to.kind == transport::udp)
     via += ";rport";
   return via;

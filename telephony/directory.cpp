@@ -1,9 +1,10 @@
 #include "telephony/directory.hpp"
 
+#include "core/hex.hpp"
+#include "core/net_address.hpp"
+
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
-
-#include <arpa/inet.h>
 
 #include <algorithm>
 #include <array>
@@ -23,13 +24,7 @@ std::string hex_digest(const EVP_MD* md, std::string_view input) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
   EVP_Digest(input.data(), input.size(), digest, &size, md, nullptr);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < size; ++i) {
-    out += hex[digest[i] >> 4];
-    out += hex[digest[i] & 0xf];
-  }
-  return out;
+  return to_hex(std::span(digest, size));
 }
 
 bool is_digits(std::string_view text) {
@@ -60,31 +55,14 @@ security::security_result<std::string> canonical_address(std::string_view field,
   auto refused = [&] {
     return std::unexpected(invalid(std::string(field), "must be a numeric IPv4 or IPv6 address"));
   };
-  if (text.size() > INET6_ADDRSTRLEN)
+  auto parsed = parse_ip_address(text);
+  if (!parsed)
     return refused();
-  std::string input(text);
-  std::array<unsigned char, 16> bytes{};
-  std::array<char, INET6_ADDRSTRLEN> out{};
-  int family = AF_INET;
-  if (inet_pton(AF_INET, input.c_str(), bytes.data()) != 1) {
-    family = AF_INET6;
-    if (inet_pton(AF_INET6, input.c_str(), bytes.data()) != 1)
-      return refused();
-  }
   // An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is the IPv4 address its packets come from.
-  auto zero = [](unsigned char b) { return b == 0; };
-  const unsigned char* address = bytes.data();
-  if (family == AF_INET6 && std::all_of(bytes.begin(), bytes.begin() + 10, zero) &&
-      bytes[10] == 0xff && bytes[11] == 0xff) {
-    family = AF_INET;
-    address += 12;
-  }
-  auto size = family == AF_INET ? 4u : 16u;
-  if (std::all_of(address, address + size, zero))
+  auto address = unmapped(*parsed);
+  if (is_unspecified(address))
     return std::unexpected(invalid(std::string(field), "must not be the unspecified address"));
-  if (!inet_ntop(family, address, out.data(), out.size()))
-    return refused();
-  return std::string(out.data());
+  return to_string(address);
 }
 
 char fold(char c) {

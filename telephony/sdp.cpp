@@ -1,6 +1,6 @@
 #include "telephony/sdp.hpp"
 
-#include <arpa/inet.h>
+#include "core/net_address.hpp"
 
 #include <algorithm>
 #include <array>
@@ -131,33 +131,17 @@ std::string_view address_type(address_family family) {
 
 enum class address_check : std::uint8_t { unicast, unspecified, multicast, not_numeric };
 
-/// Whether `text` is a numeric address of `family`. inet_pton refuses what SDP refuses
+/// Whether `text` is a numeric address of `family`. parse_ip_address refuses what SDP refuses
 /// here: host names, IPv4 with fewer than four parts or leading zeros, "/ttl" suffixes and
 /// IPv6 zone identifiers.
 address_check check_address(std::string_view text, address_family family) {
-  // INET6_ADDRSTRLEN bounds every numeric form; the copy gives inet_pton its C string.
-  if (text.empty() || text.size() >= INET6_ADDRSTRLEN)
+  auto address = parse_ip_address(text);
+  const auto wanted = family == address_family::ip4 ? ip_family::v4 : ip_family::v6;
+  if (!address || address->family != wanted)
     return address_check::not_numeric;
-  std::array<char, INET6_ADDRSTRLEN> terminated{};
-  std::memcpy(terminated.data(), text.data(), text.size());
-  if (family == address_family::ip4) {
-    in_addr address{};
-    if (::inet_pton(AF_INET, terminated.data(), &address) != 1)
-      return address_check::not_numeric;
-    auto bytes = reinterpret_cast<const unsigned char*>(&address.s_addr);
-    if (bytes[0] >= 224 && bytes[0] <= 239)
-      return address_check::multicast;
-    if (address.s_addr == 0)
-      return address_check::unspecified;
-    return address_check::unicast;
-  }
-  in6_addr address{};
-  if (::inet_pton(AF_INET6, terminated.data(), &address) != 1)
-    return address_check::not_numeric;
-  if (address.s6_addr[0] == 0xff)
+  if (is_multicast(*address))
     return address_check::multicast;
-  static constexpr in6_addr any = IN6ADDR_ANY_INIT;
-  if (std::memcmp(&address, &any, sizeof address) == 0)
+  if (is_unspecified(*address))
     return address_check::unspecified;
   return address_check::unicast;
 }

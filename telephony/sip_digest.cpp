@@ -1,5 +1,7 @@
 #include "telephony/sip_digest.hpp"
 
+#include "core/hex.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -117,16 +119,8 @@ std::size_t hex_digest(const EVP_MD* md, std::initializer_list<std::string_view>
   unsigned int size = 0;
   if (EVP_DigestFinal_ex(ctx.get(), digest, &size) != 1)
     return 0;
-  static constexpr char hex[] = "0123456789abcdef";
-  for (unsigned int i = 0; i < size; ++i) {
-    out[2 * i] = hex[digest[i] >> 4];
-    out[2 * i + 1] = hex[digest[i] & 0xf];
-  }
+  write_hex(std::span(digest, size), out);
   return 2 * size;
-}
-
-bool is_hex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
 } // namespace
@@ -316,15 +310,12 @@ bool nonce_counter_window::accept(std::string_view nonce, std::uint32_t nc) {
 }
 
 std::optional<std::uint32_t> parse_nonce_count(std::string_view nc) {
-  if (nc.size() != 8)
+  std::array<unsigned char, 4> bytes{};
+  if (!from_hex(nc, bytes))
     return std::nullopt;
   std::uint32_t value = 0;
-  for (char c : nc) {
-    if (!is_hex(c))
-      return std::nullopt;
-    char l = lower(c);
-    value = (value << 4) | static_cast<std::uint32_t>(l <= '9' ? l - '0' : l - 'a' + 10);
-  }
+  for (unsigned char b : bytes)
+    value = (value << 8) | b;
   return value;
 }
 
@@ -342,7 +333,7 @@ bool verify_response(const digest_credentials& credentials, std::string_view met
   const EVP_MD* md = md_of(credentials.algorithm);
   char ha1[2 * EVP_MAX_MD_SIZE];
   for (std::size_t i = 0; i < length; ++i) {
-    if (!is_hex(ha1_hex[i]))
+    if (!is_hex_digit(ha1_hex[i]))
       return false;
     ha1[i] = lower(ha1_hex[i]);
   }
@@ -629,7 +620,7 @@ std::expected<digest_credentials, std::string> parse_authorization(std::string_v
     return std::unexpected("nc or cnonce without qop");
   }
   if (out.response.size() != hex_length(out.algorithm) ||
-      !std::all_of(out.response.begin(), out.response.end(), is_hex))
+      !std::all_of(out.response.begin(), out.response.end(), is_hex_digit))
     return std::unexpected("response is not a digest of the algorithm");
   return out;
 }

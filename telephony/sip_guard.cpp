@@ -1,6 +1,6 @@
 #include "telephony/sip_guard.hpp"
 
-#include <arpa/inet.h>
+#include "core/net_address.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -12,12 +12,6 @@ using time_point = sip_guard::time_point;
 
 char lower(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-constexpr std::array<unsigned char, 12> v4_mapped_prefix{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-bool is_v4(const sip_guard::ip_key& key) {
-  return std::equal(v4_mapped_prefix.begin(), v4_mapped_prefix.end(), key.bytes.begin());
 }
 
 std::uint64_t mix(std::uint64_t x) {
@@ -116,74 +110,39 @@ std::string_view to_string(guard_event_kind kind) {
 // ---- addresses ---------------------------------------------------------------------------
 
 std::optional<sip_guard::ip_key> parse_ip(std::string_view text) {
-  // INET6_ADDRSTRLEN bounds every valid literal; longer input is refused before copying.
-  char buffer[INET6_ADDRSTRLEN];
-  if (text.empty() || text.size() >= sizeof buffer)
+  auto address = parse_ip_address(text);
+  if (!address)
     return std::nullopt;
-  std::memcpy(buffer, text.data(), text.size());
-  buffer[text.size()] = '\0';
-  sip_guard::ip_key key;
-  in_addr v4{};
-  if (::inet_pton(AF_INET, buffer, &v4) == 1) {
-    std::copy(v4_mapped_prefix.begin(), v4_mapped_prefix.end(), key.bytes.begin());
-    std::memcpy(key.bytes.data() + 12, &v4, 4);
-    return key;
-  }
-  in6_addr v6{};
-  if (::inet_pton(AF_INET6, buffer, &v6) == 1) {
-    std::memcpy(key.bytes.data(), &v6, 16);
-    return key;
-  }
-  return std::nullopt;
+  return sip_guard::ip_key{v4_mapped(*address).bytes};
 }
 
 std::string format_ip(const sip_guard::ip_key& key) {
-  char buffer[INET6_ADDRSTRLEN] = {};
-  if (is_v4(key))
-    ::inet_ntop(AF_INET, key.bytes.data() + 12, buffer, sizeof buffer);
-  else
-    ::inet_ntop(AF_INET6, key.bytes.data(), buffer, sizeof buffer);
-  return buffer;
+  return to_string(unmapped(ip_address{ip_family::v6, key.bytes}));
 }
 
 std::expected<sip_guard::cidr, std::string> parse_cidr(std::string_view text) {
-  auto slash = text.find('/');
-  auto address = parse_ip(text.substr(0, slash));
-  if (!address)
-    return std::unexpected("not an IP address: " + std::string(text));
-  bool v4 = is_v4(*address) && text.substr(0, slash).find(':') == std::string_view::npos;
-  unsigned max = v4 ? 32 : 128;
-  unsigned prefix = max;
-  if (slash != std::string_view::npos) {
-    auto digits = text.substr(slash + 1);
-    if (digits.empty() || digits.size() > 3)
-      return std::unexpected("bad prefix length: " + std::string(text));
-    prefix = 0;
-    for (char c : digits) {
-      if (c < '0' || c > '9')
+  auto block = ward::parse_cidr(text);
+  if (!block) {
+    switch (block.error()) {
+      case address_errc::bad_prefix:
         return std::unexpected("bad prefix length: " + std::string(text));
-      prefix = prefix * 10 + static_cast<unsigned>(c - '0');
+      case address_errc::prefix_too_long:
+        return std::unexpected("prefix length too long: " + std::string(text));
+      case address_errc::host_bits_set:
+        return std::unexpected("host bits set: " + std::string(text));
+      default:
+        return std::unexpected("not an IP address: " + std::string(text));
     }
-    if (prefix > max)
-      return std::unexpected("prefix length too long: " + std::string(text));
   }
-  sip_guard::cidr block{*address, v4 ? prefix + 96 : prefix};
-  for (unsigned bit = block.prefix; bit < 128; ++bit)
-    if (block.network.bytes[bit / 8] & (0x80u >> (bit % 8)))
-      return std::unexpected("host bits set: " + std::string(text));
-  return block;
+  // Keys hold IPv4 as IPv4-mapped IPv6, so an IPv4 prefix counts past the 96-bit mapping.
+  const bool v4 = block->network.family == ip_family::v4;
+  return sip_guard::cidr{{v4_mapped(block->network).bytes},
+                         v4 ? block->prefix + 96 : block->prefix};
 }
 
 bool cidr_contains(const sip_guard::cidr& block, const sip_guard::ip_key& key) {
-  unsigned full = block.prefix / 8;
-  if (!std::equal(block.network.bytes.begin(), block.network.bytes.begin() + full,
-                  key.bytes.begin()))
-    return false;
-  unsigned rest = block.prefix % 8;
-  if (rest == 0)
-    return true;
-  auto mask = static_cast<unsigned char>(0xffu << (8 - rest));
-  return (block.network.bytes[full] & mask) == (key.bytes[full] & mask);
+  return contains(ip_network{{ip_family::v6, block.network.bytes}, block.prefix},
+                  ip_address{ip_family::v6, key.bytes});
 }
 
 std::size_t sip_guard::ip_hash::operator()(const ip_key& key) const {

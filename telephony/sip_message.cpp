@@ -1,9 +1,8 @@
 #include "telephony/sip_message.hpp"
+#include "core/net_address.hpp"
 #include "telephony/sip_digest.hpp"
 
 #include <osipparser2/osip_parser.h>
-
-#include <arpa/inet.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -726,18 +725,9 @@ namespace {
 
 /// True when both are IP literals of the same address, whatever their spelling.
 bool same_ip(std::string_view a, std::string_view b) {
-  std::array<char, INET6_ADDRSTRLEN + 1> a_text{}, b_text{};
-  if (a.size() >= a_text.size() || b.size() >= b_text.size())
-    return false;
-  std::memcpy(a_text.data(), a.data(), a.size());
-  std::memcpy(b_text.data(), b.data(), b.size());
-  unsigned char a_bytes[16], b_bytes[16];
-  if (inet_pton(AF_INET, a_text.data(), a_bytes) == 1)
-    return inet_pton(AF_INET, b_text.data(), b_bytes) == 1 && std::memcmp(a_bytes, b_bytes, 4) == 0;
-  if (inet_pton(AF_INET6, a_text.data(), a_bytes) == 1)
-    return inet_pton(AF_INET6, b_text.data(), b_bytes) == 1 &&
-           std::memcmp(a_bytes, b_bytes, 16) == 0;
-  return false;
+  auto a_address = parse_ip_address(a);
+  auto b_address = parse_ip_address(b);
+  return a_address && b_address && *a_address == *b_address;
 }
 
 void append_clean(std::string& out, std::string_view text) {
