@@ -1,0 +1,23 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+/// Local files and secrets of wardctl; every failure is a usage_error naming the file.
+namespace ward::cli {
+
+/// The whole content of a local file, byte for byte; an empty file is refused.
+std::string read_local_file(const std::string& path);
+
+/// Refuses, before anything changes on the node, an output file that cannot be written.
+void check_writable(const std::string& path);
+
+/// Writes `data` to `path` with exactly `mode`, set before the first byte is written; a
+/// failed write leaves no file behind.
+void write_local_file(const std::string& path, const std::string& data, mode_t mode);
+
+/// A secret from the terminal without echo, or one line of standard input when piped.
+std::string read_secret(const std::string& prompt);
+
+} // namespace ward::cli

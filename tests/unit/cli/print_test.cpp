@@ -1,0 +1,148 @@
+#include "cli/print.hpp"
+
+#include <doctest/doctest.h>
+
+#include <sstream>
+#include <string>
+
+using namespace ward::cli;
+namespace pb = ward::admin::v1;
+
+namespace {
+
+template <class Reply> std::string printed(const Reply& reply) {
+  std::ostringstream out;
+  print(out, reply);
+  return out.str();
+}
+
+} // namespace
+
+TEST_CASE("date_text is UTC to the second, and - for never") {
+  CHECK(date_text(0) == "-");
+  CHECK(date_text(1796601600) == "2026-12-07T00:00:00Z");
+  CHECK(date_text(951825599) == "2000-02-29T11:59:59Z");
+}
+
+TEST_CASE("duration_text leaves out leading zero units") {
+  CHECK(duration_text(0) == "0s");
+  CHECK(duration_text(59) == "59s");
+  CHECK(duration_text(60) == "1m 0s");
+  CHECK(duration_text(3600) == "1h 0m 0s");
+  CHECK(duration_text(90061) == "1d 1h 1m 1s");
+}
+
+TEST_CASE("role_name spells the roles as the configuration does") {
+  CHECK(role_name(pb::NODE_ROLE_PRIMARY) == "primary");
+  CHECK(role_name(pb::NODE_ROLE_SECONDARY) == "secondary");
+  CHECK(role_name(pb::NODE_ROLE_EXPANSION) == "expansion");
+  CHECK(role_name(pb::NODE_ROLE_APPSERVER) == "appserver");
+  CHECK(role_name(pb::NodeRole{}) == "unspecified");
+}
+
+TEST_CASE("a service user is one labelled row per field") {
+  pb::ServiceUser user;
+  user.set_name("alice");
+  user.set_status("enabled");
+  user.add_groups("Security Administrator");
+  user.add_groups("Auditor");
+  user.set_recent_failures(2);
+  auto text = printed(user);
+  CHECK(text.starts_with("name              alice\n"
+                         "status            enabled\n"));
+  CHECK(text.find("groups            Security Administrator, Auditor\n") != std::string::npos);
+  CHECK(text.find("expires           -\n") != std::string::npos);
+  CHECK(text.find("recent failures   2\n") != std::string::npos);
+}
+
+TEST_CASE("sip settings print one key: value per line, - for an empty list") {
+  pb::SipSettings sip;
+  sip.set_auto_create(false);
+  sip.set_strict_sips(true);
+  sip.mutable_user_agent_block()->add_entries("friendly");
+  sip.mutable_user_agent_block()->add_entries("sipvicious");
+  sip.set_rtp_port_min(20000);
+  sip.set_rtp_port_max(20100);
+  CHECK(printed(sip) == "auto_create: off\n"
+                        "auto_create_enabled_at: -\n"
+                        "auto_create_lapses_at: -\n"
+                        "strict_sips: on\n"
+                        "user_agent_allow: -\n"
+                        "user_agent_block: friendly,sipvicious\n"
+                        "remote_workers: off\n"
+                        "rtp_port_min: 20000\n"
+                        "rtp_port_max: 20100\n"
+                        "direct_media: off\n"
+                        "emergency_numbers: -\n"
+                        "emergency_extension: -\n");
+}
+
+TEST_CASE("registrations print a table, or say there are none") {
+  CHECK(printed(pb::RegistrationList{}) == "no registrations\n");
+  pb::RegistrationList list;
+  auto* r = list.add_registrations();
+  r->set_extension("2101");
+  r->set_transport("udp");
+  r->set_source("127.0.0.1:5070");
+  r->set_expires_in(3600);
+  r->set_contact("sip:2101@127.0.0.1:5070");
+  r->set_user_agent("baresip");
+  auto text = printed(list);
+  CHECK(text.find("EXTENSION   TRANSPORT SOURCE") == 0);
+  CHECK(text.find("\n2101        udp       127.0.0.1:5070          3600s    "
+                  "sip:2101@127.0.0.1:5070  (baresip)\n") != std::string::npos);
+}
+
+TEST_CASE("blacklists print one row per entry, or say nothing is blacklisted") {
+  CHECK(printed(pb::BlacklistReply{}) == "nothing is blacklisted\n");
+  pb::BlacklistReply lists;
+  auto* address = lists.add_addresses();
+  address->set_key("127.0.0.61");
+  address->set_permanent(true);
+  address->set_blocks(3);
+  auto text = printed(lists);
+  CHECK(text.starts_with("address    127.0.0.61"));
+  CHECK(text.ends_with("permanent  blocks 3\n"));
+}
+
+TEST_CASE("the audit verdict names the first damaged record") {
+  pb::AuditVerifyReply intact;
+  intact.set_intact(true);
+  intact.set_records(12);
+  CHECK(printed(intact) == "audit trail intact: 12 records\n");
+  pb::AuditVerifyReply damaged;
+  damaged.set_first_bad_sequence(7);
+  damaged.set_problem("hash mismatch");
+  CHECK(printed(damaged) == "audit trail DAMAGED at record 7: hash mismatch\n");
+}
+
+TEST_CASE("media levels: system, then each line override in name order") {
+  pb::SipSettings sip;
+  sip.set_media_security("best_effort");
+  auto& lines = *sip.mutable_line_media_security()->mutable_levels();
+  lines["node-c"] = "disabled";
+  lines["node-b"] = "enforce";
+  pb::ExtensionList extensions;
+  extensions.add_extensions()->set_media_security("system");
+  auto* strict = extensions.add_extensions();
+  strict->set_number("2101");
+  strict->set_media_security("enforce");
+  std::ostringstream out;
+  print_media_overview(out, sip, extensions);
+  CHECK(out.str() == "system: best_effort\n"
+                     "line node-b: enforce\n"
+                     "line node-c: disabled\n"
+                     "extension 2101: enforce\n");
+  auto json = media_overview_json(sip, extensions);
+  CHECK(json.find("\"system\": \"best_effort\"") != std::string::npos);
+  CHECK(json.find("\"2101\": \"enforce\"") != std::string::npos);
+}
+
+TEST_CASE("a reply without a printer of its own prints as JSON with every field") {
+  pb::CodeRules rules;
+  rules.set_min_length(4);
+  auto text = printed(static_cast<const google::protobuf::Message&>(rules));
+  CHECK(text == to_json(rules));
+  CHECK(text.find("\"min_length\": 4") != std::string::npos);
+  CHECK(text.find("\"complexity_test\": false") != std::string::npos);
+}
