@@ -1,0 +1,162 @@
+#include "node/admin/convert.hpp"
+#include "node/admin/services.hpp"
+
+#include "admin.grpc.pb.h"
+
+namespace ward::node::admin_api {
+namespace {
+
+/// The trail's JSON of telephony user `name`, for audited_change().
+auto user_snapshot(std::string name) {
+  return [name](security_context& c) { return telephony_user_json(c.directory.data(), name); };
+}
+
+/// Fills `reply` with telephony user `name` as stored.
+auto user_answer(std::string name, pb::TelephonyUser* reply) {
+  return
+      [name, reply](security_context& c) { fill(reply, c.directory.data().users.at(name), c.now); };
+}
+
+/// The trail's JSON of extension `number`, for audited_change().
+auto extension_snapshot(std::string number) {
+  return [number](security_context& c) { return extension_json(c.directory.data(), number); };
+}
+
+/// Fills `reply` with extension `number` as stored.
+auto extension_answer(std::string number, pb::Extension* reply) {
+  return [number, reply](security_context& c) {
+    fill(reply, c.directory.data().extensions.at(number));
+  };
+}
+
+class configuration_service final : public gateway_service<pb::Configuration::Service> {
+public:
+  using gateway_service::gateway_service;
+
+  grpc::Status ListTelephonyUsers(grpc::ServerContext* call, const pb::Empty*,
+                                  pb::TelephonyUserList* reply) override {
+    return gw_->read(call, "ListTelephonyUsers", config_read, [reply](security_context& c) {
+      for (const auto& [_, user] : c.directory.data().users)
+        fill(reply->add_users(), user, c.now);
+    });
+  }
+
+  grpc::Status CreateTelephonyUser(grpc::ServerContext* call,
+                                   const pb::TelephonyUserRequest* request,
+                                   pb::TelephonyUser* reply) override {
+    return store_user(call, "CreateTelephonyUser", *request, reply,
+                      &telephony::telephony_directory::create_user);
+  }
+
+  grpc::Status UpdateTelephonyUser(grpc::ServerContext* call,
+                                   const pb::TelephonyUserRequest* request,
+                                   pb::TelephonyUser* reply) override {
+    return store_user(call, "UpdateTelephonyUser", *request, reply,
+                      &telephony::telephony_directory::update_user);
+  }
+
+  grpc::Status DeleteTelephonyUser(grpc::ServerContext* call, const pb::NameRequest* request,
+                                   pb::Empty*) override {
+    auto name = request->name();
+    return gw_->handle(call, "DeleteTelephonyUser", config_write,
+                       audited_change(
+                           "telephony_user/" + name, user_snapshot(name),
+                           [name](security_context& c) { return c.directory.delete_user(name); },
+                           no_answer));
+  }
+
+  grpc::Status UnlockTelephonyUser(grpc::ServerContext* call, const pb::NameRequest* request,
+                                   pb::TelephonyUser* reply) override {
+    auto name = request->name();
+    return gw_->handle(call, "UnlockTelephonyUser", config_write,
+                       [name, reply](security_context& c) -> effect_result {
+                         auto unlocked = c.directory.unlock_user(name);
+                         if (!unlocked)
+                           return std::unexpected(unlocked.error());
+                         fill(reply, c.directory.data().users.at(name), c.now);
+                         return transaction_effect{"telephony_user/" + name, "", "", "unlocked"};
+                       });
+  }
+
+  grpc::Status ListExtensions(grpc::ServerContext* call, const pb::Empty*,
+                              pb::ExtensionList* reply) override {
+    return gw_->read(call, "ListExtensions", config_read, [reply](security_context& c) {
+      for (const auto& [_, record] : c.directory.data().extensions)
+        fill(reply->add_extensions(), record);
+    });
+  }
+
+  grpc::Status CreateExtension(grpc::ServerContext* call, const pb::ExtensionRequest* request,
+                               pb::Extension* reply) override {
+    return store_extension(call, "CreateExtension", *request, reply,
+                           &telephony::telephony_directory::create_extension, "");
+  }
+
+  grpc::Status UpdateExtension(grpc::ServerContext* call, const pb::ExtensionRequest* request,
+                               pb::Extension* reply) override {
+    return store_extension(call, "UpdateExtension", *request, reply,
+                           &telephony::telephony_directory::update_extension,
+                           "phone password changed");
+  }
+
+  grpc::Status DeleteExtension(grpc::ServerContext* call, const pb::NameRequest* request,
+                               pb::Empty*) override {
+    auto number = request->name();
+    return gw_->handle(
+        call, "DeleteExtension", config_write,
+        audited_change(
+            "extension/" + number, extension_snapshot(number),
+            [number](security_context& c) { return c.directory.delete_extension(number); },
+            no_answer));
+  }
+
+private:
+  /// A directory operation that stores a record from the fields of a request.
+  template <class Fields>
+  using store_fn = security::security_result<void> (telephony::telephony_directory::*)(
+      std::string_view, const Fields&, const security::security_settings&);
+
+  /// Create or Update of a telephony user, by `store`.
+  grpc::Status store_user(grpc::ServerContext* call, std::string action,
+                          const pb::TelephonyUserRequest& request, pb::TelephonyUser* reply,
+                          store_fn<telephony::telephony_user_fields> store) {
+    auto name = request.name();
+    return gw_->handle(call, std::move(action), config_write,
+                       audited_change(
+                           "telephony_user/" + name, user_snapshot(name),
+                           [name, fields = fields_of(request), store](security_context& c) {
+                             return (c.directory.*store)(name, fields, c.security.settings());
+                           },
+                           user_answer(name, reply)));
+  }
+
+  /// Create or Update of an extension, by `store`; `password_detail` is the audit detail of
+  /// a request that sets the phone password. An unreadable media security level is
+  /// refused inside the transaction, so that the refusal is audited like the directory's own.
+  grpc::Status store_extension(grpc::ServerContext* call, std::string action,
+                               const pb::ExtensionRequest& request, pb::Extension* reply,
+                               store_fn<telephony::extension_fields> store,
+                               std::string password_detail) {
+    auto number = request.number();
+    auto fields = extension_fields_of(request);
+    bool new_password = fields && fields->phone_password;
+    return gw_->handle(
+        call, std::move(action), config_write,
+        audited_change(
+            "extension/" + number, extension_snapshot(number),
+            [number, fields, store](security_context& c) -> security::security_result<void> {
+              if (!fields)
+                return std::unexpected(fields.error());
+              return (c.directory.*store)(number, *fields, c.security.settings());
+            },
+            extension_answer(number, reply), new_password ? password_detail : ""));
+  }
+};
+
+} // namespace
+
+std::unique_ptr<grpc::Service> make_configuration_service(std::shared_ptr<gateway> gw) {
+  return std::make_unique<configuration_service>(std::move(gw));
+}
+
+} // namespace ward::node::admin_api
