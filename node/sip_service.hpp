@@ -7,6 +7,7 @@
 #include "telephony/directory.hpp"
 #include "telephony/registrar.hpp"
 #include "telephony/sip_guard.hpp"
+#include "telephony/sip_pipeline.hpp"
 
 #include <openssl/types.h>
 
@@ -15,7 +16,6 @@
 #include <cstddef>
 #include <expected>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,6 +23,9 @@
 #include <vector>
 
 namespace ward::node {
+
+class sip_inbox;
+class stream_listener;
 
 /// The telephony users and extensions as the registrar reads them: the security actor
 /// publishes a new copy after every change, the SIP worker takes the newest per batch.
@@ -93,11 +96,15 @@ struct sip_service_options {
   std::function<void(const std::string& extension, const std::string& source)> on_auto_create;
 };
 
-/// SIP over UDP for one node: a worker thread that owns the socket, the guard (checked
-/// before any parsing) and the registrar, and answers REGISTER, OPTIONS and, for now, 501
-/// to everything else. Datagrams are read and answered in batches (recvmmsg/sendmmsg); a
-/// retransmitted request is answered from a cache of recent responses, never processed
-/// twice.
+/// SIP for one node (SPEC SIP-1 to SIP-6): UDP, TCP and TLS listeners, and one worker thread
+/// that alone owns the guard, the registrar and the B2BUA's calls. The worker reads UDP
+/// datagrams in batches (recvmmsg) and the messages that stream readers and cluster lines
+/// queued, runs each through the `telephony::sip_pipeline` (guard before any parsing, then
+/// keep-alives, parser, dialog match, method), sends what it answers in batches (sendmmsg),
+/// and counts the outcome. The sockets and their threads are in `node/sip_transport`, the
+/// media anchor in `node/relay_anchor`. Everything another thread asks of the guard or the
+/// location tables runs as a command on the worker; what others read (bindings, blacklists,
+/// calls) the worker publishes at most four times a second.
 class sip_service {
 public:
   static std::expected<std::unique_ptr<sip_service>, std::string>
@@ -152,22 +159,17 @@ public:
   std::uint64_t emergency_calls() const { return emergency_calls_.load(); }
   std::uint64_t refused_user_agents() const { return refused_user_agents_.load(); }
   std::uint64_t datagrams() const { return datagrams_.load(); }
-  std::uint64_t malformed() const { return malformed_.load(); }
-  std::uint64_t dropped() const { return dropped_.load(); }
-
-  struct tcp_connection;
+  std::uint64_t malformed() const;
+  std::uint64_t dropped() const;
 
 private:
   sip_service(sip_service_options options, int fd, std::uint16_t port, int tcp_fd,
               std::uint16_t tcp_port, int tls_fd, std::uint16_t tls_port, int wake_fd,
               int stop_read, int stop_write, telephony::registrar registrar,
               telephony::sip_guard guard);
-  /// Takes an accepted stream socket into the connection slots; false when full.
-  bool admit_stream(const std::string& address);
-  void serve_tls(int fd, std::string address, std::uint16_t port);
+  /// The worker thread's own state and steps, defined beside run().
+  struct worker;
   void run();
-  void accept_tcp();
-  void serve_tcp(std::shared_ptr<tcp_connection> connection);
 
   sip_service_options options_;
   int fd_;
@@ -187,41 +189,18 @@ private:
       direct_calls_{0}, emergency_calls_{0};
   std::vector<telephony::call_view> calls_;
   std::pair<std::size_t, std::size_t> media_capacity_{0, 0};
-  struct remote_locations {
-    std::vector<std::string> extensions;
-    clock::time_point refreshed{};
-  };
   /// Worker-only: which node each remotely registered extension is on.
-  std::map<std::string, remote_locations> locations_;
+  telephony::location_table locations_;
   int tcp_fd_;
   std::uint16_t tcp_port_;
   int tls_fd_;
   std::uint16_t tls_port_;
   /// Written once at stop: TLS handshakes and pumps waiting on it return at once.
   int stop_read_, stop_write_;
-  std::mutex tls_context_mutex_;
-  /// eventfd that wakes the worker when TCP readers queued messages.
+  /// eventfd that wakes the worker when stream readers or lines queued messages.
   int wake_fd_;
-  struct tcp_message {
-    telephony::transport kind = telephony::transport::tcp;
-    std::string text;
-    std::string address;
-    std::uint16_t port = 0;
-    std::shared_ptr<tcp_connection> connection;
-    /// For messages from a line: the node that sent it.
-    std::string node;
-  };
-  std::mutex tcp_mutex_;
-  std::vector<tcp_message> tcp_inbox_;
-  /// Reader threads with a flag each sets when it ends, so the acceptor can join them.
-  struct reader {
-    std::thread thread;
-    std::shared_ptr<std::atomic<bool>> done;
-  };
-  std::vector<reader> tcp_readers_;
-  std::map<std::string, std::size_t> tcp_per_address_;
-  std::size_t tcp_open_ = 0;
-  std::thread acceptor_;
+  std::unique_ptr<sip_inbox> inbox_;
+  std::unique_ptr<stream_listener> streams_;
   std::thread worker_;
 };
 

@@ -1,14 +1,15 @@
-// Fuzz target for the SIP and SDP paths a network peer reaches: the first-line check, the
-// SIP parser, response building, Authorization parsing, the registrar's digest path, the
-// SDP parser and relay rewrite, and the SDP a=crypto (SDES) parser. Built standalone
-// (-DWARD_FUZZ_STANDALONE: a bounded, seeded mutation loop over the corpus below) or for
-// libFuzzer (-DWARD_LIBFUZZER).
+// Fuzz target for the SIP and SDP paths a network peer reaches: stream framing (CRLF
+// keep-alives and Content-Length), the first-line check, the SIP parser, response building,
+// Authorization parsing, the registrar's digest path, the SDP parser and relay rewrite, and
+// the SDP a=crypto (SDES) parser. Built standalone (-DWARD_FUZZ_STANDALONE: a bounded,
+// seeded mutation loop over the corpus below) or for libFuzzer (-DWARD_LIBFUZZER).
 
 #include "media/sdes.hpp"
 #include "telephony/directory.hpp"
 #include "telephony/registrar.hpp"
 #include "telephony/sdp.hpp"
 #include "telephony/sip_digest.hpp"
+#include "telephony/sip_framing.hpp"
 #include "telephony/sip_message.hpp"
 
 #include <cstdint>
@@ -73,7 +74,25 @@ void exercise_sdp(std::string_view body) {
     std::abort();
 }
 
+/// Frames `bytes` as a TCP reader does: every framed message lies inside the buffer, and
+/// the framing either stops or moves on.
+void exercise_framing(std::string_view bytes) {
+  while (!bytes.empty()) {
+    auto skip = telephony::keep_alive_prefix(bytes);
+    if (skip > bytes.size())
+      std::abort();
+    bytes.remove_prefix(skip);
+    auto length = telephony::framed_length(bytes);
+    if (!length || *length == 0)
+      return;
+    if (*length > bytes.size())
+      std::abort();
+    bytes.remove_prefix(*length);
+  }
+}
+
 void exercise(std::string_view bytes) {
+  exercise_framing(bytes);
   (void)telephony::first_line_method(bytes);
   auto message = telephony::parse_sip_message(bytes);
   if (message) {

@@ -1,0 +1,380 @@
+#include "telephony/sip_pipeline.hpp"
+
+#include "telephony/dial_plan.hpp"
+
+#include <algorithm>
+#include <cstddef>
+
+namespace ward::telephony {
+namespace {
+
+constexpr std::string_view allowed_methods = "INVITE, ACK, BYE, CANCEL, REGISTER, OPTIONS";
+
+std::string hex_token(const random_source& random, std::size_t bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::vector<std::byte> raw(bytes);
+  random(raw);
+  std::string out;
+  for (auto b : raw) {
+    out += digits[std::to_integer<unsigned>(b) >> 4];
+    out += digits[std::to_integer<unsigned>(b) & 0xf];
+  }
+  return out;
+}
+
+bool from_line(const sip_endpoint& from) {
+  return from.kind == transport::line;
+}
+
+/// The source a response's top Via records (received=, rport=): none for a line.
+std::string_view received_address(const sip_endpoint& from) {
+  return from_line(from) ? std::string_view() : std::string_view(from.address);
+}
+
+std::uint16_t received_port(const sip_endpoint& from) {
+  return from_line(from) ? std::uint16_t{0} : from.port;
+}
+
+void append(std::vector<sip_send>& sends, std::vector<sip_send>&& more) {
+  sends.insert(sends.end(), std::make_move_iterator(more.begin()),
+               std::make_move_iterator(more.end()));
+}
+
+} // namespace
+
+std::string_view to_string(sip_refusal refusal) {
+  switch (refusal) {
+    case sip_refusal::guarded:
+      return "guarded";
+    case sip_refusal::keep_alive:
+      return "keep_alive";
+    case sip_refusal::stun:
+      return "stun";
+    case sip_refusal::not_sip:
+      return "not_sip";
+    case sip_refusal::malformed:
+      return "malformed";
+    case sip_refusal::user_agent:
+      return "user_agent";
+    case sip_refusal::extension_blacklisted:
+      return "extension_blacklisted";
+    case sip_refusal::no_dialog:
+      return "no_dialog";
+    case sip_refusal::unknown_number:
+      return "unknown_number";
+    case sip_refusal::barred:
+      return "barred";
+    case sip_refusal::no_emergency_route:
+      return "no_emergency_route";
+    case sip_refusal::unavailable:
+      return "unavailable";
+    case sip_refusal::remote_worker_rules:
+      return "remote_worker_rules";
+  }
+  return "unknown";
+}
+
+sip_refusal_answer answer_of(sip_refusal refusal) {
+  switch (refusal) {
+    case sip_refusal::guarded:
+    case sip_refusal::keep_alive:
+    case sip_refusal::stun:
+    case sip_refusal::not_sip:
+    case sip_refusal::malformed:
+    case sip_refusal::user_agent:
+      return {};
+    case sip_refusal::extension_blacklisted:
+    case sip_refusal::barred:
+      return {403, "Forbidden", {}};
+    case sip_refusal::no_dialog:
+      return {481, "Call/Transaction Does Not Exist", {}};
+    case sip_refusal::unknown_number:
+      return {404, "Not Found", {}};
+    case sip_refusal::no_emergency_route:
+      return {503, "Service Unavailable", "399 ward \"no emergency route is configured\""};
+    case sip_refusal::unavailable:
+      return {480, "Temporarily Unavailable", {}};
+    case sip_refusal::remote_worker_rules:
+      return {403, "Forbidden", "399 ward \"remote worker rules\""};
+  }
+  return {};
+}
+
+sip_stage<> admit_source(sip_guard& guard, const sip_endpoint& from,
+                         std::chrono::system_clock::time_point now) {
+  if (!from_line(from) && guard.admit(from.address, now) != guard_verdict::pass)
+    return std::unexpected(sip_refusal::guarded);
+  return {};
+}
+
+sip_stage<> skip_keep_alive(std::string_view data) {
+  if (data.size() <= 4)
+    return std::unexpected(sip_refusal::keep_alive);
+  // STUN keep-alives carry the magic cookie; phones send them to the SIP port.
+  if (data.size() >= 20 && static_cast<unsigned char>(data[0]) < 2 &&
+      data.substr(4, 4) == std::string_view("\x21\x12\xa4\x42", 4))
+    return std::unexpected(sip_refusal::stun);
+  return {};
+}
+
+sip_stage<sip_message> parse_stage(std::string_view data, const sip_endpoint& from,
+                                   sip_guard& guard, std::chrono::system_clock::time_point now) {
+  auto refused = [&](sip_refusal why) -> sip_stage<sip_message> {
+    if (!from_line(from))
+      guard.record_malformed(from.address, now);
+    return std::unexpected(why);
+  };
+  if (!first_line_method(data).has_value() && !data.starts_with("SIP/2.0 "))
+    return refused(sip_refusal::not_sip);
+  auto message = parse_sip_message(data);
+  if (!message)
+    return refused(sip_refusal::malformed);
+  return std::move(*message);
+}
+
+sip_stage<> screen_user_agent(const sip_policy& policy, const sip_message& request,
+                              const sip_endpoint& from, sip_guard& guard,
+                              std::chrono::system_clock::time_point now) {
+  if (from_line(from) || user_agent_permitted(policy, request.user_agent))
+    return {};
+  guard.record_malformed(from.address, now);
+  return std::unexpected(sip_refusal::user_agent);
+}
+
+bool match_dialog(b2bua& calls, const sip_message& message, const sip_endpoint& from,
+                  std::chrono::system_clock::time_point now, const random_source& random,
+                  std::vector<sip_send>& sends) {
+  auto answer = calls.handle(message, from, now, random);
+  if (!answer)
+    return false;
+  append(sends, std::move(*answer));
+  return true;
+}
+
+sip_stage<> screen_extension(const sip_message& request, const sip_endpoint& from,
+                             const sip_guard& guard, std::chrono::system_clock::time_point now) {
+  if (from_line(from) || (request.method != "REGISTER" && request.method != "INVITE"))
+    return {};
+  const auto& extension =
+      request.method == "REGISTER" ? request.to.uri.user : request.from.uri.user;
+  if (!extension.empty() && guard.is_extension_blacklisted(extension, now))
+    return std::unexpected(sip_refusal::extension_blacklisted);
+  return {};
+}
+
+void location_table::replace(std::string node, std::vector<std::string> extensions,
+                             time_point now) {
+  nodes_[std::move(node)] = entry{std::move(extensions), now};
+}
+
+std::string location_table::find(const std::string& extension, std::string_view self,
+                                 time_point now) const {
+  for (const auto& [node, entry] : nodes_)
+    if (node != self && now - entry.refreshed < std::chrono::minutes(1) &&
+        std::ranges::binary_search(entry.extensions, extension))
+      return node;
+  return {};
+}
+
+call_target locate(const registrar& registrar, const location_table& locations,
+                   std::string_view self, const std::string& extension, bool local_only,
+                   std::chrono::system_clock::time_point now) {
+  call_target target;
+  target.extension = extension;
+  auto here = registrar.lookup(extension, now);
+  if (!here.empty()) {
+    target.binding = *std::ranges::max_element(here, {}, &registration_binding::expires_at);
+    return target;
+  }
+  if (!local_only)
+    target.node = locations.find(extension, self, now);
+  return target;
+}
+
+call_media_policy media_policy_for(const telephony_directory_data& directory,
+                                   const sip_endpoint& from, const std::string& caller,
+                                   const call_target& target, bool emergency) {
+  const bool line = from_line(from);
+  call_media_policy policy;
+  policy.caller = line ? media_security_for_line(directory, from.node)
+                       : media_security_for_extension(directory, caller);
+  policy.callee = target.binding ? media_security_for_extension(directory, target.extension)
+                                 : media_security_for_line(directory, target.node);
+  policy.emergency = emergency;
+  auto remote_worker = [&](const std::string& number) {
+    auto it = directory.extensions.find(number);
+    return it != directory.extensions.end() && !it->second.remote_worker_address.empty();
+  };
+  policy.direct_media = directory.policy.direct_media && !line && target.binding.has_value() &&
+                        !remote_worker(caller) && !remote_worker(target.extension);
+  return policy;
+}
+
+sip_pipeline::sip_pipeline(std::string node, registrar& registrar, sip_guard& guard, b2bua& calls,
+                           const location_table& locations, random_source random)
+    : node_(std::move(node)), registrar_(registrar), guard_(guard), calls_(calls),
+      locations_(locations), random_(std::move(random)) {}
+
+sip_outcome sip_pipeline::process(std::string_view data, const sip_endpoint& from, time_point now,
+                                  const telephony_directory_data& directory,
+                                  std::vector<sip_send>& sends) {
+  sip_outcome outcome;
+  if (auto admitted = admit_source(guard_, from, now); !admitted) {
+    outcome.refusal = admitted.error();
+    return outcome;
+  }
+  if (auto alive = skip_keep_alive(data); !alive) {
+    outcome.refusal = alive.error();
+    return outcome;
+  }
+  auto message = parse_stage(data, from, guard_, now);
+  if (!message) {
+    outcome.refusal = message.error();
+    return outcome;
+  }
+  if (!message->is_request) {
+    (void)match_dialog(calls_, *message, from, now, random_, sends);
+    return outcome;
+  }
+  if (auto screened = screen_user_agent(directory.policy, *message, from, guard_, now); !screened) {
+    outcome.refusal = screened.error();
+    return outcome;
+  }
+  if (match_dialog(calls_, *message, from, now, random_, sends) || message->method == "ACK")
+    return outcome;
+  handle_request({*message, from, now, directory, sends, outcome});
+  return outcome;
+}
+
+void sip_pipeline::reply(const request_context& request, int code, std::string_view reason,
+                         const std::vector<std::pair<std::string, std::string>>& headers) {
+  auto text = build_response(request.message, code, reason, headers, hex_token(random_, 8),
+                             received_address(request.from), received_port(request.from));
+  request.sends.push_back({request.from, std::move(text)});
+}
+
+void sip_pipeline::refuse(const request_context& request, sip_refusal refusal) {
+  request.outcome.refusal = refusal;
+  auto answer = answer_of(refusal);
+  if (answer.status == 0)
+    return;
+  if (answer.warning.empty())
+    return reply(request, answer.status, answer.reason);
+  reply(request, answer.status, answer.reason, {{"Warning", std::string(answer.warning)}});
+}
+
+void sip_pipeline::handle_request(const request_context& request) {
+  if (auto screened = screen_extension(request.message, request.from, guard_, request.now);
+      !screened)
+    return refuse(request, screened.error());
+  if (request.message.method == "INVITE")
+    return handle_invite(request);
+  if (request.message.method == "BYE" || request.message.method == "CANCEL")
+    return refuse(request, sip_refusal::no_dialog);
+  answer_once(request);
+}
+
+void sip_pipeline::handle_invite(const request_context& request) {
+  const auto& message = request.message;
+  const bool line = from_line(request.from);
+  if (!message.to.tag.empty())
+    return refuse(request, sip_refusal::no_dialog);
+  std::string caller;
+  if (line) {
+    caller = message.from.uri.user;
+  } else {
+    auto outcome = registrar_.authorize_request(message, request.directory, request.now, random_);
+    if (outcome.auth_failure)
+      guard_.record_auth_failure(request.from.address, outcome.extension, request.now);
+    if (outcome.code != 200)
+      return reply(request, outcome.code, outcome.reason, outcome.headers);
+    guard_.record_auth_success(request.from.address, outcome.extension);
+    caller = outcome.extension;
+  }
+  auto route = route_dialled(request.directory, caller, message.request_uri.user);
+  if (route.outcome == dial_outcome::unknown)
+    return refuse(request, sip_refusal::unknown_number);
+  if (route.outcome == dial_outcome::barred)
+    return refuse(request, sip_refusal::barred);
+  // SPEC MED-2, TF-2: an emergency call, dialled here or marked so by the node that passed
+  // it over a line (a phone's own Priority header is not trusted).
+  const bool emergency =
+      route.outcome == dial_outcome::emergency || (line && message.priority == "emergency");
+  if (emergency) {
+    request.outcome.emergency = emergency_call{caller, message.request_uri.user, route.extension};
+    if (route.extension.empty())
+      return refuse(request, sip_refusal::no_emergency_route);
+  }
+  auto target = locate(registrar_, locations_, node_, route.extension, line, request.now);
+  if (!target.binding && target.node.empty())
+    return refuse(request, sip_refusal::unavailable);
+  auto policy = media_policy_for(request.directory, request.from, caller, target, emergency);
+  request.outcome.call_started = true;
+  append(request.sends,
+         calls_.start_call(message, request.from, caller, target, request.now, random_, policy));
+}
+
+void sip_pipeline::answer_once(const request_context& request) {
+  const auto& message = request.message;
+  auto source = endpoint_text(request.from);
+  std::string key = (message.vias.empty() ? std::string{} : message.vias.front().branch) + "|" +
+                    source + "|" + message.method + "|" + std::to_string(message.cseq);
+  if (auto hit = responses_.find(key); hit != responses_.end() && hit->second.until > request.now) {
+    request.sends.push_back({request.from, hit->second.response});
+    return;
+  }
+  std::string response;
+  auto tag = hex_token(random_, 8);
+  if (message.method == "REGISTER" && !from_line(request.from)) {
+    response = answer_register(request, source, tag);
+  } else if (message.method == "OPTIONS") {
+    response =
+        build_response(message, 200, "OK",
+                       {{"Allow", std::string(allowed_methods)}, {"Accept", "application/sdp"}},
+                       tag, received_address(request.from), received_port(request.from));
+  } else {
+    response =
+        build_response(message, 501, "Not Implemented", {{"Allow", std::string(allowed_methods)}},
+                       tag, received_address(request.from), received_port(request.from));
+  }
+  if (responses_.size() < max_cached_responses)
+    responses_[key] = cached{response, request.now + retransmission_window};
+  request.sends.push_back({request.from, std::move(response)});
+}
+
+std::string sip_pipeline::answer_register(const request_context& request, const std::string& source,
+                                          std::string_view tag) {
+  const auto& message = request.message;
+  const auto& from = request.from;
+  // SPEC SIP-5: a remote worker's extension registers from its pinned address only, and
+  // only over TLS while remote workers are enabled.
+  const auto& number = message.to.uri.user;
+  if (auto it = request.directory.extensions.find(number);
+      it != request.directory.extensions.end() && !it->second.remote_worker_address.empty() &&
+      (it->second.remote_worker_address != from.address ||
+       (request.directory.policy.remote_workers && from.kind != transport::tls))) {
+    guard_.record_auth_failure(from.address, number, request.now);
+    request.outcome.refusal = sip_refusal::remote_worker_rules;
+    auto answer = answer_of(sip_refusal::remote_worker_rules);
+    return build_response(message, answer.status, answer.reason,
+                          {{"Warning", std::string(answer.warning)}}, tag, from.address, from.port);
+  }
+  auto outcome = registrar_.handle_register(message, source, from.kind, request.directory,
+                                            request.now, random_);
+  if (outcome.auth_failure) {
+    guard_.record_auth_failure(from.address, outcome.extension, request.now);
+  } else if (outcome.code == 200) {
+    guard_.record_auth_success(from.address, outcome.extension);
+    request.outcome.bindings_changed = true;
+    if (outcome.auto_created)
+      request.outcome.auto_created.emplace(outcome.extension, source);
+  }
+  return build_response(message, outcome.code, outcome.reason, outcome.headers, tag, from.address,
+                        from.port);
+}
+
+void sip_pipeline::expire(time_point now) {
+  std::erase_if(responses_, [now](const auto& entry) { return entry.second.until <= now; });
+}
+
+} // namespace ward::telephony
