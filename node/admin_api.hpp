@@ -1,7 +1,7 @@
 #pragma once
 
 #include "actors/security_db_actor.hpp"
-#include "cluster/cluster_actor.hpp"
+#include "cluster/line_actor.hpp"
 #include "node/service_listener.hpp"
 #include "node/sip_service.hpp"
 
