@@ -291,7 +291,7 @@ TEST_CASE("SIP-4 a blacklisting from one node is applied and passed on to the ot
   CHECK(f.guarded[0].detail == "from node exp1");
   auto relayed = exp2.at(1);
   REQUIRE(relayed.has_guard_event());
-  CHECK(relayed.guard_event().address == "192.0.2.7");
+  CHECK(relayed.guard_event().address() == "192.0.2.7");
 
   // An unknown kind is neither applied nor passed on.
   frame.mutable_guard_event()->set_kind("made_up");
