@@ -9,13 +9,13 @@
 #include <string>
 #include <vector>
 
-/// Messages between the security database actor and the cluster (line) actors (SPEC
+/// Messages between the security database actor and the line actor (SPEC
 /// LINE-2, LINE-3, PKI-5, PKI-12, POL-7, SEC-10, MON-2).
 namespace ward::actors {
 
-/// Tells the security actor where the node's cluster actor is; sent once at start.
+/// Tells the security actor where the node's line actor is; sent once at start.
 struct cluster_link {
-  caf::actor hub;
+  caf::actor line_actor;
 };
 
 /// The writer's replicated settings after a persisted change, or at start.

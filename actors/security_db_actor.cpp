@@ -854,10 +854,10 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
       },
       [self](reloader_message& message) { self->state.reload_tls = std::move(message.reload); },
       [self](cluster_link& link) {
-        self->state.hub = link.hub;
+        self->state.hub = link.line_actor;
         auto& deps = *self->state.deps;
-        self->send(link.hub, facts_of(deps.pki));
-        self->send(link.hub, snapshot_of(deps, deps.time->now()));
+        self->send(link.line_actor, facts_of(deps.pki));
+        self->send(link.line_actor, snapshot_of(deps, deps.time->now()));
       },
       [self](apply_replicated& record) { return apply_replicated_settings(self, record); },
       [self](login_report& report) { count_remote_login(self, report); },

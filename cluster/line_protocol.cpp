@@ -94,4 +94,33 @@ bool valid_node_name(std::string_view name) {
   });
 }
 
+bool frame_allowed(line::Frame::BodyCase kind, line_direction direction, line_admission admission) {
+  using body = line::Frame::BodyCase;
+  bool dialled = direction == line_direction::dialled;
+  if (admission == line_admission::enrolment_only)
+    return kind == body::kHeartbeat || (kind == body::kEnrolRequest && !dialled) ||
+           (kind == body::kEnrolReply && dialled);
+  switch (kind) {
+    case body::kSettings:
+    case body::kEnrolReply:
+    case body::kEventsAck:
+    case body::kReferredLoginReply:
+    case body::kProxyCall:
+      return dialled;
+    case body::kEnrolRequest:
+    case body::kEvents:
+    case body::kReferredLogin:
+    case body::kSettingsAck:
+    case body::kProxyResult:
+      return !dialled;
+    case body::kHeartbeat:
+    case body::kGuardEvent:
+    case body::kSipSignal:
+    case body::kSipLocations:
+      return true;
+    default:
+      return false;
+  }
+}
+
 } // namespace ward::cluster

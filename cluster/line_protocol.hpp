@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/random.hpp"
+#include "line.pb.h"
 #include "pki/certificate_check.hpp"
 
 #include <chrono>
@@ -69,5 +70,28 @@ replication_decision decide_replication(std::uint64_t held, std::uint64_t incomi
 
 /// A node name as lines and the event store accept it: 1–63 of a-z, 0-9 and '-'.
 bool valid_node_name(std::string_view name);
+
+/// Which end of a line this node holds.
+enum class line_direction {
+  /// This node dialled the line: the far end serves it (the primary, a secondary).
+  dialled,
+  /// Another node dialled in and this node serves the line.
+  answered,
+};
+
+/// What a line is admitted to carry.
+enum class line_admission {
+  /// Everything its direction allows.
+  full,
+  /// Heartbeats and enrolment only: the dialling node's certificate is not yet acceptable.
+  enrolment_only,
+};
+
+/// Whether a line may carry a frame of `kind` towards this node. What flows from the
+/// serving end (settings, enrolment replies, acknowledgements, proxied calls) is taken only
+/// on a line this node dialled, what flows to it only on a line another node dialled in;
+/// heartbeats, guard events and SIP traffic flow both ways. An enrolment-only line carries
+/// heartbeats and enrolment, nothing else. An empty or unknown frame is never allowed.
+bool frame_allowed(line::Frame::BodyCase kind, line_direction direction, line_admission admission);
 
 } // namespace ward::cluster

@@ -1,6 +1,6 @@
 #include "cluster/line_transport.hpp"
 
-#include "cluster/cluster_actor.hpp"
+#include "cluster/line_actor.hpp"
 #include "pki/certificate_check.hpp"
 #include "pki/tls_policy.hpp"
 #include "pki/trust_store.hpp"
@@ -106,8 +106,9 @@ void frame_writer::run() {
   }
 }
 
-line_service::line_service(caf::actor_system& system, caf::actor hub, connection_lookup lookup)
-    : system_(system), hub_(std::move(hub)), lookup_(std::move(lookup)) {}
+line_service::line_service(caf::actor_system& system, caf::actor line_actor,
+                           connection_lookup lookup)
+    : system_(system), line_actor_(std::move(line_actor)), lookup_(std::move(lookup)) {}
 
 grpc::Status line_service::Connect(grpc::ServerContext* context,
                                    grpc::ServerReaderWriter<line::Frame, line::Frame>* stream) {
@@ -142,7 +143,7 @@ grpc::Status line_service::Connect(grpc::ServerContext* context,
   line_accept_reply reply;
   {
     caf::scoped_actor self{system_};
-    self->request(hub_, std::chrono::seconds(10), line_accept{hello, *facts, writer})
+    self->request(line_actor_, std::chrono::seconds(10), line_accept{hello, *facts, writer})
         .receive([&](line_accept_reply& answer) { reply = std::move(answer); },
                  [&](caf::error&) { reply.refusal = "the node is not accepting lines"; });
   }
@@ -160,10 +161,10 @@ grpc::Status line_service::Connect(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-line_dialer::line_dialer(caf::actor_system& system, caf::actor hub, line_target target,
+line_dialer::line_dialer(caf::actor_system& system, caf::actor line_actor, line_target target,
                          dial_fn dial, random_source random)
-    : system_(system), hub_(std::move(hub)), target_(std::move(target)), dial_(std::move(dial)),
-      random_(std::move(random)), thread_([this] { run(); }) {}
+    : system_(system), line_actor_(std::move(line_actor)), target_(std::move(target)),
+      dial_(std::move(dial)), random_(std::move(random)), thread_([this] { run(); }) {}
 
 line_dialer::~line_dialer() {
   {
@@ -203,11 +204,11 @@ std::string line_dialer::connect_once(unsigned& attempt) {
   std::optional<dial_material> material;
   {
     caf::scoped_actor self{system_};
-    self->request(hub_, std::chrono::seconds(5), dial_material_request{target_.name})
+    self->request(line_actor_, std::chrono::seconds(5), dial_material_request{target_.name})
         .receive([&](dial_material& answer) { material = std::move(answer); }, [&](caf::error&) {});
   }
   if (!material)
-    return "the cluster actor did not answer";
+    return "the line actor did not answer";
   // Dialling before the node's identity is known would enrol a node that already is.
   if (!material->ready)
     return "the node's certificates are not loaded yet";
@@ -249,7 +250,7 @@ std::string line_dialer::connect_once(unsigned& attempt) {
     if (!graded.ok()) {
       auto cause = "server certificate refused (" + std::string(pki::to_string(graded.failure)) +
                    "): " + graded.detail;
-      caf::anon_send(hub_, dial_failed{target_, cause});
+      caf::anon_send(line_actor_, dial_failed{target_, cause});
       return cause;
     }
   }
@@ -283,7 +284,7 @@ std::string line_dialer::connect_once(unsigned& attempt) {
     forget_context();
     auto cause = "line refused: " + status.error_message();
     if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED)
-      caf::anon_send(hub_, dial_failed{target_, cause});
+      caf::anon_send(line_actor_, dial_failed{target_, cause});
     return cause;
   }
   const auto& w = welcome.welcome();
@@ -294,7 +295,7 @@ std::string line_dialer::connect_once(unsigned& attempt) {
     (void)stream->Finish();
     forget_context();
     std::string cause = "the line server did not prove the line password";
-    caf::anon_send(hub_, dial_failed{target_, cause});
+    caf::anon_send(line_actor_, dial_failed{target_, cause});
     return cause;
   }
 
@@ -312,7 +313,7 @@ std::string line_dialer::connect_once(unsigned& attempt) {
   caf::actor line;
   {
     caf::scoped_actor self{system_};
-    self->request(hub_, std::chrono::seconds(5), std::move(dialed))
+    self->request(line_actor_, std::chrono::seconds(5), std::move(dialed))
         .receive([&](line_accept_reply& answer) { line = answer.line; }, [&](caf::error&) {});
   }
   std::string ended = "the line server closed the line";
@@ -325,7 +326,7 @@ std::string line_dialer::connect_once(unsigned& attempt) {
     }
     caf::anon_send(line, line_closed{ended});
   } else {
-    ended = "the cluster actor did not take the line";
+    ended = "the line actor did not take the line";
   }
   writer->close();
   context.TryCancel();

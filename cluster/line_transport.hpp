@@ -71,21 +71,21 @@ private:
 };
 
 /// The server end of lines (primary and secondary): each accepted stream is checked by the
-/// node's cluster actor and then bridged into a line actor. The gRPC thread only reads
+/// node's line actor and then bridged into a line stream actor. The gRPC thread only reads
 /// and hands frames on.
 class line_service final : public line::Line::Service {
 public:
   /// A stream must say Hello within this time.
   static constexpr std::chrono::seconds hello_timeout{10};
 
-  line_service(caf::actor_system& system, caf::actor hub, connection_lookup lookup);
+  line_service(caf::actor_system& system, caf::actor line_actor, connection_lookup lookup);
 
   grpc::Status Connect(grpc::ServerContext* context,
                        grpc::ServerReaderWriter<line::Frame, line::Frame>* stream) override;
 
 private:
   caf::actor_system& system_;
-  caf::actor hub_;
+  caf::actor line_actor_;
   connection_lookup lookup_;
 };
 
@@ -110,12 +110,12 @@ struct line_target {
 };
 
 /// Dials one line and keeps it up (SPEC LINE-4): connect, check the server, prove the
-/// line password, hand the stream to a line actor, and after any loss reconnect with
+/// line password, hand the stream to the node's line actor, and after any loss reconnect with
 /// exponential backoff and jitter. Runs on its own thread; blocking network calls never
 /// run on the actor scheduler.
 class line_dialer {
 public:
-  line_dialer(caf::actor_system& system, caf::actor hub, line_target target, dial_fn dial,
+  line_dialer(caf::actor_system& system, caf::actor line_actor, line_target target, dial_fn dial,
               random_source random);
   /// Stops dialling and ends the current line within about a second.
   ~line_dialer();
@@ -130,7 +130,7 @@ private:
   bool pause(std::chrono::milliseconds delay);
 
   caf::actor_system& system_;
-  caf::actor hub_;
+  caf::actor line_actor_;
   line_target target_;
   dial_fn dial_;
   random_source random_;

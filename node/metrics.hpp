@@ -1,6 +1,6 @@
 #pragma once
 
-#include "cluster/cluster_actor.hpp"
+#include "cluster/line_actor.hpp"
 #include "core/clock.hpp"
 #include "core/node_role.hpp"
 #include "node/sip_service.hpp"

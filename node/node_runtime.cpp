@@ -2,9 +2,10 @@
 
 #include "actors/security_db_actor.hpp"
 #include "actors/status_actor.hpp"
-#include "cluster/cluster_actor.hpp"
+#include "cluster/line_actor.hpp"
 #include "cluster/syslog.hpp"
 #include "cluster/syslog_sender.hpp"
+#include "cluster/tls_client.hpp"
 #include "core/clock.hpp"
 #include "core/random.hpp"
 #include "node/admin/admin_service.hpp"
@@ -14,7 +15,6 @@
 #include "node/service_listener.hpp"
 #include "node/sip_service.hpp"
 #include "node/start_record.hpp"
-#include "node/tls_client.hpp"
 #include "node/tls_material.hpp"
 #include "pki/identity_store.hpp"
 #include "security/audit_log.hpp"
@@ -692,7 +692,7 @@ int run_node(const node_config& config) {
   auto security_actor = actors::spawn_security_db_actor(*actor_system, std::move(security_deps));
 
   auto cluster_view = std::make_shared<cluster::cluster_view>();
-  cluster::cluster_options cluster_options;
+  cluster::line_actor_options cluster_options;
   cluster_options.node = config.name;
   cluster_options.role = config.role;
   cluster_options.line_password = line_password;
@@ -797,7 +797,7 @@ int run_node(const node_config& config) {
     if (auto service = sip_slot->service.lock())
       service->apply_locations(node, std::move(extensions));
   };
-  auto hub = cluster::spawn_cluster_actor(*actor_system, std::move(cluster_options));
+  auto hub = cluster::spawn_line_actor(*actor_system, std::move(cluster_options));
   // SIP over UDP (SPEC SIP-1, SIP-2, SIP-4): blacklistings and resets become alarms.
   sip_service_options sip_options;
   sip_options.address = config.listen_address;
@@ -1043,15 +1043,15 @@ int run_node(const node_config& config) {
     auto address = resolve_address(host);
     if (!address)
       return std::unexpected(address.error());
-    auto connection =
-        tls_client_connection::connect(*address, port, std::move(ctx), std::chrono::seconds(5));
+    auto connection = cluster::tls_client_connection::connect(*address, port, std::move(ctx),
+                                                              std::chrono::seconds(5));
     if (!connection)
       return std::unexpected(connection.error());
     cluster::dialed_connection dialed;
     dialed.grpc_fd = (*connection)->grpc_fd();
     dialed.peer_chain = (*connection)->peer_chain();
     dialed.exporter_hex = (*connection)->exporter_hex();
-    dialed.keepalive = std::shared_ptr<tls_client_connection>(std::move(*connection));
+    dialed.keepalive = std::shared_ptr<cluster::tls_client_connection>(std::move(*connection));
     return dialed;
   };
   std::vector<std::unique_ptr<cluster::line_dialer>> dialers;

@@ -85,3 +85,43 @@ TEST_CASE("TOP-1 node names on lines are short lowercase names") {
   CHECK_FALSE(valid_node_name("a/b"));
   CHECK_FALSE(valid_node_name(std::string(64, 'a')));
 }
+
+TEST_CASE("LINE-2 which frames a line carries depends on its direction and admission") {
+  using body = line::Frame::BodyCase;
+  const auto dialled = line_direction::dialled;
+  const auto answered = line_direction::answered;
+  const auto full = line_admission::full;
+  const auto enrolment = line_admission::enrolment_only;
+  struct row {
+    body kind;
+    bool dialled_full, answered_full, dialled_enrolment, answered_enrolment;
+  };
+  // From the serving end: taken on a line this node dialled.
+  // To the serving end: taken on a line another node dialled in.
+  const row table[] = {
+      {body::kHeartbeat, true, true, true, true},
+      {body::kSettings, true, false, false, false},
+      {body::kEnrolReply, true, false, true, false},
+      {body::kEventsAck, true, false, false, false},
+      {body::kReferredLoginReply, true, false, false, false},
+      {body::kProxyCall, true, false, false, false},
+      {body::kEnrolRequest, false, true, false, true},
+      {body::kEvents, false, true, false, false},
+      {body::kReferredLogin, false, true, false, false},
+      {body::kSettingsAck, false, true, false, false},
+      {body::kProxyResult, false, true, false, false},
+      {body::kGuardEvent, true, true, false, false},
+      {body::kSipSignal, true, true, false, false},
+      {body::kSipLocations, true, true, false, false},
+      {body::kHello, false, false, false, false},
+      {body::kWelcome, false, false, false, false},
+      {body::BODY_NOT_SET, false, false, false, false},
+  };
+  for (const auto& r : table) {
+    CAPTURE(static_cast<int>(r.kind));
+    CHECK(frame_allowed(r.kind, dialled, full) == r.dialled_full);
+    CHECK(frame_allowed(r.kind, answered, full) == r.answered_full);
+    CHECK(frame_allowed(r.kind, dialled, enrolment) == r.dialled_enrolment);
+    CHECK(frame_allowed(r.kind, answered, enrolment) == r.answered_enrolment);
+  }
+}

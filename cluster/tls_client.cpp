@@ -1,4 +1,4 @@
-#include "node/tls_client.hpp"
+#include "cluster/tls_client.hpp"
 
 #include "node/tls_pump.hpp"
 
@@ -18,7 +18,19 @@
 #include <thread>
 #include <utility>
 
-namespace ward::node {
+namespace ward::cluster {
+
+// The TLS stream and its pump are shared with the node's listeners (node/tls_pump).
+using node::errno_text;
+using node::line_binding_hex;
+using node::make_wake_pipe;
+using node::peer_certificates;
+using node::set_no_delay;
+using node::tls_outcome;
+using node::tls_stream;
+using node::unique_fd;
+using node::wake_pipe;
+
 namespace {
 
 using clock = std::chrono::steady_clock;
@@ -219,4 +231,4 @@ std::string tls_client_connection::end_cause() const {
   return state_->cause;
 }
 
-} // namespace ward::node
+} // namespace ward::cluster

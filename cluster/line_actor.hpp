@@ -55,7 +55,7 @@ struct cluster_snapshot {
   std::vector<member_view> members;
 };
 
-/// The cluster actor's published view, read by the admin API from other threads.
+/// The line actor's published view, read by the admin API from other threads.
 class cluster_view {
 public:
   void publish(cluster_snapshot snapshot);
@@ -83,8 +83,8 @@ struct proxy_outcome {
   std::string payload;
 };
 
-/// What the node's cluster actor needs.
-struct cluster_options {
+/// What the node's line actor needs.
+struct line_actor_options {
   std::string node;
   node_role role = node_role::primary;
   std::string line_password;
@@ -137,10 +137,11 @@ struct proxy_request {
   proxy_invocation call;
 };
 
-/// Spawns the node's cluster actor: the membership view, replication (SPEC LINE-3),
+/// Spawns the node's line actor: the membership view, replication (SPEC LINE-3),
 /// enrolment (PKI-5), cluster-wide lockout (POL-7), referred logins (SEC-10) and event
-/// forwarding (MON-2). Each line is an actor of its own that it spawns.
-caf::actor spawn_cluster_actor(caf::actor_system& system, cluster_options options);
+/// forwarding (MON-2). Each line's stream has an actor of its own that it spawns
+/// (line_stream.hpp).
+caf::actor spawn_line_actor(caf::actor_system& system, line_actor_options options);
 
 // Messages between the line transport and the actors.
 
@@ -178,7 +179,7 @@ struct dial_material {
   /// it).
   bool enrolled = false;
   std::uint64_t settings_version = 0;
-  /// False until the node's certificate state has reached the cluster actor at start.
+  /// False until the node's certificate state has reached the line actor at start.
   bool ready = true;
 };
 struct line_dialed {

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace ward::node {
+namespace ward::cluster {
 
 /// The client end of a node-to-node line: Ward's own TLS in front of a gRPC channel, the
 /// mirror image of service_listener. The TLS connection is made here; its plaintext is
@@ -74,4 +74,4 @@ private:
   std::unique_ptr<state> state_;
 };
 
-} // namespace ward::node
+} // namespace ward::cluster

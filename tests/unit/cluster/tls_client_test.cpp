@@ -1,4 +1,4 @@
-#include "node/tls_client.hpp"
+#include "cluster/tls_client.hpp"
 
 #include "admin.grpc.pb.h"
 #include "core/random.hpp"
@@ -150,14 +150,14 @@ struct rig {
   }
 };
 
-std::unique_ptr<node::tls_client_connection>
+std::unique_ptr<cluster::tls_client_connection>
 connect_line(std::uint16_t port, std::shared_ptr<SSL_CTX> ctx = client_context()) {
-  auto connected = node::tls_client_connection::connect("127.0.0.1", port, std::move(ctx), 5s);
+  auto connected = cluster::tls_client_connection::connect("127.0.0.1", port, std::move(ctx), 5s);
   REQUIRE_MESSAGE(connected.has_value(), connected.error());
   return std::move(*connected);
 }
 
-std::shared_ptr<grpc::Channel> line_channel(node::tls_client_connection& line) {
+std::shared_ptr<grpc::Channel> line_channel(cluster::tls_client_connection& line) {
   const int fd = line.grpc_fd();
   REQUIRE(fd >= 0);
   return grpc::CreateInsecureChannelFromFd("line", fd);
@@ -399,17 +399,18 @@ TEST_CASE("LINE-1 a client certificate refused by the server's grading ends the 
 
 TEST_CASE("LINE-1 connecting to a closed port fails with the reason") {
   const auto port = closed_port();
-  auto refused = node::tls_client_connection::connect("127.0.0.1", port, client_context(), 2s);
+  auto refused = cluster::tls_client_connection::connect("127.0.0.1", port, client_context(), 2s);
   REQUIRE_FALSE(refused.has_value());
   MESSAGE(refused.error());
   CHECK(refused.error() ==
         "cannot connect to 127.0.0.1:" + std::to_string(port) + ": Connection refused");
 
-  auto nonsense = node::tls_client_connection::connect("not-an-address", 1, client_context(), 2s);
+  auto nonsense =
+      cluster::tls_client_connection::connect("not-an-address", 1, client_context(), 2s);
   REQUIRE_FALSE(nonsense.has_value());
   CHECK(nonsense.error().starts_with("cannot connect to not-an-address:1: "));
 
-  auto no_context = node::tls_client_connection::connect("127.0.0.1", port, nullptr, 2s);
+  auto no_context = cluster::tls_client_connection::connect("127.0.0.1", port, nullptr, 2s);
   REQUIRE_FALSE(no_context.has_value());
   CHECK(no_context.error().find("no TLS context") != std::string::npos);
 }
@@ -418,7 +419,7 @@ TEST_CASE("LINE-1 a server that never answers the handshake times out within the
   silent_listener silent;
   const auto started = std::chrono::steady_clock::now();
   auto timed_out =
-      node::tls_client_connection::connect("127.0.0.1", silent.port, client_context(), 300ms);
+      cluster::tls_client_connection::connect("127.0.0.1", silent.port, client_context(), 300ms);
   const auto took = std::chrono::steady_clock::now() - started;
   REQUIRE_FALSE(timed_out.has_value());
   MESSAGE(timed_out.error());
@@ -456,8 +457,8 @@ TEST_CASE("TLS-2 a client at high and a server with only weak TLS 1.2 ciphers sh
     ::close(fd);
   });
 
-  auto refused = node::tls_client_connection::connect("127.0.0.1", socket.port,
-                                                      client_context(pki::tls_strength::high), 5s);
+  auto refused = cluster::tls_client_connection::connect(
+      "127.0.0.1", socket.port, client_context(pki::tls_strength::high), 5s);
   server.join();
   REQUIRE_FALSE(refused.has_value());
   MESSAGE(refused.error());
