@@ -1,6 +1,9 @@
 #include "actors/security_db_actor.hpp"
 
+#include "pki/enrolment_reply.hpp"
 #include "pki/identity_store.hpp"
+#include "security/commit_or_roll_back.hpp"
+#include "security/session_table.hpp"
 #include "security/settings_codec.hpp"
 
 #include <caf/actor_pool.hpp>
@@ -22,7 +25,6 @@ using security::security_error;
 
 using verify_atom = caf::atom_constant<caf::atom("verify")>;
 
-constexpr std::size_t session_sweep_threshold = 1024;
 constexpr std::size_t source_sweep_threshold = 4096;
 
 /// The address part of "127.0.0.1:5555" or "[::1]:5555".
@@ -49,16 +51,11 @@ caf::behavior hasher() {
   }};
 }
 
-struct session {
-  std::string user;
-  std::uint64_t credential_version = 0;
-  clock::time_point expires_at;
-};
-
 struct security_state {
   std::optional<security_actor_deps> deps;
   caf::actor hashers;
-  std::map<std::string, session> sessions;
+  /// Over `deps`' clock and randomness, so emplaced after it.
+  std::optional<security::session_table> sessions;
   /// Failed logins per source address (SPEC POL-7). Kept in memory: a restart forgives
   /// addresses, never accounts, whose locks are persisted.
   std::map<std::string, security::lock_state> sources;
@@ -73,16 +70,6 @@ struct security_state {
 };
 
 using self_pointer = caf::stateful_actor<security_state>*;
-
-std::string to_hex(std::span<const std::byte> bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (auto b : bytes) {
-    out += digits[std::to_integer<unsigned>(b) >> 4];
-    out += digits[std::to_integer<unsigned>(b) & 0xf];
-  }
-  return out;
-}
 
 std::string service_text(const request_origin& origin) {
   return origin.service ? std::string(security::to_string(*origin.service)) : std::string{};
@@ -214,30 +201,11 @@ std::optional<security_error> persist(self_pointer self, transaction_writes writ
   return std::nullopt;
 }
 
-/// Resolves a token into the principal behind it, or says why it cannot.
-security::security_result<security::session_principal>
-resolve(self_pointer self, const std::string& token, clock::time_point now) {
-  auto& state = self->state;
-  auto it = state.sessions.find(token);
-  if (token.empty() || it == state.sessions.end())
-    return std::unexpected(security_error{security_errc::unauthenticated, "session",
-                                          "no valid session: log in first"});
-  if (now >= it->second.expires_at) {
-    state.sessions.erase(it);
-    return std::unexpected(
-        security_error{security_errc::unauthenticated, "session", "session expired: log in again"});
-  }
-  auto principal =
-      state.deps->database.principal(it->second.user, it->second.credential_version, now);
-  if (!principal)
-    state.sessions.erase(it);
-  return principal;
-}
-
-std::string issue_token(self_pointer self) {
-  std::array<std::byte, 32> bytes{};
-  self->state.deps->random(bytes);
-  return to_hex(bytes);
+/// Persists like `persist`, with a failure as the text its alarm or refusal carries.
+std::optional<std::string> persist_or_reason(self_pointer self, transaction_writes writes) {
+  if (auto failed = persist(self, writes))
+    return failed->message;
+  return std::nullopt;
 }
 
 /// Whether the connection a call came on is still one the service's current level admits
@@ -313,7 +281,7 @@ transaction_reply run_transaction(self_pointer self, security_transaction& reque
                              deps.database.login_material_for(request.origin.proxied_user, now)
                                  .credential_version,
                              now)
-                       : resolve(self, request.token, now);
+                       : self->state.sessions->resolve(request.token, deps.database);
   if (!principal) {
     audit(self, record_of(audit_kind::access_denied, audit_outcome::failure, "", request.origin,
                           request.action, "", principal.error().message));
@@ -336,48 +304,44 @@ transaction_reply run_transaction(self_pointer self, security_transaction& reque
     return {denied};
   }
 
-  // Work on the live objects, keeping copies to restore: a refused or unpersisted change
-  // leaves nothing half-written.
-  auto saved_security = deps.database;
-  auto saved_directory = deps.directory;
-  auto saved_pki = deps.pki;
-  auto restore = [&] {
-    deps.database = std::move(saved_security);
-    deps.directory = std::move(saved_directory);
-    deps.pki = std::move(saved_pki);
-  };
+  // Work on the live objects: a refused or unpersisted change leaves nothing half-written.
+  bool nothing_to_persist = request.writes == transaction_writes::nothing && !request.audited;
   security_context context{deps.database, deps.directory, deps.pki, now, deps.random, &*principal};
-  auto effect = request.apply(context);
-  if (!effect && security::failure_counted(effect.error())) {
+  security::security_result<transaction_effect> effect = transaction_effect{};
+  std::optional<security::security_database> counted;
+  auto failed = security::commit_or_roll_back(
+      std::tie(deps.database, deps.directory, deps.pki),
+      [&]() -> std::optional<security_error> {
+        effect = request.apply(context);
+        if (effect)
+          return std::nullopt;
+        if (security::failure_counted(effect.error()))
+          counted = deps.database;
+        return effect.error();
+      },
+      [&]() -> std::optional<security_error> {
+        return nothing_to_persist ? std::nullopt : persist(self, request.writes);
+      });
+  if (counted) {
     // Keep the counted failure (and any lock it caused); nothing else of the call stays.
-    deps.directory = std::move(saved_directory);
-    deps.pki = std::move(saved_pki);
+    deps.database = std::move(*counted);
     (void)persist(self, transaction_writes::security_settings);
     audit(self, record_of(audit_kind::change, audit_outcome::failure, principal->user,
                           request.origin, request.action, "", effect.error().message));
     return {effect.error()};
   }
-  // Listener changes made inside the call (levels, TLS material) follow the state back.
-  auto reapply_listeners = [&] {
+  if (failed) {
+    // Listener changes made inside the call (levels, TLS material) follow the state back.
     if (self->state.reload_tls &&
         writes_any(request.writes, transaction_writes::security_settings | transaction_writes::pki))
       (void)self->state.reload_tls(deps.database.settings(), deps.pki);
-  };
-  if (!effect) {
-    restore();
-    reapply_listeners();
-    if (request.writes != transaction_writes::nothing)
+    if (!effect && request.writes != transaction_writes::nothing)
       audit(self, record_of(audit_kind::change, audit_outcome::failure, principal->user,
                             request.origin, request.action, "", effect.error().message));
-    return {effect.error()};
-  }
-  if (request.writes == transaction_writes::nothing && !request.audited)
-    return {};
-  if (auto failed = persist(self, request.writes)) {
-    restore();
-    reapply_listeners();
     return {failed};
   }
+  if (nothing_to_persist)
+    return {};
   auto record = record_of(effect->kind, audit_outcome::success, principal->user, request.origin,
                           request.action, effect->object, effect->detail);
   record.before = effect->before;
@@ -452,25 +416,30 @@ void renew_identity_if_due(self_pointer self) {
   auto now = deps.time->now();
   if (!pki_state.record.ca || pki_state.identity.days_until_expiry(now) > identity_renewal_days)
     return;
-  auto saved = pki_state;
-  auto issued = pki_state.record.ca->issue_node_identity(pki_state.identity_key, pki_state.hostname,
-                                                         pki_state.addresses, now);
-  std::optional<std::string> failure;
-  if (!issued) {
-    failure = issued.error().detail;
-  } else {
-    pki_state.identity = *issued;
-    pki_state.record.issued.push_back(pki::record_of(*issued, pki::issued_purpose::node_identity));
-    if (auto failed = persist(self, transaction_writes::pki))
-      failure = failed->message;
-    else if (self->state.reload_tls)
-      if (auto reloaded = self->state.reload_tls(deps.database.settings(), pki_state); !reloaded)
-        failure = reloaded.error();
-  }
-  if (failure) {
-    deps.pki = std::move(saved);
+  auto failure = security::commit_or_roll_back(
+      std::tie(deps.pki),
+      [&]() -> std::optional<std::string> {
+        auto issued = pki_state.record.ca->issue_node_identity(
+            pki_state.identity_key, pki_state.hostname, pki_state.addresses, now);
+        if (!issued)
+          return issued.error().detail;
+        pki_state.identity = *issued;
+        pki_state.record.issued.push_back(
+            pki::record_of(*issued, pki::issued_purpose::node_identity));
+        return std::nullopt;
+      },
+      [&]() -> std::optional<std::string> {
+        if (auto failed = persist_or_reason(self, transaction_writes::pki))
+          return failed;
+        if (self->state.reload_tls)
+          if (auto reloaded = self->state.reload_tls(deps.database.settings(), pki_state);
+              !reloaded)
+            return reloaded.error();
+        return std::nullopt;
+      });
+  // The store may hold the new identity the listeners refused: write the old one back.
+  if (failure)
     (void)persist(self, transaction_writes::pki);
-  }
   if (!failure && self->state.hub)
     self->send(self->state.hub, facts_of(deps.pki));
   audit(self, record_of(failure ? audit_kind::alarm : audit_kind::change,
@@ -531,36 +500,38 @@ std::uint64_t apply_replicated_settings(self_pointer self, const apply_replicate
     }
     directory = std::move(*decoded_directory);
   }
-  auto saved_database = deps.database;
-  auto saved_revoked = deps.pki.record.revoked;
   bool listeners_change = decoded->service_levels != deps.database.settings().service_levels ||
                           !(decoded->certificates == deps.database.settings().certificates);
-  deps.database.replace_settings(std::move(*decoded));
   bool revocations_change = false;
-  for (const auto& serial : record.revoked_serials)
-    revocations_change = deps.pki.record.revoked.emplace(serial, now).second || revocations_change;
-  std::vector<std::pair<std::string, std::string>> batch{
-      {std::string(settings_record), security::encode_settings(deps.database.settings())},
-      {std::string(settings_version_record), std::to_string(record.version)}};
-  if (revocations_change) {
-    auto encoded = security::encode_pki(deps.pki.record);
-    if (encoded)
-      batch.emplace_back(pki_record_name, std::move(*encoded));
-  }
-  // The directory goes first: a crash before the versioned batch leaves the old version,
-  // and the record is applied again.
-  if (directory) {
-    if (auto written = deps.config_store->put(directory_record, record.directory); !written) {
-      deps.database = std::move(saved_database);
-      deps.pki.record.revoked = std::move(saved_revoked);
-      return deps.settings_version;
-    }
-  }
-  if (auto written = deps.security_store->put_all(batch); !written) {
-    deps.database = std::move(saved_database);
-    deps.pki.record.revoked = std::move(saved_revoked);
+  auto failed = security::commit_or_roll_back(
+      std::tie(deps.database, deps.pki.record.revoked),
+      [&]() -> std::optional<std::string> {
+        deps.database.replace_settings(std::move(*decoded));
+        for (const auto& serial : record.revoked_serials)
+          revocations_change =
+              deps.pki.record.revoked.emplace(serial, now).second || revocations_change;
+        return std::nullopt;
+      },
+      [&]() -> std::optional<std::string> {
+        std::vector<std::pair<std::string, std::string>> batch{
+            {std::string(settings_record), security::encode_settings(deps.database.settings())},
+            {std::string(settings_version_record), std::to_string(record.version)}};
+        if (revocations_change) {
+          auto encoded = security::encode_pki(deps.pki.record);
+          if (encoded)
+            batch.emplace_back(pki_record_name, std::move(*encoded));
+        }
+        // The directory goes first: a crash before the versioned batch leaves the old
+        // version, and the record is applied again.
+        if (directory)
+          if (auto written = deps.config_store->put(directory_record, record.directory); !written)
+            return written.error();
+        if (auto written = deps.security_store->put_all(batch); !written)
+          return written.error();
+        return std::nullopt;
+      });
+  if (failed)
     return deps.settings_version;
-  }
   if (directory) {
     deps.directory.replace_data(std::move(*directory));
     if (deps.publish_directory)
@@ -614,16 +585,22 @@ enrol_result sign_enrolment(self_pointer self, const enrol_sign& request) {
   };
   if (!deps.pki.record.ca)
     return refuse("this node hosts no certificate authority");
-  auto saved = deps.pki;
-  auto issued =
-      deps.pki.record.ca->sign_node_csr(request.csr_pem, request.addresses, deps.time->now());
-  if (!issued)
-    return refuse(issued.error().detail);
-  deps.pki.record.issued.push_back(pki::record_of(*issued, pki::issued_purpose::node_identity));
-  if (auto failed = persist(self, transaction_writes::pki)) {
-    deps.pki = std::move(saved);
-    return refuse(failed->message);
-  }
+  std::optional<pki::certificate> issued;
+  auto failed = security::commit_or_roll_back(
+      std::tie(deps.pki),
+      [&]() -> std::optional<std::string> {
+        auto signed_csr =
+            deps.pki.record.ca->sign_node_csr(request.csr_pem, request.addresses, deps.time->now());
+        if (!signed_csr)
+          return signed_csr.error().detail;
+        deps.pki.record.issued.push_back(
+            pki::record_of(*signed_csr, pki::issued_purpose::node_identity));
+        issued = std::move(*signed_csr);
+        return std::nullopt;
+      },
+      [&] { return persist_or_reason(self, transaction_writes::pki); });
+  if (failed)
+    return refuse(*failed);
   out.certificate_pem = issued->to_pem().value_or("");
   out.ca_pem = deps.pki.record.ca->signing_certificate().to_pem().value_or("");
   out.server_identity_pem = deps.pki.identity.to_pem().value_or("");
@@ -645,32 +622,27 @@ transaction_reply install_enrolled_identity(self_pointer self, const install_enr
   };
   if (deps.pki.record.ca || deps.settings_writer)
     return invalid("a node hosting the certificate authority does not enrol with another");
-  auto cert = pki::certificate::from_pem(enrolment.certificate_pem);
-  auto ca = pki::certificate::from_pem(enrolment.ca_pem);
-  auto server = pki::certificate::from_pem(enrolment.server_identity_pem);
-  if (!cert || !ca || !server)
-    return invalid("the enrolment reply holds an unreadable certificate");
-  if (!cert->matches(deps.pki.identity_key))
-    return invalid("the issued certificate is not for this node's key");
-  pki::trust_store issuer;
-  if (!issuer.add(*ca))
-    return invalid("the CA certificate cannot be trusted");
-  pki::check_context context{now, pki::certificate_purpose::tls_client, &issuer, {}, {}, {}};
-  if (auto graded = pki::check_received_certificate({*cert}, pki::check_level::medium, context);
-      !graded.ok())
-    return invalid("the issued certificate does not check against its CA: " + graded.detail);
-  auto saved = deps.pki;
-  // Already present after an earlier enrolment: that is fine.
-  (void)deps.pki.record.trust.add(*ca);
-  (void)deps.pki.record.trust.add(*server);
-  deps.pki.identity = *cert;
-  if (auto failed = persist(self, transaction_writes::pki)) {
-    deps.pki = std::move(saved);
+  auto checked = pki::check_enrolment_reply(
+      {enrolment.certificate_pem, enrolment.ca_pem, enrolment.server_identity_pem},
+      deps.pki.identity_key, now);
+  if (!checked)
+    return invalid(checked.error().detail);
+  auto failed = security::commit_or_roll_back(
+      std::tie(deps.pki),
+      [&]() -> std::optional<security_error> {
+        // Already present after an earlier enrolment: that is fine.
+        (void)deps.pki.record.trust.add(checked->ca);
+        (void)deps.pki.record.trust.add(checked->server_identity);
+        deps.pki.identity = checked->identity;
+        return std::nullopt;
+      },
+      [&] { return persist(self, transaction_writes::pki); });
+  if (failed)
     return {failed};
-  }
   audit(self, record_of(audit_kind::change, audit_outcome::success, "", request_origin{},
                         "Enrolled", "identity",
-                        "identity issued by " + ca->subject() + ", serial " + cert->serial_hex()));
+                        "identity issued by " + checked->ca.subject() + ", serial " +
+                            checked->identity.serial_hex()));
   if (self->state.reload_tls)
     (void)self->state.reload_tls(deps.database.settings(), deps.pki);
   if (self->state.hub)
@@ -686,7 +658,7 @@ login_grant open_session(self_pointer self, const std::string& name,
                          clock::time_point now) {
   auto& deps = *self->state.deps;
   login_grant grant;
-  grant.token = issue_token(self);
+  grant.token = self->state.sessions->open(name, credential_version);
   grant.expires_in = session_lifetime;
   grant.must_change_password = must_change_password;
   grant.password_expires_in_days = password_expires_in_days;
@@ -694,12 +666,6 @@ login_grant open_session(self_pointer self, const std::string& name,
   grant.identity_days_left = deps.pki.identity.days_until_expiry(now);
   if (auto principal = deps.database.principal(name, credential_version, now))
     grant.rights = principal->rights;
-  auto& sessions = self->state.sessions;
-  // Expired sessions are only found when used; sweep them before the map can grow with
-  // every login of a busy node.
-  if (sessions.size() >= session_sweep_threshold)
-    std::erase_if(sessions, [now](const auto& entry) { return now >= entry.second.expires_at; });
-  sessions[grant.token] = session{name, credential_version, now + session_lifetime};
   return grant;
 }
 
@@ -775,6 +741,7 @@ void local_login(self_pointer self, login_request request,
 
 caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
   self->state.deps.emplace(std::move(deps));
+  self->state.sessions.emplace(*self->state.deps->time, self->state.deps->random, session_lifetime);
   auto& system = self->system();
   self->state.hashers = caf::actor_pool::make(
       system.dummy_execution_unit(), 2, [&system] { return system.spawn<caf::detached>(hasher); },
@@ -871,22 +838,25 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
         if (!deps.settings_writer || deps.directory.data().extensions.contains(request.number) ||
             !telephony::auto_create_active(deps.directory.data().policy, now))
           return;
-        auto saved = deps.directory;
         telephony::extension_fields fields;
         fields.force_authorization = false;
-        auto created =
-            deps.directory.create_extension(request.number, fields, deps.database.settings());
+        bool refused = false;
+        auto failed = security::commit_or_roll_back(
+            std::tie(deps.directory),
+            [&]() -> std::optional<security_error> {
+              auto created =
+                  deps.directory.create_extension(request.number, fields, deps.database.settings());
+              refused = !created;
+              return created ? std::nullopt : std::optional(created.error());
+            },
+            [&] { return persist(self, transaction_writes::directory); });
         request_origin origin{request.source, security::service_name::system_status};
-        if (!created) {
-          audit(self, record_of(audit_kind::change, audit_outcome::failure, "sip-registrar", origin,
-                                "AutoCreateExtension", "extension/" + request.number,
-                                created.error().message));
+        if (refused)
+          audit(self,
+                record_of(audit_kind::change, audit_outcome::failure, "sip-registrar", origin,
+                          "AutoCreateExtension", "extension/" + request.number, failed->message));
+        if (failed)
           return;
-        }
-        if (auto failed = persist(self, transaction_writes::directory)) {
-          deps.directory = std::move(saved);
-          return;
-        }
         auto record = record_of(audit_kind::change, audit_outcome::success, "sip-registrar", origin,
                                 "AutoCreateExtension", "extension/" + request.number,
                                 "auto-create is on: registered without a password");
@@ -917,18 +887,15 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
                               "tls_handshake_failed", "service/" + report.service, reason));
       },
       [self](logout_request& request) {
-        auto it = self->state.sessions.find(request.token);
-        if (it != self->state.sessions.end()) {
-          audit(self, record_of(audit_kind::logout, audit_outcome::success, it->second.user,
+        if (auto ended = self->state.sessions->close(request.token))
+          audit(self, record_of(audit_kind::logout, audit_outcome::success, ended->user,
                                 request.origin, "Logout", "", ""));
-          self->state.sessions.erase(it);
-        }
         return transaction_reply{};
       },
       [self](user_login_request& request) -> caf::result<user_login_reply> {
         auto& deps = *self->state.deps;
         auto now = deps.time->now();
-        auto principal = resolve(self, request.token, now);
+        auto principal = self->state.sessions->resolve(request.token, deps.database);
         if (!principal)
           return user_login_reply{principal.error(), false, false};
         security_transaction probe;
