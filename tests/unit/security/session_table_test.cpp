@@ -59,7 +59,7 @@ TEST_CASE("SEC-4 a session resolves to its user and rights until it expires") {
 TEST_CASE("SEC-4 unknown and empty tokens are refused") {
   fixture f;
   (void)f.open_administrator();
-  for (std::string token : {"", "00", std::string(64, 'a')}) {
+  for (const std::string& token : {std::string{}, std::string("00"), std::string(64, 'a')}) {
     auto refused = f.sessions.resolve(token, f.db);
     REQUIRE_FALSE(refused);
     CHECK(refused.error().code == security_errc::unauthenticated);
