@@ -2,7 +2,7 @@
 #include "node/admin/services.hpp"
 
 #include "admin.grpc.pb.h"
-#include "cluster/cluster_actor.hpp"
+#include "cluster/line_actor.hpp"
 #include "cluster/event_store.hpp"
 
 namespace ward::node::admin_api {
@@ -70,7 +70,7 @@ public:
     cluster::proxy_outcome outcome{14, "the cluster actor did not answer", {}};
     {
       caf::scoped_actor self{gw_->context().system};
-      self->request(gw_->context().cluster_hub, std::chrono::seconds(30),
+      self->request(gw_->context().line_actor, std::chrono::seconds(30),
                     cluster::proxy_request{request->node(),
                                            {user, origin.source, method, request->payload(),
                                             origin.tls, origin.client_certificate}})

@@ -1,7 +1,7 @@
 #include "node/admin/convert.hpp"
 
 #include "actors/status_actor.hpp"
-#include "cluster/cluster_actor.hpp"
+#include "cluster/line_actor.hpp"
 #include "security/settings_codec.hpp"
 #include "telephony/b2bua.hpp"
 

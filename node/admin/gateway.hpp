@@ -70,7 +70,7 @@ struct admin_api_context {
   /// Events other nodes forwarded; null except on the primary.
   std::shared_ptr<cluster::event_store> events;
   /// The node's cluster actor, which proxies calls to other nodes (SPEC TOP-2).
-  caf::actor cluster_hub;
+  caf::actor line_actor;
   /// A random key, made at start and never stored, that marks calls of the node's own
   /// proxy executor; empty = no proxied calls are accepted.
   std::string proxy_key;

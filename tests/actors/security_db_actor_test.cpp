@@ -448,3 +448,53 @@ TEST_CASE("SIP-3 a SIP policy change is stamped by the actor's clock and persist
   CHECK(changes.back().before.find("\"auto_create\":false") != std::string::npos);
   CHECK(changes.back().after.find("\"auto_create\":true") != std::string::npos);
 }
+
+TEST_CASE("SEC-4 logging out ends the session; later calls with its token are refused") {
+  security_world world;
+  auto admin = world.ignite();
+  REQUIRE_FALSE(world.run(read_users(admin, security::right::security_read_all)).error);
+  CHECK_FALSE(world.ask<transaction_reply>(logout_request{admin, {"127.0.0.1:4000", {}}}).error);
+  auto refused = world.run(read_users(admin, security::right::security_read_all));
+  REQUIRE(refused.error);
+  CHECK(refused.error->code == security_errc::unauthenticated);
+  CHECK(refused.error->message == "no valid session: log in first");
+  auto logouts = *world.audit->query({.kind = security::audit_kind::logout});
+  REQUIRE(logouts.size() == 1);
+  CHECK(logouts[0].actor == "Administrator");
+  // A second logout with the same token ends nothing and is not audited again.
+  CHECK_FALSE(world.ask<transaction_reply>(logout_request{admin, {"127.0.0.1:4000", {}}}).error);
+  CHECK(world.audit->query({.kind = security::audit_kind::logout})->size() == 1);
+}
+
+TEST_CASE("SEC-4 a session expires after its lifetime on the actor's clock") {
+  security_world world;
+  auto admin = world.ignite();
+  world.time.advance(session_lifetime - std::chrono::seconds(1));
+  CHECK_FALSE(world.run(read_users(admin, security::right::security_read_all)).error);
+  world.time.advance(std::chrono::seconds(1));
+  auto expired = world.run(read_users(admin, security::right::security_read_all));
+  REQUIRE(expired.error);
+  CHECK(expired.error->code == security_errc::unauthenticated);
+  CHECK(expired.error->message == "session expired: log in again");
+}
+
+TEST_CASE("PKI-5 an enrolment reply for another key is refused and the identity stays") {
+  security_world replica(false);
+  auto random = test::seeded_random(9);
+  auto ca = *pki::certificate_authority::create_root("pbx1.ward.test", pki::organisation{},
+                                                     replica.time.now(), random);
+  auto stranger_key = *pki::private_key::generate_rsa(2048);
+  auto issued = *ca.issue_node_identity(stranger_key, "node.ward.test", {}, replica.time.now());
+  auto ca_pem = *ca.signing_certificate().to_pem();
+  auto reply = replica.ask<transaction_reply>(install_enrolment{*issued.to_pem(), ca_pem, ca_pem});
+  REQUIRE(reply.error);
+  CHECK(reply.error->code == security_errc::invalid_argument);
+  CHECK(reply.error->message == "the issued certificate is not for this node's key");
+  auto unreadable = replica.ask<transaction_reply>(install_enrolment{"x", ca_pem, ca_pem});
+  REQUIRE(unreadable.error);
+  CHECK(unreadable.error->message == "the enrolment reply holds an unreadable certificate");
+  auto changes = *replica.audit->query({.kind = security::audit_kind::change});
+  CHECK(std::none_of(changes.begin(), changes.end(),
+                     [](const auto& r) { return r.action == "Enrolled"; }));
+  CHECK_FALSE(std::filesystem::exists(replica.dir.path() / "certificates" / "identity.pem"));
+}

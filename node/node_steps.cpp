@@ -1,0 +1,708 @@
+#include "node/node_steps.hpp"
+
+#include "cluster/syslog.hpp"
+#include "cluster/tls_client.hpp"
+#include "node/admin/admin_service.hpp"
+#include "node/admin/gateway.hpp"
+#include "node/logging.hpp"
+#include "pki/tls_policy.hpp"
+
+#include <caf/send.hpp>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <arpa/inet.h>
+#include <array>
+#include <fstream>
+#include <future>
+#include <netdb.h>
+#include <sstream>
+#include <sys/stat.h>
+
+#ifndef WARD_VERSION
+#error "WARD_VERSION must be defined by the build"
+#endif
+
+namespace ward::node {
+namespace {
+
+constexpr auto grpc_shutdown_grace = std::chrono::seconds(2);
+
+std::unexpected<start_failure> failure(std::string_view component, std::string reason) {
+  return std::unexpected(start_failure{component, std::move(reason)});
+}
+
+/// The numeric address of `host` (an IP literal or a name), first result.
+std::expected<std::string, std::string> resolve_address(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &found); rc != 0 || !found)
+    return std::unexpected("cannot resolve " + host + ": " + ::gai_strerror(rc));
+  char text[INET6_ADDRSTRLEN] = {};
+  const void* address =
+      found->ai_family == AF_INET6
+          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(found->ai_addr)->sin6_addr)
+          : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr);
+  ::inet_ntop(found->ai_family, address, text, sizeof text);
+  ::freeaddrinfo(found);
+  return std::string(text);
+}
+
+/// What the line listener presents: the node identity, asking every dialling node for its
+/// certificate, which the cluster actor grades (SPEC LINE-1).
+pki::tls_server_material line_material(const actors::pki_state& pki) {
+  pki::tls_server_material material;
+  material.key_pem = pki.identity_key.to_pem().value_or("");
+  material.certificate_pem = pki.identity.to_pem().value_or("");
+  material.request_client_certificate = true;
+  return material;
+}
+
+/// SIP over TLS presents the node identity and asks phones for no certificate (SPEC SIP-1;
+/// PKI-6: the management identity serves while no telephony identity is set).
+std::expected<std::shared_ptr<SSL_CTX>, std::string> sip_tls_context(const actors::pki_state& pki) {
+  pki::tls_server_material material;
+  material.key_pem = pki.identity_key.to_pem().value_or("");
+  material.certificate_pem = pki.identity.to_pem().value_or("");
+  auto context =
+      pki::make_server_context(pki::tls_strength::medium, pki::tls_min_version::tls1_2, material);
+  if (!context)
+    return std::unexpected("SIP TLS context: " + context.error().detail);
+  return *context;
+}
+
+/// An audit record as the RFC 5424 event the syslog receiver gets (SPEC MON-2).
+cluster::syslog_event syslog_event_of(const std::string& hostname, const std::string& node,
+                                      const security::audit_record& record) {
+  cluster::syslog_event event;
+  event.time = record.time;
+  // Facility 10: security/authorization messages.
+  event.facility = 10;
+  event.severity = record.kind == security::audit_kind::alarm ? cluster::syslog_severity::warning
+                   : record.outcome == security::audit_outcome::failure
+                       ? cluster::syslog_severity::notice
+                       : cluster::syslog_severity::informational;
+  event.hostname = hostname;
+  event.app_name = "ward";
+  event.proc_id = node;
+  event.msg_id = std::string(security::to_string(record.kind));
+  event.structured = {{"node", node},
+                      {"seq", std::to_string(record.sequence)},
+                      {"outcome", std::string(security::to_string(record.outcome))},
+                      {"actor", record.actor},
+                      {"source", record.source},
+                      {"service", record.service},
+                      {"action", record.action},
+                      {"object", record.object},
+                      {"hash", record.hash}};
+  event.message = record.action + " " + record.object +
+                  (record.reason.empty() ? std::string{} : ": " + record.reason);
+  return event;
+}
+
+/// 32 random bytes as lowercase hex.
+std::string random_hex_key(const random_source& random) {
+  std::string key;
+  std::array<std::byte, 32> bytes{};
+  random(bytes);
+  static constexpr char digits[] = "0123456789abcdef";
+  for (auto b : bytes) {
+    key += digits[std::to_integer<unsigned>(b) >> 4];
+    key += digits[std::to_integer<unsigned>(b) & 0xf];
+  }
+  return key;
+}
+
+/// Runs a call the primary proxies to this node against the node's own server, marked
+/// with `proxy_key` so the server honours the proxied user (SPEC TOP-2).
+cluster::proxy_outcome run_proxied_call(in_process_holder& in_process, const std::string& proxy_key,
+                                        const cluster::proxy_invocation& call) {
+  std::shared_ptr<grpc::Channel> channel;
+  {
+    std::lock_guard lock(in_process.mutex);
+    channel = in_process.channel;
+    if (channel)
+      ++in_process.in_flight;
+  }
+  if (!channel)
+    return {14, "the node is not serving", {}};
+  struct done_guard {
+    in_process_holder& holder;
+    ~done_guard() {
+      std::lock_guard lock(holder.mutex);
+      if (--holder.in_flight == 0)
+        holder.idle.notify_all();
+    }
+  } finished{in_process};
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(15));
+  context.AddMetadata(std::string(proxy_key_header), proxy_key);
+  context.AddMetadata(std::string(proxied_user_header), call.user);
+  context.AddMetadata(std::string(proxied_source_header), call.source);
+  context.AddMetadata(std::string(proxied_connection_header),
+                      call.tls ? (call.client_certificate ? "tls+certificate" : "tls") : "plain");
+  grpc::Slice slice(call.payload);
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&context, call.method, grpc::StubOptions(), &request, &response,
+                 [&done](grpc::Status status) { done.set_value(std::move(status)); });
+  auto status = done.get_future().get();
+  cluster::proxy_outcome outcome{static_cast<int>(status.error_code()), status.error_message(), {}};
+  std::vector<grpc::Slice> slices;
+  if (status.ok() && response.Dump(&slices).ok())
+    for (const auto& part : slices)
+      outcome.payload.append(reinterpret_cast<const char*>(part.begin()), part.size());
+  return outcome;
+}
+
+/// Sends an alarm record to the security actor, which audits it.
+void raise_alarm(const caf::actor& security_actor, actors::cluster_alarm alarm) {
+  caf::anon_send(security_actor, std::move(alarm));
+}
+
+/// How the SIP service reports to the rest of the node: the lines, the security actor's
+/// audit trail and alarms, and the call log.
+void wire_sip_events(running_node& node, sip_service_options& sip_options) {
+  auto line_actor = node.line_actor;
+  auto security_actor = node.security_actor;
+  sip_options.send_over_line = [line_actor](const std::string& peer, std::string text) {
+    caf::anon_send(line_actor, cluster::sip_signal_out{peer, std::move(text)});
+  };
+  sip_options.on_locations = [line_actor](std::vector<std::string> extensions) {
+    caf::anon_send(line_actor, cluster::locations_out{std::move(extensions)});
+  };
+  sip_options.on_auto_create = [security_actor](const std::string& extension,
+                                                const std::string& source) {
+    caf::anon_send(security_actor, actors::auto_create_extension{extension, source});
+  };
+  sip_options.on_media_alarm = [security_actor](const std::string& reason) {
+    raise_alarm(security_actor, actors::cluster_alarm{"srtp_authentication_failures", "media/relay",
+                                                      reason, "", false});
+  };
+  // SPEC TF-2: someone may need help; the alarm reaches syslog and the audit trail.
+  sip_options.on_emergency_call = [security_actor](const std::string& caller,
+                                                   const std::string& dialled,
+                                                   const std::string& route) {
+    raise_alarm(security_actor,
+                actors::cluster_alarm{"emergency_call", "extension/" + caller,
+                                      "extension " + caller + " dialled " + dialled +
+                                          (route.empty() ? ", and no emergency route is "
+                                                           "configured"
+                                                         : ", ringing extension " + route),
+                                      "", false});
+  };
+  sip_options.on_call_ended = [](const telephony::call_view& call, telephony::call_end end) {
+    logger("sip")->info("event=call_ended call={} caller={} callee={} caller_leg={} "
+                        "callee_leg={} end={}",
+                        call.id, call.caller, call.callee, call.caller_leg, call.callee_leg,
+                        telephony::to_string(end));
+  };
+  sip_options.on_guard_event = [security_actor, line_actor](const telephony::guard_event& event) {
+    using kind = telephony::guard_event_kind;
+    if (event.kind != kind::address_blacklisted_temporary &&
+        event.kind != kind::address_blacklisted_permanent &&
+        event.kind != kind::extension_blacklisted_temporary &&
+        event.kind != kind::extension_blacklisted_permanent && event.kind != kind::blacklist_reset)
+      return;
+    raise_alarm(security_actor,
+                actors::cluster_alarm{"sip_" + std::string(telephony::to_string(event.kind)),
+                                      event.address.empty() ? "extension/" + event.extension
+                                                            : "address/" + event.address,
+                                      event.detail, event.address,
+                                      event.kind == kind::blacklist_reset});
+    // Every other node blacklists (or lifts) it too.
+    caf::anon_send(line_actor, cluster::guard_broadcast{event});
+  };
+}
+
+/// Tears down what start_listeners opened when a later start step fails.
+void close_listeners(running_node& node) {
+  node.listeners->stop();
+  node.server->Shutdown(std::chrono::system_clock::now());
+  node.stop_actors();
+}
+
+} // namespace
+
+running_node::running_node(const node_config& configuration)
+    : config(configuration), version(WARD_VERSION) {}
+
+void running_node::stop_actors() {
+  sip_server->stop();
+  caf::anon_send_exit(line_actor, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(security_actor, caf::exit_reason::user_shutdown);
+}
+
+start_result<> prepare_data_dir(const node_config& config) {
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec)
+    return failure("node", "cannot create data directory: " + ec.message());
+  ::chmod(config.data_dir.c_str(), 0700);
+  return {};
+}
+
+start_result<> open_node_store(running_node& node) {
+  node.random = system_random();
+  auto store = storage::kv_store::open(node.config.data_dir / "store");
+  if (!store)
+    return failure("store", store.error().detail);
+  node.store = std::move(*store);
+  auto starts = record_start(*node.store, node.wall_clock.now());
+  if (!starts)
+    return failure("store", starts.error().detail);
+  node.starts = *starts;
+  return {};
+}
+
+start_result<pki::node_identity> load_identity(running_node& node) {
+  pki::identity_store identities(node.config.data_dir / "certificates");
+  auto identity =
+      identities.load_or_create(node.config.hostname, node.wall_clock.now(), node.random);
+  if (!identity)
+    return failure("pki", identity.error().detail);
+  auto pki_log = logger("pki");
+  if (identity->origin == pki::identity_origin::recreated)
+    pki_log->warn("event=identity_recreated reason={} subject={}",
+                  log_value(identity->replaced_because), log_value(identity->cert.subject()));
+  else
+    pki_log->info("event=identity_{} subject={} days_until_expiry={}", to_string(identity->origin),
+                  log_value(identity->cert.subject()),
+                  identity->cert.days_until_expiry(node.wall_clock.now()));
+  return std::move(*identity);
+}
+
+start_result<> open_security_stores(running_node& node) {
+  const auto& data_dir = node.config.data_dir;
+  auto key = security::node_key::load_or_create(data_dir / "keys" / "node.key", node.random);
+  if (!key)
+    return failure("security", key.error());
+  std::string open_error;
+  node.security_store = open_sealed(data_dir / "security", *key, node.random, open_error);
+  if (!node.security_store)
+    return failure("security", open_error);
+  node.config_store = open_sealed(data_dir / "config", *key, node.random, open_error);
+  if (!node.config_store)
+    return failure("config", open_error);
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir / "audit", ec);
+  auto audit = security::audit_log::open(data_dir / "audit" / "audit.log", node.wall_clock);
+  if (!audit)
+    return failure("audit", audit.error().detail);
+  node.audit_trail = std::move(*audit);
+  check_audit_anchor(*node.audit_trail, *node.security_store);
+  return {};
+}
+
+start_result<stored_state> load_stored_state(running_node& node,
+                                             const pki::node_identity& identity) {
+  auto database =
+      load_security(*node.security_store, *node.audit_trail, node.wall_clock.now(), node.random);
+  if (!database)
+    return failure("security", database.error());
+  auto directory = load_directory(*node.config_store, node.config);
+  if (!directory)
+    return failure("config", directory.error());
+  auto pki = bootstrap_pki(node.config, *node.security_store, identity, database->settings(),
+                           *node.audit_trail, node.wall_clock.now(), node.random);
+  if (!pki)
+    return failure("pki", pki.error());
+  if (auto pending = database->ignition_pending(); !pending.empty())
+    logger("security")
+        ->warn("event=first_start_gate pending={}",
+               log_value(std::to_string(pending.size()) + " default passwords must be changed"));
+  return stored_state{std::move(*database), std::move(*directory), std::move(*pki)};
+}
+
+void start_actor_system(running_node& node, const stored_state& state) {
+  const auto& config = node.config;
+  node.current_identity = std::make_shared<pki::current_certificate>(state.pki.identity);
+  node.actor_config.emplace();
+  node.actor_config->set("scheduler.max-threads", 2);
+  node.actor_system.emplace(*node.actor_config);
+  node.status = actors::spawn_status_actor(
+      *node.actor_system,
+      actors::node_facts{config.name, config.role, node.version, config.hostname,
+                         node.starts.start_count, node.current_identity},
+      node.wall_clock);
+  node.settings_at_start = state.database.settings();
+  node.pki_at_start = state.pki;
+}
+
+start_result<> prepare_cluster(running_node& node) {
+  const auto& config = node.config;
+  if (!config.line_password_file.empty()) {
+    auto secret = read_secret_file(config.line_password_file);
+    if (!secret)
+      return failure("cluster", secret.error());
+    node.line_password = std::move(*secret);
+  }
+  auto line_security = cluster::parse_line_security(config.line_security);
+  if (!line_security)
+    return failure("cluster", "unknown line security " + config.line_security);
+  node.line_security = *line_security;
+  auto cluster_store = storage::kv_store::open(config.data_dir / "cluster");
+  if (!cluster_store)
+    return failure("cluster", cluster_store.error().detail);
+  node.cluster_store = std::move(*cluster_store);
+  if (config.role == node_role::primary)
+    node.forwarded_events = std::make_shared<cluster::event_store>(node.cluster_store);
+  if (!config.syslog_address.empty()) {
+    std::ifstream ca_in(config.syslog_ca_file);
+    std::ostringstream ca_text;
+    ca_text << ca_in.rdbuf();
+    cluster::syslog_tls_config syslog_config;
+    syslog_config.address = config.syslog_address;
+    syslog_config.port = config.syslog_port;
+    syslog_config.trusted_ca_pem = ca_text.str();
+    syslog_config.expected_name = config.syslog_server_name;
+    if (auto checked = cluster::syslog_tls_sender::check_config(syslog_config); !checked)
+      return failure("syslog", checked.error());
+    node.syslog_sender = std::make_shared<cluster::syslog_tls_sender>(syslog_config);
+  }
+  if (auto held = node.security_store->get(actors::settings_version_record); held && *held)
+    node.settings_version = std::strtoull((*held)->c_str(), nullptr, 10);
+  return {};
+}
+
+void spawn_security(running_node& node, stored_state state) {
+  const auto& config = node.config;
+  node.directory_copies = std::make_shared<directory_feed>();
+  node.directory_copies->publish(state.directory.data());
+  actors::security_actor_deps security_deps{std::move(state.database), std::move(state.directory),
+                                            std::move(state.pki),      node.security_store,
+                                            node.config_store,         node.audit_trail,
+                                            &node.wall_clock,          node.random};
+  security_deps.settings_writer = config.role == node_role::primary;
+  security_deps.settings_version = node.settings_version;
+  security_deps.refer_logins = config.role == node_role::appserver;
+  security_deps.fallback_account = config.fallback_account;
+  security_deps.publish_directory =
+      [directory_copies = node.directory_copies](const telephony::telephony_directory_data& data) {
+        directory_copies->publish(data);
+      };
+  node.security_actor =
+      actors::spawn_security_db_actor(*node.actor_system, std::move(security_deps));
+}
+
+void spawn_cluster(running_node& node) {
+  const auto& config = node.config;
+  node.cluster_view = std::make_shared<cluster::cluster_view>();
+  cluster::line_actor_options cluster_options;
+  cluster_options.node = config.name;
+  cluster_options.role = config.role;
+  cluster_options.line_password = node.line_password;
+  cluster_options.security = node.line_security;
+  cluster_options.writer = config.role == node_role::primary;
+  cluster_options.software_version = node.version;
+  cluster_options.security_actor = node.security_actor;
+  cluster_options.audit = node.audit_trail;
+  cluster_options.store = node.cluster_store;
+  cluster_options.events = node.forwarded_events;
+  cluster_options.view = node.cluster_view;
+  cluster_options.time = &node.wall_clock;
+  cluster_options.random = node.random;
+  if (node.syslog_sender)
+    cluster_options.event_sink = [syslog_sender = node.syslog_sender, hostname = config.hostname](
+                                     const std::string& node_name,
+                                     const security::audit_record& record) {
+      syslog_sender->enqueue(cluster::format_rfc5424(syslog_event_of(hostname, node_name, record)));
+    };
+  node.in_process = std::make_shared<in_process_holder>();
+  node.proxy_key = random_hex_key(node.random);
+  cluster_options.proxy_executor = [in_process = node.in_process, proxy_key = node.proxy_key](
+                                       const cluster::proxy_invocation& call) {
+    return run_proxied_call(*in_process, proxy_key, call);
+  };
+  node.sip_slot = std::make_shared<sip_slot_holder>();
+  auto sip_slot = node.sip_slot;
+  cluster_options.apply_guard_event = [sip_slot](const telephony::guard_event& event) {
+    std::lock_guard lock(sip_slot->mutex);
+    if (auto service = sip_slot->service.lock())
+      service->apply_remote(event);
+  };
+  // Calls between nodes (SPEC SIP-6): SIP messages and location tables over the lines.
+  cluster_options.deliver_sip = [sip_slot](const std::string& from_node, std::string text) {
+    std::lock_guard lock(sip_slot->mutex);
+    if (auto service = sip_slot->service.lock())
+      service->deliver_from_line(from_node, std::move(text));
+  };
+  cluster_options.apply_locations = [sip_slot](const std::string& peer,
+                                               std::vector<std::string> extensions) {
+    std::lock_guard lock(sip_slot->mutex);
+    if (auto service = sip_slot->service.lock())
+      service->apply_locations(peer, std::move(extensions));
+  };
+  node.line_actor = cluster::spawn_line_actor(*node.actor_system, std::move(cluster_options));
+}
+
+start_result<> start_sip(running_node& node) {
+  const auto& config = node.config;
+  // SIP over UDP (SPEC SIP-1, SIP-2, SIP-4): blacklistings and resets become alarms.
+  sip_service_options sip_options;
+  sip_options.address = config.listen_address;
+  sip_options.udp_port = config.sip_udp_port;
+  sip_options.tcp_port = config.sip_tcp_port;
+  sip_options.tls_port = config.sip_tls_port;
+  sip_options.guard.failure_threshold = config.sip_failure_threshold;
+  sip_options.guard.address_blacklisting = config.sip_address_blacklisting;
+  sip_options.guard.allow_list = config.sip_allow;
+  sip_options.guard.messages_per_second = config.sip_messages_per_second;
+  sip_options.guard.burst = std::max<std::uint32_t>(config.sip_messages_per_second * 2, 1);
+  sip_options.prefer_md5 = config.sip_prefer_md5;
+  sip_options.md5_only = config.sip_md5_only;
+  sip_options.node = config.name;
+  // The actors started so far stop with a failed start; the cluster actor is not told.
+  auto refuse = [&](std::string_view component, std::string reason) {
+    caf::anon_send_exit(node.security_actor, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(node.status, caf::exit_reason::user_shutdown);
+    return failure(component, std::move(reason));
+  };
+  // The media relay anchors every call's RTP on this node (SPEC MED-3).
+  media::relay_pool_options relay_options;
+  relay_options.address = config.listen_address;
+  relay_options.ports = media::rtp_port_range{config.rtp_port_first, config.rtp_port_last};
+  relay_options.max_sessions = sip_options.max_calls;
+  relay_options.workers = config.media_workers;
+  auto relay = media::relay_pool::start(relay_options);
+  if (!relay)
+    return refuse("media", relay.error());
+  sip_options.relay = std::move(*relay);
+  wire_sip_events(node, sip_options);
+  auto sip_context = sip_tls_context(*node.pki_at_start);
+  if (!sip_context)
+    return refuse("sip", sip_context.error());
+  sip_options.tls_context = *sip_context;
+  sip_options.realm = config.sip_realm;
+  sip_options.directory = node.directory_copies;
+  sip_options.time = &node.wall_clock;
+  sip_options.random = node.random;
+  auto sip = sip_service::start(std::move(sip_options));
+  if (!sip)
+    return refuse("sip", sip.error());
+  node.sip_server = std::move(*sip);
+  {
+    std::lock_guard lock(node.sip_slot->mutex);
+    node.sip_slot->service = node.sip_server;
+  }
+  logger("sip")->info("event=listening service=sip udp_port={} tcp_port={} tls_port={}",
+                      node.sip_server->udp_port(), node.sip_server->tcp_port(),
+                      node.sip_server->tls_port());
+  return {};
+}
+
+start_result<> start_metrics(running_node& node) {
+  const auto& config = node.config;
+  try {
+    node.exposer = std::make_unique<prometheus::Exposer>(
+        host_port(config.listen_address, config.metrics_port), 2);
+  } catch (const std::exception& e) {
+    node.stop_actors();
+    return failure("metrics", e.what());
+  }
+  node.metrics = std::make_shared<node_metrics>(config.name, config.role, node.version,
+                                                node.starts.start_count, node.current_identity,
+                                                node.wall_clock, *node.actor_system);
+  node.exposer->RegisterCollectable(node.metrics);
+  node.line_metrics = std::make_shared<cluster_metrics>(node.cluster_view);
+  node.exposer->RegisterCollectable(node.line_metrics);
+  node.telephony_metrics = std::make_shared<sip_metrics>(node.sip_server);
+  node.exposer->RegisterCollectable(node.telephony_metrics);
+  node.metrics_endpoint =
+      host_port(config.listen_address, node.exposer->GetListeningPorts().front());
+  logger("metrics")->info("event=listening service=metrics path=/metrics endpoint={}",
+                          node.metrics_endpoint);
+  return {};
+}
+
+start_result<> start_admin_server(running_node& node) {
+  const auto& config = node.config;
+  // One gRPC server without ports of its own: Ward's listeners hand it each connection
+  // once the service's level has admitted it.
+  grpc::EnableDefaultHealthCheckService(true);
+  auto& connections = node.connections;
+  node.admin =
+      make_admin_service(*node.actor_system, node.status, [&connections](const std::string& peer) {
+        auto info = connections.find_by_peer(peer);
+        return info && info->service == line_service_name;
+      });
+  grpc::ServerBuilder builder;
+  // Idle administrative connections are closed, so nobody can hold the listeners' slots
+  // indefinitely; clients reconnect transparently.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 5 * 60 * 1000);
+  builder.RegisterService(node.admin.get());
+  node.listeners.emplace(config, connections, node.metrics_endpoint, node.security_actor,
+                         node.wall_clock, node.current_identity);
+  node.api = make_admin_api(
+      admin_api_context{*node.actor_system, node.security_actor, connections, *node.listeners,
+                        node.audit_trail, node.security_store, node.cluster_view,
+                        node.forwarded_events, node.line_actor, node.proxy_key, node.sip_server});
+  for (auto& service : node.api)
+    builder.RegisterService(service.get());
+  // Lines arrive on their own listener; its connections are the only ones the Line
+  // service accepts, and the admin services refuse them.
+  node.serves_lines = is_line_server(config.role) && !node.line_password.empty();
+  if (node.serves_lines) {
+    node.line_api = std::make_unique<cluster::line_service>(
+        *node.actor_system, node.line_actor,
+        [&connections](const std::string& peer) -> std::optional<cluster::line_connection_facts> {
+          auto info = connections.find_by_peer(peer);
+          if (!info || info->service != line_service_name || !info->tls)
+            return std::nullopt;
+          return cluster::line_connection_facts{info->peer_address, info->tls_exporter,
+                                                info->client_chain_pem};
+        });
+    builder.RegisterService(node.line_api.get());
+  } else if (is_line_server(config.role)) {
+    logger("node")->warn("event=lines_disabled reason=\"no cluster.line_password_file\"");
+  }
+  node.server = builder.BuildAndStart();
+  if (!node.server) {
+    node.stop_actors();
+    return failure("admin", "gRPC server did not start");
+  }
+  return {};
+}
+
+start_result<> start_listeners(running_node& node) {
+  const auto& config = node.config;
+  {
+    std::lock_guard lock(node.in_process->mutex);
+    node.in_process->channel = node.server->InProcessChannel(grpc::ChannelArguments());
+  }
+  auto& listeners = *node.listeners;
+  listeners.start(*node.server);
+  auto sip_port = [&](std::uint16_t port) { return host_port(config.listen_address, port); };
+  listeners.add_endpoint("sip_udp", sip_port(node.sip_server->udp_port()));
+  listeners.add_endpoint("sip_tcp", sip_port(node.sip_server->tcp_port()));
+  listeners.add_endpoint("sip_tls", sip_port(node.sip_server->tls_port()));
+  node.line_level = node.line_security == cluster::line_security::high
+                        ? pki::service_security_level::secure_high
+                        : pki::service_security_level::secure_medium;
+  node.line_holder = std::make_shared<line_listener_holder>();
+  if (!node.serves_lines)
+    return {};
+  auto line_listener = std::make_unique<service_listener>(
+      std::string(line_service_name), config.listen_address, 0, config.line_port, *node.server,
+      node.connections, [security_actor = node.security_actor](const tls_failure& failure) {
+        logger("tls")->warn("event=tls_handshake_failed service=line peer={} cause={}",
+                            failure.peer_address, log_value(failure.cause));
+        caf::anon_send(security_actor, actors::tls_failure_report{
+                                           failure.service, failure.peer_address, failure.cause});
+      });
+  if (auto applied = line_listener->apply(node.line_level, line_material(*node.pki_at_start));
+      !applied) {
+    line_listener.reset();
+    close_listeners(node);
+    return failure("cluster", "line listener: " + applied.error());
+  }
+  listeners.add_endpoint("line", host_port(config.listen_address, line_listener->tls_port()));
+  logger("cluster")->info("event=listening service=line port={} security={}",
+                          line_listener->tls_port(), config.line_security);
+  std::lock_guard lock(node.line_holder->mutex);
+  node.line_holder->listener = std::move(line_listener);
+  return {};
+}
+
+start_result<> apply_security_levels(running_node& node) {
+  caf::anon_send(node.security_actor,
+                 actors::reloader_message{
+                     [&listeners = *node.listeners, line_holder = node.line_holder,
+                      line_level = node.line_level, sip_server = node.sip_server](
+                         const security::security_settings& settings,
+                         const actors::pki_state& pki) -> std::expected<void, std::string> {
+                       auto reloaded = listeners.reload(settings, pki);
+                       if (reloaded)
+                         if (auto context = sip_tls_context(pki))
+                           sip_server->set_tls_context(*context);
+                       std::lock_guard lock(line_holder->mutex);
+                       if (reloaded && line_holder->listener)
+                         return line_holder->listener->apply(line_level, line_material(pki));
+                       return reloaded;
+                     }});
+  if (auto applied = node.listeners->reload(*node.settings_at_start, *node.pki_at_start);
+      !applied) {
+    {
+      std::lock_guard lock(node.line_holder->mutex);
+      node.line_holder->listener.reset();
+    }
+    close_listeners(node);
+    return failure("admin", applied.error());
+  }
+  return {};
+}
+
+void start_dialers(running_node& node) {
+  // Each line on its own thread, reconnecting by itself.
+  cluster::dial_fn dial =
+      [](const std::string& host, std::uint16_t port,
+         std::shared_ptr<SSL_CTX> ctx) -> std::expected<cluster::dialed_connection, std::string> {
+    auto address = resolve_address(host);
+    if (!address)
+      return std::unexpected(address.error());
+    auto connection =
+        cluster::tls_client_connection::connect(*address, port, std::move(ctx),
+                                                std::chrono::seconds(5));
+    if (!connection)
+      return std::unexpected(connection.error());
+    cluster::dialed_connection dialed;
+    dialed.grpc_fd = (*connection)->grpc_fd();
+    dialed.peer_chain = (*connection)->peer_chain();
+    dialed.exporter_hex = (*connection)->exporter_hex();
+    dialed.keepalive = std::shared_ptr<cluster::tls_client_connection>(std::move(*connection));
+    return dialed;
+  };
+  for (const auto& peer : node.config.lines)
+    node.dialers.push_back(std::make_unique<cluster::line_dialer>(
+        *node.actor_system, node.line_actor, cluster::line_target{peer.name, peer.address, peer.port},
+        dial, node.random));
+}
+
+int stop_node(running_node& node) {
+  auto log = logger("node");
+  node.server->GetHealthCheckService()->SetServingStatus(false);
+  node.dialers.clear();
+  {
+    std::lock_guard lock(node.in_process->mutex);
+    node.in_process->channel.reset();
+  }
+  {
+    std::lock_guard lock(node.line_holder->mutex);
+    node.line_holder->listener.reset();
+  }
+  node.listeners->stop();
+  // The actors go first: handlers still waiting for them get an error and return, so the
+  // gRPC shutdown below does not wait on them. Line actors close their streams as the
+  // cluster actor goes.
+  node.stop_actors();
+  node.server->Shutdown(std::chrono::system_clock::now() + grpc_shutdown_grace);
+  {
+    // Shutdown cancelled what was still running; wait for the proxy threads to see it.
+    std::unique_lock lock(node.in_process->mutex);
+    node.in_process->idle.wait_for(lock, std::chrono::seconds(5),
+                                   [&] { return node.in_process->in_flight == 0; });
+    node.in_process->channel.reset();
+  }
+  node.server.reset();
+  node.exposer.reset();
+  node.actor_system.reset();
+  node.syslog_sender.reset();
+  int exit_code = 0;
+  for (auto* sealed : {node.security_store.get(), node.config_store.get()})
+    if (auto flushed = sealed->flush(); !flushed) {
+      log->error("event=store_flush_failed reason={}", log_value(flushed.error()));
+      exit_code = 1;
+    }
+  if (auto flushed = node.store->flush(); !flushed) {
+    log->error("event=store_flush_failed reason={}", log_value(flushed.error().detail));
+    exit_code = 1;
+  }
+  node.store.reset();
+  return exit_code;
+}
+
+} // namespace ward::node
