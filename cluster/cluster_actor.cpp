@@ -547,7 +547,7 @@ void on_events(hub_pointer self, member& entry, const line::AuditEvents& events)
   auto before = state.options.events->stored_up_to(entry.view.name);
   auto stored = state.options.events->store(entry.view.name, records);
   if (!stored) {
-    log()->error("event=events_not_stored node={} reason=\"{}\"", entry.view.name, stored.error());
+    log()->error("event=events_not_stored node={} reason=\"{}\"", entry.view.name, stored.error().detail);
     return; // no acknowledgement: the node sends them again
   }
   auto now = state.options.time->now();

@@ -268,7 +268,7 @@ std::expected<security::security_database, std::string> load_security(security::
   auto cost = security::production_argon2_cost;
   auto stored = store.get(actors::settings_record);
   if (!stored)
-    return std::unexpected(stored.error());
+    return std::unexpected(stored.error().detail);
   if (!*stored) {
     auto defaults = security::security_database::factory_defaults(cost, now, random);
     if (!defaults)
@@ -277,7 +277,7 @@ std::expected<security::security_database, std::string> load_security(security::
     if (auto written =
             store.put(actors::settings_record, security::encode_settings(database.settings()));
         !written)
-      return std::unexpected(written.error());
+      return std::unexpected(written.error().detail);
     security::audit_record record;
     record.kind = security::audit_kind::security_reset;
     record.action = "FirstStart";
@@ -289,13 +289,13 @@ std::expected<security::security_database, std::string> load_security(security::
   }
   auto settings = security::decode_settings(**stored);
   if (!settings)
-    return std::unexpected(settings.error());
+    return std::unexpected(settings.error().detail);
   security::security_database database(std::move(*settings), cost);
   if (database.apply_release_defaults(now, random))
     if (auto written =
             store.put(actors::settings_record, security::encode_settings(database.settings()));
         !written)
-      return std::unexpected(written.error());
+      return std::unexpected(written.error().detail);
   return database;
 }
 
@@ -303,12 +303,12 @@ std::expected<telephony::telephony_directory, std::string>
 load_directory(security::sealed_store& store, const node_config& config) {
   auto stored = store.get(actors::directory_record);
   if (!stored)
-    return std::unexpected(stored.error());
+    return std::unexpected(stored.error().detail);
   telephony::telephony_directory_data data;
   if (*stored) {
     auto decoded = telephony::decode_directory(**stored);
     if (!decoded)
-      return std::unexpected(decoded.error());
+      return std::unexpected(decoded.error().detail);
     data = std::move(*decoded);
   }
   return telephony::telephony_directory(std::move(data), config.sip_realm,
@@ -325,7 +325,7 @@ bootstrap_pki(const node_config& config, security::sealed_store& store,
   auto pki_log = logger("pki");
   auto stored = store.get(actors::pki_record_name);
   if (!stored)
-    return std::unexpected(stored.error());
+    return std::unexpected(stored.error().detail);
   pki::organisation fields{config.ca_organization, config.ca_organizational_unit,
                            config.ca_locality,     config.ca_state,
                            config.ca_country,      config.ca_email};
@@ -342,7 +342,7 @@ bootstrap_pki(const node_config& config, security::sealed_store& store,
   if (*stored) {
     auto decoded = security::decode_pki(**stored);
     if (!decoded)
-      return std::unexpected(decoded.error());
+      return std::unexpected(decoded.error().detail);
     state.record = std::move(*decoded);
   }
   if (config.role == node_role::primary && !state.record.ca) {
@@ -411,9 +411,9 @@ bootstrap_pki(const node_config& config, security::sealed_store& store,
   if (changed) {
     auto encoded = security::encode_pki(state.record);
     if (!encoded)
-      return std::unexpected(encoded.error());
+      return std::unexpected(encoded.error().detail);
     if (auto written = store.put(actors::pki_record_name, *encoded); !written)
-      return std::unexpected(written.error());
+      return std::unexpected(written.error().detail);
     if (auto written = pki::write_file_atomically(state.identity_dir / "identity.pem",
                                                   state.identity.to_pem().value_or(""), 0644);
         !written)
@@ -575,7 +575,7 @@ int run_node(const node_config& config) {
   // (SPEC SEC-1); the audit trail beside them (SPEC MON-1).
   auto key = security::node_key::load_or_create(config.data_dir / "keys" / "node.key", random);
   if (!key)
-    return fail("security", key.error());
+    return fail("security", key.error().detail);
   std::string open_error;
   auto security_store = open_sealed(config.data_dir / "security", *key, random, open_error);
   if (!security_store)
@@ -668,7 +668,7 @@ int run_node(const node_config& config) {
     syslog_config.trusted_ca_pem = ca_text.str();
     syslog_config.expected_name = config.syslog_server_name;
     if (auto checked = cluster::syslog_tls_sender::check_config(syslog_config); !checked)
-      return fail("syslog", checked.error());
+      return fail("syslog", checked.error().detail);
     syslog_sender = std::make_shared<cluster::syslog_tls_sender>(syslog_config);
   }
   std::uint64_t settings_version = 0;
@@ -822,7 +822,7 @@ int run_node(const node_config& config) {
   if (!relay) {
     caf::anon_send_exit(security_actor, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
-    return fail("media", relay.error());
+    return fail("media", relay.error().detail);
   }
   sip_options.relay = std::move(*relay);
   sip_options.send_over_line = [hub](const std::string& node, std::string text) {
@@ -1098,7 +1098,7 @@ int run_node(const node_config& config) {
   int exit_code = 0;
   for (auto* sealed : {security_store.get(), config_store.get()})
     if (auto flushed = sealed->flush(); !flushed) {
-      log->error("event=store_flush_failed reason={}", log_value(flushed.error()));
+      log->error("event=store_flush_failed reason={}", log_value(flushed.error().detail));
       exit_code = 1;
     }
   if (auto flushed = (*store)->flush(); !flushed) {

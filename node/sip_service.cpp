@@ -136,10 +136,10 @@ sip_service::start(sip_service_options options) {
       telephony::nonce_authority(secret, options.realm, options.nonce_lifetime),
       registrar_settings);
   if (!registrar)
-    return std::unexpected("registrar: " + registrar.error());
+    return std::unexpected("registrar: " + registrar.error().detail);
   auto guard = telephony::sip_guard::create(options.guard);
   if (!guard)
-    return std::unexpected("guard: " + guard.error());
+    return std::unexpected("guard: " + guard.error().detail);
   auto bound = bind_socket(options.address, options.udp_port, SOCK_DGRAM);
   if (!bound)
     return std::unexpected(bound.error());
@@ -527,12 +527,13 @@ public:
   relay_anchor(std::shared_ptr<media::relay_pool> relay, std::string address)
       : relay_(std::move(relay)), address_(std::move(address)) {}
   std::string address() const override { return address_; }
-  std::expected<ports, std::string> allocate() override {
+  std::expected<ports, telephony::error> allocate() override {
     if (!relay_)
-      return std::unexpected("no media relay");
+      return std::unexpected(telephony::error{telephony::errc::media_unavailable, "no media relay"});
     auto allocation = relay_->allocate();
     if (!allocation)
-      return std::unexpected(allocation.error().detail);
+      return std::unexpected(
+          telephony::error{telephony::errc::media_unavailable, allocation.error().detail});
     return ports{allocation->id, allocation->port_a, allocation->port_b};
   }
   void set_peer(std::uint64_t id, bool caller, const std::string& address,
