@@ -110,21 +110,21 @@ std::optional<security_error> persist(self_pointer self, transaction_writes writ
   if (writes_any(writes, transaction_writes::pki)) {
     auto encoded = security::encode_pki(deps.pki.record);
     if (!encoded)
-      return failed(encoded.error());
+      return failed(encoded.error().detail);
     security_records.emplace_back(pki_record_name, std::move(*encoded));
   }
   if (replicated)
     security_records.emplace_back(settings_version_record, std::to_string(next_version));
   if (!security_records.empty())
     if (auto written = deps.security_store->put_all(security_records); !written)
-      return failed(written.error());
+      return failed(written.error().detail);
   if (replicated)
     deps.settings_version = next_version;
   if (writes_any(writes, transaction_writes::directory))
     if (auto written = deps.config_store->put(directory_record,
                                               telephony::encode_directory(deps.directory.data()));
         !written)
-      return failed(written.error());
+      return failed(written.error().detail);
   if (writes_any(writes, transaction_writes::pki)) {
     auto key_pem = deps.pki.identity_key.to_pem();
     auto cert_pem = deps.pki.identity.to_pem();
@@ -385,7 +385,7 @@ std::uint64_t apply_replicated_settings(self_pointer self, const apply_replicate
     audit(self, record_of(audit_kind::alarm, audit_outcome::failure, "", request_origin{},
                           "replication_refused", "security_settings",
                           "replicated version " + std::to_string(record.version) +
-                              " cannot be read: " + decoded.error()));
+                              " cannot be read: " + decoded.error().detail));
     return deps.settings_version;
   }
   auto now = deps.time->now();
@@ -396,7 +396,7 @@ std::uint64_t apply_replicated_settings(self_pointer self, const apply_replicate
       audit(self, record_of(audit_kind::alarm, audit_outcome::failure, "", request_origin{},
                             "replication_refused", "telephony_directory",
                             "replicated version " + std::to_string(record.version) +
-                                " cannot be read: " + decoded_directory.error()));
+                                " cannot be read: " + decoded_directory.error().detail));
       return deps.settings_version;
     }
     directory = std::move(*decoded_directory);

@@ -26,7 +26,7 @@ std::uint64_t event_store::stored_up_to(const std::string& node) const {
   return std::strtoull((*value)->c_str(), nullptr, 10);
 }
 
-std::expected<std::uint64_t, std::string>
+std::expected<std::uint64_t, error>
 event_store::store(const std::string& node, const std::vector<security::audit_record>& records) {
   auto up_to = stored_up_to(node);
   std::vector<std::pair<std::string, std::string>> batch;
@@ -37,7 +37,8 @@ event_store::store(const std::string& node, const std::vector<security::audit_re
       break;
     auto encoded = security::encode_audit_record(record);
     if (!encoded)
-      return std::unexpected("event " + std::to_string(record.sequence) + ": " + encoded.error());
+      return std::unexpected(error{errc::damaged_record, "event " + std::to_string(record.sequence) +
+                                                             ": " + encoded.error().detail});
     batch.emplace_back(event_key(node, record.sequence), std::move(*encoded));
     up_to = record.sequence;
   }
@@ -46,21 +47,21 @@ event_store::store(const std::string& node, const std::vector<security::audit_re
   batch.emplace_back(cursor_key(node), std::to_string(up_to));
   // Events and the cursor in one synced batch: what is acknowledged is on disk.
   if (auto written = store_->put_all(batch); !written)
-    return std::unexpected(written.error().detail);
+    return std::unexpected(error{errc::storage_failure, written.error().detail});
   return up_to;
 }
 
-std::expected<std::vector<security::audit_record>, std::string>
+std::expected<std::vector<security::audit_record>, error>
 event_store::list(const std::string& node, std::uint64_t after, std::size_t limit) const {
   auto prefix = "event/" + node + "/";
   auto found = store_->scan(prefix, after == 0 ? std::string{} : event_key(node, after), limit);
   if (!found)
-    return std::unexpected(found.error().detail);
+    return std::unexpected(error{errc::storage_failure, found.error().detail});
   std::vector<security::audit_record> records;
   for (const auto& [key, value] : *found) {
     auto record = security::decode_audit_record(value);
     if (!record)
-      return std::unexpected(key + ": " + record.error());
+      return std::unexpected(error{errc::damaged_record, key + ": " + record.error().detail});
     records.push_back(std::move(*record));
   }
   return records;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "cluster/error.hpp"
 #include "security/audit_log.hpp"
 #include "storage/kv_store.hpp"
 
@@ -23,14 +24,14 @@ public:
   /// sequence up to which every record of the node is now stored: what the node may drop
   /// from its outbox. Records after a gap are not stored, so the node sends them again
   /// from where the gap starts.
-  std::expected<std::uint64_t, std::string>
+  std::expected<std::uint64_t, error>
   store(const std::string& node, const std::vector<security::audit_record>& records);
 
   /// The highest sequence of `node` stored without gaps; 0 for none.
   std::uint64_t stored_up_to(const std::string& node) const;
 
   /// Up to `limit` records of `node` with a sequence above `after`, oldest first.
-  std::expected<std::vector<security::audit_record>, std::string>
+  std::expected<std::vector<security::audit_record>, error>
   list(const std::string& node, std::uint64_t after, std::size_t limit) const;
 
 private:

@@ -66,63 +66,63 @@ std::optional<socket_address> parse_address(std::string_view address, std::uint1
   return to_socket_address({*parsed, port});
 }
 
-std::expected<void, std::string> load_trusted_cas(SSL_CTX* ctx, const std::string& pem) {
+std::expected<void, error> load_trusted_cas(SSL_CTX* ctx, const std::string& pem) {
   auto bio = memory_bio(pem);
   X509_STORE* store = SSL_CTX_get_cert_store(ctx);
   int count = 0;
   while (x509_ptr cert{PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)}) {
     if (X509_STORE_add_cert(store, cert.get()) != 1)
-      return std::unexpected("trusted CA not usable: " + openssl_errors());
+      return std::unexpected(error{errc::invalid_config, "trusted CA not usable: " + openssl_errors()});
     ++count;
   }
   // The loop ends on the "no start line" error of the end of input; only a CA-less input
   // makes that a failure.
   ERR_clear_error();
   if (count == 0)
-    return std::unexpected("trusted CA: no PEM certificate found");
+    return std::unexpected(error{errc::invalid_config, "trusted CA: no PEM certificate found"});
   return {};
 }
 
-std::expected<void, std::string> load_client_identity(SSL_CTX* ctx,
+std::expected<void, error> load_client_identity(SSL_CTX* ctx,
                                                       const syslog_tls_config& config) {
   if (config.client_cert_pem.empty() && config.client_key_pem.empty())
     return {};
   if (config.client_cert_pem.empty() || config.client_key_pem.empty())
-    return std::unexpected("client certificate and key must be given together");
+    return std::unexpected(error{errc::invalid_config, "client certificate and key must be given together"});
   auto cert_bio = memory_bio(config.client_cert_pem);
   x509_ptr cert{PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr)};
   if (!cert)
-    return std::unexpected("client certificate: " + openssl_errors());
+    return std::unexpected(error{errc::invalid_config, "client certificate: " + openssl_errors()});
   if (SSL_CTX_use_certificate(ctx, cert.get()) != 1)
-    return std::unexpected("client certificate not usable: " + openssl_errors());
+    return std::unexpected(error{errc::invalid_config, "client certificate not usable: " + openssl_errors()});
   // Further certificates in the PEM are the intermediates the receiver needs.
   while (x509_ptr extra{PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr)}) {
     if (SSL_CTX_add1_chain_cert(ctx, extra.get()) != 1)
-      return std::unexpected("client chain certificate not usable: " + openssl_errors());
+      return std::unexpected(error{errc::invalid_config, "client chain certificate not usable: " + openssl_errors()});
   }
   ERR_clear_error();
   auto key_bio = memory_bio(config.client_key_pem);
   evp_pkey_ptr key{PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr)};
   if (!key)
-    return std::unexpected("client key: " + openssl_errors());
+    return std::unexpected(error{errc::invalid_config, "client key: " + openssl_errors()});
   if (SSL_CTX_use_PrivateKey(ctx, key.get()) != 1 || SSL_CTX_check_private_key(ctx) != 1)
-    return std::unexpected("client key does not match the certificate: " + openssl_errors());
+    return std::unexpected(error{errc::invalid_config, "client key does not match the certificate: " + openssl_errors()});
   return {};
 }
 
-std::expected<ssl_ctx_ptr, std::string> make_context(const syslog_tls_config& config) {
+std::expected<ssl_ctx_ptr, error> make_context(const syslog_tls_config& config) {
   ERR_clear_error();
   if (!parse_address(config.address, config.port))
-    return std::unexpected("address is not a numeric IPv4 or IPv6 address: " + config.address);
+    return std::unexpected(error{errc::invalid_config, "address is not a numeric IPv4 or IPv6 address: " + config.address});
   if (config.port == 0)
-    return std::unexpected(std::string("port 0 cannot be connected to"));
+    return std::unexpected(error{errc::invalid_config, "port 0 cannot be connected to"});
   if (config.trusted_ca_pem.empty())
-    return std::unexpected(std::string("trusted CA is required"));
+    return std::unexpected(error{errc::invalid_config, "trusted CA is required"});
   ssl_ctx_ptr ctx{SSL_CTX_new(TLS_client_method())};
   if (!ctx)
-    return std::unexpected("TLS context: " + openssl_errors());
+    return std::unexpected(error{errc::invalid_config, "TLS context: " + openssl_errors()});
   if (SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION) != 1)
-    return std::unexpected("TLS minimum version: " + openssl_errors());
+    return std::unexpected(error{errc::invalid_config, "TLS minimum version: " + openssl_errors()});
   if (auto loaded = load_trusted_cas(ctx.get(), config.trusted_ca_pem); !loaded)
     return std::unexpected(loaded.error());
   if (auto loaded = load_client_identity(ctx.get(), config); !loaded)
@@ -165,7 +165,7 @@ struct syslog_tls_sender::connection {
 syslog_tls_sender::syslog_tls_sender(syslog_tls_config config) : config_(std::move(config)) {
   auto ctx = make_context(config_);
   if (!ctx) {
-    last_error_ = "configuration: " + ctx.error();
+    last_error_ = "configuration: " + ctx.error().detail;
     return;
   }
   context_ = std::make_unique<tls_context>(tls_context{std::move(*ctx)});
@@ -190,7 +190,7 @@ syslog_tls_sender::~syslog_tls_sender() {
     ::close(wake_fd_);
 }
 
-std::expected<void, std::string> syslog_tls_sender::check_config(const syslog_tls_config& config) {
+std::expected<void, error> syslog_tls_sender::check_config(const syslog_tls_config& config) {
   auto ctx = make_context(config);
   if (!ctx)
     return std::unexpected(ctx.error());
@@ -290,40 +290,41 @@ wait_result wait_for(int fd, short events, int wake_fd, const std::atomic<bool>&
   return wait_result::stopped;
 }
 
-/// Waits for what SSL_get_error asked for, or explains why the call failed for good.
-std::expected<void, std::string> wait_for_ssl(SSL* ssl, int result, int fd, int wake_fd,
+/// Waits for what SSL_get_error asked for, or explains why the call failed for good (as
+/// `code` unless the sender is stopping).
+std::expected<void, error> wait_for_ssl(SSL* ssl, int result, int fd, int wake_fd,
                                               const std::atomic<bool>& stopping,
                                               std::chrono::steady_clock::time_point deadline,
-                                              const char* what) {
+                                              const char* what, errc code) {
   const int saved_errno = errno;
-  const int error = SSL_get_error(ssl, result);
+  const int ssl_error = SSL_get_error(ssl, result);
   short events = 0;
-  if (error == SSL_ERROR_WANT_READ)
+  if (ssl_error == SSL_ERROR_WANT_READ)
     events = POLLIN;
-  else if (error == SSL_ERROR_WANT_WRITE)
+  else if (ssl_error == SSL_ERROR_WANT_WRITE)
     events = POLLOUT;
-  else if (error == SSL_ERROR_ZERO_RETURN)
-    return std::unexpected(std::string(what) + ": receiver closed the connection");
-  else if (error == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
-    return std::unexpected(std::string(what) + ": " +
+  else if (ssl_error == SSL_ERROR_ZERO_RETURN)
+    return std::unexpected(error{code, std::string(what) + ": receiver closed the connection"});
+  else if (ssl_error == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
+    return std::unexpected(error{code, std::string(what) + ": " +
                            (saved_errno != 0 ? errno_text(saved_errno)
-                                             : std::string("connection closed by receiver")));
+                                             : std::string("connection closed by receiver"))});
   else
-    return std::unexpected(std::string(what) + ": " + openssl_errors());
+    return std::unexpected(error{code, std::string(what) + ": " + openssl_errors()});
   switch (wait_for(fd, events, wake_fd, stopping, deadline)) {
     case wait_result::ready:
       return {};
     case wait_result::timeout:
-      return std::unexpected(std::string(what) + ": timed out");
+      return std::unexpected(error{code, std::string(what) + ": timed out"});
     case wait_result::stopped:
-      return std::unexpected(std::string(what) + ": sender stopped");
+      return std::unexpected(error{errc::stopped, std::string(what) + ": sender stopped"});
   }
   return {};
 }
 
 } // namespace
 
-std::expected<std::unique_ptr<syslog_tls_sender::connection>, std::string>
+std::expected<std::unique_ptr<syslog_tls_sender::connection>, error>
 syslog_tls_sender::connect() {
   ERR_clear_error();
   const auto address = parse_address(config_.address, config_.port);
@@ -333,30 +334,31 @@ syslog_tls_sender::connect() {
 
   conn->fd = ::socket(address->storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (conn->fd < 0)
-    return std::unexpected("socket: " + errno_text(errno));
+    return std::unexpected(error{errc::connect_failed, "socket: " + errno_text(errno)});
   if (::connect(conn->fd, reinterpret_cast<const sockaddr*>(&address->storage), address->length) !=
       0) {
     if (errno != EINPROGRESS)
-      return std::unexpected("connect to " + peer + ": " + errno_text(errno));
+      return std::unexpected(error{errc::connect_failed, "connect to " + peer + ": " + errno_text(errno)});
     switch (wait_for(conn->fd, POLLOUT, wake_fd_, stopping_, deadline)) {
       case wait_result::ready:
         break;
       case wait_result::timeout:
-        return std::unexpected("connect to " + peer + ": timed out");
+        return std::unexpected(error{errc::connect_failed, "connect to " + peer + ": timed out"});
       case wait_result::stopped:
-        return std::unexpected(std::string("sender stopped"));
+        return std::unexpected(error{errc::stopped, "sender stopped"});
     }
-    int error = 0;
-    socklen_t length = sizeof error;
-    if (::getsockopt(conn->fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0)
-      error = errno;
-    if (error != 0)
-      return std::unexpected("connect to " + peer + ": " + errno_text(error));
+    int socket_error = 0;
+    socklen_t length = sizeof socket_error;
+    if (::getsockopt(conn->fd, SOL_SOCKET, SO_ERROR, &socket_error, &length) != 0)
+      socket_error = errno;
+    if (socket_error != 0)
+      return std::unexpected(
+          error{errc::connect_failed, "connect to " + peer + ": " + errno_text(socket_error)});
   }
 
   conn->ssl.reset(SSL_new(context_->ctx.get()));
   if (!conn->ssl || SSL_set_fd(conn->ssl.get(), conn->fd) != 1)
-    return std::unexpected("TLS session: " + openssl_errors());
+    return std::unexpected(error{errc::connect_failed, "TLS session: " + openssl_errors()});
   const std::string name = config_.expected_name.empty()
                                ? std::string(strip_brackets(config_.address))
                                : config_.expected_name;
@@ -364,12 +366,12 @@ syslog_tls_sender::connect() {
   // X509_check_ip_asc), so a wrong name fails the handshake before any message is sent.
   if (is_ip_literal(name)) {
     if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(conn->ssl.get()), name.c_str()) != 1)
-      return std::unexpected("expected IP " + name + ": " + openssl_errors());
+      return std::unexpected(error{errc::connect_failed, "expected IP " + name + ": " + openssl_errors()});
   } else {
     SSL_set_hostflags(conn->ssl.get(), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
     if (SSL_set1_host(conn->ssl.get(), name.c_str()) != 1 ||
         SSL_set_tlsext_host_name(conn->ssl.get(), name.c_str()) != 1)
-      return std::unexpected("expected name " + name + ": " + openssl_errors());
+      return std::unexpected(error{errc::connect_failed, "expected name " + name + ": " + openssl_errors()});
   }
 
   for (;;) {
@@ -379,20 +381,19 @@ syslog_tls_sender::connect() {
       break;
     const long verify = SSL_get_verify_result(conn->ssl.get());
     auto waited = wait_for_ssl(conn->ssl.get(), result, conn->fd, wake_fd_, stopping_, deadline,
-                               "TLS handshake");
+                               "TLS handshake", errc::connect_failed);
     if (!waited) {
       if (verify != X509_V_OK)
-        return std::unexpected(
-            "TLS handshake with " + peer +
-            ": certificate verification failed: " + X509_verify_cert_error_string(verify));
-      return std::unexpected(waited.error() + " (" + peer + ")");
+        return std::unexpected(error{errc::connect_failed, "TLS handshake with " + peer +
+            ": certificate verification failed: " + X509_verify_cert_error_string(verify)});
+      return std::unexpected(error{waited.error().code, waited.error().detail + " (" + peer + ")"});
     }
   }
   conn->established = true;
   return conn;
 }
 
-std::expected<void, std::string> syslog_tls_sender::check_alive(connection& conn) {
+std::expected<void, error> syslog_tls_sender::check_alive(connection& conn) {
   // The receiver never sends application data, but TLS 1.3 session tickets and a
   // close_notify or reset do arrive; reading them is how a dead link is noticed before
   // a message is written into it.
@@ -406,19 +407,19 @@ std::expected<void, std::string> syslog_tls_sender::check_alive(connection& conn
     const int result = SSL_read(conn.ssl.get(), discard, sizeof discard);
     if (result > 0)
       continue;
-    const int error = SSL_get_error(conn.ssl.get(), result);
-    if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE)
+    const int ssl_error = SSL_get_error(conn.ssl.get(), result);
+    if (ssl_error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE)
       return {};
-    if (error == SSL_ERROR_ZERO_RETURN ||
-        (error == SSL_ERROR_SYSCALL && errno == 0 && ERR_peek_error() == 0))
-      return std::unexpected(std::string("receiver closed the connection"));
-    if (error == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
-      return std::unexpected("connection lost: " + errno_text(errno));
-    return std::unexpected("connection lost: " + openssl_errors());
+    if (ssl_error == SSL_ERROR_ZERO_RETURN ||
+        (ssl_error == SSL_ERROR_SYSCALL && errno == 0 && ERR_peek_error() == 0))
+      return std::unexpected(error{errc::connection_lost, "receiver closed the connection"});
+    if (ssl_error == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
+      return std::unexpected(error{errc::connection_lost, "connection lost: " + errno_text(errno)});
+    return std::unexpected(error{errc::connection_lost, "connection lost: " + openssl_errors()});
   }
 }
 
-std::expected<void, std::string> syslog_tls_sender::write_frame(connection& conn,
+std::expected<void, error> syslog_tls_sender::write_frame(connection& conn,
                                                                 const std::string& frame) {
   const auto deadline = std::chrono::steady_clock::now() + config_.io_timeout;
   for (;;) {
@@ -429,7 +430,8 @@ std::expected<void, std::string> syslog_tls_sender::write_frame(connection& conn
     if (result > 0)
       return {};
     auto waited =
-        wait_for_ssl(conn.ssl.get(), result, conn.fd, wake_fd_, stopping_, deadline, "write");
+        wait_for_ssl(conn.ssl.get(), result, conn.fd, wake_fd_, stopping_, deadline, "write",
+                     errc::connection_lost);
     if (!waited)
       return waited;
   }
@@ -446,13 +448,13 @@ void syslog_tls_sender::run() {
 
   std::unique_ptr<connection> conn;
   std::optional<std::string> frame;
-  const auto drop_connection = [&](std::string error) {
+  const auto drop_connection = [&](error failure) {
     // After a fatal error OpenSSL forbids SSL_shutdown on the session.
     if (conn)
       conn->established = false;
     conn.reset();
     set_connected(false);
-    set_error(std::move(error));
+    set_error(std::move(failure.detail));
     sleep_until(std::chrono::steady_clock::now() + next_backoff());
   };
 

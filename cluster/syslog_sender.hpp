@@ -1,5 +1,7 @@
 #pragma once
 
+#include "cluster/error.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -75,7 +77,7 @@ public:
 
   /// Why `config` cannot work (unparsable address, CA or client credentials), or nothing.
   /// Lets configuration loading reject a bad setting before a sender exists.
-  static std::expected<void, std::string> check_config(const syslog_tls_config& config);
+  static std::expected<void, error> check_config(const syslog_tls_config& config);
 
   /// Queues one formatted message (see format_rfc5424) without blocking. Returns false
   /// and counts a drop when the queue is full.
@@ -89,11 +91,11 @@ private:
 
   void run();
   /// A verified TLS connection to the receiver, or why there is none.
-  std::expected<std::unique_ptr<connection>, std::string> connect();
+  std::expected<std::unique_ptr<connection>, error> connect();
   /// Whether the receiver has not closed or reset the link, without waiting.
-  std::expected<void, std::string> check_alive(connection& conn);
+  std::expected<void, error> check_alive(connection& conn);
   /// Writes one whole frame, waiting at most io_timeout.
-  std::expected<void, std::string> write_frame(connection& conn, const std::string& frame);
+  std::expected<void, error> write_frame(connection& conn, const std::string& frame);
   /// Waits until `deadline` or a stop, whatever enqueue signals meanwhile.
   void sleep_until(std::chrono::steady_clock::time_point deadline);
   /// The next reconnect delay: doubled since the last success, capped, with jitter.

@@ -5,13 +5,13 @@
 
 namespace ward::media {
 
-std::expected<std::unique_ptr<relay_pool>, std::string>
+std::expected<std::unique_ptr<relay_pool>, relay_error>
 relay_pool::start(relay_pool_options options) {
   std::size_t wanted = options.workers != 0
                            ? options.workers
                            : std::max<std::size_t>(1, std::thread::hardware_concurrency());
   if (options.ports.last <= options.ports.first)
-    return std::unexpected("the RTP port range is empty");
+    return std::unexpected(relay_error{relay_errc::invalid_config, "the RTP port range is empty"});
   std::size_t span = std::size_t{options.ports.last} - options.ports.first + 1;
   // A session takes two port pairs; every worker needs room for at least two sessions.
   std::size_t count = std::clamp<std::size_t>(span / 8, 1, std::max<std::size_t>(wanted, 1));
@@ -30,7 +30,8 @@ relay_pool::start(relay_pool_options options) {
     worker.max_sessions = std::max<std::size_t>(1, (options.max_sessions + count - 1) / count);
     auto started = rtp_relay::start(worker);
     if (!started)
-      return std::unexpected("media worker " + std::to_string(i) + ": " + started.error());
+      return std::unexpected(relay_error{started.error().code, "media worker " + std::to_string(i) +
+                                                                   ": " + started.error().detail});
     workers.push_back(std::move(*started));
     slices.push_back(range);
   }

@@ -28,7 +28,7 @@ struct relay_pool_options {
 /// release; new sessions go to the worker holding the fewest. Thread-safe as rtp_relay is.
 class relay_pool {
 public:
-  static std::expected<std::unique_ptr<relay_pool>, std::string> start(relay_pool_options options);
+  static std::expected<std::unique_ptr<relay_pool>, relay_error> start(relay_pool_options options);
 
   std::expected<relay_allocation, relay_error> allocate();
   std::expected<void, relay_error> set_peer(std::uint64_t id, relay_leg leg, media_endpoint peer);

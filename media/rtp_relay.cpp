@@ -224,30 +224,37 @@ std::string_view to_string(relay_errc code) {
       return "socket_failure";
     case relay_errc::bad_crypto:
       return "bad_crypto";
+    case relay_errc::invalid_config:
+      return "invalid_config";
   }
   return "socket_failure";
 }
 
-std::expected<std::unique_ptr<rtp_relay>, std::string> rtp_relay::start(rtp_relay_options options) {
+std::expected<std::unique_ptr<rtp_relay>, relay_error> rtp_relay::start(rtp_relay_options options) {
   const auto& ports = options.ports;
   if (ports.first == 0 || ports.first % 2 != 0)
-    return std::unexpected("the RTP port range must start on a non-zero even port");
+    return std::unexpected(relay_error{relay_errc::invalid_config,
+                                       "the RTP port range must start on a non-zero even port"});
   if (ports.first >= ports.last)
-    return std::unexpected("the RTP port range must end above its first port");
+    return std::unexpected(
+        relay_error{relay_errc::invalid_config, "the RTP port range must end above its first port"});
   // The last port of an odd-sized range has no RTCP partner and is never used.
   const std::size_t pairs = (static_cast<std::size_t>(ports.last) - ports.first + 1) / 2;
   if (pairs < 2)
-    return std::unexpected("the RTP port range must hold two port pairs, one per leg");
+    return std::unexpected(relay_error{relay_errc::invalid_config,
+                                       "the RTP port range must hold two port pairs, one per leg"});
   if (options.max_sessions == 0)
-    return std::unexpected("max_sessions must be positive");
+    return std::unexpected(relay_error{relay_errc::invalid_config, "max_sessions must be positive"});
   auto host = parse_host(options.address);
   if (!host)
-    return std::unexpected("not a numeric IP address: " + options.address);
+    return std::unexpected(
+        relay_error{relay_errc::bad_address, "not a numeric IP address: " + options.address});
   // A trial bind finds an address that is not local now rather than at the first call.
   auto trial = bind_udp(*host, 0);
   if (!trial)
-    return std::unexpected("cannot bind UDP " + options.address + ": " +
-                           std::strerror(trial.error()));
+    return std::unexpected(relay_error{relay_errc::socket_failure, "cannot bind UDP " +
+                                                                       options.address + ": " +
+                                                                       std::strerror(trial.error())});
   ::close(*trial);
 
   int epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
@@ -260,7 +267,8 @@ std::expected<std::unique_ptr<rtp_relay>, std::string> rtp_relay::start(rtp_rela
     for (int fd : {epoll_fd, wake_fd})
       if (fd >= 0)
         ::close(fd);
-    return std::unexpected("cannot create the relay's epoll descriptors: " + why);
+    return std::unexpected(relay_error{relay_errc::socket_failure,
+                                       "cannot create the relay's epoll descriptors: " + why});
   }
   const auto max_sessions = std::min(options.max_sessions, pairs / 2);
   std::unique_ptr<rtp_relay> relay(new rtp_relay(
@@ -268,7 +276,9 @@ std::expected<std::unique_ptr<rtp_relay>, std::string> rtp_relay::start(rtp_rela
   try {
     relay->thread_ = std::thread([self = relay.get()] { self->run(); });
   } catch (const std::system_error& failure) {
-    return std::unexpected(std::string("cannot start the relay thread: ") + failure.what());
+    return std::unexpected(relay_error{relay_errc::socket_failure,
+                                       std::string("cannot start the relay thread: ") +
+                                           failure.what()});
   }
   return relay;
 }

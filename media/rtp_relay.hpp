@@ -51,6 +51,9 @@ enum class relay_errc : std::uint8_t {
   /// set_crypto got keys it cannot use: no suite, a key of another length than the suite's,
   /// an MKI (the relay's SRTP sessions use none), or keys libsrtp2 refused.
   bad_crypto,
+  /// start() got options that can never work (a port range too small or misaligned, no
+  /// sessions allowed).
+  invalid_config,
 };
 
 std::string_view to_string(relay_errc code);
@@ -142,7 +145,7 @@ struct session_stats {
 class rtp_relay {
 public:
   /// Validates `options`, checks the address can be bound and starts the relay thread.
-  static std::expected<std::unique_ptr<rtp_relay>, std::string> start(rtp_relay_options options);
+  static std::expected<std::unique_ptr<rtp_relay>, relay_error> start(rtp_relay_options options);
 
   /// Binds the RTP and RTCP sockets of both legs of a new session on the next free port pairs
   /// (round robin, skipping ports something else holds). Media flows once both peers are set.

@@ -148,60 +148,64 @@ json body_of(const audit_record& record) {
 }
 
 /// The hash `record` should carry, or an error when it cannot be encoded.
-std::expected<std::string, std::string> hash_of(const audit_record& record) {
+std::expected<std::string, audit_error> hash_of(const audit_record& record) {
   try {
     auto hash = sha256_hex(body_of(record).dump());
     if (!hash)
-      return std::unexpected(std::string("SHA-256 failed"));
+      return std::unexpected(audit_error{audit_errc::invalid_argument, "SHA-256 failed"});
     return *hash;
   } catch (const std::exception& e) {
-    return std::unexpected(std::string(e.what()));
+    return std::unexpected(audit_error{audit_errc::invalid_argument, e.what()});
   }
 }
 
 /// The line stored for `record`, without its newline.
-std::expected<std::string, std::string> line_of_record(const audit_record& record) {
+std::expected<std::string, audit_error> line_of_record(const audit_record& record) {
   try {
     auto object = body_of(record);
     object["hash"] = record.hash;
     return object.dump();
   } catch (const std::exception& e) {
-    return std::unexpected(std::string(e.what()));
+    return std::unexpected(audit_error{audit_errc::invalid_argument, e.what()});
   }
 }
 
-std::expected<std::string, std::string> string_field(const json& object, const char* key) {
+std::unexpected<audit_error> corrupt(std::string detail) {
+  return std::unexpected(audit_error{audit_errc::corrupt, std::move(detail)});
+}
+
+std::expected<std::string, audit_error> string_field(const json& object, const char* key) {
   auto found = object.find(key);
   if (found == object.end() || !found->is_string())
-    return std::unexpected(std::string("no text field '") + key + "'");
+    return corrupt(std::string("no text field '") + key + "'");
   return found->get<std::string>();
 }
 
 /// Reads a line back into a record, checking only its shape; whether it is the canonical,
 /// correctly hashed line for that record is check_line's business.
-std::expected<audit_record, std::string> decode_record_line(std::string_view line) {
+std::expected<audit_record, audit_error> decode_record_line(std::string_view line) {
   try {
     auto object = json::parse(line, nullptr, false);
     if (object.is_discarded())
-      return std::unexpected(std::string("not JSON"));
+      return corrupt("not JSON");
     if (!object.is_object())
-      return std::unexpected(std::string("not a JSON object"));
+      return corrupt("not a JSON object");
     auto version = object.find("v");
     if (version == object.end() || !version->is_number_unsigned() ||
         version->get<std::uint64_t>() != format_version)
-      return std::unexpected(std::string("unknown format version"));
+      return corrupt("unknown format version");
     auto sequence = object.find("sequence");
     if (sequence == object.end() || !sequence->is_number_unsigned())
-      return std::unexpected(std::string("no sequence"));
+      return corrupt("no sequence");
     auto micros = object.find("time_us");
     if (micros == object.end() || !micros->is_number_integer())
-      return std::unexpected(std::string("no time_us"));
+      return corrupt("no time_us");
     if (micros->is_number_unsigned() &&
         micros->get<std::uint64_t>() > static_cast<std::uint64_t>(max_microseconds))
-      return std::unexpected(std::string("time_us out of range"));
+      return corrupt("time_us out of range");
     auto micros_value = micros->get<std::int64_t>();
     if (micros_value < min_microseconds || micros_value > max_microseconds)
-      return std::unexpected(std::string("time_us out of range"));
+      return corrupt("time_us out of range");
 
     audit_record record;
     record.sequence = sequence->get<std::uint64_t>();
@@ -211,14 +215,14 @@ std::expected<audit_record, std::string> decode_record_line(std::string_view lin
       return std::unexpected(kind.error());
     auto parsed_kind = parse_audit_kind(*kind);
     if (!parsed_kind)
-      return std::unexpected("unknown kind '" + *kind + "'");
+      return corrupt("unknown kind '" + *kind + "'");
     record.kind = *parsed_kind;
     auto outcome = string_field(object, "outcome");
     if (!outcome)
       return std::unexpected(outcome.error());
     auto parsed_outcome = parse_audit_outcome(*outcome);
     if (!parsed_outcome)
-      return std::unexpected("unknown outcome '" + *outcome + "'");
+      return corrupt("unknown outcome '" + *outcome + "'");
     record.outcome = *parsed_outcome;
 
     const std::pair<const char*, std::string*> texts[] = {
@@ -241,7 +245,7 @@ std::expected<audit_record, std::string> decode_record_line(std::string_view lin
     }
     return record;
   } catch (const std::exception& e) {
-    return std::unexpected(std::string(e.what()));
+    return corrupt(e.what());
   }
 }
 
@@ -251,12 +255,12 @@ std::expected<audit_record, std::string> decode_record_line(std::string_view lin
 std::optional<std::string> check_line(std::string_view line, const audit_record& record) {
   auto expected_line = line_of_record(record);
   if (!expected_line)
-    return "cannot be re-encoded: " + expected_line.error();
+    return "cannot be re-encoded: " + expected_line.error().detail;
   if (*expected_line != line)
     return std::string("is not in canonical form");
   auto expected_hash = hash_of(record);
   if (!expected_hash)
-    return "cannot be hashed: " + expected_hash.error();
+    return "cannot be hashed: " + expected_hash.error().detail;
   if (*expected_hash != record.hash)
     return std::string("has a hash that does not match its content");
   return std::nullopt;
@@ -558,12 +562,12 @@ std::expected<audit_record, audit_error> audit_log::append(audit_record record) 
   auto hash = hash_of(record);
   if (!hash)
     return std::unexpected(
-        audit_error{audit_errc::io_error, "cannot hash the record: " + hash.error()});
+        audit_error{audit_errc::io_error, "cannot hash the record: " + hash.error().detail});
   record.hash = std::move(*hash);
   auto line = line_of_record(record);
   if (!line)
     return std::unexpected(
-        audit_error{audit_errc::io_error, "cannot encode the record: " + line.error()});
+        audit_error{audit_errc::io_error, "cannot encode the record: " + line.error().detail});
   *line += '\n';
 
   auto size_before = file_size(fd_);
@@ -666,7 +670,7 @@ std::expected<verify_result, audit_error> audit_log::verify() const {
       return fail("is not terminated by a newline");
     auto record = decode_record_line(line);
     if (!record)
-      return fail("is not an audit record: " + record.error());
+      return fail("is not an audit record: " + record.error().detail);
     if (auto problem = check_line(line, *record))
       return fail(std::move(*problem));
     if (record->sequence != expected_sequence)
@@ -701,11 +705,11 @@ std::string audit_log::last_hash() const {
   return last_hash_;
 }
 
-std::expected<std::string, std::string> encode_audit_record(const audit_record& record) {
+std::expected<std::string, audit_error> encode_audit_record(const audit_record& record) {
   return line_of_record(record);
 }
 
-std::expected<audit_record, std::string> decode_audit_record(std::string_view line) {
+std::expected<audit_record, audit_error> decode_audit_record(std::string_view line) {
   return decode_record_line(line);
 }
 

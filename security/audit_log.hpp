@@ -111,12 +111,13 @@ enum class audit_errc {
   /// Opening, locking, reading, writing or syncing the log file failed, or an earlier
   /// failed write left the log unusable until it is reopened.
   io_error,
-  /// The log holds damage that stops an operation. Not produced at present: damage is
-  /// reported by verify() and skipped by query(), so that one bad line never hides the
-  /// rest of the trail.
+  /// A record line that does not decode (decode_audit_record). The log itself never stops
+  /// on damage: verify() reports it and query() skips it, so that one bad line never hides
+  /// the rest of the trail.
   corrupt,
   /// The caller passed something the log cannot store or answer (an enum value out of
-  /// range, a query limit of zero or above max_audit_query_limit).
+  /// range, a query limit of zero or above max_audit_query_limit, a record that cannot be
+  /// encoded).
   invalid_argument,
 };
 
@@ -139,8 +140,8 @@ struct audit_error {
 
 /// One record as the trail stores it: a JSON line without its newline (and back). Other
 /// stores of audit records (the primary's forwarded events) use the same encoding.
-std::expected<std::string, std::string> encode_audit_record(const audit_record& record);
-std::expected<audit_record, std::string> decode_audit_record(std::string_view line);
+std::expected<std::string, audit_error> encode_audit_record(const audit_record& record);
+std::expected<audit_record, audit_error> decode_audit_record(std::string_view line);
 
 /// The most records one query may return; bounds the memory a query can take.
 inline constexpr std::size_t max_audit_query_limit = 10000;

@@ -14,13 +14,13 @@ bool sodium_ready() {
 
 } // namespace
 
-std::expected<std::string, std::string> hash_secret(std::string_view secret, argon2_cost cost) {
+std::expected<std::string, error> hash_secret(std::string_view secret, argon2_cost cost) {
   if (!sodium_ready())
-    return std::unexpected("libsodium failed to initialise");
+    return std::unexpected(error{errc::hashing_failed, "libsodium failed to initialise"});
   char encoded[crypto_pwhash_STRBYTES];
   if (crypto_pwhash_str_alg(encoded, secret.data(), secret.size(), cost.operations,
                             cost.memory_bytes, crypto_pwhash_ALG_ARGON2ID13) != 0)
-    return std::unexpected("Argon2id hashing ran out of memory");
+    return std::unexpected(error{errc::hashing_failed, "Argon2id hashing ran out of memory"});
   return std::string(encoded);
 }
 

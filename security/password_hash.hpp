@@ -1,5 +1,7 @@
 #pragma once
 
+#include "security/error.hpp"
+
 #include <cstddef>
 #include <expected>
 #include <string>
@@ -19,7 +21,7 @@ inline constexpr argon2_cost production_argon2_cost{2, 19u << 20};
 inline constexpr argon2_cost test_argon2_cost{1, 8192};
 
 /// Hashes `secret` into a self-describing `$argon2id$v=19$m=…,t=…,p=1$salt$hash` string.
-std::expected<std::string, std::string> hash_secret(std::string_view secret, argon2_cost cost);
+std::expected<std::string, error> hash_secret(std::string_view secret, argon2_cost cost);
 
 /// Checks `secret` against an encoded Argon2id hash in constant time for equal lengths.
 bool verify_secret(std::string_view encoded, std::string_view secret);

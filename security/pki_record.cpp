@@ -17,13 +17,13 @@ pki::time_point from_unix(std::int64_t seconds) {
 
 } // namespace
 
-std::expected<std::string, std::string> encode_pki(const pki_record& record) {
+std::expected<std::string, error> encode_pki(const pki_record& record) {
   json document{{"format", 1}, {"trust", record.trust.serialize()}};
   if (record.ca) {
     auto certificate = record.ca->signing_certificate().to_pem();
     auto key = record.ca->key_pem();
     if (!certificate || !key)
-      return std::unexpected("cannot encode the CA");
+      return std::unexpected(error{errc::encoding_failed, "cannot encode the CA"});
     std::string chain;
     for (const auto& link : record.ca->chain())
       chain += link.to_pem().value_or("");
@@ -47,15 +47,15 @@ std::expected<std::string, std::string> encode_pki(const pki_record& record) {
   return document.dump();
 }
 
-std::expected<pki_record, std::string> decode_pki(std::string_view text) {
+std::expected<pki_record, error> decode_pki(std::string_view text) {
   try {
     auto document = json::parse(text);
     if (document.at("format").get<int>() != 1)
-      return std::unexpected("unknown certificate state format");
+      return std::unexpected(error{errc::damaged_record, "unknown certificate state format"});
     pki_record record;
     auto trust = pki::trust_store::deserialize(document.at("trust").get<std::string>());
     if (!trust)
-      return std::unexpected("damaged trusted certificate store: " + trust.error().detail);
+      return std::unexpected(error{errc::damaged_record, "damaged trusted certificate store: " + trust.error().detail});
     record.trust = std::move(*trust);
     if (document.contains("ca")) {
       const auto& ca = document.at("ca");
@@ -63,7 +63,7 @@ std::expected<pki_record, std::string> decode_pki(std::string_view text) {
           ca.at("certificate").get<std::string>(), ca.at("key").get<std::string>(),
           ca.at("chain").get<std::string>(), ca.at("last_serial").get<std::string>());
       if (!loaded)
-        return std::unexpected("damaged certificate authority: " + loaded.error().detail);
+        return std::unexpected(error{errc::damaged_record, "damaged certificate authority: " + loaded.error().detail});
       record.ca = std::move(*loaded);
     }
     for (const auto& entry : document.at("issued")) {
@@ -79,7 +79,7 @@ std::expected<pki_record, std::string> decode_pki(std::string_view text) {
       record.revoked[serial] = from_unix(when.get<std::int64_t>());
     return record;
   } catch (const json::exception& e) {
-    return std::unexpected(std::string("damaged certificate state: ") + e.what());
+    return std::unexpected(error{errc::damaged_record, std::string("damaged certificate state: ") + e.what()});
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include "pki/certificate_authority.hpp"
 #include "pki/trust_store.hpp"
+#include "security/error.hpp"
 
 #include <expected>
 #include <map>
@@ -21,7 +22,7 @@ struct pki_record {
   pki::trust_store trust = pki::trust_store::with_defaults();
 };
 
-std::expected<std::string, std::string> encode_pki(const pki_record& record);
-std::expected<pki_record, std::string> decode_pki(std::string_view text);
+std::expected<std::string, error> encode_pki(const pki_record& record);
+std::expected<pki_record, error> decode_pki(std::string_view text);
 
 } // namespace ward::security

@@ -26,13 +26,14 @@ const unsigned char* bytes(std::string_view text) {
 
 } // namespace
 
-std::expected<node_key, std::string> node_key::load_or_create(const std::filesystem::path& file,
-                                                              const random_source& random) {
+std::expected<node_key, error> node_key::load_or_create(const std::filesystem::path& file,
+                                                        const random_source& random) {
   std::array<unsigned char, 32> key{};
   if (std::ifstream in{file, std::ios::binary}) {
     in.read(reinterpret_cast<char*>(key.data()), key.size());
     if (in.gcount() != static_cast<std::streamsize>(key.size()) || in.peek() != EOF)
-      return std::unexpected("node key " + file.string() + " is damaged (expected 32 bytes)");
+      return std::unexpected(
+          error{errc::damaged_key, "node key " + file.string() + " is damaged (expected 32 bytes)"});
     return node_key(key);
   }
   std::error_code ec;
@@ -41,7 +42,7 @@ std::expected<node_key, std::string> node_key::load_or_create(const std::filesys
   auto written = pki::write_file_atomically(
       file, std::string_view(reinterpret_cast<const char*>(key.data()), key.size()), 0600);
   if (!written)
-    return std::unexpected(written.error().detail);
+    return std::unexpected(error{errc::storage_failure, written.error().detail});
   return node_key(key);
 }
 
@@ -67,10 +68,11 @@ std::string node_key::seal(std::string_view associated, std::string_view plainte
   return out;
 }
 
-std::expected<std::string, std::string> node_key::open(std::string_view associated,
-                                                       std::string_view sealed) const {
+std::expected<std::string, error> node_key::open(std::string_view associated,
+                                                 std::string_view sealed) const {
   if (sealed.size() < magic.size() + nonce_size + tag_size || !sealed.starts_with(magic))
-    return std::unexpected("sealed record is truncated or not sealed by Ward");
+    return std::unexpected(
+        error{errc::unsealing_failed, "sealed record is truncated or not sealed by Ward"});
   auto nonce = sealed.substr(magic.size(), nonce_size);
   auto cipher = sealed.substr(magic.size() + nonce_size,
                               sealed.size() - magic.size() - nonce_size - tag_size);
@@ -85,19 +87,19 @@ std::expected<std::string, std::string> node_key::open(std::string_view associat
                     bytes(cipher), static_cast<int>(cipher.size()));
   EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, tag_size, tag.data());
   if (EVP_DecryptFinal_ex(ctx.get(), nullptr, &length) != 1)
-    return std::unexpected("sealed record failed authentication (tampered, or another key)");
+    return std::unexpected(error{errc::unsealing_failed,
+                                 "sealed record failed authentication (tampered, or another key)"});
   return plain;
 }
 
-std::expected<void, std::string> sealed_store::put(std::string_view name,
-                                                   std::string_view plaintext) {
+std::expected<void, error> sealed_store::put(std::string_view name, std::string_view plaintext) {
   auto written = store_->put(name, key_.seal(name, plaintext, random_));
   if (!written)
-    return std::unexpected(written.error().detail);
+    return std::unexpected(error{errc::storage_failure, written.error().detail});
   return {};
 }
 
-std::expected<void, std::string>
+std::expected<void, error>
 sealed_store::put_all(const std::vector<std::pair<std::string, std::string>>& records) {
   std::vector<std::pair<std::string, std::string>> sealed;
   sealed.reserve(records.size());
@@ -105,27 +107,27 @@ sealed_store::put_all(const std::vector<std::pair<std::string, std::string>>& re
     sealed.emplace_back(name, key_.seal(name, plaintext, random_));
   auto written = store_->put_all(sealed);
   if (!written)
-    return std::unexpected(written.error().detail);
+    return std::unexpected(error{errc::storage_failure, written.error().detail});
   return {};
 }
 
-std::expected<std::optional<std::string>, std::string>
+std::expected<std::optional<std::string>, error>
 sealed_store::get(std::string_view name) const {
   auto stored = store_->get(name);
   if (!stored)
-    return std::unexpected(stored.error().detail);
+    return std::unexpected(error{errc::storage_failure, stored.error().detail});
   if (!*stored)
     return std::optional<std::string>{};
   auto opened = key_.open(name, **stored);
   if (!opened)
-    return std::unexpected(std::string(name) + ": " + opened.error());
+    return std::unexpected(error{opened.error().code, std::string(name) + ": " + opened.error().detail});
   return std::optional<std::string>{std::move(*opened)};
 }
 
-std::expected<void, std::string> sealed_store::flush() {
+std::expected<void, error> sealed_store::flush() {
   auto flushed = store_->flush();
   if (!flushed)
-    return std::unexpected(flushed.error().detail);
+    return std::unexpected(error{errc::storage_failure, flushed.error().detail});
   return {};
 }
 

@@ -30,14 +30,18 @@ enum class security_errc : std::uint8_t {
 
 struct security_error {
   security_errc code;
+  /// The field a refusal is about (for the administrator; decides nothing).
   std::string field;
   std::string message;
+  /// The operation was refused but counted a failed credential check (a wrong current
+  /// password), which must be kept and persisted rather than rolled back with the rest.
+  bool failure_counted = false;
 };
 
 /// Whether a refused operation nevertheless counted a failed credential check, which must
 /// be kept and persisted rather than rolled back with the rest of the operation.
 inline bool failure_counted(const security_error& error) {
-  return error.code == security_errc::unauthenticated && error.field == "old_password";
+  return error.failure_counted;
 }
 
 template <class T> using security_result = std::expected<T, security_error>;

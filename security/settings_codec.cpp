@@ -209,11 +209,11 @@ std::string encode_settings(const security_settings& settings) {
   return document.dump();
 }
 
-std::expected<security_settings, std::string> decode_settings(std::string_view text) {
+std::expected<security_settings, error> decode_settings(std::string_view text) {
   try {
     auto document = json::parse(text);
     if (document.at("format").get<int>() != 1)
-      return std::unexpected("unknown settings format");
+      return std::unexpected(error{errc::damaged_record, "unknown settings format"});
     security_settings settings;
     settings.version = document.at("version").get<std::uint64_t>();
     for (const auto& entry : document.at("users")) {
@@ -262,7 +262,7 @@ std::expected<security_settings, std::string> decode_settings(std::string_view t
         pki::parse_check_level(certificates.at("telephony_checks").get<std::string>());
     auto minimum = certificates.at("minimum_tls").get<std::string>();
     if (!management || !telephony_checks || (minimum != "1.2" && minimum != "1.3"))
-      return std::unexpected("damaged security settings: bad certificate settings");
+      return std::unexpected(error{errc::damaged_record, "damaged security settings: bad certificate settings"});
     settings.certificates.management_checks = *management;
     settings.certificates.telephony_checks = *telephony_checks;
     settings.certificates.minimum_tls =
@@ -278,7 +278,7 @@ std::expected<security_settings, std::string> decode_settings(std::string_view t
     settings.ignition.system_password_changed = ignition.at("system").get<bool>();
     return settings;
   } catch (const json::exception& e) {
-    return std::unexpected(std::string("damaged security settings: ") + e.what());
+    return std::unexpected(error{errc::damaged_record, std::string("damaged security settings: ") + e.what()});
   }
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "security/error.hpp"
 #include "security/security_settings.hpp"
 
 #include <nlohmann/json_fwd.hpp>
@@ -12,7 +13,7 @@ namespace ward::security {
 /// The whole settings as JSON for the encrypted store; hashes included.
 std::string encode_settings(const security_settings& settings);
 /// Parses what `encode_settings` wrote; a damaged document is an error, never a crash.
-std::expected<security_settings, std::string> decode_settings(std::string_view text);
+std::expected<security_settings, error> decode_settings(std::string_view text);
 
 /// A service user for display and audit: no hashes, no history.
 nlohmann::json redacted(const service_user& user, const security_settings& settings,

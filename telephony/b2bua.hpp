@@ -3,6 +3,7 @@
 #include "core/random.hpp"
 #include "media/media_policy.hpp"
 #include "media/sdes.hpp"
+#include "telephony/error.hpp"
 #include "telephony/registrar.hpp"
 #include "telephony/sdp.hpp"
 #include "telephony/sip_message.hpp"
@@ -53,7 +54,8 @@ public:
   virtual ~media_anchor() = default;
   /// The address the relay listens on, for the SDP the B2BUA writes.
   virtual std::string address() const = 0;
-  virtual std::expected<ports, std::string> allocate() = 0;
+  /// Ports for a new call, or `errc::media_unavailable` when the relay has none left.
+  virtual std::expected<ports, error> allocate() = 0;
   /// Where the peer of leg a (`caller` true) or leg b receives media.
   virtual void set_peer(std::uint64_t id, bool caller, const std::string& address,
                         std::uint16_t port) = 0;

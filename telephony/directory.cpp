@@ -171,9 +171,9 @@ bool user_agent_permitted(const sip_policy& policy, std::string_view user_agent)
          std::any_of(policy.user_agent_allow.begin(), policy.user_agent_allow.end(), matches);
 }
 
-std::expected<void, std::string> validate_sip_policy(const sip_policy& policy) {
+std::expected<void, error> validate_sip_policy(const sip_policy& policy) {
   if (auto bad = check_sip_policy(policy))
-    return std::unexpected(bad->field + ": " + bad->message);
+    return std::unexpected(error{errc::invalid_config, bad->field + ": " + bad->message});
   return {};
 }
 
@@ -220,7 +220,7 @@ digest_secrets make_digest_secrets(std::string_view username, std::string_view r
 security::security_result<std::string> telephony_directory::hash(std::string_view secret) const {
   auto hashed = security::hash_secret(secret, cost_);
   if (!hashed)
-    return std::unexpected(security_error{security_errc::storage_failure, "", hashed.error()});
+    return std::unexpected(security_error{security_errc::storage_failure, "", hashed.error().detail});
   return *hashed;
 }
 
@@ -496,12 +496,14 @@ json line_media_json(const sip_policy& policy) {
 
 /// A media security level as stored; an unknown one is damage, reported like a mistyped
 /// member.
-std::expected<media::media_security, std::string> stored_level(const json& value,
-                                                               std::string_view where) {
+std::expected<media::media_security, error> stored_level(const json& value,
+                                                         std::string_view where) {
   auto text = value.get<std::string>();
   auto level = media::parse_media_security(text);
   if (!level)
-    return std::unexpected(std::string(where) + " is not a media security level: '" + text + "'");
+    return std::unexpected(error{errc::damaged_record, std::string(where) +
+                                                          " is not a media security level: '" +
+                                                          text + "'"});
   return *level;
 }
 
@@ -523,7 +525,7 @@ json policy_json(const sip_policy& policy) {
 
 /// Throws json::exception for a missing or mistyped member, like the rest of
 /// decode_directory; a policy that reads but does not validate is an error.
-std::expected<sip_policy, std::string> policy_of(const json& entry) {
+std::expected<sip_policy, error> policy_of(const json& entry) {
   sip_policy policy;
   policy.auto_create = entry.at("auto_create").get<bool>();
   policy.auto_create_enabled_at = time_point(
@@ -536,7 +538,8 @@ std::expected<sip_policy, std::string> policy_of(const json& entry) {
                            std::pair{"rtp_port_max", &policy.rtp_port_max}}) {
     auto value = entry.at(key).get<std::int64_t>();
     if (value < 0 || value > 65535)
-      return std::unexpected(std::string("sip_policy.") + key + " is not a port number");
+      return std::unexpected(
+          error{errc::damaged_record, std::string("sip_policy.") + key + " is not a port number"});
     *port = static_cast<std::uint16_t>(value);
   }
   // Absent in encodings from before SPEC MED-2: the defaults.
@@ -549,7 +552,8 @@ std::expected<sip_policy, std::string> policy_of(const json& entry) {
   if (entry.contains("line_media_security")) {
     const auto& lines = entry.at("line_media_security");
     if (!lines.is_object())
-      return std::unexpected(std::string("sip_policy.line_media_security is not an object"));
+      return std::unexpected(
+          error{errc::damaged_record, "sip_policy.line_media_security is not an object"});
     for (const auto& [node, value] : lines.items()) {
       auto level = stored_level(value, "sip_policy.line_media_security." + node);
       if (!level)
@@ -566,7 +570,8 @@ std::expected<sip_policy, std::string> policy_of(const json& entry) {
   if (entry.contains("emergency_extension"))
     policy.emergency_extension = entry.at("emergency_extension").get<std::string>();
   if (auto bad = check_sip_policy(policy))
-    return std::unexpected("sip_policy." + bad->field + ": " + bad->message);
+    return std::unexpected(
+        error{errc::damaged_record, "sip_policy." + bad->field + ": " + bad->message});
   return policy;
 }
 
@@ -617,7 +622,7 @@ std::string encode_directory(const telephony_directory_data& data) {
       .dump();
 }
 
-std::expected<telephony_directory_data, std::string> decode_directory(std::string_view text) {
+std::expected<telephony_directory_data, error> decode_directory(std::string_view text) {
   try {
     auto document = json::parse(text);
     telephony_directory_data data;
@@ -656,7 +661,7 @@ std::expected<telephony_directory_data, std::string> decode_directory(std::strin
         auto level = stored_level(entry.at("media_security"),
                                   "extension " + record.number + " media_security");
         if (!level)
-          return std::unexpected("damaged telephony directory: " + level.error());
+          return std::unexpected(with_context("damaged telephony directory", level.error()));
         record.media_security = *level;
       }
       data.extensions.emplace(record.number, std::move(record));
@@ -665,12 +670,13 @@ std::expected<telephony_directory_data, std::string> decode_directory(std::strin
     if (document.contains("sip_policy")) {
       auto policy = policy_of(document.at("sip_policy"));
       if (!policy)
-        return std::unexpected("damaged telephony directory: " + policy.error());
+        return std::unexpected(with_context("damaged telephony directory", policy.error()));
       data.policy = std::move(*policy);
     }
     return data;
   } catch (const json::exception& e) {
-    return std::unexpected(std::string("damaged telephony directory: ") + e.what());
+    return std::unexpected(
+        error{errc::damaged_record, std::string("damaged telephony directory: ") + e.what()});
   }
 }
 

@@ -5,6 +5,7 @@
 #include "security/lockout.hpp"
 #include "security/password_hash.hpp"
 #include "security/security_database.hpp"
+#include "telephony/error.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -122,7 +123,7 @@ bool user_agent_permitted(const sip_policy& policy, std::string_view user_agent)
 /// emergency numbers, each 1 to 15 of 0-9 * # and no duplicates, and an emergency extension
 /// that is empty or an extension number (2 to 15 digits) other than the emergency numbers.
 /// The error reads "field: reason".
-std::expected<void, std::string> validate_sip_policy(const sip_policy& policy);
+std::expected<void, error> validate_sip_policy(const sip_policy& policy);
 
 /// When auto-create lapses, or nullopt while it is off (SPEC SIP-3).
 std::optional<time_point> auto_create_expires_at(const sip_policy& policy);
@@ -239,6 +240,6 @@ private:
 };
 
 std::string encode_directory(const telephony_directory_data& data);
-std::expected<telephony_directory_data, std::string> decode_directory(std::string_view text);
+std::expected<telephony_directory_data, error> decode_directory(std::string_view text);
 
 } // namespace ward::telephony

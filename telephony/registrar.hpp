@@ -2,6 +2,7 @@
 
 #include "core/random.hpp"
 #include "telephony/directory.hpp"
+#include "telephony/error.hpp"
 #include "telephony/sip_digest.hpp"
 #include "telephony/sip_message.hpp"
 
@@ -125,8 +126,8 @@ public:
   using time_point = std::chrono::system_clock::time_point;
 
   /// Validates the settings (min <= default <= max, MD5 offered when preferred, bounds).
-  static std::expected<registrar, std::string> create(nonce_authority nonces,
-                                                      registrar_settings settings = {});
+  static std::expected<registrar, error> create(nonce_authority nonces,
+                                                registrar_settings settings = {});
 
   /// Authenticates and applies one REGISTER from `source` ("ip:port") over `kind`.
   register_outcome handle_register(const sip_message& request, const std::string& source,

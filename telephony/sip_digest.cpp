@@ -15,6 +15,11 @@
 namespace ward::telephony {
 namespace {
 
+std::unexpected<error> refuse_authorization(const char* why) {
+  return std::unexpected(error{errc::bad_authorization, why});
+}
+
+
 constexpr std::size_t raw_nonce_length = 32;
 constexpr char base64url_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -470,7 +475,7 @@ public:
   }
   /// quoted-string per RFC 3261: qdtext is printable ASCII, space, tab or UTF-8 bytes;
   /// quoted-pair escapes any ASCII byte but NUL, CR and LF.
-  std::expected<std::string, std::string> quoted() {
+  std::expected<std::string, error> quoted() {
     std::string out;
     ++pos_; // opening quote
     while (pos_ < text_.size()) {
@@ -483,15 +488,15 @@ public:
           break;
         auto escaped = static_cast<unsigned char>(text_[pos_++]);
         if (escaped == 0 || escaped == '\r' || escaped == '\n' || escaped >= 0x80)
-          return std::unexpected("invalid escape in quoted string");
+          return refuse_authorization("invalid escape in quoted string");
         out += static_cast<char>(escaped);
         continue;
       }
       if ((u < 0x20 && c != '\t') || u == 0x7f)
-        return std::unexpected("control character in quoted string");
+        return refuse_authorization("control character in quoted string");
       out += c;
     }
-    return std::unexpected("unterminated quoted string");
+    return refuse_authorization("unterminated quoted string");
   }
   char peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
 
@@ -502,16 +507,16 @@ private:
 
 } // namespace
 
-std::expected<digest_credentials, std::string> parse_authorization(std::string_view header_value) {
+std::expected<digest_credentials, error> parse_authorization(std::string_view header_value) {
   if (header_value.size() > max_authorization_length)
-    return std::unexpected("authorization header too long");
+    return refuse_authorization("authorization header too long");
   auth_param_reader in(header_value);
   in.skip_space();
   auto scheme = in.token();
   if (!iequals(scheme, "Digest"))
-    return std::unexpected("scheme is not Digest");
+    return refuse_authorization("scheme is not Digest");
   if (!is_space(in.peek()))
-    return std::unexpected("missing space after scheme");
+    return refuse_authorization("missing space after scheme");
   in.skip_space();
 
   digest_credentials out;
@@ -522,13 +527,13 @@ std::expected<digest_credentials, std::string> parse_authorization(std::string_v
   std::optional<std::string> algorithm;
   for (;;) {
     if (++count > max_params)
-      return std::unexpected("too many parameters");
+      return refuse_authorization("too many parameters");
     auto name = in.token();
     if (name.empty())
-      return std::unexpected("expected a parameter name");
+      return refuse_authorization("expected a parameter name");
     in.skip_space();
     if (!in.consume('='))
-      return std::unexpected("expected '=' after parameter name");
+      return refuse_authorization("expected '=' after parameter name");
     in.skip_space();
     std::string value;
     if (in.peek() == '"') {
@@ -539,19 +544,19 @@ std::expected<digest_credentials, std::string> parse_authorization(std::string_v
     } else {
       auto bare = in.token();
       if (bare.empty())
-        return std::unexpected("expected a token or quoted string value");
+        return refuse_authorization("expected a token or quoted string value");
       value = bare;
     }
     auto param = classify(name);
     if (param == known_param::other) {
       for (std::size_t i = 0; i < others; ++i)
         if (iequals(other_names[i], name))
-          return std::unexpected("duplicate parameter");
+          return refuse_authorization("duplicate parameter");
       other_names[others++] = name;
     } else {
       auto bit = 1u << static_cast<unsigned>(param);
       if (seen & bit)
-        return std::unexpected("duplicate parameter");
+        return refuse_authorization("duplicate parameter");
       seen |= bit;
       switch (param) {
         case known_param::username:
@@ -592,7 +597,7 @@ std::expected<digest_credentials, std::string> parse_authorization(std::string_v
     if (in.at_end())
       break;
     if (!in.consume(','))
-      return std::unexpected("expected ',' between parameters");
+      return refuse_authorization("expected ',' between parameters");
     in.skip_space();
   }
 
@@ -602,26 +607,26 @@ std::expected<digest_credentials, std::string> parse_authorization(std::string_v
                             (1u << static_cast<unsigned>(known_param::uri)) |
                             (1u << static_cast<unsigned>(known_param::response));
   if ((seen & required) != required)
-    return std::unexpected("missing username, realm, nonce, uri or response");
+    return refuse_authorization("missing username, realm, nonce, uri or response");
   if (out.username.empty() || out.nonce.empty() || out.uri.empty())
-    return std::unexpected("empty username, nonce or uri");
+    return refuse_authorization("empty username, nonce or uri");
   if (algorithm) {
     auto parsed = parse_digest_algorithm(*algorithm);
     if (!parsed)
-      return std::unexpected("unsupported algorithm");
+      return refuse_authorization("unsupported algorithm");
     out.algorithm = *parsed;
   }
   if (seen & (1u << static_cast<unsigned>(known_param::qop))) {
     if (out.qop != "auth")
-      return std::unexpected("unsupported qop");
+      return refuse_authorization("unsupported qop");
     if (!parse_nonce_count(out.nc) || out.cnonce.empty())
-      return std::unexpected("qop=auth needs nc (8 hex digits) and cnonce");
+      return refuse_authorization("qop=auth needs nc (8 hex digits) and cnonce");
   } else if (!out.nc.empty() || !out.cnonce.empty()) {
-    return std::unexpected("nc or cnonce without qop");
+    return refuse_authorization("nc or cnonce without qop");
   }
   if (out.response.size() != hex_length(out.algorithm) ||
       !std::all_of(out.response.begin(), out.response.end(), is_hex_digit))
-    return std::unexpected("response is not a digest of the algorithm");
+    return refuse_authorization("response is not a digest of the algorithm");
   return out;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/random.hpp"
+#include "telephony/error.hpp"
 
 #include <array>
 #include <chrono>
@@ -142,6 +143,6 @@ inline constexpr std::size_t max_authorization_length = 4096;
 /// A strict parser of an Authorization header value (`Digest` auth-params, RFC 7616 /
 /// RFC 3261 syntax): tokens or quoted-strings with escapes, duplicates refused, unknown
 /// parameters ignored, required ones checked. Total: every input yields a value or an error.
-std::expected<digest_credentials, std::string> parse_authorization(std::string_view header_value);
+std::expected<digest_credentials, error> parse_authorization(std::string_view header_value);
 
 } // namespace ward::telephony

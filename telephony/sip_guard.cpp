@@ -154,9 +154,17 @@ std::size_t sip_guard::ip_hash::operator()(const ip_key& key) const {
 
 // ---- remote workers and RTP --------------------------------------------------------------
 
-std::expected<void, std::string> validate_remote_worker_rule(const remote_worker_rule& rule) {
+namespace {
+
+std::unexpected<error> invalid_config(const char* why) {
+  return std::unexpected(error{errc::invalid_config, why});
+}
+
+} // namespace
+
+std::expected<void, error> validate_remote_worker_rule(const remote_worker_rule& rule) {
   if (!rule.pinned_address.empty() && !parse_ip(rule.pinned_address))
-    return std::unexpected("pinned address is not an IP address");
+    return std::unexpected(error{errc::bad_address, "pinned address is not an IP address"});
   return {};
 }
 
@@ -168,44 +176,44 @@ bool remote_worker_source_allowed(const remote_worker_rule& rule, std::string_vi
   return pinned && from && *pinned == *from;
 }
 
-std::expected<void, std::string> check_rtp_range(std::uint16_t low, std::uint16_t high,
-                                                 bool remote_workers_enabled) {
+std::expected<void, error> check_rtp_range(std::uint16_t low, std::uint16_t high,
+                                           bool remote_workers_enabled) {
   if (low < 1024)
-    return std::unexpected("RTP ports must be 1024 or above");
+    return invalid_config("RTP ports must be 1024 or above");
   if (low % 2 != 0)
-    return std::unexpected("the lowest RTP port must be even (RTP even, RTCP odd)");
+    return invalid_config("the lowest RTP port must be even (RTP even, RTCP odd)");
   if (low >= high)
-    return std::unexpected("the lowest RTP port must be below the highest");
+    return invalid_config("the lowest RTP port must be below the highest");
   if (remote_workers_enabled && high > 50750)
-    return std::unexpected("with remote workers the highest RTP port must be at most 50750");
+    return invalid_config("with remote workers the highest RTP port must be at most 50750");
   return {};
 }
 
 // ---- sip_guard ---------------------------------------------------------------------------
 
-std::expected<sip_guard, std::string> sip_guard::create(guard_policy policy) {
+std::expected<sip_guard, error> sip_guard::create(guard_policy policy) {
   std::vector<cidr> allow;
   allow.reserve(policy.allow_list.size());
   for (const auto& entry : policy.allow_list) {
     auto block = parse_cidr(entry);
     if (!block)
-      return std::unexpected("allow_list: " + block.error());
+      return std::unexpected(error{errc::bad_address, "allow_list: " + block.error()});
     allow.push_back(*block);
   }
   for (auto* list : {&policy.user_agent_allow, &policy.user_agent_block}) {
     for (auto& pattern : *list) {
       // An empty pattern would match every agent and silently turn the list into "all".
       if (pattern.empty())
-        return std::unexpected("user agent patterns must not be empty");
+        return invalid_config("user agent patterns must not be empty");
       std::transform(pattern.begin(), pattern.end(), pattern.begin(), lower);
     }
   }
   if (policy.messages_per_second > 0 && policy.burst == 0)
-    return std::unexpected("burst must be at least 1 when rate limiting is on");
+    return invalid_config("burst must be at least 1 when rate limiting is on");
   if (policy.max_tracked_addresses == 0 || policy.max_tracked_extensions == 0)
-    return std::unexpected("tracking caps must be at least 1");
+    return invalid_config("tracking caps must be at least 1");
   if (policy.failure_window.count() <= 0 || policy.first_block.count() <= 0)
-    return std::unexpected("failure window and first block must be positive");
+    return invalid_config("failure window and first block must be positive");
   return sip_guard(std::move(policy), std::move(allow));
 }
 

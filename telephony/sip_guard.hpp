@@ -1,5 +1,7 @@
 #pragma once
 
+#include "telephony/error.hpp"
+
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -95,14 +97,14 @@ struct remote_worker_rule {
   std::string pinned_address;
 };
 
-std::expected<void, std::string> validate_remote_worker_rule(const remote_worker_rule& rule);
+std::expected<void, error> validate_remote_worker_rule(const remote_worker_rule& rule);
 /// True when the rule pins no address or `source` is the pinned one (any spelling).
 bool remote_worker_source_allowed(const remote_worker_rule& rule, std::string_view source);
 
 /// The RTP port range rule (SPEC SIP-5): even low port, low < high, no privileged ports,
 /// and with remote workers the top stays at or below 50750.
-std::expected<void, std::string> check_rtp_range(std::uint16_t low, std::uint16_t high,
-                                                 bool remote_workers_enabled);
+std::expected<void, error> check_rtp_range(std::uint16_t low, std::uint16_t high,
+                                           bool remote_workers_enabled);
 
 /// Brute-force protection and admission control of a SIP node (SPEC SIP-4). Pure: time
 /// comes in as arguments, decisions go out as verdicts and typed events. Not thread-safe.
@@ -121,7 +123,7 @@ public:
   };
 
   /// Validates the policy (CIDR syntax, empty user-agent patterns, burst).
-  static std::expected<sip_guard, std::string> create(guard_policy policy);
+  static std::expected<sip_guard, error> create(guard_policy policy);
 
   /// The cheapest check, before any parsing: allow list, blacklist, rate limit.
   guard_verdict admit(std::string_view address, time_point now);

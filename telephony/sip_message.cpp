@@ -334,29 +334,33 @@ std::string_view first_line(std::string_view text) {
 
 enum class uri_role : std::uint8_t { request_uri, header };
 
-std::expected<sip_uri, std::string> convert_uri(const osip_uri_t* uri, std::string text,
+std::unexpected<error> refuse_uri(const char* why) {
+  return std::unexpected(error{errc::bad_uri, why});
+}
+
+std::expected<sip_uri, error> convert_uri(const osip_uri_t* uri, std::string text,
                                                 uri_role role) {
   if (uri == nullptr || uri->scheme == nullptr)
-    return std::unexpected("URI without a scheme");
+    return refuse_uri("URI without a scheme");
   // Escaped headers make a URI carry headers into the next request: a Request-URI must not
   // (RFC 4475 escruri) and neither the registrar nor the B2BUA follows them in a header URI,
   // so a phone asking for them (RFC 4475 regbadct and regescrt) gets a 400.
   if (osip_list_size(&uri->url_headers) > 0)
-    return std::unexpected("URI with escaped headers");
+    return refuse_uri("URI with escaped headers");
   sip_uri out;
   out.scheme = classify_scheme(uri->scheme);
   out.user = view(uri->username);
   out.host = view(uri->host);
   auto port = parse_port(view(uri->port));
   if (!port)
-    return std::unexpected("URI port out of range");
+    return refuse_uri("URI port out of range");
   out.port = *port;
   if ((out.scheme == uri_scheme::sip || out.scheme == uri_scheme::sips) && out.host.empty())
-    return std::unexpected("sip URI without host");
+    return refuse_uri("sip URI without host");
   if (role == uri_role::header && text.empty()) {
     auto serialised = serialise(uri, osip_uri_to_str);
     if (!serialised)
-      return std::unexpected("URI osip cannot print");
+      return refuse_uri("URI osip cannot print");
     text = std::move(*serialised);
   }
   out.text = std::move(text);
@@ -430,7 +434,7 @@ std::expected<sip_contact, sip_parse_error> convert_contact(const osip_contact_t
   }
   auto uri = convert_uri(contact->url, {}, uri_role::header);
   if (!uri)
-    return std::unexpected(fail(sip_parse_errc::bad_header, "Contact: " + uri.error()));
+    return std::unexpected(fail(sip_parse_errc::bad_header, "Contact: " + uri.error().detail));
   out.uri = std::move(*uri);
   auto expires = find_param(contact->gen_params, "expires");
   if (expires.present) {
@@ -589,7 +593,7 @@ std::expected<sip_message, sip_parse_error> parse_sip_message(std::string_view d
         m.req_uri, std::string(line.substr(first_space + 1, second_space - first_space - 1)),
         uri_role::request_uri);
     if (!uri)
-      return std::unexpected(fail(sip_parse_errc::bad_request_uri, uri.error()));
+      return std::unexpected(fail(sip_parse_errc::bad_request_uri, uri.error().detail));
     out.request_uri = std::move(*uri);
   } else {
     // osip reads the code with sscanf("%d"): 4294967301 (RFC 4475 bigcode) wraps to 5.
@@ -690,19 +694,19 @@ std::expected<sip_message, sip_parse_error> parse_sip_message(std::string_view d
   return out;
 }
 
-std::expected<sip_uri, std::string> parse_uri(std::string_view text) {
+std::expected<sip_uri, error> parse_uri(std::string_view text) {
   if (text.empty() || text.size() > max_standalone_uri_length)
-    return std::unexpected("URI empty or too long");
+    return refuse_uri("URI empty or too long");
   if (text.find('\0') != std::string_view::npos || text.find("%00") != std::string_view::npos)
-    return std::unexpected("URI with a NUL");
+    return refuse_uri("URI with a NUL");
   init_osip_once();
   arena_scope scope;
   osip_uri_t* uri = nullptr;
   if (osip_uri_init(&uri) != 0)
-    return std::unexpected("osip out of memory");
+    return refuse_uri("osip out of memory");
   std::string terminated(text);
   if (osip_uri_parse(uri, terminated.c_str()) != 0)
-    return std::unexpected("osip refused the URI");
+    return refuse_uri("osip refused the URI");
   return convert_uri(uri, std::move(terminated), uri_role::request_uri);
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "telephony/error.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <expected>
@@ -175,7 +177,7 @@ std::expected<sip_message, sip_parse_error> parse_sip_message(std::string_view d
 /// Parses one URI on its own (a digest uri, a configured target) with the same checks as
 /// the URIs of a message: no escaped headers, no NULs, a host for sip and sips, a valid port.
 /// `text` of the result is the input.
-std::expected<sip_uri, std::string> parse_uri(std::string_view text);
+std::expected<sip_uri, error> parse_uri(std::string_view text);
 
 /// The method of a request from its first line alone, or nullopt for responses and
 /// anything that is not a plausible request line. Cheap enough to run on every datagram

@@ -22,9 +22,9 @@ namespace {
 class fake_anchor final : public media_anchor {
 public:
   std::string address() const override { return "198.51.100.1"; }
-  std::expected<ports, std::string> allocate() override {
+  std::expected<ports, error> allocate() override {
     if (exhausted)
-      return std::unexpected("no ports");
+      return std::unexpected(error{errc::media_unavailable, "no ports"});
     ports out{next_id, static_cast<std::uint16_t>(30000 + 4 * (next_id - 1)),
               static_cast<std::uint16_t>(30002 + 4 * (next_id - 1))};
     ++next_id;

@@ -201,7 +201,7 @@ TEST_CASE("SIP-3 auto-create switches itself off 24 h on and stays off until ask
 TEST_CASE("SIP-5 the RTP port range is checked and capped at 50750 with remote workers") {
   auto field_of = [](const sip_policy& policy) {
     auto checked = validate_sip_policy(policy);
-    return checked ? std::string{} : checked.error().substr(0, checked.error().find(':'));
+    return checked ? std::string{} : checked.error().detail.substr(0, checked.error().detail.find(':'));
   };
   sip_policy policy;
   policy.rtp_port_min = 40001;
@@ -216,7 +216,7 @@ TEST_CASE("SIP-5 the RTP port range is checked and capped at 50750 with remote w
   CHECK(field_of(policy).empty());
   policy.remote_workers = true;
   CHECK(field_of(policy) == "rtp_port_max");
-  CHECK(validate_sip_policy(policy).error().find("50750") != std::string::npos);
+  CHECK(validate_sip_policy(policy).error().detail.find("50750") != std::string::npos);
   policy.rtp_port_max = 50750;
   CHECK(field_of(policy).empty());
 
@@ -258,7 +258,7 @@ TEST_CASE("SIP-4 User-Agent lists refuse empty long unprintable and too many ent
   CHECK_FALSE(refused(std::vector<std::string>(64, "x")));
   sip_policy policy;
   policy.user_agent_block = {""};
-  CHECK(validate_sip_policy(policy).error().starts_with("user_agent_block:"));
+  CHECK(validate_sip_policy(policy).error().detail.starts_with("user_agent_block:"));
 }
 
 TEST_CASE("SIP-5 a remote worker's pinned address is a numeric IP kept in canonical form") {
@@ -335,7 +335,7 @@ TEST_CASE("SIP-5 a stored SIP policy that does not validate is refused as damage
   };
   auto odd = with("\"rtp_port_min\":40000", "\"rtp_port_min\":40001");
   REQUIRE_FALSE(odd.has_value());
-  CHECK(odd.error().find("rtp_port_min") != std::string::npos);
+  CHECK(odd.error().detail.find("rtp_port_min") != std::string::npos);
   CHECK_FALSE(with("\"rtp_port_max\":50750", "\"rtp_port_max\":70000").has_value());
   CHECK_FALSE(with("\"strict_sips\":false", "\"strict_sips\":7").has_value());
   CHECK(with("\"strict_sips\":false", "\"strict_sips\":true").has_value());
@@ -427,7 +427,7 @@ TEST_CASE("MED-2 line overrides refuse bad node names and more than 64 lines") {
   CHECK(refused(many));
   sip_policy policy;
   policy.line_media_security = many;
-  CHECK(validate_sip_policy(policy).error().starts_with("line_media_security:"));
+  CHECK(validate_sip_policy(policy).error().detail.starts_with("line_media_security:"));
   // set_sip_policy refuses it and keeps what it had.
   auto directory = empty_directory();
   auto version = directory.data().version;
@@ -499,15 +499,15 @@ TEST_CASE("MED-2 an unknown stored media security level or line name is refused 
   };
   auto system = with(R"("media_security":"best_effort")", R"("media_security":"sometimes")");
   REQUIRE_FALSE(system.has_value());
-  CHECK(system.error().starts_with("damaged telephony directory:"));
-  CHECK(system.error().find("sometimes") != std::string::npos);
+  CHECK(system.error().detail.starts_with("damaged telephony directory:"));
+  CHECK(system.error().detail.find("sometimes") != std::string::npos);
   CHECK_FALSE(with(R"("node-b":"disabled")", R"("node-b":"Disabled")").has_value());
   CHECK_FALSE(with(R"("node-b":"disabled")", R"("node-b":2)").has_value());
   CHECK_FALSE(with(R"("node-b":"disabled")", R"("node b":"disabled")").has_value());
   CHECK_FALSE(with(R"({"node-b":"disabled"})", R"(["node-b"])").has_value());
   auto extension = with(R"("media_security":"enforce")", R"("media_security":"system")");
   REQUIRE_FALSE(extension.has_value());
-  CHECK(extension.error().find("806") != std::string::npos);
+  CHECK(extension.error().detail.find("806") != std::string::npos);
   CHECK(with(R"("node-b":"disabled")", R"("node-b":"enforce")").has_value());
 }
 
@@ -571,7 +571,7 @@ TEST_CASE("TF-1 emergency numbers refuse bad characters lengths duplicates and m
     sip_policy policy;
     policy.emergency_numbers = std::move(numbers);
     auto checked = validate_sip_policy(policy);
-    return checked ? std::string{} : checked.error().substr(0, checked.error().find(':'));
+    return checked ? std::string{} : checked.error().detail.substr(0, checked.error().detail.find(':'));
   };
   CHECK(field_of({}).empty());
   CHECK(field_of({"1"}).empty());
@@ -595,7 +595,7 @@ TEST_CASE("TF-2 the emergency extension is an extension number other than an eme
     sip_policy policy;
     policy.emergency_extension = std::move(extension);
     auto checked = validate_sip_policy(policy);
-    return checked ? std::string{} : checked.error();
+    return checked ? std::string{} : checked.error().detail;
   };
   CHECK(refused("").empty());
   CHECK(refused("800").empty());
@@ -628,7 +628,7 @@ TEST_CASE("TF-1 TF-2 a stored emergency route that does not validate is refused 
   };
   auto letters = with(R"("emergency_numbers":["112","911"])", R"("emergency_numbers":["11a"])");
   REQUIRE_FALSE(letters.has_value());
-  CHECK(letters.error().find("sip_policy.emergency_numbers") != std::string::npos);
+  CHECK(letters.error().detail.find("sip_policy.emergency_numbers") != std::string::npos);
   CHECK_FALSE(
       with(R"("emergency_numbers":["112","911"])", R"("emergency_numbers":"112")").has_value());
   CHECK_FALSE(with(R"("emergency_extension":"")", R"("emergency_extension":"112")").has_value());

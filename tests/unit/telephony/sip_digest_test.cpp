@@ -358,7 +358,8 @@ TEST_CASE("SIP-2 parse_authorization fuzzed with seeded inputs is total and roun
       CHECK((parsed->response.size() == 32 || parsed->response.size() == 64));
       CHECK((parsed->qop.empty() || parsed->qop == "auth"));
     } else {
-      CHECK_FALSE(parsed.error().empty());
+      CHECK_FALSE(parsed.error().detail.empty());
+      CHECK(parsed.error().code == errc::bad_authorization);
     }
   }
   CHECK(accepted > 0);

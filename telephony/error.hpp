@@ -1,0 +1,58 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace ward::telephony {
+
+/// Why a telephony operation outside message parsing failed (message and SDP parsing have
+/// their own `sip_parse_errc` and `sdp_errc`). Callers decide on the code; `detail` is for
+/// people (logs, an administrator's error message) and never decides anything.
+enum class errc {
+  /// A setting or policy is outside what Ward accepts (ranges, patterns, bounds); `detail`
+  /// names the setting and why.
+  invalid_config,
+  /// A SIP URI that is not well-formed or that Ward refuses (escaped headers, NULs, no host).
+  bad_uri,
+  /// An Authorization header that is not a complete, unambiguous Digest response.
+  bad_authorization,
+  /// Not a numeric IP address or address block where one is required.
+  bad_address,
+  /// A stored telephony record that cannot be decoded (damaged or from a newer version).
+  damaged_record,
+  /// No media relay ports or capacity left for a call.
+  media_unavailable,
+};
+
+constexpr std::string_view to_string(errc code) {
+  switch (code) {
+    case errc::invalid_config:
+      return "invalid_config";
+    case errc::bad_uri:
+      return "bad_uri";
+    case errc::bad_authorization:
+      return "bad_authorization";
+    case errc::bad_address:
+      return "bad_address";
+    case errc::damaged_record:
+      return "damaged_record";
+    case errc::media_unavailable:
+      return "media_unavailable";
+  }
+  return "unknown";
+}
+
+struct error {
+  errc code;
+  std::string detail;
+};
+
+/// An error of `code` whose detail is `detail` prefixed with `context` and ": ", for an
+/// error passed up through a caller that adds where it happened.
+inline error with_context(std::string_view context, error inner) {
+  inner.detail = std::string(context) + ": " + std::move(inner.detail);
+  return inner;
+}
+
+} // namespace ward::telephony
