@@ -39,7 +39,7 @@ std::optional<security_error> audit(self_pointer self, security::audit_record re
           audit_anchor_record, std::to_string(appended->sequence) + " " + appended->hash);
       !anchored)
     return security_error{security_errc::storage_failure, "audit",
-                          "audit anchor not written: " + anchored.error()};
+                          "audit anchor not written: " + anchored.error().detail};
   if (self->state.line_actor)
     self->send(self->state.line_actor, audit_appended_atom::value);
   return std::nullopt;
@@ -426,9 +426,9 @@ std::uint64_t apply_replicated_settings(self_pointer self, const apply_replicate
         // version, and the record is applied again.
         if (directory)
           if (auto written = deps.config_store->put(directory_record, record.directory); !written)
-            return written.error();
+            return written.error().detail;
         if (auto written = deps.security_store->put_all(batch); !written)
-          return written.error();
+          return written.error().detail;
         return std::nullopt;
       });
   if (failed)

@@ -716,7 +716,7 @@ int main() {
   auto started = rtp_relay::start(
       {.address = "127.0.0.1", .ports = {first_port, last_port}, .max_sessions = 3000});
   if (!started)
-    fail("cannot start the relay: " + started.error());
+    fail("cannot start the relay: " + started.error().detail);
   auto& relay = **started;
   relay_thread = other_thread();
   if (pinned)

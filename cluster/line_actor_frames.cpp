@@ -79,7 +79,7 @@ void on_events(line_actor_pointer self, member& entry, const line::Frame& frame)
   auto stored = state.options.events->store(entry.view.name, records);
   if (!stored) {
     line_log()->error("event=events_not_stored node={} reason=\"{}\"", entry.view.name,
-                      stored.error());
+                      stored.error().detail);
     return; // no acknowledgement: the node sends them again
   }
   auto now = state.options.time->now();

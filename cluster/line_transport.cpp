@@ -222,7 +222,7 @@ std::string line_dialer::connect_once(unsigned& attempt) {
     return "cannot build the TLS client context: " + ctx.error().detail;
   auto connection = dial_(target_.address, target_.port, *ctx);
   if (!connection)
-    return connection.error();
+    return connection.error().detail;
   // Ours until gRPC takes it below.
   struct fd_guard {
     int fd;

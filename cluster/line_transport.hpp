@@ -1,5 +1,6 @@
 #pragma once
 
+#include "cluster/error.hpp"
 #include "cluster/line_protocol.hpp"
 #include "line.grpc.pb.h"
 #include "pki/certificate.hpp"
@@ -99,7 +100,7 @@ struct dialed_connection {
 };
 
 /// Opens a TLS connection to address:port with `ctx`; the node's TLS client.
-using dial_fn = std::function<std::expected<dialed_connection, std::string>(
+using dial_fn = std::function<std::expected<dialed_connection, error>(
     const std::string& address, std::uint16_t port, std::shared_ptr<SSL_CTX> ctx)>;
 
 /// The configured far end of a line this node dials.

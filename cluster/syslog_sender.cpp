@@ -408,7 +408,7 @@ std::expected<void, error> syslog_tls_sender::check_alive(connection& conn) {
     if (result > 0)
       continue;
     const int ssl_error = SSL_get_error(conn.ssl.get(), result);
-    if (ssl_error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE)
+    if (ssl_error == SSL_ERROR_WANT_READ || ssl_error == SSL_ERROR_WANT_WRITE)
       return {};
     if (ssl_error == SSL_ERROR_ZERO_RETURN ||
         (ssl_error == SSL_ERROR_SYSCALL && errno == 0 && ERR_peek_error() == 0))

@@ -1,5 +1,6 @@
 #include "cluster/tls_client.hpp"
 
+#include "core/net_address.hpp"
 #include "node/tls_pump.hpp"
 
 #include <openssl/ssl.h>
@@ -35,11 +36,6 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-std::string host_port(const std::string& address, std::uint16_t port) {
-  return (address.find(':') != std::string::npos ? "[" + address + "]" : address) + ":" +
-         std::to_string(port);
-}
-
 int milliseconds_left(clock::time_point deadline) {
   const auto left =
       std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
@@ -47,7 +43,7 @@ int milliseconds_left(clock::time_point deadline) {
 }
 
 /// A TCP connection to `address`:`port` made by `deadline`, non-blocking.
-std::expected<unique_fd, std::string> connect_tcp(const std::string& address, std::uint16_t port,
+std::expected<unique_fd, error> connect_tcp(const std::string& address, std::uint16_t port,
                                                   const std::string& where,
                                                   clock::time_point deadline) {
   addrinfo hints{};
@@ -59,17 +55,17 @@ std::expected<unique_fd, std::string> connect_tcp(const std::string& address, st
   addrinfo* found = nullptr;
   if (int code = ::getaddrinfo(address.c_str(), std::to_string(port).c_str(), &hints, &found);
       code != 0)
-    return std::unexpected("cannot connect to " + where + ": " + ::gai_strerror(code));
+    return std::unexpected(error{errc::connect_failed, "cannot connect to " + where + ": " + ::gai_strerror(code)});
   std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owned(found, ::freeaddrinfo);
 
   unique_fd fd(::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd)
-    return std::unexpected("cannot connect to " + where + ": " + errno_text(errno));
+    return std::unexpected(error{errc::connect_failed, "cannot connect to " + where + ": " + errno_text(errno)});
   if (::connect(fd.get(), found->ai_addr, found->ai_addrlen) == 0)
     return fd;
   // EINTR on a non-blocking connect leaves it running, like EINPROGRESS.
   if (errno != EINPROGRESS && errno != EINTR)
-    return std::unexpected("cannot connect to " + where + ": " + errno_text(errno));
+    return std::unexpected(error{errc::connect_failed, "cannot connect to " + where + ": " + errno_text(errno)});
 
   for (;;) {
     pollfd writable{fd.get(), POLLOUT, 0};
@@ -77,9 +73,9 @@ std::expected<unique_fd, std::string> connect_tcp(const std::string& address, st
     if (ready < 0 && errno == EINTR)
       continue;
     if (ready < 0)
-      return std::unexpected("cannot connect to " + where + ": " + errno_text(errno));
+      return std::unexpected(error{errc::connect_failed, "cannot connect to " + where + ": " + errno_text(errno)});
     if (ready == 0)
-      return std::unexpected("connecting to " + where + " timed out");
+      return std::unexpected(error{errc::connect_failed, "connecting to " + where + " timed out"});
     break;
   }
   int failure = 0;
@@ -87,7 +83,7 @@ std::expected<unique_fd, std::string> connect_tcp(const std::string& address, st
   if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &failure, &length) != 0)
     failure = errno;
   if (failure != 0)
-    return std::unexpected("cannot connect to " + where + ": " + errno_text(failure));
+    return std::unexpected(error{errc::connect_failed, "cannot connect to " + where + ": " + errno_text(failure)});
   return fd;
 }
 
@@ -129,13 +125,13 @@ struct tls_client_connection::state {
 
 tls_client_connection::tls_client_connection(std::unique_ptr<state> s) : state_(std::move(s)) {}
 
-std::expected<std::unique_ptr<tls_client_connection>, std::string>
+std::expected<std::unique_ptr<tls_client_connection>, error>
 tls_client_connection::connect(const std::string& address, std::uint16_t port,
                                std::shared_ptr<SSL_CTX> ctx, std::chrono::milliseconds timeout) {
   const auto deadline = clock::now() + timeout;
-  const std::string where = host_port(address, port);
+  const std::string where = join_host_port(address, port);
   if (!ctx)
-    return std::unexpected("cannot connect to " + where + ": no TLS context");
+    return std::unexpected(error{errc::connect_failed, "cannot connect to " + where + ": no TLS context"});
 
   auto s = std::make_unique<state>();
   s->ctx = std::move(ctx);
@@ -143,7 +139,7 @@ tls_client_connection::connect(const std::string& address, std::uint16_t port,
   std::string pipe_error;
   s->stop = make_wake_pipe(pipe_error);
   if (!pipe_error.empty())
-    return std::unexpected("cannot connect to " + where + ": " + pipe_error);
+    return std::unexpected(error{errc::connect_failed, "cannot connect to " + where + ": " + pipe_error});
 
   auto socket = connect_tcp(address, port, where, deadline);
   if (!socket)
@@ -152,17 +148,17 @@ tls_client_connection::connect(const std::string& address, std::uint16_t port,
 
   auto created = tls_stream::create(std::move(*socket), s->ctx.get(), tls_stream::role::client);
   if (!created)
-    return std::unexpected("cannot set up TLS for " + where + ": " + created.error());
+    return std::unexpected(error{errc::connect_failed, "cannot set up TLS for " + where + ": " + created.error()});
   s->stream = std::move(*created);
   SSL* ssl = s->stream->native();
   // Ward's listeners refuse a client offering ALPN without "h2": the stream is HTTP/2.
   static constexpr unsigned char h2[] = {2, 'h', '2'};
   if (SSL_set_alpn_protos(ssl, h2, sizeof(h2)) != 0) // 0 is success here
-    return std::unexpected("cannot set up TLS for " + where + ": cannot offer ALPN h2");
+    return std::unexpected(error{errc::connect_failed, "cannot set up TLS for " + where + ": cannot offer ALPN h2"});
 
   auto shaken = s->stream->handshake(deadline, -1);
   if (shaken.kind != tls_outcome::done)
-    return std::unexpected("TLS handshake with " + where + " failed: " + shaken.cause);
+    return std::unexpected(error{errc::connect_failed, "TLS handshake with " + where + " failed: " + shaken.cause});
 
   s->chain = peer_certificates(ssl);
   s->exporter = line_binding_hex(ssl);
@@ -171,7 +167,7 @@ tls_client_connection::connect(const std::string& address, std::uint16_t port,
 
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) != 0)
-    return std::unexpected("cannot create a socketpair for gRPC: " + errno_text(errno));
+    return std::unexpected(error{errc::connect_failed, "cannot create a socketpair for gRPC: " + errno_text(errno)});
   s->ours = unique_fd(pair[0]);
   s->theirs = unique_fd(pair[1]);
 
@@ -184,7 +180,7 @@ tls_client_connection::connect(const std::string& address, std::uint16_t port,
     raw->pump_thread = std::thread([raw] { raw->run(); });
   } catch (const std::system_error& failure) {
     raw->running = false;
-    return std::unexpected(std::string("cannot start the TLS pump thread: ") + failure.what());
+    return std::unexpected(error{errc::connect_failed, std::string("cannot start the TLS pump thread: ") + failure.what()});
   }
   return connection;
 }

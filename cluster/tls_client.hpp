@@ -1,5 +1,6 @@
 #pragma once
 
+#include "cluster/error.hpp"
 #include "pki/certificate.hpp"
 
 #include <openssl/types.h>
@@ -34,7 +35,7 @@ public:
   /// names what failed and where, e.g. "cannot connect to 127.0.0.1:5555: Connection
   /// refused", "connecting to 192.0.2.1:5555 timed out", "TLS handshake with
   /// 127.0.0.1:5555 failed: sslv3 alert handshake failure".
-  static std::expected<std::unique_ptr<tls_client_connection>, std::string>
+  static std::expected<std::unique_ptr<tls_client_connection>, error>
   connect(const std::string& address, std::uint16_t port, std::shared_ptr<SSL_CTX> ctx,
           std::chrono::milliseconds timeout);
 

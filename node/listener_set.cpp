@@ -1,5 +1,6 @@
 #include "node/listener_set.hpp"
 
+#include "core/net_address.hpp"
 #include "node/logging.hpp"
 #include "node/tls_material.hpp"
 #include "pki/identity_store.hpp"
@@ -9,12 +10,6 @@
 #include <filesystem>
 
 namespace ward::node {
-
-std::string host_port(const std::string& address, std::uint16_t port) {
-  if (address.find(':') != std::string::npos)
-    return "[" + address + "]:" + std::to_string(port);
-  return address + ":" + std::to_string(port);
-}
 
 listener_set::listener_set(const node_config& config, connection_registry& registry,
                            std::string metrics_endpoint, caf::actor alarms, const clock& time,
@@ -115,7 +110,7 @@ std::string listener_set::status_endpoint() const {
   std::lock_guard lock(mutex_);
   auto status = listeners_.find(security::service_name::system_status);
   return status == listeners_.end() ? std::string{}
-                                    : host_port(config_.listen_address, status->second->tls_port());
+                                    : join_host_port(config_.listen_address, status->second->tls_port());
 }
 
 void listener_set::add_endpoint(std::string name, std::string endpoint) {
@@ -136,7 +131,7 @@ void listener_set::write_endpoints() const {
     content += name + "=" + endpoint + "\n";
   auto line = [&](std::string_view name, std::uint16_t port) {
     if (port != 0)
-      content += std::string(name) + "=" + host_port(config_.listen_address, port) + "\n";
+      content += std::string(name) + "=" + join_host_port(config_.listen_address, port) + "\n";
   };
   for (auto [service, name] : {std::pair{security::service_name::system_status, "status"},
                                {security::service_name::configuration, "configuration"},

@@ -18,7 +18,6 @@
 namespace ward::node {
 
 /// "address:port", with an IPv6 address in brackets.
-std::string host_port(const std::string& address, std::uint16_t port);
 
 /// The listeners of the administrative services Ward serves, driven by their levels, and
 /// the endpoints file that tells tools which ports are open.

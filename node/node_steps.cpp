@@ -2,6 +2,8 @@
 
 #include "cluster/syslog.hpp"
 #include "cluster/tls_client.hpp"
+#include "core/hex.hpp"
+#include "core/net_address.hpp"
 #include "node/admin/admin_service.hpp"
 #include "node/admin/gateway.hpp"
 #include "node/logging.hpp"
@@ -103,15 +105,9 @@ cluster::syslog_event syslog_event_of(const std::string& hostname, const std::st
 
 /// 32 random bytes as lowercase hex.
 std::string random_hex_key(const random_source& random) {
-  std::string key;
   std::array<std::byte, 32> bytes{};
   random(bytes);
-  static constexpr char digits[] = "0123456789abcdef";
-  for (auto b : bytes) {
-    key += digits[std::to_integer<unsigned>(b) >> 4];
-    key += digits[std::to_integer<unsigned>(b) & 0xf];
-  }
-  return key;
+  return to_hex(std::span<const std::byte>(bytes));
 }
 
 /// Runs a call the primary proxies to this node against the node's own server, marked
@@ -280,7 +276,7 @@ start_result<> open_security_stores(running_node& node) {
   const auto& data_dir = node.config.data_dir;
   auto key = security::node_key::load_or_create(data_dir / "keys" / "node.key", node.random);
   if (!key)
-    return failure("security", key.error());
+    return failure("security", key.error().detail);
   std::string open_error;
   node.security_store = open_sealed(data_dir / "security", *key, node.random, open_error);
   if (!node.security_store)
@@ -361,7 +357,7 @@ start_result<> prepare_cluster(running_node& node) {
     syslog_config.trusted_ca_pem = ca_text.str();
     syslog_config.expected_name = config.syslog_server_name;
     if (auto checked = cluster::syslog_tls_sender::check_config(syslog_config); !checked)
-      return failure("syslog", checked.error());
+      return failure("syslog", checked.error().detail);
     node.syslog_sender = std::make_shared<cluster::syslog_tls_sender>(syslog_config);
   }
   if (auto held = node.security_store->get(actors::settings_version_record); held && *held)
@@ -470,7 +466,7 @@ start_result<> start_sip(running_node& node) {
   relay_options.workers = config.media_workers;
   auto relay = media::relay_pool::start(relay_options);
   if (!relay)
-    return refuse("media", relay.error());
+    return refuse("media", relay.error().detail);
   sip_options.relay = std::move(*relay);
   wire_sip_events(node, sip_options);
   auto sip_context = sip_tls_context(*node.pki_at_start);
@@ -499,7 +495,7 @@ start_result<> start_metrics(running_node& node) {
   const auto& config = node.config;
   try {
     node.exposer = std::make_unique<prometheus::Exposer>(
-        host_port(config.listen_address, config.metrics_port), 2);
+        join_host_port(config.listen_address, config.metrics_port), 2);
   } catch (const std::exception& e) {
     node.stop_actors();
     return failure("metrics", e.what());
@@ -513,7 +509,7 @@ start_result<> start_metrics(running_node& node) {
   node.telephony_metrics = std::make_shared<sip_metrics>(node.sip_server);
   node.exposer->RegisterCollectable(node.telephony_metrics);
   node.metrics_endpoint =
-      host_port(config.listen_address, node.exposer->GetListeningPorts().front());
+      join_host_port(config.listen_address, node.exposer->GetListeningPorts().front());
   logger("metrics")->info("event=listening service=metrics path=/metrics endpoint={}",
                           node.metrics_endpoint);
   return {};
@@ -576,7 +572,7 @@ start_result<> start_listeners(running_node& node) {
   }
   auto& listeners = *node.listeners;
   listeners.start(*node.server);
-  auto sip_port = [&](std::uint16_t port) { return host_port(config.listen_address, port); };
+  auto sip_port = [&](std::uint16_t port) { return join_host_port(config.listen_address, port); };
   listeners.add_endpoint("sip_udp", sip_port(node.sip_server->udp_port()));
   listeners.add_endpoint("sip_tcp", sip_port(node.sip_server->tcp_port()));
   listeners.add_endpoint("sip_tls", sip_port(node.sip_server->tls_port()));
@@ -600,7 +596,7 @@ start_result<> start_listeners(running_node& node) {
     close_listeners(node);
     return failure("cluster", "line listener: " + applied.error());
   }
-  listeners.add_endpoint("line", host_port(config.listen_address, line_listener->tls_port()));
+  listeners.add_endpoint("line", join_host_port(config.listen_address, line_listener->tls_port()));
   logger("cluster")->info("event=listening service=line port={} security={}",
                           line_listener->tls_port(), config.line_security);
   std::lock_guard lock(node.line_holder->mutex);
@@ -640,10 +636,10 @@ void start_dialers(running_node& node) {
   // Each line on its own thread, reconnecting by itself.
   cluster::dial_fn dial =
       [](const std::string& host, std::uint16_t port,
-         std::shared_ptr<SSL_CTX> ctx) -> std::expected<cluster::dialed_connection, std::string> {
+         std::shared_ptr<SSL_CTX> ctx) -> std::expected<cluster::dialed_connection, cluster::error> {
     auto address = resolve_address(host);
     if (!address)
-      return std::unexpected(address.error());
+      return std::unexpected(cluster::error{cluster::errc::connect_failed, address.error()});
     auto connection =
         cluster::tls_client_connection::connect(*address, port, std::move(ctx),
                                                 std::chrono::seconds(5));
@@ -694,7 +690,7 @@ int stop_node(running_node& node) {
   int exit_code = 0;
   for (auto* sealed : {node.security_store.get(), node.config_store.get()})
     if (auto flushed = sealed->flush(); !flushed) {
-      log->error("event=store_flush_failed reason={}", log_value(flushed.error()));
+      log->error("event=store_flush_failed reason={}", log_value(flushed.error().detail));
       exit_code = 1;
     }
   if (auto flushed = node.store->flush(); !flushed) {

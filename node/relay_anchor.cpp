@@ -2,12 +2,13 @@
 
 namespace ward::node {
 
-std::expected<relay_anchor::ports, std::string> relay_anchor::allocate() {
+std::expected<relay_anchor::ports, telephony::error> relay_anchor::allocate() {
   if (!relay_)
-    return std::unexpected("no media relay");
+    return std::unexpected(telephony::error{telephony::errc::media_unavailable, "no media relay"});
   auto allocation = relay_->allocate();
   if (!allocation)
-    return std::unexpected(allocation.error().detail);
+    return std::unexpected(
+        telephony::error{telephony::errc::media_unavailable, allocation.error().detail});
   return ports{allocation->id, allocation->port_a, allocation->port_b};
 }
 

@@ -16,7 +16,7 @@ public:
   relay_anchor(std::shared_ptr<media::relay_pool> relay, std::string address)
       : relay_(std::move(relay)), address_(std::move(address)) {}
   std::string address() const override { return address_; }
-  std::expected<ports, std::string> allocate() override;
+  std::expected<ports, telephony::error> allocate() override;
   void set_peer(std::uint64_t id, bool caller, const std::string& address,
                 std::uint16_t port) override;
   void release(std::uint64_t id) override;

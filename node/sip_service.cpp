@@ -46,10 +46,10 @@ sip_service::start(sip_service_options options) {
       telephony::nonce_authority(secret, options.realm, options.nonce_lifetime),
       registrar_settings);
   if (!registrar)
-    return std::unexpected("registrar: " + registrar.error());
+    return std::unexpected("registrar: " + registrar.error().detail);
   auto guard = telephony::sip_guard::create(options.guard);
   if (!guard)
-    return std::unexpected("guard: " + guard.error());
+    return std::unexpected("guard: " + guard.error().detail);
   auto bound = bind_socket(options.address, options.udp_port, SOCK_DGRAM);
   if (!bound)
     return std::unexpected(bound.error());
@@ -367,7 +367,7 @@ void sip_service::worker::dispatch() {
   for (auto& send : sends) {
     switch (send.to.kind) {
       case telephony::transport::udp:
-        if (auto target = socket_address(send.to.address, send.to.port))
+        if (auto target = sockaddr_of(send.to.address, send.to.port))
           outbox.add(std::move(send.text), *target);
         break;
       case telephony::transport::tcp:

@@ -1,5 +1,6 @@
 #include "node/sip_transport.hpp"
 
+#include "core/net_address.hpp"
 #include "node/tls_pump.hpp"
 
 #include <arpa/inet.h>
@@ -25,28 +26,16 @@ peer peer_of(const sockaddr_storage& from) {
   return {text, ntohs(v4.sin_port)};
 }
 
-std::optional<sockaddr_storage> socket_address(const std::string& address, std::uint16_t port) {
-  sockaddr_storage storage{};
-  void* numeric = nullptr;
-  if (address.find(':') != std::string::npos) {
-    auto& v6 = reinterpret_cast<sockaddr_in6&>(storage);
-    v6.sin6_family = AF_INET6;
-    v6.sin6_port = htons(port);
-    numeric = &v6.sin6_addr;
-  } else {
-    auto& v4 = reinterpret_cast<sockaddr_in&>(storage);
-    v4.sin_family = AF_INET;
-    v4.sin_port = htons(port);
-    numeric = &v4.sin_addr;
-  }
-  if (::inet_pton(storage.ss_family, address.c_str(), numeric) != 1)
+std::optional<sockaddr_storage> sockaddr_of(const std::string& address, std::uint16_t port) {
+  auto parsed = parse_ip_address(address);
+  if (!parsed)
     return std::nullopt;
-  return storage;
+  return to_socket_address({*parsed, port}).storage;
 }
 
 std::expected<std::pair<int, std::uint16_t>, std::string>
 bind_socket(const std::string& address, std::uint16_t port, int type) {
-  auto storage = socket_address(address, port);
+  auto storage = sockaddr_of(address, port);
   if (!storage)
     return std::unexpected("not an IP address: " + address);
   socklen_t length = storage->ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);

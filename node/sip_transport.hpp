@@ -35,7 +35,7 @@ peer peer_of(const sockaddr_storage& from);
 
 /// `address` (numeric IPv4 or IPv6) and `port` as a socket address; nullopt when the address
 /// is not numeric.
-std::optional<sockaddr_storage> socket_address(const std::string& address, std::uint16_t port);
+std::optional<sockaddr_storage> sockaddr_of(const std::string& address, std::uint16_t port);
 
 /// A non-blocking UDP (`SOCK_DGRAM`) or listening TCP (`SOCK_STREAM`) socket bound to
 /// `address`:`port`, with the port it got (for port 0).

@@ -37,7 +37,7 @@ std::expected<security::security_database, std::string> load_security(security::
   auto cost = security::production_argon2_cost;
   auto stored = store.get(actors::settings_record);
   if (!stored)
-    return std::unexpected(stored.error());
+    return std::unexpected(stored.error().detail);
   if (!*stored) {
     auto defaults = security::security_database::factory_defaults(cost, now, random);
     if (!defaults)
@@ -46,7 +46,7 @@ std::expected<security::security_database, std::string> load_security(security::
     if (auto written =
             store.put(actors::settings_record, security::encode_settings(database.settings()));
         !written)
-      return std::unexpected(written.error());
+      return std::unexpected(written.error().detail);
     security::audit_record record;
     record.kind = security::audit_kind::security_reset;
     record.action = "FirstStart";
@@ -58,13 +58,13 @@ std::expected<security::security_database, std::string> load_security(security::
   }
   auto settings = security::decode_settings(**stored);
   if (!settings)
-    return std::unexpected(settings.error());
+    return std::unexpected(settings.error().detail);
   security::security_database database(std::move(*settings), cost);
   if (database.apply_release_defaults(now, random))
     if (auto written =
             store.put(actors::settings_record, security::encode_settings(database.settings()));
         !written)
-      return std::unexpected(written.error());
+      return std::unexpected(written.error().detail);
   return database;
 }
 
@@ -72,12 +72,12 @@ std::expected<telephony::telephony_directory, std::string>
 load_directory(security::sealed_store& store, const node_config& config) {
   auto stored = store.get(actors::directory_record);
   if (!stored)
-    return std::unexpected(stored.error());
+    return std::unexpected(stored.error().detail);
   telephony::telephony_directory_data data;
   if (*stored) {
     auto decoded = telephony::decode_directory(**stored);
     if (!decoded)
-      return std::unexpected(decoded.error());
+      return std::unexpected(decoded.error().detail);
     data = std::move(*decoded);
   }
   return telephony::telephony_directory(std::move(data), config.sip_realm,
@@ -94,7 +94,7 @@ bootstrap_pki(const node_config& config, security::sealed_store& store,
   auto pki_log = logger("pki");
   auto stored = store.get(actors::pki_record_name);
   if (!stored)
-    return std::unexpected(stored.error());
+    return std::unexpected(stored.error().detail);
   pki::organisation fields{config.ca_organization, config.ca_organizational_unit,
                            config.ca_locality,     config.ca_state,
                            config.ca_country,      config.ca_email};
@@ -111,7 +111,7 @@ bootstrap_pki(const node_config& config, security::sealed_store& store,
   if (*stored) {
     auto decoded = security::decode_pki(**stored);
     if (!decoded)
-      return std::unexpected(decoded.error());
+      return std::unexpected(decoded.error().detail);
     state.record = std::move(*decoded);
   }
   if (config.role == node_role::primary && !state.record.ca) {
@@ -180,9 +180,9 @@ bootstrap_pki(const node_config& config, security::sealed_store& store,
   if (changed) {
     auto encoded = security::encode_pki(state.record);
     if (!encoded)
-      return std::unexpected(encoded.error());
+      return std::unexpected(encoded.error().detail);
     if (auto written = store.put(actors::pki_record_name, *encoded); !written)
-      return std::unexpected(written.error());
+      return std::unexpected(written.error().detail);
     if (auto written = pki::write_file_atomically(state.identity_dir / "identity.pem",
                                                   state.identity.to_pem().value_or(""), 0644);
         !written)

@@ -1,23 +1,11 @@
 #include "security/session_table.hpp"
 
+#include "core/hex.hpp"
+
 #include <array>
 #include <span>
 
 namespace ward::security {
-namespace {
-
-std::string to_hex(std::span<const std::byte> bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (auto b : bytes) {
-    out += digits[std::to_integer<unsigned>(b) >> 4];
-    out += digits[std::to_integer<unsigned>(b) & 0xf];
-  }
-  return out;
-}
-
-} // namespace
-
 session_table::session_table(const clock& time, const random_source& random,
                              std::chrono::seconds lifetime, std::size_t sweep_threshold)
     : time_(time), random_(random), lifetime_(lifetime), sweep_threshold_(sweep_threshold) {}

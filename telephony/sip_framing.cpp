@@ -37,7 +37,9 @@ std::optional<std::size_t> framed_length(std::string_view buffer) {
       return std::nullopt;
     body = length;
   }
-  if (!body || end + 4 + *body > max_sip_message)
+  // The length is checked on its own first: a Content-Length near 2^64 would otherwise wrap
+  // the sum below and frame a message shorter than its own headers.
+  if (!body || *body > max_sip_message || end + 4 + *body > max_sip_message)
     return std::nullopt;
   return buffer.size() >= end + 4 + *body ? std::optional<std::size_t>{end + 4 + *body}
                                           : std::optional<std::size_t>{0};

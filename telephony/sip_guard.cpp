@@ -120,18 +120,21 @@ std::string format_ip(const sip_guard::ip_key& key) {
   return to_string(unmapped(ip_address{ip_family::v6, key.bytes}));
 }
 
-std::expected<sip_guard::cidr, std::string> parse_cidr(std::string_view text) {
+std::expected<sip_guard::cidr, error> parse_cidr(std::string_view text) {
   auto block = ward::parse_cidr(text);
   if (!block) {
+    auto refuse = [text](const char* why) {
+      return std::unexpected(error{errc::bad_address, why + std::string(text)});
+    };
     switch (block.error()) {
       case address_errc::bad_prefix:
-        return std::unexpected("bad prefix length: " + std::string(text));
+        return refuse("bad prefix length: ");
       case address_errc::prefix_too_long:
-        return std::unexpected("prefix length too long: " + std::string(text));
+        return refuse("prefix length too long: ");
       case address_errc::host_bits_set:
-        return std::unexpected("host bits set: " + std::string(text));
+        return refuse("host bits set: ");
       default:
-        return std::unexpected("not an IP address: " + std::string(text));
+        return refuse("not an IP address: ");
     }
   }
   // Keys hold IPv4 as IPv4-mapped IPv6, so an IPv4 prefix counts past the 96-bit mapping.
@@ -197,7 +200,7 @@ std::expected<sip_guard, error> sip_guard::create(guard_policy policy) {
   for (const auto& entry : policy.allow_list) {
     auto block = parse_cidr(entry);
     if (!block)
-      return std::unexpected(error{errc::bad_address, "allow_list: " + block.error()});
+      return std::unexpected(with_context("allow_list", block.error()));
     allow.push_back(*block);
   }
   for (auto* list : {&policy.user_agent_allow, &policy.user_agent_block}) {

@@ -227,7 +227,7 @@ std::optional<sip_guard::ip_key> parse_ip(std::string_view text);
 /// The canonical text of a key: dotted quad for IPv4, RFC 5952 form for IPv6.
 std::string format_ip(const sip_guard::ip_key& key);
 /// "10.0.0.0/8", "2001:db8::/32", or a bare address (a single host); host bits must be 0.
-std::expected<sip_guard::cidr, std::string> parse_cidr(std::string_view text);
+std::expected<sip_guard::cidr, error> parse_cidr(std::string_view text);
 bool cidr_contains(const sip_guard::cidr& block, const sip_guard::ip_key& key);
 
 } // namespace ward::telephony

@@ -382,7 +382,7 @@ std::expected<sip_name_addr, sip_parse_error> convert_name_addr(const osip_from_
   auto uri = convert_uri(header->url, {}, uri_role::header);
   if (!uri)
     return std::unexpected(
-        fail(sip_parse_errc::bad_header, std::string(name) + ": " + uri.error()));
+        fail(sip_parse_errc::bad_header, std::string(name) + ": " + uri.error().detail));
   out.uri = std::move(*uri);
   auto tag = find_param(header->gen_params, "tag");
   out.tag = tag.value;

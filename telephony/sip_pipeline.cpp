@@ -1,5 +1,6 @@
 #include "telephony/sip_pipeline.hpp"
 
+#include "core/hex.hpp"
 #include "telephony/dial_plan.hpp"
 
 #include <algorithm>
@@ -10,16 +11,11 @@ namespace {
 
 constexpr std::string_view allowed_methods = "INVITE, ACK, BYE, CANCEL, REGISTER, OPTIONS";
 
-std::string hex_token(const random_source& random, std::size_t bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::vector<std::byte> raw(bytes);
+/// A fresh To tag: 8 random bytes as hex.
+std::string random_tag(const random_source& random) {
+  std::array<std::byte, 8> raw{};
   random(raw);
-  std::string out;
-  for (auto b : raw) {
-    out += digits[std::to_integer<unsigned>(b) >> 4];
-    out += digits[std::to_integer<unsigned>(b) & 0xf];
-  }
-  return out;
+  return to_hex(std::span<const std::byte>(raw));
 }
 
 bool from_line(const sip_endpoint& from) {
@@ -248,7 +244,7 @@ sip_outcome sip_pipeline::process(std::string_view data, const sip_endpoint& fro
 
 void sip_pipeline::reply(const request_context& request, int code, std::string_view reason,
                          const std::vector<std::pair<std::string, std::string>>& headers) {
-  auto text = build_response(request.message, code, reason, headers, hex_token(random_, 8),
+  auto text = build_response(request.message, code, reason, headers, random_tag(random_),
                              received_address(request.from), received_port(request.from));
   request.sends.push_back({request.from, std::move(text)});
 }
@@ -324,7 +320,7 @@ void sip_pipeline::answer_once(const request_context& request) {
     return;
   }
   std::string response;
-  auto tag = hex_token(random_, 8);
+  auto tag = random_tag(random_);
   if (message.method == "REGISTER" && !from_line(request.from)) {
     response = answer_register(request, source, tag);
   } else if (message.method == "OPTIONS") {

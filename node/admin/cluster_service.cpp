@@ -99,7 +99,7 @@ public:
                        auto records = events->list(node, after, limit);
                        if (!records)
                          return std::unexpected(security::security_error{
-                             security::security_errc::storage_failure, "events", records.error()});
+                             security::security_errc::storage_failure, "events", records.error().detail});
                        for (const auto& record : *records)
                          fill(reply->add_records(), record);
                        return {};

@@ -153,7 +153,7 @@ struct rig {
 std::unique_ptr<cluster::tls_client_connection>
 connect_line(std::uint16_t port, std::shared_ptr<SSL_CTX> ctx = client_context()) {
   auto connected = cluster::tls_client_connection::connect("127.0.0.1", port, std::move(ctx), 5s);
-  REQUIRE_MESSAGE(connected.has_value(), connected.error());
+  REQUIRE_MESSAGE(connected.has_value(), connected.error().detail);
   return std::move(*connected);
 }
 
@@ -401,18 +401,19 @@ TEST_CASE("LINE-1 connecting to a closed port fails with the reason") {
   const auto port = closed_port();
   auto refused = cluster::tls_client_connection::connect("127.0.0.1", port, client_context(), 2s);
   REQUIRE_FALSE(refused.has_value());
-  MESSAGE(refused.error());
-  CHECK(refused.error() ==
+  MESSAGE(refused.error().detail);
+  CHECK(refused.error().detail ==
         "cannot connect to 127.0.0.1:" + std::to_string(port) + ": Connection refused");
+  CHECK(refused.error().code == cluster::errc::connect_failed);
 
   auto nonsense =
       cluster::tls_client_connection::connect("not-an-address", 1, client_context(), 2s);
   REQUIRE_FALSE(nonsense.has_value());
-  CHECK(nonsense.error().starts_with("cannot connect to not-an-address:1: "));
+  CHECK(nonsense.error().detail.starts_with("cannot connect to not-an-address:1: "));
 
   auto no_context = cluster::tls_client_connection::connect("127.0.0.1", port, nullptr, 2s);
   REQUIRE_FALSE(no_context.has_value());
-  CHECK(no_context.error().find("no TLS context") != std::string::npos);
+  CHECK(no_context.error().detail.find("no TLS context") != std::string::npos);
 }
 
 TEST_CASE("LINE-1 a server that never answers the handshake times out within the bound") {
@@ -422,8 +423,8 @@ TEST_CASE("LINE-1 a server that never answers the handshake times out within the
       cluster::tls_client_connection::connect("127.0.0.1", silent.port, client_context(), 300ms);
   const auto took = std::chrono::steady_clock::now() - started;
   REQUIRE_FALSE(timed_out.has_value());
-  MESSAGE(timed_out.error());
-  CHECK(timed_out.error() == "TLS handshake with 127.0.0.1:" + std::to_string(silent.port) +
+  MESSAGE(timed_out.error().detail);
+  CHECK(timed_out.error().detail == "TLS handshake with 127.0.0.1:" + std::to_string(silent.port) +
                                  " failed: handshake timed out");
   CHECK(took >= 250ms);
   CHECK(took < 2s);

@@ -62,6 +62,12 @@ TEST_CASE("framed_length: broken framing is refused") {
   }
 }
 
+TEST_CASE("SIP-4 framed_length: a Content-Length that would wrap the frame's end is refused") {
+  // 2^64 - 10: added to the header length it would wrap to a frame inside the headers.
+  CHECK_FALSE(framed_length(with_body("Content-Length: 18446744073709551606", "")).has_value());
+  CHECK_FALSE(framed_length(with_body("l: 18446744073709551615", "x")).has_value());
+}
+
 TEST_CASE("framed_length: headers of exactly the largest message size still wait for the end") {
   std::string waiting(max_sip_message, 'a');
   CHECK(framed_length(waiting) == 0u);
