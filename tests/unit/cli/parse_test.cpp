@@ -88,8 +88,8 @@ TEST_CASE("checked_extension_number takes digits only") {
 }
 
 TEST_CASE("sip_settings_of sets only the keys it is given") {
-  auto request = sip_settings_of({"strict_sips=on", "rtp_port_min=20000", "direct_media=off",
-                                  "emergency_extension=2100"});
+  auto request = sip_settings_of(
+      {"strict_sips=on", "rtp_port_min=20000", "direct_media=off", "emergency_extension=2100"});
   CHECK(request.strict_sips());
   CHECK(request.rtp_port_min() == 20000);
   CHECK_FALSE(request.direct_media());
@@ -116,8 +116,9 @@ TEST_CASE("sip_settings_of refuses bad assignments before anything is sent") {
   CHECK(usage_message([] { sip_settings_of({"strict_sips"}); }) ==
         std::string("expected key=value, got 'strict_sips'; keys are ") + sip_setting_keys);
   CHECK(usage_message([] { sip_settings_of({"=on"}); }) != "");
-  CHECK(usage_message([] { sip_settings_of({"strict_sips=on", "strict_sips=off"}); }) ==
-        "strict_sips is given twice");
+  CHECK(usage_message([] {
+          sip_settings_of({"strict_sips=on", "strict_sips=off"});
+        }) == "strict_sips is given twice");
   CHECK(usage_message([] { sip_settings_of({"strict_sips=maybe"}); }) ==
         "strict_sips takes on or off, got 'maybe'");
   CHECK(usage_message([] { sip_settings_of({"rtp_port_min=65536"}); }) ==

@@ -19,8 +19,8 @@ TEST_CASE("the session file is $WARD_SESSION_FILE, else under the config home") 
 }
 
 TEST_CASE("a saved token is read back, from a file only its owner can read") {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("ward-session-test-" + std::to_string(::getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("ward-session-test-" + std::to_string(::getpid()));
   auto path = (dir / "nested" / "session").string();
   CHECK(read_token(path).empty());
   save_token(path, "tok-123");
