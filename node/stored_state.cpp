@@ -24,7 +24,7 @@ append_anchored(security::audit_log& audit, security::sealed_store& store,
                                   std::to_string(appended->sequence) + " " + appended->hash);
         !anchored)
       return std::unexpected(
-          security::audit_error{security::audit_errc::io_error, anchored.error()});
+          security::audit_error{security::audit_errc::io_error, anchored.error().detail});
   return appended;
 }
 

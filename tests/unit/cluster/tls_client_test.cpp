@@ -462,10 +462,10 @@ TEST_CASE("TLS-2 a client at high and a server with only weak TLS 1.2 ciphers sh
       "127.0.0.1", socket.port, client_context(pki::tls_strength::high), 5s);
   server.join();
   REQUIRE_FALSE(refused.has_value());
-  MESSAGE(refused.error());
-  CHECK(refused.error().starts_with("TLS handshake with 127.0.0.1:" + std::to_string(socket.port) +
+  MESSAGE(refused.error().detail);
+  CHECK(refused.error().detail.starts_with("TLS handshake with 127.0.0.1:" + std::to_string(socket.port) +
                                     " failed: "));
-  CHECK(refused.error().find("handshake failure") != std::string::npos);
+  CHECK(refused.error().detail.find("handshake failure") != std::string::npos);
   CHECK(server_error == "no shared cipher");
 }
 

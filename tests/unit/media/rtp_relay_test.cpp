@@ -158,7 +158,7 @@ std::unique_ptr<rtp_relay> start_relay(std::uint16_t first, std::uint16_t last,
                                        std::string address = "127.0.0.1") {
   auto relay = rtp_relay::start(
       {.address = std::move(address), .ports = {first, last}, .max_sessions = max_sessions});
-  REQUIRE_MESSAGE(relay.has_value(), (relay ? std::string() : relay.error()));
+  REQUIRE_MESSAGE(relay.has_value(), (relay ? std::string() : relay.error().detail));
   return std::move(*relay);
 }
 

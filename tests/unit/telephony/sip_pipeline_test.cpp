@@ -20,7 +20,7 @@ namespace {
 class idle_anchor final : public media_anchor {
 public:
   std::string address() const override { return "198.51.100.1"; }
-  std::expected<ports, std::string> allocate() override {
+  std::expected<ports, error> allocate() override {
     ++next_;
     return ports{next_, static_cast<std::uint16_t>(30000 + 4 * next_),
                  static_cast<std::uint16_t>(30002 + 4 * next_)};
