@@ -37,8 +37,9 @@ event_store::store(const std::string& node, const std::vector<security::audit_re
       break;
     auto encoded = security::encode_audit_record(record);
     if (!encoded)
-      return std::unexpected(error{errc::damaged_record, "event " + std::to_string(record.sequence) +
-                                                             ": " + encoded.error().detail});
+      return std::unexpected(
+          error{errc::damaged_record,
+                "event " + std::to_string(record.sequence) + ": " + encoded.error().detail});
     batch.emplace_back(event_key(node, record.sequence), std::move(*encoded));
     up_to = record.sequence;
   }

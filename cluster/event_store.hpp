@@ -24,8 +24,8 @@ public:
   /// sequence up to which every record of the node is now stored: what the node may drop
   /// from its outbox. Records after a gap are not stored, so the node sends them again
   /// from where the gap starts.
-  std::expected<std::uint64_t, error>
-  store(const std::string& node, const std::vector<security::audit_record>& records);
+  std::expected<std::uint64_t, error> store(const std::string& node,
+                                            const std::vector<security::audit_record>& records);
 
   /// The highest sequence of `node` stored without gaps; 0 for none.
   std::uint64_t stored_up_to(const std::string& node) const;

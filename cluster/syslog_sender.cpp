@@ -72,7 +72,8 @@ std::expected<void, error> load_trusted_cas(SSL_CTX* ctx, const std::string& pem
   int count = 0;
   while (x509_ptr cert{PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)}) {
     if (X509_STORE_add_cert(store, cert.get()) != 1)
-      return std::unexpected(error{errc::invalid_config, "trusted CA not usable: " + openssl_errors()});
+      return std::unexpected(
+          error{errc::invalid_config, "trusted CA not usable: " + openssl_errors()});
     ++count;
   }
   // The loop ends on the "no start line" error of the end of input; only a CA-less input
@@ -83,22 +84,24 @@ std::expected<void, error> load_trusted_cas(SSL_CTX* ctx, const std::string& pem
   return {};
 }
 
-std::expected<void, error> load_client_identity(SSL_CTX* ctx,
-                                                      const syslog_tls_config& config) {
+std::expected<void, error> load_client_identity(SSL_CTX* ctx, const syslog_tls_config& config) {
   if (config.client_cert_pem.empty() && config.client_key_pem.empty())
     return {};
   if (config.client_cert_pem.empty() || config.client_key_pem.empty())
-    return std::unexpected(error{errc::invalid_config, "client certificate and key must be given together"});
+    return std::unexpected(
+        error{errc::invalid_config, "client certificate and key must be given together"});
   auto cert_bio = memory_bio(config.client_cert_pem);
   x509_ptr cert{PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr)};
   if (!cert)
     return std::unexpected(error{errc::invalid_config, "client certificate: " + openssl_errors()});
   if (SSL_CTX_use_certificate(ctx, cert.get()) != 1)
-    return std::unexpected(error{errc::invalid_config, "client certificate not usable: " + openssl_errors()});
+    return std::unexpected(
+        error{errc::invalid_config, "client certificate not usable: " + openssl_errors()});
   // Further certificates in the PEM are the intermediates the receiver needs.
   while (x509_ptr extra{PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr)}) {
     if (SSL_CTX_add1_chain_cert(ctx, extra.get()) != 1)
-      return std::unexpected(error{errc::invalid_config, "client chain certificate not usable: " + openssl_errors()});
+      return std::unexpected(
+          error{errc::invalid_config, "client chain certificate not usable: " + openssl_errors()});
   }
   ERR_clear_error();
   auto key_bio = memory_bio(config.client_key_pem);
@@ -106,14 +109,16 @@ std::expected<void, error> load_client_identity(SSL_CTX* ctx,
   if (!key)
     return std::unexpected(error{errc::invalid_config, "client key: " + openssl_errors()});
   if (SSL_CTX_use_PrivateKey(ctx, key.get()) != 1 || SSL_CTX_check_private_key(ctx) != 1)
-    return std::unexpected(error{errc::invalid_config, "client key does not match the certificate: " + openssl_errors()});
+    return std::unexpected(error{errc::invalid_config,
+                                 "client key does not match the certificate: " + openssl_errors()});
   return {};
 }
 
 std::expected<ssl_ctx_ptr, error> make_context(const syslog_tls_config& config) {
   ERR_clear_error();
   if (!parse_address(config.address, config.port))
-    return std::unexpected(error{errc::invalid_config, "address is not a numeric IPv4 or IPv6 address: " + config.address});
+    return std::unexpected(error{
+        errc::invalid_config, "address is not a numeric IPv4 or IPv6 address: " + config.address});
   if (config.port == 0)
     return std::unexpected(error{errc::invalid_config, "port 0 cannot be connected to"});
   if (config.trusted_ca_pem.empty())
@@ -293,9 +298,9 @@ wait_result wait_for(int fd, short events, int wake_fd, const std::atomic<bool>&
 /// Waits for what SSL_get_error asked for, or explains why the call failed for good (as
 /// `code` unless the sender is stopping).
 std::expected<void, error> wait_for_ssl(SSL* ssl, int result, int fd, int wake_fd,
-                                              const std::atomic<bool>& stopping,
-                                              std::chrono::steady_clock::time_point deadline,
-                                              const char* what, errc code) {
+                                        const std::atomic<bool>& stopping,
+                                        std::chrono::steady_clock::time_point deadline,
+                                        const char* what, errc code) {
   const int saved_errno = errno;
   const int ssl_error = SSL_get_error(ssl, result);
   short events = 0;
@@ -306,9 +311,10 @@ std::expected<void, error> wait_for_ssl(SSL* ssl, int result, int fd, int wake_f
   else if (ssl_error == SSL_ERROR_ZERO_RETURN)
     return std::unexpected(error{code, std::string(what) + ": receiver closed the connection"});
   else if (ssl_error == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
-    return std::unexpected(error{code, std::string(what) + ": " +
-                           (saved_errno != 0 ? errno_text(saved_errno)
-                                             : std::string("connection closed by receiver"))});
+    return std::unexpected(
+        error{code, std::string(what) + ": " +
+                        (saved_errno != 0 ? errno_text(saved_errno)
+                                          : std::string("connection closed by receiver"))});
   else
     return std::unexpected(error{code, std::string(what) + ": " + openssl_errors()});
   switch (wait_for(fd, events, wake_fd, stopping, deadline)) {
@@ -324,8 +330,7 @@ std::expected<void, error> wait_for_ssl(SSL* ssl, int result, int fd, int wake_f
 
 } // namespace
 
-std::expected<std::unique_ptr<syslog_tls_sender::connection>, error>
-syslog_tls_sender::connect() {
+std::expected<std::unique_ptr<syslog_tls_sender::connection>, error> syslog_tls_sender::connect() {
   ERR_clear_error();
   const auto address = parse_address(config_.address, config_.port);
   const std::string peer = config_.address + " port " + std::to_string(config_.port);
@@ -338,7 +343,8 @@ syslog_tls_sender::connect() {
   if (::connect(conn->fd, reinterpret_cast<const sockaddr*>(&address->storage), address->length) !=
       0) {
     if (errno != EINPROGRESS)
-      return std::unexpected(error{errc::connect_failed, "connect to " + peer + ": " + errno_text(errno)});
+      return std::unexpected(
+          error{errc::connect_failed, "connect to " + peer + ": " + errno_text(errno)});
     switch (wait_for(conn->fd, POLLOUT, wake_fd_, stopping_, deadline)) {
       case wait_result::ready:
         break;
@@ -366,12 +372,14 @@ syslog_tls_sender::connect() {
   // X509_check_ip_asc), so a wrong name fails the handshake before any message is sent.
   if (is_ip_literal(name)) {
     if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(conn->ssl.get()), name.c_str()) != 1)
-      return std::unexpected(error{errc::connect_failed, "expected IP " + name + ": " + openssl_errors()});
+      return std::unexpected(
+          error{errc::connect_failed, "expected IP " + name + ": " + openssl_errors()});
   } else {
     SSL_set_hostflags(conn->ssl.get(), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
     if (SSL_set1_host(conn->ssl.get(), name.c_str()) != 1 ||
         SSL_set_tlsext_host_name(conn->ssl.get(), name.c_str()) != 1)
-      return std::unexpected(error{errc::connect_failed, "expected name " + name + ": " + openssl_errors()});
+      return std::unexpected(
+          error{errc::connect_failed, "expected name " + name + ": " + openssl_errors()});
   }
 
   for (;;) {
@@ -384,8 +392,10 @@ syslog_tls_sender::connect() {
                                "TLS handshake", errc::connect_failed);
     if (!waited) {
       if (verify != X509_V_OK)
-        return std::unexpected(error{errc::connect_failed, "TLS handshake with " + peer +
-            ": certificate verification failed: " + X509_verify_cert_error_string(verify)});
+        return std::unexpected(error{
+            errc::connect_failed,
+            "TLS handshake with " + peer +
+                ": certificate verification failed: " + X509_verify_cert_error_string(verify)});
       return std::unexpected(error{waited.error().code, waited.error().detail + " (" + peer + ")"});
     }
   }
@@ -420,7 +430,7 @@ std::expected<void, error> syslog_tls_sender::check_alive(connection& conn) {
 }
 
 std::expected<void, error> syslog_tls_sender::write_frame(connection& conn,
-                                                                const std::string& frame) {
+                                                          const std::string& frame) {
   const auto deadline = std::chrono::steady_clock::now() + config_.io_timeout;
   for (;;) {
     ERR_clear_error();
@@ -429,9 +439,8 @@ std::expected<void, error> syslog_tls_sender::write_frame(connection& conn,
     // Without SSL_MODE_ENABLE_PARTIAL_WRITE a positive result is the whole frame.
     if (result > 0)
       return {};
-    auto waited =
-        wait_for_ssl(conn.ssl.get(), result, conn.fd, wake_fd_, stopping_, deadline, "write",
-                     errc::connection_lost);
+    auto waited = wait_for_ssl(conn.ssl.get(), result, conn.fd, wake_fd_, stopping_, deadline,
+                               "write", errc::connection_lost);
     if (!waited)
       return waited;
   }

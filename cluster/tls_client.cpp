@@ -44,8 +44,7 @@ int milliseconds_left(clock::time_point deadline) {
 
 /// A TCP connection to `address`:`port` made by `deadline`, non-blocking.
 std::expected<unique_fd, error> connect_tcp(const std::string& address, std::uint16_t port,
-                                                  const std::string& where,
-                                                  clock::time_point deadline) {
+                                            const std::string& where, clock::time_point deadline) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -55,17 +54,20 @@ std::expected<unique_fd, error> connect_tcp(const std::string& address, std::uin
   addrinfo* found = nullptr;
   if (int code = ::getaddrinfo(address.c_str(), std::to_string(port).c_str(), &hints, &found);
       code != 0)
-    return std::unexpected(error{errc::connect_failed, "cannot connect to " + where + ": " + ::gai_strerror(code)});
+    return std::unexpected(
+        error{errc::connect_failed, "cannot connect to " + where + ": " + ::gai_strerror(code)});
   std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owned(found, ::freeaddrinfo);
 
   unique_fd fd(::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd)
-    return std::unexpected(error{errc::connect_failed, "cannot connect to " + where + ": " + errno_text(errno)});
+    return std::unexpected(
+        error{errc::connect_failed, "cannot connect to " + where + ": " + errno_text(errno)});
   if (::connect(fd.get(), found->ai_addr, found->ai_addrlen) == 0)
     return fd;
   // EINTR on a non-blocking connect leaves it running, like EINPROGRESS.
   if (errno != EINPROGRESS && errno != EINTR)
-    return std::unexpected(error{errc::connect_failed, "cannot connect to " + where + ": " + errno_text(errno)});
+    return std::unexpected(
+        error{errc::connect_failed, "cannot connect to " + where + ": " + errno_text(errno)});
 
   for (;;) {
     pollfd writable{fd.get(), POLLOUT, 0};
@@ -73,7 +75,8 @@ std::expected<unique_fd, error> connect_tcp(const std::string& address, std::uin
     if (ready < 0 && errno == EINTR)
       continue;
     if (ready < 0)
-      return std::unexpected(error{errc::connect_failed, "cannot connect to " + where + ": " + errno_text(errno)});
+      return std::unexpected(
+          error{errc::connect_failed, "cannot connect to " + where + ": " + errno_text(errno)});
     if (ready == 0)
       return std::unexpected(error{errc::connect_failed, "connecting to " + where + " timed out"});
     break;
@@ -83,7 +86,8 @@ std::expected<unique_fd, error> connect_tcp(const std::string& address, std::uin
   if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &failure, &length) != 0)
     failure = errno;
   if (failure != 0)
-    return std::unexpected(error{errc::connect_failed, "cannot connect to " + where + ": " + errno_text(failure)});
+    return std::unexpected(
+        error{errc::connect_failed, "cannot connect to " + where + ": " + errno_text(failure)});
   return fd;
 }
 
@@ -131,7 +135,8 @@ tls_client_connection::connect(const std::string& address, std::uint16_t port,
   const auto deadline = clock::now() + timeout;
   const std::string where = join_host_port(address, port);
   if (!ctx)
-    return std::unexpected(error{errc::connect_failed, "cannot connect to " + where + ": no TLS context"});
+    return std::unexpected(
+        error{errc::connect_failed, "cannot connect to " + where + ": no TLS context"});
 
   auto s = std::make_unique<state>();
   s->ctx = std::move(ctx);
@@ -139,7 +144,8 @@ tls_client_connection::connect(const std::string& address, std::uint16_t port,
   std::string pipe_error;
   s->stop = make_wake_pipe(pipe_error);
   if (!pipe_error.empty())
-    return std::unexpected(error{errc::connect_failed, "cannot connect to " + where + ": " + pipe_error});
+    return std::unexpected(
+        error{errc::connect_failed, "cannot connect to " + where + ": " + pipe_error});
 
   auto socket = connect_tcp(address, port, where, deadline);
   if (!socket)
@@ -148,17 +154,20 @@ tls_client_connection::connect(const std::string& address, std::uint16_t port,
 
   auto created = tls_stream::create(std::move(*socket), s->ctx.get(), tls_stream::role::client);
   if (!created)
-    return std::unexpected(error{errc::connect_failed, "cannot set up TLS for " + where + ": " + created.error()});
+    return std::unexpected(
+        error{errc::connect_failed, "cannot set up TLS for " + where + ": " + created.error()});
   s->stream = std::move(*created);
   SSL* ssl = s->stream->native();
   // Ward's listeners refuse a client offering ALPN without "h2": the stream is HTTP/2.
   static constexpr unsigned char h2[] = {2, 'h', '2'};
   if (SSL_set_alpn_protos(ssl, h2, sizeof(h2)) != 0) // 0 is success here
-    return std::unexpected(error{errc::connect_failed, "cannot set up TLS for " + where + ": cannot offer ALPN h2"});
+    return std::unexpected(
+        error{errc::connect_failed, "cannot set up TLS for " + where + ": cannot offer ALPN h2"});
 
   auto shaken = s->stream->handshake(deadline, -1);
   if (shaken.kind != tls_outcome::done)
-    return std::unexpected(error{errc::connect_failed, "TLS handshake with " + where + " failed: " + shaken.cause});
+    return std::unexpected(
+        error{errc::connect_failed, "TLS handshake with " + where + " failed: " + shaken.cause});
 
   s->chain = peer_certificates(ssl);
   s->exporter = line_binding_hex(ssl);
@@ -167,7 +176,8 @@ tls_client_connection::connect(const std::string& address, std::uint16_t port,
 
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) != 0)
-    return std::unexpected(error{errc::connect_failed, "cannot create a socketpair for gRPC: " + errno_text(errno)});
+    return std::unexpected(
+        error{errc::connect_failed, "cannot create a socketpair for gRPC: " + errno_text(errno)});
   s->ours = unique_fd(pair[0]);
   s->theirs = unique_fd(pair[1]);
 
@@ -180,7 +190,8 @@ tls_client_connection::connect(const std::string& address, std::uint16_t port,
     raw->pump_thread = std::thread([raw] { raw->run(); });
   } catch (const std::system_error& failure) {
     raw->running = false;
-    return std::unexpected(error{errc::connect_failed, std::string("cannot start the TLS pump thread: ") + failure.what()});
+    return std::unexpected(error{
+        errc::connect_failed, std::string("cannot start the TLS pump thread: ") + failure.what()});
   }
   return connection;
 }

@@ -236,15 +236,16 @@ std::expected<std::unique_ptr<rtp_relay>, relay_error> rtp_relay::start(rtp_rela
     return std::unexpected(relay_error{relay_errc::invalid_config,
                                        "the RTP port range must start on a non-zero even port"});
   if (ports.first >= ports.last)
-    return std::unexpected(
-        relay_error{relay_errc::invalid_config, "the RTP port range must end above its first port"});
+    return std::unexpected(relay_error{relay_errc::invalid_config,
+                                       "the RTP port range must end above its first port"});
   // The last port of an odd-sized range has no RTCP partner and is never used.
   const std::size_t pairs = (static_cast<std::size_t>(ports.last) - ports.first + 1) / 2;
   if (pairs < 2)
     return std::unexpected(relay_error{relay_errc::invalid_config,
                                        "the RTP port range must hold two port pairs, one per leg"});
   if (options.max_sessions == 0)
-    return std::unexpected(relay_error{relay_errc::invalid_config, "max_sessions must be positive"});
+    return std::unexpected(
+        relay_error{relay_errc::invalid_config, "max_sessions must be positive"});
   auto host = parse_host(options.address);
   if (!host)
     return std::unexpected(
@@ -252,9 +253,9 @@ std::expected<std::unique_ptr<rtp_relay>, relay_error> rtp_relay::start(rtp_rela
   // A trial bind finds an address that is not local now rather than at the first call.
   auto trial = bind_udp(*host, 0);
   if (!trial)
-    return std::unexpected(relay_error{relay_errc::socket_failure, "cannot bind UDP " +
-                                                                       options.address + ": " +
-                                                                       std::strerror(trial.error())});
+    return std::unexpected(
+        relay_error{relay_errc::socket_failure,
+                    "cannot bind UDP " + options.address + ": " + std::strerror(trial.error())});
   ::close(*trial);
 
   int epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
@@ -276,9 +277,9 @@ std::expected<std::unique_ptr<rtp_relay>, relay_error> rtp_relay::start(rtp_rela
   try {
     relay->thread_ = std::thread([self = relay.get()] { self->run(); });
   } catch (const std::system_error& failure) {
-    return std::unexpected(relay_error{relay_errc::socket_failure,
-                                       std::string("cannot start the relay thread: ") +
-                                           failure.what()});
+    return std::unexpected(
+        relay_error{relay_errc::socket_failure,
+                    std::string("cannot start the relay thread: ") + failure.what()});
   }
   return relay;
 }

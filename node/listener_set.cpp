@@ -109,8 +109,9 @@ std::expected<void, std::string> listener_set::reload(const security::security_s
 std::string listener_set::status_endpoint() const {
   std::lock_guard lock(mutex_);
   auto status = listeners_.find(security::service_name::system_status);
-  return status == listeners_.end() ? std::string{}
-                                    : join_host_port(config_.listen_address, status->second->tls_port());
+  return status == listeners_.end()
+             ? std::string{}
+             : join_host_port(config_.listen_address, status->second->tls_port());
 }
 
 void listener_set::add_endpoint(std::string name, std::string endpoint) {

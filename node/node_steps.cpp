@@ -634,15 +634,14 @@ start_result<> apply_security_levels(running_node& node) {
 
 void start_dialers(running_node& node) {
   // Each line on its own thread, reconnecting by itself.
-  cluster::dial_fn dial =
-      [](const std::string& host, std::uint16_t port,
-         std::shared_ptr<SSL_CTX> ctx) -> std::expected<cluster::dialed_connection, cluster::error> {
+  cluster::dial_fn dial = [](const std::string& host, std::uint16_t port,
+                             std::shared_ptr<SSL_CTX> ctx)
+      -> std::expected<cluster::dialed_connection, cluster::error> {
     auto address = resolve_address(host);
     if (!address)
       return std::unexpected(cluster::error{cluster::errc::connect_failed, address.error()});
-    auto connection =
-        cluster::tls_client_connection::connect(*address, port, std::move(ctx),
-                                                std::chrono::seconds(5));
+    auto connection = cluster::tls_client_connection::connect(*address, port, std::move(ctx),
+                                                              std::chrono::seconds(5));
     if (!connection)
       return std::unexpected(connection.error());
     cluster::dialed_connection dialed;
@@ -654,8 +653,8 @@ void start_dialers(running_node& node) {
   };
   for (const auto& peer : node.config.lines)
     node.dialers.push_back(std::make_unique<cluster::line_dialer>(
-        *node.actor_system, node.line_actor, cluster::line_target{peer.name, peer.address, peer.port},
-        dial, node.random));
+        *node.actor_system, node.line_actor,
+        cluster::line_target{peer.name, peer.address, peer.port}, dial, node.random));
 }
 
 int stop_node(running_node& node) {

@@ -45,12 +45,16 @@ lockout_event record_failure(lock_state& state, const lockout_rule& rule, time_p
   return lockout_event::none;
 }
 
-void record_success(lock_state& state) { state.recent_failures.clear(); }
+void record_success(lock_state& state) {
+  state.recent_failures.clear();
+}
 
 bool is_locked(const lock_state& state, time_point now) {
   return state.locked_permanently || (state.locked_until && now < *state.locked_until);
 }
 
-void unlock(lock_state& state) { state = lock_state{}; }
+void unlock(lock_state& state) {
+  state = lock_state{};
+}
 
 } // namespace ward::security

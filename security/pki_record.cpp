@@ -55,7 +55,8 @@ std::expected<pki_record, error> decode_pki(std::string_view text) {
     pki_record record;
     auto trust = pki::trust_store::deserialize(document.at("trust").get<std::string>());
     if (!trust)
-      return std::unexpected(error{errc::damaged_record, "damaged trusted certificate store: " + trust.error().detail});
+      return std::unexpected(error{errc::damaged_record,
+                                   "damaged trusted certificate store: " + trust.error().detail});
     record.trust = std::move(*trust);
     if (document.contains("ca")) {
       const auto& ca = document.at("ca");
@@ -63,7 +64,8 @@ std::expected<pki_record, error> decode_pki(std::string_view text) {
           ca.at("certificate").get<std::string>(), ca.at("key").get<std::string>(),
           ca.at("chain").get<std::string>(), ca.at("last_serial").get<std::string>());
       if (!loaded)
-        return std::unexpected(error{errc::damaged_record, "damaged certificate authority: " + loaded.error().detail});
+        return std::unexpected(
+            error{errc::damaged_record, "damaged certificate authority: " + loaded.error().detail});
       record.ca = std::move(*loaded);
     }
     for (const auto& entry : document.at("issued")) {
@@ -79,7 +81,8 @@ std::expected<pki_record, error> decode_pki(std::string_view text) {
       record.revoked[serial] = from_unix(when.get<std::int64_t>());
     return record;
   } catch (const json::exception& e) {
-    return std::unexpected(error{errc::damaged_record, std::string("damaged certificate state: ") + e.what()});
+    return std::unexpected(
+        error{errc::damaged_record, std::string("damaged certificate state: ") + e.what()});
   }
 }
 

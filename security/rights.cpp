@@ -45,8 +45,7 @@ constexpr std::array rights_table{
     right_info{web_backup, rights_set::web_services, svc, "web_backup"},
     right_info{web_restore, rights_set::web_services, svc, "web_restore"},
     right_info{web_upgrade, rights_set::web_services, svc, "web_upgrade"},
-    right_info{web_service_monitor_read, rights_set::web_services, svc,
-               "web_service_monitor_read"},
+    right_info{web_service_monitor_read, rights_set::web_services, svc, "web_service_monitor_read"},
     right_info{management_api_read, rights_set::web_services, svc, "management_api_read"},
     right_info{management_api_write, rights_set::web_services, svc, "management_api_write"},
     right_info{web_manager_access, rights_set::web_manager, svc, "web_manager_access"},
@@ -70,9 +69,9 @@ constexpr std::array rights_table{
 static_assert(std::size(rights_table) == static_cast<std::size_t>(turn_server_connection) + 1,
               "every right has exactly one row, in declaration order");
 
-constexpr std::array set_names{"configuration", "security_administrator", "system_status",
-                               "telephony_apis", "http",          "web_services",
-                               "web_manager",   "external"};
+constexpr std::array set_names{
+    "configuration", "security_administrator", "system_status", "telephony_apis",
+    "http",          "web_services",           "web_manager",   "external"};
 
 std::set<right> all_except(rights_set set, right excluded) {
   auto rights = all_service_rights(set);
@@ -93,11 +92,17 @@ rights_group group(std::string name, std::set<right> rights) {
 
 } // namespace
 
-std::span<const right_info> all_rights() { return rights_table; }
+std::span<const right_info> all_rights() {
+  return rights_table;
+}
 
-const right_info& info(right id) { return rights_table.at(static_cast<std::size_t>(id)); }
+const right_info& info(right id) {
+  return rights_table.at(static_cast<std::size_t>(id));
+}
 
-std::string_view to_string(right id) { return info(id).name; }
+std::string_view to_string(right id) {
+  return info(id).name;
+}
 
 std::optional<right> parse_right(std::string_view name) {
   for (const auto& row : rights_table)
@@ -106,7 +111,9 @@ std::optional<right> parse_right(std::string_view name) {
   return std::nullopt;
 }
 
-std::string_view to_string(rights_set set) { return set_names.at(static_cast<std::size_t>(set)); }
+std::string_view to_string(rights_set set) {
+  return set_names.at(static_cast<std::size_t>(set));
+}
 
 std::optional<rights_set> parse_rights_set(std::string_view name) {
   for (std::size_t i = 0; i < set_names.size(); ++i)
@@ -135,13 +142,13 @@ const std::vector<rights_group>& default_rights_groups() {
       group("Central Manager Admin",
             join({all_except(rs::web_services, web_service_monitor_read),
                   all_except(rs::web_manager, web_manager_service_change)})),
-      group("Business Partner",
-            join({all_service_rights(rs::configuration), all_service_rights(rs::security_administrator),
-                  all_service_rights(rs::system_status),
-                  all_except(rs::web_services, web_service_monitor_read),
-                  all_except(rs::web_manager, web_manager_service_change),
-                  {voicemail_admin, portal_admin, web_control_admin, webrtc_gateway_admin,
-                   auth_module_admin}})),
+      group("Business Partner", join({all_service_rights(rs::configuration),
+                                      all_service_rights(rs::security_administrator),
+                                      all_service_rights(rs::system_status),
+                                      all_except(rs::web_services, web_service_monitor_read),
+                                      all_except(rs::web_manager, web_manager_service_change),
+                                      {voicemail_admin, portal_admin, web_control_admin,
+                                       webrtc_gateway_admin, auth_module_admin}})),
       group("Maintainer",
             join({{config_read_all},
                   all_service_rights(rs::system_status),
@@ -160,12 +167,11 @@ const std::vector<rights_group>& default_rights_groups() {
       group("Security Admin", all_service_rights(rs::security_administrator)),
       group("Backup Admin", {web_backup, web_restore, portal_super_user}),
       group("Upgrade Admin", {web_upgrade}),
-      group("System Admin",
-            join({{config_read_all, config_write_all, config_merge},
-                  {web_security_write_own_password, web_configuration_read_all,
-                   web_configuration_write_all},
-                  all_except(rs::web_manager, web_manager_service_change),
-                  {voicemail_standard, portal_admin, webrtc_gateway_admin}})),
+      group("System Admin", join({{config_read_all, config_write_all, config_merge},
+                                  {web_security_write_own_password, web_configuration_read_all,
+                                   web_configuration_write_all},
+                                  all_except(rs::web_manager, web_manager_service_change),
+                                  {voicemail_standard, portal_admin, webrtc_gateway_admin}})),
       group("Maint Admin", {web_backup, web_restore, web_upgrade}),
       group("Customer Admin",
             join({{web_security_write_own_password, web_configuration_read_all,

@@ -32,8 +32,8 @@ std::expected<node_key, error> node_key::load_or_create(const std::filesystem::p
   if (std::ifstream in{file, std::ios::binary}) {
     in.read(reinterpret_cast<char*>(key.data()), key.size());
     if (in.gcount() != static_cast<std::streamsize>(key.size()) || in.peek() != EOF)
-      return std::unexpected(
-          error{errc::damaged_key, "node key " + file.string() + " is damaged (expected 32 bytes)"});
+      return std::unexpected(error{errc::damaged_key, "node key " + file.string() +
+                                                          " is damaged (expected 32 bytes)"});
     return node_key(key);
   }
   std::error_code ec;
@@ -111,8 +111,7 @@ sealed_store::put_all(const std::vector<std::pair<std::string, std::string>>& re
   return {};
 }
 
-std::expected<std::optional<std::string>, error>
-sealed_store::get(std::string_view name) const {
+std::expected<std::optional<std::string>, error> sealed_store::get(std::string_view name) const {
   auto stored = store_->get(name);
   if (!stored)
     return std::unexpected(error{errc::storage_failure, stored.error().detail});
@@ -120,7 +119,8 @@ sealed_store::get(std::string_view name) const {
     return std::optional<std::string>{};
   auto opened = key_.open(name, **stored);
   if (!opened)
-    return std::unexpected(error{opened.error().code, std::string(name) + ": " + opened.error().detail});
+    return std::unexpected(
+        error{opened.error().code, std::string(name) + ": " + opened.error().detail});
   return std::optional<std::string>{std::move(*opened)};
 }
 

@@ -79,7 +79,8 @@ security_database::security_database(security_settings settings, argon2_cost cos
 security_result<std::string> security_database::hash(std::string_view secret) const {
   auto hashed = hash_secret(secret, cost_);
   if (!hashed)
-    return std::unexpected(security_error{security_errc::storage_failure, "", hashed.error().detail});
+    return std::unexpected(
+        security_error{security_errc::storage_failure, "", hashed.error().detail});
   return *hashed;
 }
 
@@ -106,14 +107,16 @@ security_database::factory_defaults(argon2_cost cost, time_point now, const rand
       password = generate_link_password(random);
     auto hashed = hash_secret(password, cost);
     if (!hashed)
-      return std::unexpected(security_error{security_errc::storage_failure, "", hashed.error().detail});
+      return std::unexpected(
+          security_error{security_errc::storage_failure, "", hashed.error().detail});
     user.password_hash = *hashed;
     settings.users.emplace(user.name, std::move(user));
   }
   settings.service_levels = default_service_levels();
   auto system_hash = hash_secret(default_system_password, cost);
   if (!system_hash)
-    return std::unexpected(security_error{security_errc::storage_failure, "", system_hash.error().detail});
+    return std::unexpected(
+        security_error{security_errc::storage_failure, "", system_hash.error().detail});
   settings.system_password_hash = *system_hash;
   return settings;
 }

@@ -5,9 +5,9 @@
 namespace ward::security {
 namespace {
 
-constexpr std::array service_names{"configuration", "security_administration", "system_status",
-                                   "web_services",  "http",                    "telephony_apis",
-                                   "external"};
+constexpr std::array service_names{
+    "configuration", "security_administration", "system_status", "web_services",
+    "http",          "telephony_apis",          "external"};
 
 } // namespace
 
@@ -63,7 +63,9 @@ std::string_view to_string(account_status status) {
 const std::vector<default_service_user>& default_service_users() {
   using enum account_setting;
   static const std::vector<default_service_user> users = {
-      {administrator_name, enabled, {"Administrator Group", "System Status Group", "Business Partner"}},
+      {administrator_name,
+       enabled,
+       {"Administrator Group", "System Status Group", "Business Partner"}},
       {"AdjunctServer", disabled, {"Adjunct Server"}},
       {"BranchAdmin", disabled, {"Central Manager Admin"}},
       {"BusinessPartner", disabled, {"Business Partner"}},

@@ -1,10 +1,10 @@
 #pragma once
 
+#include "pki/certificate_check.hpp"
+#include "pki/tls_policy.hpp"
 #include "security/credential_rules.hpp"
 #include "security/lockout.hpp"
 #include "security/rights.hpp"
-#include "pki/certificate_check.hpp"
-#include "pki/tls_policy.hpp"
 
 #include <chrono>
 #include <cstdint>

@@ -11,7 +11,9 @@ std::int64_t to_unix(time_point when) {
   return std::chrono::duration_cast<std::chrono::seconds>(when.time_since_epoch()).count();
 }
 
-time_point from_unix(std::int64_t seconds) { return time_point(std::chrono::seconds(seconds)); }
+time_point from_unix(std::int64_t seconds) {
+  return time_point(std::chrono::seconds(seconds));
+}
 
 json encode(const lock_state& lock) {
   json failures = json::array();
@@ -60,7 +62,8 @@ password_rules decode_password_rules(const json& in) {
   password_rules rules;
   rules.min_length = in.at("min_length").get<std::size_t>();
   rules.max_length = in.at("max_length").get<std::size_t>();
-  rules.level = parse_complexity(in.at("complexity").get<std::string>()).value_or(complexity::medium);
+  rules.level =
+      parse_complexity(in.at("complexity").get<std::string>()).value_or(complexity::medium);
   return rules;
 }
 
@@ -120,7 +123,9 @@ json rights_names(const std::set<right>& rights) {
 } // namespace
 
 json to_json(const rights_group& group) {
-  return {{"name", group.name}, {"rights", rights_names(group.rights)}, {"at_default", group.at_default}};
+  return {{"name", group.name},
+          {"rights", rights_names(group.rights)},
+          {"at_default", group.at_default}};
 }
 
 json to_json(const service_user_policy& policy) {
@@ -189,23 +194,23 @@ std::string encode_settings(const security_settings& settings) {
   json levels = json::object();
   for (const auto& [service, level] : settings.service_levels)
     levels[std::string(to_string(service))] = pki::to_string(level);
-  json document{{"format", 1},
-                {"version", settings.version},
-                {"users", users},
-                {"groups", groups},
-                {"service_policy", to_json(settings.service_policy)},
-                {"telephony_policy", to_json(settings.telephony_policy)},
-                {"login_code_rules", to_json(settings.login_code_rules)},
-                {"voicemail_code_rules", to_json(settings.voicemail_code_rules)},
-                {"service_levels", levels},
-                {"interfaces", to_json(settings.interfaces)},
-                {"certificates", to_json(settings.certificates)},
-                {"system_password_hash", settings.system_password_hash},
-                {"ignition",
-                 {{"administrator", settings.ignition.administrator_password_changed},
-                  {"security_administrator",
-                   settings.ignition.security_administrator_password_changed},
-                  {"system", settings.ignition.system_password_changed}}}};
+  json document{
+      {"format", 1},
+      {"version", settings.version},
+      {"users", users},
+      {"groups", groups},
+      {"service_policy", to_json(settings.service_policy)},
+      {"telephony_policy", to_json(settings.telephony_policy)},
+      {"login_code_rules", to_json(settings.login_code_rules)},
+      {"voicemail_code_rules", to_json(settings.voicemail_code_rules)},
+      {"service_levels", levels},
+      {"interfaces", to_json(settings.interfaces)},
+      {"certificates", to_json(settings.certificates)},
+      {"system_password_hash", settings.system_password_hash},
+      {"ignition",
+       {{"administrator", settings.ignition.administrator_password_changed},
+        {"security_administrator", settings.ignition.security_administrator_password_changed},
+        {"system", settings.ignition.system_password_changed}}}};
   return document.dump();
 }
 
@@ -235,7 +240,8 @@ std::expected<security_settings, error> decode_settings(std::string_view text) {
     settings.service_policy.history_entries = service.at("history_entries").get<std::uint32_t>();
     settings.service_policy.password_change_period_days =
         service.at("password_change_period_days").get<std::uint32_t>();
-    settings.service_policy.account_idle_days = service.at("account_idle_days").get<std::uint32_t>();
+    settings.service_policy.account_idle_days =
+        service.at("account_idle_days").get<std::uint32_t>();
     settings.service_policy.lockout = decode_lockout(service.at("lockout"));
     settings.service_policy.source_lockout = decode_lockout(service.at("source_lockout"));
     const auto& telephony = document.at("telephony_policy");
@@ -255,14 +261,17 @@ std::expected<security_settings, error> decode_settings(std::string_view text) {
     settings.interfaces.cti = interfaces.at("cti").get<bool>();
     settings.interfaces.directory_read = interfaces.at("directory_read").get<bool>();
     settings.interfaces.directory_write = interfaces.at("directory_write").get<bool>();
-    settings.interfaces.file_writer_address = interfaces.at("file_writer_address").get<std::string>();
+    settings.interfaces.file_writer_address =
+        interfaces.at("file_writer_address").get<std::string>();
     const auto& certificates = document.at("certificates");
-    auto management = pki::parse_check_level(certificates.at("management_checks").get<std::string>());
+    auto management =
+        pki::parse_check_level(certificates.at("management_checks").get<std::string>());
     auto telephony_checks =
         pki::parse_check_level(certificates.at("telephony_checks").get<std::string>());
     auto minimum = certificates.at("minimum_tls").get<std::string>();
     if (!management || !telephony_checks || (minimum != "1.2" && minimum != "1.3"))
-      return std::unexpected(error{errc::damaged_record, "damaged security settings: bad certificate settings"});
+      return std::unexpected(
+          error{errc::damaged_record, "damaged security settings: bad certificate settings"});
     settings.certificates.management_checks = *management;
     settings.certificates.telephony_checks = *telephony_checks;
     settings.certificates.minimum_tls =
@@ -278,7 +287,8 @@ std::expected<security_settings, error> decode_settings(std::string_view text) {
     settings.ignition.system_password_changed = ignition.at("system").get<bool>();
     return settings;
   } catch (const json::exception& e) {
-    return std::unexpected(error{errc::damaged_record, std::string("damaged security settings: ") + e.what()});
+    return std::unexpected(
+        error{errc::damaged_record, std::string("damaged security settings: ") + e.what()});
   }
 }
 

@@ -220,7 +220,8 @@ digest_secrets make_digest_secrets(std::string_view username, std::string_view r
 security::security_result<std::string> telephony_directory::hash(std::string_view secret) const {
   auto hashed = security::hash_secret(secret, cost_);
   if (!hashed)
-    return std::unexpected(security_error{security_errc::storage_failure, "", hashed.error().detail});
+    return std::unexpected(
+        security_error{security_errc::storage_failure, "", hashed.error().detail});
   return *hashed;
 }
 
@@ -501,9 +502,9 @@ std::expected<media::media_security, error> stored_level(const json& value,
   auto text = value.get<std::string>();
   auto level = media::parse_media_security(text);
   if (!level)
-    return std::unexpected(error{errc::damaged_record, std::string(where) +
-                                                          " is not a media security level: '" +
-                                                          text + "'"});
+    return std::unexpected(
+        error{errc::damaged_record,
+              std::string(where) + " is not a media security level: '" + text + "'"});
   return *level;
 }
 

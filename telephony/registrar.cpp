@@ -84,13 +84,15 @@ std::expected<registrar, error> registrar::create(nonce_authority nonces,
     return std::unexpected(error{errc::invalid_config, "min_expires must be positive"});
   if (settings.min_expires > settings.default_expires ||
       settings.default_expires > settings.max_expires)
-    return std::unexpected(error{errc::invalid_config, "expiry bounds must satisfy min <= default <= max"});
+    return std::unexpected(
+        error{errc::invalid_config, "expiry bounds must satisfy min <= default <= max"});
   if (settings.preferred == digest_algorithm::md5 && !settings.offer_md5)
     return std::unexpected(error{errc::invalid_config, "MD5 preferred but not offered"});
   if (settings.preferred == digest_algorithm::sha256 && !settings.offer_sha256)
     return std::unexpected(error{errc::invalid_config, "SHA-256 preferred but not offered"});
   if (settings.max_bindings_per_extension == 0 || settings.replay_window == 0)
-    return std::unexpected(error{errc::invalid_config, "binding and replay window sizes must be positive"});
+    return std::unexpected(
+        error{errc::invalid_config, "binding and replay window sizes must be positive"});
   if (nonces.realm().empty())
     return std::unexpected(error{errc::invalid_config, "realm must not be empty"});
   return registrar(std::move(nonces), settings);

@@ -19,7 +19,6 @@ std::unexpected<error> refuse_authorization(const char* why) {
   return std::unexpected(error{errc::bad_authorization, why});
 }
 
-
 constexpr std::size_t raw_nonce_length = 32;
 constexpr char base64url_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

@@ -338,8 +338,7 @@ std::unexpected<error> refuse_uri(const char* why) {
   return std::unexpected(error{errc::bad_uri, why});
 }
 
-std::expected<sip_uri, error> convert_uri(const osip_uri_t* uri, std::string text,
-                                                uri_role role) {
+std::expected<sip_uri, error> convert_uri(const osip_uri_t* uri, std::string text, uri_role role) {
   if (uri == nullptr || uri->scheme == nullptr)
     return refuse_uri("URI without a scheme");
   // Escaped headers make a URI carry headers into the next request: a Request-URI must not

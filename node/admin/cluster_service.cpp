@@ -2,8 +2,8 @@
 #include "node/admin/services.hpp"
 
 #include "admin.grpc.pb.h"
-#include "cluster/line_actor.hpp"
 #include "cluster/event_store.hpp"
+#include "cluster/line_actor.hpp"
 
 namespace ward::node::admin_api {
 namespace {
@@ -98,8 +98,9 @@ public:
                       limit, reply](security_context&) -> security::security_result<void> {
                        auto records = events->list(node, after, limit);
                        if (!records)
-                         return std::unexpected(security::security_error{
-                             security::security_errc::storage_failure, "events", records.error().detail});
+                         return std::unexpected(
+                             security::security_error{security::security_errc::storage_failure,
+                                                      "events", records.error().detail});
                        for (const auto& record : *records)
                          fill(reply->add_records(), record);
                        return {};

@@ -425,7 +425,7 @@ TEST_CASE("LINE-1 a server that never answers the handshake times out within the
   REQUIRE_FALSE(timed_out.has_value());
   MESSAGE(timed_out.error().detail);
   CHECK(timed_out.error().detail == "TLS handshake with 127.0.0.1:" + std::to_string(silent.port) +
-                                 " failed: handshake timed out");
+                                        " failed: handshake timed out");
   CHECK(took >= 250ms);
   CHECK(took < 2s);
 }
@@ -463,8 +463,8 @@ TEST_CASE("TLS-2 a client at high and a server with only weak TLS 1.2 ciphers sh
   server.join();
   REQUIRE_FALSE(refused.has_value());
   MESSAGE(refused.error().detail);
-  CHECK(refused.error().detail.starts_with("TLS handshake with 127.0.0.1:" + std::to_string(socket.port) +
-                                    " failed: "));
+  CHECK(refused.error().detail.starts_with(
+      "TLS handshake with 127.0.0.1:" + std::to_string(socket.port) + " failed: "));
   CHECK(refused.error().detail.find("handshake failure") != std::string::npos);
   CHECK(server_error == "no shared cipher");
 }

@@ -201,7 +201,8 @@ TEST_CASE("SIP-3 auto-create switches itself off 24 h on and stays off until ask
 TEST_CASE("SIP-5 the RTP port range is checked and capped at 50750 with remote workers") {
   auto field_of = [](const sip_policy& policy) {
     auto checked = validate_sip_policy(policy);
-    return checked ? std::string{} : checked.error().detail.substr(0, checked.error().detail.find(':'));
+    return checked ? std::string{}
+                   : checked.error().detail.substr(0, checked.error().detail.find(':'));
   };
   sip_policy policy;
   policy.rtp_port_min = 40001;
@@ -571,7 +572,8 @@ TEST_CASE("TF-1 emergency numbers refuse bad characters lengths duplicates and m
     sip_policy policy;
     policy.emergency_numbers = std::move(numbers);
     auto checked = validate_sip_policy(policy);
-    return checked ? std::string{} : checked.error().detail.substr(0, checked.error().detail.find(':'));
+    return checked ? std::string{}
+                   : checked.error().detail.substr(0, checked.error().detail.find(':'));
   };
   CHECK(field_of({}).empty());
   CHECK(field_of({"1"}).empty());
