@@ -1,7 +1,7 @@
 #include "cluster/tls_client.hpp"
 
+#include "cluster/tls_pump.hpp"
 #include "core/net_address.hpp"
-#include "node/tls_pump.hpp"
 
 #include <openssl/ssl.h>
 
@@ -22,15 +22,6 @@
 namespace ward::cluster {
 
 // The TLS stream and its pump are shared with the node's listeners (node/tls_pump).
-using node::errno_text;
-using node::line_binding_hex;
-using node::make_wake_pipe;
-using node::peer_certificates;
-using node::set_no_delay;
-using node::tls_outcome;
-using node::tls_stream;
-using node::unique_fd;
-using node::wake_pipe;
 
 namespace {
 

@@ -1,7 +1,7 @@
 #include "node/service_listener.hpp"
 
+#include "cluster/tls_pump.hpp"
 #include "core/net_address.hpp"
-#include "node/tls_pump.hpp"
 #include "pki/certificate.hpp"
 
 #include <grpcpp/server.h>
@@ -76,7 +76,7 @@ std::string format_peer(const sockaddr_storage& address) {
 }
 
 /// A listening socket on `address`:`port`, with the number actually bound.
-std::expected<std::pair<unique_fd, std::uint16_t>, std::string>
+std::expected<std::pair<cluster::unique_fd, std::uint16_t>, std::string>
 bind_listener(const std::string& address, std::uint16_t port) {
   const std::string where = join_host_port(address, port);
   addrinfo hints{};
@@ -91,21 +91,22 @@ bind_listener(const std::string& address, std::uint16_t port) {
     return std::unexpected("cannot listen on " + where + ": " + ::gai_strerror(code));
   std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> owned(found, ::freeaddrinfo);
 
-  unique_fd fd(::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  cluster::unique_fd fd(::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd)
-    return std::unexpected("cannot listen on " + where + ": " + errno_text(errno));
+    return std::unexpected("cannot listen on " + where + ": " + cluster::errno_text(errno));
   // Re-binding the kept port number after a level change must not wait for TIME_WAIT of
   // the connections the previous acceptor served.
   int on = 1;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
   if (::bind(fd.get(), found->ai_addr, found->ai_addrlen) != 0 ||
       ::listen(fd.get(), SOMAXCONN) != 0)
-    return std::unexpected("cannot listen on " + where + ": " + errno_text(errno));
+    return std::unexpected("cannot listen on " + where + ": " + cluster::errno_text(errno));
 
   sockaddr_storage bound{};
   socklen_t length = sizeof(bound);
   if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &length) != 0)
-    return std::unexpected("cannot read bound port of " + where + ": " + errno_text(errno));
+    return std::unexpected("cannot read bound port of " + where + ": " +
+                           cluster::errno_text(errno));
   const std::uint16_t number =
       ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6&>(bound).sin6_port
                                         : reinterpret_cast<sockaddr_in&>(bound).sin_port);
@@ -194,12 +195,12 @@ namespace {
 
 class acceptor {
 public:
-  using handler = std::function<void(unique_fd, std::string)>;
+  using handler = std::function<void(cluster::unique_fd, std::string)>;
 
   /// Prepared but not yet accepting, so apply() can fail before anything changes.
-  static std::expected<std::unique_ptr<acceptor>, std::string> create(unique_fd listener) {
+  static std::expected<std::unique_ptr<acceptor>, std::string> create(cluster::unique_fd listener) {
     std::string error;
-    auto wake = make_wake_pipe(error);
+    auto wake = cluster::make_wake_pipe(error);
     if (!error.empty())
       return std::unexpected(std::move(error));
     return std::unique_ptr<acceptor>(
@@ -228,7 +229,7 @@ public:
   acceptor& operator=(const acceptor&) = delete;
 
 private:
-  acceptor(unique_fd listener, unique_fd wake_read, unique_fd wake_write)
+  acceptor(cluster::unique_fd listener, cluster::unique_fd wake_read, cluster::unique_fd wake_write)
       : listener_(std::move(listener)), wake_read_(std::move(wake_read)),
         wake_write_(std::move(wake_write)) {}
 
@@ -266,13 +267,13 @@ private:
           return;
         continue;
       }
-      on_accept_(unique_fd(fd), format_peer(peer));
+      on_accept_(cluster::unique_fd(fd), format_peer(peer));
     }
   }
 
-  unique_fd listener_;
-  unique_fd wake_read_;
-  unique_fd wake_write_;
+  cluster::unique_fd listener_;
+  cluster::unique_fd wake_read_;
+  cluster::unique_fd wake_write_;
   handler on_accept_;
   std::thread thread_;
 };
@@ -311,7 +312,7 @@ struct service_listener::state {
       : service(std::move(service_name)), address(std::move(listen_address)),
         plain_requested(plain), tls_requested(tls), server(grpc_server), registry(connections),
         on_failure(std::move(failure_handler)), max_connections(limit) {
-    auto pipe = make_wake_pipe(stop_pipe_error);
+    auto pipe = cluster::make_wake_pipe(stop_pipe_error);
     stop_read = std::move(pipe.read_end);
     stop_write = std::move(pipe.write_end);
   }
@@ -342,8 +343,8 @@ struct service_listener::state {
   std::vector<plain_connection> plain_connections;
 
   /// Written once by the destructor and never drained, so every session's poll() sees it.
-  unique_fd stop_read;
-  unique_fd stop_write;
+  cluster::unique_fd stop_read;
+  cluster::unique_fd stop_write;
   std::string stop_pipe_error;
 
   std::shared_ptr<SSL_CTX> current_context() {
@@ -396,7 +397,7 @@ struct service_listener::state {
     return max_connections >= 16 ? max_connections / 4 : max_connections;
   }
 
-  void accept_plain(unique_fd fd, std::string peer) {
+  void accept_plain(cluster::unique_fd fd, std::string peer) {
     const auto identity = identify(fd.get());
     if (!identity)
       return;
@@ -407,7 +408,7 @@ struct service_listener::state {
         return;
       plain_connections.push_back({fd.get(), *identity, address_part(peer)});
     }
-    set_no_delay(fd.get());
+    cluster::set_no_delay(fd.get());
     connection_info info;
     info.service = service;
     info.peer_address = std::move(peer);
@@ -416,7 +417,7 @@ struct service_listener::state {
     grpc::AddInsecureChannelFromFd(&server, fd.release());
   }
 
-  void accept_tls(unique_fd fd, std::string peer) {
+  void accept_tls(cluster::unique_fd fd, std::string peer) {
     auto ctx = current_context();
     // Only in the moment a level without TLS closes this acceptor.
     if (!ctx)
@@ -461,24 +462,25 @@ struct service_listener::state {
     return (*check)(chain);
   }
 
-  void serve_tls(unique_fd socket, const std::string& peer, SSL_CTX* ctx) {
-    set_no_delay(socket.get());
-    auto created = tls_stream::create(std::move(socket), ctx, tls_stream::role::server);
+  void serve_tls(cluster::unique_fd socket, const std::string& peer, SSL_CTX* ctx) {
+    cluster::set_no_delay(socket.get());
+    auto created =
+        cluster::tls_stream::create(std::move(socket), ctx, cluster::tls_stream::role::server);
     if (!created) {
       report(peer, "cannot set up TLS: " + created.error());
       return;
     }
-    tls_stream& stream = **created;
+    cluster::tls_stream& stream = **created;
     SSL* ssl = stream.native();
 
     auto shaken = stream.handshake(std::chrono::steady_clock::now() +
                                        std::chrono::milliseconds(handshake_timeout_ms),
                                    stop_read.get());
-    if (shaken.kind == tls_outcome::failed)
+    if (shaken.kind == cluster::tls_outcome::failed)
       report(peer, std::move(shaken.cause));
-    if (shaken.kind != tls_outcome::done)
+    if (shaken.kind != cluster::tls_outcome::done)
       return;
-    const auto client_chain = peer_certificates(ssl);
+    const auto client_chain = cluster::peer_certificates(ssl);
     if (auto refused = graded_client_refusal(client_chain, ctx)) {
       report(peer, "client certificate refused: " + *refused);
       return;
@@ -492,7 +494,7 @@ struct service_listener::state {
     info.cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(ssl));
     if (!client_chain.empty())
       info.client_certificate_subject = client_chain.front().subject();
-    info.tls_exporter = line_binding_hex(ssl);
+    info.tls_exporter = cluster::line_binding_hex(ssl);
     for (const auto& cert : client_chain) {
       if (auto text = cert.to_pem())
         info.client_chain_pem.push_back(std::move(*text));
@@ -500,10 +502,10 @@ struct service_listener::state {
 
     int pair[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) != 0) {
-      report(peer, "cannot create a socketpair for gRPC: " + errno_text(errno));
+      report(peer, "cannot create a socketpair for gRPC: " + cluster::errno_text(errno));
       return;
     }
-    unique_fd ours(pair[0]);
+    cluster::unique_fd ours(pair[0]);
     const int theirs = pair[1];
     const auto ticket = registry.add(theirs, std::move(info));
     // gRPC owns `theirs` from here on and closes it once our end goes away.
@@ -515,7 +517,7 @@ struct service_listener::state {
     // gRPC closes the descriptor (its inode no longer matches).
     (void)ticket;
     stream.finish(pumped);
-    if (pumped.kind == tls_outcome::failed)
+    if (pumped.kind == cluster::tls_outcome::failed)
       report(peer, std::move(pumped.cause));
   }
 };
@@ -607,14 +609,14 @@ std::expected<void, std::string> service_listener::apply(pki::service_security_l
   }
   auto started = [&]() -> std::expected<void, std::string> {
     if (new_plain) {
-      if (auto ok = new_plain->start([&s](unique_fd fd, std::string peer) {
+      if (auto ok = new_plain->start([&s](cluster::unique_fd fd, std::string peer) {
             s.accept_plain(std::move(fd), std::move(peer));
           });
           !ok)
         return ok;
     }
     if (new_tls) {
-      if (auto ok = new_tls->start([&s](unique_fd fd, std::string peer) {
+      if (auto ok = new_tls->start([&s](cluster::unique_fd fd, std::string peer) {
             s.accept_tls(std::move(fd), std::move(peer));
           });
           !ok)

@@ -1,7 +1,7 @@
 #include "node/sip_transport.hpp"
 
+#include "cluster/tls_pump.hpp"
 #include "core/net_address.hpp"
-#include "node/tls_pump.hpp"
 
 #include <arpa/inet.h>
 #include <poll.h>
@@ -179,7 +179,8 @@ void stream_listener::serve_tls(int fd, std::string address, std::uint16_t port)
     std::lock_guard lock(tls_context_mutex_);
     context = settings_.tls_context;
   }
-  auto stream = tls_stream::create(unique_fd(fd), context.get(), tls_stream::role::server);
+  auto stream = cluster::tls_stream::create(cluster::unique_fd(fd), context.get(),
+                                            cluster::tls_stream::role::server);
   if (!stream) {
     release(address);
     return;
@@ -187,7 +188,7 @@ void stream_listener::serve_tls(int fd, std::string address, std::uint16_t port)
   auto shaken = (*stream)->handshake(std::chrono::steady_clock::now() + std::chrono::seconds(10),
                                      settings_.stop_fd);
   int pair[2];
-  if (shaken.kind != tls_outcome::done ||
+  if (shaken.kind != cluster::tls_outcome::done ||
       ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) != 0) {
     release(address);
     return;
@@ -200,10 +201,10 @@ void stream_listener::serve_tls(int fd, std::string address, std::uint16_t port)
   connection->port = port;
   connection->kind = telephony::transport::tls;
   std::thread reader([this, connection] { serve_tcp(connection); });
-  unique_fd ours(pair[1]);
+  cluster::unique_fd ours(pair[1]);
   auto pumped = (*stream)->pump(ours.get(), settings_.stop_fd);
   (*stream)->finish(pumped);
-  ours = unique_fd();
+  ours = cluster::unique_fd();
   reader.join();
 }
 

@@ -1,10 +1,10 @@
 #include "cluster/tls_client.hpp"
 
 #include "admin.grpc.pb.h"
+#include "cluster/tls_pump.hpp"
 #include "core/random.hpp"
 #include "health.grpc.pb.h"
 #include "node/service_listener.hpp"
-#include "node/tls_pump.hpp"
 #include "pki/certificate_builder.hpp"
 
 #include <doctest/doctest.h>
@@ -317,7 +317,7 @@ TEST_CASE("LINE-1 a TLS line carries gRPC calls and both ends share one channel 
   CHECK(line->remote_address() == "127.0.0.1:" + std::to_string(r.port()));
   REQUIRE(line->peer_chain().size() == 1);
   CHECK(*line->peer_chain().front().to_pem() == keys().server_pem);
-  CHECK(line->exporter_hex().size() == 2 * node::line_binding_size);
+  CHECK(line->exporter_hex().size() == 2 * cluster::line_binding_size);
   CHECK(is_lower_hex(line->exporter_hex()));
 
   auto channel = line_channel(*line);
@@ -347,7 +347,7 @@ TEST_CASE("LINE-1 the channel binding also matches over TLS 1.2") {
   REQUIRE(SSL_CTX_set_max_proto_version(ctx.get(), TLS1_2_VERSION) == 1);
   auto line = connect_line(r.port(), ctx);
   CHECK(line->tls_version() == "TLSv1.2");
-  CHECK(line->exporter_hex().size() == 2 * node::line_binding_size);
+  CHECK(line->exporter_hex().size() == 2 * cluster::line_binding_size);
   auto channel = line_channel(*line);
   auto info = server_side(r, channel);
   REQUIRE(info.has_value());

@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-namespace ward::node {
+namespace ward::cluster {
 
 struct tls_socket_state;
 
@@ -149,4 +149,4 @@ private:
   std::unique_ptr<tls_socket_state> bio_;
 };
 
-} // namespace ward::node
+} // namespace ward::cluster

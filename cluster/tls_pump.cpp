@@ -1,4 +1,4 @@
-#include "node/tls_pump.hpp"
+#include "cluster/tls_pump.hpp"
 
 #include "core/hex.hpp"
 #include "pki/error.hpp"
@@ -20,7 +20,7 @@
 #include <climits>
 #include <system_error>
 
-namespace ward::node {
+namespace ward::cluster {
 
 /// What the socket BIO reads through its data pointer.
 struct tls_socket_state {
@@ -408,4 +408,4 @@ void tls_stream::finish(const tls_step& pumped) {
   ERR_clear_error();
 }
 
-} // namespace ward::node
+} // namespace ward::cluster
