@@ -13,8 +13,8 @@ enum class errc {
   /// A setting that can never work (a syslog receiver address that is not numeric, a
   /// missing or unusable CA or client identity).
   invalid_config,
-  /// A connection to a peer could not be made: socket, connect, TLS handshake or the
-  /// peer's certificate; retried with backoff.
+  /// A connection to or from a peer could not be set up: socket, connect, the TLS session
+  /// or handshake, or the peer's certificate; a dialler retries with backoff.
   connect_failed,
   /// An established connection closed, reset, timed out or failed a write.
   connection_lost,

@@ -145,8 +145,8 @@ tls_client_connection::connect(const std::string& address, std::uint16_t port,
 
   auto created = tls_stream::create(std::move(*socket), s->ctx.get(), tls_stream::role::client);
   if (!created)
-    return std::unexpected(
-        error{errc::connect_failed, "cannot set up TLS for " + where + ": " + created.error()});
+    return std::unexpected(error{errc::connect_failed,
+                                 "cannot set up TLS for " + where + ": " + created.error().detail});
   s->stream = std::move(*created);
   SSL* ssl = s->stream->native();
   // Ward's listeners refuse a client offering ALPN without "h2": the stream is HTTP/2.

@@ -218,14 +218,15 @@ tls_stream::~tls_stream() {
   SSL_free(ssl_);
 }
 
-std::expected<std::unique_ptr<tls_stream>, std::string>
-tls_stream::create(unique_fd socket, SSL_CTX* ctx, role side) {
+std::expected<std::unique_ptr<tls_stream>, error> tls_stream::create(unique_fd socket, SSL_CTX* ctx,
+                                                                     role side) {
   ERR_clear_error();
   SSL* ssl = ctx ? SSL_new(ctx) : nullptr;
   BIO* bio = ssl ? BIO_new(socket_bio_method()) : nullptr;
   if (!bio) {
     SSL_free(ssl);
-    return std::unexpected(ctx ? pki::drain_openssl_errors() : std::string("no TLS context"));
+    return std::unexpected(error{errc::connect_failed, ctx ? pki::drain_openssl_errors()
+                                                           : std::string("no TLS context")});
   }
   auto state = std::make_unique<tls_socket_state>(tls_socket_state{socket.get(), false});
   BIO_set_data(bio, state.get());

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "cluster/error.hpp"
 #include "pki/certificate.hpp"
 
 #include <openssl/types.h>
@@ -112,8 +113,8 @@ public:
 
   /// Takes ownership of `socket` (already connected or accepted, non-blocking) and sets up
   /// an SSL object from `ctx` for `role`. The error is OpenSSL's reason.
-  static std::expected<std::unique_ptr<tls_stream>, std::string> create(unique_fd socket,
-                                                                        SSL_CTX* ctx, role side);
+  static std::expected<std::unique_ptr<tls_stream>, error> create(unique_fd socket, SSL_CTX* ctx,
+                                                                  role side);
   ~tls_stream();
   tls_stream(const tls_stream&) = delete;
   tls_stream& operator=(const tls_stream&) = delete;

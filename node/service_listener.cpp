@@ -467,7 +467,7 @@ struct service_listener::state {
     auto created =
         cluster::tls_stream::create(std::move(socket), ctx, cluster::tls_stream::role::server);
     if (!created) {
-      report(peer, "cannot set up TLS: " + created.error());
+      report(peer, "cannot set up TLS: " + created.error().detail);
       return;
     }
     cluster::tls_stream& stream = **created;
