@@ -1,5 +1,7 @@
 #pragma once
 
+#include "pki/tls_policy.hpp"
+
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
@@ -42,6 +44,10 @@ struct pki_facts {
   std::vector<std::string> revoked_serials;
   std::string hostname;
   std::vector<std::string> addresses;
+  /// The TLS settings every TLS end of the node follows (SPEC TLS-1, PKI-6): the dialler's
+  /// minimum version, and the CA chain it sends after its identity when offering is on.
+  pki::tls_min_version minimum_tls = pki::tls_min_version::tls1_2;
+  std::string chain_pem;
 };
 
 /// Replica: a replicated settings record to apply when newer. Reply: the version held.

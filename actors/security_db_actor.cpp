@@ -2,6 +2,7 @@
 
 #include "actors/security_db_state.hpp"
 #include "pki/enrolment_reply.hpp"
+#include "pki/expiry.hpp"
 #include "pki/identity_store.hpp"
 #include "security/commit_or_roll_back.hpp"
 #include "security/settings_codec.hpp"
@@ -31,6 +32,8 @@ std::string service_text(const request_origin& origin) {
 
 /// Appends to the audit trail; a trail that cannot be written is reported, never ignored.
 std::optional<security_error> audit(self_pointer self, security::audit_record record) {
+  if (const auto& counters = self->state.deps->counters)
+    counters->count(record);
   auto appended = self->state.deps->audit->append(std::move(record));
   if (!appended)
     return security_error{security_errc::storage_failure, "audit",
@@ -71,8 +74,12 @@ settings_changed snapshot_of(const security_actor_deps& deps, clock::time_point 
   return snapshot;
 }
 
-pki_facts facts_of(const pki_state& pki) {
+pki_facts facts_of(const security::security_settings& settings, const pki_state& pki) {
   pki_facts facts;
+  facts.minimum_tls = settings.certificates.minimum_tls;
+  if (settings.certificates.offer_chain && pki.record.ca &&
+      pki.identity.issuer() == pki.record.ca->signing_certificate().subject())
+    facts.chain_pem = pki.record.ca->chain_pem();
   facts.identity_key_pem = pki.identity_key.to_pem().value_or("");
   facts.identity_pem = pki.identity.to_pem().value_or("");
   if (pki.record.ca)
@@ -217,7 +224,8 @@ std::optional<security_error> authorize(const security_transaction& request,
       return security_error{security_errc::failed_precondition, "password",
                             "the account must change its password first"};
   }
-  if (request.required && !principal.rights.contains(*request.required))
+  if (request.required && !principal.rights.contains(*request.required) &&
+      !(request.waived_while_password_due && database.own_password_due(principal)))
     return security_error{security_errc::permission_denied, "right",
                           principal.user + " lacks the right " +
                               std::string(security::to_string(*request.required))};
@@ -304,8 +312,9 @@ transaction_reply run_transaction(self_pointer self, security_transaction& reque
     return {failed};
   if (request.after_commit)
     request.after_commit(deps.database.settings(), deps.pki);
-  if (self->state.line_actor && writes_any(request.writes, transaction_writes::pki))
-    self->send(self->state.line_actor, facts_of(deps.pki));
+  if (self->state.line_actor &&
+      writes_any(request.writes, transaction_writes::pki | transaction_writes::security_settings))
+    self->send(self->state.line_actor, facts_of(deps.database.settings(), deps.pki));
   return {};
 }
 
@@ -342,7 +351,7 @@ void renew_identity_if_due(self_pointer self) {
   if (failure)
     (void)persist(self, transaction_writes::pki);
   if (!failure && self->state.line_actor)
-    self->send(self->state.line_actor, facts_of(deps.pki));
+    self->send(self->state.line_actor, facts_of(deps.database.settings(), deps.pki));
   audit(self, record_of(failure ? audit_kind::alarm : audit_kind::change,
                         failure ? audit_outcome::failure : audit_outcome::success, "",
                         request_origin{}, "RenewIdentity", "identity",
@@ -357,13 +366,10 @@ void check_expiry(self_pointer self) {
   auto& deps = *self->state.deps;
   auto now = deps.time->now();
   auto warn = [&](const pki::certificate& cert, const std::string& role) {
-    auto days = cert.days_until_expiry(now);
-    if (days > expiry_warning_days)
-      return;
-    audit(self, record_of(audit_kind::alarm, audit_outcome::failure, "", request_origin{},
-                          "certificate_expiring", "certificate/" + cert.subject(),
-                          role + (days < 0 ? " expired " + std::to_string(-days) + " days ago"
-                                           : " expires in " + std::to_string(days) + " days")));
+    if (auto warning = pki::expiry_warning_for(cert, role, now))
+      audit(self,
+            record_of(audit_kind::alarm, audit_outcome::failure, "", request_origin{},
+                      "certificate_expiring", "certificate/" + cert.subject(), warning->text));
   };
   renew_identity_if_due(self);
   warn(deps.pki.identity, "node identity");
@@ -444,8 +450,8 @@ std::uint64_t apply_replicated_settings(self_pointer self, const apply_replicate
     self->send(self->state.line_actor, snapshot_of(deps, now));
   if ((listeners_change || revocations_change) && self->state.reload_tls)
     (void)self->state.reload_tls(deps.database.settings(), deps.pki);
-  if (revocations_change && self->state.line_actor)
-    self->send(self->state.line_actor, facts_of(deps.pki));
+  if ((listeners_change || revocations_change) && self->state.line_actor)
+    self->send(self->state.line_actor, facts_of(deps.database.settings(), deps.pki));
   return deps.settings_version;
 }
 
@@ -523,7 +529,7 @@ transaction_reply install_enrolled_identity(self_pointer self, const install_enr
   if (self->state.reload_tls)
     (void)self->state.reload_tls(deps.database.settings(), deps.pki);
   if (self->state.line_actor)
-    self->send(self->state.line_actor, facts_of(deps.pki));
+    self->send(self->state.line_actor, facts_of(deps.database.settings(), deps.pki));
   return {};
 }
 
@@ -550,7 +556,7 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
       [self](cluster_link& link) {
         self->state.line_actor = link.line_actor;
         auto& deps = *self->state.deps;
-        self->send(link.line_actor, facts_of(deps.pki));
+        self->send(link.line_actor, facts_of(deps.database.settings(), deps.pki));
         self->send(link.line_actor, snapshot_of(deps, deps.time->now()));
       },
       [self](apply_replicated& record) { return apply_replicated_settings(self, record); },

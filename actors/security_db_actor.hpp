@@ -7,6 +7,7 @@
 #include "security/audit_log.hpp"
 #include "security/pki_record.hpp"
 #include "security/sealed_store.hpp"
+#include "security/security_counters.hpp"
 #include "security/security_database.hpp"
 #include "telephony/directory.hpp"
 
@@ -111,6 +112,8 @@ struct security_transaction {
   std::optional<security::right> required;
   /// Allowed while first-start passwords are still at their defaults (SPEC SEC-6).
   bool allowed_before_ignition = false;
+  /// `required` is waived while the caller must change its own password (SPEC SEC-6).
+  bool waived_while_password_due = false;
   /// Audited even though it writes nothing (e.g. exporting the CA's key).
   bool audited = false;
   transaction_writes writes = transaction_writes::nothing;
@@ -201,6 +204,8 @@ struct security_actor_deps {
   /// Told of the telephony directory after every persisted change (the registrar reads
   /// it); called on the actor's thread, must not block.
   std::function<void(const telephony::telephony_directory_data&)> publish_directory;
+  /// Counts what is audited for /metrics (SPEC MON-4); may be null.
+  std::shared_ptr<security::security_counters> counters;
 };
 
 /// Record names in the sealed stores.
@@ -213,8 +218,6 @@ inline constexpr std::string_view settings_version_record = "cluster/settings_ve
 /// cut short or rewritten whole no longer matches it (SPEC MON-1).
 inline constexpr std::string_view audit_anchor_record = "security/audit_anchor";
 
-/// Certificates within this many days of expiry raise the daily alarm (SPEC PKI-10).
-inline constexpr int expiry_warning_days = 60;
 /// A node hosting the CA reissues its own identity this many days before it expires.
 inline constexpr int identity_renewal_days = 30;
 

@@ -126,7 +126,7 @@ inline CLI::App* add_group(CLI::App& parent, const char* name, const char* help)
 /// when it starts with `-`.
 struct one_argument {
   const char* verb;
-  const char* help;
+  std::string help;
   const char* name;
   const char* description = "";
 };

@@ -81,4 +81,17 @@ std::string read_secret(const std::string& prompt) {
   return secret;
 }
 
+std::string read_new_secret(const std::string& prompt) {
+  auto secret = read_secret(prompt);
+  if (::isatty(STDIN_FILENO) && read_secret(prompt + " again") != secret)
+    throw usage_error(prompt + ": the two entries differ; nothing was changed");
+  return secret;
+}
+
+std::string reads_secrets(const std::string& what) {
+  return "Reads " + what +
+         " from the terminal without echo (new ones twice), or one line each from standard "
+         "input.";
+}
+
 } // namespace ward::cli

@@ -20,4 +20,13 @@ void write_local_file(const std::string& path, const std::string& data, mode_t m
 /// A secret from the terminal without echo, or one line of standard input when piped.
 std::string read_secret(const std::string& prompt);
 
+/// A new secret: on a terminal asked twice without echo, and refused when the two differ;
+/// one line of standard input when piped.
+std::string read_new_secret(const std::string& prompt);
+
+/// How a command's help says what it reads (every command reading a secret uses it):
+/// "Reads <what> from the terminal without echo (new ones twice), or one line each from
+/// standard input."
+std::string reads_secrets(const std::string& what);
+
 } // namespace ward::cli

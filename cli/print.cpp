@@ -1,5 +1,7 @@
 #include "cli/print.hpp"
 
+#include "cli/table.hpp"
+
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
@@ -54,19 +56,12 @@ void print_certificate(std::ostream& out, const pb::CertificateInfo& cert,
   print_row(out, indent + "key bits", std::to_string(cert.key_bits()));
 }
 
-/// A column of a table: its heading and width.
-struct column {
-  const char* heading;
-  int width;
-};
+std::string yes_no(bool value) {
+  return value ? "yes" : "no";
+}
 
-/// The heading line of a table: each column padded to its width, then the last one. Left
-/// alignment stays set for the rows that follow.
-void print_header(std::ostream& out, std::initializer_list<column> columns, const char* last) {
-  out << std::left;
-  for (auto [heading, width] : columns)
-    out << std::setw(width) << heading;
-  out << last << "\n";
+std::string or_dash(const std::string& text) {
+  return text.empty() ? "-" : text;
 }
 
 } // namespace
@@ -107,10 +102,10 @@ void print(std::ostream& out, const pb::ServiceUser& user) {
 }
 
 void print(std::ostream& out, const pb::ServiceUserList& list) {
-  print_header(out, {{"NAME", 20}, {"STATUS", 24}}, "GROUPS");
+  text_table table({"NAME", "STATUS", "GROUPS"});
   for (const auto& user : list.users())
-    out << std::setw(20) << user.name() << std::setw(24) << user.status() << joined(user.groups())
-        << "\n";
+    table.add({user.name(), user.status(), joined(user.groups())});
+  table.print(out);
 }
 
 void print(std::ostream& out, const pb::RightsGroup& group) {
@@ -122,39 +117,37 @@ void print(std::ostream& out, const pb::RightsGroup& group) {
 }
 
 void print(std::ostream& out, const pb::RightsGroupList& list) {
-  print_header(out, {{"GROUP", 28}, {"RIGHTS", 8}}, "DEFAULT");
+  text_table table({"GROUP", "RIGHTS", "DEFAULT"});
   for (const auto& group : list.groups())
-    out << std::setw(28) << group.name() << std::setw(8) << group.rights_size()
-        << (group.at_default() ? "yes" : "no") << "\n";
+    table.add({group.name(), std::to_string(group.rights_size()), yes_no(group.at_default())});
+  table.print(out);
 }
 
 void print(std::ostream& out, const pb::RightList& list) {
-  print_header(out, {{"RIGHT", 34}, {"SET", 26}}, "CATEGORY");
+  text_table table({"RIGHT", "SET", "CATEGORY"});
   for (const auto& right : list.rights())
-    out << std::setw(34) << right.name() << std::setw(26) << right.rights_set() << right.category()
-        << "\n";
+    table.add({right.name(), right.rights_set(), right.category()});
+  table.print(out);
 }
 
 void print(std::ostream& out, const pb::ServiceLevelList& list) {
-  print_header(out, {{"SERVICE", 26}, {"LEVEL", 22}, {"PLAIN PORT", 12}}, "TLS PORT");
+  auto port = [](std::uint32_t number) { return number ? std::to_string(number) : "-"; };
+  text_table table({"SERVICE", "LEVEL", "PLAIN PORT", "TLS PORT"});
   for (const auto& level : list.levels())
-    out << std::setw(26) << level.service() << std::setw(22) << level.level() << std::setw(12)
-        << (level.plain_port() ? std::to_string(level.plain_port()) : "-")
-        << (level.tls_port() ? std::to_string(level.tls_port()) : "-") << "\n";
+    table.add({level.service(),
+               level.served() ? level.level() : "not served (stored: " + level.level() + ")",
+               port(level.plain_port()), port(level.tls_port())});
+  table.print(out);
 }
 
 void print(std::ostream& out, const pb::AuditRecordList& list) {
-  for (const auto& r : list.records()) {
-    out << r.sequence() << "  " << date_text(r.time_unix_micros() / 1000000) << "  " << std::left
-        << std::setw(15) << r.kind() << std::setw(8) << r.outcome() << std::setw(16)
-        << (r.actor().empty() ? "-" : r.actor()) << std::setw(22)
-        << (r.source().empty() ? "-" : r.source()) << r.action();
-    if (!r.object().empty())
-      out << " " << r.object();
-    if (!r.reason().empty())
-      out << " (" << r.reason() << ")";
-    out << "\n";
-  }
+  text_table table(
+      {"SEQ", "TIME", "KIND", "OUTCOME", "ACTOR", "SOURCE", "ACTION", "OBJECT", "REASON"});
+  for (const auto& r : list.records())
+    table.add({std::to_string(r.sequence()), date_text(r.time_unix_micros() / 1000000), r.kind(),
+               r.outcome(), or_dash(r.actor()), or_dash(r.source()), r.action(),
+               or_dash(r.object()), r.reason()});
+  table.print(out);
 }
 
 void print(std::ostream& out, const pb::AuditVerifyReply& reply) {
@@ -176,10 +169,10 @@ void print(std::ostream& out, const pb::TelephonyUser& user) {
 }
 
 void print(std::ostream& out, const pb::TelephonyUserList& list) {
-  print_header(out, {{"NAME", 20}, {"EXTENSION", 12}, {"LOCKED", 10}}, "FULL NAME");
+  text_table table({"NAME", "EXTENSION", "LOCKED", "FULL NAME"});
   for (const auto& user : list.users())
-    out << std::setw(20) << user.name() << std::setw(12) << user.extension() << std::setw(10)
-        << (user.locked() ? "yes" : "no") << user.full_name() << "\n";
+    table.add({user.name(), user.extension(), yes_no(user.locked()), user.full_name()});
+  table.print(out);
 }
 
 void print(std::ostream& out, const pb::Extension& ext) {
@@ -192,14 +185,13 @@ void print(std::ostream& out, const pb::Extension& ext) {
 }
 
 void print(std::ostream& out, const pb::ExtensionList& list) {
-  print_header(
-      out, {{"EXTENSION", 12}, {"PHONE PASSWORD", 16}, {"FORCE AUTH", 12}, {"MEDIA SECURITY", 16}},
-      "REMOTE WORKER");
+  text_table table(
+      {"EXTENSION", "PHONE PASSWORD", "FORCE AUTH", "MEDIA SECURITY", "REMOTE WORKER"});
   for (const auto& ext : list.extensions())
-    out << std::setw(12) << ext.number() << std::setw(16)
-        << (ext.has_phone_password() ? "set" : "none") << std::setw(12)
-        << (ext.force_authorization() ? "on" : "off") << std::setw(16) << ext.media_security()
-        << (ext.remote_worker_address().empty() ? "-" : ext.remote_worker_address()) << "\n";
+    table.add({ext.number(), ext.has_phone_password() ? "set" : "none",
+               ext.force_authorization() ? "on" : "off", ext.media_security(),
+               or_dash(ext.remote_worker_address())});
+  table.print(out);
 }
 
 /// SPEC MED-2: the system level and the per-line overrides, one `system: LEVEL` and one
@@ -237,28 +229,21 @@ void print(std::ostream& out, const pb::CaInfo& ca) {
 }
 
 void print(std::ostream& out, const pb::IssuedList& list) {
-  std::size_t serial_width = 8, subject_width = 9;
-  for (const auto& cert : list.certificates()) {
-    serial_width = std::max(serial_width, cert.serial_hex().size() + 2);
-    subject_width = std::max(subject_width, cert.subject().size() + 2);
-  }
-  auto serial = static_cast<int>(serial_width), subject = static_cast<int>(subject_width);
-  print_header(out, {{"SERIAL", serial}, {"PURPOSE", 17}, {"SUBJECT", subject}, {"NOT AFTER", 22}},
-               "REVOKED");
+  text_table table({"SERIAL", "PURPOSE", "SUBJECT", "NOT AFTER", "REVOKED"});
   for (const auto& cert : list.certificates())
-    out << std::setw(serial) << cert.serial_hex() << std::setw(17) << cert.purpose()
-        << std::setw(subject) << cert.subject() << std::setw(22) << date_text(cert.not_after_unix())
-        << (cert.revoked() ? "yes " + date_text(cert.revoked_unix()) : "no") << "\n";
+    table.add({cert.serial_hex(), cert.purpose(), cert.subject(), date_text(cert.not_after_unix()),
+               cert.revoked() ? "yes " + date_text(cert.revoked_unix()) : "no"});
+  table.print(out);
 }
 
 void print(std::ostream& out, const pb::TcsList& list) {
-  print_header(out, {{"FINGERPRINT", 25}, {"DEFAULT", 9}, {"DAYS LEFT", 11}}, "SUBJECT");
+  text_table table({"FINGERPRINT", "DEFAULT", "DAYS LEFT", "SUBJECT"});
   for (const auto& entry : list.entries()) {
     const auto& cert = entry.certificate();
-    out << std::setw(25) << cert.sha256_fingerprint().substr(0, 23) << std::setw(9)
-        << (entry.is_default() ? "yes" : "no") << std::setw(11) << cert.days_until_expiry()
-        << cert.subject() << "\n";
+    table.add({cert.sha256_fingerprint().substr(0, 23), yes_no(entry.is_default()),
+               std::to_string(cert.days_until_expiry()), cert.subject()});
   }
+  table.print(out);
   out << list.entries_size() << " of " << list.capacity() << " entries\n";
 }
 
@@ -278,12 +263,11 @@ void print(std::ostream& out, const pb::RegistrationList& list) {
     out << "no registrations\n";
     return;
   }
-  print_header(out, {{"EXTENSION", 12}, {"TRANSPORT", 10}, {"SOURCE", 24}, {"EXPIRES", 9}},
-               "CONTACT");
+  text_table table({"EXTENSION", "TRANSPORT", "SOURCE", "EXPIRES", "CONTACT", "USER AGENT"});
   for (const auto& r : list.registrations())
-    out << std::left << std::setw(12) << r.extension() << std::setw(10) << r.transport()
-        << std::setw(24) << r.source() << std::setw(9) << (std::to_string(r.expires_in()) + "s")
-        << r.contact() << (r.user_agent().empty() ? "" : "  (" + r.user_agent() + ")") << "\n";
+    table.add({r.extension(), r.transport(), r.source(), std::to_string(r.expires_in()) + "s",
+               r.contact(), r.user_agent()});
+  table.print(out);
 }
 
 void print(std::ostream& out, const pb::CallList& list) {
@@ -294,41 +278,33 @@ void print(std::ostream& out, const pb::CallList& list) {
     out << "no calls\n";
     return;
   }
-  print_header(out,
-               {{"CALL", 8},
-                {"CALLER", 10},
-                {"CALLEE", 10},
-                {"STATE", 10},
-                {"CALLER LEG", 14},
-                {"CALLEE LEG", 14},
-                {"CALLER MEDIA", 34},
-                {"CALLEE MEDIA", 34}},
-               "MEDIA PATH");
+  text_table table({"CALL", "CALLER", "CALLEE", "STATE", "CALLER LEG", "CALLEE LEG", "CALLER MEDIA",
+                    "CALLEE MEDIA", "MEDIA PATH"});
   for (const auto& c : list.calls())
-    out << std::left << std::setw(8) << c.id() << std::setw(10) << c.caller() << std::setw(10)
-        << c.callee() << std::setw(10) << c.state() << std::setw(14) << c.caller_leg()
-        << std::setw(14) << c.callee_leg() << std::setw(34) << c.caller_media() << std::setw(34)
-        << c.callee_media()
-        << (c.direct() ? std::string("direct")
-                       : std::to_string(c.caller_relay_port()) + "/" +
-                             std::to_string(c.callee_relay_port()))
-        << "\n";
+    table.add({std::to_string(c.id()), c.caller(), c.callee(), c.state(), c.caller_leg(),
+               c.callee_leg(), c.caller_media(), c.callee_media(),
+               c.direct() ? std::string("direct")
+                          : std::to_string(c.caller_relay_port()) + "/" +
+                                std::to_string(c.callee_relay_port())});
+  table.print(out);
 }
 
 void print(std::ostream& out, const pb::BlacklistReply& lists) {
-  auto rows = [&out](const char* kind,
-                     const google::protobuf::RepeatedPtrField<pb::BlacklistEntry>& entries) {
-    for (const auto& e : entries)
-      out << std::left << std::setw(11) << kind << std::setw(42) << e.key()
-          << (e.permanent() ? std::string("permanent") : "until " + std::to_string(e.until_unix()))
-          << "  blocks " << e.blocks() << "\n";
-  };
   if (lists.addresses().empty() && lists.extensions().empty()) {
     out << "nothing is blacklisted\n";
     return;
   }
+  text_table table({"KIND", "KEY", "UNTIL", "BLOCKS"});
+  auto rows = [&table](const char* kind,
+                       const google::protobuf::RepeatedPtrField<pb::BlacklistEntry>& entries) {
+    for (const auto& e : entries)
+      table.add({kind, e.key(),
+                 e.permanent() ? std::string("permanent") : date_text(e.until_unix()),
+                 std::to_string(e.blocks())});
+  };
   rows("address", lists.addresses());
   rows("extension", lists.extensions());
+  table.print(out);
 }
 
 void print(std::ostream& out, const pb::ClusterStatusReply& status) {
@@ -338,35 +314,25 @@ void print(std::ostream& out, const pb::ClusterStatusReply& status) {
     out << "no other node has been seen over a line\n";
     return;
   }
-  print_header(out,
-               {{"NODE", 14},
-                {"ROLE", 11},
-                {"LINE", 6},
-                {"LEVEL", 8},
-                {"VERSION", 9},
-                {"LAG", 5},
-                {"REPL_MS", 10},
-                {"AUDIT", 8},
-                {"EVENTS", 8},
-                {"DAYS", 7}},
-               "CERTIFICATE");
+  text_table table({"NODE", "ROLE", "LINE", "LEVEL", "VERSION", "LAG", "REPL_MS", "AUDIT", "EVENTS",
+                    "DAYS", "CERTIFICATE"});
   for (const auto& m : status.members()) {
     std::string line = m.line_up() ? (m.enrolment_only() ? "enrol" : "up") : "down";
     char replication[16];
     std::snprintf(replication, sizeof replication, "%.1f", m.replication_ms());
-    out << std::left << std::setw(14) << m.name() << std::setw(11) << m.role() << std::setw(6)
-        << line << std::setw(8) << m.line_security() << std::setw(9) << m.settings_version()
-        << std::setw(5) << m.settings_lag() << std::setw(10)
-        << (m.replication_ms() < 0 ? std::string("-") : std::string(replication)) << std::setw(8)
-        << m.audit_sequence() << std::setw(8) << m.events_stored() << std::setw(7)
-        << m.certificate_days_left() << m.peer_subject()
-        << (m.peer_issuer().empty() || m.peer_issuer() == m.peer_subject()
-                ? std::string(" (self-signed)")
-                : " issued by " + m.peer_issuer())
-        << (m.line_up() || m.last_error().empty() ? std::string{}
-                                                  : "  last error: " + m.last_error())
-        << "\n";
+    table.add({m.name(), m.role(), line, m.line_security(), std::to_string(m.settings_version()),
+               std::to_string(m.settings_lag()),
+               m.replication_ms() < 0 ? std::string("-") : std::string(replication),
+               std::to_string(m.audit_sequence()), std::to_string(m.events_stored()),
+               std::to_string(m.certificate_days_left()),
+               m.peer_subject() +
+                   (m.peer_issuer().empty() || m.peer_issuer() == m.peer_subject()
+                        ? std::string(" (self-signed)")
+                        : " issued by " + m.peer_issuer()) +
+                   (m.line_up() || m.last_error().empty() ? std::string{}
+                                                          : "  last error: " + m.last_error())});
   }
+  table.print(out);
 }
 
 void print(std::ostream& out, const google::protobuf::Message& message) {

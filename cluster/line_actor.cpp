@@ -425,16 +425,16 @@ void on_settings_changed(line_actor_pointer self, actors::settings_changed& snap
 
 dial_material material_for_dial(line_actor_pointer self) {
   const auto& state = self->state;
-  auto anchors = state.facts.anchors_pem;
-  for (auto& [node, pem] : pinned_identities(self))
-    anchors.push_back(std::move(pem));
   return {.node = state.options.node,
           .role = role_text(state.options),
           .password = state.options.line_password,
           .security = state.options.security,
           .key_pem = state.facts.identity_key_pem,
           .certificate_pem = state.facts.identity_pem,
-          .anchors_pem = std::move(anchors),
+          .chain_pem = state.facts.chain_pem,
+          .minimum_tls = state.facts.minimum_tls,
+          .anchors_pem = state.facts.anchors_pem,
+          .pins = pinned_identities(self),
           .revoked_serials = state.facts.revoked_serials,
           .enrolled = is_enrolled(state.facts.identity_pem),
           .settings_version = state.snapshot.version,
@@ -446,6 +446,14 @@ line_accept_reply on_line_dialed(line_actor_pointer self, line_dialed& dialed) {
   const auto& welcome = dialed.welcome.welcome();
   state.alarmed_dial_failures.erase(dialed.target.name);
   auto node = welcome.node().empty() ? dialed.target.name : welcome.node();
+  // A line is named after the node it dials (SPEC LINE-1): another node answering, even
+  // one that knows the line password, is not the one this line was meant to reach.
+  if (node != dialed.target.name) {
+    dialed.writer->close();
+    self->send(self, dial_failed{dialed.target, "the line server is node " + node + ", not " +
+                                                    dialed.target.name});
+    return line_accept_reply{false, "not the node dialled", {}};
+  }
   auto pins = pinned_identities(self);
   if (!valid_node_name(node) || node == state.options.node ||
       (is_enrolled(state.facts.identity_pem) && state.options.security == line_security::high &&

@@ -1,11 +1,13 @@
 #pragma once
 
+#include "cluster/enrolment.hpp"
 #include "cluster/event_store.hpp"
 #include "cluster/line_protocol.hpp"
 #include "cluster/line_transport.hpp"
 #include "core/clock.hpp"
 #include "core/node_role.hpp"
 #include "core/random.hpp"
+#include "pki/tls_policy.hpp"
 #include "security/audit_log.hpp"
 #include "storage/kv_store.hpp"
 #include "telephony/sip_guard.hpp"
@@ -172,7 +174,13 @@ struct dial_material {
   line_security security = line_security::high;
   std::string key_pem;
   std::string certificate_pem;
+  /// Sent after the identity when "offer ID certificate chain" is on (SPEC PKI-6).
+  std::string chain_pem;
+  pki::tls_min_version minimum_tls = pki::tls_min_version::tls1_2;
+  /// Anchors for the server's identity (SPEC LINE-1); the pins are kept apart, so that
+  /// only the target's own pin can vouch for it.
   std::vector<std::string> anchors_pem;
+  pin_map pins;
   std::vector<std::string> revoked_serials;
   /// The node holds a CA-issued identity; until then lines are used for enrolment only,
   /// and the server's certificate cannot be checked yet (the password proof authenticates

@@ -30,18 +30,6 @@ std::optional<line_security> parse_line_security(std::string_view text) {
   return std::nullopt;
 }
 
-pki::check_level server_check_level(line_security level) {
-  switch (level) {
-    case line_security::low:
-      return pki::check_level::none;
-    case line_security::medium:
-      return pki::check_level::medium;
-    case line_security::high:
-      return pki::check_level::high;
-  }
-  return pki::check_level::high;
-}
-
 bool requires_client_certificate(line_security level) {
   return level == line_security::high;
 }

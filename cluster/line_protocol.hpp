@@ -15,20 +15,21 @@ namespace ward::cluster {
 /// A line's security setting (SPEC LINE-1). Every level is TLS; they differ in what each
 /// end checks of the other's certificate. The line password is proven at every level.
 enum class line_security {
-  /// TLS, no certificate check: the password proof alone authenticates both ends.
+  /// TLS; the line password proof authenticates both ends. Once enrolled, the dialling
+  /// node still checks that the server is the node it dialled (chain to the cluster CA and
+  /// the target's enrolled host name, cluster/line_identity), as at every level.
   low,
-  /// TLS; the dialling node checks the server's certificate at check level Medium.
+  /// TLS; the dialling node checks the server's certificate at check level Medium +
+  /// Remote against the target's enrolled host name.
   medium,
   /// Mutual TLS with CA-signed identities; both ends check the other at check level High
-  /// (chain to the cluster CA, key ≥ 2048 bits, not self-signed, pinned).
+  /// (chain to the cluster CA, key >= 2048 bits, not self-signed, pinned: the dialling
+  /// node pins the identity enrolled for the node it dials, High + Remote).
   high,
 };
 
 std::string_view to_string(line_security level);
 std::optional<line_security> parse_line_security(std::string_view text);
-
-/// The check level the dialling node grades the server's certificate at.
-pki::check_level server_check_level(line_security level);
 /// Whether the server demands a CA-signed client certificate before the line carries
 /// anything but enrolment.
 bool requires_client_certificate(line_security level);

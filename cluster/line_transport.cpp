@@ -1,6 +1,7 @@
 #include "cluster/line_transport.hpp"
 
 #include "cluster/line_actor.hpp"
+#include "cluster/line_identity.hpp"
 #include "pki/certificate_check.hpp"
 #include "pki/tls_policy.hpp"
 #include "pki/trust_store.hpp"
@@ -215,9 +216,11 @@ std::string line_dialer::connect_once(unsigned& attempt) {
   bool full = material->enrolled;
   auto strength = material->security == line_security::high && full ? pki::tls_strength::high
                                                                     : pki::tls_strength::medium;
+  // A self-signed identity has no chain to send.
   auto ctx = pki::make_client_context(
-      strength, pki::tls_min_version::tls1_2,
-      pki::tls_client_material{material->key_pem, material->certificate_pem, ""});
+      strength, material->minimum_tls,
+      pki::tls_client_material{material->key_pem, material->certificate_pem,
+                               full ? material->chain_pem : std::string{}});
   if (!ctx)
     return "cannot build the TLS client context: " + ctx.error().detail;
   auto connection = dial_(target_.address, target_.port, *ctx);
@@ -234,19 +237,16 @@ std::string line_dialer::connect_once(unsigned& attempt) {
 
   // Until the node is enrolled it holds nothing to check the server against; the
   // server's password proof below authenticates it instead.
-  if (full && material->security != line_security::low) {
-    pki::trust_store trust;
-    for (const auto& pem : material->anchors_pem)
-      if (auto anchor = pki::certificate::from_pem(pem))
-        (void)trust.add(*anchor);
-    std::vector<std::string> own;
-    if (auto mine = pki::certificate::from_pem(material->certificate_pem))
-      own.push_back(mine->sha256_fingerprint());
-    pki::check_context check{
-        std::chrono::system_clock::now(), pki::certificate_purpose::tls_server, &trust, own, {},
-        material->revoked_serials};
-    auto graded = pki::check_received_certificate(connection->peer_chain,
-                                                  server_check_level(material->security), check);
+  if (full) {
+    line_server_expectation expected{target_.name,
+                                     target_.address,
+                                     material->security,
+                                     material->anchors_pem,
+                                     material->pins,
+                                     material->certificate_pem,
+                                     material->revoked_serials,
+                                     std::chrono::system_clock::now()};
+    auto graded = check_line_server(connection->peer_chain, expected);
     if (!graded.ok()) {
       auto cause = "server certificate refused (" + std::string(pki::to_string(graded.failure)) +
                    "): " + graded.detail;

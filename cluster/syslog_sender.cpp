@@ -463,6 +463,10 @@ void syslog_tls_sender::run() {
       conn->established = false;
     conn.reset();
     set_connected(false);
+    // Every failure is told (SPEC TLS-3); the receiver of the report caps the rate.
+    if (config_.on_failure && failure.code != errc::stopped)
+      config_.on_failure(join_host_port(strip_brackets(config_.address), config_.port),
+                         failure.detail);
     set_error(std::move(failure.detail));
     sleep_until(std::chrono::steady_clock::now() + next_backoff());
   };

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <expected>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -39,6 +40,9 @@ struct syslog_tls_config {
   std::chrono::milliseconds reconnect_max{10000};
   /// The longest a connect, handshake or write may wait before the link counts as dead.
   std::chrono::milliseconds io_timeout{5000};
+  /// Called on the sender's thread for every failed connect, handshake, verification or
+  /// write, with the receiver as "ip:port" and the cause (SPEC TLS-3); must not block.
+  std::function<void(const std::string& receiver, const std::string& cause)> on_failure;
 };
 
 /// A snapshot of a sender's counters and link state.

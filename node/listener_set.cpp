@@ -99,6 +99,14 @@ std::expected<void, std::string> listener_set::reload(const security::security_s
   material_ = std::move(material);
   identity_->set(pki.identity);
   minimum_tls_ = minimum;
+  // The node's other TLS ends follow the same settings at once (SPEC TLS-1, PKI-6). Their
+  // material was built from the same identity the admin listeners just took, so a failure
+  // there is reported but does not undo the admin listeners' change.
+  if (other_tls_ends_)
+    if (auto followed = other_tls_ends_(settings, pki); !followed) {
+      logger("tls")->warn("event=tls_reload_refused reason={}", log_value(followed.error()));
+      return followed;
+    }
   logger("tls")->info("event=tls_reloaded subject={} management_checks={}",
                       log_value(pki.identity.subject()),
                       pki::to_string(settings.certificates.management_checks));
@@ -150,6 +158,11 @@ void listener_set::write_endpoints() const {
   std::filesystem::create_directories(run_dir, ec);
   if (!pki::write_file_atomically(run_dir / "endpoints", content, 0644))
     logger("node")->warn("event=endpoints_not_written");
+}
+
+void listener_set::follow_with(tls_follower follower) {
+  std::lock_guard lock(mutex_);
+  other_tls_ends_ = std::move(follower);
 }
 
 } // namespace ward::node

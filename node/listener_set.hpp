@@ -10,6 +10,7 @@
 #include <caf/actor.hpp>
 #include <grpcpp/server.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -44,6 +45,13 @@ public:
 
   std::string status_endpoint() const;
 
+  /// Reapplies the TLS settings and identity to a TLS end that is not an admin listener.
+  using tls_follower = std::function<std::expected<void, std::string>(
+      const security::security_settings&, const actors::pki_state&)>;
+  /// After every successful reload, `follower` applies the same settings to the node's
+  /// other TLS ends (SIP over TLS, the line listener).
+  void follow_with(tls_follower follower);
+
   /// Adds an endpoint that is not an administrative service (the line port).
   void add_endpoint(std::string name, std::string endpoint);
 
@@ -62,6 +70,7 @@ private:
   caf::actor alarms_;
   const clock& time_;
   std::shared_ptr<pki::current_certificate> identity_;
+  tls_follower other_tls_ends_;
   mutable std::mutex mutex_;
   std::map<security::service_name, std::unique_ptr<service_listener>> listeners_;
   std::map<std::string, std::string> extra_endpoints_;

@@ -61,6 +61,37 @@ std::vector<prometheus::MetricFamily> node_metrics::Collect() const {
   return families;
 }
 
+security_metrics::security_metrics(std::shared_ptr<const security::security_counters> counters)
+    : counters_(std::move(counters)) {}
+
+std::vector<prometheus::MetricFamily> security_metrics::Collect() const {
+  auto counter =
+      [](std::string name, std::string help,
+         std::vector<std::pair<std::vector<prometheus::ClientMetric::Label>, std::uint64_t>>
+             series) {
+        prometheus::MetricFamily family{
+            std::move(name), std::move(help), prometheus::MetricType::Counter, {}};
+        for (auto& [labels, value] : series) {
+          prometheus::ClientMetric metric;
+          metric.label = std::move(labels);
+          metric.counter.value = static_cast<double>(value);
+          family.metric.push_back(std::move(metric));
+        }
+        return family;
+      };
+  std::vector<prometheus::MetricFamily> families;
+  families.push_back(counter("ward_admin_logins_total",
+                             "Administrative logins since the node started, by outcome.",
+                             {{{{"outcome", "success"}}, counters_->logins_succeeded()},
+                              {{{"outcome", "failure"}}, counters_->logins_failed()}}));
+  families.push_back(counter("ward_account_lockouts_total",
+                             "Service and telephony user accounts locked since the node started.",
+                             {{{}, counters_->lockouts()}}));
+  families.push_back(counter("ward_alarms_total", "Alarms raised since the node started.",
+                             {{{}, counters_->alarms()}}));
+  return families;
+}
+
 sip_metrics::sip_metrics(std::shared_ptr<const sip_service> sip) : sip_(std::move(sip)) {}
 
 std::vector<prometheus::MetricFamily> sip_metrics::Collect() const {

@@ -6,6 +6,7 @@
 #include "node/sip_service.hpp"
 #include "pki/certificate.hpp"
 #include "pki/current_certificate.hpp"
+#include "security/security_counters.hpp"
 
 #include <prometheus/collectable.h>
 
@@ -34,6 +35,17 @@ private:
   const clock& time_;
   clock::time_point started_;
   caf::actor_system& system_;
+};
+
+/// Security event counters (SPEC MON-4): administrative logins by outcome, account
+/// lockouts and alarms since the node started.
+class security_metrics final : public prometheus::Collectable {
+public:
+  explicit security_metrics(std::shared_ptr<const security::security_counters> counters);
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+private:
+  std::shared_ptr<const security::security_counters> counters_;
 };
 
 /// Line and replication gauges from the cluster actor's published view (SPEC LINE-4,

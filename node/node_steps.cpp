@@ -7,6 +7,7 @@
 #include "node/admin/admin_service.hpp"
 #include "node/admin/gateway.hpp"
 #include "node/logging.hpp"
+#include "node/tls_material.hpp"
 #include "pki/tls_policy.hpp"
 
 #include <caf/send.hpp>
@@ -51,27 +52,27 @@ std::expected<std::string, std::string> resolve_address(const std::string& host)
   return std::string(text);
 }
 
-/// What the line listener presents: the node identity, asking every dialling node for its
-/// certificate, which the cluster actor grades (SPEC LINE-1).
-pki::tls_server_material line_material(const actors::pki_state& pki) {
-  pki::tls_server_material material;
-  material.key_pem = pki.identity_key.to_pem().value_or("");
-  material.certificate_pem = pki.identity.to_pem().value_or("");
+/// What the line listener presents: the node identity (and chain, SPEC PKI-6), asking
+/// every dialling node for its certificate, which the line actor grades (SPEC LINE-1).
+pki::tls_server_material line_material(const security::security_settings& settings,
+                                       const actors::pki_state& pki) {
+  auto material = identity_material(settings, pki);
   material.request_client_certificate = true;
   return material;
 }
 
-/// SIP over TLS presents the node identity and asks phones for no certificate (SPEC SIP-1;
-/// PKI-6: the management identity serves while no telephony identity is set).
-std::expected<std::shared_ptr<SSL_CTX>, std::string> sip_tls_context(const actors::pki_state& pki) {
-  pki::tls_server_material material;
-  material.key_pem = pki.identity_key.to_pem().value_or("");
-  material.certificate_pem = pki.identity.to_pem().value_or("");
-  auto context =
-      pki::make_server_context(pki::tls_strength::medium, pki::tls_min_version::tls1_2, material);
+/// SIP over TLS (SPEC SIP-1): the node identity under the TLS settings every listener
+/// follows (TLS-1 minimum version, PKI-6 chain; the management identity serves while no
+/// telephony identity is set), phones and trunks graded at the telephony check level.
+std::expected<std::pair<std::shared_ptr<SSL_CTX>, pki::client_certificate_check_fn>, std::string>
+sip_tls(const security::security_settings& settings, const actors::pki_state& pki,
+        const clock& time) {
+  auto material = telephony_material(settings, pki, time);
+  auto context = pki::make_server_context(pki::tls_strength::medium,
+                                          settings.certificates.minimum_tls, material);
   if (!context)
     return std::unexpected("SIP TLS context: " + context.error().detail);
-  return *context;
+  return std::pair{*context, material.client_certificate_check};
 }
 
 /// An audit record as the RFC 5424 event the syslog receiver gets (SPEC MON-2).
@@ -358,7 +359,8 @@ start_result<> prepare_cluster(running_node& node) {
     syslog_config.expected_name = config.syslog_server_name;
     if (auto checked = cluster::syslog_tls_sender::check_config(syslog_config); !checked)
       return failure("syslog", checked.error().detail);
-    node.syslog_sender = std::make_shared<cluster::syslog_tls_sender>(syslog_config);
+    // Started with the cluster, once the security actor can hear of its failures.
+    node.syslog_config = std::move(syslog_config);
   }
   if (auto held = node.security_store->get(actors::settings_version_record); held && *held)
     node.settings_version = std::strtoull((*held)->c_str(), nullptr, 10);
@@ -377,6 +379,7 @@ void spawn_security(running_node& node, stored_state state) {
   security_deps.settings_version = node.settings_version;
   security_deps.refer_logins = config.role == node_role::appserver;
   security_deps.fallback_account = config.fallback_account;
+  security_deps.counters = node.security_counts;
   security_deps.publish_directory =
       [directory_copies = node.directory_copies](const telephony::telephony_directory_data& data) {
         directory_copies->publish(data);
@@ -402,6 +405,15 @@ void spawn_cluster(running_node& node) {
   cluster_options.view = node.cluster_view;
   cluster_options.time = &node.wall_clock;
   cluster_options.random = node.random;
+  if (node.syslog_config) {
+    node.syslog_config->on_failure = [security_actor = node.security_actor](
+                                         const std::string& receiver, const std::string& cause) {
+      logger("syslog")->warn("event=syslog_send_failed receiver={} cause={}", receiver,
+                             log_value(cause));
+      caf::anon_send(security_actor, actors::tls_failure_report{"syslog", receiver, cause});
+    };
+    node.syslog_sender = std::make_shared<cluster::syslog_tls_sender>(*node.syslog_config);
+  }
   if (node.syslog_sender)
     cluster_options.event_sink = [syslog_sender = node.syslog_sender, hostname = config.hostname](
                                      const std::string& node_name,
@@ -469,10 +481,17 @@ start_result<> start_sip(running_node& node) {
     return refuse("media", relay.error().detail);
   sip_options.relay = std::move(*relay);
   wire_sip_events(node, sip_options);
-  auto sip_context = sip_tls_context(*node.pki_at_start);
-  if (!sip_context)
-    return refuse("sip", sip_context.error());
-  sip_options.tls_context = *sip_context;
+  auto tls = sip_tls(*node.settings_at_start, *node.pki_at_start, node.wall_clock);
+  if (!tls)
+    return refuse("sip", tls.error());
+  sip_options.tls_context = tls->first;
+  sip_options.tls_client_check = tls->second;
+  sip_options.on_tls_failure = [security_actor = node.security_actor](const std::string& peer,
+                                                                      const std::string& cause) {
+    logger("tls")->warn("event=tls_handshake_failed service=sip peer={} cause={}", peer,
+                        log_value(cause));
+    caf::anon_send(security_actor, actors::tls_failure_report{"sip", peer, cause});
+  };
   sip_options.realm = config.sip_realm;
   sip_options.directory = node.directory_copies;
   sip_options.time = &node.wall_clock;
@@ -508,6 +527,8 @@ start_result<> start_metrics(running_node& node) {
   node.exposer->RegisterCollectable(node.line_metrics);
   node.telephony_metrics = std::make_shared<sip_metrics>(node.sip_server);
   node.exposer->RegisterCollectable(node.telephony_metrics);
+  node.security_event_metrics = std::make_shared<security_metrics>(node.security_counts);
+  node.exposer->RegisterCollectable(node.security_event_metrics);
   node.metrics_endpoint =
       join_host_port(config.listen_address, node.exposer->GetListeningPorts().front());
   logger("metrics")->info("event=listening service=metrics path=/metrics endpoint={}",
@@ -590,7 +611,9 @@ start_result<> start_listeners(running_node& node) {
         caf::anon_send(security_actor, actors::tls_failure_report{
                                            failure.service, failure.peer_address, failure.cause});
       });
-  if (auto applied = line_listener->apply(node.line_level, line_material(*node.pki_at_start));
+  if (auto applied = line_listener->apply(
+          node.line_level, line_material(*node.settings_at_start, *node.pki_at_start),
+          node.settings_at_start->certificates.minimum_tls);
       !applied) {
     line_listener.reset();
     close_listeners(node);
@@ -605,20 +628,27 @@ start_result<> start_listeners(running_node& node) {
 }
 
 start_result<> apply_security_levels(running_node& node) {
+  node.listeners->follow_with(
+      [line_holder = node.line_holder, line_level = node.line_level, sip_server = node.sip_server,
+       &time = node.wall_clock](const security::security_settings& settings,
+                                const actors::pki_state& pki) -> std::expected<void, std::string> {
+        if (sip_server) {
+          auto tls = sip_tls(settings, pki, time);
+          if (!tls)
+            return std::unexpected(tls.error());
+          sip_server->set_tls(tls->first, tls->second);
+        }
+        std::lock_guard lock(line_holder->mutex);
+        if (!line_holder->listener)
+          return {};
+        return line_holder->listener->apply(line_level, line_material(settings, pki),
+                                            settings.certificates.minimum_tls);
+      });
   caf::anon_send(node.security_actor,
                  actors::reloader_message{
-                     [&listeners = *node.listeners, line_holder = node.line_holder,
-                      line_level = node.line_level, sip_server = node.sip_server](
-                         const security::security_settings& settings,
-                         const actors::pki_state& pki) -> std::expected<void, std::string> {
-                       auto reloaded = listeners.reload(settings, pki);
-                       if (reloaded)
-                         if (auto context = sip_tls_context(pki))
-                           sip_server->set_tls_context(*context);
-                       std::lock_guard lock(line_holder->mutex);
-                       if (reloaded && line_holder->listener)
-                         return line_holder->listener->apply(line_level, line_material(pki));
-                       return reloaded;
+                     [&listeners = *node.listeners](const security::security_settings& settings,
+                                                    const actors::pki_state& pki) {
+                       return listeners.reload(settings, pki);
                      }});
   if (auto applied = node.listeners->reload(*node.settings_at_start, *node.pki_at_start);
       !applied) {

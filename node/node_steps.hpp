@@ -100,6 +100,7 @@ struct running_node {
   cluster::line_security line_security{};
   std::shared_ptr<storage::kv_store> cluster_store;
   std::shared_ptr<cluster::event_store> forwarded_events;
+  std::optional<cluster::syslog_tls_config> syslog_config;
   std::shared_ptr<cluster::syslog_tls_sender> syslog_sender;
   std::uint64_t settings_version = 0;
   /// The registrar reads the telephony directory from a feed the security actor refreshes.
@@ -116,6 +117,9 @@ struct running_node {
   std::shared_ptr<node_metrics> metrics;
   std::shared_ptr<cluster_metrics> line_metrics;
   std::shared_ptr<sip_metrics> telephony_metrics;
+  std::shared_ptr<security::security_counters> security_counts =
+      std::make_shared<security::security_counters>();
+  std::shared_ptr<security_metrics> security_event_metrics;
   std::string metrics_endpoint;
   connection_registry connections;
   std::unique_ptr<grpc::Service> admin;

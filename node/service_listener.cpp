@@ -34,8 +34,7 @@
 namespace ward::node {
 namespace {
 
-using client_check_fn =
-    std::function<std::optional<std::string>(const std::vector<pki::certificate>&)>;
+using client_check_fn = pki::client_certificate_check_fn;
 
 void free_client_check(void*, void* pointer, CRYPTO_EX_DATA*, int, long, void*) {
   delete static_cast<client_check_fn*>(pointer);
@@ -454,12 +453,13 @@ struct service_listener::state {
   /// handshake only proved the chain (or, when it merely requested one, nothing), the
   /// check grades it (SPEC PKI-8).
   static std::optional<std::string>
-  graded_client_refusal(const std::vector<pki::certificate>& chain, SSL_CTX* ctx) {
+  graded_client_refusal(const std::vector<pki::certificate>& chain, const std::string& peer,
+                        SSL_CTX* ctx) {
     const auto* check =
         static_cast<const client_check_fn*>(SSL_CTX_get_ex_data(ctx, client_check_index()));
     if (!check || !*check || chain.empty())
       return std::nullopt;
-    return (*check)(chain);
+    return (*check)(chain, peer);
   }
 
   void serve_tls(cluster::unique_fd socket, const std::string& peer, SSL_CTX* ctx) {
@@ -481,7 +481,7 @@ struct service_listener::state {
     if (shaken.kind != cluster::tls_outcome::done)
       return;
     const auto client_chain = cluster::peer_certificates(ssl);
-    if (auto refused = graded_client_refusal(client_chain, ctx)) {
+    if (auto refused = graded_client_refusal(client_chain, peer, ctx)) {
       report(peer, "client certificate refused: " + *refused);
       return;
     }

@@ -95,12 +95,15 @@ sip_service::sip_service(sip_service_options options, int fd, std::uint16_t port
                                     .tls_fd = tls_fd,
                                     .stop_fd = stop_read,
                                     .max_connections = options_.max_tcp_connections,
-                                    .tls_context = options_.tls_context},
+                                    .tls_context = options_.tls_context,
+                                    .tls_client_check = options_.tls_client_check,
+                                    .on_tls_failure = options_.on_tls_failure},
           *inbox_, stopping_)),
       worker_([this] { run(); }) {}
 
-void sip_service::set_tls_context(std::shared_ptr<SSL_CTX> context) {
-  streams_->set_tls_context(std::move(context));
+void sip_service::set_tls(std::shared_ptr<SSL_CTX> context,
+                          pki::client_certificate_check_fn check) {
+  streams_->set_tls(std::move(context), std::move(check));
 }
 
 void sip_service::stop() {

@@ -3,6 +3,7 @@
 #include "core/clock.hpp"
 #include "core/random.hpp"
 #include "media/relay_pool.hpp"
+#include "pki/tls_policy.hpp"
 #include "telephony/b2bua.hpp"
 #include "telephony/directory.hpp"
 #include "telephony/registrar.hpp"
@@ -50,8 +51,12 @@ struct sip_service_options {
   std::size_t max_tcp_connections = 512;
   /// TLS port (SPEC SIP-1: SIPS); 0 = any free port. TLS connections share the TCP slots.
   std::uint16_t tls_port = 5061;
-  /// The server context (node identity; phones are not asked for certificates).
+  /// The server context (node identity and the TLS settings, SPEC TLS-1, PKI-6) and the
+  /// grading of what phones and trunks present (SPEC PKI-8 telephony checks).
   std::shared_ptr<SSL_CTX> tls_context;
+  pki::client_certificate_check_fn tls_client_check;
+  /// A TLS handshake or certificate check failed (SPEC TLS-3); must not block.
+  std::function<void(const std::string& peer, const std::string& cause)> on_tls_failure;
   std::string realm;
   /// Lifetime of the stateless digest nonces (SPEC SIP-2).
   std::chrono::seconds nonce_lifetime{300};
@@ -120,7 +125,7 @@ public:
   std::uint16_t tcp_port() const { return tcp_port_; }
   std::uint16_t tls_port() const { return tls_port_; }
   /// New TLS connections use `context` (after an identity change); existing ones keep theirs.
-  void set_tls_context(std::shared_ptr<SSL_CTX> context);
+  void set_tls(std::shared_ptr<SSL_CTX> context, pki::client_certificate_check_fn check);
   /// The current bindings, as the worker last published them (about once a second and
   /// after every change).
   std::vector<telephony::registration_binding> bindings() const;

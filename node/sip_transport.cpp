@@ -140,9 +140,11 @@ stream_listener::stream_listener(settings settings, sip_inbox& inbox,
     : settings_(std::move(settings)), inbox_(inbox), stopping_(stopping),
       acceptor_([this] { accept_loop(); }) {}
 
-void stream_listener::set_tls_context(std::shared_ptr<SSL_CTX> context) {
+void stream_listener::set_tls(std::shared_ptr<SSL_CTX> context,
+                              pki::client_certificate_check_fn check) {
   std::lock_guard lock(tls_context_mutex_);
   settings_.tls_context = std::move(context);
+  settings_.tls_client_check = std::move(check);
 }
 
 void stream_listener::join() {
@@ -175,21 +177,35 @@ void stream_listener::release(const std::string& address) {
 
 void stream_listener::serve_tls(int fd, std::string address, std::uint16_t port) {
   std::shared_ptr<SSL_CTX> context;
+  pki::client_certificate_check_fn check;
   {
     std::lock_guard lock(tls_context_mutex_);
     context = settings_.tls_context;
+    check = settings_.tls_client_check;
   }
+  const auto peer = join_host_port(address, port);
+  auto refuse = [&](const std::string& cause) {
+    if (settings_.on_tls_failure)
+      settings_.on_tls_failure(peer, cause);
+    release(address);
+  };
   auto stream = cluster::tls_stream::create(cluster::unique_fd(fd), context.get(),
                                             cluster::tls_stream::role::server);
-  if (!stream) {
+  if (!stream)
+    return refuse("cannot set up TLS: " + stream.error().detail);
+  auto shaken = (*stream)->handshake(std::chrono::steady_clock::now() + std::chrono::seconds(10),
+                                     settings_.stop_fd);
+  if (shaken.kind == cluster::tls_outcome::failed)
+    return refuse(shaken.cause);
+  if (shaken.kind != cluster::tls_outcome::done) {
     release(address);
     return;
   }
-  auto shaken = (*stream)->handshake(std::chrono::steady_clock::now() + std::chrono::seconds(10),
-                                     settings_.stop_fd);
+  if (check)
+    if (auto refused = check(cluster::peer_certificates((*stream)->native()), peer))
+      return refuse("client certificate refused: " + *refused);
   int pair[2];
-  if (shaken.kind != cluster::tls_outcome::done ||
-      ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) != 0) {
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) != 0) {
     release(address);
     return;
   }

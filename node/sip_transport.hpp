@@ -1,5 +1,6 @@
 #pragma once
 
+#include "pki/tls_policy.hpp"
 #include "telephony/b2bua.hpp"
 #include "telephony/sip_framing.hpp"
 
@@ -131,6 +132,11 @@ public:
     /// Connections beyond this (or a quarter of it from one address) are closed on accept.
     std::size_t max_connections = 512;
     std::shared_ptr<SSL_CTX> tls_context;
+    /// Grades what a TLS peer presented (SPEC PKI-8 telephony checks); empty accepts all.
+    pki::client_certificate_check_fn tls_client_check;
+    /// A TLS handshake or certificate check failed (SPEC TLS-3): peer "ip:port", cause.
+    /// Runs on a connection thread and must not block.
+    std::function<void(const std::string& peer, const std::string& cause)> on_tls_failure;
   };
   /// Starts the acceptor; it runs until `stopping` is set.
   stream_listener(settings settings, sip_inbox& inbox, const std::atomic<bool>& stopping);
@@ -139,8 +145,9 @@ public:
   stream_listener(const stream_listener&) = delete;
   stream_listener& operator=(const stream_listener&) = delete;
 
-  /// New TLS connections use `context`; existing ones keep theirs.
-  void set_tls_context(std::shared_ptr<SSL_CTX> context);
+  /// New TLS connections use `context` and are graded by `check`; existing ones keep
+  /// theirs.
+  void set_tls(std::shared_ptr<SSL_CTX> context, pki::client_certificate_check_fn check);
   /// Waits for the acceptor (after `stopping` was set); idempotent.
   void join();
   /// Connections closed on accept because the slots were full.

@@ -219,6 +219,9 @@ std::expected<ssl_ctx_ptr, error> make_context(const SSL_METHOD* method, tls_str
     return std::unexpected(openssl_failure(errc::crypto_failure, "cannot set TLS versions"));
   // Renegotiation and compression only ever served attacks (DoS, CRIME).
   SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  // What follows the identity is the configured chain alone ("offer ID certificate chain",
+  // SPEC PKI-6): OpenSSL would otherwise build one from the client-certificate anchors.
+  SSL_CTX_set_mode(ctx.get(), SSL_MODE_NO_AUTO_CHAIN);
   const std::string list(cipher_list(strength));
   const std::string suites(tls13_ciphersuites(strength));
   if (SSL_CTX_set_cipher_list(ctx.get(), list.c_str()) != 1 ||

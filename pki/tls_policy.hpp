@@ -59,6 +59,11 @@ std::string_view cipher_list(tls_strength strength);
 /// at high.
 std::string_view tls13_ciphersuites(tls_strength strength);
 
+/// Grades a client certificate chain (leaf first) received from `peer_address` ("ip:port"
+/// or "[v6]:port"): why it is refused, or nothing to accept it.
+using client_certificate_check_fn = std::function<std::optional<std::string>(
+    const std::vector<certificate>& chain, const std::string& peer_address)>;
+
 /// What a TLS server presents and whom it trusts for client certificates.
 struct tls_server_material {
   std::string key_pem;
@@ -70,11 +75,9 @@ struct tls_server_material {
   /// they are required and OpenSSL verifies the client's chain against them; otherwise
   /// they are optional and only named in the CertificateRequest.
   std::vector<std::string> trusted_client_ca_pems;
-  /// Grades a client certificate after a successful handshake, whenever the client sent
-  /// one (SPEC PKI-8): the chain is leaf first; returns why it is refused, or nothing to
-  /// accept it.
-  std::function<std::optional<std::string>(const std::vector<certificate>& chain)>
-      client_certificate_check;
+  /// Grades a client certificate after a successful handshake (SPEC PKI-8); the admin
+  /// listeners call it whenever the client sent one.
+  client_certificate_check_fn client_certificate_check;
   /// Asks every client for a certificate (a CertificateRequest at any strength) without
   /// requiring one, and lets OpenSSL accept whatever chain is sent: the application grades
   /// it (client_certificate_check, or its own check on the received chain). Used by ports

@@ -327,12 +327,17 @@ std::optional<credential_rejection> check_pin(std::string_view code, std::string
     return credential_rejection::digit_sequence;
   if (is_keypad_pattern(code))
     return credential_rejection::keypad_pattern;
-  if (!extension.empty()) {
-    if (code == extension)
-      return credential_rejection::equals_extension;
-    if (std::equal(code.begin(), code.end(), extension.rbegin(), extension.rend()))
-      return credential_rejection::equals_reversed_extension;
-  }
+  return check_not_extension(code, extension);
+}
+
+std::optional<credential_rejection> check_not_extension(std::string_view secret,
+                                                        std::string_view extension) {
+  if (extension.empty())
+    return std::nullopt;
+  if (secret == extension)
+    return credential_rejection::equals_extension;
+  if (std::equal(secret.begin(), secret.end(), extension.rbegin(), extension.rend()))
+    return credential_rejection::equals_reversed_extension;
   return std::nullopt;
 }
 

@@ -119,6 +119,11 @@ inline constexpr std::size_t remote_worker_phone_password_recommended = 13;
 /// Checks a system password: 1-31 printable ASCII characters (0x20-0x7e), no other rules.
 std::optional<credential_rejection> check_system_password(std::string_view password);
 
+/// Refuses a secret equal to `extension` or to it reversed (SPEC POL-3, POL-5); an empty
+/// extension refuses nothing.
+std::optional<credential_rejection> check_not_extension(std::string_view secret,
+                                                        std::string_view extension);
+
 /// Checks a remote worker's phone password (SPEC POL-5): at least 9 digits, never a sequence,
 /// repeat, keypad pattern or the extension. This is `check_pin` with a minimum of 9, the
 /// login code maximum and the complexity test on.

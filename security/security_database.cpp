@@ -543,4 +543,16 @@ std::vector<std::string> security_database::ignition_pending() const {
   return pending;
 }
 
+bool security_database::own_password_due(const session_principal& principal) const {
+  if (principal.status == account_status::force_new_password)
+    return true;
+  auto it = settings_.users.find(principal.user);
+  if (it == settings_.users.end())
+    return false;
+  return (it->second.name == administrator_name &&
+          !settings_.ignition.administrator_password_changed) ||
+         (it->second.protected_account &&
+          !settings_.ignition.security_administrator_password_changed);
+}
+
 } // namespace ward::security

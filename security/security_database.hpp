@@ -160,6 +160,10 @@ public:
 
   /// What still blocks administrative work at first start (SPEC SEC-6); empty when done.
   std::vector<std::string> ignition_pending() const;
+  /// Whether `principal` must change its own password before anything else: Force New
+  /// Password (set by an administrator, or expired), or a first-start default (SPEC SEC-6).
+  /// Such an account may always change it, with or without the own-password right.
+  bool own_password_due(const session_principal& principal) const;
 
 private:
   security_result<std::string> hash(std::string_view secret) const;

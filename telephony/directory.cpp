@@ -249,8 +249,9 @@ telephony_directory::apply(telephony_user& user, const telephony_user_fields& fi
       if (auto rejected = security::check_password(*fields.password, user.name, rules))
         return std::unexpected(
             invalid("password", security::describe(*rejected, rules.min_length, rules.max_length)));
-      if (!user.extension.empty() && *fields.password == user.extension)
-        return std::unexpected(invalid("password", "must not equal the extension"));
+      if (auto rejected = security::check_not_extension(*fields.password, user.extension))
+        return std::unexpected(
+            invalid("password", security::describe(*rejected, rules.min_length, rules.max_length)));
     } else if (fields.password->size() > rules.max_length) {
       return std::unexpected(invalid("password", "must be at most 31 characters"));
     }
@@ -387,10 +388,21 @@ telephony_directory::update_extension(std::string_view number, const extension_f
     return std::unexpected(
         security_error{security_errc::not_found, "number", "extension does not exist"});
   auto changed = it->second;
+  const bool remote_worker = fields.remote_worker_address ? !fields.remote_worker_address->empty()
+                                                          : !changed.remote_worker_address.empty();
   if (fields.phone_password) {
     if (auto bad = check_code("phone_password", *fields.phone_password, changed.number,
                               policy.login_code_rules))
       return std::unexpected(*bad);
+    auto remote_refusal =
+        security::check_remote_worker_phone_password(*fields.phone_password, changed.number);
+    if (remote_worker && !fields.phone_password->empty() && remote_refusal)
+      return std::unexpected(invalid(
+          "phone_password",
+          "of a remote worker " + security::describe(*remote_refusal,
+                                                     security::remote_worker_phone_password_min,
+                                                     security::login_code_max)));
+    changed.phone_password_remote_grade = !remote_refusal;
     changed.has_phone_password = !fields.phone_password->empty();
     changed.phone_password_digest =
         changed.has_phone_password
@@ -409,6 +421,12 @@ telephony_directory::update_extension(std::string_view number, const extension_f
       changed.remote_worker_address = std::move(*address);
     }
   }
+  // A phone password set under the ordinary rules cannot be re-judged from its digest.
+  if (remote_worker && changed.has_phone_password && !changed.phone_password_remote_grade)
+    return std::unexpected(
+        invalid("phone_password", "of a remote worker must have at least " +
+                                      std::to_string(security::remote_worker_phone_password_min) +
+                                      " digits: set a new one in the same change"));
   if (fields.media_security)
     changed.media_security = *fields.media_security;
   it->second = std::move(changed);
@@ -608,6 +626,7 @@ std::string encode_directory(const telephony_directory_data& data) {
                {"ha1_md5", record.phone_password_digest.ha1_md5},
                {"ha1_sha256", record.phone_password_digest.ha1_sha256},
                {"has_phone_password", record.has_phone_password},
+               {"phone_password_remote_grade", record.phone_password_remote_grade},
                {"force_authorization", record.force_authorization},
                {"remote_worker_address", record.remote_worker_address}};
     // Absent = the system setting.
@@ -655,6 +674,8 @@ std::expected<telephony_directory_data, error> decode_directory(std::string_view
       record.has_phone_password = entry.at("has_phone_password").get<bool>();
       record.force_authorization = entry.at("force_authorization").get<bool>();
       // Absent in encodings from before SPEC SIP-5: not a remote worker.
+      if (entry.contains("phone_password_remote_grade"))
+        record.phone_password_remote_grade = entry.at("phone_password_remote_grade").get<bool>();
       if (entry.contains("remote_worker_address"))
         record.remote_worker_address = entry.at("remote_worker_address").get<std::string>();
       // Absent = the system setting (and in encodings from before SPEC MED-2).

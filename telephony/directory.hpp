@@ -52,6 +52,9 @@ struct extension_record {
   std::string number;
   digest_secrets phone_password_digest;
   bool has_phone_password = false;
+  /// The phone password met the remote-worker rules when it was set (SPEC POL-5: at least
+  /// 9 digits); only the digest is kept, so this is all that is known of it later.
+  bool phone_password_remote_grade = false;
   /// Registration must authenticate (SPEC SIP-2: on by default).
   bool force_authorization = true;
   /// SPEC SIP-5: the pinned public IP address of a remote worker's phone, numeric IPv4 or

@@ -22,7 +22,8 @@ void add_service_user_create(CLI::App& group, command_table& table) {
     std::vector<std::string> groups;
   };
   auto& o = table.hold<options>();
-  auto* add = group.add_subcommand("add", "Create a service user (password on stdin)");
+  auto* add =
+      group.add_subcommand("add", "Create a service user. " + reads_secrets("its first password"));
   add->add_option("name", o.name)->required();
   add->add_option("--group,-g", o.groups, "Rights group (repeatable)");
   add->add_option("--setting", o.setting, choices(account_settings));
@@ -35,7 +36,7 @@ void add_service_user_create(CLI::App& group, command_table& table) {
     request.set_setting(o.setting);
     if (!o.expires.empty())
       request.set_expires_at_unix(parse_date(o.expires));
-    request.set_password(read_secret("password for " + o.name));
+    request.set_password(read_new_secret("password for " + o.name));
     return request;
   });
 }
@@ -55,7 +56,8 @@ void add_service_user_update(CLI::App& group, command_table& table) {
   set->add_option("--expires", o.expires, "Expiry date YYYY-MM-DD");
   set->add_flag("--no-expiry", o.no_expiry, "Clear the expiry");
   set->add_flag("--reset-password", o.reset_password,
-                "Set a new password from stdin; the user must change it at next login");
+                "Set a new password; the user must change it at next login. " +
+                    reads_secrets("the new password"));
   table.unary(set, rpc{security, &S::UpdateServiceUser}, [&o] {
     pb::UpdateServiceUserRequest request;
     request.set_name(o.name);
@@ -71,7 +73,7 @@ void add_service_user_update(CLI::App& group, command_table& table) {
     if (o.no_expiry)
       request.set_expires_at_unix(0);
     if (o.reset_password)
-      request.set_password(read_secret("new password for " + o.name));
+      request.set_password(read_new_secret("new password for " + o.name));
     return request;
   });
 }

@@ -26,11 +26,11 @@ pb::TelephonyUserRequest user_request(const user_options& o) {
   if (o.extension)
     request.set_extension(*o.extension);
   if (o.password)
-    request.set_password(read_secret("user password"));
+    request.set_password(read_new_secret("user password"));
   if (o.login_code)
-    request.set_login_code(read_secret("login code"));
+    request.set_login_code(read_new_secret("login code"));
   if (o.voicemail_code)
-    request.set_voicemail_code(read_secret("voicemail code"));
+    request.set_voicemail_code(read_new_secret("voicemail code"));
   return request;
 }
 
@@ -43,10 +43,10 @@ void add_user_change(CLI::App& user, command_table& table, bool creating) {
   auto* extension = command->add_option("--extension", o.extension);
   if (creating)
     extension->required();
-  command->add_flag("--password-stdin", o.password, "Read the user password from stdin");
-  command->add_flag("--login-code-stdin", o.login_code, "Read the login code from stdin");
+  command->add_flag("--password-stdin", o.password, reads_secrets("the user password"));
+  command->add_flag("--login-code-stdin", o.login_code, reads_secrets("the login code"));
   command->add_flag("--voicemail-code-stdin", o.voicemail_code,
-                    "Read the voicemail code from stdin");
+                    reads_secrets("the voicemail code"));
   table.unary(command,
               rpc{configuration, creating ? &C::CreateTelephonyUser : &C::UpdateTelephonyUser},
               [&o] { return user_request(o); });
@@ -75,7 +75,7 @@ void add_extension_change(CLI::App& ext, command_table& table, bool creating) {
                                      creating ? "Create an extension" : "Change an extension");
   command->add_option("number", o.number)->required();
   command->add_flag("--phone-password-stdin", o.phone_password,
-                    "Read the phone password from stdin");
+                    reads_secrets("the phone password"));
   command->add_option("--force-authorization", o.force_authorization, choices(switch_values));
   command->add_option("--remote-worker-address", o.remote_worker_address,
                       "Pinned public IP address of a remote worker's phone (SIP-5); \"\" "
@@ -89,7 +89,7 @@ void add_extension_change(CLI::App& ext, command_table& table, bool creating) {
         pb::ExtensionRequest request;
         request.set_number(o.number);
         if (o.phone_password)
-          request.set_phone_password(read_secret("phone password"));
+          request.set_phone_password(read_new_secret("phone password"));
         if (o.force_authorization)
           request.set_force_authorization(
               parse_switch(*o.force_authorization, "--force-authorization"));

@@ -67,13 +67,14 @@ void add_ca_export(CLI::App& ca, command_table& table) {
 
 void add_ca_backup(CLI::App& ca, command_table& table) {
   auto& p12_out = table.hold<std::string>();
-  auto* export_p12 = ca.add_subcommand(
-      "export-p12", "Back up the CA with its key as a PKCS#12 (0600; password on stdin)");
+  auto* export_p12 =
+      ca.add_subcommand("export-p12", "Back up the CA with its key as a PKCS#12 (0600). " +
+                                          reads_secrets("the new password protecting the file"));
   export_p12->add_option("--out", p12_out, "File to write")->required();
   table.add(export_p12, [&state = table.state(), &p12_out] {
     check_writable(p12_out);
     pb::PasswordRequest request;
-    request.set_password(read_secret("password for " + p12_out));
+    request.set_password(read_new_secret("password for " + p12_out));
     int code = download(state, rpc{security, &P::ExportCaP12}, request, p12_out, 0600, "PKCS#12");
     if (code == exit_ok && !state.json)
       std::cout << "CA and key written to " << p12_out << "\n";
@@ -97,8 +98,9 @@ void add_ca_commands(CLI::App& pki, command_table& table) {
   table.unary(create, rpc{security, &P::CreateNewCa});
 
   table.with_argument(*ca,
-                      {"import", "Replace the CA with a PKCS#12 (password on stdin)", "--p12",
-                       "PKCS#12 with the CA certificate, key and chain"},
+                      {"import",
+                       "Replace the CA with a PKCS#12. " + reads_secrets("the file's password"),
+                       "--p12", "PKCS#12 with the CA certificate, key and chain"},
                       rpc{security, &P::ImportCa}, p12_request);
   add_ca_backup(*ca, table);
 }
@@ -111,8 +113,9 @@ void add_issue_command(CLI::App& pki, command_table& table) {
     bool legacy = false;
   };
   auto& o = table.hold<issue_options>();
-  auto* issue = pki.add_subcommand(
-      "issue", "Issue a device certificate as a PKCS#12 (0600; password on stdin)");
+  auto* issue =
+      pki.add_subcommand("issue", "Issue a device certificate as a PKCS#12 (0600). " +
+                                      reads_secrets("the new password protecting the file"));
   issue->add_option("--subject", o.subject, "Common name")->required();
   issue
       ->add_option("--san", o.alt_names,
@@ -133,7 +136,7 @@ void add_issue_command(CLI::App& pki, command_table& table) {
     request.set_key_bits(o.key_bits);
     request.set_hash(o.hash);
     request.set_legacy(o.legacy);
-    request.set_pkcs12_password(read_secret("password for " + o.out));
+    request.set_pkcs12_password(read_new_secret("password for " + o.out));
     pb::IssueReply reply;
     int code = call(state, rpc{security, &P::Issue}, request, reply);
     if (code != exit_ok)
@@ -178,10 +181,11 @@ void add_identity_commands(CLI::App& pki, command_table& table) {
               rpc{security, &P::GetIdentity, "/ward.admin.v1.Pki/GetIdentity"});
   table.unary(identity->add_subcommand("renew", "Issue a new identity from the CA"),
               rpc{security, &P::RenewIdentity});
-  table.with_argument(*identity,
-                      {"set-p12", "Replace the identity with a PKCS#12 (password on stdin)",
-                       "--p12", "PKCS#12 with the certificate, key and chain"},
-                      rpc{security, &P::SetIdentityP12}, p12_request);
+  table.with_argument(
+      *identity,
+      {"set-p12", "Replace the identity with a PKCS#12. " + reads_secrets("the file's password"),
+       "--p12", "PKCS#12 with the certificate, key and chain"},
+      rpc{security, &P::SetIdentityP12}, p12_request);
 }
 
 void add_tcs_commands(CLI::App& pki, command_table& table) {

@@ -69,7 +69,9 @@ int run_user_login(const cli_state& state, const std::string& user) {
 
 void add_session_commands(CLI::App& app, command_table& table) {
   auto& name = table.hold<std::string>();
-  auto* login = app.add_subcommand("login", "Log in as a service user; caches the session token");
+  auto* login =
+      app.add_subcommand("login", "Log in as a service user and cache the session token. " +
+                                      reads_secrets("the password"));
   login->add_option("--user,-u", name, "Service user name")->required();
   table.add(login, [&state = table.state(), &name] { return run_login(state, name); });
   table.add(app.add_subcommand("logout", "End the cached session"), [&state = table.state()] {
@@ -79,26 +81,30 @@ void add_session_commands(CLI::App& app, command_table& table) {
     return code;
   });
   table.unary_done(
-      app.add_subcommand("passwd", "Change your own password (old, then new)"),
+      app.add_subcommand("passwd", "Change your own password. " +
+                                       reads_secrets("the current password, then the new one")),
       rpc{security, &S::ChangePassword},
       [] {
         pb::ChangePasswordRequest request;
         request.set_old_password(read_secret("current password"));
-        request.set_new_password(read_secret("new password"));
+        request.set_new_password(read_new_secret("new password"));
         return request;
       },
       [] { return "password changed; log in again"; });
   table.unary_done(
-      app.add_subcommand("system-password", "Set the system password"),
+      app.add_subcommand("system-password",
+                         "Set the system password; the current one is not asked for. " +
+                             reads_secrets("the new system password")),
       rpc{security, &S::SetSystemPassword},
       [] {
         pb::SetSystemPasswordRequest request;
-        request.set_new_password(read_secret("new system password"));
+        request.set_new_password(read_new_secret("new system password"));
         return request;
       },
       [] { return "system password changed"; });
   auto& user = table.hold<std::string>();
-  auto* user_login = app.add_subcommand("user-login", "Check a telephony user's password");
+  auto* user_login = app.add_subcommand("user-login", "Check a telephony user's password. " +
+                                                          reads_secrets("the password"));
   user_login->add_option("name", user, "Telephony user")->required();
   table.add(user_login, [&state = table.state(), &user] { return run_user_login(state, user); });
 }

@@ -78,6 +78,7 @@ gateway::handle(const grpc::ServerContext* call, std::string action, const rpc_r
   transaction.writes = rule.writes;
   transaction.audited = rule.audited;
   transaction.allowed_before_ignition = rule.allowed_before_ignition;
+  transaction.waived_while_password_due = rule.waived_while_password_due;
   transaction.after_commit = std::move(after_commit);
   transaction.apply = std::move(apply);
   transaction.token = token(call);

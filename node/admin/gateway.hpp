@@ -110,6 +110,9 @@ struct rpc_rule {
   bool audited = false;
   /// Allowed while first-start passwords are still at their defaults (SPEC SEC-6).
   bool allowed_before_ignition = false;
+  /// The right is waived for an account that must change its own password first (SPEC
+  /// SEC-6): otherwise a user without it could never leave Force New Password.
+  bool waived_while_password_due = false;
 };
 
 /// Reads of the security settings, the audit trail and the PKI.

@@ -25,6 +25,7 @@ void fill_levels(pb::ServiceLevelList* out, const security::security_settings& s
     entry->set_service(std::string(security::to_string(service)));
     entry->set_level(std::string(pki::to_string(settings.service_levels.at(service))));
     if (auto ports = levels.ports(service)) {
+      entry->set_served(true);
       entry->set_plain_port(ports->first);
       entry->set_tls_port(ports->second);
     }

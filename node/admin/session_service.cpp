@@ -6,9 +6,14 @@
 namespace ward::node::admin_api {
 namespace {
 
-/// ChangePassword: any valid session, before ignition too (SPEC SEC-6).
-constexpr rpc_rule own_password{std::nullopt, std::nullopt,
-                                actors::transaction_writes::security_settings, false, true};
+/// ChangePassword: offered on every service, before ignition too (SPEC SEC-6); it needs
+/// the own-password right (SPEC SEC-4) unless the account must change its password first.
+constexpr rpc_rule own_password{std::nullopt,
+                                security::right::security_write_own_password,
+                                actors::transaction_writes::security_settings,
+                                false,
+                                true,
+                                true};
 
 /// SetSystemPassword: a security write, before ignition too (SPEC SEC-6).
 constexpr rpc_rule system_password{security_write.service, security_write.required,

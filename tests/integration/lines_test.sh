@@ -123,9 +123,9 @@ expect_output "^role  *expansion" "TOP-2 wardctl --on exp1 status reaches exp1 t
   at primary --on exp1 status
 expect_output "linetest1" "TOP-2 --on exp1 service-user list shows exp1's replicated copy" \
   at primary --on exp1 service-user list
-expect_output "Enrolled identity" "TOP-2 --on exp1 audit list reads exp1's own trail" \
+expect_output "Enrolled  *identity" "TOP-2 --on exp1 audit list reads exp1's own trail" \
   at primary --on exp1 audit list --limit 200
-expect_output "Proxy node/exp1 (proxied /ward.admin.v1.Security/AuditQuery)" \
+expect_output "Proxy  *node/exp1  *proxied /ward.admin.v1.Security/AuditQuery" \
   "TOP-2 MON-1 the proxied call is audited on the primary" at primary audit list --limit 20
 at primary service-user add watchline1 -g "System Status Group" --setting enabled \
   <<<"Juniper-Coast-Arc-52" >/dev/null 2>&1
@@ -346,6 +346,29 @@ revoked_alarm() {
 }
 wait_for 10 revoked_alarm && pass "PKI-12 LINE-1 exp2's line with a revoked certificate is refused and alarmed" \
   || fail "PKI-12 LINE-1 exp2's line with a revoked certificate is refused and alarmed"
+
+# ---- LINE-1 a line that reaches another enrolled node than the one it names is refused ------
+# exp1's line named "primary" now leads to the secondary: an enrolled node that knows the
+# line password, with a certificate from the cluster CA, but not the identity enrolled for
+# the primary.
+secondary_line_port=$(endpoint secondary line | sed "s/.*://")
+stop_node exp1
+sed -i "s|{name: primary, address: 127.0.0.1, port: $line_port}|{name: primary, address: 127.0.0.1, port: $secondary_line_port}|" \
+  "$WARD_TEST_DIR/exp1/node.yaml"
+start_node exp1 || exit 1
+at exp1 login -u Administrator <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
+impostor_alarm() {
+  at exp1 audit list --kind alarm --limit 50 | grep "line_refused" | grep -q "server certificate refused"
+}
+wait_for 15 impostor_alarm \
+  && pass "LINE-1 exp1 refuses the secondary answering its line to the primary, and alarms" \
+  || fail "LINE-1 exp1 refuses the secondary answering its line to the primary: $(at exp1 audit list --kind alarm --limit 8 2>&1)"
+at secondary cluster status | grep -q "^exp1 .* up " \
+  && fail "LINE-1 the misdirected line never comes up on the secondary" \
+  || pass "LINE-1 the misdirected line never comes up on the secondary"
+stop_node exp1
+sed -i "s|port: $secondary_line_port}|port: $line_port}|" "$WARD_TEST_DIR/exp1/node.yaml"
+start_node exp1 || exit 1
 
 # ---- MON-2 the primary's and the forwarded events reached rsyslog over TLS -----------------
 received="$syslog_dir/received.log"

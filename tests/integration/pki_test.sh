@@ -3,7 +3,8 @@
 # checks and TLS settings through wardctl against a real primary, cross-checked with the
 # openssl command line as an independent verifier.
 set -u
-source "$(dirname "$0")/lib.sh"
+here=$(dirname "$0")
+source "$here/lib.sh"
 ward_test_init "$@"
 
 write_node_config primary primary
@@ -107,18 +108,73 @@ expect_output "revoked" "PKI-12 the refusal names revocation" ctl audit list --k
 ctl pki checks set --management medium >/dev/null 2>&1
 ctl service-level set configuration secure_medium >/dev/null 2>&1
 
+# ---- PKI-8 telephony checks: what phones present over SIP-TLS is graded -----------------------
+sip_tls_at=$(endpoint primary sip_tls)
+line_at=$(endpoint primary line)
+sip_options() {
+  SIP_TRANSPORT=tls SIP_CA="$work/root-ca.pem" python3 "$here/sip_client.py" options 127.0.0.1 "${sip_tls_at##*:}"
+}
+with_phone_cert() { SIP_CERT="$work/phone2.pem" SIP_KEY="$work/phone2.key" "$@"; }
+expect_code 0 "PKI-3 a phone identity for 127.0.0.1 is issued" \
+  ctl pki issue --subject phone2.example.test --san DNS:phone2.example.test,IP:127.0.0.1 --days 30 \
+  --out "$work/phone2.p12" <<<"Phone-Bundle-Pass-2"
+openssl pkcs12 -in "$work/phone2.p12" -passin pass:Phone-Bundle-Pass-2 -nokeys -clcerts -out "$work/phone2.pem" >/dev/null 2>&1
+openssl pkcs12 -in "$work/phone2.p12" -passin pass:Phone-Bundle-Pass-2 -nocerts -nodes -out "$work/phone2.key" >/dev/null 2>&1
+expect_code 0 "PKI-8 at telephony checks Low a phone without a certificate is served over TLS" sip_options
+expect_code 0 "PKI-8 telephony checks set to High" ctl pki checks set --telephony high
+expect_code 3 "PKI-8 High: a phone without a certificate gets no answer over TLS" sip_options
+expect_output "tls_handshake_failed.*service/sip.*no certificate at check level high" \
+  "PKI-8 TLS-3 the refusal is alarmed for the SIP service" ctl audit list --kind alarm --limit 200
+expect_code 3 "PKI-8 High refuses a phone certificate that is not pinned" with_phone_cert sip_options
+expect_output "service/sip.*not_pinned" "PKI-8 the alarm names the failed check" \
+  ctl audit list --kind alarm --limit 200
+ctl pki tcs add "$work/phone2.pem" >/dev/null 2>&1
+expect_code 0 "PKI-8 High accepts the pinned phone certificate" with_phone_cert sip_options
+expect_code 0 "PKI-8 telephony checks set to High + Remote" ctl pki checks set --telephony high_remote
+expect_code 0 "PKI-8 High + Remote accepts the phone from the address in its certificate" \
+  with_phone_cert sip_options
+expect_code 3 "PKI-8 High + Remote refuses the same certificate from another address" \
+  env SIP_SOURCE=127.0.0.2 SIP_CERT="$work/phone2.pem" SIP_KEY="$work/phone2.key" \
+  SIP_TRANSPORT=tls SIP_CA="$work/root-ca.pem" python3 "$here/sip_client.py" options 127.0.0.1 "${sip_tls_at##*:}"
+expect_output "service/sip.*name_mismatch" "PKI-8 the alarm names the address mismatch" \
+  ctl audit list --kind alarm --limit 200
+ctl pki checks set --telephony low >/dev/null 2>&1
+
 # ---- TLS-1 TLS-2 PKI-6 TLS settings -----------------------------------------------------------
+# Every TLS listener follows the settings at once: admin, SIP over TLS and the line port.
+probe_at() { local at=$1; shift; openssl s_client -connect "$at" -servername primary.ward.test "$@" </dev/null 2>&1; }
 expect_code 0 "PKI-6 chain offering switched on" ctl pki tls set --offer-chain on
 chain=$(probe -showcerts | grep -c "BEGIN CERTIFICATE")
 [ "$chain" = 2 ] && pass "PKI-6 the listener now offers identity and CA (2 certificates)" \
   || fail "PKI-6 the listener now offers identity and CA (got $chain)"
+for listener in "SIP-TLS $sip_tls_at" "line $line_at"; do
+  set -- $listener
+  chain=$(probe_at "$2" -showcerts | grep -c "BEGIN CERTIFICATE")
+  [ "$chain" = 2 ] && pass "PKI-6 the $1 listener offers the chain at once (2 certificates)" \
+    || fail "PKI-6 the $1 listener offers the chain at once (got $chain)"
+done
 expect_code 0 "TLS-1 minimum TLS version set to 1.3" ctl pki tls set --min-version 1.3
 probe -tls1_2 | grep -q "New, TLSv1.2" && fail "TLS-1 with 1.3 minimum TLS 1.2 is refused" \
   || pass "TLS-1 with 1.3 minimum TLS 1.2 is refused"
 probe -tls1_3 | grep -q "New, TLSv1.3" && pass "TLS-1 TLS 1.3 still works" || fail "TLS-1 TLS 1.3 still works"
+for listener in "SIP-TLS $sip_tls_at" "line $line_at"; do
+  set -- $listener
+  probe_at "$2" -tls1_2 | grep -q "New, TLSv1.2" \
+    && fail "TLS-1 with 1.3 minimum the $1 listener refuses TLS 1.2" \
+    || pass "TLS-1 with 1.3 minimum the $1 listener refuses TLS 1.2"
+  probe_at "$2" -tls1_3 | grep -q "New, TLSv1.3" \
+    && pass "TLS-1 the $1 listener still accepts TLS 1.3" \
+    || fail "TLS-1 the $1 listener still accepts TLS 1.3"
+done
 ctl pki tls set --min-version 1.2 --offer-chain off >/dev/null 2>&1
+chain=$(probe_at "$sip_tls_at" -showcerts | grep -c "BEGIN CERTIFICATE")
+[ "$chain" = 1 ] && pass "PKI-6 with chain offering off SIP-TLS sends the identity alone" \
+  || fail "PKI-6 with chain offering off SIP-TLS sends the identity alone (got $chain)"
 out=$(probe -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0')
 expect_output "tls_handshake_failed" "TLS-3 a refused TLS 1.1 handshake raises an alarm" \
+  ctl audit list --kind alarm --limit 200
+out=$(probe_at "$sip_tls_at" -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0')
+expect_output "tls_handshake_failed.*service/sip" "TLS-3 a refused SIP-TLS handshake raises the same alarm" \
   ctl audit list --kind alarm --limit 200
 
 # ---- Reload without restart: a broken identity is refused, a good one takes over -------------
@@ -180,10 +236,31 @@ expect_code 1 "PKI-4 a non-CA certificate is refused as signing certificate" \
   ctl pki ca import --p12 "$work/phone1.p12" <<<"Phone-Bundle-Pass-1"
 
 # ---- Persistence ------------------------------------------------------------------------------
+# The restart also brings up a syslog sender towards a receiver the node cannot verify.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/rogue-syslog.key" -out "$work/rogue-syslog.pem" \
+  -days 2 -subj "/CN=syslog.ward.test" -addext "subjectAltName=DNS:syslog.ward.test,IP:127.0.0.1" \
+  >/dev/null 2>&1
+rogue_syslog_port=$(free_port)
+sleep 600 | openssl s_server -quiet -accept "127.0.0.1:$rogue_syslog_port" \
+  -cert "$work/rogue-syslog.pem" -key "$work/rogue-syslog.key" >/dev/null 2>&1 &
+WARD_TEST_PIDS+=("$!")
+{
+  echo "syslog:"
+  echo "  address: 127.0.0.1"
+  echo "  port: $rogue_syslog_port"
+  echo "  ca_file: $work/root-ca.pem"
+  echo "  server_name: syslog.ward.test"
+} >> "$WARD_TEST_DIR/primary/node.yaml"
 ca_fp=$(ctl --json pki ca show | grep -m1 sha256_fingerprint)
 stop_node primary
 start_node primary || exit 1
 ctl login -u Administrator <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
+syslog_alarm() {
+  ctl audit list --kind alarm --limit 50 | grep "tls_handshake_failed" | grep -q "service/syslog"
+}
+wait_for 10 syslog_alarm \
+  && pass "TLS-3 a syslog receiver that fails verification raises the TLS alarm" \
+  || fail "TLS-3 a syslog receiver that fails verification raises the TLS alarm: $(ctl audit list --kind alarm --limit 5 2>&1)"
 [ "$(ctl --json pki ca show | grep -m1 sha256_fingerprint)" = "$ca_fp" ] \
   && pass "PKI-1 the CA survives a restart" || fail "PKI-1 the CA survives a restart"
 expect_output '"revoked": true' "PKI-12 revocations survive a restart" ctl --json pki issued

@@ -33,6 +33,19 @@ export WARD_SESSION_FILE="$WARD_TEST_DIR/session-admin"
 ctl() { wardctl_for primary "$@"; }
 as() { local who=$1; shift; WARD_SESSION_FILE="$WARD_TEST_DIR/session-$who" wardctl_for primary "$@"; }
 
+# ---- every command that reads a secret says so in its help -------------------------------
+for command in "login" "passwd" "system-password" "user-login" "service-user add" \
+  "service-user set" "user add" "extension add" "pki issue" "pki ca export-p12" "pki ca import"; do
+  # shellcheck disable=SC2086
+  help=$(ctl $command --help 2>&1)
+  grep -q "from the terminal without echo" <<<"$help" \
+    && pass "SEC-6 '$command --help' says which secrets it reads and how" \
+    || fail "SEC-6 '$command --help' says which secrets it reads and how: $help"
+done
+grep -q "the current one is not asked for" <<<"$(ctl system-password --help 2>&1)" \
+  && pass "SEC-6 'system-password --help' says no old password is asked for" \
+  || fail "SEC-6 'system-password --help' says no old password is asked for"
+
 # ---- SEC-6 first start ------------------------------------------------------------------
 expect_output "the Administrator password is still the default" \
   "SEC-6 login with the published default password works and says what is pending" \
@@ -105,6 +118,19 @@ grep -q "code 7" <<<"$OUT" && grep -q "lacks the right security_read_all" <<<"$O
   || fail "SEC-4 the refusal is PERMISSION_DENIED naming the right: $OUT"
 expect_output "access_denied.*watcher1.*ListServiceUsers" "SEC-4 the refusal is in the audit trail" \
   ctl audit list --kind access_denied
+# Its password is no longer due, and the status group lacks the own-password right.
+expect_code 1 "SEC-4 without security_write_own_password a password change is refused" \
+  as watch passwd <<<$'Bright-Moss-Cliff-84\nCalm-River-Stone-58'
+grep -q "code 7" <<<"$OUT" && grep -q "lacks the right security_write_own_password" <<<"$OUT" \
+  && pass "SEC-4 the refusal names security_write_own_password" \
+  || fail "SEC-4 the refusal names security_write_own_password: $OUT"
+expect_code 0 "SEC-4 an Operations Manager Admin account is created" \
+  ctl service-user add opsmgr1 -g "Operations Manager Admin" <<<"Amber-Hill-Gate-26"
+as ops login -u opsmgr1 <<<"Amber-Hill-Gate-26" >/dev/null 2>&1
+as ops passwd <<<$'Amber-Hill-Gate-26\nSilver-Lake-Path-71' >/dev/null 2>&1
+as ops login -u opsmgr1 <<<"Silver-Lake-Path-71" >/dev/null 2>&1
+expect_code 0 "SEC-4 with security_write_own_password it changes its password again" \
+  as ops passwd <<<$'Silver-Lake-Path-71\nCopper-Field-Wind-39'
 
 # ---- POL-4 telephony user lockout (5 failures lock until an administrator unlocks) ---------
 expect_code 0 "SEC-2 a telephony user with a password and codes is created" \
@@ -122,6 +148,20 @@ expect_output "refused: locked" "POL-4 after 5 failures the telephony user is lo
 expect_code 0 "POL-4 an administrator unlocks the telephony user" ctl user unlock alice
 expect_code 0 "POL-4 after the unlock the right password is accepted" \
   ctl user-login alice <<<"Garden-Path-82"
+
+# ---- MON-4 login and lockout counters on /metrics --------------------------------------------
+at_least() { [ -n "$2" ] && awk -v have="$2" -v want="$1" 'BEGIN { exit !(have + 0 >= want + 0) }'; }
+failed=$(metric primary 'ward_admin_logins_total{outcome="failure"}')
+succeeded=$(metric primary 'ward_admin_logins_total{outcome="success"}')
+lockouts=$(metric primary ward_account_lockouts_total)
+alarms=$(metric primary ward_alarms_total)
+at_least 3 "$failed" && at_least 1 "$succeeded" \
+  && pass "MON-4 /metrics counts administrative logins by outcome ($succeeded ok, $failed failed)" \
+  || fail "MON-4 /metrics counts administrative logins by outcome: success=$succeeded failure=$failed"
+at_least 2 "$lockouts" && pass "MON-4 /metrics counts the service and telephony lockouts ($lockouts)" \
+  || fail "MON-4 /metrics counts the service and telephony lockouts: $lockouts"
+at_least 2 "$alarms" && pass "MON-4 /metrics counts alarms ($alarms)" \
+  || fail "MON-4 /metrics counts alarms: $alarms"
 
 # ---- SIP-1 SIP-3 SIP-4 SIP-5 the cluster's SIP policy through wardctl ----------------------
 expect_output "^auto_create: off$" "SIP-3 sip show: auto-create is off by default" ctl sip show
@@ -167,8 +207,24 @@ lapse_in=$(( $(date -u -d "$lapses" +%s 2>/dev/null || echo 0) - switched_on ))
 [ "$lapse_in" -ge 86390 ] && [ "$lapse_in" -le 86410 ] \
   && pass "SIP-3 sip show says auto-create lapses 24 h after it was switched on" \
   || fail "SIP-3 sip show says auto-create lapses 24 h after it was switched on: $OUT"
-expect_output "^remote worker  *203.0.113.7$" "SIP-5 an extension gets a remote worker's pinned address" \
+expect_code 1 "POL-5 an extension with an 8-digit phone password cannot become a remote worker" \
   ctl extension set 2101 --remote-worker-address 203.0.113.7
+grep -q "phone_password: of a remote worker must have at least 9 digits" <<<"$OUT" \
+  && pass "POL-5 the refusal says a remote worker's phone password needs 9 digits" \
+  || fail "POL-5 the refusal says a remote worker's phone password needs 9 digits: $OUT"
+expect_code 1 "POL-5 a new 8-digit phone password for a remote worker is refused" \
+  ctl extension set 2101 --remote-worker-address 203.0.113.7 --phone-password-stdin <<<"73918264"
+expect_output "^remote worker  *203.0.113.7$" "SIP-5 POL-5 with a 13-digit phone password it becomes a remote worker" \
+  ctl extension set 2101 --remote-worker-address 203.0.113.7 --phone-password-stdin <<<"7391826405172"
+# With complexity Low digits-only passwords pass the class rules; the extension and its
+# reverse still do not (SPEC POL-3).
+ctl policy set --telephony-complexity low --telephony-min-password-length 4 >/dev/null 2>&1
+expect_code 1 "POL-3 a telephony password equal to the extension reversed is refused" \
+  ctl user set alice --password-stdin <<<"1012"
+grep -q "must not be the extension number reversed" <<<"$OUT" \
+  && pass "POL-3 the refusal names the reversed extension" \
+  || fail "POL-3 the refusal names the reversed extension: $OUT"
+ctl policy set --telephony-complexity medium --telephony-min-password-length 8 >/dev/null 2>&1
 expect_code 1 "SIP-5 a host name is refused as a remote worker address" \
   ctl extension set 2101 --remote-worker-address pbx.example.com
 grep -q "remote_worker_address" <<<"$OUT" && pass "SIP-5 the refusal names remote_worker_address" \
@@ -270,6 +326,18 @@ grep -A1 '"before": ".*\\"media_security\\":\\"system\\".*\\"number\\":\\"2101\\
   && pass "MED-2 the extension override is audited with before and after" \
   || fail "MED-2 the extension override is audited with before and after: $audit_json"
 
+# ---- SVC-2 services Ward does not serve yet say so -----------------------------------------
+levels=$(ctl service-level show)
+grep -q "^web_services  *not served" <<<"$levels" && grep -q "^external  *not served" <<<"$levels" \
+  && pass "SVC-2 service-level show reports the services Ward does not serve as not served" \
+  || fail "SVC-2 service-level show reports the services Ward does not serve as not served: $levels"
+grep -q "^configuration  *secure_medium " <<<"$levels" \
+  && pass "SVC-2 a served service shows its level and ports" \
+  || fail "SVC-2 a served service shows its level and ports: $levels"
+grep -q '"served": false' <<<"$(ctl --json service-level show)" \
+  && pass "SVC-2 the JSON answer marks unserved services" \
+  || fail "SVC-2 the JSON answer marks unserved services"
+
 # ---- SVC-1 service levels open and close real ports, without restart ----------------------
 endpoints="$data/run/endpoints"
 port_of() { sed -n "s/^$1=127.0.0.1://p" "$endpoints"; }
@@ -354,7 +422,7 @@ expect_code 0 "POL-4 the temporary lock ends after 60 s" as op login -u operator
 ha1=$(printf '%s' "2101:ward:82917364" | md5sum | cut -d' ' -f1)
 leaks=""
 for secret in Oak-Tree-Plan-47 Harbor-Light-93 Sys-Gate-Key-58 Birch-Lake-Hill-62 Garden-Path-82 \
-  82917364 739164 "$ha1" argon2id operator7 alice; do
+  82917364 7391826405172 739164 "$ha1" argon2id operator7 alice; do
   if grep -rqa -- "$secret" "$data/security" "$data/config" "$data/store"; then leaks="$leaks $secret"; fi
 done
 [ -z "$leaks" ] && pass "SEC-1 the stores hold no password, code, HA1, hash or name in clear" \

@@ -10,7 +10,8 @@ challenge with MD5 or SHA-256) or OPTIONS, and prints the status line of each re
     answered and hung up, 4 when it got a final failure (printed), 3 on silence.
 SIP_SOURCE=ADDRESS sends from that loopback address (default 127.0.0.1).
 SIP_TRANSPORT=tcp in the environment uses one TCP connection instead of UDP;
-SIP_TRANSPORT=tls one TLS connection, verifying the node against SIP_CA (a PEM file).
+SIP_TRANSPORT=tls one TLS connection, verifying the node against SIP_CA (a PEM file),
+presenting the certificate SIP_CERT with its key SIP_KEY when they are set.
 Exit 0 when an answer came, 3 when none came within the timeout.
 """
 import os
@@ -36,6 +37,8 @@ def main():
     if transport == "tls":
         import ssl
         context = ssl.create_default_context(cafile=os.environ["SIP_CA"])
+        if os.environ.get("SIP_CERT"):
+            context.load_cert_chain(os.environ["SIP_CERT"], os.environ["SIP_KEY"])
         sock = context.wrap_socket(sock, server_hostname=host)
     local = sock.getsockname()[1]
     pending = b""

@@ -21,9 +21,6 @@ TEST_CASE("LINE-1 line security levels parse exactly and map to certificate chec
   CHECK(parse_line_security("high") == line_security::high);
   CHECK_FALSE(parse_line_security("High").has_value());
   CHECK_FALSE(parse_line_security("none").has_value());
-  CHECK(server_check_level(line_security::low) == pki::check_level::none);
-  CHECK(server_check_level(line_security::medium) == pki::check_level::medium);
-  CHECK(server_check_level(line_security::high) == pki::check_level::high);
   CHECK(requires_client_certificate(line_security::high));
   CHECK_FALSE(requires_client_certificate(line_security::medium));
   CHECK_FALSE(requires_client_certificate(line_security::low));

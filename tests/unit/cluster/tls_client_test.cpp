@@ -304,7 +304,8 @@ TEST_CASE("TLS-2 a client context refuses half an identity or a key of another c
 TEST_CASE("LINE-1 a TLS line carries gRPC calls and both ends share one channel binding") {
   std::atomic<int> graded{0};
   auto material = server_material();
-  material.client_certificate_check = [&](const std::vector<pki::certificate>& chain) {
+  material.client_certificate_check = [&](const std::vector<pki::certificate>& chain,
+                                          const std::string&) {
     ++graded;
     CHECK(chain.size() == 1);
     return std::optional<std::string>{};
@@ -385,7 +386,8 @@ TEST_CASE("LINE-1 a client without a certificate is served when the server only 
 
 TEST_CASE("LINE-1 a client certificate refused by the server's grading ends the line") {
   auto material = server_material();
-  material.client_certificate_check = [](const std::vector<pki::certificate>& chain) {
+  material.client_certificate_check = [](const std::vector<pki::certificate>& chain,
+                                         const std::string&) {
     return std::optional<std::string>("untrusted " + chain.front().subject());
   };
   rig r(material);

@@ -764,7 +764,8 @@ TEST_CASE("SVC-4 requesting a client certificate accepts any chain and leaves th
   auto requesting = material();
   requesting.request_client_certificate = true;
   requesting.trusted_client_ca_pems.clear();
-  requesting.client_certificate_check = [](const std::vector<pki::certificate>& chain) {
+  requesting.client_certificate_check = [](const std::vector<pki::certificate>& chain,
+                                           const std::string&) {
     return chain.front().subject_common_name() == "ward-rogue-client"
                ? std::optional<std::string>("rogue")
                : std::nullopt;

@@ -637,3 +637,60 @@ TEST_CASE("TF-1 TF-2 a stored emergency route that does not validate is refused 
   CHECK_FALSE(with(R"("direct_media":false)", R"("direct_media":"on")").has_value());
   CHECK(with(R"("emergency_extension":"")", R"("emergency_extension":"800")").has_value());
 }
+
+TEST_CASE("POL-3 a telephony password equal to the extension or its reverse is refused") {
+  auto directory = empty_directory();
+  auto settings = policy();
+  settings.telephony_policy.password.level = security::complexity::low;
+  settings.telephony_policy.password.min_length = 4;
+  for (const char* password : {"2468", "8642"}) {
+    CAPTURE(password);
+    auto refused =
+        directory.create_user("bob", {.extension = "2468", .password = password}, settings);
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error().field == "password");
+  }
+  CHECK(directory.data().users.empty());
+  REQUIRE(directory.create_user("bob", {.extension = "2468", .password = "8624"}, settings));
+}
+
+TEST_CASE("POL-5 a remote worker's phone password has at least 9 digits") {
+  auto directory = empty_directory();
+  auto settings = policy();
+  auto short_one = directory.create_extension(
+      "701", {.phone_password = "82917364", .remote_worker_address = "203.0.113.7"}, settings);
+  REQUIRE_FALSE(short_one.has_value());
+  CHECK(short_one.error().field == "phone_password");
+  CHECK(short_one.error().message.find("at least 9") != std::string::npos);
+  CHECK_FALSE(directory.data().extensions.contains("701"));
+  auto sequence = directory.create_extension(
+      "701", {.phone_password = "123456789", .remote_worker_address = "203.0.113.7"}, settings);
+  REQUIRE_FALSE(sequence.has_value());
+  REQUIRE(directory.create_extension(
+      "701", {.phone_password = "8291736450174", .remote_worker_address = "203.0.113.7"},
+      settings));
+  // Unpinning the remote worker leaves an ordinary extension: 8 digits are enough again.
+  REQUIRE(directory.update_extension("701", {.remote_worker_address = ""}, settings));
+  REQUIRE(directory.update_extension("701", {.phone_password = "82917364"}, settings));
+}
+
+TEST_CASE("POL-5 an extension becomes a remote worker only with a password fit for one") {
+  auto directory = empty_directory();
+  auto settings = policy();
+  REQUIRE(directory.create_extension("702", {.phone_password = "82917364"}, settings));
+  auto version = directory.data().version;
+  auto refused =
+      directory.update_extension("702", {.remote_worker_address = "203.0.113.8"}, settings);
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().field == "phone_password");
+  CHECK(directory.data().extensions.at("702").remote_worker_address.empty());
+  CHECK(directory.data().version == version);
+  REQUIRE(directory.update_extension(
+      "702", {.phone_password = "829173645", .remote_worker_address = "203.0.113.8"}, settings));
+  // A 9-digit password set while ordinary qualifies later, and survives encode and decode.
+  REQUIRE(directory.create_extension("703", {.phone_password = "829173645"}, settings));
+  auto decoded = decode_directory(encode_directory(directory.data()));
+  REQUIRE(decoded.has_value());
+  telephony_directory reloaded(*decoded, "ward.test", security::test_argon2_cost);
+  REQUIRE(reloaded.update_extension("703", {.remote_worker_address = "203.0.113.9"}, settings));
+}
