@@ -430,19 +430,11 @@ bool matches(const audit_record& record, const audit_filter& filter) {
 } // namespace
 
 std::optional<audit_kind> parse_audit_kind(std::string_view text) {
-  for (auto kind :
-       {audit_kind::login, audit_kind::logout, audit_kind::change, audit_kind::password_change,
-        audit_kind::security_reset, audit_kind::alarm, audit_kind::access_denied})
-    if (to_string(kind) == text)
-      return kind;
-  return std::nullopt;
+  return parse_name(audit_kind_names, text);
 }
 
 std::optional<audit_outcome> parse_audit_outcome(std::string_view text) {
-  for (auto outcome : {audit_outcome::success, audit_outcome::failure})
-    if (to_string(outcome) == text)
-      return outcome;
-  return std::nullopt;
+  return parse_name(audit_outcome_names, text);
 }
 
 audit_log::audit_log(std::filesystem::path path, int fd, const clock& time)
