@@ -1,6 +1,7 @@
 #include "security/credential_rules.hpp"
 
 #include "core/enum_names.hpp"
+#include "core/utf8.hpp"
 
 #include <algorithm>
 #include <array>
@@ -16,41 +17,13 @@ namespace {
 std::optional<std::u32string> decode_utf8(std::string_view text) {
   std::u32string out;
   out.reserve(text.size());
-  std::size_t i = 0;
-  while (i < text.size()) {
-    auto lead = static_cast<unsigned char>(text[i]);
-    std::size_t extra = 0;
-    char32_t value = 0;
-    char32_t smallest = 0;
-    if (lead < 0x80) {
-      value = lead;
-    } else if ((lead & 0xe0) == 0xc0) {
-      extra = 1;
-      value = lead & 0x1f;
-      smallest = 0x80;
-    } else if ((lead & 0xf0) == 0xe0) {
-      extra = 2;
-      value = lead & 0x0f;
-      smallest = 0x800;
-    } else if ((lead & 0xf8) == 0xf0) {
-      extra = 3;
-      value = lead & 0x07;
-      smallest = 0x10000;
-    } else {
+  while (!text.empty()) {
+    char32_t code_point = 0;
+    const std::size_t length = utf8_sequence(text, code_point);
+    if (length == 0)
       return std::nullopt;
-    }
-    if (text.size() - i - 1 < extra)
-      return std::nullopt;
-    for (std::size_t k = 1; k <= extra; ++k) {
-      auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xc0) != 0x80)
-        return std::nullopt;
-      value = (value << 6) | (next & 0x3f);
-    }
-    if (value < smallest || value > 0x10ffff || (value >= 0xd800 && value <= 0xdfff))
-      return std::nullopt;
-    out.push_back(value);
-    i += extra + 1;
+    out.push_back(code_point);
+    text.remove_prefix(length);
   }
   return out;
 }
