@@ -1,6 +1,7 @@
 #include "cluster/enrolment.hpp"
 
 #include "cluster/line_protocol.hpp"
+#include "core/enum_names.hpp"
 #include "pki/csr.hpp"
 
 #include <nlohmann/json.hpp>
@@ -9,20 +10,15 @@
 
 namespace ward::cluster {
 
+constexpr auto enrol_errc_names =
+    name_table(enum_name{enrol_errc::unreadable_request, "unreadable_request"},
+               enum_name{enrol_errc::own_host_name, "own_host_name"},
+               enum_name{enrol_errc::name_taken, "name_taken"},
+               enum_name{enrol_errc::already_enrolled, "already_enrolled"},
+               enum_name{enrol_errc::cluster_full, "cluster_full"});
+
 std::string_view to_string(enrol_errc code) {
-  switch (code) {
-    case enrol_errc::unreadable_request:
-      return "unreadable_request";
-    case enrol_errc::own_host_name:
-      return "own_host_name";
-    case enrol_errc::name_taken:
-      return "name_taken";
-    case enrol_errc::already_enrolled:
-      return "already_enrolled";
-    case enrol_errc::cluster_full:
-      return "cluster_full";
-  }
-  return "unknown";
+  return name_of(enrol_errc_names, code);
 }
 
 namespace {

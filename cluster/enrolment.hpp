@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/typed_error.hpp"
 #include "pki/certificate.hpp"
 
 #include <chrono>
@@ -38,10 +39,7 @@ enum class enrol_errc {
 std::string_view to_string(enrol_errc code);
 
 /// A refusal: its code, and the text the node is answered and the alarm carries.
-struct enrol_refusal {
-  enrol_errc code;
-  std::string detail;
-};
+using enrol_refusal = typed_error<enrol_errc>;
 
 /// Everything the CA node knows when a node asks it to sign.
 struct enrol_request_facts {

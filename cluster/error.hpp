@@ -1,5 +1,8 @@
 #pragma once
 
+#include "core/enum_names.hpp"
+#include "core/typed_error.hpp"
+
 #include <string>
 #include <string_view>
 #include <utility>
@@ -26,27 +29,17 @@ enum class errc {
   stopped,
 };
 
+inline constexpr auto errc_names = name_table(enum_name{errc::invalid_config, "invalid_config"},
+                                              enum_name{errc::connect_failed, "connect_failed"},
+                                              enum_name{errc::connection_lost, "connection_lost"},
+                                              enum_name{errc::storage_failure, "storage_failure"},
+                                              enum_name{errc::damaged_record, "damaged_record"},
+                                              enum_name{errc::stopped, "stopped"});
+
 constexpr std::string_view to_string(errc code) {
-  switch (code) {
-    case errc::invalid_config:
-      return "invalid_config";
-    case errc::connect_failed:
-      return "connect_failed";
-    case errc::connection_lost:
-      return "connection_lost";
-    case errc::storage_failure:
-      return "storage_failure";
-    case errc::damaged_record:
-      return "damaged_record";
-    case errc::stopped:
-      return "stopped";
-  }
-  return "unknown";
+  return name_of(errc_names, code);
 }
 
-struct error {
-  errc code;
-  std::string detail;
-};
+using error = typed_error<errc>;
 
 } // namespace ward::cluster

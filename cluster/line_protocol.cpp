@@ -1,5 +1,6 @@
 #include "cluster/line_protocol.hpp"
 
+#include "core/enum_names.hpp"
 #include "core/hex.hpp"
 
 #include <openssl/crypto.h>
@@ -11,23 +12,16 @@
 
 namespace ward::cluster {
 
+constexpr auto line_security_names =
+    name_table(enum_name{line_security::low, "low"}, enum_name{line_security::medium, "medium"},
+               enum_name{line_security::high, "high"});
+
 std::string_view to_string(line_security level) {
-  switch (level) {
-    case line_security::low:
-      return "low";
-    case line_security::medium:
-      return "medium";
-    case line_security::high:
-      return "high";
-  }
-  return "high";
+  return name_of(line_security_names, level, "high");
 }
 
 std::optional<line_security> parse_line_security(std::string_view text) {
-  for (auto level : {line_security::low, line_security::medium, line_security::high})
-    if (to_string(level) == text)
-      return level;
-  return std::nullopt;
+  return parse_name(line_security_names, text);
 }
 
 bool requires_client_certificate(line_security level) {

@@ -1,5 +1,7 @@
 #include "cluster/syslog.hpp"
 
+#include "core/utf8.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -38,46 +40,6 @@ std::string param_name(std::string_view name) {
     out.push_back(allowed ? ch : '_');
   }
   return out;
-}
-
-/// The length of the valid UTF-8 sequence at the start of `text` and its code point, or
-/// 0 when the first byte does not start one (overlong forms, surrogates and values above
-/// U+10FFFF are invalid too).
-std::size_t utf8_sequence(std::string_view text, char32_t& code_point) {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char lead = byte(0);
-  std::size_t length = 0;
-  char32_t value = 0;
-  char32_t minimum = 0;
-  if (lead < 0x80) {
-    code_point = lead;
-    return 1;
-  } else if ((lead & 0xE0) == 0xC0) {
-    length = 2;
-    value = lead & 0x1F;
-    minimum = 0x80;
-  } else if ((lead & 0xF0) == 0xE0) {
-    length = 3;
-    value = lead & 0x0F;
-    minimum = 0x800;
-  } else if ((lead & 0xF8) == 0xF0) {
-    length = 4;
-    value = lead & 0x07;
-    minimum = 0x10000;
-  } else {
-    return 0;
-  }
-  if (text.size() < length)
-    return 0;
-  for (std::size_t i = 1; i < length; ++i) {
-    if ((byte(i) & 0xC0) != 0x80)
-      return 0;
-    value = (value << 6) | (byte(i) & 0x3F);
-  }
-  if (value < minimum || value > 0x10FFFF || (value >= 0xD800 && value <= 0xDFFF))
-    return 0;
-  code_point = value;
-  return length;
 }
 
 /// `text` as valid UTF-8 on one line: C0, DEL and C1 controls become spaces (a newline

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/enum_names.hpp"
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -65,20 +67,15 @@ enum class address_errc : std::uint8_t {
   host_bits_set,
 };
 
+inline constexpr auto address_errc_names =
+    name_table(enum_name{address_errc::not_numeric, "not_numeric"},
+               enum_name{address_errc::bad_port, "bad_port"},
+               enum_name{address_errc::bad_prefix, "bad_prefix"},
+               enum_name{address_errc::prefix_too_long, "prefix_too_long"},
+               enum_name{address_errc::host_bits_set, "host_bits_set"});
+
 constexpr std::string_view to_string(address_errc code) {
-  switch (code) {
-    case address_errc::not_numeric:
-      return "not_numeric";
-    case address_errc::bad_port:
-      return "bad_port";
-    case address_errc::bad_prefix:
-      return "bad_prefix";
-    case address_errc::prefix_too_long:
-      return "prefix_too_long";
-    case address_errc::host_bits_set:
-      return "host_bits_set";
-  }
-  return "unknown";
+  return name_of(address_errc_names, code);
 }
 
 /// Parses a numeric IPv4 or IPv6 address with inet_pton's rules: no host names (resolving

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/enum_names.hpp"
+
 #include <array>
 #include <optional>
 #include <string_view>
@@ -21,25 +23,16 @@ enum class node_role {
 inline constexpr std::array all_node_roles{node_role::primary, node_role::secondary,
                                            node_role::expansion, node_role::appserver};
 
+inline constexpr auto node_role_names = name_table(
+    enum_name{node_role::primary, "primary"}, enum_name{node_role::secondary, "secondary"},
+    enum_name{node_role::expansion, "expansion"}, enum_name{node_role::appserver, "appserver"});
+
 constexpr std::string_view to_string(node_role role) {
-  switch (role) {
-    case node_role::primary:
-      return "primary";
-    case node_role::secondary:
-      return "secondary";
-    case node_role::expansion:
-      return "expansion";
-    case node_role::appserver:
-      return "appserver";
-  }
-  return "unknown";
+  return name_of(node_role_names, role);
 }
 
 constexpr std::optional<node_role> parse_node_role(std::string_view text) {
-  for (auto role : all_node_roles)
-    if (to_string(role) == text)
-      return role;
-  return std::nullopt;
+  return parse_name(node_role_names, text);
 }
 
 /// Primary and secondary serve lines; expansions and application servers connect to them

@@ -1,49 +1,36 @@
 #include "media/media_policy.hpp"
 
+#include "core/enum_names.hpp"
+
 #include <algorithm>
 
 namespace ward::media {
 
+constexpr auto media_security_names =
+    name_table(enum_name{media_security::disabled, "disabled"},
+               enum_name{media_security::best_effort, "best_effort"},
+               enum_name{media_security::enforce, "enforce"});
+
 std::string_view to_string(media_security security) {
-  switch (security) {
-    case media_security::disabled:
-      return "disabled";
-    case media_security::best_effort:
-      return "best_effort";
-    case media_security::enforce:
-      return "enforce";
-  }
-  return "disabled";
+  return name_of(media_security_names, security, "disabled");
 }
 
 std::optional<media_security> parse_media_security(std::string_view text) {
-  for (auto security :
-       {media_security::disabled, media_security::best_effort, media_security::enforce})
-    if (to_string(security) == text)
-      return security;
-  return std::nullopt;
+  return parse_name(media_security_names, text);
 }
 
+constexpr auto transport_profile_names =
+    name_table(enum_name{transport_profile::rtp_avp, "RTP/AVP"},
+               enum_name{transport_profile::rtp_avpf, "RTP/AVPF"},
+               enum_name{transport_profile::rtp_savp, "RTP/SAVP"},
+               enum_name{transport_profile::rtp_savpf, "RTP/SAVPF"});
+
 std::string_view to_string(transport_profile profile) {
-  switch (profile) {
-    case transport_profile::rtp_avp:
-      return "RTP/AVP";
-    case transport_profile::rtp_avpf:
-      return "RTP/AVPF";
-    case transport_profile::rtp_savp:
-      return "RTP/SAVP";
-    case transport_profile::rtp_savpf:
-      return "RTP/SAVPF";
-  }
-  return "RTP/AVP";
+  return name_of(transport_profile_names, profile, "RTP/AVP");
 }
 
 std::optional<transport_profile> parse_transport_profile(std::string_view text) {
-  for (auto profile : {transport_profile::rtp_avp, transport_profile::rtp_avpf,
-                       transport_profile::rtp_savp, transport_profile::rtp_savpf})
-    if (to_string(profile) == text)
-      return profile;
-  return std::nullopt;
+  return parse_name(transport_profile_names, text);
 }
 
 bool is_secure(transport_profile profile) {
@@ -54,18 +41,14 @@ std::string_view to_string(media_transport transport) {
   return transport == media_transport::srtp ? "srtp" : "rtp";
 }
 
+constexpr auto refusal_reason_names =
+    name_table(enum_name{refusal_reason::srtp_required, "srtp_required"},
+               enum_name{refusal_reason::insecure_signalling, "insecure_signalling"},
+               enum_name{refusal_reason::srtp_not_allowed, "srtp_not_allowed"},
+               enum_name{refusal_reason::no_acceptable_crypto, "no_acceptable_crypto"});
+
 std::string_view to_string(refusal_reason reason) {
-  switch (reason) {
-    case refusal_reason::srtp_required:
-      return "srtp_required";
-    case refusal_reason::insecure_signalling:
-      return "insecure_signalling";
-    case refusal_reason::srtp_not_allowed:
-      return "srtp_not_allowed";
-    case refusal_reason::no_acceptable_crypto:
-      return "no_acceptable_crypto";
-  }
-  return "srtp_required";
+  return name_of(refusal_reason_names, reason, "srtp_required");
 }
 
 std::expected<offer_plan, refusal> offer_for(media_security policy, bool signalling_secure,

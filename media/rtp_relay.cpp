@@ -1,5 +1,6 @@
 #include "media/rtp_relay.hpp"
 
+#include "core/enum_names.hpp"
 #include "core/net_address.hpp"
 #include "media/srtp_session.hpp"
 
@@ -212,22 +213,16 @@ std::expected<int, int> bind_udp(const sockaddr_storage& host, std::uint16_t por
 
 } // namespace
 
+constexpr auto relay_errc_names =
+    name_table(enum_name{relay_errc::exhausted, "exhausted"},
+               enum_name{relay_errc::unknown_session, "unknown_session"},
+               enum_name{relay_errc::bad_address, "bad_address"},
+               enum_name{relay_errc::socket_failure, "socket_failure"},
+               enum_name{relay_errc::bad_crypto, "bad_crypto"},
+               enum_name{relay_errc::invalid_config, "invalid_config"});
+
 std::string_view to_string(relay_errc code) {
-  switch (code) {
-    case relay_errc::exhausted:
-      return "exhausted";
-    case relay_errc::unknown_session:
-      return "unknown_session";
-    case relay_errc::bad_address:
-      return "bad_address";
-    case relay_errc::socket_failure:
-      return "socket_failure";
-    case relay_errc::bad_crypto:
-      return "bad_crypto";
-    case relay_errc::invalid_config:
-      return "invalid_config";
-  }
-  return "socket_failure";
+  return name_of(relay_errc_names, code, "socket_failure");
 }
 
 std::expected<std::unique_ptr<rtp_relay>, relay_error> rtp_relay::start(rtp_relay_options options) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/typed_error.hpp"
 #include "media/sdes.hpp"
 
 #include <atomic>
@@ -60,10 +61,7 @@ std::string_view to_string(relay_errc code);
 
 /// A refused control call. Control calls happen once per call set-up, so unlike packet
 /// errors they can afford the text.
-struct relay_error {
-  relay_errc code;
-  std::string detail;
-};
+using relay_error = typed_error<relay_errc>;
 
 /// The SRTP keys of one leg (SPEC MED-1, MED-3). `inbound` unprotects what the leg's phone
 /// sends (the phone's own key, from its a=crypto); `outbound` protects what Ward sends to it

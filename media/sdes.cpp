@@ -1,5 +1,7 @@
 #include "media/sdes.hpp"
 
+#include "core/enum_names.hpp"
+
 #include <algorithm>
 #include <charconv>
 
@@ -221,32 +223,19 @@ parse_session_parameter(std::string_view text, crypto_attribute& attribute, std:
 
 } // namespace
 
+constexpr auto sdes_errc_names = name_table(
+    enum_name{sdes_errc::unknown_suite, "unknown_suite"},
+    enum_name{sdes_errc::unsupported_parameter, "unsupported_parameter"},
+    enum_name{sdes_errc::too_long, "too_long"}, enum_name{sdes_errc::bad_syntax, "bad_syntax"},
+    enum_name{sdes_errc::bad_tag, "bad_tag"},
+    enum_name{sdes_errc::bad_key_method, "bad_key_method"},
+    enum_name{sdes_errc::bad_base64, "bad_base64"},
+    enum_name{sdes_errc::bad_key_length, "bad_key_length"},
+    enum_name{sdes_errc::bad_lifetime, "bad_lifetime"}, enum_name{sdes_errc::bad_mki, "bad_mki"},
+    enum_name{sdes_errc::bad_session_parameter, "bad_session_parameter"});
+
 std::string_view to_string(sdes_errc code) {
-  switch (code) {
-    case sdes_errc::unknown_suite:
-      return "unknown_suite";
-    case sdes_errc::unsupported_parameter:
-      return "unsupported_parameter";
-    case sdes_errc::too_long:
-      return "too_long";
-    case sdes_errc::bad_syntax:
-      return "bad_syntax";
-    case sdes_errc::bad_tag:
-      return "bad_tag";
-    case sdes_errc::bad_key_method:
-      return "bad_key_method";
-    case sdes_errc::bad_base64:
-      return "bad_base64";
-    case sdes_errc::bad_key_length:
-      return "bad_key_length";
-    case sdes_errc::bad_lifetime:
-      return "bad_lifetime";
-    case sdes_errc::bad_mki:
-      return "bad_mki";
-    case sdes_errc::bad_session_parameter:
-      return "bad_session_parameter";
-  }
-  return "bad_syntax";
+  return name_of(sdes_errc_names, code, "bad_syntax");
 }
 
 bool is_unsupported(sdes_errc code) {

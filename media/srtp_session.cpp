@@ -1,5 +1,7 @@
 #include "media/srtp_session.hpp"
 
+#include "core/enum_names.hpp"
+
 #include <srtp2/srtp.h>
 
 #include <array>
@@ -28,26 +30,16 @@ srtp_err_status_t initialise_library() {
 
 } // namespace
 
+constexpr auto media_errc_names = name_table(
+    enum_name{media_errc::library_unavailable, "library_unavailable"},
+    enum_name{media_errc::bad_key_length, "bad_key_length"},
+    enum_name{media_errc::no_room, "no_room"}, enum_name{media_errc::malformed, "malformed"},
+    enum_name{media_errc::auth_failed, "auth_failed"}, enum_name{media_errc::replay, "replay"},
+    enum_name{media_errc::wrong_direction, "wrong_direction"},
+    enum_name{media_errc::library_failure, "library_failure"});
+
 std::string_view to_string(media_errc code) {
-  switch (code) {
-    case media_errc::library_unavailable:
-      return "library_unavailable";
-    case media_errc::bad_key_length:
-      return "bad_key_length";
-    case media_errc::no_room:
-      return "no_room";
-    case media_errc::malformed:
-      return "malformed";
-    case media_errc::auth_failed:
-      return "auth_failed";
-    case media_errc::replay:
-      return "replay";
-    case media_errc::wrong_direction:
-      return "wrong_direction";
-    case media_errc::library_failure:
-      return "library_failure";
-  }
-  return "library_failure";
+  return name_of(media_errc_names, code, "library_failure");
 }
 
 std::expected<srtp_session, media_error>

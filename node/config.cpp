@@ -1,5 +1,6 @@
 #include "node/config.hpp"
 
+#include "core/enum_names.hpp"
 #include "core/net_address.hpp"
 
 #include <yaml-cpp/yaml.h>
@@ -17,6 +18,11 @@ extern char** environ;
 
 namespace ward::node {
 namespace {
+
+constexpr auto log_level_names =
+    name_table(enum_name{log_level::trace, "trace"}, enum_name{log_level::debug, "debug"},
+               enum_name{log_level::info, "info"}, enum_name{log_level::warn, "warn"},
+               enum_name{log_level::error, "error"});
 
 using reason = std::optional<std::string>;
 using apply_fn = std::function<reason(std::string_view value, node_config&)>;
@@ -352,12 +358,10 @@ const std::vector<setting>& settings() {
        }},
       {{"log.level", "WARD_LOG_LEVEL", "info", "trace | debug | info | warn | error"},
        [](std::string_view value, node_config& config) -> reason {
-         for (auto level : {log_level::trace, log_level::debug, log_level::info, log_level::warn,
-                            log_level::error})
-           if (to_string(level) == value) {
-             config.log = level;
-             return std::nullopt;
-           }
+         if (auto level = parse_name(log_level_names, value)) {
+           config.log = *level;
+           return std::nullopt;
+         }
          return "must be one of trace, debug, info, warn, error, got '" + std::string(value) + "'";
        }},
   };
@@ -473,19 +477,7 @@ std::optional<config_error> check_ports_distinct(const node_config& config) {
 } // namespace
 
 std::string_view to_string(log_level level) {
-  switch (level) {
-    case log_level::trace:
-      return "trace";
-    case log_level::debug:
-      return "debug";
-    case log_level::info:
-      return "info";
-    case log_level::warn:
-      return "warn";
-    case log_level::error:
-      return "error";
-  }
-  return "info";
+  return name_of(log_level_names, level, "info");
 }
 
 environment process_environment() {

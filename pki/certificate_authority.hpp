@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/enum_names.hpp"
 #include "core/random.hpp"
 #include "pki/certificate.hpp"
 #include "pki/certificate_builder.hpp"
@@ -28,14 +29,12 @@ struct organisation {
 /// What an issued certificate was for, as kept in the CA's issued-certificate list.
 enum class issued_purpose { node_identity, device_identity };
 
+inline constexpr auto issued_purpose_names =
+    name_table(enum_name{issued_purpose::node_identity, "node_identity"},
+               enum_name{issued_purpose::device_identity, "device_identity"});
+
 constexpr std::string_view to_string(issued_purpose purpose) {
-  switch (purpose) {
-    case issued_purpose::node_identity:
-      return "node_identity";
-    case issued_purpose::device_identity:
-      return "device_identity";
-  }
-  return "unknown";
+  return name_of(issued_purpose_names, purpose);
 }
 
 /// The one thing the CA keeps of a certificate it issued (SPEC PKI-3, PKI-12).

@@ -1,5 +1,6 @@
 #include "pki/certificate_check.hpp"
 
+#include "core/enum_names.hpp"
 #include "core/net_address.hpp"
 #include "pki/error.hpp"
 #include "pki/openssl_ptr.hpp"
@@ -15,14 +16,11 @@
 namespace ward::pki {
 namespace {
 
-constexpr std::array<std::pair<check_level, std::string_view>, 6> level_names{{
-    {check_level::none, "none"},
-    {check_level::low, "low"},
-    {check_level::medium, "medium"},
-    {check_level::high, "high"},
-    {check_level::medium_remote, "medium_remote"},
-    {check_level::high_remote, "high_remote"},
-}};
+constexpr auto level_names =
+    name_table(enum_name{check_level::none, "none"}, enum_name{check_level::low, "low"},
+               enum_name{check_level::medium, "medium"}, enum_name{check_level::high, "high"},
+               enum_name{check_level::medium_remote, "medium_remote"},
+               enum_name{check_level::high_remote, "high_remote"});
 
 bool checks_chain(check_level level) {
   return level != check_level::none && level != check_level::low;
@@ -229,51 +227,30 @@ std::optional<std::string> name_mismatch(const certificate& leaf, std::string na
 } // namespace
 
 std::string_view to_string(check_level level) {
-  for (const auto& [value, name] : level_names)
-    if (value == level)
-      return name;
-  return "unknown";
+  return name_of(level_names, level);
 }
 
 std::optional<check_level> parse_check_level(std::string_view text) {
-  for (const auto& [value, name] : level_names)
-    if (name == text)
-      return value;
-  return std::nullopt;
+  return parse_name(level_names, text);
 }
 
+constexpr auto check_failure_names = name_table(
+    enum_name{check_failure::none, "none"}, enum_name{check_failure::malformed, "malformed"},
+    enum_name{check_failure::not_yet_valid, "not_yet_valid"},
+    enum_name{check_failure::expired, "expired"},
+    enum_name{check_failure::key_too_small, "key_too_small"},
+    enum_name{check_failure::untrusted_chain, "untrusted_chain"},
+    enum_name{check_failure::no_key_usage, "no_key_usage"},
+    enum_name{check_failure::wrong_extended_key_usage, "wrong_extended_key_usage"},
+    enum_name{check_failure::unknown_critical_extension, "unknown_critical_extension"},
+    enum_name{check_failure::self_signed, "self_signed"},
+    enum_name{check_failure::reflected, "reflected"},
+    enum_name{check_failure::not_pinned, "not_pinned"},
+    enum_name{check_failure::name_mismatch, "name_mismatch"},
+    enum_name{check_failure::revoked, "revoked"});
+
 std::string_view to_string(check_failure failure) {
-  switch (failure) {
-    case check_failure::none:
-      return "none";
-    case check_failure::malformed:
-      return "malformed";
-    case check_failure::not_yet_valid:
-      return "not_yet_valid";
-    case check_failure::expired:
-      return "expired";
-    case check_failure::key_too_small:
-      return "key_too_small";
-    case check_failure::untrusted_chain:
-      return "untrusted_chain";
-    case check_failure::no_key_usage:
-      return "no_key_usage";
-    case check_failure::wrong_extended_key_usage:
-      return "wrong_extended_key_usage";
-    case check_failure::unknown_critical_extension:
-      return "unknown_critical_extension";
-    case check_failure::self_signed:
-      return "self_signed";
-    case check_failure::reflected:
-      return "reflected";
-    case check_failure::not_pinned:
-      return "not_pinned";
-    case check_failure::name_mismatch:
-      return "name_mismatch";
-    case check_failure::revoked:
-      return "revoked";
-  }
-  return "unknown";
+  return name_of(check_failure_names, failure);
 }
 
 check_result check_received_certificate(const std::vector<certificate>& chain, check_level level,

@@ -1,22 +1,19 @@
 #include "pki/enrolment_reply.hpp"
 
+#include "core/enum_names.hpp"
 #include "pki/certificate_check.hpp"
 #include "pki/trust_store.hpp"
 
 namespace ward::pki {
 
+constexpr auto enrolment_reply_errc_names =
+    name_table(enum_name{enrolment_reply_errc::unreadable_certificate, "unreadable_certificate"},
+               enum_name{enrolment_reply_errc::wrong_key, "wrong_key"},
+               enum_name{enrolment_reply_errc::untrusted_ca, "untrusted_ca"},
+               enum_name{enrolment_reply_errc::not_issued_by_ca, "not_issued_by_ca"});
+
 std::string_view to_string(enrolment_reply_errc code) {
-  switch (code) {
-    case enrolment_reply_errc::unreadable_certificate:
-      return "unreadable_certificate";
-    case enrolment_reply_errc::wrong_key:
-      return "wrong_key";
-    case enrolment_reply_errc::untrusted_ca:
-      return "untrusted_ca";
-    case enrolment_reply_errc::not_issued_by_ca:
-      return "not_issued_by_ca";
-  }
-  return "unknown";
+  return name_of(enrolment_reply_errc_names, code);
 }
 
 std::expected<enrolled_identity, enrolment_reply_error>

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/typed_error.hpp"
 #include "pki/certificate.hpp"
 #include "pki/private_key.hpp"
 
@@ -40,11 +41,8 @@ enum class enrolment_reply_errc {
 
 std::string_view to_string(enrolment_reply_errc code);
 
-struct enrolment_reply_error {
-  enrolment_reply_errc code;
-  /// The refusal as the enrolment alarm and reply state it.
-  std::string detail;
-};
+/// A refused reply; `detail` is the refusal as the enrolment alarm and reply state it.
+using enrolment_reply_error = typed_error<enrolment_reply_errc>;
 
 /// Checks an enrolment reply before the node swaps to the identity it carries: all three
 /// certificates readable, the issued one for `node_key` and valid at `now` (Medium check,

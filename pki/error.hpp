@@ -1,5 +1,8 @@
 #pragma once
 
+#include "core/enum_names.hpp"
+#include "core/typed_error.hpp"
+
 #include <string>
 #include <string_view>
 
@@ -36,40 +39,21 @@ enum class errc {
   revoked,
 };
 
+inline constexpr auto errc_names = name_table(
+    enum_name{errc::wrong_format, "wrong_format"},
+    enum_name{errc::invalid_argument, "invalid_argument"},
+    enum_name{errc::key_mismatch, "key_mismatch"}, enum_name{errc::io_error, "io_error"},
+    enum_name{errc::crypto_failure, "crypto_failure"},
+    enum_name{errc::bad_password, "bad_password"}, enum_name{errc::weak_key, "weak_key"},
+    enum_name{errc::weak_hash, "weak_hash"}, enum_name{errc::bad_signature, "bad_signature"},
+    enum_name{errc::not_a_ca, "not_a_ca"}, enum_name{errc::expired, "expired"},
+    enum_name{errc::revoked, "revoked"});
+
 constexpr std::string_view to_string(errc code) {
-  switch (code) {
-    case errc::wrong_format:
-      return "wrong_format";
-    case errc::invalid_argument:
-      return "invalid_argument";
-    case errc::key_mismatch:
-      return "key_mismatch";
-    case errc::io_error:
-      return "io_error";
-    case errc::crypto_failure:
-      return "crypto_failure";
-    case errc::bad_password:
-      return "bad_password";
-    case errc::weak_key:
-      return "weak_key";
-    case errc::weak_hash:
-      return "weak_hash";
-    case errc::bad_signature:
-      return "bad_signature";
-    case errc::not_a_ca:
-      return "not_a_ca";
-    case errc::expired:
-      return "expired";
-    case errc::revoked:
-      return "revoked";
-  }
-  return "unknown";
+  return name_of(errc_names, code);
 }
 
-struct error {
-  errc code;
-  std::string detail;
-};
+using error = typed_error<errc>;
 
 /// Drains OpenSSL's error queue into one line, so failures name OpenSSL's own reason and
 /// the queue does not leak into the next operation.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/enum_names.hpp"
 #include "core/random.hpp"
 #include "pki/certificate.hpp"
 #include "pki/error.hpp"
@@ -22,16 +23,13 @@ enum class identity_origin {
   recreated,
 };
 
+inline constexpr auto identity_origin_names =
+    name_table(enum_name{identity_origin::loaded, "loaded"},
+               enum_name{identity_origin::created_first_start, "created_first_start"},
+               enum_name{identity_origin::recreated, "recreated"});
+
 constexpr std::string_view to_string(identity_origin origin) {
-  switch (origin) {
-    case identity_origin::loaded:
-      return "loaded";
-    case identity_origin::created_first_start:
-      return "created_first_start";
-    case identity_origin::recreated:
-      return "recreated";
-  }
-  return "unknown";
+  return name_of(identity_origin_names, origin);
 }
 
 struct node_identity {

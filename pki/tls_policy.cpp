@@ -1,5 +1,6 @@
 #include "pki/tls_policy.hpp"
 
+#include "core/enum_names.hpp"
 #include "pki/certificate.hpp"
 #include "pki/openssl_ptr.hpp"
 #include "pki/private_key.hpp"
@@ -232,33 +233,20 @@ std::expected<ssl_ctx_ptr, error> make_context(const SSL_METHOD* method, tls_str
 
 } // namespace
 
+constexpr auto service_security_level_names =
+    name_table(enum_name{service_security_level::disabled, "disabled"},
+               enum_name{service_security_level::unsecure_only, "unsecure_only"},
+               enum_name{service_security_level::unsecure_and_secure, "unsecure_and_secure"},
+               enum_name{service_security_level::secure_low, "secure_low"},
+               enum_name{service_security_level::secure_medium, "secure_medium"},
+               enum_name{service_security_level::secure_high, "secure_high"});
+
 std::string_view to_string(service_security_level level) {
-  switch (level) {
-    case service_security_level::disabled:
-      return "disabled";
-    case service_security_level::unsecure_only:
-      return "unsecure_only";
-    case service_security_level::unsecure_and_secure:
-      return "unsecure_and_secure";
-    case service_security_level::secure_low:
-      return "secure_low";
-    case service_security_level::secure_medium:
-      return "secure_medium";
-    case service_security_level::secure_high:
-      return "secure_high";
-  }
-  return "unknown";
+  return name_of(service_security_level_names, level);
 }
 
 std::optional<service_security_level> parse_service_security_level(std::string_view text) {
-  for (auto level :
-       {service_security_level::disabled, service_security_level::unsecure_only,
-        service_security_level::unsecure_and_secure, service_security_level::secure_low,
-        service_security_level::secure_medium, service_security_level::secure_high}) {
-    if (to_string(level) == text)
-      return level;
-  }
-  return std::nullopt;
+  return parse_name(service_security_level_names, text);
 }
 
 bool offers_plaintext(service_security_level level) {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/enum_names.hpp"
+#include "core/typed_error.hpp"
 #include "pki/certificate.hpp"
 
 #include <cstddef>
@@ -27,22 +29,15 @@ enum class trust_store_errc {
   wrong_format,
 };
 
+inline constexpr auto trust_store_errc_names = name_table(
+    enum_name{trust_store_errc::duplicate, "duplicate"}, enum_name{trust_store_errc::full, "full"},
+    enum_name{trust_store_errc::wrong_format, "wrong_format"});
+
 constexpr std::string_view to_string(trust_store_errc code) {
-  switch (code) {
-    case trust_store_errc::duplicate:
-      return "duplicate";
-    case trust_store_errc::full:
-      return "full";
-    case trust_store_errc::wrong_format:
-      return "wrong_format";
-  }
-  return "unknown";
+  return name_of(trust_store_errc_names, code);
 }
 
-struct trust_store_error {
-  trust_store_errc code;
-  std::string detail;
-};
+using trust_store_error = typed_error<trust_store_errc>;
 
 struct trust_entry {
   certificate cert;

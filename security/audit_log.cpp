@@ -1,6 +1,7 @@
 #include "security/audit_log.hpp"
 
 #include "core/hex.hpp"
+#include "core/utf8.hpp"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -54,44 +55,14 @@ std::string valid_utf8(std::string_view text) {
   static constexpr std::string_view replacement = "\xEF\xBF\xBD";
   std::string out;
   out.reserve(text.size());
-  std::size_t i = 0;
-  while (i < text.size()) {
-    auto lead = static_cast<unsigned char>(text[i]);
-    std::size_t length = 0;
-    std::uint32_t code = 0;
-    std::uint32_t smallest = 0;
-    if (lead < 0x80) {
-      out += text[i++];
-      continue;
-    }
-    if ((lead & 0xE0) == 0xC0) {
-      length = 2;
-      code = lead & 0x1F;
-      smallest = 0x80;
-    } else if ((lead & 0xF0) == 0xE0) {
-      length = 3;
-      code = lead & 0x0F;
-      smallest = 0x800;
-    } else if ((lead & 0xF8) == 0xF0) {
-      length = 4;
-      code = lead & 0x07;
-      smallest = 0x10000;
-    }
-    bool ok = length != 0 && i + length <= text.size();
-    for (std::size_t k = 1; ok && k < length; ++k) {
-      auto next = static_cast<unsigned char>(text[i + k]);
-      ok = (next & 0xC0) == 0x80;
-      code = (code << 6) | (next & 0x3F);
-    }
-    // Overlong forms, surrogates and code points past U+10FFFF are what the JSON parser
-    // rejects on the way back in.
-    ok = ok && code >= smallest && code <= 0x10FFFF && (code < 0xD800 || code > 0xDFFF);
-    if (ok) {
-      out.append(text.substr(i, length));
-      i += length;
+  while (!text.empty()) {
+    char32_t code_point = 0;
+    if (const std::size_t length = utf8_sequence(text, code_point); length != 0) {
+      out.append(text.substr(0, length));
+      text.remove_prefix(length);
     } else {
       out.append(replacement);
-      ++i;
+      text.remove_prefix(1);
     }
   }
   return out;
@@ -430,19 +401,11 @@ bool matches(const audit_record& record, const audit_filter& filter) {
 } // namespace
 
 std::optional<audit_kind> parse_audit_kind(std::string_view text) {
-  for (auto kind :
-       {audit_kind::login, audit_kind::logout, audit_kind::change, audit_kind::password_change,
-        audit_kind::security_reset, audit_kind::alarm, audit_kind::access_denied})
-    if (to_string(kind) == text)
-      return kind;
-  return std::nullopt;
+  return parse_name(audit_kind_names, text);
 }
 
 std::optional<audit_outcome> parse_audit_outcome(std::string_view text) {
-  for (auto outcome : {audit_outcome::success, audit_outcome::failure})
-    if (to_string(outcome) == text)
-      return outcome;
-  return std::nullopt;
+  return parse_name(audit_outcome_names, text);
 }
 
 audit_log::audit_log(std::filesystem::path path, int fd, const clock& time)

@@ -1,6 +1,8 @@
 #pragma once
 
 #include "core/clock.hpp"
+#include "core/enum_names.hpp"
+#include "core/typed_error.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -34,24 +36,15 @@ enum class audit_kind {
   access_denied,
 };
 
+inline constexpr auto audit_kind_names = name_table(
+    enum_name{audit_kind::login, "login"}, enum_name{audit_kind::logout, "logout"},
+    enum_name{audit_kind::change, "change"},
+    enum_name{audit_kind::password_change, "password_change"},
+    enum_name{audit_kind::security_reset, "security_reset"}, enum_name{audit_kind::alarm, "alarm"},
+    enum_name{audit_kind::access_denied, "access_denied"});
+
 constexpr std::string_view to_string(audit_kind kind) {
-  switch (kind) {
-    case audit_kind::login:
-      return "login";
-    case audit_kind::logout:
-      return "logout";
-    case audit_kind::change:
-      return "change";
-    case audit_kind::password_change:
-      return "password_change";
-    case audit_kind::security_reset:
-      return "security_reset";
-    case audit_kind::alarm:
-      return "alarm";
-    case audit_kind::access_denied:
-      return "access_denied";
-  }
-  return "unknown";
+  return name_of(audit_kind_names, kind);
 }
 
 /// The audit kind named `text` (as written by to_string), or nothing for any other text.
@@ -60,14 +53,11 @@ std::optional<audit_kind> parse_audit_kind(std::string_view text);
 /// Whether the audited action took effect.
 enum class audit_outcome { success, failure };
 
+inline constexpr auto audit_outcome_names = name_table(
+    enum_name{audit_outcome::success, "success"}, enum_name{audit_outcome::failure, "failure"});
+
 constexpr std::string_view to_string(audit_outcome outcome) {
-  switch (outcome) {
-    case audit_outcome::success:
-      return "success";
-    case audit_outcome::failure:
-      return "failure";
-  }
-  return "unknown";
+  return name_of(audit_outcome_names, outcome);
 }
 
 /// The audit outcome named `text` (as written by to_string), or nothing for any other text.
@@ -121,22 +111,15 @@ enum class audit_errc {
   invalid_argument,
 };
 
+inline constexpr auto audit_errc_names = name_table(
+    enum_name{audit_errc::io_error, "io_error"}, enum_name{audit_errc::corrupt, "corrupt"},
+    enum_name{audit_errc::invalid_argument, "invalid_argument"});
+
 constexpr std::string_view to_string(audit_errc code) {
-  switch (code) {
-    case audit_errc::io_error:
-      return "io_error";
-    case audit_errc::corrupt:
-      return "corrupt";
-    case audit_errc::invalid_argument:
-      return "invalid_argument";
-  }
-  return "unknown";
+  return name_of(audit_errc_names, code);
 }
 
-struct audit_error {
-  audit_errc code;
-  std::string detail;
-};
+using audit_error = typed_error<audit_errc>;
 
 /// One record as the trail stores it: a JSON line without its newline (and back). Other
 /// stores of audit records (the primary's forwarded events) use the same encoding.

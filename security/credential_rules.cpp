@@ -1,5 +1,8 @@
 #include "security/credential_rules.hpp"
 
+#include "core/enum_names.hpp"
+#include "core/utf8.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -14,41 +17,13 @@ namespace {
 std::optional<std::u32string> decode_utf8(std::string_view text) {
   std::u32string out;
   out.reserve(text.size());
-  std::size_t i = 0;
-  while (i < text.size()) {
-    auto lead = static_cast<unsigned char>(text[i]);
-    std::size_t extra = 0;
-    char32_t value = 0;
-    char32_t smallest = 0;
-    if (lead < 0x80) {
-      value = lead;
-    } else if ((lead & 0xe0) == 0xc0) {
-      extra = 1;
-      value = lead & 0x1f;
-      smallest = 0x80;
-    } else if ((lead & 0xf0) == 0xe0) {
-      extra = 2;
-      value = lead & 0x0f;
-      smallest = 0x800;
-    } else if ((lead & 0xf8) == 0xf0) {
-      extra = 3;
-      value = lead & 0x07;
-      smallest = 0x10000;
-    } else {
+  while (!text.empty()) {
+    char32_t code_point = 0;
+    const std::size_t length = utf8_sequence(text, code_point);
+    if (length == 0)
       return std::nullopt;
-    }
-    if (text.size() - i - 1 < extra)
-      return std::nullopt;
-    for (std::size_t k = 1; k <= extra; ++k) {
-      auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xc0) != 0x80)
-        return std::nullopt;
-      value = (value << 6) | (next & 0x3f);
-    }
-    if (value < smallest || value > 0x10ffff || (value >= 0xd800 && value <= 0xdfff))
-      return std::nullopt;
-    out.push_back(value);
-    i += extra + 1;
+    out.push_back(code_point);
+    text.remove_prefix(length);
   }
   return out;
 }
@@ -179,59 +154,37 @@ constexpr unsigned link_sampling_limit = 256 / link_alphabet_size * link_alphabe
 
 } // namespace
 
+constexpr auto complexity_names =
+    name_table(enum_name{complexity::low, "low"}, enum_name{complexity::medium, "medium"},
+               enum_name{complexity::high, "high"});
+
 std::string_view to_string(complexity level) {
-  switch (level) {
-    case complexity::low:
-      return "low";
-    case complexity::medium:
-      return "medium";
-    case complexity::high:
-      return "high";
-  }
-  return "unknown";
+  return name_of(complexity_names, level);
 }
 
 std::optional<complexity> parse_complexity(std::string_view text) {
-  for (auto level : {complexity::low, complexity::medium, complexity::high})
-    if (to_string(level) == text)
-      return level;
-  return std::nullopt;
+  return parse_name(complexity_names, text);
 }
 
+constexpr auto credential_rejection_names = name_table(
+    enum_name{credential_rejection::too_short, "too_short"},
+    enum_name{credential_rejection::too_long, "too_long"},
+    enum_name{credential_rejection::not_printable_ascii, "not_printable_ascii"},
+    enum_name{credential_rejection::not_digits, "not_digits"},
+    enum_name{credential_rejection::invalid_utf8, "invalid_utf8"},
+    enum_name{credential_rejection::too_few_character_classes, "too_few_character_classes"},
+    enum_name{credential_rejection::repeated_run, "repeated_run"},
+    enum_name{credential_rejection::sequential_run, "sequential_run"},
+    enum_name{credential_rejection::equals_name, "equals_name"},
+    enum_name{credential_rejection::equals_reversed_name, "equals_reversed_name"},
+    enum_name{credential_rejection::repeated_digits, "repeated_digits"},
+    enum_name{credential_rejection::digit_sequence, "digit_sequence"},
+    enum_name{credential_rejection::keypad_pattern, "keypad_pattern"},
+    enum_name{credential_rejection::equals_extension, "equals_extension"},
+    enum_name{credential_rejection::equals_reversed_extension, "equals_reversed_extension"});
+
 std::string_view to_string(credential_rejection reason) {
-  switch (reason) {
-    case credential_rejection::too_short:
-      return "too_short";
-    case credential_rejection::too_long:
-      return "too_long";
-    case credential_rejection::not_printable_ascii:
-      return "not_printable_ascii";
-    case credential_rejection::not_digits:
-      return "not_digits";
-    case credential_rejection::invalid_utf8:
-      return "invalid_utf8";
-    case credential_rejection::too_few_character_classes:
-      return "too_few_character_classes";
-    case credential_rejection::repeated_run:
-      return "repeated_run";
-    case credential_rejection::sequential_run:
-      return "sequential_run";
-    case credential_rejection::equals_name:
-      return "equals_name";
-    case credential_rejection::equals_reversed_name:
-      return "equals_reversed_name";
-    case credential_rejection::repeated_digits:
-      return "repeated_digits";
-    case credential_rejection::digit_sequence:
-      return "digit_sequence";
-    case credential_rejection::keypad_pattern:
-      return "keypad_pattern";
-    case credential_rejection::equals_extension:
-      return "equals_extension";
-    case credential_rejection::equals_reversed_extension:
-      return "equals_reversed_extension";
-  }
-  return "unknown";
+  return name_of(credential_rejection_names, reason);
 }
 
 std::string describe(credential_rejection reason, std::size_t min_length, std::size_t max_length) {

@@ -1,5 +1,8 @@
 #pragma once
 
+#include "core/enum_names.hpp"
+#include "core/typed_error.hpp"
+
 #include <string>
 #include <string_view>
 
@@ -27,27 +30,17 @@ enum class errc {
   hashing_failed,
 };
 
+inline constexpr auto errc_names = name_table(enum_name{errc::damaged_key, "damaged_key"},
+                                              enum_name{errc::storage_failure, "storage_failure"},
+                                              enum_name{errc::unsealing_failed, "unsealing_failed"},
+                                              enum_name{errc::damaged_record, "damaged_record"},
+                                              enum_name{errc::encoding_failed, "encoding_failed"},
+                                              enum_name{errc::hashing_failed, "hashing_failed"});
+
 constexpr std::string_view to_string(errc code) {
-  switch (code) {
-    case errc::damaged_key:
-      return "damaged_key";
-    case errc::storage_failure:
-      return "storage_failure";
-    case errc::unsealing_failed:
-      return "unsealing_failed";
-    case errc::damaged_record:
-      return "damaged_record";
-    case errc::encoding_failed:
-      return "encoding_failed";
-    case errc::hashing_failed:
-      return "hashing_failed";
-  }
-  return "unknown";
+  return name_of(errc_names, code);
 }
 
-struct error {
-  errc code;
-  std::string detail;
-};
+using error = typed_error<errc>;
 
 } // namespace ward::security

@@ -1,27 +1,22 @@
 #include "security/lockout.hpp"
 
+#include "core/enum_names.hpp"
+
 #include <algorithm>
 
 namespace ward::security {
 
+constexpr auto reject_action_names =
+    name_table(enum_name{reject_action::log_only, "log_only"},
+               enum_name{reject_action::log_and_temporary_disable, "log_and_temporary_disable"},
+               enum_name{reject_action::log_and_disable_account, "log_and_disable_account"});
+
 std::string_view to_string(reject_action action) {
-  switch (action) {
-    case reject_action::log_only:
-      return "log_only";
-    case reject_action::log_and_temporary_disable:
-      return "log_and_temporary_disable";
-    case reject_action::log_and_disable_account:
-      return "log_and_disable_account";
-  }
-  return "log_only";
+  return name_of(reject_action_names, action, "log_only");
 }
 
 std::optional<reject_action> parse_reject_action(std::string_view text) {
-  for (auto action : {reject_action::log_only, reject_action::log_and_temporary_disable,
-                      reject_action::log_and_disable_account})
-    if (to_string(action) == text)
-      return action;
-  return std::nullopt;
+  return parse_name(reject_action_names, text);
 }
 
 lockout_event record_failure(lock_state& state, const lockout_rule& rule, time_point now) {

@@ -1,5 +1,7 @@
 #include "security/rights.hpp"
 
+#include "core/enum_names.hpp"
+
 #include <algorithm>
 #include <array>
 #include <stdexcept>
@@ -69,9 +71,13 @@ constexpr std::array rights_table{
 static_assert(std::size(rights_table) == static_cast<std::size_t>(turn_server_connection) + 1,
               "every right has exactly one row, in declaration order");
 
-constexpr std::array set_names{
-    "configuration", "security_administrator", "system_status", "telephony_apis",
-    "http",          "web_services",           "web_manager",   "external"};
+constexpr auto set_names = name_table(
+    enum_name{rights_set::configuration, "configuration"},
+    enum_name{rights_set::security_administrator, "security_administrator"},
+    enum_name{rights_set::system_status, "system_status"},
+    enum_name{rights_set::telephony_apis, "telephony_apis"}, enum_name{rights_set::http, "http"},
+    enum_name{rights_set::web_services, "web_services"},
+    enum_name{rights_set::web_manager, "web_manager"}, enum_name{rights_set::external, "external"});
 
 std::set<right> all_except(rights_set set, right excluded) {
   auto rights = all_service_rights(set);
@@ -112,14 +118,11 @@ std::optional<right> parse_right(std::string_view name) {
 }
 
 std::string_view to_string(rights_set set) {
-  return set_names.at(static_cast<std::size_t>(set));
+  return set_names.at(static_cast<std::size_t>(set)).name;
 }
 
 std::optional<rights_set> parse_rights_set(std::string_view name) {
-  for (std::size_t i = 0; i < set_names.size(); ++i)
-    if (set_names[i] == name)
-      return static_cast<rights_set>(i);
-  return std::nullopt;
+  return parse_name(set_names, name);
 }
 
 std::set<right> all_service_rights(rights_set set) {

@@ -1,5 +1,6 @@
 #include "security/security_database.hpp"
 
+#include "core/enum_names.hpp"
 #include "core/net_address.hpp"
 
 #include <algorithm>
@@ -51,22 +52,15 @@ std::optional<security_error> check_password_rules(const password_rules& rules,
 
 } // namespace
 
+constexpr auto login_outcome_names = name_table(
+    enum_name{login_outcome::success, "success"},
+    enum_name{login_outcome::must_change_password, "must_change_password"},
+    enum_name{login_outcome::bad_credentials, "bad_credentials"},
+    enum_name{login_outcome::locked, "locked"}, enum_name{login_outcome::disabled, "disabled"},
+    enum_name{login_outcome::expired, "expired"});
+
 std::string_view to_string(login_outcome outcome) {
-  switch (outcome) {
-    case login_outcome::success:
-      return "success";
-    case login_outcome::must_change_password:
-      return "must_change_password";
-    case login_outcome::bad_credentials:
-      return "bad_credentials";
-    case login_outcome::locked:
-      return "locked";
-    case login_outcome::disabled:
-      return "disabled";
-    case login_outcome::expired:
-      return "expired";
-  }
-  return "bad_credentials";
+  return name_of(login_outcome_names, outcome, "bad_credentials");
 }
 
 security_database::security_database(security_settings settings, argon2_cost cost)

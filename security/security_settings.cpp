@@ -1,63 +1,49 @@
 #include "security/security_settings.hpp"
 
+#include "core/enum_names.hpp"
+
 #include <array>
 
 namespace ward::security {
-namespace {
 
-constexpr std::array service_names{
-    "configuration", "security_administration", "system_status", "web_services",
-    "http",          "telephony_apis",          "external"};
-
-} // namespace
+constexpr auto service_names = name_table(
+    enum_name{service_name::configuration, "configuration"},
+    enum_name{service_name::security_administration, "security_administration"},
+    enum_name{service_name::system_status, "system_status"},
+    enum_name{service_name::web_services, "web_services"}, enum_name{service_name::http, "http"},
+    enum_name{service_name::telephony_apis, "telephony_apis"},
+    enum_name{service_name::external, "external"});
 
 std::string_view to_string(service_name service) {
-  return service_names.at(static_cast<std::size_t>(service));
+  return service_names.at(static_cast<std::size_t>(service)).name;
 }
 
 std::optional<service_name> parse_service_name(std::string_view text) {
-  for (auto service : all_service_names)
-    if (to_string(service) == text)
-      return service;
-  return std::nullopt;
+  return parse_name(service_names, text);
 }
 
+constexpr auto account_setting_names =
+    name_table(enum_name{account_setting::enabled, "enabled"},
+               enum_name{account_setting::disabled, "disabled"},
+               enum_name{account_setting::force_new_password, "force_new_password"});
+
 std::string_view to_string(account_setting setting) {
-  switch (setting) {
-    case account_setting::enabled:
-      return "enabled";
-    case account_setting::disabled:
-      return "disabled";
-    case account_setting::force_new_password:
-      return "force_new_password";
-  }
-  return "disabled";
+  return name_of(account_setting_names, setting, "disabled");
 }
 
 std::optional<account_setting> parse_account_setting(std::string_view text) {
-  for (auto setting :
-       {account_setting::enabled, account_setting::disabled, account_setting::force_new_password})
-    if (to_string(setting) == text)
-      return setting;
-  return std::nullopt;
+  return parse_name(account_setting_names, text);
 }
 
+constexpr auto account_status_names = name_table(
+    enum_name{account_status::enabled, "enabled"}, enum_name{account_status::disabled, "disabled"},
+    enum_name{account_status::force_new_password, "force_new_password"},
+    enum_name{account_status::locked_temporary, "locked_temporary"},
+    enum_name{account_status::locked_password_error, "locked_password_error"},
+    enum_name{account_status::expired, "expired"});
+
 std::string_view to_string(account_status status) {
-  switch (status) {
-    case account_status::enabled:
-      return "enabled";
-    case account_status::disabled:
-      return "disabled";
-    case account_status::force_new_password:
-      return "force_new_password";
-    case account_status::locked_temporary:
-      return "locked_temporary";
-    case account_status::locked_password_error:
-      return "locked_password_error";
-    case account_status::expired:
-      return "expired";
-  }
-  return "disabled";
+  return name_of(account_status_names, status, "disabled");
 }
 
 const std::vector<default_service_user>& default_service_users() {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "core/typed_error.hpp"
+
 #include <expected>
 #include <filesystem>
 #include <memory>
@@ -25,10 +27,7 @@ enum class store_errc {
   corrupt,
 };
 
-struct store_error {
-  store_errc code;
-  std::string detail;
-};
+using store_error = typed_error<store_errc>;
 
 /// A durable key-value store over RocksDB. Every write is synced to disk before it
 /// returns, so whatever a caller acknowledges after a write survives a crash.

@@ -1,21 +1,18 @@
 #include "telephony/dial_plan.hpp"
 
+#include "core/enum_names.hpp"
+
 #include <algorithm>
 
 namespace ward::telephony {
 
+constexpr auto dial_outcome_names = name_table(enum_name{dial_outcome::extension, "extension"},
+                                               enum_name{dial_outcome::emergency, "emergency"},
+                                               enum_name{dial_outcome::unknown, "unknown"},
+                                               enum_name{dial_outcome::barred, "barred"});
+
 std::string_view to_string(dial_outcome outcome) {
-  switch (outcome) {
-    case dial_outcome::extension:
-      return "extension";
-    case dial_outcome::emergency:
-      return "emergency";
-    case dial_outcome::unknown:
-      return "unknown";
-    case dial_outcome::barred:
-      return "barred";
-  }
-  return "unknown";
+  return name_of(dial_outcome_names, outcome);
 }
 
 dial_result route_dialled(const telephony_directory_data& directory, std::string_view caller,

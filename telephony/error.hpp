@@ -1,5 +1,8 @@
 #pragma once
 
+#include "core/enum_names.hpp"
+#include "core/typed_error.hpp"
+
 #include <string>
 #include <string_view>
 #include <utility>
@@ -25,28 +28,17 @@ enum class errc {
   media_unavailable,
 };
 
+inline constexpr auto errc_names = name_table(
+    enum_name{errc::invalid_config, "invalid_config"}, enum_name{errc::bad_uri, "bad_uri"},
+    enum_name{errc::bad_authorization, "bad_authorization"},
+    enum_name{errc::bad_address, "bad_address"}, enum_name{errc::damaged_record, "damaged_record"},
+    enum_name{errc::media_unavailable, "media_unavailable"});
+
 constexpr std::string_view to_string(errc code) {
-  switch (code) {
-    case errc::invalid_config:
-      return "invalid_config";
-    case errc::bad_uri:
-      return "bad_uri";
-    case errc::bad_authorization:
-      return "bad_authorization";
-    case errc::bad_address:
-      return "bad_address";
-    case errc::damaged_record:
-      return "damaged_record";
-    case errc::media_unavailable:
-      return "media_unavailable";
-  }
-  return "unknown";
+  return name_of(errc_names, code);
 }
 
-struct error {
-  errc code;
-  std::string detail;
-};
+using error = typed_error<errc>;
 
 /// An error of `code` whose detail is `detail` prefixed with `context` and ": ", for an
 /// error passed up through a caller that adds where it happened.

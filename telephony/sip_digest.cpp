@@ -1,5 +1,6 @@
 #include "telephony/sip_digest.hpp"
 
+#include "core/enum_names.hpp"
 #include "core/hex.hpp"
 
 #include <openssl/crypto.h>
@@ -129,34 +130,23 @@ std::size_t hex_digest(const EVP_MD* md, std::initializer_list<std::string_view>
 
 } // namespace
 
+constexpr auto digest_algorithm_names = name_table(enum_name{digest_algorithm::md5, "MD5"},
+                                                   enum_name{digest_algorithm::sha256, "SHA-256"});
+
 std::string_view to_string(digest_algorithm algorithm) {
-  switch (algorithm) {
-    case digest_algorithm::md5:
-      return "MD5";
-    case digest_algorithm::sha256:
-      return "SHA-256";
-  }
-  return "MD5";
+  return name_of(digest_algorithm_names, algorithm, "MD5");
 }
 
 std::optional<digest_algorithm> parse_digest_algorithm(std::string_view text) {
-  if (iequals(text, "MD5"))
-    return digest_algorithm::md5;
-  if (iequals(text, "SHA-256"))
-    return digest_algorithm::sha256;
-  return std::nullopt;
+  return parse_name(digest_algorithm_names, text, iequals);
 }
 
+constexpr auto nonce_status_names =
+    name_table(enum_name{nonce_status::valid, "valid"}, enum_name{nonce_status::stale, "stale"},
+               enum_name{nonce_status::forged, "forged"});
+
 std::string_view to_string(nonce_status status) {
-  switch (status) {
-    case nonce_status::valid:
-      return "valid";
-    case nonce_status::stale:
-      return "stale";
-    case nonce_status::forged:
-      return "forged";
-  }
-  return "forged";
+  return name_of(nonce_status_names, status, "forged");
 }
 
 // ---- nonce_authority ---------------------------------------------------------------------
