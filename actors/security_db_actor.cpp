@@ -379,6 +379,16 @@ void check_expiry(self_pointer self) {
     warn(entry.cert, "trusted certificate");
 }
 
+/// Raises the alarm for a part (`object`) of replicated `version` that this replica cannot
+/// read; the replica keeps what it holds.
+void refuse_replication(self_pointer self, const char* object, std::uint64_t version,
+                        const std::string& why) {
+  audit(self,
+        record_of(audit_kind::alarm, audit_outcome::failure, "", request_origin{},
+                  "replication_refused", object,
+                  "replicated version " + std::to_string(version) + " cannot be read: " + why));
+}
+
 /// Replica: applies a replicated settings record when it is newer than the one held
 /// (SPEC LINE-3), persisting it with its version before the acknowledgement; returns the
 /// version held afterwards.
@@ -388,10 +398,7 @@ std::uint64_t apply_replicated_settings(self_pointer self, const apply_replicate
     return deps.settings_version;
   auto decoded = security::decode_settings(record.settings);
   if (!decoded) {
-    audit(self, record_of(audit_kind::alarm, audit_outcome::failure, "", request_origin{},
-                          "replication_refused", "security_settings",
-                          "replicated version " + std::to_string(record.version) +
-                              " cannot be read: " + decoded.error().detail));
+    refuse_replication(self, "security_settings", record.version, decoded.error().detail);
     return deps.settings_version;
   }
   auto now = deps.time->now();
@@ -399,10 +406,8 @@ std::uint64_t apply_replicated_settings(self_pointer self, const apply_replicate
   if (!record.directory.empty()) {
     auto decoded_directory = telephony::decode_directory(record.directory);
     if (!decoded_directory) {
-      audit(self, record_of(audit_kind::alarm, audit_outcome::failure, "", request_origin{},
-                            "replication_refused", "telephony_directory",
-                            "replicated version " + std::to_string(record.version) +
-                                " cannot be read: " + decoded_directory.error().detail));
+      refuse_replication(self, "telephony_directory", record.version,
+                         decoded_directory.error().detail);
       return deps.settings_version;
     }
     directory = std::move(*decoded_directory);

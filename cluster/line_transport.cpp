@@ -50,23 +50,25 @@ bool frame_writer::send(line::Frame frame) {
   return false;
 }
 
-void frame_writer::close() {
+void frame_writer::close_and_cancel() {
+  // Held while taking and running the cancel, and taken by every path that does: a second
+  // close() returns only after the first one's cancel is done, so the stream's owner may
+  // destroy what the cancel touches as soon as its own close() returns.
+  std::lock_guard cancelling(cancel_mutex_);
+  std::function<void()> cancel;
   {
-    // Held while taking and running the cancel, and taken by every path that does: a second
-    // close() returns only after the first one's cancel is done, so the stream's owner may
-    // destroy what the cancel touches as soon as its own close() returns.
-    std::lock_guard cancelling(cancel_mutex_);
-    std::function<void()> cancel;
-    {
-      std::lock_guard lock(mutex_);
-      closed_ = true;
-      cancel = std::move(cancel_);
-      cancel_ = nullptr;
-      wake_.notify_all();
-    }
-    if (cancel)
-      cancel();
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    cancel = std::move(cancel_);
+    cancel_ = nullptr;
+    wake_.notify_all();
   }
+  if (cancel)
+    cancel();
+}
+
+void frame_writer::close() {
+  close_and_cancel();
   if (thread_.get_id() != std::this_thread::get_id())
     std::call_once(joined_, [this] {
       if (thread_.joinable())
@@ -92,16 +94,7 @@ void frame_writer::run() {
     lock.lock();
     if (!written && !closed_) {
       lock.unlock();
-      std::lock_guard cancelling(cancel_mutex_);
-      std::function<void()> cancel;
-      {
-        std::lock_guard relock(mutex_);
-        closed_ = true;
-        cancel = std::move(cancel_);
-        cancel_ = nullptr;
-      }
-      if (cancel)
-        cancel();
+      close_and_cancel();
       return;
     }
   }

@@ -59,6 +59,9 @@ public:
 
 private:
   void run();
+  /// Marks the writer closed and runs the cancel, once whoever calls it first; the part of
+  /// close() that the writer thread also needs when a write fails.
+  void close_and_cancel();
 
   std::function<bool(const line::Frame&)> write_;
   std::function<void()> cancel_;

@@ -1,7 +1,10 @@
 #include "cluster/syslog_sender.hpp"
 
+#include "cluster/ssl_wait.hpp"
 #include "cluster/syslog.hpp"
 #include "core/net_address.hpp"
+#include "pki/error.hpp"
+#include "pki/openssl_ptr.hpp"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -27,35 +30,21 @@
 namespace ward::cluster {
 namespace {
 
-template <auto Free> struct openssl_deleter {
-  template <class T> void operator()(T* ptr) const noexcept { Free(ptr); }
-};
-using ssl_ctx_ptr = std::unique_ptr<SSL_CTX, openssl_deleter<SSL_CTX_free>>;
-using ssl_ptr = std::unique_ptr<SSL, openssl_deleter<SSL_free>>;
-using bio_ptr = std::unique_ptr<BIO, openssl_deleter<BIO_free_all>>;
-using x509_ptr = std::unique_ptr<X509, openssl_deleter<X509_free>>;
-using evp_pkey_ptr = std::unique_ptr<EVP_PKEY, openssl_deleter<EVP_PKEY_free>>;
+using pki::evp_pkey_ptr;
+using pki::read_only_bio;
+using pki::x509_ptr;
+using ssl_ctx_ptr = std::unique_ptr<SSL_CTX, pki::openssl_deleter<SSL_CTX_free>>;
+using ssl_ptr = std::unique_ptr<SSL, pki::openssl_deleter<SSL_free>>;
 
 /// OpenSSL's queued errors as one line, emptying the queue so the next failure starts
 /// clean.
 std::string openssl_errors() {
-  std::string out;
-  while (const unsigned long code = ERR_get_error()) {
-    char buffer[256];
-    ERR_error_string_n(code, buffer, sizeof buffer);
-    if (!out.empty())
-      out += "; ";
-    out += buffer;
-  }
-  return out.empty() ? "no OpenSSL error recorded" : out;
+  auto queued = pki::drain_openssl_errors();
+  return queued.empty() ? "no OpenSSL error recorded" : queued;
 }
 
 std::string errno_text(int error) {
   return std::strerror(error);
-}
-
-bio_ptr memory_bio(const std::string& pem) {
-  return bio_ptr(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
 }
 
 /// The numeric address of `address` (brackets allowed) and `port`.
@@ -67,7 +56,7 @@ std::optional<socket_address> parse_address(std::string_view address, std::uint1
 }
 
 std::expected<void, error> load_trusted_cas(SSL_CTX* ctx, const std::string& pem) {
-  auto bio = memory_bio(pem);
+  auto bio = read_only_bio(pem.data(), pem.size());
   X509_STORE* store = SSL_CTX_get_cert_store(ctx);
   int count = 0;
   while (x509_ptr cert{PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)}) {
@@ -90,7 +79,7 @@ std::expected<void, error> load_client_identity(SSL_CTX* ctx, const syslog_tls_c
   if (config.client_cert_pem.empty() || config.client_key_pem.empty())
     return std::unexpected(
         error{errc::invalid_config, "client certificate and key must be given together"});
-  auto cert_bio = memory_bio(config.client_cert_pem);
+  auto cert_bio = read_only_bio(config.client_cert_pem.data(), config.client_cert_pem.size());
   x509_ptr cert{PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr)};
   if (!cert)
     return std::unexpected(error{errc::invalid_config, "client certificate: " + openssl_errors()});
@@ -104,7 +93,7 @@ std::expected<void, error> load_client_identity(SSL_CTX* ctx, const syslog_tls_c
           error{errc::invalid_config, "client chain certificate not usable: " + openssl_errors()});
   }
   ERR_clear_error();
-  auto key_bio = memory_bio(config.client_key_pem);
+  auto key_bio = read_only_bio(config.client_key_pem.data(), config.client_key_pem.size());
   evp_pkey_ptr key{PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr)};
   if (!key)
     return std::unexpected(error{errc::invalid_config, "client key: " + openssl_errors()});
@@ -295,6 +284,18 @@ wait_result wait_for(int fd, short events, int wake_fd, const std::atomic<bool>&
   return wait_result::stopped;
 }
 
+/// Why an OpenSSL call failed for good with `ssl_error`; `saved_errno` is errno right after
+/// the call.
+error ssl_failure(int ssl_error, int saved_errno, const char* what, errc code) {
+  if (ssl_error == SSL_ERROR_ZERO_RETURN)
+    return error{code, std::string(what) + ": receiver closed the connection"};
+  if (ssl_error == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
+    return error{code, std::string(what) + ": " +
+                           (saved_errno != 0 ? errno_text(saved_errno)
+                                             : std::string("connection closed by receiver"))};
+  return error{code, std::string(what) + ": " + openssl_errors()};
+}
+
 /// Waits for what SSL_get_error asked for, or explains why the call failed for good (as
 /// `code` unless the sender is stopping).
 std::expected<void, error> wait_for_ssl(SSL* ssl, int result, int fd, int wake_fd,
@@ -303,20 +304,9 @@ std::expected<void, error> wait_for_ssl(SSL* ssl, int result, int fd, int wake_f
                                         const char* what, errc code) {
   const int saved_errno = errno;
   const int ssl_error = SSL_get_error(ssl, result);
-  short events = 0;
-  if (ssl_error == SSL_ERROR_WANT_READ)
-    events = POLLIN;
-  else if (ssl_error == SSL_ERROR_WANT_WRITE)
-    events = POLLOUT;
-  else if (ssl_error == SSL_ERROR_ZERO_RETURN)
-    return std::unexpected(error{code, std::string(what) + ": receiver closed the connection"});
-  else if (ssl_error == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
-    return std::unexpected(
-        error{code, std::string(what) + ": " +
-                        (saved_errno != 0 ? errno_text(saved_errno)
-                                          : std::string("connection closed by receiver"))});
-  else
-    return std::unexpected(error{code, std::string(what) + ": " + openssl_errors()});
+  const short events = poll_events_for(ssl_error);
+  if (events == 0)
+    return std::unexpected(ssl_failure(ssl_error, saved_errno, what, code));
   switch (wait_for(fd, events, wake_fd, stopping, deadline)) {
     case wait_result::ready:
       return {};

@@ -1,5 +1,6 @@
 #include "cluster/tls_pump.hpp"
 
+#include "cluster/ssl_wait.hpp"
 #include "core/hex.hpp"
 #include "pki/error.hpp"
 
@@ -18,6 +19,7 @@
 #include <array>
 #include <cerrno>
 #include <climits>
+#include <optional>
 #include <system_error>
 
 namespace ward::cluster {
@@ -289,12 +291,8 @@ tls_step tls_stream::handshake(std::chrono::steady_clock::time_point deadline, i
     if (result == 1)
       return {};
     const int error = SSL_get_error(ssl_, result);
-    short events = 0;
-    if (error == SSL_ERROR_WANT_READ)
-      events = POLLIN;
-    else if (error == SSL_ERROR_WANT_WRITE)
-      events = POLLOUT;
-    else
+    const short events = poll_events_for(error);
+    if (events == 0)
       return {tls_outcome::failed, describe_failure(error), true};
 
     const auto left = duration_cast<milliseconds>(deadline - steady_clock::now()).count();
@@ -322,73 +320,75 @@ tls_step tls_stream::pump(int plain_fd, int stop_fd) {
     return {tls_outcome::failed, describe_failure(error), true};
   };
 
+  bool progress = false;
+  short tls_events = 0;
+  short plain_events = 0;
+  // One SSL_read_ex or SSL_write_ex (`call` stores what it moved): on success `cursor`
+  // advances; when OpenSSL must wait, what for is added to tls_events. Anything else ends
+  // the pump, as the returned step.
+  auto tls_io = [&](auto call, std::size_t& cursor) -> std::optional<tls_step> {
+    std::size_t moved = 0;
+    ERR_clear_error();
+    const int result = call(moved);
+    if (result == 1) {
+      cursor += moved;
+      progress = true;
+      return std::nullopt;
+    }
+    const int error = SSL_get_error(ssl_, result);
+    if (const short events = poll_events_for(error); events != 0) {
+      tls_events |= events;
+      return std::nullopt;
+    }
+    return tls_end(error);
+  };
+  // The same for one send or recv on the plain socket, which waits for `blocked`; false
+  // once gRPC has closed its end.
+  auto plain_io = [&](ssize_t moved, std::size_t& cursor, short blocked) {
+    if (moved > 0) {
+      cursor += static_cast<std::size_t>(moved);
+      progress = true;
+      return true;
+    }
+    if (moved < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      plain_events |= blocked;
+      return true;
+    }
+    return moved < 0 && errno == EINTR;
+  };
+
   for (;;) {
-    bool progress = false;
-    short tls_events = 0;
-    short plain_events = 0;
+    progress = false;
+    tls_events = 0;
+    plain_events = 0;
 
     // Reading only into an empty buffer keeps this simple; any plaintext OpenSSL still
     // holds is collected on the next pass, which follows at once because progress was
     // made, so SSL_pending() data never waits for the socket to become readable.
     if (in_begin == in_end) {
       in_begin = in_end = 0;
-      std::size_t got = 0;
-      ERR_clear_error();
-      const int result = SSL_read_ex(ssl_, inbound.data(), inbound.size(), &got);
-      if (result == 1) {
-        in_end = got;
-        progress = true;
-      } else {
-        const int error = SSL_get_error(ssl_, result);
-        if (error == SSL_ERROR_WANT_READ)
-          tls_events |= POLLIN;
-        else if (error == SSL_ERROR_WANT_WRITE)
-          tls_events |= POLLOUT;
-        else
-          return tls_end(error);
-      }
+      auto read = [&](std::size_t& got) {
+        return SSL_read_ex(ssl_, inbound.data(), inbound.size(), &got);
+      };
+      if (auto end = tls_io(read, in_end))
+        return *end;
     }
-    if (in_begin < in_end) {
-      const ssize_t sent =
-          ::send(plain_fd, inbound.data() + in_begin, in_end - in_begin, MSG_NOSIGNAL);
-      if (sent > 0) {
-        in_begin += static_cast<std::size_t>(sent);
-        progress = true;
-      } else if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        plain_events |= POLLOUT;
-      } else if (!(sent < 0 && errno == EINTR)) {
-        return {}; // gRPC closed its end
-      }
-    }
+    if (in_begin < in_end &&
+        !plain_io(::send(plain_fd, inbound.data() + in_begin, in_end - in_begin, MSG_NOSIGNAL),
+                  in_begin, POLLOUT))
+      return {}; // gRPC closed its end
 
     if (out_begin == out_end) {
       out_begin = out_end = 0;
-      const ssize_t got = ::recv(plain_fd, outbound.data(), outbound.size(), 0);
-      if (got > 0) {
-        out_end = static_cast<std::size_t>(got);
-        progress = true;
-      } else if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        plain_events |= POLLIN;
-      } else if (!(got < 0 && errno == EINTR)) {
+      if (!plain_io(::recv(plain_fd, outbound.data(), outbound.size(), 0), out_end, POLLIN))
         return {}; // gRPC closed its end
-      }
     }
     if (out_begin < out_end) {
-      std::size_t put = 0;
-      ERR_clear_error();
-      const int result = SSL_write_ex(ssl_, outbound.data() + out_begin, out_end - out_begin, &put);
-      if (result == 1) {
-        out_begin += put;
-        progress = true;
-      } else {
-        const int error = SSL_get_error(ssl_, result);
-        if (error == SSL_ERROR_WANT_WRITE)
-          tls_events |= POLLOUT;
-        else if (error == SSL_ERROR_WANT_READ)
-          tls_events |= POLLIN;
-        else
-          return tls_end(error);
-      }
+      auto write = [&](std::size_t& put) {
+        return SSL_write_ex(ssl_, outbound.data() + out_begin, out_end - out_begin, &put);
+      };
+      if (auto end = tls_io(write, out_begin))
+        return *end;
     }
 
     if (progress)

@@ -139,52 +139,38 @@ std::expected<std::size_t, media_error> srtp_session::finish(int status, int len
   }
 }
 
-std::expected<std::size_t, media_error> srtp_session::protect_rtp(std::span<std::byte> buffer,
-                                                                  std::size_t length) {
-  if (direction_ != direction::outbound)
+template <auto Transform>
+std::expected<std::size_t, media_error>
+srtp_session::transform(std::span<std::byte> buffer, std::size_t length, direction required,
+                        std::size_t extra) {
+  if (direction_ != required)
     return std::unexpected(media_error{media_errc::wrong_direction});
-  auto checked = checked_length(buffer, length, rtp_overhead_);
+  auto checked = checked_length(buffer, length, extra);
   if (!checked)
     return std::unexpected(checked.error());
   int size = *checked;
-  auto status = srtp_protect(context_, buffer.data(), &size);
-  return finish(status, size, true);
+  auto status = Transform(context_, buffer.data(), &size);
+  return finish(status, size, required == direction::outbound);
+}
+
+std::expected<std::size_t, media_error> srtp_session::protect_rtp(std::span<std::byte> buffer,
+                                                                  std::size_t length) {
+  return transform<srtp_protect>(buffer, length, direction::outbound, rtp_overhead_);
 }
 
 std::expected<std::size_t, media_error> srtp_session::unprotect_rtp(std::span<std::byte> buffer,
                                                                     std::size_t length) {
-  if (direction_ != direction::inbound)
-    return std::unexpected(media_error{media_errc::wrong_direction});
-  auto checked = checked_length(buffer, length, 0);
-  if (!checked)
-    return std::unexpected(checked.error());
-  int size = *checked;
-  auto status = srtp_unprotect(context_, buffer.data(), &size);
-  return finish(status, size, false);
+  return transform<srtp_unprotect>(buffer, length, direction::inbound, 0);
 }
 
 std::expected<std::size_t, media_error> srtp_session::protect_rtcp(std::span<std::byte> buffer,
                                                                    std::size_t length) {
-  if (direction_ != direction::outbound)
-    return std::unexpected(media_error{media_errc::wrong_direction});
-  auto checked = checked_length(buffer, length, rtcp_overhead_);
-  if (!checked)
-    return std::unexpected(checked.error());
-  int size = *checked;
-  auto status = srtp_protect_rtcp(context_, buffer.data(), &size);
-  return finish(status, size, true);
+  return transform<srtp_protect_rtcp>(buffer, length, direction::outbound, rtcp_overhead_);
 }
 
 std::expected<std::size_t, media_error> srtp_session::unprotect_rtcp(std::span<std::byte> buffer,
                                                                      std::size_t length) {
-  if (direction_ != direction::inbound)
-    return std::unexpected(media_error{media_errc::wrong_direction});
-  auto checked = checked_length(buffer, length, 0);
-  if (!checked)
-    return std::unexpected(checked.error());
-  int size = *checked;
-  auto status = srtp_unprotect_rtcp(context_, buffer.data(), &size);
-  return finish(status, size, false);
+  return transform<srtp_unprotect_rtcp>(buffer, length, direction::inbound, 0);
 }
 
 } // namespace ward::media

@@ -102,6 +102,12 @@ private:
 
   /// Maps a libsrtp2 status onto the counters and the result.
   std::expected<std::size_t, media_error> finish(int status, int length, bool protecting);
+  /// What the four packet calls share: the direction and room checks, then `Transform` (the
+  /// libsrtp2 call) and finish(). A template argument rather than a function pointer, so
+  /// the packet path still calls libsrtp2 directly. Defined and instantiated in the .cpp.
+  template <auto Transform>
+  std::expected<std::size_t, media_error> transform(std::span<std::byte> buffer, std::size_t length,
+                                                    direction required, std::size_t extra);
 
   srtp_ctx_t_* context_ = nullptr;
   std::size_t rtp_overhead_ = 0;

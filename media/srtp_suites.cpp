@@ -30,31 +30,30 @@ void set_null_cipher_hmac_sha1_80(srtp_crypto_policy_t* policy) {
   srtp_crypto_policy_set_null_cipher_hmac_sha1_80(policy);
 }
 
+/// Both suites are AES-CM-128 (RFC 4568 section 6.2): the same key and salt, and SRTCP
+/// always with the 80-bit tag. They differ only in the SRTP tag and its policies.
+constexpr suite_info aes_cm_128_suite(std::string_view name, std::size_t rtp_tag_length,
+                                      void (*set_rtp_policy)(srtp_crypto_policy_t*),
+                                      void (*set_rtp_policy_unencrypted)(srtp_crypto_policy_t*)) {
+  return {
+      .name = name,
+      .master_key_length = 16,
+      .master_salt_length = 14,
+      .rtp_tag_length = rtp_tag_length,
+      .rtcp_tag_length = 10,
+      .set_rtp_policy = set_rtp_policy,
+      .set_rtp_policy_unencrypted = set_rtp_policy_unencrypted,
+      .set_rtp_policy_unauthenticated = srtp_crypto_policy_set_aes_cm_128_null_auth,
+      .set_rtcp_policy = set_aes_cm_128_hmac_sha1_80,
+      .set_rtcp_policy_unencrypted = set_null_cipher_hmac_sha1_80,
+  };
+}
+
 const suite_info suites[] = {
-    {
-        .name = "AES_CM_128_HMAC_SHA1_80",
-        .master_key_length = 16,
-        .master_salt_length = 14,
-        .rtp_tag_length = 10,
-        .rtcp_tag_length = 10,
-        .set_rtp_policy = set_aes_cm_128_hmac_sha1_80,
-        .set_rtp_policy_unencrypted = set_null_cipher_hmac_sha1_80,
-        .set_rtp_policy_unauthenticated = srtp_crypto_policy_set_aes_cm_128_null_auth,
-        .set_rtcp_policy = set_aes_cm_128_hmac_sha1_80,
-        .set_rtcp_policy_unencrypted = set_null_cipher_hmac_sha1_80,
-    },
-    {
-        .name = "AES_CM_128_HMAC_SHA1_32",
-        .master_key_length = 16,
-        .master_salt_length = 14,
-        .rtp_tag_length = 4,
-        .rtcp_tag_length = 10,
-        .set_rtp_policy = srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32,
-        .set_rtp_policy_unencrypted = set_null_cipher_hmac_sha1_32,
-        .set_rtp_policy_unauthenticated = srtp_crypto_policy_set_aes_cm_128_null_auth,
-        .set_rtcp_policy = set_aes_cm_128_hmac_sha1_80,
-        .set_rtcp_policy_unencrypted = set_null_cipher_hmac_sha1_80,
-    },
+    aes_cm_128_suite("AES_CM_128_HMAC_SHA1_80", 10, set_aes_cm_128_hmac_sha1_80,
+                     set_null_cipher_hmac_sha1_80),
+    aes_cm_128_suite("AES_CM_128_HMAC_SHA1_32", 4, srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32,
+                     set_null_cipher_hmac_sha1_32),
 };
 
 } // namespace

@@ -78,9 +78,39 @@ std::expected<std::uint16_t, std::string> parse_port(std::string_view value, boo
   return static_cast<std::uint16_t>(number);
 }
 
-apply_fn port_setter(std::uint16_t node_config::*field) {
-  return [field](std::string_view value, node_config& config) -> reason {
-    auto port = parse_port(value, true);
+reason check_ip_address(std::string_view value) {
+  if (!is_ip_literal(value))
+    return "must be an IPv4 or IPv6 address, got '" + std::string(value) + "'";
+  return std::nullopt;
+}
+
+reason check_optional_ip_address(std::string_view value) {
+  return value.empty() ? std::nullopt : check_ip_address(value);
+}
+
+/// Only the address before any '/' is checked here.
+bool is_cidr_block(std::string_view item) {
+  return is_ip_literal(item.substr(0, item.find('/')));
+}
+
+reason check_sip_realm(std::string_view value) {
+  if (value.empty() || value.size() > 63 || value.find_first_of("\":\\ ") != std::string_view::npos)
+    return "must be 1 to 63 characters without quotes, colons, backslashes or spaces";
+  return std::nullopt;
+}
+
+reason check_line_security(std::string_view value) {
+  if (value != "low" && value != "medium" && value != "high")
+    return "must be one of low, medium, high, got '" + std::string(value) + "'";
+  return std::nullopt;
+}
+
+// The setters below cover the kinds of value several keys share; a key whose value is its
+// own kind keeps a lambda in its group's table.
+
+apply_fn port_setter(std::uint16_t node_config::*field, bool allow_zero = true) {
+  return [field, allow_zero](std::string_view value, node_config& config) -> reason {
+    auto port = parse_port(value, allow_zero);
     if (!port)
       return port.error();
     config.*field = *port;
@@ -100,16 +130,69 @@ apply_fn text_setter(std::string node_config::*field, std::size_t max_length) {
   };
 }
 
-const std::vector<setting>& settings() {
-  static const std::vector<setting> table = {
+/// Stores the value once `check` finds nothing wrong with it.
+apply_fn checked_setter(std::string node_config::*field, reason (*check)(std::string_view)) {
+  return [field, check](std::string_view value, node_config& config) -> reason {
+    if (auto bad = check(value))
+      return bad;
+    config.*field = value;
+    return std::nullopt;
+  };
+}
+
+/// Stores the path as given: parse_config resolves a relative one against the config file.
+apply_fn path_setter(std::filesystem::path node_config::*field, bool required) {
+  return [field, required](std::string_view value, node_config& config) -> reason {
+    if (required && value.empty())
+      return "must not be empty";
+    config.*field = std::filesystem::path(value);
+    return std::nullopt;
+  };
+}
+
+apply_fn number_setter(std::uint32_t node_config::*field, unsigned min, unsigned max) {
+  return [field, min, max](std::string_view value, node_config& config) -> reason {
+    unsigned number = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
+    if (ec != std::errc{} || end != value.data() + value.size() || number < min || number > max)
+      return "must be " + std::to_string(min) + " to " + std::to_string(max) + ", got '" +
+             std::string(value) + "'";
+    config.*field = number;
+    return std::nullopt;
+  };
+}
+
+/// A comma-separated list, every item passing `valid`; `items` names what they must be.
+apply_fn list_setter(std::vector<std::string> node_config::*field, bool (*valid)(std::string_view),
+                     std::string_view items) {
+  return [field, valid, items](std::string_view value, node_config& config) -> reason {
+    auto& list = config.*field;
+    list.clear();
+    std::size_t start = 0;
+    while (!value.empty() && start <= value.size()) {
+      auto comma = value.find(',', start);
+      auto item = value.substr(start, comma == std::string_view::npos ? value.npos : comma - start);
+      if (!valid(item))
+        return "must be " + std::string(items) + " separated by commas, got '" + std::string(item) +
+               "'";
+      list.emplace_back(item);
+      if (comma == std::string_view::npos)
+        break;
+      start = comma + 1;
+    }
+    return std::nullopt;
+  };
+}
+
+// The settings table, in groups. settings() joins them in this order, which is the order
+// keys are documented in and applied in (so the first of several bad values is reported).
+
+/// Who the node is and where it keeps its state.
+std::vector<setting> node_settings() {
+  return {
       {{"node.name", "WARD_NODE_NAME", "", "Name of the node in the cluster (a-z, 0-9, '-').",
         true},
-       [](std::string_view value, node_config& config) -> reason {
-         if (auto bad = check_node_name(value))
-           return bad;
-         config.name = value;
-         return std::nullopt;
-       }},
+       checked_setter(&node_config::name, check_node_name)},
       {{"node.role", "WARD_NODE_ROLE", "",
         "primary | secondary | expansion | appserver: decides which actors run.", true},
        [](std::string_view value, node_config& config) -> reason {
@@ -122,28 +205,19 @@ const std::vector<setting>& settings() {
        }},
       {{"node.hostname", "WARD_NODE_HOSTNAME", "(the machine's hostname)",
         "Name in the node's identity certificate."},
-       [](std::string_view value, node_config& config) -> reason {
-         if (auto bad = check_hostname(value))
-           return bad;
-         config.hostname = value;
-         return std::nullopt;
-       }},
+       checked_setter(&node_config::hostname, check_hostname)},
       {{"node.data_dir", "WARD_NODE_DATA_DIR", "",
         "Directory for the node's stores and certificates; relative to the config file.", true},
-       [](std::string_view value, node_config& config) -> reason {
-         if (value.empty())
-           return "must not be empty";
-         config.data_dir = std::filesystem::path(value);
-         return std::nullopt;
-       }},
+       path_setter(&node_config::data_dir, true)},
+  };
+}
+
+/// The address and ports of the administrative services (SPEC SVC-2), metrics and lines.
+std::vector<setting> listen_settings() {
+  return {
       {{"listen.address", "WARD_LISTEN_ADDRESS", "127.0.0.1",
         "IP address every listener of the node binds."},
-       [](std::string_view value, node_config& config) -> reason {
-         if (!is_ip_literal(value))
-           return "must be an IPv4 or IPv6 address, got '" + std::string(value) + "'";
-         config.listen_address = value;
-         return std::nullopt;
-       }},
+       checked_setter(&node_config::listen_address, check_ip_address)},
       {{"listen.status_port", "WARD_LISTEN_STATUS_PORT", "7443",
         "TLS port of the System Status service (status, health); 0 = any free port."},
        port_setter(&node_config::status_port)},
@@ -169,24 +243,15 @@ const std::vector<setting>& settings() {
       {{"listen.line_port", "WARD_LISTEN_LINE_PORT", "7444",
         "TCP port on which primary and secondary accept lines; 0 = any free port."},
        port_setter(&node_config::line_port)},
+  };
+}
+
+/// What the node's identity certificate names and the CA a primary creates (SPEC PKI-1, PKI-2).
+std::vector<setting> identity_settings() {
+  return {
       {{"node.addresses", "WARD_NODE_ADDRESSES", "",
         "Comma-separated IP addresses the identity certificate names besides listen.address."},
-       [](std::string_view value, node_config& config) -> reason {
-         config.identity_addresses.clear();
-         std::size_t start = 0;
-         while (start <= value.size() && !value.empty()) {
-           auto comma = value.find(',', start);
-           auto item =
-               value.substr(start, comma == std::string_view::npos ? value.npos : comma - start);
-           if (!is_ip_literal(item))
-             return "must be IP addresses separated by commas, got '" + std::string(item) + "'";
-           config.identity_addresses.emplace_back(item);
-           if (comma == std::string_view::npos)
-             break;
-           start = comma + 1;
-         }
-         return std::nullopt;
-       }},
+       list_setter(&node_config::identity_addresses, is_ip_literal, "IP addresses")},
       {{"pki.organization", "WARD_PKI_ORGANIZATION", "Ward",
         "O of the certificate authority a primary creates at first start."},
        text_setter(&node_config::ca_organization, 64)},
@@ -207,60 +272,50 @@ const std::vector<setting>& settings() {
        }},
       {{"pki.email", "WARD_PKI_EMAIL", "", "E of the CA."},
        text_setter(&node_config::ca_email, 64)},
+  };
+}
+
+/// What every node of a cluster must agree on, and how lines and fallback logins work.
+std::vector<setting> cluster_settings() {
+  return {
       {{"sip.realm", "WARD_SIP_REALM", "ward",
         "SIP digest realm of the cluster; phone passwords and login codes are stored as "
         "HA1 under it, so changing it requires setting them again."},
-       [](std::string_view value, node_config& config) -> reason {
-         if (value.empty() || value.size() > 63 ||
-             value.find_first_of("\":\\ ") != std::string_view::npos)
-           return "must be 1 to 63 characters without quotes, colons, backslashes or spaces";
-         config.sip_realm = value;
-         return std::nullopt;
-       }},
+       checked_setter(&node_config::sip_realm, check_sip_realm)},
       {{"cluster.line_password_file", "WARD_CLUSTER_LINE_PASSWORD_FILE", "",
         "File (mode 0600) holding the line password every node of the cluster shares; lines "
         "prove it bound to their TLS session. Relative to the config file."},
-       [](std::string_view value, node_config& config) -> reason {
-         config.line_password_file = std::filesystem::path(value);
-         return std::nullopt;
-       }},
+       path_setter(&node_config::line_password_file, false)},
       {{"cluster.line_security", "WARD_CLUSTER_LINE_SECURITY", "high",
         "low | medium | high: what the ends of a line check of each other's certificate."},
-       [](std::string_view value, node_config& config) -> reason {
-         if (value != "low" && value != "medium" && value != "high")
-           return "must be one of low, medium, high, got '" + std::string(value) + "'";
-         config.line_security = value;
-         return std::nullopt;
-       }},
+       checked_setter(&node_config::line_security, check_line_security)},
       {{"cluster.fallback_account", "WARD_CLUSTER_FALLBACK_ACCOUNT", "",
         "Appserver: the service user that may log in locally while the primary is "
         "unreachable; empty = none."},
        text_setter(&node_config::fallback_account, 31)},
+  };
+}
+
+/// The external syslog receiver (SPEC MON-2).
+std::vector<setting> syslog_settings() {
+  return {
       {{"syslog.address", "WARD_SYSLOG_ADDRESS", "",
         "IP address of an external syslog receiver (RFC 5425, TLS); empty = none."},
-       [](std::string_view value, node_config& config) -> reason {
-         if (!value.empty() && !is_ip_literal(value))
-           return "must be an IPv4 or IPv6 address, got '" + std::string(value) + "'";
-         config.syslog_address = value;
-         return std::nullopt;
-       }},
+       checked_setter(&node_config::syslog_address, check_optional_ip_address)},
       {{"syslog.port", "WARD_SYSLOG_PORT", "6514", "TCP port of the syslog receiver."},
-       [](std::string_view value, node_config& config) -> reason {
-         auto port = parse_port(value, false);
-         if (!port)
-           return port.error();
-         config.syslog_port = *port;
-         return std::nullopt;
-       }},
+       port_setter(&node_config::syslog_port, false)},
       {{"syslog.ca_file", "WARD_SYSLOG_CA_FILE", "",
         "PEM file of the CA that issued the syslog receiver's certificate."},
-       [](std::string_view value, node_config& config) -> reason {
-         config.syslog_ca_file = std::filesystem::path(value);
-         return std::nullopt;
-       }},
+       path_setter(&node_config::syslog_ca_file, false)},
       {{"syslog.server_name", "WARD_SYSLOG_SERVER_NAME", "",
         "Name the receiver's certificate must carry; empty = its address."},
        text_setter(&node_config::syslog_server_name, 255)},
+  };
+}
+
+/// The registrar's ports (SPEC SIP-1), its guard (SIP-4) and digest (SIP-2).
+std::vector<setting> sip_settings() {
+  return {
       {{"sip.udp_port", "WARD_SIP_UDP_PORT", "5060",
         "UDP port of the SIP registrar; 0 = any free port."},
        port_setter(&node_config::sip_udp_port)},
@@ -272,14 +327,7 @@ const std::vector<setting>& settings() {
        port_setter(&node_config::sip_tls_port)},
       {{"sip.failure_threshold", "WARD_SIP_FAILURE_THRESHOLD", "10",
         "Failed registrations from one address within 60 s that blacklist it (1 to 1000)."},
-       [](std::string_view value, node_config& config) -> reason {
-         unsigned number = 0;
-         auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
-         if (ec != std::errc{} || end != value.data() + value.size() || number < 1 || number > 1000)
-           return "must be 1 to 1000, got '" + std::string(value) + "'";
-         config.sip_failure_threshold = number;
-         return std::nullopt;
-       }},
+       number_setter(&node_config::sip_failure_threshold, 1, 1000)},
       {{"sip.address_blacklisting", "WARD_SIP_ADDRESS_BLACKLISTING", "on",
         "on | off: off when an SBC fronts the node and every message comes from its address."},
        [](std::string_view value, node_config& config) -> reason {
@@ -290,33 +338,10 @@ const std::vector<setting>& settings() {
        }},
       {{"sip.allow", "WARD_SIP_ALLOW", "",
         "Comma-separated CIDR blocks allowed to send SIP to the node; empty = all."},
-       [](std::string_view value, node_config& config) -> reason {
-         config.sip_allow.clear();
-         std::size_t start = 0;
-         while (!value.empty() && start <= value.size()) {
-           auto comma = value.find(',', start);
-           auto item =
-               value.substr(start, comma == std::string_view::npos ? value.npos : comma - start);
-           auto slash = item.find('/');
-           if (!is_ip_literal(item.substr(0, slash)))
-             return "must be CIDR blocks separated by commas, got '" + std::string(item) + "'";
-           config.sip_allow.emplace_back(item);
-           if (comma == std::string_view::npos)
-             break;
-           start = comma + 1;
-         }
-         return std::nullopt;
-       }},
+       list_setter(&node_config::sip_allow, is_cidr_block, "CIDR blocks")},
       {{"sip.messages_per_second", "WARD_SIP_MESSAGES_PER_SECOND", "50",
         "SIP messages one address may send per second (0 = no limit)."},
-       [](std::string_view value, node_config& config) -> reason {
-         unsigned number = 0;
-         auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
-         if (ec != std::errc{} || end != value.data() + value.size() || number > 1'000'000)
-           return "must be 0 to 1000000, got '" + std::string(value) + "'";
-         config.sip_messages_per_second = number;
-         return std::nullopt;
-       }},
+       number_setter(&node_config::sip_messages_per_second, 0, 1'000'000)},
       {{"sip.digest_preferred", "WARD_SIP_DIGEST_PREFERRED", "sha256",
         "The digest algorithm challenged first: sha256 (RFC 8760), md5, or md5-only (SHA-256 "
         "not offered: for phones that fail on any other algorithm)."},
@@ -327,6 +352,12 @@ const std::vector<setting>& settings() {
          config.sip_md5_only = value == "md5-only";
          return std::nullopt;
        }},
+  };
+}
+
+/// The media relay (SPEC MED-3).
+std::vector<setting> media_settings() {
+  return {
       {{"media.rtp_ports", "WARD_MEDIA_RTP_PORTS", "40000-49999",
         "UDP port range the media relay anchors calls on: first-last, first even, >= 1024."},
        [](std::string_view value, node_config& config) -> reason {
@@ -348,14 +379,12 @@ const std::vector<setting>& settings() {
        }},
       {{"media.workers", "WARD_MEDIA_WORKERS", "0",
         "Media relay workers, each a thread with its slice of media.rtp_ports; 0 = one per core."},
-       [](std::string_view value, node_config& config) -> reason {
-         unsigned number = 0;
-         auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
-         if (ec != std::errc{} || end != value.data() + value.size() || number > 64)
-           return "must be 0 to 64, got '" + std::string(value) + "'";
-         config.media_workers = number;
-         return std::nullopt;
-       }},
+       number_setter(&node_config::media_workers, 0, 64)},
+  };
+}
+
+std::vector<setting> log_settings() {
+  return {
       {{"log.level", "WARD_LOG_LEVEL", "info", "trace | debug | info | warn | error"},
        [](std::string_view value, node_config& config) -> reason {
          if (auto level = parse_name(log_level_names, value)) {
@@ -365,6 +394,19 @@ const std::vector<setting>& settings() {
          return "must be one of trace, debug, info, warn, error, got '" + std::string(value) + "'";
        }},
   };
+}
+
+const std::vector<setting>& settings() {
+  static const std::vector<setting> table = [] {
+    std::vector<setting> all;
+    for (auto group : {node_settings, listen_settings, identity_settings, cluster_settings,
+                       syslog_settings, sip_settings, media_settings, log_settings}) {
+      auto part = group();
+      all.insert(all.end(), std::make_move_iterator(part.begin()),
+                 std::make_move_iterator(part.end()));
+    }
+    return all;
+  }();
   return table;
 }
 

@@ -1,5 +1,6 @@
 #include "pki/bundle.hpp"
 
+#include "pki/openssl_output.hpp"
 #include "pki/openssl_ptr.hpp"
 
 #include <openssl/err.h>
@@ -336,13 +337,10 @@ std::expected<std::string, error> make_pkcs12(const private_key& key, const cert
     return std::unexpected(openssl_failure(errc::crypto_failure, "cannot create PKCS#12"));
   if (PKCS12_set_mac(p12.get(), pass.c_str(), -1, nullptr, 0, pkcs12_iterations, EVP_sha256()) != 1)
     return std::unexpected(openssl_failure(errc::crypto_failure, "cannot add the PKCS#12 MAC"));
-  unsigned char* der = nullptr;
-  int size = i2d_PKCS12(p12.get(), &der);
-  if (size <= 0)
+  auto der = der_of<i2d_PKCS12>(p12.get());
+  if (!der)
     return std::unexpected(openssl_failure(errc::crypto_failure, "cannot encode PKCS#12"));
-  std::string bytes(reinterpret_cast<char*>(der), static_cast<std::size_t>(size));
-  OPENSSL_free(der);
-  return bytes;
+  return *der;
 }
 
 std::expected<pkcs12_contents, error> parse_pkcs12(std::string_view der,
@@ -429,12 +427,10 @@ std::expected<std::string, error> make_pkcs7_chain(const std::vector<certificate
   for (const auto& cert : certificates)
     if (PKCS7_add_certificate(p7.get(), cert.native()) != 1)
       return std::unexpected(openssl_failure(errc::crypto_failure, "cannot add certificate"));
-  bio_ptr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PKCS7(bio.get(), p7.get()) != 1)
+  auto pem = write_to_string([&p7](BIO* bio) { return PEM_write_bio_PKCS7(bio, p7.get()) == 1; });
+  if (!pem)
     return std::unexpected(openssl_failure(errc::crypto_failure, "cannot encode PKCS#7"));
-  char* data = nullptr;
-  long size = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(size));
+  return *pem;
 }
 
 } // namespace ward::pki

@@ -1,7 +1,9 @@
 #include "pki/certificate.hpp"
 
 #include "core/hex.hpp"
+#include "pki/openssl_output.hpp"
 #include "pki/openssl_ptr.hpp"
+#include "pki/x509_name.hpp"
 
 #include <openssl/pem.h>
 
@@ -17,14 +19,6 @@ time_point to_time_point(const ASN1_TIME* time) {
   if (ASN1_TIME_to_tm(time, &parts) != 1)
     return time_point{};
   return std::chrono::system_clock::from_time_t(timegm(&parts));
-}
-
-std::string name_to_string(const X509_NAME* name) {
-  bio_ptr bio(BIO_new(BIO_s_mem()));
-  X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253);
-  char* data = nullptr;
-  long size = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(size));
 }
 
 } // namespace
@@ -46,37 +40,22 @@ std::expected<certificate, error> certificate::from_der(std::string_view der) {
 }
 
 std::expected<std::string, error> certificate::to_pem() const {
-  bio_ptr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_X509(bio.get(), cert_.get()) != 1)
+  auto pem =
+      write_to_string([this](BIO* bio) { return PEM_write_bio_X509(bio, cert_.get()) == 1; });
+  if (!pem)
     return std::unexpected(openssl_failure(errc::crypto_failure, "cannot encode certificate"));
-  char* data = nullptr;
-  long size = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(size));
+  return *pem;
 }
 
 std::expected<std::string, error> certificate::to_der() const {
-  unsigned char* data = nullptr;
-  int size = i2d_X509(cert_.get(), &data);
-  if (size <= 0)
+  auto der = der_of<i2d_X509>(cert_.get());
+  if (!der)
     return std::unexpected(openssl_failure(errc::crypto_failure, "cannot encode certificate"));
-  std::string der(reinterpret_cast<char*>(data), static_cast<std::size_t>(size));
-  OPENSSL_free(data);
-  return der;
+  return *der;
 }
 
 std::string certificate::subject_common_name() const {
-  const X509_NAME* name = X509_get_subject_name(cert_.get());
-  int index = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
-  if (index < 0)
-    return {};
-  const ASN1_STRING* value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index));
-  unsigned char* utf8 = nullptr;
-  int size = ASN1_STRING_to_UTF8(&utf8, value);
-  if (size < 0)
-    return {};
-  std::string text(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(size));
-  OPENSSL_free(utf8);
-  return text;
+  return common_name_of(X509_get_subject_name(cert_.get()));
 }
 
 std::string certificate::subject() const {

@@ -3,6 +3,8 @@
 #include "core/hex.hpp"
 #include "pki/bundle.hpp"
 #include "pki/csr.hpp"
+#include "pki/loggable.hpp"
+#include "pki/openssl_output.hpp"
 #include "pki/openssl_ptr.hpp"
 
 #include <algorithm>
@@ -20,16 +22,6 @@ constexpr std::string_view root_prefix = "ward-root-";
 constexpr std::size_t max_common_name = 64;
 /// Attempts at a renewal serial that collides with nothing already issued.
 constexpr int serial_attempts = 8;
-
-/// `text` with everything but printable ASCII shown as '?', so a hostile value cannot
-/// forge lines in the log an error message ends up in.
-std::string loggable(std::string_view text) {
-  std::string shown(text.substr(0, 256));
-  for (auto& c : shown)
-    if (c < 0x20 || c > 0x7e)
-      c = '?';
-  return shown;
-}
 
 std::optional<error> check_hostname(std::string_view hostname, std::size_t max_size) {
   if (hostname.empty() || hostname.size() > max_size)
@@ -96,13 +88,10 @@ std::expected<void, error> add_subject_like(certificate_builder& builder, const 
     char oid[80];
     if (OBJ_obj2txt(oid, sizeof(oid), field, 1) <= 0)
       return std::unexpected(openssl_failure(errc::wrong_format, "CA subject is unreadable"));
-    unsigned char* utf8 = nullptr;
-    int size = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(entry));
-    if (size < 0)
+    auto value = utf8_of(X509_NAME_ENTRY_get_data(entry));
+    if (!value)
       return std::unexpected(openssl_failure(errc::wrong_format, "CA subject is unreadable"));
-    builder.subject_attribute(
-        oid, std::string(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(size)));
-    OPENSSL_free(utf8);
+    builder.subject_attribute(oid, *value);
   }
   if (!has_common_name)
     builder.subject_attribute("CN", common_name);
@@ -222,13 +211,10 @@ std::string key_usage_of_identities() {
 }
 
 std::expected<certificate, error> reencode(const x509_ptr& cert) {
-  unsigned char* der = nullptr;
-  int size = i2d_X509(cert.get(), &der);
-  if (size <= 0)
+  auto der = der_of<i2d_X509>(cert.get());
+  if (!der)
     return std::unexpected(openssl_failure(errc::crypto_failure, "cannot encode certificate"));
-  std::string bytes(reinterpret_cast<char*>(der), static_cast<std::size_t>(size));
-  OPENSSL_free(der);
-  return certificate::from_der(bytes);
+  return certificate::from_der(*der);
 }
 
 std::vector<unsigned char> random_serial_bytes(const random_source& random) {

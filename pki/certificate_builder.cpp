@@ -1,6 +1,8 @@
 #include "pki/certificate_builder.hpp"
 
 #include "core/hex.hpp"
+#include "pki/loggable.hpp"
+#include "pki/openssl_output.hpp"
 #include "pki/openssl_ptr.hpp"
 
 #include <openssl/pem.h>
@@ -38,16 +40,6 @@ using asn1_octet_string_ptr =
     std::unique_ptr<ASN1_OCTET_STRING, openssl_deleter<ASN1_OCTET_STRING_free>>;
 using authority_key_id_ptr =
     std::unique_ptr<AUTHORITY_KEYID, openssl_deleter<AUTHORITY_KEYID_free>>;
-
-/// `text` with everything but printable ASCII shown as '?', so a hostile value cannot
-/// forge lines in the log an error message ends up in.
-std::string loggable(std::string_view text) {
-  std::string shown(text.substr(0, 256));
-  for (auto& c : shown)
-    if (c < 0x20 || c > 0x7e)
-      c = '?';
-  return shown;
-}
 
 error bad_name(const subject_alt_name& name, std::string_view why) {
   return {errc::invalid_argument,
@@ -164,12 +156,11 @@ bool public_key::is_rsa() const {
 }
 
 std::expected<std::string, error> public_key::to_pem() const {
-  bio_ptr bio(BIO_new(BIO_s_mem()));
-  if (!key_ || !bio || PEM_write_bio_PUBKEY(bio.get(), key_.get()) != 1)
+  auto pem = write_to_string(
+      [this](BIO* bio) { return key_ && PEM_write_bio_PUBKEY(bio, key_.get()) == 1; });
+  if (!pem)
     return std::unexpected(openssl_failure(errc::crypto_failure, "cannot encode public key"));
-  char* data = nullptr;
-  long size = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(size));
+  return *pem;
 }
 
 std::expected<void, error> validate(const subject_alt_name& name) {

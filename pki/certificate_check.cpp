@@ -3,6 +3,7 @@
 #include "core/enum_names.hpp"
 #include "core/net_address.hpp"
 #include "pki/error.hpp"
+#include "pki/openssl_output.hpp"
 #include "pki/openssl_ptr.hpp"
 
 #include <openssl/x509_vfy.h>
@@ -44,12 +45,8 @@ certificate share(X509* cert) {
 }
 
 std::string asn1_time_text(const ASN1_TIME* time) {
-  bio_ptr bio(BIO_new(BIO_s_mem()));
-  if (!bio || ASN1_TIME_print(bio.get(), time) != 1)
-    return "?";
-  char* data = nullptr;
-  long size = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(size));
+  return write_to_string([time](BIO* bio) { return ASN1_TIME_print(bio, time) == 1; })
+      .value_or("?");
 }
 
 /// Upper-case hex without separators or leading zeros, so that serials written by hand,

@@ -1,6 +1,8 @@
 #include "pki/csr.hpp"
 
+#include "pki/openssl_output.hpp"
 #include "pki/openssl_ptr.hpp"
+#include "pki/x509_name.hpp"
 
 #include <openssl/pem.h>
 
@@ -8,31 +10,6 @@ namespace ward::pki {
 namespace {
 
 using x509_req_ptr = std::unique_ptr<X509_REQ, openssl_deleter<X509_REQ_free>>;
-
-std::string name_to_string(const X509_NAME* name) {
-  bio_ptr bio(BIO_new(BIO_s_mem()));
-  if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0)
-    return {};
-  char* data = nullptr;
-  long size = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(size));
-}
-
-std::string common_name_of(const X509_NAME* name) {
-  int index = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
-  if (index < 0)
-    return {};
-  const ASN1_STRING* value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index));
-  unsigned char* utf8 = nullptr;
-  int size = ASN1_STRING_to_UTF8(&utf8, value);
-  if (size < 0) {
-    drain_openssl_errors();
-    return {};
-  }
-  std::string text(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(size));
-  OPENSSL_free(utf8);
-  return text;
-}
 
 x509_req_ptr read_request(std::string_view bytes) {
   if (bytes.find("-----BEGIN") != std::string_view::npos) {
@@ -64,12 +41,11 @@ std::expected<std::string, error> make_csr(const private_key& key, const std::st
   if (X509_REQ_set_pubkey(request.get(), key.native()) != 1 ||
       X509_REQ_sign(request.get(), key.native(), EVP_sha256()) <= 0)
     return std::unexpected(openssl_failure(errc::crypto_failure, "cannot sign request"));
-  bio_ptr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_X509_REQ(bio.get(), request.get()) != 1)
+  auto pem = write_to_string(
+      [&request](BIO* bio) { return PEM_write_bio_X509_REQ(bio, request.get()) == 1; });
+  if (!pem)
     return std::unexpected(openssl_failure(errc::crypto_failure, "cannot encode request"));
-  char* data = nullptr;
-  long size = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(size));
+  return *pem;
 }
 
 std::expected<csr_info, error> parse_csr(std::string_view pem_or_der) {

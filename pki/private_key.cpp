@@ -1,5 +1,6 @@
 #include "pki/private_key.hpp"
 
+#include "pki/openssl_output.hpp"
 #include "pki/openssl_ptr.hpp"
 
 #include <openssl/pem.h>
@@ -45,13 +46,12 @@ std::expected<private_key, error> private_key::from_pem(std::string_view pem) {
 }
 
 std::expected<std::string, error> private_key::to_pem() const {
-  bio_ptr bio(BIO_new(BIO_s_mem()));
-  if (!bio ||
-      PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
+  auto pem = write_to_string([this](BIO* bio) {
+    return PEM_write_bio_PrivateKey(bio, key_.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1;
+  });
+  if (!pem)
     return std::unexpected(openssl_failure(errc::crypto_failure, "cannot encode private key"));
-  char* data = nullptr;
-  long size = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(size));
+  return *pem;
 }
 
 int private_key::bits() const {

@@ -124,6 +124,32 @@ void reject(const std::filesystem::path& file, std::string reason,
   report.rejected.emplace_back(file.filename().string(), std::move(reason));
 }
 
+/// Applies `apply` to the certificate of every file waiting in `dir`: a file that cannot be
+/// read or parsed, or that `apply` refuses, is renamed `.rejected`; the others are removed
+/// and named in `done`. Adding and deleting differ only in `apply`.
+template <class Apply>
+void process_dropped(const std::filesystem::path& dir, trust_store::drop_report& report,
+                     std::vector<std::string>& done, Apply apply) {
+  for (const auto& file : waiting_files(dir)) {
+    auto content = read_dropped(file);
+    if (!content) {
+      reject(file, content.error(), report);
+      continue;
+    }
+    auto cert = parse_dropped(*content);
+    if (!cert) {
+      reject(file, cert.error(), report);
+      continue;
+    }
+    if (auto applied = apply(*cert); !applied) {
+      reject(file, applied.error(), report);
+      continue;
+    }
+    done.push_back(file.filename().string());
+    consume(file);
+  }
+}
+
 trust_store_error format_error(std::string detail) {
   return {trust_store_errc::wrong_format, std::move(detail)};
 }
@@ -206,42 +232,19 @@ trust_store::drop_report
 trust_store::process_drop_directories(const std::filesystem::path& add_dir,
                                       const std::filesystem::path& delete_dir) {
   drop_report report;
-  for (const auto& file : waiting_files(delete_dir)) {
-    auto content = read_dropped(file);
-    if (!content) {
-      reject(file, content.error(), report);
-      continue;
-    }
-    auto cert = parse_dropped(*content);
-    if (!cert) {
-      reject(file, cert.error(), report);
-      continue;
-    }
-    if (!remove(fingerprint_of(*cert))) {
-      reject(file, "not in the trusted certificate store: " + cert->subject(), report);
-      continue;
-    }
-    report.removed.push_back(file.filename().string());
-    consume(file);
-  }
-  for (const auto& file : waiting_files(add_dir)) {
-    auto content = read_dropped(file);
-    if (!content) {
-      reject(file, content.error(), report);
-      continue;
-    }
-    auto cert = parse_dropped(*content);
-    if (!cert) {
-      reject(file, cert.error(), report);
-      continue;
-    }
-    if (auto added = add(*cert); !added) {
-      reject(file, added.error().detail, report);
-      continue;
-    }
-    report.added.push_back(file.filename().string());
-    consume(file);
-  }
+  process_dropped(delete_dir, report, report.removed,
+                  [this](const certificate& cert) -> std::expected<void, std::string> {
+                    if (!remove(fingerprint_of(cert)))
+                      return std::unexpected("not in the trusted certificate store: " +
+                                             cert.subject());
+                    return {};
+                  });
+  process_dropped(add_dir, report, report.added,
+                  [this](const certificate& cert) -> std::expected<void, std::string> {
+                    if (auto added = add(cert); !added)
+                      return std::unexpected(added.error().detail);
+                    return {};
+                  });
   return report;
 }
 

@@ -152,6 +152,19 @@ std::expected<std::string, audit_error> string_field(const json& object, const c
   return found->get<std::string>();
 }
 
+/// The enumerator the text field `key` names, by `parse` (parse_audit_kind, ...).
+template <class Enum>
+std::expected<Enum, audit_error> enum_field(const json& object, const char* key,
+                                            std::optional<Enum> (*parse)(std::string_view)) {
+  auto text = string_field(object, key);
+  if (!text)
+    return std::unexpected(text.error());
+  auto parsed = parse(*text);
+  if (!parsed)
+    return corrupt("unknown " + std::string(key) + " '" + *text + "'");
+  return *parsed;
+}
+
 /// Reads a line back into a record, checking only its shape; whether it is the canonical,
 /// correctly hashed line for that record is check_line's business.
 std::expected<audit_record, audit_error> decode_record_line(std::string_view line) {
@@ -181,20 +194,14 @@ std::expected<audit_record, audit_error> decode_record_line(std::string_view lin
     audit_record record;
     record.sequence = sequence->get<std::uint64_t>();
     record.time = time_point(std::chrono::microseconds(micros_value));
-    auto kind = string_field(object, "kind");
+    auto kind = enum_field(object, "kind", parse_audit_kind);
     if (!kind)
       return std::unexpected(kind.error());
-    auto parsed_kind = parse_audit_kind(*kind);
-    if (!parsed_kind)
-      return corrupt("unknown kind '" + *kind + "'");
-    record.kind = *parsed_kind;
-    auto outcome = string_field(object, "outcome");
+    record.kind = *kind;
+    auto outcome = enum_field(object, "outcome", parse_audit_outcome);
     if (!outcome)
       return std::unexpected(outcome.error());
-    auto parsed_outcome = parse_audit_outcome(*outcome);
-    if (!parsed_outcome)
-      return corrupt("unknown outcome '" + *outcome + "'");
-    record.outcome = *parsed_outcome;
+    record.outcome = *outcome;
 
     const std::pair<const char*, std::string*> texts[] = {
         {"actor", &record.actor},

@@ -1,5 +1,7 @@
 #include "security/pki_record.hpp"
 
+#include "security/json_record.hpp"
+
 #include <nlohmann/json.hpp>
 
 namespace ward::security {
@@ -13,6 +15,39 @@ std::int64_t to_unix(pki::time_point when) {
 
 pki::time_point from_unix(std::int64_t seconds) {
   return pki::time_point(std::chrono::seconds(seconds));
+}
+
+/// The certificate state in a format-1 document; nlohmann throws on a missing or
+/// mistyped field, which decode_json_record reports.
+std::expected<pki_record, error> pki_from_json(const json& document) {
+  pki_record record;
+  auto trust = pki::trust_store::deserialize(document.at("trust").get<std::string>());
+  if (!trust)
+    return std::unexpected(
+        error{errc::damaged_record, "damaged trusted certificate store: " + trust.error().detail});
+  record.trust = std::move(*trust);
+  if (document.contains("ca")) {
+    const auto& ca = document.at("ca");
+    auto loaded = pki::certificate_authority::load(
+        ca.at("certificate").get<std::string>(), ca.at("key").get<std::string>(),
+        ca.at("chain").get<std::string>(), ca.at("last_serial").get<std::string>());
+    if (!loaded)
+      return std::unexpected(
+          error{errc::damaged_record, "damaged certificate authority: " + loaded.error().detail});
+    record.ca = std::move(*loaded);
+  }
+  for (const auto& entry : document.at("issued")) {
+    auto purpose = entry.at("purpose").get<std::string>() == "device_identity"
+                       ? pki::issued_purpose::device_identity
+                       : pki::issued_purpose::node_identity;
+    record.issued.push_back({entry.at("serial").get<std::string>(),
+                             entry.at("subject").get<std::string>(),
+                             from_unix(entry.at("not_before").get<std::int64_t>()),
+                             from_unix(entry.at("not_after").get<std::int64_t>()), purpose});
+  }
+  for (const auto& [serial, when] : document.at("revoked").items())
+    record.revoked[serial] = from_unix(when.get<std::int64_t>());
+  return record;
 }
 
 } // namespace
@@ -48,42 +83,8 @@ std::expected<std::string, error> encode_pki(const pki_record& record) {
 }
 
 std::expected<pki_record, error> decode_pki(std::string_view text) {
-  try {
-    auto document = json::parse(text);
-    if (document.at("format").get<int>() != 1)
-      return std::unexpected(error{errc::damaged_record, "unknown certificate state format"});
-    pki_record record;
-    auto trust = pki::trust_store::deserialize(document.at("trust").get<std::string>());
-    if (!trust)
-      return std::unexpected(error{errc::damaged_record,
-                                   "damaged trusted certificate store: " + trust.error().detail});
-    record.trust = std::move(*trust);
-    if (document.contains("ca")) {
-      const auto& ca = document.at("ca");
-      auto loaded = pki::certificate_authority::load(
-          ca.at("certificate").get<std::string>(), ca.at("key").get<std::string>(),
-          ca.at("chain").get<std::string>(), ca.at("last_serial").get<std::string>());
-      if (!loaded)
-        return std::unexpected(
-            error{errc::damaged_record, "damaged certificate authority: " + loaded.error().detail});
-      record.ca = std::move(*loaded);
-    }
-    for (const auto& entry : document.at("issued")) {
-      auto purpose = entry.at("purpose").get<std::string>() == "device_identity"
-                         ? pki::issued_purpose::device_identity
-                         : pki::issued_purpose::node_identity;
-      record.issued.push_back({entry.at("serial").get<std::string>(),
-                               entry.at("subject").get<std::string>(),
-                               from_unix(entry.at("not_before").get<std::int64_t>()),
-                               from_unix(entry.at("not_after").get<std::int64_t>()), purpose});
-    }
-    for (const auto& [serial, when] : document.at("revoked").items())
-      record.revoked[serial] = from_unix(when.get<std::int64_t>());
-    return record;
-  } catch (const json::exception& e) {
-    return std::unexpected(
-        error{errc::damaged_record, std::string("damaged certificate state: ") + e.what()});
-  }
+  return decode_json_record(text, "unknown certificate state format", "damaged certificate state",
+                            pki_from_json);
 }
 
 } // namespace ward::security

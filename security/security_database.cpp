@@ -240,6 +240,20 @@ security_result<void> security_database::check_new_password(const service_user& 
   return {};
 }
 
+security_result<void> security_database::set_password(service_user& user, std::string_view password,
+                                                      time_point now) {
+  auto hashed = hash(password);
+  if (!hashed)
+    return std::unexpected(hashed.error());
+  user.password_history.insert(user.password_history.begin(), user.password_hash);
+  user.password_history.resize(
+      std::min<std::size_t>(user.password_history.size(),
+                            std::max<std::uint32_t>(settings_.service_policy.history_entries, 1)));
+  user.password_hash = *hashed;
+  user.password_changed_at = now;
+  return {};
+}
+
 security_result<void> security_database::change_own_password(std::string_view name,
                                                              std::string_view old_password,
                                                              std::string_view new_password,
@@ -262,15 +276,8 @@ security_result<void> security_database::change_own_password(std::string_view na
   }
   if (auto checked = check_new_password(user, new_password); !checked)
     return checked;
-  auto hashed = hash(new_password);
-  if (!hashed)
-    return std::unexpected(hashed.error());
-  user.password_history.insert(user.password_history.begin(), user.password_hash);
-  user.password_history.resize(
-      std::min<std::size_t>(user.password_history.size(),
-                            std::max<std::uint32_t>(settings_.service_policy.history_entries, 1)));
-  user.password_hash = *hashed;
-  user.password_changed_at = now;
+  if (auto set = set_password(user, new_password, now); !set)
+    return set;
   if (user.setting == account_setting::force_new_password)
     user.setting = account_setting::enabled;
   user.at_default = false;
@@ -361,15 +368,8 @@ security_result<void> security_database::update_user(std::string_view name,
       error.field = "password";
       return std::unexpected(error);
     }
-    auto hashed = hash(*update.password);
-    if (!hashed)
-      return std::unexpected(hashed.error());
-    changed.password_history.insert(changed.password_history.begin(), changed.password_hash);
-    changed.password_history.resize(std::min<std::size_t>(
-        changed.password_history.size(),
-        std::max<std::uint32_t>(settings_.service_policy.history_entries, 1)));
-    changed.password_hash = *hashed;
-    changed.password_changed_at = now;
+    if (auto set = set_password(changed, *update.password, now); !set)
+      return set;
     if (changed.setting == account_setting::enabled)
       changed.setting = account_setting::force_new_password;
   }
@@ -380,25 +380,34 @@ security_result<void> security_database::update_user(std::string_view name,
   return {};
 }
 
-security_result<void> security_database::delete_user(std::string_view name) {
-  auto it = settings_.users.find(std::string(name));
-  if (it == settings_.users.end())
-    return std::unexpected(not_found("name", "service user"));
-  if (it->second.protected_account)
-    return std::unexpected(security_error{security_errc::failed_precondition, "name",
-                                          "the Security Administrator cannot be deleted"});
-  settings_.users.erase(it);
+template <class Table, class Change>
+security_result<void> security_database::change_entry(Table& table, std::string_view name,
+                                                      const char* what, Change change) {
+  auto it = table.find(std::string(name));
+  if (it == table.end())
+    return std::unexpected(not_found("name", what));
+  if (auto changed = change(it); !changed)
+    return changed;
   bump();
   return {};
 }
 
+security_result<void> security_database::delete_user(std::string_view name) {
+  return change_entry(
+      settings_.users, name, "service user", [this](auto it) -> security_result<void> {
+        if (it->second.protected_account)
+          return std::unexpected(security_error{security_errc::failed_precondition, "name",
+                                                "the Security Administrator cannot be deleted"});
+        settings_.users.erase(it);
+        return {};
+      });
+}
+
 security_result<void> security_database::unlock_user(std::string_view name) {
-  auto it = settings_.users.find(std::string(name));
-  if (it == settings_.users.end())
-    return std::unexpected(not_found("name", "service user"));
-  unlock(it->second.lock);
-  bump();
-  return {};
+  return change_entry(settings_.users, name, "service user", [](auto it) -> security_result<void> {
+    unlock(it->second.lock);
+    return {};
+  });
 }
 
 security_result<void> security_database::create_group(const rights_group& group) {
@@ -416,32 +425,30 @@ security_result<void> security_database::create_group(const rights_group& group)
 
 security_result<void> security_database::update_group(std::string_view name,
                                                       const std::set<right>& rights) {
-  auto it = settings_.groups.find(std::string(name));
-  if (it == settings_.groups.end())
-    return std::unexpected(not_found("name", "rights group"));
-  it->second.rights = rights;
-  it->second.at_default = false;
-  for (auto& [_, user] : settings_.users)
-    if (user.groups.contains(it->first))
-      ++user.credential_version;
-  bump();
-  return {};
+  return change_entry(settings_.groups, name, "rights group",
+                      [this, &rights](auto it) -> security_result<void> {
+                        it->second.rights = rights;
+                        it->second.at_default = false;
+                        for (auto& [_, user] : settings_.users)
+                          if (user.groups.contains(it->first))
+                            ++user.credential_version;
+                        return {};
+                      });
 }
 
 security_result<void> security_database::delete_group(std::string_view name) {
-  auto it = settings_.groups.find(std::string(name));
-  if (it == settings_.groups.end())
-    return std::unexpected(not_found("name", "rights group"));
-  std::string members;
-  for (const auto& [user_name, user] : settings_.users)
-    if (user.groups.contains(it->first))
-      members += (members.empty() ? "" : ", ") + user_name;
-  if (!members.empty())
-    return std::unexpected(security_error{security_errc::failed_precondition, "name",
-                                          "rights group is used by " + members});
-  settings_.groups.erase(it);
-  bump();
-  return {};
+  return change_entry(
+      settings_.groups, name, "rights group", [this](auto it) -> security_result<void> {
+        std::string members;
+        for (const auto& [user_name, user] : settings_.users)
+          if (user.groups.contains(it->first))
+            members += (members.empty() ? "" : ", ") + user_name;
+        if (!members.empty())
+          return std::unexpected(security_error{security_errc::failed_precondition, "name",
+                                                "rights group is used by " + members});
+        settings_.groups.erase(it);
+        return {};
+      });
 }
 
 security_result<void>

@@ -169,7 +169,15 @@ private:
   security_result<std::string> hash(std::string_view secret) const;
   security_result<void> check_new_password(const service_user& user,
                                            std::string_view password) const;
+  /// Hashes `password` and makes it the user's as of `now`; the hash it replaces goes to the
+  /// front of the history, which keeps service_policy.history_entries of them (at least one).
+  security_result<void> set_password(service_user& user, std::string_view password, time_point now);
   void bump() { ++settings_.version; }
+  /// Runs `change` on the entry of `table` (users or groups) called `name`, and bumps the
+  /// version when it succeeds; not_found, naming `what`, when there is none.
+  template <class Table, class Change>
+  security_result<void> change_entry(Table& table, std::string_view name, const char* what,
+                                     Change change);
 
   security_settings settings_;
   argon2_cost cost_;

@@ -1,5 +1,7 @@
 #include "security/settings_codec.hpp"
 
+#include "security/json_record.hpp"
+
 #include <nlohmann/json.hpp>
 
 namespace ward::security {
@@ -120,6 +122,75 @@ json rights_names(const std::set<right>& rights) {
   return out;
 }
 
+/// The security settings in a format-1 document; nlohmann throws on a missing or
+/// mistyped field, which decode_json_record reports.
+std::expected<security_settings, error> settings_from_json(const json& document) {
+  security_settings settings;
+  settings.version = document.at("version").get<std::uint64_t>();
+  for (const auto& entry : document.at("users")) {
+    auto user = decode_user(entry);
+    settings.users.emplace(user.name, std::move(user));
+  }
+  for (const auto& entry : document.at("groups")) {
+    rights_group group;
+    group.name = entry.at("name").get<std::string>();
+    group.at_default = entry.at("at_default").get<bool>();
+    for (const auto& name : entry.at("rights"))
+      if (auto id = parse_right(name.get<std::string>()))
+        group.rights.insert(*id);
+    settings.groups.emplace(group.name, std::move(group));
+  }
+  const auto& service = document.at("service_policy");
+  settings.service_policy.min_name_length = service.at("min_name_length").get<std::size_t>();
+  settings.service_policy.password = decode_password_rules(service.at("password"));
+  settings.service_policy.history_entries = service.at("history_entries").get<std::uint32_t>();
+  settings.service_policy.password_change_period_days =
+      service.at("password_change_period_days").get<std::uint32_t>();
+  settings.service_policy.account_idle_days = service.at("account_idle_days").get<std::uint32_t>();
+  settings.service_policy.lockout = decode_lockout(service.at("lockout"));
+  settings.service_policy.source_lockout = decode_lockout(service.at("source_lockout"));
+  const auto& telephony = document.at("telephony_policy");
+  settings.telephony_policy.enforce = telephony.at("enforce").get<bool>();
+  settings.telephony_policy.password = decode_password_rules(telephony.at("password"));
+  settings.telephony_policy.lockout = decode_lockout(telephony.at("lockout"));
+  settings.login_code_rules = decode_pin_rules(document.at("login_code_rules"));
+  settings.voicemail_code_rules = decode_pin_rules(document.at("voicemail_code_rules"));
+  for (const auto& [name, level] : document.at("service_levels").items()) {
+    auto service_id = parse_service_name(name);
+    auto level_id = pki::parse_service_security_level(level.get<std::string>());
+    if (service_id && level_id)
+      settings.service_levels[*service_id] = *level_id;
+  }
+  const auto& interfaces = document.at("interfaces");
+  settings.interfaces.legacy_monitor = interfaces.at("legacy_monitor").get<bool>();
+  settings.interfaces.cti = interfaces.at("cti").get<bool>();
+  settings.interfaces.directory_read = interfaces.at("directory_read").get<bool>();
+  settings.interfaces.directory_write = interfaces.at("directory_write").get<bool>();
+  settings.interfaces.file_writer_address = interfaces.at("file_writer_address").get<std::string>();
+  const auto& certificates = document.at("certificates");
+  auto management = pki::parse_check_level(certificates.at("management_checks").get<std::string>());
+  auto telephony_checks =
+      pki::parse_check_level(certificates.at("telephony_checks").get<std::string>());
+  auto minimum = certificates.at("minimum_tls").get<std::string>();
+  if (!management || !telephony_checks || (minimum != "1.2" && minimum != "1.3"))
+    return std::unexpected(
+        error{errc::damaged_record, "damaged security settings: bad certificate settings"});
+  settings.certificates.management_checks = *management;
+  settings.certificates.telephony_checks = *telephony_checks;
+  settings.certificates.minimum_tls =
+      minimum == "1.3" ? pki::tls_min_version::tls1_3 : pki::tls_min_version::tls1_2;
+  settings.certificates.offer_chain = certificates.at("offer_chain").get<bool>();
+  settings.certificates.renew_identity_automatically =
+      certificates.at("renew_identity_automatically").get<bool>();
+  settings.system_password_hash = document.at("system_password_hash").get<std::string>();
+  const auto& ignition = document.at("ignition");
+  settings.ignition.administrator_password_changed = ignition.at("administrator").get<bool>();
+  settings.ignition.security_administrator_password_changed =
+      ignition.at("security_administrator").get<bool>();
+  settings.ignition.system_password_changed = ignition.at("system").get<bool>();
+  return settings;
+}
+
 } // namespace
 
 json to_json(const rights_group& group) {
@@ -215,81 +286,8 @@ std::string encode_settings(const security_settings& settings) {
 }
 
 std::expected<security_settings, error> decode_settings(std::string_view text) {
-  try {
-    auto document = json::parse(text);
-    if (document.at("format").get<int>() != 1)
-      return std::unexpected(error{errc::damaged_record, "unknown settings format"});
-    security_settings settings;
-    settings.version = document.at("version").get<std::uint64_t>();
-    for (const auto& entry : document.at("users")) {
-      auto user = decode_user(entry);
-      settings.users.emplace(user.name, std::move(user));
-    }
-    for (const auto& entry : document.at("groups")) {
-      rights_group group;
-      group.name = entry.at("name").get<std::string>();
-      group.at_default = entry.at("at_default").get<bool>();
-      for (const auto& name : entry.at("rights"))
-        if (auto id = parse_right(name.get<std::string>()))
-          group.rights.insert(*id);
-      settings.groups.emplace(group.name, std::move(group));
-    }
-    const auto& service = document.at("service_policy");
-    settings.service_policy.min_name_length = service.at("min_name_length").get<std::size_t>();
-    settings.service_policy.password = decode_password_rules(service.at("password"));
-    settings.service_policy.history_entries = service.at("history_entries").get<std::uint32_t>();
-    settings.service_policy.password_change_period_days =
-        service.at("password_change_period_days").get<std::uint32_t>();
-    settings.service_policy.account_idle_days =
-        service.at("account_idle_days").get<std::uint32_t>();
-    settings.service_policy.lockout = decode_lockout(service.at("lockout"));
-    settings.service_policy.source_lockout = decode_lockout(service.at("source_lockout"));
-    const auto& telephony = document.at("telephony_policy");
-    settings.telephony_policy.enforce = telephony.at("enforce").get<bool>();
-    settings.telephony_policy.password = decode_password_rules(telephony.at("password"));
-    settings.telephony_policy.lockout = decode_lockout(telephony.at("lockout"));
-    settings.login_code_rules = decode_pin_rules(document.at("login_code_rules"));
-    settings.voicemail_code_rules = decode_pin_rules(document.at("voicemail_code_rules"));
-    for (const auto& [name, level] : document.at("service_levels").items()) {
-      auto service_id = parse_service_name(name);
-      auto level_id = pki::parse_service_security_level(level.get<std::string>());
-      if (service_id && level_id)
-        settings.service_levels[*service_id] = *level_id;
-    }
-    const auto& interfaces = document.at("interfaces");
-    settings.interfaces.legacy_monitor = interfaces.at("legacy_monitor").get<bool>();
-    settings.interfaces.cti = interfaces.at("cti").get<bool>();
-    settings.interfaces.directory_read = interfaces.at("directory_read").get<bool>();
-    settings.interfaces.directory_write = interfaces.at("directory_write").get<bool>();
-    settings.interfaces.file_writer_address =
-        interfaces.at("file_writer_address").get<std::string>();
-    const auto& certificates = document.at("certificates");
-    auto management =
-        pki::parse_check_level(certificates.at("management_checks").get<std::string>());
-    auto telephony_checks =
-        pki::parse_check_level(certificates.at("telephony_checks").get<std::string>());
-    auto minimum = certificates.at("minimum_tls").get<std::string>();
-    if (!management || !telephony_checks || (minimum != "1.2" && minimum != "1.3"))
-      return std::unexpected(
-          error{errc::damaged_record, "damaged security settings: bad certificate settings"});
-    settings.certificates.management_checks = *management;
-    settings.certificates.telephony_checks = *telephony_checks;
-    settings.certificates.minimum_tls =
-        minimum == "1.3" ? pki::tls_min_version::tls1_3 : pki::tls_min_version::tls1_2;
-    settings.certificates.offer_chain = certificates.at("offer_chain").get<bool>();
-    settings.certificates.renew_identity_automatically =
-        certificates.at("renew_identity_automatically").get<bool>();
-    settings.system_password_hash = document.at("system_password_hash").get<std::string>();
-    const auto& ignition = document.at("ignition");
-    settings.ignition.administrator_password_changed = ignition.at("administrator").get<bool>();
-    settings.ignition.security_administrator_password_changed =
-        ignition.at("security_administrator").get<bool>();
-    settings.ignition.system_password_changed = ignition.at("system").get<bool>();
-    return settings;
-  } catch (const json::exception& e) {
-    return std::unexpected(
-        error{errc::damaged_record, std::string("damaged security settings: ") + e.what()});
-  }
+  return decode_json_record(text, "unknown settings format", "damaged security settings",
+                            settings_from_json);
 }
 
 } // namespace ward::security

@@ -57,12 +57,9 @@ public:
 
   grpc::Status DeleteTelephonyUser(grpc::ServerContext* call, const pb::NameRequest* request,
                                    pb::Empty*) override {
-    auto name = request->name();
     return gw_->handle(call, "DeleteTelephonyUser", config_write,
-                       audited_change(
-                           "telephony_user/" + name, user_snapshot(name),
-                           [name](security_context& c) { return c.directory.delete_user(name); },
-                           no_answer));
+                       audited_deletion("telephony_user", request->name(), user_snapshot,
+                                        &telephony::telephony_directory::delete_user));
   }
 
   grpc::Status UnlockTelephonyUser(grpc::ServerContext* call, const pb::NameRequest* request,
@@ -101,13 +98,9 @@ public:
 
   grpc::Status DeleteExtension(grpc::ServerContext* call, const pb::NameRequest* request,
                                pb::Empty*) override {
-    auto number = request->name();
-    return gw_->handle(
-        call, "DeleteExtension", config_write,
-        audited_change(
-            "extension/" + number, extension_snapshot(number),
-            [number](security_context& c) { return c.directory.delete_extension(number); },
-            no_answer));
+    return gw_->handle(call, "DeleteExtension", config_write,
+                       audited_deletion("extension", request->name(), extension_snapshot,
+                                        &telephony::telephony_directory::delete_extension));
   }
 
 private:

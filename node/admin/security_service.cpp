@@ -55,21 +55,31 @@ auto group_answer(std::string name, pb::RightsGroup* reply) {
   return [name, reply](security_context& c) { fill(reply, c.security.settings().groups.at(name)); };
 }
 
+/// Stores the policy part `in` merged into `current` through `store`, one of the database's
+/// policy setters.
+template <class Part, class Policy>
+security::security_result<void>
+store_merged(security_context& c, const Part& in, const Policy& current,
+             security::security_result<void> (security::security_database::*store)(const Policy&)) {
+  auto policy = merged(in, current);
+  if (!policy)
+    return std::unexpected(policy.error());
+  return (c.security.*store)(*policy);
+}
+
 /// Applies the parts of `wanted` it has, each part as one change of the database.
 security::security_result<void> apply_policy(security_context& c, const pb::Policy& wanted) {
   if (wanted.has_service_user()) {
-    auto service = merged(wanted.service_user(), c.security.settings().service_policy);
-    if (!service)
-      return std::unexpected(service.error());
-    if (auto set = c.security.set_service_user_policy(*service); !set)
-      return std::unexpected(set.error());
+    auto set = store_merged(c, wanted.service_user(), c.security.settings().service_policy,
+                            &security::security_database::set_service_user_policy);
+    if (!set)
+      return set;
   }
   if (wanted.has_telephony_user()) {
-    auto telephony = merged(wanted.telephony_user(), c.security.settings().telephony_policy);
-    if (!telephony)
-      return std::unexpected(telephony.error());
-    if (auto set = c.security.set_telephony_user_policy(*telephony); !set)
-      return std::unexpected(set.error());
+    auto set = store_merged(c, wanted.telephony_user(), c.security.settings().telephony_policy,
+                            &security::security_database::set_telephony_user_policy);
+    if (!set)
+      return set;
   }
   if (wanted.has_login_code() || wanted.has_voicemail_code()) {
     auto login = c.security.settings().login_code_rules;
@@ -179,12 +189,9 @@ public:
 
   grpc::Status DeleteServiceUser(grpc::ServerContext* call, const pb::NameRequest* request,
                                  pb::Empty*) override {
-    auto name = request->name();
     return gw_->handle(call, "DeleteServiceUser", security_write,
-                       audited_change(
-                           "service_user/" + name, user_snapshot(name),
-                           [name](security_context& c) { return c.security.delete_user(name); },
-                           no_answer));
+                       audited_deletion("service_user", request->name(), user_snapshot,
+                                        &security::security_database::delete_user));
   }
 
   grpc::Status UnlockServiceUser(grpc::ServerContext* call, const pb::NameRequest* request,
@@ -261,12 +268,9 @@ public:
 
   grpc::Status DeleteRightsGroup(grpc::ServerContext* call, const pb::NameRequest* request,
                                  pb::Empty*) override {
-    auto name = request->name();
     return gw_->handle(call, "DeleteRightsGroup", security_write,
-                       audited_change(
-                           "rights_group/" + name, group_snapshot(name),
-                           [name](security_context& c) { return c.security.delete_group(name); },
-                           no_answer));
+                       audited_deletion("rights_group", request->name(), group_snapshot,
+                                        &security::security_database::delete_group));
   }
 
   grpc::Status GetPolicy(grpc::ServerContext* call, const pb::Empty*, pb::Policy* reply) override {

@@ -8,6 +8,9 @@
 #include <grpcpp/impl/service_type.h>
 
 #include <memory>
+#include <string>
+#include <string_view>
+#include <type_traits>
 
 namespace ward::node::admin_api {
 
@@ -47,6 +50,28 @@ actors::transaction_fn audited_change(std::string object, Snapshot snapshot, App
 
 /// An `answer` for audited_change() that has no reply to fill.
 inline constexpr auto no_answer = [](security_context&) {};
+
+/// The store in `c` that holds `Database`'s records: the telephony directory or the
+/// security database.
+template <class Database> Database& store_of(security_context& c) {
+  if constexpr (std::is_same_v<Database, telephony::telephony_directory>)
+    return c.directory;
+  else
+    return c.security;
+}
+
+/// The transaction of a Delete call: `remove` deletes the record called `name` (the trail's
+/// object `<kind>/<name>`), and the audit record holds `snapshot_of(name)` from before and
+/// nothing after.
+template <class Database, class SnapshotOf>
+actors::transaction_fn
+audited_deletion(std::string_view kind, const std::string& name, SnapshotOf snapshot_of,
+                 security::security_result<void> (Database::*remove)(std::string_view)) {
+  return audited_change(
+      std::string(kind) + "/" + name, snapshot_of(name),
+      [name, remove](security_context& c) { return (store_of<Database>(c).*remove)(name); },
+      no_answer);
+}
 
 /// Session: login, logout, password changes, telephony user login checks.
 std::unique_ptr<grpc::Service> make_session_service(std::shared_ptr<gateway> gw);
