@@ -159,6 +159,63 @@ std::optional<security_error> check_code(std::string_view field, std::string_vie
   return std::nullopt;
 }
 
+/// What the directory keeps under a key, as its errors name it.
+struct entry_kind {
+  /// The request field that holds the key.
+  std::string_view field;
+  std::string_view noun;
+};
+
+constexpr entry_kind user_entry{"name", "telephony user"};
+constexpr entry_kind extension_entry{"number", "extension"};
+
+security_error not_found(const entry_kind& kind) {
+  return {security_errc::not_found, std::string(kind.field),
+          std::string(kind.noun) + " does not exist"};
+}
+
+/// Why `key` cannot name a new entry: `bad_key` from the key's own rule, else the key is
+/// taken.
+template <class Map>
+std::optional<security_error> check_new_key(const Map& entries, std::string_view key,
+                                            std::optional<security_error> bad_key,
+                                            const entry_kind& kind) {
+  if (bad_key)
+    return bad_key;
+  if (entries.contains(std::string(key)))
+    return security_error{security_errc::already_exists, std::string(kind.field),
+                          std::string(kind.noun) + " " + std::string(key) + " exists"};
+  return std::nullopt;
+}
+
+/// Changes the entry stored under `key` all or nothing: `change` works on a copy, which
+/// replaces the entry, as a new version of the directory, only when it succeeds.
+template <class Map, class Change>
+security::security_result<void> change_entry(telephony_directory_data& data, Map& entries,
+                                             std::string_view key, const entry_kind& kind,
+                                             Change&& change) {
+  auto it = entries.find(std::string(key));
+  if (it == entries.end())
+    return std::unexpected(not_found(kind));
+  auto changed = it->second;
+  if (auto applied = change(changed); !applied)
+    return applied;
+  it->second = std::move(changed);
+  ++data.version;
+  return {};
+}
+
+/// Removes the entry stored under `key`, a new version of the directory; not_found when
+/// there is none.
+template <class Map>
+security::security_result<void> erase_entry(telephony_directory_data& data, Map& entries,
+                                            std::string_view key, const entry_kind& kind) {
+  if (entries.erase(std::string(key)) == 0)
+    return std::unexpected(not_found(kind));
+  ++data.version;
+  return {};
+}
+
 } // namespace
 
 bool user_agent_permitted(const sip_policy& policy, std::string_view user_agent) {
@@ -228,11 +285,7 @@ security::security_result<std::string> telephony_directory::hash(std::string_vie
 security::security_result<void>
 telephony_directory::apply(telephony_user& user, const telephony_user_fields& fields,
                            const security::security_settings& policy) {
-  if (fields.full_name) {
-    if (fields.full_name->size() > 63)
-      return std::unexpected(invalid("full_name", "must be at most 63 characters"));
-    user.full_name = *fields.full_name;
-  }
+  // Extension first: the password and code checks compare against it.
   if (fields.extension) {
     if (auto bad = check_extension_number(*fields.extension))
       return std::unexpected(*bad);
@@ -242,6 +295,11 @@ telephony_directory::apply(telephony_user& user, const telephony_user_fields& fi
             security_error{security_errc::already_exists, "extension",
                            "extension " + *fields.extension + " belongs to user " + other_name});
     user.extension = *fields.extension;
+  }
+  if (fields.full_name) {
+    if (fields.full_name->size() > 63)
+      return std::unexpected(invalid("full_name", "must be at most 63 characters"));
+    user.full_name = *fields.full_name;
   }
   if (fields.password) {
     const auto& rules = policy.telephony_policy.password;
@@ -293,23 +351,13 @@ telephony_directory::apply(telephony_user& user, const telephony_user_fields& fi
 security::security_result<void>
 telephony_directory::create_user(std::string_view name, const telephony_user_fields& fields,
                                  const security::security_settings& policy) {
-  if (auto bad = check_user_name(name))
+  if (auto bad = check_new_key(data_.users, name, check_user_name(name), user_entry))
     return std::unexpected(*bad);
-  if (data_.users.contains(std::string(name)))
-    return std::unexpected(security_error{security_errc::already_exists, "name",
-                                          "telephony user " + std::string(name) + " exists"});
   if (!fields.extension)
     return std::unexpected(invalid("extension", "is required"));
   telephony_user user;
   user.name = name;
-  // Extension first: the code checks compare against it.
-  telephony_user_fields with_extension_first;
-  with_extension_first.extension = fields.extension;
-  if (auto applied = apply(user, with_extension_first, policy); !applied)
-    return applied;
-  auto rest = fields;
-  rest.extension.reset();
-  if (auto applied = apply(user, rest, policy); !applied)
+  if (auto applied = apply(user, fields, policy); !applied)
     return applied;
   data_.users.emplace(user.name, std::move(user));
   ++data_.version;
@@ -319,55 +367,35 @@ telephony_directory::create_user(std::string_view name, const telephony_user_fie
 security::security_result<void>
 telephony_directory::update_user(std::string_view name, const telephony_user_fields& fields,
                                  const security::security_settings& policy) {
-  auto it = data_.users.find(std::string(name));
-  if (it == data_.users.end())
-    return std::unexpected(
-        security_error{security_errc::not_found, "name", "telephony user does not exist"});
-  auto changed = it->second;
-  // The login code's digest is bound to the extension number (the SIP username), and the
-  // code was checked against the old number: a new number needs the code set again.
-  if (fields.extension && *fields.extension != changed.extension &&
-      !changed.login_code_hash.empty() && !fields.login_code)
-    return std::unexpected(invalid("login_code", "must be set again when the extension changes"));
-  telephony_user_fields extension_only;
-  extension_only.extension = fields.extension;
-  if (auto applied = apply(changed, extension_only, policy); !applied)
-    return applied;
-  auto rest = fields;
-  rest.extension.reset();
-  if (auto applied = apply(changed, rest, policy); !applied)
-    return applied;
-  it->second = std::move(changed);
-  ++data_.version;
-  return {};
+  auto change = [&](telephony_user& changed) -> security::security_result<void> {
+    // The login code's digest is bound to the extension number (the SIP username), and the
+    // code was checked against the old number: a new number needs the code set again.
+    if (fields.extension && *fields.extension != changed.extension &&
+        !changed.login_code_hash.empty() && !fields.login_code)
+      return std::unexpected(invalid("login_code", "must be set again when the extension changes"));
+    return apply(changed, fields, policy);
+  };
+  return change_entry(data_, data_.users, name, user_entry, change);
 }
 
 security::security_result<void> telephony_directory::delete_user(std::string_view name) {
-  if (data_.users.erase(std::string(name)) == 0)
-    return std::unexpected(
-        security_error{security_errc::not_found, "name", "telephony user does not exist"});
-  ++data_.version;
-  return {};
+  return erase_entry(data_, data_.users, name, user_entry);
 }
 
 security::security_result<void> telephony_directory::unlock_user(std::string_view name) {
-  auto it = data_.users.find(std::string(name));
-  if (it == data_.users.end())
-    return std::unexpected(
-        security_error{security_errc::not_found, "name", "telephony user does not exist"});
-  security::unlock(it->second.lock);
-  ++data_.version;
-  return {};
+  auto change = [](telephony_user& changed) -> security::security_result<void> {
+    security::unlock(changed.lock);
+    return {};
+  };
+  return change_entry(data_, data_.users, name, user_entry, change);
 }
 
 security::security_result<void>
 telephony_directory::create_extension(std::string_view number, const extension_fields& fields,
                                       const security::security_settings& policy) {
-  if (auto bad = check_extension_number(number))
+  if (auto bad =
+          check_new_key(data_.extensions, number, check_extension_number(number), extension_entry))
     return std::unexpected(*bad);
-  if (data_.extensions.contains(std::string(number)))
-    return std::unexpected(security_error{security_errc::already_exists, "number",
-                                          "extension " + std::string(number) + " exists"});
   extension_record record;
   record.number = number;
   data_.extensions.emplace(record.number, record);
@@ -382,46 +410,38 @@ telephony_directory::create_extension(std::string_view number, const extension_f
 security::security_result<void>
 telephony_directory::update_extension(std::string_view number, const extension_fields& fields,
                                       const security::security_settings& policy) {
-  auto it = data_.extensions.find(std::string(number));
-  if (it == data_.extensions.end())
-    return std::unexpected(
-        security_error{security_errc::not_found, "number", "extension does not exist"});
-  auto changed = it->second;
-  if (fields.phone_password) {
-    if (auto bad = check_code("phone_password", *fields.phone_password, changed.number,
-                              policy.login_code_rules))
-      return std::unexpected(*bad);
-    changed.has_phone_password = !fields.phone_password->empty();
-    changed.phone_password_digest =
-        changed.has_phone_password
-            ? make_digest_secrets(changed.number, realm_, *fields.phone_password)
-            : digest_secrets{};
-  }
-  if (fields.force_authorization)
-    changed.force_authorization = *fields.force_authorization;
-  if (fields.remote_worker_address) {
-    if (fields.remote_worker_address->empty()) {
-      changed.remote_worker_address.clear();
-    } else {
-      auto address = canonical_address("remote_worker_address", *fields.remote_worker_address);
-      if (!address)
-        return std::unexpected(address.error());
-      changed.remote_worker_address = std::move(*address);
+  auto change = [&](extension_record& changed) -> security::security_result<void> {
+    if (fields.phone_password) {
+      if (auto bad = check_code("phone_password", *fields.phone_password, changed.number,
+                                policy.login_code_rules))
+        return std::unexpected(*bad);
+      changed.has_phone_password = !fields.phone_password->empty();
+      changed.phone_password_digest =
+          changed.has_phone_password
+              ? make_digest_secrets(changed.number, realm_, *fields.phone_password)
+              : digest_secrets{};
     }
-  }
-  if (fields.media_security)
-    changed.media_security = *fields.media_security;
-  it->second = std::move(changed);
-  ++data_.version;
-  return {};
+    if (fields.force_authorization)
+      changed.force_authorization = *fields.force_authorization;
+    if (fields.remote_worker_address) {
+      if (fields.remote_worker_address->empty()) {
+        changed.remote_worker_address.clear();
+      } else {
+        auto address = canonical_address("remote_worker_address", *fields.remote_worker_address);
+        if (!address)
+          return std::unexpected(address.error());
+        changed.remote_worker_address = std::move(*address);
+      }
+    }
+    if (fields.media_security)
+      changed.media_security = *fields.media_security;
+    return {};
+  };
+  return change_entry(data_, data_.extensions, number, extension_entry, change);
 }
 
 security::security_result<void> telephony_directory::delete_extension(std::string_view number) {
-  if (data_.extensions.erase(std::string(number)) == 0)
-    return std::unexpected(
-        security_error{security_errc::not_found, "number", "extension does not exist"});
-  ++data_.version;
-  return {};
+  return erase_entry(data_, data_.extensions, number, extension_entry);
 }
 
 security::security_result<void> telephony_directory::set_sip_policy(sip_policy policy,
