@@ -22,6 +22,10 @@
 
 namespace ward::telephony {
 
+namespace detail {
+struct b2bua_call;
+} // namespace detail
+
 /// Where a SIP message came from or goes to: a socket peer, or a node over a cluster line.
 struct sip_endpoint {
   transport kind = transport::udp;
@@ -208,8 +212,7 @@ public:
   std::vector<std::pair<call_view, call_end>> drain_ended();
 
 private:
-  struct call;
-  struct pending;
+  using call = detail::b2bua_call;
 
   call* find_by_caller(const std::string& call_id);
   call* find_by_callee(const std::string& call_id);

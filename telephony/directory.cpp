@@ -3,7 +3,6 @@
 #include "core/hex.hpp"
 #include "core/net_address.hpp"
 
-#include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -159,6 +158,63 @@ std::optional<security_error> check_code(std::string_view field, std::string_vie
   return std::nullopt;
 }
 
+/// What the directory keeps under a key, as its errors name it.
+struct entry_kind {
+  /// The request field that holds the key.
+  std::string_view field;
+  std::string_view noun;
+};
+
+constexpr entry_kind user_entry{"name", "telephony user"};
+constexpr entry_kind extension_entry{"number", "extension"};
+
+security_error not_found(const entry_kind& kind) {
+  return {security_errc::not_found, std::string(kind.field),
+          std::string(kind.noun) + " does not exist"};
+}
+
+/// Why `key` cannot name a new entry: `bad_key` from the key's own rule, else the key is
+/// taken.
+template <class Map>
+std::optional<security_error> check_new_key(const Map& entries, std::string_view key,
+                                            std::optional<security_error> bad_key,
+                                            const entry_kind& kind) {
+  if (bad_key)
+    return bad_key;
+  if (entries.contains(std::string(key)))
+    return security_error{security_errc::already_exists, std::string(kind.field),
+                          std::string(kind.noun) + " " + std::string(key) + " exists"};
+  return std::nullopt;
+}
+
+/// Changes the entry stored under `key` all or nothing: `change` works on a copy, which
+/// replaces the entry, as a new version of the directory, only when it succeeds.
+template <class Map, class Change>
+security::security_result<void> change_entry(telephony_directory_data& data, Map& entries,
+                                             std::string_view key, const entry_kind& kind,
+                                             Change&& change) {
+  auto it = entries.find(std::string(key));
+  if (it == entries.end())
+    return std::unexpected(not_found(kind));
+  auto changed = it->second;
+  if (auto applied = change(changed); !applied)
+    return applied;
+  it->second = std::move(changed);
+  ++data.version;
+  return {};
+}
+
+/// Removes the entry stored under `key`, a new version of the directory; not_found when
+/// there is none.
+template <class Map>
+security::security_result<void> erase_entry(telephony_directory_data& data, Map& entries,
+                                            std::string_view key, const entry_kind& kind) {
+  if (entries.erase(std::string(key)) == 0)
+    return std::unexpected(not_found(kind));
+  ++data.version;
+  return {};
+}
+
 } // namespace
 
 bool user_agent_permitted(const sip_policy& policy, std::string_view user_agent) {
@@ -228,11 +284,7 @@ security::security_result<std::string> telephony_directory::hash(std::string_vie
 security::security_result<void>
 telephony_directory::apply(telephony_user& user, const telephony_user_fields& fields,
                            const security::security_settings& policy) {
-  if (fields.full_name) {
-    if (fields.full_name->size() > 63)
-      return std::unexpected(invalid("full_name", "must be at most 63 characters"));
-    user.full_name = *fields.full_name;
-  }
+  // Extension first: the password and code checks compare against it.
   if (fields.extension) {
     if (auto bad = check_extension_number(*fields.extension))
       return std::unexpected(*bad);
@@ -242,6 +294,11 @@ telephony_directory::apply(telephony_user& user, const telephony_user_fields& fi
             security_error{security_errc::already_exists, "extension",
                            "extension " + *fields.extension + " belongs to user " + other_name});
     user.extension = *fields.extension;
+  }
+  if (fields.full_name) {
+    if (fields.full_name->size() > 63)
+      return std::unexpected(invalid("full_name", "must be at most 63 characters"));
+    user.full_name = *fields.full_name;
   }
   if (fields.password) {
     const auto& rules = policy.telephony_policy.password;
@@ -294,23 +351,13 @@ telephony_directory::apply(telephony_user& user, const telephony_user_fields& fi
 security::security_result<void>
 telephony_directory::create_user(std::string_view name, const telephony_user_fields& fields,
                                  const security::security_settings& policy) {
-  if (auto bad = check_user_name(name))
+  if (auto bad = check_new_key(data_.users, name, check_user_name(name), user_entry))
     return std::unexpected(*bad);
-  if (data_.users.contains(std::string(name)))
-    return std::unexpected(security_error{security_errc::already_exists, "name",
-                                          "telephony user " + std::string(name) + " exists"});
   if (!fields.extension)
     return std::unexpected(invalid("extension", "is required"));
   telephony_user user;
   user.name = name;
-  // Extension first: the code checks compare against it.
-  telephony_user_fields with_extension_first;
-  with_extension_first.extension = fields.extension;
-  if (auto applied = apply(user, with_extension_first, policy); !applied)
-    return applied;
-  auto rest = fields;
-  rest.extension.reset();
-  if (auto applied = apply(user, rest, policy); !applied)
+  if (auto applied = apply(user, fields, policy); !applied)
     return applied;
   data_.users.emplace(user.name, std::move(user));
   ++data_.version;
@@ -320,55 +367,35 @@ telephony_directory::create_user(std::string_view name, const telephony_user_fie
 security::security_result<void>
 telephony_directory::update_user(std::string_view name, const telephony_user_fields& fields,
                                  const security::security_settings& policy) {
-  auto it = data_.users.find(std::string(name));
-  if (it == data_.users.end())
-    return std::unexpected(
-        security_error{security_errc::not_found, "name", "telephony user does not exist"});
-  auto changed = it->second;
-  // The login code's digest is bound to the extension number (the SIP username), and the
-  // code was checked against the old number: a new number needs the code set again.
-  if (fields.extension && *fields.extension != changed.extension &&
-      !changed.login_code_hash.empty() && !fields.login_code)
-    return std::unexpected(invalid("login_code", "must be set again when the extension changes"));
-  telephony_user_fields extension_only;
-  extension_only.extension = fields.extension;
-  if (auto applied = apply(changed, extension_only, policy); !applied)
-    return applied;
-  auto rest = fields;
-  rest.extension.reset();
-  if (auto applied = apply(changed, rest, policy); !applied)
-    return applied;
-  it->second = std::move(changed);
-  ++data_.version;
-  return {};
+  auto change = [&](telephony_user& changed) -> security::security_result<void> {
+    // The login code's digest is bound to the extension number (the SIP username), and the
+    // code was checked against the old number: a new number needs the code set again.
+    if (fields.extension && *fields.extension != changed.extension &&
+        !changed.login_code_hash.empty() && !fields.login_code)
+      return std::unexpected(invalid("login_code", "must be set again when the extension changes"));
+    return apply(changed, fields, policy);
+  };
+  return change_entry(data_, data_.users, name, user_entry, change);
 }
 
 security::security_result<void> telephony_directory::delete_user(std::string_view name) {
-  if (data_.users.erase(std::string(name)) == 0)
-    return std::unexpected(
-        security_error{security_errc::not_found, "name", "telephony user does not exist"});
-  ++data_.version;
-  return {};
+  return erase_entry(data_, data_.users, name, user_entry);
 }
 
 security::security_result<void> telephony_directory::unlock_user(std::string_view name) {
-  auto it = data_.users.find(std::string(name));
-  if (it == data_.users.end())
-    return std::unexpected(
-        security_error{security_errc::not_found, "name", "telephony user does not exist"});
-  security::unlock(it->second.lock);
-  ++data_.version;
-  return {};
+  auto change = [](telephony_user& changed) -> security::security_result<void> {
+    security::unlock(changed.lock);
+    return {};
+  };
+  return change_entry(data_, data_.users, name, user_entry, change);
 }
 
 security::security_result<void>
 telephony_directory::create_extension(std::string_view number, const extension_fields& fields,
                                       const security::security_settings& policy) {
-  if (auto bad = check_extension_number(number))
+  if (auto bad =
+          check_new_key(data_.extensions, number, check_extension_number(number), extension_entry))
     return std::unexpected(*bad);
-  if (data_.extensions.contains(std::string(number)))
-    return std::unexpected(security_error{security_errc::already_exists, "number",
-                                          "extension " + std::string(number) + " exists"});
   extension_record record;
   record.number = number;
   data_.extensions.emplace(record.number, record);
@@ -383,63 +410,56 @@ telephony_directory::create_extension(std::string_view number, const extension_f
 security::security_result<void>
 telephony_directory::update_extension(std::string_view number, const extension_fields& fields,
                                       const security::security_settings& policy) {
-  auto it = data_.extensions.find(std::string(number));
-  if (it == data_.extensions.end())
-    return std::unexpected(
-        security_error{security_errc::not_found, "number", "extension does not exist"});
-  auto changed = it->second;
-  const bool remote_worker = fields.remote_worker_address ? !fields.remote_worker_address->empty()
-                                                          : !changed.remote_worker_address.empty();
-  if (fields.phone_password) {
-    if (auto bad = check_code("phone_password", *fields.phone_password, changed.number,
-                              policy.login_code_rules))
-      return std::unexpected(*bad);
-    auto remote_refusal =
-        security::check_remote_worker_phone_password(*fields.phone_password, changed.number);
-    if (remote_worker && !fields.phone_password->empty() && remote_refusal)
-      return std::unexpected(invalid(
-          "phone_password",
-          "of a remote worker " + security::describe(*remote_refusal,
-                                                     security::remote_worker_phone_password_min,
-                                                     security::login_code_max)));
-    changed.phone_password_remote_grade = !remote_refusal;
-    changed.has_phone_password = !fields.phone_password->empty();
-    changed.phone_password_digest =
-        changed.has_phone_password
-            ? make_digest_secrets(changed.number, realm_, *fields.phone_password)
-            : digest_secrets{};
-  }
-  if (fields.force_authorization)
-    changed.force_authorization = *fields.force_authorization;
-  if (fields.remote_worker_address) {
-    if (fields.remote_worker_address->empty()) {
-      changed.remote_worker_address.clear();
-    } else {
-      auto address = canonical_address("remote_worker_address", *fields.remote_worker_address);
-      if (!address)
-        return std::unexpected(address.error());
-      changed.remote_worker_address = std::move(*address);
+  auto change = [&](extension_record& changed) -> security::security_result<void> {
+    const bool remote_worker = fields.remote_worker_address
+                                   ? !fields.remote_worker_address->empty()
+                                   : !changed.remote_worker_address.empty();
+    if (fields.phone_password) {
+      if (auto bad = check_code("phone_password", *fields.phone_password, changed.number,
+                                policy.login_code_rules))
+        return std::unexpected(*bad);
+      auto remote_refusal =
+          security::check_remote_worker_phone_password(*fields.phone_password, changed.number);
+      if (remote_worker && !fields.phone_password->empty() && remote_refusal)
+        return std::unexpected(invalid(
+            "phone_password",
+            "of a remote worker " + security::describe(*remote_refusal,
+                                                       security::remote_worker_phone_password_min,
+                                                       security::login_code_max)));
+      changed.phone_password_remote_grade = !remote_refusal;
+      changed.has_phone_password = !fields.phone_password->empty();
+      changed.phone_password_digest =
+          changed.has_phone_password
+              ? make_digest_secrets(changed.number, realm_, *fields.phone_password)
+              : digest_secrets{};
     }
-  }
-  // A phone password set under the ordinary rules cannot be re-judged from its digest.
-  if (remote_worker && changed.has_phone_password && !changed.phone_password_remote_grade)
-    return std::unexpected(
-        invalid("phone_password", "of a remote worker must have at least " +
-                                      std::to_string(security::remote_worker_phone_password_min) +
-                                      " digits: set a new one in the same change"));
-  if (fields.media_security)
-    changed.media_security = *fields.media_security;
-  it->second = std::move(changed);
-  ++data_.version;
-  return {};
+    if (fields.force_authorization)
+      changed.force_authorization = *fields.force_authorization;
+    if (fields.remote_worker_address) {
+      if (fields.remote_worker_address->empty()) {
+        changed.remote_worker_address.clear();
+      } else {
+        auto address = canonical_address("remote_worker_address", *fields.remote_worker_address);
+        if (!address)
+          return std::unexpected(address.error());
+        changed.remote_worker_address = std::move(*address);
+      }
+    }
+    // A phone password set under the ordinary rules cannot be re-judged from its digest.
+    if (remote_worker && changed.has_phone_password && !changed.phone_password_remote_grade)
+      return std::unexpected(
+          invalid("phone_password", "of a remote worker must have at least " +
+                                        std::to_string(security::remote_worker_phone_password_min) +
+                                        " digits: set a new one in the same change"));
+    if (fields.media_security)
+      changed.media_security = *fields.media_security;
+    return {};
+  };
+  return change_entry(data_, data_.extensions, number, extension_entry, change);
 }
 
 security::security_result<void> telephony_directory::delete_extension(std::string_view number) {
-  if (data_.extensions.erase(std::string(number)) == 0)
-    return std::unexpected(
-        security_error{security_errc::not_found, "number", "extension does not exist"});
-  ++data_.version;
-  return {};
+  return erase_entry(data_, data_.extensions, number, extension_entry);
 }
 
 security::security_result<void> telephony_directory::set_sip_policy(sip_policy policy,
@@ -492,214 +512,6 @@ user_login_result telephony_directory::complete_login(std::string_view name, boo
                        ? user_login_outcome::bad_credentials
                        : user_login_outcome::locked;
   return result;
-}
-
-namespace {
-
-using json = nlohmann::json;
-
-std::int64_t to_unix(time_point when) {
-  return std::chrono::duration_cast<std::chrono::seconds>(when.time_since_epoch()).count();
-}
-
-std::int64_t to_unix_ms(time_point when) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count();
-}
-
-json line_media_json(const sip_policy& policy) {
-  json lines = json::object();
-  for (const auto& [node, level] : policy.line_media_security)
-    lines[node] = std::string(media::to_string(level));
-  return lines;
-}
-
-/// A media security level as stored; an unknown one is damage, reported like a mistyped
-/// member.
-std::expected<media::media_security, error> stored_level(const json& value,
-                                                         std::string_view where) {
-  auto text = value.get<std::string>();
-  auto level = media::parse_media_security(text);
-  if (!level)
-    return std::unexpected(
-        error{errc::damaged_record,
-              std::string(where) + " is not a media security level: '" + text + "'"});
-  return *level;
-}
-
-json policy_json(const sip_policy& policy) {
-  return {{"auto_create", policy.auto_create},
-          {"auto_create_enabled_at_unix_ms", to_unix_ms(policy.auto_create_enabled_at)},
-          {"strict_sips", policy.strict_sips},
-          {"user_agent_allow", policy.user_agent_allow},
-          {"user_agent_block", policy.user_agent_block},
-          {"remote_workers", policy.remote_workers},
-          {"rtp_port_min", policy.rtp_port_min},
-          {"rtp_port_max", policy.rtp_port_max},
-          {"media_security", std::string(media::to_string(policy.media_security))},
-          {"line_media_security", line_media_json(policy)},
-          {"direct_media", policy.direct_media},
-          {"emergency_numbers", policy.emergency_numbers},
-          {"emergency_extension", policy.emergency_extension}};
-}
-
-/// Throws json::exception for a missing or mistyped member, like the rest of
-/// decode_directory; a policy that reads but does not validate is an error.
-std::expected<sip_policy, error> policy_of(const json& entry) {
-  sip_policy policy;
-  policy.auto_create = entry.at("auto_create").get<bool>();
-  policy.auto_create_enabled_at = time_point(
-      std::chrono::milliseconds(entry.at("auto_create_enabled_at_unix_ms").get<std::int64_t>()));
-  policy.strict_sips = entry.at("strict_sips").get<bool>();
-  policy.user_agent_allow = entry.at("user_agent_allow").get<std::vector<std::string>>();
-  policy.user_agent_block = entry.at("user_agent_block").get<std::vector<std::string>>();
-  policy.remote_workers = entry.at("remote_workers").get<bool>();
-  for (auto [key, port] : {std::pair{"rtp_port_min", &policy.rtp_port_min},
-                           std::pair{"rtp_port_max", &policy.rtp_port_max}}) {
-    auto value = entry.at(key).get<std::int64_t>();
-    if (value < 0 || value > 65535)
-      return std::unexpected(
-          error{errc::damaged_record, std::string("sip_policy.") + key + " is not a port number"});
-    *port = static_cast<std::uint16_t>(value);
-  }
-  // Absent in encodings from before SPEC MED-2: the defaults.
-  if (entry.contains("media_security")) {
-    auto level = stored_level(entry.at("media_security"), "sip_policy.media_security");
-    if (!level)
-      return std::unexpected(level.error());
-    policy.media_security = *level;
-  }
-  if (entry.contains("line_media_security")) {
-    const auto& lines = entry.at("line_media_security");
-    if (!lines.is_object())
-      return std::unexpected(
-          error{errc::damaged_record, "sip_policy.line_media_security is not an object"});
-    for (const auto& [node, value] : lines.items()) {
-      auto level = stored_level(value, "sip_policy.line_media_security." + node);
-      if (!level)
-        return std::unexpected(level.error());
-      policy.line_media_security.emplace(node, *level);
-    }
-  }
-  // Absent in encodings from before SPEC MED-3 direct media and the emergency route: the
-  // defaults.
-  if (entry.contains("direct_media"))
-    policy.direct_media = entry.at("direct_media").get<bool>();
-  if (entry.contains("emergency_numbers"))
-    policy.emergency_numbers = entry.at("emergency_numbers").get<std::vector<std::string>>();
-  if (entry.contains("emergency_extension"))
-    policy.emergency_extension = entry.at("emergency_extension").get<std::string>();
-  if (auto bad = check_sip_policy(policy))
-    return std::unexpected(
-        error{errc::damaged_record, "sip_policy." + bad->field + ": " + bad->message});
-  return policy;
-}
-
-} // namespace
-
-std::string encode_sip_policy(const sip_policy& policy) {
-  return policy_json(policy).dump();
-}
-
-std::string encode_directory(const telephony_directory_data& data) {
-  json users = json::array();
-  for (const auto& [_, user] : data.users) {
-    json failures = json::array();
-    for (auto failure : user.lock.recent_failures)
-      failures.push_back(to_unix(failure));
-    json entry{{"name", user.name},
-               {"full_name", user.full_name},
-               {"extension", user.extension},
-               {"password_hash", user.password_hash},
-               {"login_code_ha1_md5", user.login_code_digest.ha1_md5},
-               {"login_code_ha1_sha256", user.login_code_digest.ha1_sha256},
-               {"login_code_hash", user.login_code_hash},
-               {"voicemail_code_hash", user.voicemail_code_hash},
-               {"recent_failures", failures},
-               {"locked_permanently", user.lock.locked_permanently}};
-    if (user.lock.locked_until)
-      entry["locked_until"] = to_unix(*user.lock.locked_until);
-    users.push_back(entry);
-  }
-  json extensions = json::array();
-  for (const auto& [_, record] : data.extensions) {
-    json entry{{"number", record.number},
-               {"ha1_md5", record.phone_password_digest.ha1_md5},
-               {"ha1_sha256", record.phone_password_digest.ha1_sha256},
-               {"has_phone_password", record.has_phone_password},
-               {"phone_password_remote_grade", record.phone_password_remote_grade},
-               {"force_authorization", record.force_authorization},
-               {"remote_worker_address", record.remote_worker_address}};
-    // Absent = the system setting.
-    if (record.media_security)
-      entry["media_security"] = std::string(media::to_string(*record.media_security));
-    extensions.push_back(std::move(entry));
-  }
-  return json{{"format", 1},
-              {"version", data.version},
-              {"users", users},
-              {"extensions", extensions},
-              {"sip_policy", policy_json(data.policy)}}
-      .dump();
-}
-
-std::expected<telephony_directory_data, error> decode_directory(std::string_view text) {
-  try {
-    auto document = json::parse(text);
-    telephony_directory_data data;
-    data.version = document.at("version").get<std::uint64_t>();
-    for (const auto& entry : document.at("users")) {
-      telephony_user user;
-      user.name = entry.at("name").get<std::string>();
-      user.full_name = entry.at("full_name").get<std::string>();
-      user.extension = entry.at("extension").get<std::string>();
-      user.password_hash = entry.at("password_hash").get<std::string>();
-      user.login_code_digest = {entry.at("login_code_ha1_md5").get<std::string>(),
-                                entry.at("login_code_ha1_sha256").get<std::string>()};
-      user.login_code_hash = entry.at("login_code_hash").get<std::string>();
-      user.voicemail_code_hash = entry.at("voicemail_code_hash").get<std::string>();
-      for (const auto& failure : entry.at("recent_failures"))
-        user.lock.recent_failures.push_back(
-            time_point(std::chrono::seconds(failure.get<std::int64_t>())));
-      user.lock.locked_permanently = entry.at("locked_permanently").get<bool>();
-      if (entry.contains("locked_until"))
-        user.lock.locked_until =
-            time_point(std::chrono::seconds(entry.at("locked_until").get<std::int64_t>()));
-      data.users.emplace(user.name, std::move(user));
-    }
-    for (const auto& entry : document.at("extensions")) {
-      extension_record record;
-      record.number = entry.at("number").get<std::string>();
-      record.phone_password_digest = {entry.at("ha1_md5").get<std::string>(),
-                                      entry.at("ha1_sha256").get<std::string>()};
-      record.has_phone_password = entry.at("has_phone_password").get<bool>();
-      record.force_authorization = entry.at("force_authorization").get<bool>();
-      // Absent in encodings from before SPEC SIP-5: not a remote worker.
-      if (entry.contains("phone_password_remote_grade"))
-        record.phone_password_remote_grade = entry.at("phone_password_remote_grade").get<bool>();
-      if (entry.contains("remote_worker_address"))
-        record.remote_worker_address = entry.at("remote_worker_address").get<std::string>();
-      // Absent = the system setting (and in encodings from before SPEC MED-2).
-      if (entry.contains("media_security")) {
-        auto level = stored_level(entry.at("media_security"),
-                                  "extension " + record.number + " media_security");
-        if (!level)
-          return std::unexpected(with_context("damaged telephony directory", level.error()));
-        record.media_security = *level;
-      }
-      data.extensions.emplace(record.number, std::move(record));
-    }
-    // Absent in encodings from before the SIP policy: the defaults.
-    if (document.contains("sip_policy")) {
-      auto policy = policy_of(document.at("sip_policy"));
-      if (!policy)
-        return std::unexpected(with_context("damaged telephony directory", policy.error()));
-      data.policy = std::move(*policy);
-    }
-    return data;
-  } catch (const json::exception& e) {
-    return std::unexpected(
-        error{errc::damaged_record, std::string("damaged telephony directory: ") + e.what()});
-  }
 }
 
 } // namespace ward::telephony

@@ -329,7 +329,7 @@ register_outcome registrar::apply_contacts(register_outcome out, const sip_messa
                                            const std::string& source, transport kind,
                                            bool authenticated, time_point now) {
   auto& table = bindings_[out.extension];
-  std::erase_if(table, [&](const binding& b) { return b.expires_at <= now; });
+  std::erase_if(table, [&](const registration_binding& b) { return b.expires_at <= now; });
 
   bool wildcard = std::any_of(request.contacts.begin(), request.contacts.end(),
                               [](const sip_contact& c) { return c.wildcard; });
@@ -370,8 +370,9 @@ register_outcome registrar::apply_contacts(register_outcome out, const sip_messa
   bool removed_only = !request.contacts.empty();
   for (const auto& contact : request.contacts) {
     auto interval = requested(contact);
-    auto existing = std::find_if(table.begin(), table.end(),
-                                 [&](const binding& b) { return b.contact == contact.uri.text; });
+    auto existing = std::find_if(table.begin(), table.end(), [&](const registration_binding& b) {
+      return b.contact == contact.uri.text;
+    });
     if (interval == 0) {
       if (existing != table.end())
         table.erase(existing);
@@ -379,12 +380,20 @@ register_outcome registrar::apply_contacts(register_outcome out, const sip_messa
     }
     removed_only = false;
     auto expires_at = now + std::min(seconds{interval}, settings_.max_expires);
+    registration_binding fresh{.extension = out.extension,
+                               .contact = contact.uri.text,
+                               .expires_at = expires_at,
+                               .source = source,
+                               .kind = kind,
+                               .call_id = request.call_id,
+                               .cseq = request.cseq,
+                               .user_agent = request.user_agent,
+                               .authenticated = authenticated};
     if (existing != table.end()) {
       // RFC 3261 10.3 step 7: an older request of the same registration arrived late.
       if (existing->call_id == request.call_id && request.cseq <= existing->cseq)
         continue;
-      *existing = {contact.uri.text, expires_at,         source,       kind, request.call_id,
-                   request.cseq,     request.user_agent, authenticated};
+      *existing = std::move(fresh);
       continue;
     }
     if (table.size() >= settings_.max_bindings_per_extension) {
@@ -393,8 +402,7 @@ register_outcome registrar::apply_contacts(register_outcome out, const sip_messa
       });
       table.erase(soonest);
     }
-    table.push_back({contact.uri.text, expires_at, source, kind, request.call_id, request.cseq,
-                     request.user_agent, authenticated});
+    table.push_back(std::move(fresh));
   }
   if (removed_only)
     set(out, register_status::unregistered, 200, "OK", "bindings removed");
@@ -424,17 +432,12 @@ void registrar::add_contact_headers(register_outcome& out, time_point now) const
   }
 }
 
-registration_binding registrar::to_public(const std::string& extension, const binding& b) {
-  return {extension, b.contact, b.expires_at, b.source,       b.kind,
-          b.call_id, b.cseq,    b.user_agent, b.authenticated};
-}
-
 std::vector<registration_binding> registrar::bindings(time_point now) const {
   std::vector<registration_binding> out;
-  for (const auto& [extension, table] : bindings_)
+  for (const auto& [_, table] : bindings_)
     for (const auto& b : table)
       if (b.expires_at > now)
-        out.push_back(to_public(extension, b));
+        out.push_back(b);
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
     return std::tie(a.extension, a.contact) < std::tie(b.extension, b.contact);
   });
@@ -449,7 +452,7 @@ std::vector<registration_binding> registrar::lookup(std::string_view extension,
     return out;
   for (const auto& b : it->second)
     if (b.expires_at > now)
-      out.push_back(to_public(it->first, b));
+      out.push_back(b);
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.contact < b.contact; });
   return out;
@@ -461,8 +464,8 @@ std::vector<registration_binding> registrar::expire(time_point now) {
     auto& table = it->second;
     for (const auto& b : table)
       if (b.expires_at <= now)
-        removed.push_back(to_public(it->first, b));
-    std::erase_if(table, [&](const binding& b) { return b.expires_at <= now; });
+        removed.push_back(b);
+    std::erase_if(table, [&](const registration_binding& b) { return b.expires_at <= now; });
     it = table.empty() ? bindings_.erase(it) : std::next(it);
   }
   std::sort(removed.begin(), removed.end(), [](const auto& a, const auto& b) {

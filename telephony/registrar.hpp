@@ -152,24 +152,15 @@ public:
   const registrar_settings& settings() const { return settings_; }
 
 private:
-  struct binding {
-    std::string contact;
-    time_point expires_at{};
-    std::string source;
-    transport kind = transport::udp;
-    std::string call_id;
-    std::uint32_t cseq = 0;
-    std::string user_agent;
-    bool authenticated = true;
-  };
   struct string_hash {
     using is_transparent = void;
     std::size_t operator()(std::string_view text) const {
       return std::hash<std::string_view>{}(text);
     }
   };
-  using binding_table =
-      std::unordered_map<std::string, std::vector<binding>, string_hash, std::equal_to<>>;
+  /// Each binding as the public view shows it, so that lookups hand out copies as they are.
+  using binding_table = std::unordered_map<std::string, std::vector<registration_binding>,
+                                           string_hash, std::equal_to<>>;
 
   registrar(nonce_authority nonces, registrar_settings settings);
 
@@ -189,7 +180,6 @@ private:
   /// directory's version or user count changes.
   const telephony_user* owner_of(const telephony_directory_data& directory,
                                  std::string_view number);
-  static registration_binding to_public(const std::string& extension, const binding& b);
 
   nonce_authority nonces_;
   registrar_settings settings_;

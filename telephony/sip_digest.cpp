@@ -438,6 +438,20 @@ known_param classify(std::string_view name) {
   return known_param::other;
 }
 
+/// Where each known parameter's value goes, in known_param's order. The algorithm has no
+/// string of its own: it is parsed once every parameter has been read.
+constexpr std::array<std::string digest_credentials::*,
+                     static_cast<std::size_t>(known_param::other)>
+    credential_fields{
+        &digest_credentials::username, &digest_credentials::realm,    &digest_credentials::nonce,
+        &digest_credentials::uri,      &digest_credentials::response, nullptr,
+        &digest_credentials::cnonce,   &digest_credentials::opaque,   &digest_credentials::qop,
+        &digest_credentials::nc,
+    };
+static_assert(credential_fields[static_cast<std::size_t>(known_param::algorithm)] == nullptr &&
+                  credential_fields.back() == &digest_credentials::nc,
+              "credential_fields follows known_param");
+
 constexpr std::size_t max_params = 32;
 
 class auth_param_reader {
@@ -547,40 +561,10 @@ std::expected<digest_credentials, error> parse_authorization(std::string_view he
       if (seen & bit)
         return refuse_authorization("duplicate parameter");
       seen |= bit;
-      switch (param) {
-        case known_param::username:
-          out.username = std::move(value);
-          break;
-        case known_param::realm:
-          out.realm = std::move(value);
-          break;
-        case known_param::nonce:
-          out.nonce = std::move(value);
-          break;
-        case known_param::uri:
-          out.uri = std::move(value);
-          break;
-        case known_param::response:
-          out.response = std::move(value);
-          break;
-        case known_param::algorithm:
-          algorithm = std::move(value);
-          break;
-        case known_param::cnonce:
-          out.cnonce = std::move(value);
-          break;
-        case known_param::opaque:
-          out.opaque = std::move(value);
-          break;
-        case known_param::qop:
-          out.qop = std::move(value);
-          break;
-        case known_param::nc:
-          out.nc = std::move(value);
-          break;
-        case known_param::other:
-          break;
-      }
+      if (param == known_param::algorithm)
+        algorithm = std::move(value);
+      else
+        out.*credential_fields[static_cast<std::size_t>(param)] = std::move(value);
     }
     in.skip_space();
     if (in.at_end())
