@@ -52,9 +52,6 @@ struct extension_record {
   std::string number;
   digest_secrets phone_password_digest;
   bool has_phone_password = false;
-  /// The phone password met the remote-worker rules when it was set (SPEC POL-5: at least
-  /// 9 digits); only the digest is kept, so this is all that is known of it later.
-  bool phone_password_remote_grade = false;
   /// Registration must authenticate (SPEC SIP-2: on by default).
   bool force_authorization = true;
   /// SPEC SIP-5: the pinned public IP address of a remote worker's phone, numeric IPv4 or
@@ -62,6 +59,9 @@ struct extension_record {
   std::string remote_worker_address;
   /// SPEC MED-2: this extension's media security; nullopt = the system setting.
   std::optional<media::media_security> media_security;
+  /// The phone password met the remote-worker rules when it was set (SPEC POL-5: at least
+  /// 9 digits); only the digest is kept, so this is all that is known of it later.
+  bool phone_password_remote_grade = false;
 };
 
 /// How long auto-create stays on after it was switched on (SPEC SIP-3).

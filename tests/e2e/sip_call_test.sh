@@ -313,13 +313,15 @@ expect_output "^SIP/2.0 200 OK" "SIP-4 with the block list cleared the same clie
   sip_client options 127.0.0.1 "${primary_sip##*:}"
 
 # ---- SIP-5 a remote worker's extension registers from its pinned address only ------------------
+# A remote worker's phone password has at least 9 digits (SPEC POL-5).
 expect_code 0 "SIP-5 extension 204 is pinned to a remote worker's address" \
-  at primary extension set 204 --remote-worker-address 192.0.2.44
+  at primary extension set 204 --remote-worker-address 192.0.2.44 --phone-password-stdin \
+  <<<"720446193"
 expect_output "^SIP/2.0 403" "SIP-5 204 registering from another address is refused" \
-  sip_client register 127.0.0.1 "${primary_sip##*:}" 204 72044619 ward sha256
+  sip_client register 127.0.0.1 "${primary_sip##*:}" 204 720446193 ward sha256
 at primary extension set 204 --remote-worker-address "" >/dev/null
 expect_output "^SIP/2.0 200 OK" "SIP-5 unpinned, 204 registers from here" \
-  sip_client register 127.0.0.1 "${primary_sip##*:}" 204 72044619 ward sha256
+  sip_client register 127.0.0.1 "${primary_sip##*:}" 204 720446193 ward sha256
 
 # ---- SIP-3 auto-create -------------------------------------------------------------------------
 expect_output "^SIP/2.0 403" "SIP-3 with auto-create off an unknown extension does not register" \
