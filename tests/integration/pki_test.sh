@@ -241,8 +241,8 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/rogue-syslog.key" -out 
   -days 2 -subj "/CN=syslog.ward.test" -addext "subjectAltName=DNS:syslog.ward.test,IP:127.0.0.1" \
   >/dev/null 2>&1
 rogue_syslog_port=$(free_port)
-sleep 600 | openssl s_server -quiet -accept "127.0.0.1:$rogue_syslog_port" \
-  -cert "$work/rogue-syslog.pem" -key "$work/rogue-syslog.key" >/dev/null 2>&1 &
+openssl s_server -quiet -accept "127.0.0.1:$rogue_syslog_port" \
+  -cert "$work/rogue-syslog.pem" -key "$work/rogue-syslog.key" </dev/null >/dev/null 2>&1 &
 WARD_TEST_PIDS+=("$!")
 {
   echo "syslog:"
