@@ -313,9 +313,46 @@ std::vector<setting> syslog_settings() {
   };
 }
 
-/// The registrar's ports (SPEC SIP-1), its guard (SIP-4) and digest (SIP-2).
+/// "auto" (by role: all on a telephony node, none on an application server, SPEC TOP-4),
+/// "none", or a comma-separated list of udp, tcp and tls (SPEC SIP-1). Applied after
+/// node.role, so "auto" can follow it.
+reason apply_sip_transports(std::string_view value, node_config& config) {
+  if (value == "auto") {
+    bool telephony = config.role != node_role::appserver;
+    config.sip = {telephony, telephony, telephony};
+    return std::nullopt;
+  }
+  config.sip = {false, false, false};
+  if (value == "none")
+    return std::nullopt;
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    auto comma = value.find(',', start);
+    auto item = value.substr(start, comma == std::string_view::npos ? value.npos : comma - start);
+    bool* flag = item == "udp"   ? &config.sip.udp
+                 : item == "tcp" ? &config.sip.tcp
+                 : item == "tls" ? &config.sip.tls
+                                 : nullptr;
+    if (!flag)
+      return "must be auto, none, or udp, tcp and tls separated by commas, got '" +
+             std::string(item) + "'";
+    if (*flag)
+      return "names " + std::string(item) + " twice";
+    *flag = true;
+    if (comma == std::string_view::npos)
+      break;
+    start = comma + 1;
+  }
+  return std::nullopt;
+}
+
+/// The registrar's transports and ports (SPEC SIP-1), its guard (SIP-4) and digest (SIP-2).
 std::vector<setting> sip_settings() {
   return {
+      {{"sip.transports", "WARD_SIP_TRANSPORTS", "auto",
+        "SIP transports to open: udp, tcp, tls separated by commas, none, or auto (all three, "
+        "none on an appserver). Without any the node runs no registrar and no media relay."},
+       apply_sip_transports},
       {{"sip.udp_port", "WARD_SIP_UDP_PORT", "5060",
         "UDP port of the SIP registrar; 0 = any free port."},
        port_setter(&node_config::sip_udp_port)},

@@ -16,6 +16,15 @@ enum class log_level { trace, debug, info, warn, error };
 
 std::string_view to_string(log_level level);
 
+/// Which SIP transports a node serves (SPEC SIP-1). All three on telephony nodes by default;
+/// none on an application server unless its configuration asks (SPEC TOP-4).
+struct sip_transports {
+  bool udp = true;
+  bool tcp = true;
+  bool tls = true;
+  bool any() const { return udp || tcp || tls; }
+};
+
 /// A line this node opens to a line server (primary or secondary).
 struct line_peer {
   std::string name;
@@ -44,6 +53,9 @@ struct node_config {
   std::uint16_t line_port = 0;
   /// SIP digest realm shared by the cluster's extensions.
   std::string sip_realm;
+  /// The SIP transports this node opens (SPEC SIP-1, TOP-4); with none, the node runs no
+  /// registrar and no media relay and opens no SIP or RTP port.
+  sip_transports sip = {};
   /// UDP port of the registrar (SPEC SIP-1); 0 = any free port.
   std::uint16_t sip_udp_port = 5060;
   /// TCP port of the registrar (SPEC SIP-1); 0 = any free port.

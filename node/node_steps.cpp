@@ -228,7 +228,8 @@ running_node::running_node(const node_config& configuration)
     : config(configuration), version(WARD_VERSION) {}
 
 void running_node::stop_actors() {
-  sip_server->stop();
+  if (sip_server)
+    sip_server->stop();
   caf::anon_send_exit(line_actor, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(security_actor, caf::exit_reason::user_shutdown);
@@ -450,8 +451,15 @@ void spawn_cluster(running_node& node) {
 
 start_result<> start_sip(running_node& node) {
   const auto& config = node.config;
+  // SPEC SIP-1, TOP-4: with every transport off (an application server by default) the
+  // node runs no registrar and no media relay, and opens no SIP or RTP port.
+  if (!config.sip.any()) {
+    logger("sip")->info("event=sip_off reason=no_transport role={}", to_string(config.role));
+    return {};
+  }
   // SIP over UDP (SPEC SIP-1, SIP-2, SIP-4): blacklistings and resets become alarms.
   sip_service_options sip_options;
+  sip_options.transports = config.sip;
   sip_options.address = config.listen_address;
   sip_options.udp_port = config.sip_udp_port;
   sip_options.tcp_port = config.sip_tcp_port;
@@ -504,9 +512,13 @@ start_result<> start_sip(running_node& node) {
     std::lock_guard lock(node.sip_slot->mutex);
     node.sip_slot->service = node.sip_server;
   }
+  auto port = [](bool open, std::uint16_t bound) {
+    return open ? std::to_string(bound) : std::string("off");
+  };
   logger("sip")->info("event=listening service=sip udp_port={} tcp_port={} tls_port={}",
-                      node.sip_server->udp_port(), node.sip_server->tcp_port(),
-                      node.sip_server->tls_port());
+                      port(config.sip.udp, node.sip_server->udp_port()),
+                      port(config.sip.tcp, node.sip_server->tcp_port()),
+                      port(config.sip.tls, node.sip_server->tls_port()));
   return {};
 }
 
@@ -525,8 +537,10 @@ start_result<> start_metrics(running_node& node) {
   node.exposer->RegisterCollectable(node.metrics);
   node.line_metrics = std::make_shared<cluster_metrics>(node.cluster_view);
   node.exposer->RegisterCollectable(node.line_metrics);
-  node.telephony_metrics = std::make_shared<sip_metrics>(node.sip_server);
-  node.exposer->RegisterCollectable(node.telephony_metrics);
+  if (node.sip_server) {
+    node.telephony_metrics = std::make_shared<sip_metrics>(node.sip_server);
+    node.exposer->RegisterCollectable(node.telephony_metrics);
+  }
   node.security_event_metrics = std::make_shared<security_metrics>(node.security_counts);
   node.exposer->RegisterCollectable(node.security_event_metrics);
   node.metrics_endpoint =
@@ -594,9 +608,15 @@ start_result<> start_listeners(running_node& node) {
   auto& listeners = *node.listeners;
   listeners.start(*node.server);
   auto sip_port = [&](std::uint16_t port) { return join_host_port(config.listen_address, port); };
-  listeners.add_endpoint("sip_udp", sip_port(node.sip_server->udp_port()));
-  listeners.add_endpoint("sip_tcp", sip_port(node.sip_server->tcp_port()));
-  listeners.add_endpoint("sip_tls", sip_port(node.sip_server->tls_port()));
+  if (node.sip_server) {
+    const auto& open = config.sip;
+    if (open.udp)
+      listeners.add_endpoint("sip_udp", sip_port(node.sip_server->udp_port()));
+    if (open.tcp)
+      listeners.add_endpoint("sip_tcp", sip_port(node.sip_server->tcp_port()));
+    if (open.tls)
+      listeners.add_endpoint("sip_tls", sip_port(node.sip_server->tls_port()));
+  }
   node.line_level = node.line_security == cluster::line_security::high
                         ? pki::service_security_level::secure_high
                         : pki::service_security_level::secure_medium;

@@ -50,36 +50,43 @@ sip_service::start(sip_service_options options) {
   auto guard = telephony::sip_guard::create(options.guard);
   if (!guard)
     return std::unexpected("guard: " + guard.error().detail);
-  auto bound = bind_socket(options.address, options.udp_port, SOCK_DGRAM);
-  if (!bound)
-    return std::unexpected(bound.error());
-  auto tcp = bind_socket(options.address, options.tcp_port, SOCK_STREAM);
-  if (!tcp) {
-    ::close(bound->first);
-    return std::unexpected(tcp.error());
-  }
-  if (!options.tls_context) {
-    ::close(bound->first);
-    ::close(tcp->first);
+  // A transport that is off keeps descriptor -1 (poll ignores it) and reports port 0.
+  std::array<std::pair<int, std::uint16_t>, 3> sockets{{{-1, 0}, {-1, 0}, {-1, 0}}};
+  auto close_all = [&sockets] {
+    for (auto& socket : sockets)
+      if (socket.first >= 0)
+        ::close(socket.first);
+  };
+  if (options.transports.tls && !options.tls_context)
     return std::unexpected("no TLS context for SIP over TLS");
-  }
-  auto tls = bind_socket(options.address, options.tls_port, SOCK_STREAM);
-  if (!tls) {
-    ::close(bound->first);
-    ::close(tcp->first);
-    return std::unexpected(tls.error());
+  const std::array<std::tuple<bool, std::uint16_t, int>, 3> wanted{
+      {{options.transports.udp, options.udp_port, SOCK_DGRAM},
+       {options.transports.tcp, options.tcp_port, SOCK_STREAM},
+       {options.transports.tls, options.tls_port, SOCK_STREAM}}};
+  for (std::size_t i = 0; i < wanted.size(); ++i) {
+    auto [enabled, port, type] = wanted[i];
+    if (!enabled)
+      continue;
+    auto bound = bind_socket(options.address, port, type);
+    if (!bound) {
+      close_all();
+      return std::unexpected(bound.error());
+    }
+    sockets[i] = *bound;
   }
   int wake = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   int stop[2] = {-1, -1};
   if (wake < 0 || ::pipe2(stop, O_CLOEXEC | O_NONBLOCK) != 0) {
-    for (int fd : {bound->first, tcp->first, tls->first, wake, stop[0], stop[1]})
+    close_all();
+    for (int fd : {wake, stop[0], stop[1]})
       if (fd >= 0)
         ::close(fd);
     return std::unexpected(std::string("cannot create wake descriptors: ") + std::strerror(errno));
   }
+  auto [udp, tcp, tls] = sockets;
   return std::unique_ptr<sip_service>(new sip_service(
-      std::move(options), bound->first, bound->second, tcp->first, tcp->second, tls->first,
-      tls->second, wake, stop[0], stop[1], std::move(*registrar), std::move(*guard)));
+      std::move(options), udp.first, udp.second, tcp.first, tcp.second, tls.first, tls.second, wake,
+      stop[0], stop[1], std::move(*registrar), std::move(*guard)));
 }
 
 sip_service::sip_service(sip_service_options options, int fd, std::uint16_t port, int tcp_fd,
@@ -119,9 +126,9 @@ void sip_service::stop() {
 
 sip_service::~sip_service() {
   stop();
-  ::close(fd_);
-  ::close(tcp_fd_);
-  ::close(tls_fd_);
+  for (int fd : {fd_, tcp_fd_, tls_fd_})
+    if (fd >= 0)
+      ::close(fd);
   ::close(wake_fd_);
   ::close(stop_read_);
   ::close(stop_write_);

@@ -3,6 +3,7 @@
 #include "core/clock.hpp"
 #include "core/random.hpp"
 #include "media/relay_pool.hpp"
+#include "node/config.hpp"
 #include "pki/tls_policy.hpp"
 #include "telephony/b2bua.hpp"
 #include "telephony/directory.hpp"
@@ -42,6 +43,9 @@ private:
 };
 
 struct sip_service_options {
+  /// The transports opened (SPEC SIP-1); at least one. A transport that is off has no
+  /// socket and reports port 0.
+  sip_transports transports;
   /// Numeric IPv4 or IPv6 address and UDP port (0 = any free port) (SPEC SIP-1).
   std::string address;
   std::uint16_t udp_port = 5060;
@@ -121,6 +125,7 @@ public:
   sip_service(const sip_service&) = delete;
   sip_service& operator=(const sip_service&) = delete;
 
+  /// The bound ports; 0 for a transport that is off.
   std::uint16_t udp_port() const { return port_; }
   std::uint16_t tcp_port() const { return tcp_port_; }
   std::uint16_t tls_port() const { return tls_port_; }

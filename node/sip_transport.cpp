@@ -120,6 +120,11 @@ std::size_t udp_batch::receive(int fd) {
 void udp_outbox::flush(int fd) {
   if (outgoing_.empty())
     return;
+  // With UDP off nothing can be sent over it; what was queued for a UDP peer is dropped.
+  if (fd < 0) {
+    outgoing_.clear();
+    return;
+  }
   std::vector<mmsghdr> out(outgoing_.size());
   std::vector<iovec> out_vectors(outgoing_.size());
   for (std::size_t i = 0; i < outgoing_.size(); ++i) {

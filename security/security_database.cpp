@@ -509,6 +509,21 @@ security_database::set_unsecured_interfaces(const unsecured_interfaces& interfac
   if (!parsed || parsed->family != ip_family::v4)
     return std::unexpected(invalid("file_writer_address",
                                    "must be an IPv4 address (0.0.0.0 = nobody may write files)"));
+  // SPEC SVC-3: a switch may only say what is true. Ward serves none of these interfaces,
+  // so turning one on would claim an opening that does not exist; they can only be off.
+  const std::pair<bool, const char*> switches[] = {
+      {interfaces.legacy_monitor, "legacy_monitor"},
+      {interfaces.cti, "cti"},
+      {interfaces.directory_read, "directory_read"},
+      {interfaces.directory_write, "directory_write"},
+      {*parsed != ip_address{}, "file_writer_address"}};
+  for (auto [on, field] : switches)
+    if (on)
+      return std::unexpected(security_error{
+          security_errc::failed_precondition, field,
+          std::string(field) +
+              ": Ward serves no such unsecured interface, so the switch stays off" +
+              (std::string_view(field) == "file_writer_address" ? " (0.0.0.0)" : "")});
   settings_.interfaces = interfaces;
   bump();
   return {};

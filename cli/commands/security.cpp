@@ -25,7 +25,9 @@ void add_service_level_commands(CLI::App& app, command_table& table) {
 }
 
 void add_interfaces_commands(CLI::App& app, command_table& table) {
-  auto* interfaces = add_group(app, "interfaces", "Unsecured application interfaces");
+  auto* interfaces = add_group(app, "interfaces",
+                               "Unsecured application interfaces (SPEC SVC-3). Ward serves none of "
+                               "them, so each switch stays off and turning one on is refused");
   table.unary(interfaces->add_subcommand("show", "Show the switches"),
               rpc{security, &S::GetUnsecuredInterfaces});
   struct options {

@@ -173,6 +173,26 @@ metric() {
                       END { if (found) print v }'
 }
 
+# unlisted_ports NAME: the TCP and UDP ports node NAME holds open for anyone to reach (listening
+# or unconnected, from ss) that its endpoints file does not name, one "proto port" a line.
+# Empty when the node opens exactly what it reports; "unseen" when ss shows the node no
+# socket at all (every node has its metrics port), so a blind ss cannot pass a test.
+unlisted_ports() {
+  local pid_var="NODE_PID_${1//-/_}" listed sockets
+  listed=$(sed -n 's/^[^=]*=.*:\([0-9]*\)$/\1/p' "$WARD_TEST_DIR/$1/data/run/endpoints")
+  sockets=$(ss -Hlntup 2>/dev/null | grep "pid=${!pid_var},")
+  [ -n "$sockets" ] || { echo "unseen"; return; }
+  awk '{ n = split($5, part, ":"); print $1, part[n] }' <<<"$sockets" |
+    while read -r proto port; do grep -qx "$port" <<<"$listed" || echo "$proto $port"; done
+}
+
+# open_sockets NAME PROTO: how many PROTO (tcp, udp) sockets node NAME holds open (listening
+# or unconnected).
+open_sockets() {
+  local pid_var="NODE_PID_${1//-/_}"
+  ss -Hlntup 2>/dev/null | grep "pid=${!pid_var}," | awk -v proto="$2" '$1 == proto' | wc -l
+}
+
 # trust_anchor NAME: the certificate that vouches for NAME's identity: its CA's root on a
 # node hosting the CA, else its own self-signed identity.
 trust_anchor() {

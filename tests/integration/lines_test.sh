@@ -67,6 +67,15 @@ if wait_for 20 all_up; then
 else
   fail "PKI-5 LINE-1 four nodes enrolled and hold lines at High: $(at primary cluster status 2>&1)"
 fi
+# TOP-4 an application server runs no registrar and no media relay unless told to.
+if grep -q "^sip_" "$WARD_TEST_DIR/app1/data/run/endpoints" || [ "$(open_sockets app1 udp)" != 0 ] \
+  || [ -n "$(unlisted_ports app1)" ]; then
+  fail "TOP-4 the appserver opens no SIP or media port: $(unlisted_ports app1)"
+else
+  pass "TOP-4 the appserver opens no SIP or media port, and exactly the ports it reports"
+fi
+[ -n "$(endpoint exp1 sip_udp)" ] && [ -n "$(endpoint exp1 sip_tls)" ] \
+  && pass "TOP-4 an expansion serves SIP by default" || fail "TOP-4 an expansion serves SIP by default"
 metrics=$(curl -s "http://$(endpoint primary metrics)/metrics")
 grep -Eq '^ward_line_up\{.*peer="exp1".*\} 1' <<<"$metrics" && grep -q '^ward_settings_version ' <<<"$metrics" \
   && pass "MON-4 LINE-4 /metrics shows each line's state and the settings version" \

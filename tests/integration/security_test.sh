@@ -91,6 +91,19 @@ expect_code 1 "SEC-4 a bad field is refused naming it" ctl service-user add ab <
 grep -q "name:" <<<"$OUT" && grep -q "code 3" <<<"$OUT" \
   && pass "SEC-4 INVALID_ARGUMENT names the field" || fail "SEC-4 INVALID_ARGUMENT names the field: $OUT"
 
+# ---- SVC-3 unsecured interfaces: no switch claims an opening Ward does not have ------------
+expect_output "legacy_monitor.*false" "SVC-3 the unsecured-interface switches are off by default" \
+  ctl --json interfaces show
+before=$(ctl --json interfaces show)
+expect_code 1 "SVC-3 switching on CTI, which Ward does not serve, is refused" ctl interfaces set --cti on
+grep -q "cti" <<<"$OUT" && grep -q "stays off" <<<"$OUT" \
+  && pass "SVC-3 the refusal names the switch and says it stays off" \
+  || fail "SVC-3 the refusal names the switch and says it stays off: $OUT"
+expect_code 1 "SVC-3 naming a file-writer address is refused" ctl interfaces set --file-writer 10.0.0.9
+[ "$(ctl --json interfaces show)" = "$before" ] && pass "SVC-3 the refused switches changed nothing" \
+  || fail "SVC-3 the refused switches changed nothing: $(ctl --json interfaces show)"
+expect_code 0 "SVC-3 switching an interface off is accepted" ctl interfaces set --cti off
+
 # ---- POL-4 service user lockout (3 failures in 10 minutes lock for 60 s) -------------------
 expect_code 0 "SEC-2 an administrator creates a service user" \
   ctl service-user add operator7 -g "Administrator Group" --setting enabled <<<"Birch-Lake-Hill-62"

@@ -140,4 +140,27 @@ sbc=$(endpoint behind-sbc sip_udp)
 for attempt in $(seq 1 12); do sip register "$host" "${sbc##*:}" 301 "1111111$attempt" ward md5 >/dev/null 2>&1; done
 expect_output "^SIP/2.0 403" "SIP-4 with address blacklisting off (an SBC in front) failures never drop the address" \
   sip register "$host" "${sbc##*:}" 301 11111119 ward md5
+
+# SIP-1 each transport can be switched off; a node with SIP off opens no SIP or media port.
+write_node_config tls-only primary
+WARD_SIP_TRANSPORTS=tls start_node tls-only || exit 1
+[ -z "$(endpoint tls-only sip_udp)$(endpoint tls-only sip_tcp)" ] && [ -n "$(endpoint tls-only sip_tls)" ] \
+  && [ "$(open_sockets tls-only udp)" = 0 ] && [ -z "$(unlisted_ports tls-only)" ] \
+  && pass "SIP-1 with sip.transports tls the node opens SIP over TLS and no UDP or TCP SIP port" \
+  || fail "SIP-1 with sip.transports tls only TLS is open: $(cat "$WARD_TEST_DIR/tls-only/data/run/endpoints"; unlisted_ports tls-only)"
+tls_only=$(endpoint tls-only sip_tls)
+out=$(SIP_TRANSPORT=tls SIP_CA="$(trust_anchor tls-only)" sip options "$host" "${tls_only##*:}" 2>&1)
+expect_output "^SIP/2.0 200 OK" "SIP-1 the TLS-only node answers OPTIONS over TLS" echo "$out"
+write_node_config sip-off primary
+WARD_SIP_TRANSPORTS=none start_node sip-off || exit 1
+grep -q "^sip_" "$WARD_TEST_DIR/sip-off/data/run/endpoints" || [ "$(open_sockets sip-off udp)" != 0 ] \
+  || [ -n "$(unlisted_ports sip-off)" ] \
+  && fail "SIP-1 with sip.transports none no SIP or media port opens: $(cat "$WARD_TEST_DIR/sip-off/data/run/endpoints"; unlisted_ports sip-off)" \
+  || pass "SIP-1 with sip.transports none the node opens no SIP or media port"
+grep -q "event=sip_off" "$WARD_TEST_DIR/sip-off/node.log" \
+  && pass "SIP-1 the node logs that SIP is off" || fail "SIP-1 the node logs that SIP is off"
+expect_code 2 "SIP-1 an unknown transport is refused by --check-config" \
+  env WARD_SIP_TRANSPORTS=udp,sctp "$WARD_NODE" --config "$WARD_TEST_DIR/sip-off/node.yaml" --check-config
+grep -q "sip.transports" <<<"$OUT" && pass "SIP-1 the refusal names sip.transports" \
+  || fail "SIP-1 the refusal names sip.transports: $OUT"
 finish

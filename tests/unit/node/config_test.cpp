@@ -159,3 +159,30 @@ TEST_CASE("DEP-3 environment variables override the file and are named when wron
   CHECK(refused.error().key == "listen.metrics_port");
   CHECK(refused.error().reason.find("WARD_LISTEN_METRICS_PORT") != std::string::npos);
 }
+
+TEST_CASE("SIP-1 TOP-4 sip.transports opens each transport by setting, none on an appserver") {
+  auto transports = [](std::string_view role, std::string_view value) {
+    std::string text = "node: {name: a, role: " + std::string(role) + ", data_dir: d}\n" +
+                       "lines: [{name: primary, address: 127.0.0.1, port: 7444}]\n" +
+                       "cluster: {line_password_file: pw}\n";
+    if (!value.empty())
+      text += "sip: {transports: \"" + std::string(value) + "\"}\n";
+    auto config = parse(text);
+    REQUIRE(config.has_value());
+    return std::tuple{config->sip.udp, config->sip.tcp, config->sip.tls};
+  };
+  CHECK(transports("expansion", "") == std::tuple{true, true, true});
+  CHECK(transports("secondary", "auto") == std::tuple{true, true, true});
+  CHECK(transports("appserver", "") == std::tuple{false, false, false});
+  CHECK(transports("appserver", "tls") == std::tuple{false, false, true});
+  CHECK(transports("expansion", "udp,tls") == std::tuple{true, false, true});
+  CHECK(transports("expansion", "none") == std::tuple{false, false, false});
+  CHECK(
+      refused_key("node: {name: a, role: primary, data_dir: d}\nsip: {transports: \"udp,sctp\"}") ==
+      "sip.transports");
+  CHECK(
+      refused_key("node: {name: a, role: primary, data_dir: d}\nsip: {transports: \"tls,tls\"}") ==
+      "sip.transports");
+  CHECK(refused_key("node: {name: a, role: primary, data_dir: d}", {{"WARD_SIP_TRANSPORTS", ""}}) ==
+        "sip.transports");
+}

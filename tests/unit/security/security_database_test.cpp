@@ -298,6 +298,26 @@ TEST_CASE("SEC-4 invalid input names the field and changes nothing") {
   CHECK(encode_settings(db.settings()) == before);
 }
 
+TEST_CASE("SVC-3 an unsecured interface Ward does not serve cannot be switched on") {
+  auto db = fresh_database();
+  auto before = encode_settings(db.settings());
+  using security::unsecured_interfaces;
+  for (auto [interfaces, field] :
+       {std::pair{unsecured_interfaces{.legacy_monitor = true}, "legacy_monitor"},
+        std::pair{unsecured_interfaces{.cti = true}, "cti"},
+        std::pair{unsecured_interfaces{.directory_read = true}, "directory_read"},
+        std::pair{unsecured_interfaces{.directory_write = true}, "directory_write"},
+        std::pair{unsecured_interfaces{.file_writer_address = "10.1.2.3"},
+                  "file_writer_address"}}) {
+    auto refused = db.set_unsecured_interfaces(interfaces);
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error().code == security_errc::failed_precondition);
+    CHECK(refused.error().field == field);
+  }
+  CHECK(encode_settings(db.settings()) == before);
+  CHECK(db.set_unsecured_interfaces({}).has_value());
+}
+
 TEST_CASE("SEC-1 settings survive encode and decode and damage is refused") {
   auto db = fresh_database();
   REQUIRE(db.create_user({"operator9",
