@@ -268,7 +268,8 @@ transaction_reply run_transaction(self_pointer self, security_transaction& reque
 
   // Work on the live objects: a refused or unpersisted change leaves nothing half-written.
   bool nothing_to_persist = request.writes == transaction_writes::nothing && !request.audited;
-  security_context context{deps.database, deps.directory, deps.pki, now, deps.random, &*principal};
+  security_context context{deps.database, deps.directory,      deps.pki, now, deps.random,
+                           &*principal,   &self->state.sources};
   security::security_result<transaction_effect> effect = transaction_effect{};
   std::optional<security::security_database> counted;
   auto failed = security::commit_or_roll_back(

@@ -17,6 +17,7 @@
 #include <caf/fwd.hpp>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,6 +67,9 @@ struct security_context {
   const random_source& random;
   /// The caller; null only for transactions that need no session.
   const security::session_principal* principal;
+  /// Failed logins counted per source address (SPEC POL-7), for the status view of
+  /// lockouts (MON-5).
+  const std::map<std::string, security::lock_state>* source_locks = nullptr;
 };
 
 /// What a transaction did, for the audit trail. Before/after are JSON, secrets redacted.

@@ -150,6 +150,16 @@ void print(std::ostream& out, const pb::AuditRecordList& list) {
   table.print(out);
 }
 
+void print(std::ostream& out, const pb::LockoutList& list) {
+  text_table table({"KIND", "NAME", "LOCKED UNTIL", "RECENT FAILURES"});
+  for (const auto& lockout : list.lockouts())
+    table.add({lockout.kind(), lockout.name(),
+               lockout.until_unlocked() ? std::string("an administrator unlocks it")
+                                        : date_text(lockout.locked_until_unix()),
+               std::to_string(lockout.recent_failures())});
+  table.print(out);
+}
+
 void print(std::ostream& out, const pb::AuditVerifyReply& reply) {
   if (reply.intact())
     out << "audit trail intact: " << reply.records() << " records\n";

@@ -86,9 +86,9 @@ inline constexpr std::string_view proxy_key_header = "ward-proxy-key";
 /// "tls", "tls+certificate" or "plain": how the caller reached the primary.
 inline constexpr std::string_view proxied_connection_header = "ward-proxied-connection";
 
-/// The Session, Security, Configuration, Pki, Telephony and (with a cluster view) Cluster
-/// gRPC services (proto/admin.proto). Each handler validates its request, states the right
-/// it needs and hands a transaction to the security actor.
+/// The Session, Security, SystemStatus, Configuration, Pki, Telephony and (with a cluster
+/// view) Cluster gRPC services (proto/admin.proto). Each handler validates its request,
+/// states the right it needs and hands a transaction to the security actor.
 std::vector<std::unique_ptr<grpc::Service>> make_admin_api(admin_api_context context);
 
 namespace admin_api {

@@ -93,6 +93,11 @@ std::unique_ptr<grpc::Service> make_pki_service(std::shared_ptr<gateway> gw);
 std::unique_ptr<grpc::Service> make_telephony_service(std::shared_ptr<gateway> gw,
                                                       std::shared_ptr<sip_service> sip);
 
+/// SystemStatus: the node's alarms (from `audit`) and its lockouts, for the System Status
+/// rights (SPEC MON-5).
+std::unique_ptr<grpc::Service>
+make_system_status_service(std::shared_ptr<gateway> gw, std::shared_ptr<security::audit_log> audit);
+
 /// Cluster: the membership `view`, proxied calls and the `events` other nodes forwarded
 /// (null except on the primary).
 std::unique_ptr<grpc::Service> make_cluster_service(std::shared_ptr<gateway> gw,

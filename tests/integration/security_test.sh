@@ -158,9 +158,31 @@ expect_code 0 "SIP-2 an extension with a phone password is created" \
 for attempt in 1 2 3 4 5; do ctl user-login alice <<<"wrong-$attempt" >/dev/null 2>&1; done
 expect_output "refused: locked" "POL-4 after 5 failures the telephony user is locked" \
   ctl user-login alice <<<"Garden-Path-82"
+
+# ---- MON-5 a status-only account sees alarms, lockouts and blacklists ------------------------
+expect_output "^telephony_user  *alice  *an administrator unlocks it " \
+  "MON-5 the status-only account lists the locked telephony user through System Status" \
+  as watch lockouts list
+expect_output '"kind": "telephony_user"' "MON-5 lockouts list --json" as watch --json lockouts list
+expect_output "account_locked.*service_user/operator7" \
+  "MON-5 the status-only account reads the node's alarms" as watch alarms list
+expect_code 0 "MON-5 the status-only account reads the SIP blacklists" as watch blacklist list
+expect_code 1 "MON-5 the status-only account still cannot read the audit trail" as watch audit list
+grep -q "lacks the right security_read_all" <<<"$OUT" \
+  && pass "MON-5 the audit trail stays behind security_read_all" \
+  || fail "MON-5 the audit trail stays behind security_read_all: $OUT"
+alarm_after=$(ctl --json alarms list | sed -n 's/.*"sequence": "\{0,1\}\([0-9]*\).*/\1/p' | tail -1)
+newer=$(as watch --json alarms list --after "${alarm_after:-0}" 2>&1)
+[ -n "$alarm_after" ] && ! grep -q '"sequence"' <<<"$newer" \
+  && pass "MON-5 alarms list --after the newest alarm ($alarm_after) shows nothing newer" \
+  || fail "MON-5 alarms list --after the newest alarm (${alarm_after:-none}) shows nothing newer: $newer"
+
 expect_code 0 "POL-4 an administrator unlocks the telephony user" ctl user unlock alice
 expect_code 0 "POL-4 after the unlock the right password is accepted" \
   ctl user-login alice <<<"Garden-Path-82"
+as watch lockouts list | grep -q "alice" \
+  && fail "MON-5 the unlocked user leaves the lockout list" \
+  || pass "MON-5 the unlocked user leaves the lockout list"
 
 # ---- MON-4 login and lockout counters on /metrics --------------------------------------------
 at_least() { [ -n "$2" ] && awk -v have="$2" -v want="$1" 'BEGIN { exit !(have + 0 >= want + 0) }'; }
