@@ -223,6 +223,31 @@ else
   fail "MED-3 RTP through the relay: echoes ${echoes:-none}, relayed ${relayed_before:-?} -> ${relayed_after:-?}, dropped $(metric primary ward_media_packets_dropped_total), wrong source $(metric primary ward_media_packets_wrong_source_total)"
 fi
 
+# ---- MED-5 forged SRTP packets are dropped, counted and raise an alarm -------------------------
+# 201 offers SDES over TLS; once the call is up, 200 packets with wrong authentication tags are
+# sent to the node's media port for 201's leg, as an attacker who learnt the port would.
+sipp_bg srtp-callee "$primary_sip" 127.0.0.32 -p "$callee_port" -sf "$scenarios/call_uas.xml" -m 1 \
+  -rtp_echo -recv_timeout 10000 -timeout 20 -timeout_error
+srtp_callee=$SIPP_PID
+sleep 0.3
+auth_failed_before=$(metric primary 'ward_media_srtp_packets_total{op="auth_failed"}')
+out=$(SIP_SRTP=1 SIP_FORGED_SRTP=200 SIP_TRANSPORT=tls SIP_CA="$(trust_anchor primary)" \
+  python3 "$here/../integration/sip_client.py" call 127.0.0.1 "${sip_tls##*:}" 201 72014619 ward \
+  sha256 202 2>&1)
+sipp_wait "$srtp_callee"
+grep -q "^answer-sdp m=audio [0-9]* RTP/SAVP .*a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" <<<"$out" \
+  && grep -q "^forged 200 " <<<"$out" \
+  && pass "MED-1 201's SDES offer over TLS is answered with the node's own key, and 200 forged packets are sent" \
+  || fail "MED-1 201's SDES offer over TLS is answered with a key: $out"
+auth_failed_after=$(metric primary 'ward_media_srtp_packets_total{op="auth_failed"}')
+[ "${auth_failed_after:-0}" -ge "$(( ${auth_failed_before:-0} + 200 ))" ] \
+  && pass "MED-5 the 200 forged packets failed authentication, were dropped and counted (${auth_failed_before:-0} -> $auth_failed_after)" \
+  || fail "MED-5 the forged packets are counted as failing authentication: ${auth_failed_before:-?} -> ${auth_failed_after:-?}"
+srtp_alarm() { at primary alarms list | grep -q "srtp_authentication_failures.*media/relay"; }
+wait_for 5 srtp_alarm \
+  && pass "MED-5 MON-5 the burst raised the srtp_authentication_failures alarm, listed by wardctl alarms" \
+  || fail "MED-5 the burst raised an alarm: $(at primary alarms list 2>&1 | tail -3)"
+
 # ---- SIP-1 Strict SIPS -------------------------------------------------------------------------
 expect_code 0 "SIP-1 wardctl sip set strict_sips=on" at primary sip set strict_sips=on
 call strict "" "" "" call_refused_uac.xml 202

@@ -15,6 +15,7 @@ presenting the certificate SIP_CERT with its key SIP_KEY when they are set.
 Exit 0 when an answer came, 3 when none came within the timeout.
 """
 import os
+import base64
 import hashlib
 import random
 import re
@@ -146,6 +147,20 @@ def media_probe(answer, count):
     print(f"media {address}:{port} sent {count} echoes {echoes}")
 
 
+def forged_srtp(answer, count):
+    """Sends `count` packets shaped like SRTP (RTP header, payload, 10-byte tag) whose tags
+    are wrong, as an attacker on the path would, to the node's media port of the answer."""
+    import struct
+    address = re.search(r"(?m)^c=IN IP4 ([0-9.]+)", answer).group(1)
+    port = int(re.search(r"(?m)^m=audio (\d+)", answer).group(1))
+    media = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    media.bind(("127.0.0.1", 0))
+    for seq in range(count):
+        packet = struct.pack("!BBHII", 0x80, 0, seq, seq * 160, 0x46524744) + os.urandom(170)
+        media.sendto(packet, (address, port))
+    print(f"forged {count} to {address}:{port}")
+
+
 def call(sock, tcp, transport, receive, host, port, local):
     caller, password, realm, algorithm, dialled = sys.argv[4:9]
     scheme = sys.argv[9] if len(sys.argv) > 9 else "sip"
@@ -154,6 +169,11 @@ def call(sock, tcp, transport, receive, host, port, local):
     tag = f"{random.getrandbits(32):x}"
     sdp = ("v=0\r\no=caller 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
            "m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+    if os.environ.get("SIP_SRTP"):
+        # An SDES offer (RFC 4568) with a fresh master key and salt.
+        key = base64.b64encode(os.urandom(30)).decode()
+        sdp = sdp.replace("RTP/AVP", "RTP/SAVP") + \
+            f"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:{key}\r\n"
 
     def put(text):
         if tcp:
@@ -226,6 +246,12 @@ def call(sock, tcp, transport, receive, host, port, local):
     probe = int(os.environ.get("SIP_MEDIA_PROBE", "0"))
     if probe:
         media_probe(answer, probe)
+    forged = int(os.environ.get("SIP_FORGED_SRTP", "0"))
+    if forged:
+        print("answer-sdp " + " ".join(l for l in answer.splitlines()
+                                       if l.startswith("m=") or l.startswith("a=crypto")))
+        forged_srtp(answer, forged)
+        time.sleep(1.5)
     time.sleep(0.5)
     request("BYE", cseq + 1, target, to_tagged, f"z9hG4bK{random.getrandbits(48):x}")
     return 0 if final("BYE") is not None else 3
