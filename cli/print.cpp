@@ -150,6 +150,12 @@ void print(std::ostream& out, const pb::AuditRecordList& list) {
   table.print(out);
 }
 
+void print(std::ostream& out, const pb::DirectoryImportReply& reply) {
+  out << "imported: " << reply.extensions_created() << " extensions created, "
+      << reply.extensions_updated() << " updated; " << reply.users_created() << " users created, "
+      << reply.users_updated() << " updated\n";
+}
+
 void print(std::ostream& out, const pb::LockoutList& list) {
   text_table table({"KIND", "NAME", "LOCKED UNTIL", "RECENT FAILURES"});
   for (const auto& lockout : list.lockouts())

@@ -34,6 +34,7 @@ void print(std::ostream& out, const admin::v1::RightList& list);
 void print(std::ostream& out, const admin::v1::ServiceLevelList& list);
 void print(std::ostream& out, const admin::v1::AuditRecordList& list);
 void print(std::ostream& out, const admin::v1::LockoutList& list);
+void print(std::ostream& out, const admin::v1::DirectoryImportReply& reply);
 void print(std::ostream& out, const admin::v1::AuditVerifyReply& reply);
 void print(std::ostream& out, const admin::v1::TelephonyUser& user);
 void print(std::ostream& out, const admin::v1::TelephonyUserList& list);

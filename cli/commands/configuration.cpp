@@ -3,6 +3,10 @@
 #include "cli/local_io.hpp"
 #include "cli/parse.hpp"
 
+#include <fstream>
+#include <iostream>
+#include <iterator>
+
 namespace ward::cli {
 namespace {
 
@@ -111,11 +115,88 @@ void add_extension_commands(CLI::App& app, command_table& table) {
                 rpc{configuration, &C::DeleteExtension});
 }
 
+/// The format a file's name implies (.csv, .json), or the one `--format` named.
+std::string file_format(const std::string& path, const std::string& named) {
+  if (!named.empty())
+    return named;
+  for (std::string_view ending : {".csv", ".json"})
+    if (path.ends_with(ending))
+      return std::string(ending.substr(1));
+  throw usage_error("cannot tell the format of '" + path + "': name it with --format csv|json");
+}
+
+/// SPEC SEC-11: bulk import and export of users and extensions.
+void add_directory_commands(CLI::App& app, command_table& table) {
+  auto* directory = add_group(
+      app, "directory",
+      "Bulk import and export of telephony users and extensions (CSV with a header row, or a "
+      "JSON array). Columns: kind (user | extension), name, full_name, extension, password, "
+      "login_code, voicemail_code for users; number, phone_password, force_authorization "
+      "(on | off), remote_worker_address, media_security for extensions. An empty value "
+      "leaves a field as it is; existing records are updated, new ones created");
+  struct options {
+    std::string file, format;
+  };
+  // Apart, because --format's default for export is applied to its variable at once.
+  auto& o = table.hold<options>();
+  auto& out_options = table.hold<options>();
+  const std::vector<std::string> formats{"csv", "json"};
+  auto* import = directory->add_subcommand(
+      "import", "Apply FILE in one audited transaction; any bad record refuses the whole file, "
+                "every error named by its line. Reads secrets (passwords and codes) from FILE "
+                "('-' = standard input)");
+  import->add_option("file", o.file, "The file, or - for standard input")->required();
+  import->add_option("--format", o.format, "csv | json (default: from the file name)")
+      ->check(CLI::IsMember(formats));
+  table.add(import, [&state = table.state(), &o]() -> int {
+    pb::DirectoryFile request;
+    if (o.file == "-") {
+      if (o.format.empty())
+        throw usage_error("reading standard input needs --format csv|json");
+      request.set_content(std::string(std::istreambuf_iterator<char>(std::cin), {}));
+    } else {
+      std::ifstream in(o.file, std::ios::binary);
+      if (!in)
+        throw usage_error("cannot read '" + o.file + "'");
+      request.set_content(std::string(std::istreambuf_iterator<char>(in), {}));
+    }
+    request.set_format(file_format(o.file, o.format));
+    pb::DirectoryImportReply reply;
+    int code = call(state, rpc{configuration, &C::ImportDirectory}, request, reply);
+    return show(state, code, reply);
+  });
+  auto* export_ = directory->add_subcommand(
+      "export", "Write the users and extensions as import reads them; secrets are never "
+                "exported (only their hashes are stored)");
+  export_->add_option("--format", out_options.format, "csv | json")
+      ->check(CLI::IsMember(formats))
+      ->default_val("csv");
+  export_->add_option("-o,--output", out_options.file,
+                      "Write to this file instead of standard output");
+  table.add(export_, [&state = table.state(), &out_options]() -> int {
+    pb::DirectoryFile request;
+    request.set_format(out_options.format);
+    pb::DirectoryFile reply;
+    int code = call(state, rpc{configuration, &C::ExportDirectory}, request, reply);
+    if (code != exit_ok)
+      return code;
+    if (out_options.file.empty()) {
+      std::cout << reply.content();
+      return exit_ok;
+    }
+    std::ofstream out(out_options.file, std::ios::binary | std::ios::trunc);
+    if (!(out << reply.content()) || !out.flush())
+      throw usage_error("cannot write '" + out_options.file + "'");
+    return exit_ok;
+  });
+}
+
 } // namespace
 
 void add_configuration_commands(CLI::App& app, command_table& table) {
   add_user_commands(app, table);
   add_extension_commands(app, table);
+  add_directory_commands(app, table);
 }
 
 } // namespace ward::cli

@@ -2,6 +2,9 @@
 #include "node/admin/services.hpp"
 
 #include "admin.grpc.pb.h"
+#include "telephony/directory_file.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace ward::node::admin_api {
 namespace {
@@ -101,6 +104,54 @@ public:
     return gw_->handle(call, "DeleteExtension", config_write,
                        audited_deletion("extension", request->name(), extension_snapshot,
                                         &telephony::telephony_directory::delete_extension));
+  }
+
+  grpc::Status ImportDirectory(grpc::ServerContext* call, const pb::DirectoryFile* request,
+                               pb::DirectoryImportReply* reply) override {
+    auto format = telephony::parse_directory_format(request->format());
+    if (!format)
+      return to_status(invalid("format", "must be csv or json"));
+    // Parsed before the transaction, so a malformed file never reaches the security actor.
+    auto rows = telephony::parse_directory_file(request->content(), *format);
+    if (!rows)
+      return to_status(invalid("file", telephony::describe(rows.error())));
+    auto parsed = std::make_shared<const std::vector<telephony::directory_row>>(std::move(*rows));
+    return gw_->handle(
+        call, "ImportDirectory", config_write,
+        [parsed, reply](security_context& c) -> effect_result {
+          auto summary =
+              telephony::import_directory_rows(c.directory, *parsed, c.security.settings());
+          if (!summary)
+            return std::unexpected(invalid("file", telephony::describe(summary.error())));
+          reply->set_users_created(static_cast<std::uint32_t>(summary->users_created));
+          reply->set_users_updated(static_cast<std::uint32_t>(summary->users_updated));
+          reply->set_extensions_created(static_cast<std::uint32_t>(summary->extensions_created));
+          reply->set_extensions_updated(static_cast<std::uint32_t>(summary->extensions_updated));
+          nlohmann::json keys{{"extensions", nlohmann::json::array()},
+                              {"users", nlohmann::json::array()}};
+          for (const auto& row : *parsed)
+            keys[row.kind == telephony::directory_row_kind::user ? "users" : "extensions"]
+                .push_back(row.key);
+          transaction_effect effect;
+          effect.object = "directory/import";
+          effect.after = keys.dump();
+          effect.detail = std::to_string(summary->extensions_created) + " extensions created, " +
+                          std::to_string(summary->extensions_updated) + " updated; " +
+                          std::to_string(summary->users_created) + " users created, " +
+                          std::to_string(summary->users_updated) + " updated";
+          return effect;
+        });
+  }
+
+  grpc::Status ExportDirectory(grpc::ServerContext* call, const pb::DirectoryFile* request,
+                               pb::DirectoryFile* reply) override {
+    auto format = telephony::parse_directory_format(request->format());
+    if (!format)
+      return to_status(invalid("format", "must be csv or json"));
+    return gw_->read(call, "ExportDirectory", config_read, [format, reply](security_context& c) {
+      reply->set_format(std::string(telephony::to_string(*format)));
+      reply->set_content(telephony::export_directory_file(c.directory.data(), *format));
+    });
   }
 
 private:

@@ -361,6 +361,76 @@ grep -A1 '"before": ".*\\"media_security\\":\\"system\\".*\\"number\\":\\"2101\\
   && pass "MED-2 the extension override is audited with before and after" \
   || fail "MED-2 the extension override is audited with before and after: $audit_json"
 
+# ---- SEC-11 bulk import and export of users and extensions -----------------------------------
+bulk="$WARD_TEST_DIR/bulk"
+mkdir -p "$bulk"
+{
+  echo "kind,number,phone_password,media_security,name,extension,full_name,login_code,password"
+  # Phone passwords that pass the PIN rules: random digits, no run of three alike or in order.
+  python3 -c '
+import random
+for n in range(5000, 6000):
+    r = random.Random(n)
+    while True:
+        code = "".join(r.choice("0123456789") for _ in range(8))
+        d = [int(c) for c in code]
+        if str(n) not in code and not any(d[i] == d[i+1] == d[i+2] or
+               d[i+1] - d[i] == d[i+2] - d[i+1] in (1, -1) for i in range(6)):
+            break
+    media = "enforce" if n == 5999 else ""
+    print(f"extension,{n},{code},{media},,,,,")'
+  echo "user,,,,bulk1,5000,\"Bulk, First\",739164,Garden-Gate-73"
+  echo "user,,,,bulk2,5001,Bulk Second,,"
+} >"$bulk/good.csv"
+started=$(date +%s%N)
+expect_output "imported: 1000 extensions created, 0 updated; 2 users created, 0 updated" \
+  "SEC-11 1,000 extensions and 2 users are imported from one CSV file" ctl directory import "$bulk/good.csv"
+import_ms=$(( ($(date +%s%N) - started) / 1000000 ))
+echo "# SEC-11 import of 1,000 extensions and 2 users: $import_ms ms"
+[ "$(ctl extension list | grep -c '^5[0-9][0-9][0-9] ')" = 1000 ] \
+  && pass "SEC-11 the 1,000 imported extensions are listed" \
+  || fail "SEC-11 the 1,000 imported extensions are listed: $(ctl extension list | grep -c '^5')"
+expect_output "directory/import.*1000 extensions created" "SEC-11 the import is one audit record" \
+  ctl audit list --kind change --limit 5
+expect_output "^alice \|^bulk1 .*5000" "SEC-11 imported user bulk1 holds extension 5000" ctl user list
+expect_code 0 "SEC-11 the imported password logs bulk1 in" ctl user-login bulk1 <<<"Garden-Gate-73"
+{
+  echo "kind,number,phone_password,name,extension"
+  echo "extension,6001,8291736,,"
+  echo "extension,6002,1234,,"
+  echo "user,,,bulk3,5000"
+  echo "extension,6003,61829374,,"
+  echo "user,,,bulk4,"
+} >"$bulk/bad.csv"
+before=$(ctl --json extension list | md5sum)
+expect_code 1 "SEC-11 a file with bad records is refused" ctl directory import "$bulk/bad.csv"
+grep -q "line 3: phone_password" <<<"$OUT" && grep -q "line 4: extension" <<<"$OUT" \
+  && grep -q "line 6: extension" <<<"$OUT" \
+  && pass "SEC-11 the refusal lists every bad record by line" \
+  || fail "SEC-11 the refusal lists every bad record by line: $OUT"
+[ "$(ctl --json extension list | md5sum)" = "$before" ] && ! ctl extension list | grep -q "^6001 " \
+  && pass "SEC-11 a refused file changes nothing, not even its good records" \
+  || fail "SEC-11 a refused file changes nothing"
+ctl directory export --format json -o "$bulk/export.json" >/dev/null 2>&1
+grep -q '"number": "5999"' "$bulk/export.json" && ! grep -q "739164" "$bulk/export.json" \
+  && pass "SEC-11 the JSON export holds the records and no secret" \
+  || fail "SEC-11 the JSON export holds the records and no secret: $(head -c 300 "$bulk/export.json")"
+ctl directory export >"$bulk/export.csv" 2>&1
+grep -q '^user,bulk1,,"Bulk, First",5000,' "$bulk/export.csv" \
+  && pass "SEC-11 the CSV export quotes what needs quoting" \
+  || fail "SEC-11 the CSV export quotes what needs quoting: $(grep bulk1 "$bulk/export.csv")"
+expect_output "imported: 0 extensions created, 100[0-9] updated; 0 users created, [0-9]* updated" \
+  "SEC-11 the export imports again as updates, secrets kept" ctl directory import "$bulk/export.json"
+expect_code 0 "SEC-11 after re-importing the export the password still works" \
+  ctl user-login bulk1 <<<"Garden-Gate-73"
+expect_output "5999.*enforce" "SEC-11 the imported media security of 5999 applies" ctl media show
+printf 'kind,number,media_security\nextension,5999,system\n' >"$bulk/clear.csv"
+expect_output "0 extensions created, 1 updated" "SEC-11 media_security system clears an override" \
+  ctl directory import "$bulk/clear.csv"
+ctl media show | grep -q 5999 && fail "SEC-11 5999 follows the system media security again" \
+  || pass "SEC-11 5999 follows the system media security again"
+expect_code 1 "SEC-11 a status-only account cannot import" as watch directory import "$bulk/good.csv"
+
 # ---- SVC-2 services Ward does not serve yet say so -----------------------------------------
 levels=$(ctl service-level show)
 grep -q "^web_services  *not served" <<<"$levels" && grep -q "^external  *not served" <<<"$levels" \
