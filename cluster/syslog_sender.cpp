@@ -208,6 +208,13 @@ bool syslog_tls_sender::enqueue(std::string formatted_message) {
   return true;
 }
 
+void syslog_tls_sender::set_minimum_tls(pki::tls_min_version minimum) {
+  if (minimum_tls_.exchange(minimum) == minimum)
+    return;
+  reconnect_.store(true);
+  wake();
+}
+
 syslog_sender_stats syslog_tls_sender::stats() const {
   std::lock_guard lock(mutex_);
   return {sent_, dropped_, queue_.size() + (in_flight_ ? 1 : 0), connected_, last_error_};
@@ -355,6 +362,10 @@ std::expected<std::unique_ptr<syslog_tls_sender::connection>, error> syslog_tls_
   conn->ssl.reset(SSL_new(context_->ctx.get()));
   if (!conn->ssl || SSL_set_fd(conn->ssl.get(), conn->fd) != 1)
     return std::unexpected(error{errc::connect_failed, "TLS session: " + openssl_errors()});
+  const int floor =
+      minimum_tls_.load() == pki::tls_min_version::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION;
+  if (SSL_set_min_proto_version(conn->ssl.get(), floor) != 1)
+    return std::unexpected(error{errc::connect_failed, "TLS minimum version: " + openssl_errors()});
   const std::string name = config_.expected_name.empty()
                                ? std::string(strip_brackets(config_.address))
                                : config_.expected_name;
@@ -462,6 +473,12 @@ void syslog_tls_sender::run() {
   };
 
   while (!stopping_.load()) {
+    // A new minimum TLS version ends the connection made under the old one (a clean
+    // close_notify); the next turn reconnects without a backoff or a failure report.
+    if (reconnect_.exchange(false) && conn) {
+      conn.reset();
+      set_connected(false);
+    }
     if (!conn) {
       auto connected = connect();
       if (!connected) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "cluster/error.hpp"
+#include "pki/tls_policy.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -83,6 +84,10 @@ public:
   /// Lets configuration loading reject a bad setting before a sender exists.
   static std::expected<void, error> check_config(const syslog_tls_config& config);
 
+  /// The oldest TLS version the receiver may choose (SPEC TLS-1), 1.2 until told. A change
+  /// ends the current connection cleanly and reconnects under the new minimum at once.
+  void set_minimum_tls(pki::tls_min_version minimum);
+
   /// Queues one formatted message (see format_rfc5424) without blocking. Returns false
   /// and counts a drop when the queue is full.
   bool enqueue(std::string formatted_message);
@@ -125,6 +130,10 @@ private:
   std::string last_error_;
 
   std::atomic<bool> stopping_{false};
+  /// The minimum TLS version of new connections, and whether the current one must end
+  /// because the minimum changed.
+  std::atomic<pki::tls_min_version> minimum_tls_{pki::tls_min_version::tls1_2};
+  std::atomic<bool> reconnect_{false};
 
   /// Used by the background thread only.
   std::chrono::milliseconds backoff_{0};

@@ -650,8 +650,11 @@ start_result<> start_listeners(running_node& node) {
 start_result<> apply_security_levels(running_node& node) {
   node.listeners->follow_with(
       [line_holder = node.line_holder, line_level = node.line_level, sip_server = node.sip_server,
+       syslog_sender = node.syslog_sender,
        &time = node.wall_clock](const security::security_settings& settings,
                                 const actors::pki_state& pki) -> std::expected<void, std::string> {
+        if (syslog_sender)
+          syslog_sender->set_minimum_tls(settings.certificates.minimum_tls);
         if (sip_server) {
           auto tls = sip_tls(settings, pki, time);
           if (!tls)

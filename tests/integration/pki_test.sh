@@ -267,4 +267,61 @@ expect_output '"revoked": true' "PKI-12 revocations survive a restart" ctl --jso
 grep -rqa "PRIVATE KEY" "$data/security" && fail "SEC-1 the CA key is not stored in clear" \
   || pass "SEC-1 the CA key is not stored in clear"
 
+# ---- TLS-1 the syslog sender follows the minimum TLS version at once ----------------------------
+# A receiver the node can verify that speaks TLS 1.2 only.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/syslog-ca.key" -out "$work/syslog-ca.pem" \
+  -days 2 -subj "/CN=Syslog Test CA" -addext "basicConstraints=critical,CA:TRUE" >/dev/null 2>&1
+openssl req -newkey rsa:2048 -nodes -keyout "$work/syslog.key" -out "$work/syslog.csr" \
+  -subj "/CN=syslog.ward.test" >/dev/null 2>&1
+printf 'subjectAltName=DNS:syslog.ward.test\n' >"$work/syslog.ext"
+openssl x509 -req -in "$work/syslog.csr" -CA "$work/syslog-ca.pem" -CAkey "$work/syslog-ca.key" \
+  -CAcreateserial -days 2 -extfile "$work/syslog.ext" -out "$work/syslog.pem" >/dev/null 2>&1
+tls12_port=$(free_port)
+# (openssl s_server closes every connection at once when its stdin is not a terminal.)
+cat >"$work/tls12_receiver.py" <<'PY'
+import socket, ssl, sys, threading
+port, cert, key, out = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.maximum_version = ssl.TLSVersion.TLSv1_2
+context.load_cert_chain(cert, key)
+listener = socket.create_server(("127.0.0.1", port))
+def serve(connection):
+    try:
+        with context.wrap_socket(connection, server_side=True) as tls:
+            while data := tls.recv(65536):
+                with open(out, "ab") as f:
+                    f.write(data)
+    except (ssl.SSLError, OSError) as error:
+        with open(out + ".errors", "a") as f:
+            f.write(f"{error}\n")
+while True:
+    connection, _ = listener.accept()
+    threading.Thread(target=serve, args=(connection,), daemon=True).start()
+PY
+python3 "$work/tls12_receiver.py" "$tls12_port" "$work/syslog.pem" "$work/syslog.key" \
+  "$work/syslog-received" </dev/null >/dev/null 2>&1 &
+WARD_TEST_PIDS+=("$!")
+touch "$work/syslog-received"
+sed -i -e "s|^  port: $rogue_syslog_port$|  port: $tls12_port|" \
+  -e "s|^  ca_file: $work/root-ca.pem$|  ca_file: $work/syslog-ca.pem|" "$WARD_TEST_DIR/primary/node.yaml"
+stop_node primary
+start_node primary || exit 1
+ctl login -u Administrator <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
+received() { grep -q "primary.ward.test ward " "$work/syslog-received"; }
+wait_for 10 received \
+  && pass "TLS-1 with the minimum at 1.2 the syslog sender delivers to a TLS 1.2 receiver" \
+  || fail "TLS-1 with the minimum at 1.2 the syslog sender delivers to a TLS 1.2 receiver: $(head -c 300 "$work/syslog-received")"
+newest_alarm=$(ctl --json alarms list | sed -n 's/.*"sequence": "\{0,1\}\([0-9]*\).*/\1/p' | tail -1)
+expect_code 0 "TLS-1 minimum TLS version set to 1.3 with the syslog sender connected" \
+  ctl pki tls set --min-version 1.3
+refused_12() { grep -qi "unsupported protocol\|version" "$work/syslog-received.errors"; }
+wait_for 10 refused_12 \
+  && pass "TLS-1 at once the sender reconnects with 1.3 as its minimum, which the 1.2-only receiver refuses" \
+  || fail "TLS-1 the sender follows the 1.3 minimum: $(cat "$work/syslog-received.errors" 2>&1 | tail -3)"
+alarmed() { ctl alarms list --after "${newest_alarm:-0}" | grep "tls_handshake_failed" | grep -q "service/syslog"; }
+wait_for 10 alarmed \
+  && pass "TLS-3 the refused syslog handshake raises the TLS alarm" \
+  || fail "TLS-3 the refused syslog handshake raises the TLS alarm: $(ctl alarms list --after "${newest_alarm:-0}" 2>&1 | tail -3)"
+ctl pki tls set --min-version 1.2 >/dev/null 2>&1
+
 finish
