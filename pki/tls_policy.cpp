@@ -190,15 +190,19 @@ int accept_any_chain(int, X509_STORE_CTX*) {
   return 1;
 }
 
-std::expected<void, error> request_client_certificate(SSL_CTX* ctx,
-                                                      const tls_server_material& material) {
+std::expected<void, error>
+request_client_certificate(SSL_CTX* ctx, const tls_server_material& material, bool required) {
   // Anchors, if any, only make the CertificateRequest name the CAs a client should pick;
   // the chain is accepted whatever it is and graded after the handshake.
   if (auto added = add_client_anchors(ctx, material); !added)
     return added;
   // SSL_VERIFY_PEER on a server means "send a CertificateRequest"; without
-  // SSL_VERIFY_FAIL_IF_NO_PEER_CERT a client may still answer with no certificate.
-  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, accept_any_chain);
+  // SSL_VERIFY_FAIL_IF_NO_PEER_CERT a client may still answer with no certificate. At high
+  // a client without one is refused in the handshake, so it never reaches the application.
+  SSL_CTX_set_verify(ctx,
+                     SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE |
+                         (required ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+                     accept_any_chain);
   return {};
 }
 
@@ -327,7 +331,9 @@ make_server_context(tls_strength strength, tls_min_version min_version,
       !installed)
     return std::unexpected(installed.error());
   if (material.request_client_certificate) {
-    if (auto requested = request_client_certificate(ctx.get(), material); !requested)
+    if (auto requested =
+            request_client_certificate(ctx.get(), material, strength == tls_strength::high);
+        !requested)
       return std::unexpected(requested.error());
   } else if (strength == tls_strength::high) {
     if (auto demanded = demand_client_certificate(ctx.get(), material); !demanded)

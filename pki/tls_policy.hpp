@@ -78,12 +78,13 @@ struct tls_server_material {
   /// Grades a client certificate after a successful handshake (SPEC PKI-8); the admin
   /// listeners call it whenever the client sent one.
   client_certificate_check_fn client_certificate_check;
-  /// Asks every client for a certificate (a CertificateRequest at any strength) without
-  /// requiring one, and lets OpenSSL accept whatever chain is sent: the application grades
-  /// it (client_certificate_check, or its own check on the received chain). Used by ports
-  /// whose peers are graded at Ward's own check levels, such as node-to-node lines. At high
-  /// this replaces the required, OpenSSL-verified client certificate, and
-  /// trusted_client_ca_pems may then be empty.
+  /// Asks every client for a certificate (a CertificateRequest at any strength) and lets
+  /// OpenSSL accept whatever chain is sent: the application grades it
+  /// (client_certificate_check, or its own check on the received chain). Used by ports
+  /// whose peers are graded at Ward's own check levels, such as node-to-node lines. Below
+  /// high a client may send none; at high the handshake refuses a client that sends none
+  /// (the chain is still graded by the application, not OpenSSL), and
+  /// trusted_client_ca_pems may be empty.
   bool request_client_certificate = false;
 };
 

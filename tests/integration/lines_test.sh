@@ -67,6 +67,43 @@ if wait_for 20 all_up; then
 else
   fail "PKI-5 LINE-1 four nodes enrolled and hold lines at High: $(at primary cluster status 2>&1)"
 fi
+# LINE-1 with lines at High the line port demands a client certificate in the handshake: a
+# peer without one never reaches the line protocol; a node that has not enrolled yet presents
+# its self-signed identity and gets only the enrolment path.
+line_probe() {
+  python3 - "$line_port" "$@" <<'PY' 2>&1
+import socket, ssl, sys
+port = int(sys.argv[1])
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+context.check_hostname = False
+context.verify_mode = ssl.CERT_NONE
+context.set_alpn_protocols(["h2"])
+if len(sys.argv) > 2:
+    context.load_cert_chain(sys.argv[2], sys.argv[3])
+try:
+    with context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5)) as tls:
+        # TLS 1.3 tells a refused client certificate after the client's Finished: the first
+        # read gets the alert, or, when the certificate was taken, the server's HTTP/2 frames.
+        tls.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes(9))
+        data = tls.recv(64)
+        print("reached the line protocol" if data else "closed")
+except ssl.SSLError as error:
+    print(f"refused: {error.reason} {error}")
+except OSError as error:
+    print(f"failed: {error}")
+PY
+}
+probe_out=$(line_probe)
+grep -qi "refused: .*certificate.required" <<<"$probe_out" \
+  && pass "LINE-1 at High a peer without a client certificate is refused in the TLS handshake" \
+  || fail "LINE-1 at High a peer without a client certificate is refused in the handshake: $probe_out"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WARD_TEST_DIR/newcomer.key" \
+  -out "$WARD_TEST_DIR/newcomer.pem" -days 1 -subj "/CN=newcomer.ward.test" >/dev/null 2>&1
+probe_out=$(line_probe "$WARD_TEST_DIR/newcomer.pem" "$WARD_TEST_DIR/newcomer.key")
+grep -q "reached the line protocol" <<<"$probe_out" \
+  && pass "LINE-1 PKI-5 a self-signed identity passes the handshake, for the enrolment path" \
+  || fail "LINE-1 PKI-5 a self-signed identity passes the handshake: $probe_out"
+
 # TOP-4 an application server runs no registrar and no media relay unless told to.
 if grep -q "^sip_" "$WARD_TEST_DIR/app1/data/run/endpoints" || [ "$(open_sockets app1 udp)" != 0 ] \
   || [ -n "$(unlisted_ports app1)" ]; then

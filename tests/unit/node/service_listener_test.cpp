@@ -759,8 +759,8 @@ TEST_CASE("SVC-1 secure high refuses clients without a trusted certificate") {
   CHECK(trusted.reached_grpc);
 }
 
-TEST_CASE("SVC-4 requesting a client certificate accepts any chain and leaves the grading to "
-          "the check") {
+TEST_CASE("SVC-4 LINE-1 requesting a client certificate accepts any chain and leaves the grading "
+          "to the check; at high one must be sent") {
   auto requesting = material();
   requesting.request_client_certificate = true;
   requesting.trusted_client_ca_pems.clear();
@@ -770,19 +770,25 @@ TEST_CASE("SVC-4 requesting a client certificate accepts any chain and leaves th
                ? std::optional<std::string>("rogue")
                : std::nullopt;
   };
-  for (auto strength : {pki::tls_strength::low, pki::tls_strength::high}) {
-    auto ctx = pki::make_server_context(strength, pki::tls_min_version::tls1_2, requesting);
-    REQUIRE(ctx.has_value());
-    CHECK(SSL_CTX_get_verify_mode(ctx->get()) == (SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE));
-  }
+  auto low =
+      pki::make_server_context(pki::tls_strength::low, pki::tls_min_version::tls1_2, requesting);
+  REQUIRE(low.has_value());
+  CHECK(SSL_CTX_get_verify_mode(low->get()) == (SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE));
+  // LINE-1: at high a client that sends no certificate is refused in the handshake itself.
+  auto high =
+      pki::make_server_context(pki::tls_strength::high, pki::tls_min_version::tls1_2, requesting);
+  REQUIRE(high.has_value());
+  CHECK(SSL_CTX_get_verify_mode(high->get()) ==
+        (SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE | SSL_VERIFY_FAIL_IF_NO_PEER_CERT));
 
   rig r;
   auto listener = r.listener();
-  // At high the flag replaces the required, OpenSSL-verified certificate: no anchor needed.
+  // At high the flag replaces the OpenSSL-verified certificate: no anchor needed, but a
+  // certificate must be sent.
   REQUIRE(listener->apply(level::secure_high, requesting).has_value());
   const auto port = listener->tls_port();
 
-  CHECK(probe_tls13(port, "TLS_AES_256_GCM_SHA384").reached_grpc);
+  CHECK_FALSE(probe_tls13(port, "TLS_AES_256_GCM_SHA384").reached_grpc);
   CHECK(probe_tls13(port, "TLS_AES_256_GCM_SHA384", true).reached_grpc);
   r.failures.clear();
   probe_options rogue;
