@@ -19,12 +19,19 @@
 namespace ward::actors::security_db {
 
 /// Checks one secret against an Argon2id hash. Runs detached: hashing takes tens of
-/// milliseconds and must not hold up the actor that owns the settings.
-caf::behavior hasher() {
-  return {[](verify_atom, const std::string& hash, const std::string& secret) {
-    return security::verify_secret(hash, secret);
-  }};
-}
+/// milliseconds and must not hold up the actor that owns the settings. A class, not a
+/// function: CAF 0.17 spawns an argument-less function actor through a null argument tuple
+/// it dereferences (undefined behaviour that UBSan reports).
+class hasher final : public caf::event_based_actor {
+public:
+  using caf::event_based_actor::event_based_actor;
+
+  caf::behavior make_behavior() override {
+    return {[](verify_atom, const std::string& hash, const std::string& secret) {
+      return security::verify_secret(hash, secret);
+    }};
+  }
+};
 
 std::string service_text(const request_origin& origin) {
   return origin.service ? std::string(security::to_string(*origin.service)) : std::string{};
@@ -544,7 +551,7 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
   self->state.sessions.emplace(*self->state.deps->time, self->state.deps->random, session_lifetime);
   auto& system = self->system();
   self->state.hashers = caf::actor_pool::make(
-      system.dummy_execution_unit(), 2, [&system] { return system.spawn<caf::detached>(hasher); },
+      system.dummy_execution_unit(), 2, [&system] { return system.spawn<hasher, caf::detached>(); },
       caf::actor_pool::round_robin());
   self->attach_functor([hashers = self->state.hashers](const caf::error&) {
     caf::anon_send_exit(hashers, caf::exit_reason::user_shutdown);
