@@ -1,6 +1,7 @@
 #include "actors/security_db_actor.hpp"
 
 #include "actors/security_db_state.hpp"
+#include "core/net_address.hpp"
 #include "pki/enrolment_reply.hpp"
 #include "pki/expiry.hpp"
 #include "pki/identity_store.hpp"
@@ -622,7 +623,10 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
           state.tls_alarms.clear();
           state.tls_alarm_minute = now;
         }
-        auto& raised = state.tls_alarms[report.peer_address];
+        // Capped per address, not per address and port: every new connection has a new
+        // source port, so a cap per port would cap nothing and grow the map without bound.
+        auto split = split_host_port(report.peer_address);
+        auto& raised = state.tls_alarms[split ? std::string(split->host) : report.peer_address];
         if (++raised > tls_alarms_per_address_per_minute)
           return;
         auto reason = report.cause;

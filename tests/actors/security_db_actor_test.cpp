@@ -174,6 +174,26 @@ TEST_CASE("MON-1 every login attempt is audited and a failure raises an alarm re
   CHECK(login_alarms == 2);
 }
 
+TEST_CASE("TLS-3 TLS failure alarms are capped per address, whatever the source port") {
+  security_world world;
+  for (int port = 40000; port < 40030; ++port)
+    caf::anon_send(world.actor,
+                   tls_failure_report{"security_administration",
+                                      "192.0.2.7:" + std::to_string(port), "unsupported protocol"});
+  caf::anon_send(world.actor,
+                 tls_failure_report{"sip", "[2001:db8::9]:5061", "no client certificate"});
+  // A request after the reports is answered after them: the mailbox keeps their order.
+  (void)world.login("Administrator", "wrong");
+  auto alarms = *world.audit->query({.kind = security::audit_kind::alarm, .limit = 1000});
+  auto from = [&](std::string_view prefix) {
+    return std::count_if(alarms.begin(), alarms.end(), [&](const auto& r) {
+      return r.action == "tls_handshake_failed" && r.source.starts_with(prefix);
+    });
+  };
+  CHECK(from("192.0.2.7:") == static_cast<long>(tls_alarms_per_address_per_minute));
+  CHECK(from("[2001:db8::9]:") == 1);
+}
+
 TEST_CASE(
     "SEC-4 one authorize path refuses a missing session and a missing right and audits both") {
   security_world world;
