@@ -103,6 +103,7 @@ std::expected<void, error> load_client_identity(SSL_CTX* ctx, const syslog_tls_c
   return {};
 }
 
+/// The TLS context of a TLS receiver; null for TCP and UDP, which need none.
 std::expected<ssl_ctx_ptr, error> make_context(const syslog_tls_config& config) {
   ERR_clear_error();
   if (!parse_address(config.address, config.port))
@@ -110,6 +111,8 @@ std::expected<ssl_ctx_ptr, error> make_context(const syslog_tls_config& config) 
         errc::invalid_config, "address is not a numeric IPv4 or IPv6 address: " + config.address});
   if (config.port == 0)
     return std::unexpected(error{errc::invalid_config, "port 0 cannot be connected to"});
+  if (config.transport != syslog_transport::tls)
+    return ssl_ctx_ptr{};
   if (config.trusted_ca_pem.empty())
     return std::unexpected(error{errc::invalid_config, "trusted CA is required"});
   ssl_ctx_ptr ctx{SSL_CTX_new(TLS_client_method())};
@@ -334,7 +337,9 @@ std::expected<std::unique_ptr<syslog_tls_sender::connection>, error> syslog_tls_
   const auto deadline = std::chrono::steady_clock::now() + config_.io_timeout;
   auto conn = std::make_unique<connection>();
 
-  conn->fd = ::socket(address->storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const bool datagram = config_.transport == syslog_transport::udp;
+  conn->fd = ::socket(address->storage.ss_family,
+                      (datagram ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (conn->fd < 0)
     return std::unexpected(error{errc::connect_failed, "socket: " + errno_text(errno)});
   if (::connect(conn->fd, reinterpret_cast<const sockaddr*>(&address->storage), address->length) !=
@@ -359,6 +364,11 @@ std::expected<std::unique_ptr<syslog_tls_sender::connection>, error> syslog_tls_
           error{errc::connect_failed, "connect to " + peer + ": " + errno_text(socket_error)});
   }
 
+  if (config_.transport != syslog_transport::tls) {
+    // TCP and UDP carry the messages as they are: the connected socket is the link.
+    conn->established = true;
+    return conn;
+  }
   conn->ssl.reset(SSL_new(context_->ctx.get()));
   if (!conn->ssl || SSL_set_fd(conn->ssl.get(), conn->fd) != 1)
     return std::unexpected(error{errc::connect_failed, "TLS session: " + openssl_errors()});
@@ -405,6 +415,22 @@ std::expected<std::unique_ptr<syslog_tls_sender::connection>, error> syslog_tls_
 }
 
 std::expected<void, error> syslog_tls_sender::check_alive(connection& conn) {
+  if (config_.transport == syslog_transport::udp)
+    return {}; // a refused datagram shows up as an error on the next send
+  if (!conn.ssl) {
+    // TCP: a readable socket that reads 0 was closed by the receiver.
+    for (;;) {
+      char discard[512];
+      const auto got = ::recv(conn.fd, discard, sizeof discard, MSG_DONTWAIT);
+      if (got > 0)
+        continue;
+      if (got == 0)
+        return std::unexpected(error{errc::connection_lost, "receiver closed the connection"});
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return {};
+      return std::unexpected(error{errc::connection_lost, "connection lost: " + errno_text(errno)});
+    }
+  }
   // The receiver never sends application data, but TLS 1.3 session tickets and a
   // close_notify or reset do arrive; reading them is how a dead link is noticed before
   // a message is written into it.
@@ -433,6 +459,30 @@ std::expected<void, error> syslog_tls_sender::check_alive(connection& conn) {
 std::expected<void, error> syslog_tls_sender::write_frame(connection& conn,
                                                           const std::string& frame) {
   const auto deadline = std::chrono::steady_clock::now() + config_.io_timeout;
+  if (!conn.ssl) {
+    std::size_t written = 0;
+    while (written < frame.size()) {
+      const auto sent =
+          ::send(conn.fd, frame.data() + written, frame.size() - written, MSG_NOSIGNAL);
+      if (sent >= 0) {
+        // A datagram goes whole or not at all.
+        written += config_.transport == syslog_transport::udp ? frame.size()
+                                                              : static_cast<std::size_t>(sent);
+        continue;
+      }
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        return std::unexpected(error{errc::connection_lost, "write: " + errno_text(errno)});
+      switch (wait_for(conn.fd, POLLOUT, wake_fd_, stopping_, deadline)) {
+        case wait_result::ready:
+          break;
+        case wait_result::timeout:
+          return std::unexpected(error{errc::connection_lost, "write: timed out"});
+        case wait_result::stopped:
+          return std::unexpected(error{errc::stopped, "write: sender stopped"});
+      }
+    }
+    return {};
+  }
   for (;;) {
     ERR_clear_error();
     errno = 0;
@@ -503,7 +553,9 @@ void syslog_tls_sender::run() {
         continue;
       }
       // The message stays counted against max_queue (in_flight_) until it is written.
-      frame = frame_octet_counted(queue_.front());
+      // RFC 5426: a datagram holds one message, unframed.
+      frame = config_.transport == syslog_transport::udp ? queue_.front()
+                                                         : frame_octet_counted(queue_.front());
       queue_.pop_front();
       in_flight_ = true;
     }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "cluster/error.hpp"
+#include "core/enum_names.hpp"
 #include "pki/tls_policy.hpp"
 
 #include <atomic>
@@ -12,13 +13,31 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 
 namespace ward::cluster {
 
 /// Where and how a syslog_tls_sender reaches its receiver (SPEC MON-2, RFC 5425).
+/// How messages reach a receiver (SPEC MON-2): TLS (RFC 5425) by default; TCP (RFC 6587
+/// octet counting) and UDP (RFC 5426, one message a datagram) send in clear, for receivers
+/// on a trusted network that speak nothing else.
+enum class syslog_transport : std::uint8_t { tls, tcp, udp };
+
+inline constexpr auto syslog_transport_names =
+    name_table(enum_name{syslog_transport::tls, "tls"}, enum_name{syslog_transport::tcp, "tcp"},
+               enum_name{syslog_transport::udp, "udp"});
+
+constexpr std::string_view to_string(syslog_transport transport) {
+  return name_of(syslog_transport_names, transport);
+}
+constexpr std::optional<syslog_transport> parse_syslog_transport(std::string_view text) {
+  return parse_name(syslog_transport_names, text);
+}
+
 struct syslog_tls_config {
   /// Numeric IPv4 or IPv6 address of the receiver ("192.0.2.1", "::1", "[::1]").
   std::string address;
@@ -44,6 +63,9 @@ struct syslog_tls_config {
   /// Called on the sender's thread for every failed connect, handshake, verification or
   /// write, with the receiver as "ip:port" and the cause (SPEC TLS-3); must not block.
   std::function<void(const std::string& receiver, const std::string& cause)> on_failure;
+  /// TLS unless the receiver speaks only TCP or UDP; trusted_ca_pem, expected_name and the
+  /// client identity apply to TLS alone.
+  syslog_transport transport = syslog_transport::tls;
 };
 
 /// A snapshot of a sender's counters and link state.
@@ -60,7 +82,8 @@ struct syslog_sender_stats {
   std::string last_error;
 };
 
-/// Sends RFC 5424 messages to one receiver over TLS with octet-counted framing.
+/// Sends RFC 5424 messages to one receiver: over TLS with octet-counted framing, or, when
+/// configured, over TCP (octet counting) or UDP (a datagram each).
 ///
 /// A background thread owns the connection: it connects, verifies the receiver against
 /// the configured CA and name, writes queued messages in order, and reconnects with

@@ -297,6 +297,12 @@ std::vector<setting> cluster_settings() {
 }
 
 /// The external syslog receiver (SPEC MON-2).
+reason check_syslog_transport(std::string_view value) {
+  if (value != "tls" && value != "tcp" && value != "udp")
+    return "must be tls, tcp or udp, got '" + std::string(value) + "'";
+  return std::nullopt;
+}
+
 std::vector<setting> syslog_settings() {
   return {
       {{"syslog.address", "WARD_SYSLOG_ADDRESS", "",
@@ -310,6 +316,15 @@ std::vector<setting> syslog_settings() {
       {{"syslog.server_name", "WARD_SYSLOG_SERVER_NAME", "",
         "Name the receiver's certificate must carry; empty = its address."},
        text_setter(&node_config::syslog_server_name, 255)},
+      {{"syslog.transport", "WARD_SYSLOG_TRANSPORT", "tls",
+        "tls (RFC 5425) | tcp (RFC 6587) | udp (RFC 5426): tcp and udp send in clear, for "
+        "receivers on a trusted network that speak nothing else."},
+       [](std::string_view value, node_config& config) -> reason {
+         if (auto bad = check_syslog_transport(value))
+           return bad;
+         config.syslog_transport = value;
+         return std::nullopt;
+       }},
   };
 }
 
@@ -448,6 +463,7 @@ const std::vector<setting>& settings() {
 }
 
 const std::string lines_key = "lines";
+const std::string syslog_receivers_key = "syslog_receivers";
 
 /// Flattens the YAML mapping into dotted scalar keys, refusing anything the settings
 /// table does not know.
@@ -462,7 +478,7 @@ std::expected<std::map<std::string, std::string>, config_error> flatten(const YA
     sections.insert(std::string(entry.doc.key.substr(0, entry.doc.key.find('.'))));
   for (const auto& section : root) {
     auto section_name = section.first.as<std::string>();
-    if (section_name == lines_key)
+    if (section_name == lines_key || section_name == syslog_receivers_key)
       continue;
     if (!sections.contains(section_name))
       return std::unexpected(config_error{section_name, "unknown section"});
@@ -531,6 +547,59 @@ std::expected<std::vector<line_peer>, config_error> parse_lines(const YAML::Node
   return peers;
 }
 
+std::expected<std::vector<syslog_receiver>, config_error>
+parse_syslog_receivers(const YAML::Node& root) {
+  std::vector<syslog_receiver> receivers;
+  if (!root.IsMap() || !root[syslog_receivers_key] || root[syslog_receivers_key].IsNull())
+    return receivers;
+  const auto& list = root[syslog_receivers_key];
+  if (!list.IsSequence())
+    return std::unexpected(
+        config_error{syslog_receivers_key,
+                     "must be a list of {address, port, transport, ca_file, server_name}"});
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    auto prefix = syslog_receivers_key + "[" + std::to_string(i) + "]";
+    const auto& item = list[i];
+    if (!item.IsMap())
+      return std::unexpected(config_error{prefix, "must be a mapping with address and port"});
+    syslog_receiver receiver;
+    for (const auto& field : item) {
+      auto name = field.first.as<std::string>();
+      auto key = prefix + "." + name;
+      if (!field.second.IsScalar())
+        return std::unexpected(config_error{key, "must be a single value"});
+      const auto& value = field.second.Scalar();
+      if (name == "address") {
+        if (!is_ip_literal(value))
+          return std::unexpected(config_error{key, "must be a numeric IP address"});
+        receiver.address = value;
+      } else if (name == "port") {
+        auto port = parse_port(value, false);
+        if (!port)
+          return std::unexpected(config_error{key, port.error()});
+        receiver.port = *port;
+      } else if (name == "transport") {
+        if (auto bad = check_syslog_transport(value))
+          return std::unexpected(config_error{key, *bad});
+        receiver.transport = value;
+      } else if (name == "ca_file") {
+        receiver.ca_file = value;
+      } else if (name == "server_name") {
+        receiver.server_name = value;
+      } else {
+        return std::unexpected(config_error{key, "unknown key"});
+      }
+    }
+    if (receiver.address.empty())
+      return std::unexpected(config_error{prefix + ".address", "is required"});
+    if (receiver.transport == "tls" && receiver.ca_file.empty())
+      return std::unexpected(config_error{
+          prefix + ".ca_file", "is required for a TLS receiver: the receiver must be verified"});
+    receivers.push_back(std::move(receiver));
+  }
+  return receivers;
+}
+
 std::optional<config_error> check_ports_distinct(const node_config& config) {
   std::map<std::uint16_t, std::string> used;
   std::vector<std::pair<std::uint16_t, std::string>> ports = {
@@ -570,6 +639,15 @@ environment process_environment() {
   return env;
 }
 
+std::vector<syslog_receiver> syslog_receivers_of(const node_config& config) {
+  std::vector<syslog_receiver> all;
+  if (!config.syslog_address.empty())
+    all.push_back({config.syslog_address, config.syslog_port, config.syslog_transport,
+                   config.syslog_ca_file, config.syslog_server_name});
+  all.insert(all.end(), config.syslog_receivers.begin(), config.syslog_receivers.end());
+  return all;
+}
+
 const std::vector<setting_doc>& documented_settings() {
   static const std::vector<setting_doc> docs = [] {
     std::vector<setting_doc> out;
@@ -578,6 +656,10 @@ const std::vector<setting_doc>& documented_settings() {
     out.push_back({"lines", "", "[]",
                    "Lines to line servers: list of {name, address, port}. Required for "
                    "expansion and appserver roles.",
+                   false});
+    out.push_back({"syslog_receivers", "", "[]",
+                   "Further syslog receivers: list of {address, port, transport (tls | tcp | "
+                   "udp), ca_file (required for tls), server_name}; each gets every event.",
                    false});
     return out;
   }();
@@ -598,6 +680,7 @@ std::expected<node_config, config_error> parse_config(std::string_view yaml_text
 
   std::map<std::string, std::string> values;
   std::vector<line_peer> lines;
+  std::vector<syslog_receiver> receivers;
   try {
     auto flat = flatten(root);
     if (!flat)
@@ -607,6 +690,10 @@ std::expected<node_config, config_error> parse_config(std::string_view yaml_text
     if (!parsed_lines)
       return std::unexpected(parsed_lines.error());
     lines = std::move(*parsed_lines);
+    auto parsed_receivers = parse_syslog_receivers(root);
+    if (!parsed_receivers)
+      return std::unexpected(parsed_receivers.error());
+    receivers = std::move(*parsed_receivers);
   } catch (const YAML::Exception& e) {
     return std::unexpected(config_error{"<file>", "has an unexpected structure: " + e.msg});
   }
@@ -640,9 +727,14 @@ std::expected<node_config, config_error> parse_config(std::string_view yaml_text
     config.line_password_file = (base_dir / config.line_password_file).lexically_normal();
   if (!config.syslog_ca_file.empty() && config.syslog_ca_file.is_relative())
     config.syslog_ca_file = (base_dir / config.syslog_ca_file).lexically_normal();
-  if (!config.syslog_address.empty() && config.syslog_ca_file.empty())
+  if (!config.syslog_address.empty() && config.syslog_transport == "tls" &&
+      config.syslog_ca_file.empty())
     return std::unexpected(config_error{
         "syslog.ca_file", "is required with syslog.address: the receiver must be verified"});
+  for (auto& receiver : receivers)
+    if (!receiver.ca_file.empty() && receiver.ca_file.is_relative())
+      receiver.ca_file = (base_dir / receiver.ca_file).lexically_normal();
+  config.syslog_receivers = std::move(receivers);
   if (auto clash = check_ports_distinct(config))
     return std::unexpected(*clash);
   if (!is_line_server(config.role) && config.lines.empty())

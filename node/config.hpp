@@ -32,6 +32,19 @@ struct line_peer {
   std::uint16_t port = 0;
 };
 
+/// An external syslog receiver (SPEC MON-2).
+struct syslog_receiver {
+  /// Numeric IPv4 or IPv6 address.
+  std::string address;
+  std::uint16_t port = 6514;
+  /// "tls" (RFC 5425), "tcp" (RFC 6587 octet counting) or "udp" (RFC 5426).
+  std::string transport = "tls";
+  /// TLS only: the CA that issued the receiver's certificate, and the name it must carry
+  /// (empty = the address).
+  std::filesystem::path ca_file;
+  std::string server_name;
+};
+
 /// A validated node configuration. Every field has passed its key's checks.
 struct node_config {
   std::string name;
@@ -103,6 +116,9 @@ struct node_config {
   std::uint16_t syslog_port = 6514;
   std::filesystem::path syslog_ca_file;
   std::string syslog_server_name;
+  std::string syslog_transport = "tls";
+  /// Further receivers (the `syslog_receivers` list); every receiver gets every event.
+  std::vector<syslog_receiver> syslog_receivers;
   log_level log = log_level::info;
 };
 
@@ -127,6 +143,10 @@ struct setting_doc {
   std::string_view meaning;
   bool required = false;
 };
+
+/// Every receiver: the one of the syslog.* keys (when syslog.address is set) and then the
+/// syslog_receivers list.
+std::vector<syslog_receiver> syslog_receivers_of(const node_config& config);
 
 /// Every scalar setting with its environment variable, default and meaning (SPEC DEP-3).
 const std::vector<setting_doc>& documented_settings();

@@ -349,19 +349,24 @@ start_result<> prepare_cluster(running_node& node) {
   node.cluster_store = std::move(*cluster_store);
   if (config.role == node_role::primary)
     node.forwarded_events = std::make_shared<cluster::event_store>(node.cluster_store);
-  if (!config.syslog_address.empty()) {
-    std::ifstream ca_in(config.syslog_ca_file);
-    std::ostringstream ca_text;
-    ca_text << ca_in.rdbuf();
+  for (const auto& receiver : syslog_receivers_of(config)) {
     cluster::syslog_tls_config syslog_config;
-    syslog_config.address = config.syslog_address;
-    syslog_config.port = config.syslog_port;
-    syslog_config.trusted_ca_pem = ca_text.str();
-    syslog_config.expected_name = config.syslog_server_name;
+    syslog_config.address = receiver.address;
+    syslog_config.port = receiver.port;
+    syslog_config.transport = cluster::parse_syslog_transport(receiver.transport)
+                                  .value_or(cluster::syslog_transport::tls);
+    if (syslog_config.transport == cluster::syslog_transport::tls) {
+      std::ifstream ca_in(receiver.ca_file);
+      std::ostringstream ca_text;
+      ca_text << ca_in.rdbuf();
+      syslog_config.trusted_ca_pem = ca_text.str();
+      syslog_config.expected_name = receiver.server_name;
+    }
     if (auto checked = cluster::syslog_tls_sender::check_config(syslog_config); !checked)
-      return failure("syslog", checked.error().detail);
+      return failure("syslog", join_host_port(receiver.address, receiver.port) + ": " +
+                                   checked.error().detail);
     // Started with the cluster, once the security actor can hear of its failures.
-    node.syslog_config = std::move(syslog_config);
+    node.syslog_configs.push_back(std::move(syslog_config));
   }
   if (auto held = node.security_store->get(actors::settings_version_record); held && *held)
     node.settings_version = std::strtoull((*held)->c_str(), nullptr, 10);
@@ -406,20 +411,22 @@ void spawn_cluster(running_node& node) {
   cluster_options.view = node.cluster_view;
   cluster_options.time = &node.wall_clock;
   cluster_options.random = node.random;
-  if (node.syslog_config) {
-    node.syslog_config->on_failure = [security_actor = node.security_actor](
-                                         const std::string& receiver, const std::string& cause) {
+  for (auto& syslog_config : node.syslog_configs) {
+    syslog_config.on_failure = [security_actor = node.security_actor](const std::string& receiver,
+                                                                      const std::string& cause) {
       logger("syslog")->warn("event=syslog_send_failed receiver={} cause={}", receiver,
                              log_value(cause));
       caf::anon_send(security_actor, actors::tls_failure_report{"syslog", receiver, cause});
     };
-    node.syslog_sender = std::make_shared<cluster::syslog_tls_sender>(*node.syslog_config);
+    node.syslog_senders.push_back(std::make_shared<cluster::syslog_tls_sender>(syslog_config));
   }
-  if (node.syslog_sender)
-    cluster_options.event_sink = [syslog_sender = node.syslog_sender, hostname = config.hostname](
+  if (!node.syslog_senders.empty())
+    cluster_options.event_sink = [senders = node.syslog_senders, hostname = config.hostname](
                                      const std::string& node_name,
                                      const security::audit_record& record) {
-      syslog_sender->enqueue(cluster::format_rfc5424(syslog_event_of(hostname, node_name, record)));
+      auto message = cluster::format_rfc5424(syslog_event_of(hostname, node_name, record));
+      for (const auto& sender : senders)
+        sender->enqueue(message);
     };
   node.in_process = std::make_shared<in_process_holder>();
   node.proxy_key = random_hex_key(node.random);
@@ -650,11 +657,11 @@ start_result<> start_listeners(running_node& node) {
 start_result<> apply_security_levels(running_node& node) {
   node.listeners->follow_with(
       [line_holder = node.line_holder, line_level = node.line_level, sip_server = node.sip_server,
-       syslog_sender = node.syslog_sender,
+       syslog_senders = node.syslog_senders,
        &time = node.wall_clock](const security::security_settings& settings,
                                 const actors::pki_state& pki) -> std::expected<void, std::string> {
-        if (syslog_sender)
-          syslog_sender->set_minimum_tls(settings.certificates.minimum_tls);
+        for (const auto& sender : syslog_senders)
+          sender->set_minimum_tls(settings.certificates.minimum_tls);
         if (sip_server) {
           auto tls = sip_tls(settings, pki, time);
           if (!tls)
@@ -738,7 +745,7 @@ int stop_node(running_node& node) {
   node.server.reset();
   node.exposer.reset();
   node.actor_system.reset();
-  node.syslog_sender.reset();
+  node.syslog_senders.clear();
   int exit_code = 0;
   for (auto* sealed : {node.security_store.get(), node.config_store.get()})
     if (auto flushed = sealed->flush(); !flushed) {

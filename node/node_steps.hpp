@@ -100,8 +100,9 @@ struct running_node {
   cluster::line_security line_security{};
   std::shared_ptr<storage::kv_store> cluster_store;
   std::shared_ptr<cluster::event_store> forwarded_events;
-  std::optional<cluster::syslog_tls_config> syslog_config;
-  std::shared_ptr<cluster::syslog_tls_sender> syslog_sender;
+  /// One sender per syslog receiver (SPEC MON-2), each with its own queue and connection.
+  std::vector<cluster::syslog_tls_config> syslog_configs;
+  std::vector<std::shared_ptr<cluster::syslog_tls_sender>> syslog_senders;
   std::uint64_t settings_version = 0;
   /// The registrar reads the telephony directory from a feed the security actor refreshes.
   std::shared_ptr<directory_feed> directory_copies;

@@ -304,6 +304,21 @@ WARD_TEST_PIDS+=("$!")
 touch "$work/syslog-received"
 sed -i -e "s|^  port: $rogue_syslog_port$|  port: $tls12_port|" \
   -e "s|^  ca_file: $work/root-ca.pem$|  ca_file: $work/syslog-ca.pem|" "$WARD_TEST_DIR/primary/node.yaml"
+# MON-2 a second receiver, over UDP (RFC 5426), gets every event too.
+udp_syslog_port=$(free_udp_port)
+python3 -c '
+import socket, sys
+receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+receiver.bind(("127.0.0.1", int(sys.argv[1])))
+while True:
+    data, _ = receiver.recvfrom(65536)
+    with open(sys.argv[2], "ab") as f:
+        f.write(data + b"\n")
+' "$udp_syslog_port" "$work/syslog-udp-received" </dev/null >/dev/null 2>&1 &
+WARD_TEST_PIDS+=("$!")
+touch "$work/syslog-udp-received"
+printf 'syslog_receivers:\n  - {address: 127.0.0.1, port: %s, transport: udp}\n' "$udp_syslog_port" \
+  >>"$WARD_TEST_DIR/primary/node.yaml"
 stop_node primary
 start_node primary || exit 1
 ctl login -u Administrator <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
@@ -311,6 +326,10 @@ received() { grep -q "primary.ward.test ward " "$work/syslog-received"; }
 wait_for 10 received \
   && pass "TLS-1 with the minimum at 1.2 the syslog sender delivers to a TLS 1.2 receiver" \
   || fail "TLS-1 with the minimum at 1.2 the syslog sender delivers to a TLS 1.2 receiver: $(head -c 300 "$work/syslog-received")"
+udp_received() { grep -q "^<[0-9]*>1 .* primary.ward.test ward " "$work/syslog-udp-received"; }
+wait_for 10 udp_received \
+  && pass "MON-2 a second receiver over UDP gets the events too, one unframed message a datagram" \
+  || fail "MON-2 a second receiver over UDP gets the events: $(head -c 300 "$work/syslog-udp-received")"
 newest_alarm=$(ctl --json alarms list | sed -n 's/.*"sequence": "\{0,1\}\([0-9]*\).*/\1/p' | tail -1)
 expect_code 0 "TLS-1 minimum TLS version set to 1.3 with the syslog sender connected" \
   ctl pki tls set --min-version 1.3

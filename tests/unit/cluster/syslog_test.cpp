@@ -20,14 +20,17 @@
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
+#include <vector>
 
 using namespace std::chrono_literals;
 using ward::cluster::format_rfc5424;
 using ward::cluster::frame_octet_counted;
+using ward::cluster::parse_syslog_transport;
 using ward::cluster::syslog_event;
 using ward::cluster::syslog_severity;
 using ward::cluster::syslog_tls_config;
 using ward::cluster::syslog_tls_sender;
+using ward::cluster::syslog_transport;
 
 namespace {
 
@@ -527,4 +530,87 @@ TEST_CASE("MON-2 the destructor returns promptly while a handshake hangs") {
   sender.reset();
   CHECK(std::chrono::steady_clock::now() - start < 1s);
   ::close(fd);
+}
+
+TEST_CASE("MON-2 over TCP the messages arrive octet-counted, with no certificate involved") {
+  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(::listen(listener, 4) == 0);
+  socklen_t length = sizeof address;
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  syslog_tls_config config;
+  config.address = "127.0.0.1";
+  config.port = ntohs(address.sin_port);
+  config.transport = syslog_transport::tcp;
+  CHECK(syslog_tls_sender::check_config(config).has_value());
+  syslog_tls_sender sender(config);
+  const std::string line = format_rfc5424(sample_event());
+  REQUIRE(sender.enqueue(line));
+  REQUIRE(sender.enqueue(line));
+  int connection = ::accept(listener, nullptr, nullptr);
+  REQUIRE(connection >= 0);
+  const std::string expected = frame_octet_counted(line) + frame_octet_counted(line);
+  std::string received;
+  timeval timeout{2, 0};
+  ::setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  char buffer[4096];
+  while (received.size() < expected.size()) {
+    auto got = ::recv(connection, buffer, sizeof buffer, 0);
+    if (got <= 0)
+      break;
+    received.append(buffer, static_cast<std::size_t>(got));
+  }
+  CHECK(received == expected);
+  REQUIRE(eventually([&] { return sender.stats().sent == 2; }));
+  ::close(connection);
+  ::close(listener);
+}
+
+TEST_CASE("MON-2 over UDP each message is one datagram, unframed") {
+  int receiver = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  REQUIRE(receiver >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(receiver, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  socklen_t length = sizeof address;
+  REQUIRE(::getsockname(receiver, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  timeval timeout{2, 0};
+  ::setsockopt(receiver, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  syslog_tls_config config;
+  config.address = "127.0.0.1";
+  config.port = ntohs(address.sin_port);
+  config.transport = syslog_transport::udp;
+  syslog_tls_sender sender(config);
+  std::vector<std::string> lines;
+  for (const char* text : {"first", "second"}) {
+    auto event = sample_event();
+    event.message = text;
+    lines.push_back(format_rfc5424(event));
+    REQUIRE(sender.enqueue(lines.back()));
+  }
+  char buffer[4096];
+  for (const auto& line : lines) {
+    auto got = ::recv(receiver, buffer, sizeof buffer, 0);
+    REQUIRE(got > 0);
+    CHECK(std::string(buffer, static_cast<std::size_t>(got)) == line);
+  }
+  ::close(receiver);
+}
+
+TEST_CASE("MON-2 a TLS receiver needs a CA; TCP and UDP receivers do not") {
+  syslog_tls_config config;
+  config.address = "127.0.0.1";
+  config.port = 6514;
+  CHECK_FALSE(syslog_tls_sender::check_config(config).has_value());
+  for (auto transport : {syslog_transport::tcp, syslog_transport::udp}) {
+    config.transport = transport;
+    CHECK(syslog_tls_sender::check_config(config).has_value());
+  }
+  CHECK(parse_syslog_transport("udp") == syslog_transport::udp);
+  CHECK_FALSE(parse_syslog_transport("sctp").has_value());
 }

@@ -186,3 +186,32 @@ TEST_CASE("SIP-1 TOP-4 sip.transports opens each transport by setting, none on a
   CHECK(refused_key("node: {name: a, role: primary, data_dir: d}", {{"WARD_SIP_TRANSPORTS", ""}}) ==
         "sip.transports");
 }
+
+TEST_CASE("MON-2 syslog receivers: the syslog keys' one, then the list, each with its transport") {
+  auto config = parse(R"(
+node: {name: a, role: primary, data_dir: d}
+syslog: {address: 192.0.2.1, ca_file: ca.pem, server_name: log.example.test}
+syslog_receivers:
+  - {address: 192.0.2.2, port: 514, transport: udp}
+  - {address: "2001:db8::3", port: 6514, transport: tls, ca_file: /etc/ward/other-ca.pem}
+)");
+  REQUIRE(config.has_value());
+  auto receivers = ward::node::syslog_receivers_of(*config);
+  REQUIRE(receivers.size() == 3);
+  CHECK(receivers[0].transport == "tls");
+  CHECK(receivers[0].ca_file == std::filesystem::path("/etc/ward/ca.pem"));
+  CHECK(receivers[1].address == "192.0.2.2");
+  CHECK(receivers[1].transport == "udp");
+  CHECK(receivers[2].ca_file == std::filesystem::path("/etc/ward/other-ca.pem"));
+  CHECK(refused_key("node: {name: a, role: primary, data_dir: d}\n"
+                    "syslog_receivers: [{address: 192.0.2.2, transport: sctp}]") ==
+        "syslog_receivers[0].transport");
+  CHECK(refused_key("node: {name: a, role: primary, data_dir: d}\n"
+                    "syslog_receivers: [{address: 192.0.2.2}]") == "syslog_receivers[0].ca_file");
+  CHECK(refused_key("node: {name: a, role: primary, data_dir: d}\n"
+                    "syslog_receivers: [{address: log.example.test, transport: udp}]") ==
+        "syslog_receivers[0].address");
+  CHECK(parse("node: {name: a, role: primary, data_dir: d}\n"
+              "syslog: {address: 192.0.2.1, transport: udp}")
+            .has_value());
+}
