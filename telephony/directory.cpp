@@ -273,6 +273,21 @@ digest_secrets make_digest_secrets(std::string_view username, std::string_view r
   return {hex_digest(EVP_md5(), input), hex_digest(EVP_sha256(), input)};
 }
 
+std::expected<void, security::error> hash_user_secrets(telephony_user_fields& fields,
+                                                       security::argon2_cost cost) {
+  for (auto [secret, hash] : {std::pair{&fields.password, &fields.password_hash},
+                              std::pair{&fields.login_code, &fields.login_code_hash},
+                              std::pair{&fields.voicemail_code, &fields.voicemail_code_hash}}) {
+    if (!*secret || (*secret)->empty())
+      continue;
+    auto hashed = security::hash_secret(**secret, cost);
+    if (!hashed)
+      return std::unexpected(hashed.error());
+    *hash = std::move(*hashed);
+  }
+  return {};
+}
+
 security::security_result<std::string> telephony_directory::hash(std::string_view secret) const {
   auto hashed = security::hash_secret(secret, cost_);
   if (!hashed)
@@ -312,7 +327,9 @@ telephony_directory::apply(telephony_user& user, const telephony_user_fields& fi
     } else if (fields.password->size() > rules.max_length) {
       return std::unexpected(invalid("password", "must be at most 31 characters"));
     }
-    auto hashed = hash(*fields.password);
+    auto hashed = fields.password_hash
+                      ? security::security_result<std::string>(*fields.password_hash)
+                      : hash(*fields.password);
     if (!hashed)
       return std::unexpected(hashed.error());
     user.password_hash = fields.password->empty() ? std::string{} : *hashed;
@@ -325,7 +342,9 @@ telephony_directory::apply(telephony_user& user, const telephony_user_fields& fi
       user.login_code_hash.clear();
       user.login_code_digest = {};
     } else {
-      auto hashed = hash(*fields.login_code);
+      auto hashed = fields.login_code_hash
+                        ? security::security_result<std::string>(*fields.login_code_hash)
+                        : hash(*fields.login_code);
       if (!hashed)
         return std::unexpected(hashed.error());
       user.login_code_hash = *hashed;
@@ -339,7 +358,9 @@ telephony_directory::apply(telephony_user& user, const telephony_user_fields& fi
     if (fields.voicemail_code->empty()) {
       user.voicemail_code_hash.clear();
     } else {
-      auto hashed = hash(*fields.voicemail_code);
+      auto hashed = fields.voicemail_code_hash
+                        ? security::security_result<std::string>(*fields.voicemail_code_hash)
+                        : hash(*fields.voicemail_code);
       if (!hashed)
         return std::unexpected(hashed.error());
       user.voicemail_code_hash = *hashed;

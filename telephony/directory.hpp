@@ -167,7 +167,18 @@ struct telephony_user_fields {
   std::optional<std::string> password;
   std::optional<std::string> login_code;
   std::optional<std::string> voicemail_code;
+  /// Argon2id hashes of the secrets above, made beforehand (see hash_user_secrets) so that
+  /// a bulk import does not hash on the thread that owns the directory. Each is used only
+  /// beside its secret, which is still checked against the policy.
+  std::optional<std::string> password_hash;
+  std::optional<std::string> login_code_hash;
+  std::optional<std::string> voicemail_code_hash;
 };
+
+/// Fills the *_hash fields of `fields` for the secrets it holds, at `cost`; an error when
+/// hashing fails.
+std::expected<void, security::error> hash_user_secrets(telephony_user_fields& fields,
+                                                       security::argon2_cost cost);
 
 struct extension_fields {
   std::optional<std::string> phone_password;

@@ -76,6 +76,9 @@ struct admin_api_context {
   std::string proxy_key;
   /// The node's SIP service (registrar bindings, guard blacklists); null = no SIP.
   std::shared_ptr<sip_service> sip;
+  /// The Argon2id cost the directory hashes secrets at (node/stored_state), for secrets a
+  /// bulk import hashes before its transaction.
+  security::argon2_cost hashing_cost = security::production_argon2_cost;
 };
 
 /// Metadata the proxy executor puts on a proxied call: the user the primary authenticated

@@ -167,3 +167,28 @@ TEST_CASE("SEC-11 an export reads back as the same records, without secrets") {
     CHECK(encode_directory(reimported) == encode_directory(directory.data()));
   }
 }
+
+TEST_CASE("SEC-11 secrets hashed before the import are stored as made and still checked") {
+  auto directory = empty_directory();
+  auto settings = policy();
+  auto rows = parse_directory_file("kind,name,extension,password,login_code\n"
+                                   "user,bob,203,Quiet-Fern-Road-31,739164\n"
+                                   "user,eve,204,password,\n",
+                                   directory_format::csv);
+  REQUIRE(rows.has_value());
+  for (auto& row : *rows)
+    REQUIRE(hash_user_secrets(row.user, security::test_argon2_cost).has_value());
+  REQUIRE((*rows)[0].user.password_hash.has_value());
+  REQUIRE((*rows)[0].user.login_code_hash.has_value());
+  CHECK_FALSE((*rows)[0].user.voicemail_code_hash.has_value());
+  // The policy still judges the secret itself: a weak password is refused though hashed.
+  auto refused = import_directory_rows(directory, *rows, settings);
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().front().line == 3);
+  rows->pop_back();
+  REQUIRE(import_directory_rows(directory, *rows, settings).has_value());
+  const auto& bob = directory.data().users.at("bob");
+  CHECK(bob.password_hash == *(*rows)[0].user.password_hash);
+  CHECK(security::verify_secret(bob.password_hash, "Quiet-Fern-Road-31"));
+  CHECK(security::verify_secret(bob.login_code_hash, "739164"));
+}
