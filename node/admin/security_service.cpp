@@ -385,20 +385,8 @@ public:
     }
     filter.actor = request->actor();
     filter.after_sequence = request->after_sequence();
-    filter.limit = request->limit() == 0 ? 100 : request->limit();
-    if (filter.limit > security::max_audit_query_limit)
-      return to_status(invalid("limit", "must be at most 10000"));
-    return gw_->read(
-        call, "AuditQuery", security_read,
-        [audit = audit_, filter, reply](security_context&) -> security::security_result<void> {
-          auto records = audit->query(filter);
-          if (!records)
-            return std::unexpected(
-                security_error{security_errc::storage_failure, "audit", records.error().detail});
-          for (const auto& record : *records)
-            fill(reply->add_records(), record);
-          return {};
-        });
+    return read_audit_records(*gw_, call, "AuditQuery", security_read, audit_, filter,
+                              request->limit(), reply);
   }
 
   grpc::Status AuditVerify(grpc::ServerContext* call, const pb::Empty*,
@@ -426,6 +414,27 @@ private:
 };
 
 } // namespace
+
+grpc::Status read_audit_records(const gateway& gw, const grpc::ServerContext* call,
+                                std::string action, const rpc_rule& rule,
+                                std::shared_ptr<security::audit_log> audit,
+                                security::audit_filter filter, std::uint32_t limit,
+                                pb::AuditRecordList* reply) {
+  filter.limit = limit == 0 ? 100 : limit;
+  if (filter.limit > security::max_audit_query_limit)
+    return to_status(invalid("limit", "must be at most 10000"));
+  return gw.read(call, std::move(action), rule,
+                 [audit = std::move(audit), filter,
+                  reply](security_context&) -> security::security_result<void> {
+                   auto records = audit->query(filter);
+                   if (!records)
+                     return std::unexpected(security_error{security_errc::storage_failure, "audit",
+                                                           records.error().detail});
+                   for (const auto& record : *records)
+                     fill(reply->add_records(), record);
+                   return {};
+                 });
+}
 
 std::unique_ptr<grpc::Service>
 make_security_service(std::shared_ptr<gateway> gw, std::shared_ptr<security::audit_log> audit,

@@ -3,6 +3,7 @@
 // The admin gRPC services that go through the gateway, one file each
 // (node/admin/<service>_service.cpp); make_admin_api (gateway.cpp) assembles them.
 
+#include "node/admin/convert.hpp"
 #include "node/admin/gateway.hpp"
 
 #include <grpcpp/impl/service_type.h>
@@ -72,6 +73,15 @@ audited_deletion(std::string_view kind, const std::string& name, SnapshotOf snap
       [name, remove](security_context& c) { return (store_of<Database>(c).*remove)(name); },
       no_answer);
 }
+
+/// Reads the records of `audit` that `filter` selects into `reply`, as `action` under
+/// `rule` (the Security service's AuditQuery, the System Status service's Alarms). A limit
+/// of 0 means 100; more than security::max_audit_query_limit is refused.
+grpc::Status read_audit_records(const gateway& gw, const grpc::ServerContext* call,
+                                std::string action, const rpc_rule& rule,
+                                std::shared_ptr<security::audit_log> audit,
+                                security::audit_filter filter, std::uint32_t limit,
+                                pb::AuditRecordList* reply);
 
 /// Session: login, logout, password changes, telephony user login checks.
 std::unique_ptr<grpc::Service> make_session_service(std::shared_ptr<gateway> gw);

@@ -37,20 +37,8 @@ public:
     security::audit_filter filter;
     filter.kind = security::audit_kind::alarm;
     filter.after_sequence = request->after_sequence();
-    filter.limit = request->limit() == 0 ? 100 : request->limit();
-    if (filter.limit > security::max_audit_query_limit)
-      return to_status(invalid("limit", "must be at most 10000"));
-    return gw_->read(
-        call, "Alarms", status_read,
-        [audit = audit_, filter, reply](security_context&) -> security::security_result<void> {
-          auto records = audit->query(filter);
-          if (!records)
-            return std::unexpected(
-                security_error{security_errc::storage_failure, "audit", records.error().detail});
-          for (const auto& record : *records)
-            fill(reply->add_records(), record);
-          return {};
-        });
+    return read_audit_records(*gw_, call, "Alarms", status_read, audit_, filter, request->limit(),
+                              reply);
   }
 
   grpc::Status Lockouts(grpc::ServerContext* call, const pb::Empty*,
