@@ -89,7 +89,16 @@ observed=0
 while IFS= read -r line; do
   [ -z "$line" ] && continue
   observed=$((observed + 1))
-  out=$(run "${line//127.0.0.1:9744/$metrics}")
+  # The node publishes its calls a few times a second: the step is run again, for up to
+  # 5 s, until it shows what it should (or the last output is judged).
+  command=${line//127.0.0.1:9744/$metrics}
+  shows_call() {
+    out=$(run "$command")
+    grep -Eq '^[0-9]+ +201 +202 +answered +tls +tls +srtp[:A-Z0-9_]* +srtp' <<<"$out" ||
+      { grep -q '^ward_calls_active{media="relayed"} 1' <<<"$out" &&
+        grep -q '^ward_call_legs_active{media="srtp",path="relayed"} 2' <<<"$out"; }
+  }
+  for _ in $(seq 1 25); do shows_call && break; sleep 0.2; done
   case "$line" in
     *" calls"*)
       grep -Eq '^[0-9]+ +201 +202 +answered +tls +tls +srtp[:A-Z0-9_]* +srtp' <<<"$out" \
