@@ -5,6 +5,7 @@
 #include "pki/error.hpp"
 #include "pki/openssl_output.hpp"
 #include "pki/openssl_ptr.hpp"
+#include "pki/sip_domain.hpp"
 
 #include <openssl/x509_vfy.h>
 
@@ -310,9 +311,13 @@ check_result check_received_certificate(const std::vector<certificate>& chain, c
       return fail(check_failure::not_pinned, "certificate is not in the trusted certificate store");
   }
 
-  if (checks_name(level))
-    if (auto mismatch = name_mismatch(leaf, context.expected_name))
+  if (checks_name(level)) {
+    auto mismatch = context.names == name_rule::sip_domain
+                        ? sip_domain_mismatch(leaf, context.expected_name)
+                        : name_mismatch(leaf, context.expected_name);
+    if (mismatch)
       return fail(check_failure::name_mismatch, *mismatch);
+  }
   return {};
 }
 

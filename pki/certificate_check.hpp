@@ -46,6 +46,11 @@ std::string_view to_string(check_failure failure);
 /// What the certificate is being used for, matched against its extended key usage.
 enum class certificate_purpose { tls_server, tls_client };
 
+/// How the *_remote levels read the expected name: as a host name or address (RFC 6125,
+/// SAN DNS/IP, CN without SAN) or as a SIP domain (RFC 5922: `sip:` URI SAN first, no
+/// wildcards).
+enum class name_rule { host, sip_domain };
+
 struct check_context {
   /// The instant the certificates must be valid at.
   time_point now;
@@ -59,6 +64,7 @@ struct check_context {
   std::string expected_name;
   /// Serials revoked by our CA: hex, any case, colons and leading zeros ignored.
   std::vector<std::string> revoked_serials;
+  name_rule names = name_rule::host;
 };
 
 struct check_result {
@@ -78,7 +84,8 @@ struct check_result {
 /// - high: medium + key of at least 2048 bits + not self-signed + not reflected (not one
 ///   of our own certificates) + the exact leaf in the TCS (pinning);
 /// - medium_remote / high_remote: medium / high + `expected_name` matches a SAN DNS or IP
-///   entry (the subject CN only when the certificate has no SAN at all).
+///   entry (the subject CN only when the certificate has no SAN at all); with
+///   name_rule::sip_domain, one of the certificate's SIP domain identities (RFC 5922).
 /// Returns the first failed check in that order.
 check_result check_received_certificate(const std::vector<certificate>& chain, check_level level,
                                         const check_context& context);
