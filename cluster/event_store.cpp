@@ -52,6 +52,18 @@ event_store::store(const std::string& node, const std::vector<security::audit_re
   return up_to;
 }
 
+std::expected<std::vector<std::pair<std::string, std::uint64_t>>, error>
+event_store::sources(std::size_t limit) const {
+  const std::string prefix = cursor_key("");
+  auto found = store_->scan(prefix, {}, limit);
+  if (!found)
+    return std::unexpected(error{errc::storage_failure, found.error().detail});
+  std::vector<std::pair<std::string, std::uint64_t>> named;
+  for (const auto& [key, value] : *found)
+    named.emplace_back(key.substr(prefix.size()), std::strtoull(value.c_str(), nullptr, 10));
+  return named;
+}
+
 std::expected<std::vector<security::audit_record>, error>
 event_store::list(const std::string& node, std::uint64_t after, std::size_t limit) const {
   auto prefix = "event/" + node + "/";

@@ -30,6 +30,11 @@ public:
   /// The highest sequence of `node` stored without gaps; 0 for none.
   std::uint64_t stored_up_to(const std::string& node) const;
 
+  /// Every name events are kept under (nodes, and devices whose syslog the primary
+  /// received) with its stored_up_to, in name order; at most `limit`.
+  std::expected<std::vector<std::pair<std::string, std::uint64_t>>, error>
+  sources(std::size_t limit) const;
+
   /// Up to `limit` records of `node` with a sequence above `after`, oldest first.
   std::expected<std::vector<security::audit_record>, error>
   list(const std::string& node, std::uint64_t after, std::size_t limit) const;

@@ -328,6 +328,35 @@ std::vector<setting> syslog_settings() {
   };
 }
 
+/// A comma-separated list of transport names, each naming one of `flags` at most once;
+/// "none" clears them all. The flags are cleared first.
+reason apply_transport_list(std::string_view value,
+                            std::initializer_list<std::pair<std::string_view, bool*>> flags) {
+  std::string names;
+  for (const auto& [name, flag] : flags) {
+    *flag = false;
+    names += (names.empty() ? "" : ", ") + std::string(name);
+  }
+  if (value == "none")
+    return std::nullopt;
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    auto comma = value.find(',', start);
+    auto item = value.substr(start, comma == std::string_view::npos ? value.npos : comma - start);
+    auto named = std::ranges::find(flags, item, &std::pair<std::string_view, bool*>::first);
+    if (named == flags.end())
+      return "must be auto, none, or " + names + " separated by commas, got '" + std::string(item) +
+             "'";
+    if (*named->second)
+      return "names " + std::string(item) + " twice";
+    *named->second = true;
+    if (comma == std::string_view::npos)
+      break;
+    start = comma + 1;
+  }
+  return std::nullopt;
+}
+
 /// "auto" (by role: all on a telephony node, none on an application server, SPEC TOP-4),
 /// "none", or a comma-separated list of udp, tcp and tls (SPEC SIP-1). Applied after
 /// node.role, so "auto" can follow it.
@@ -337,28 +366,45 @@ reason apply_sip_transports(std::string_view value, node_config& config) {
     config.sip = {telephony, telephony, telephony};
     return std::nullopt;
   }
-  config.sip = {false, false, false};
-  if (value == "none")
+  return apply_transport_list(
+      value, {{"udp", &config.sip.udp}, {"tcp", &config.sip.tcp}, {"tls", &config.sip.tls}});
+}
+
+/// "auto" (TLS on the primary, which hosts the cluster's syslog receiver, SPEC TOP-2;
+/// nothing elsewhere), "none", or a comma-separated list of tls, tcp and udp (SPEC MON-2).
+/// Applied after node.role.
+reason apply_syslog_intake_transports(std::string_view value, node_config& config) {
+  auto& intake = config.syslog_intake;
+  if (value == "auto") {
+    intake = {config.role == node_role::primary, false, false};
     return std::nullopt;
-  std::size_t start = 0;
-  while (start <= value.size()) {
-    auto comma = value.find(',', start);
-    auto item = value.substr(start, comma == std::string_view::npos ? value.npos : comma - start);
-    bool* flag = item == "udp"   ? &config.sip.udp
-                 : item == "tcp" ? &config.sip.tcp
-                 : item == "tls" ? &config.sip.tls
-                                 : nullptr;
-    if (!flag)
-      return "must be auto, none, or udp, tcp and tls separated by commas, got '" +
-             std::string(item) + "'";
-    if (*flag)
-      return "names " + std::string(item) + " twice";
-    *flag = true;
-    if (comma == std::string_view::npos)
-      break;
-    start = comma + 1;
   }
-  return std::nullopt;
+  return apply_transport_list(value,
+                              {{"tls", &intake.tls}, {"tcp", &intake.tcp}, {"udp", &intake.udp}});
+}
+
+/// The primary's receiver of syslog from devices that are not Ward nodes (SPEC TOP-2, MON-2).
+std::vector<setting> syslog_intake_settings() {
+  return {
+      {{"syslog_intake.transports", "WARD_SYSLOG_INTAKE_TRANSPORTS", "auto",
+        "Syslog the node receives from other devices: tls (RFC 5425), tcp (RFC 6587), udp "
+        "(RFC 5426) separated by commas, none, or auto (tls on the primary, none elsewhere). "
+        "tcp and udp arrive in clear: list them only for devices that speak nothing else."},
+       apply_syslog_intake_transports},
+      {{"syslog_intake.tls_port", "WARD_SYSLOG_INTAKE_TLS_PORT", "6514",
+        "TLS port of the syslog receiver; 0 = any free port."},
+       port_setter(&node_config::syslog_intake_tls_port)},
+      {{"syslog_intake.tcp_port", "WARD_SYSLOG_INTAKE_TCP_PORT", "601",
+        "TCP port of the syslog receiver; 0 = any free port."},
+       port_setter(&node_config::syslog_intake_tcp_port)},
+      {{"syslog_intake.udp_port", "WARD_SYSLOG_INTAKE_UDP_PORT", "514",
+        "UDP port of the syslog receiver; 0 = any free port."},
+       port_setter(&node_config::syslog_intake_udp_port)},
+      {{"syslog_intake.messages_per_second", "WARD_SYSLOG_INTAKE_MESSAGES_PER_SECOND", "200",
+        "Messages one sending address may deliver per second (twice that in a burst); more "
+        "are dropped and counted."},
+       number_setter(&node_config::syslog_intake_messages_per_second, 1, 100'000)},
+  };
 }
 
 /// The registrar's transports and ports (SPEC SIP-1), its guard (SIP-4) and digest (SIP-2).
@@ -451,8 +497,9 @@ std::vector<setting> log_settings() {
 const std::vector<setting>& settings() {
   static const std::vector<setting> table = [] {
     std::vector<setting> all;
-    for (auto group : {node_settings, listen_settings, identity_settings, cluster_settings,
-                       syslog_settings, sip_settings, media_settings, log_settings}) {
+    for (auto group :
+         {node_settings, listen_settings, identity_settings, cluster_settings, syslog_settings,
+          syslog_intake_settings, sip_settings, media_settings, log_settings}) {
       auto part = group();
       all.insert(all.end(), std::make_move_iterator(part.begin()),
                  std::make_move_iterator(part.end()));
@@ -612,6 +659,10 @@ std::optional<config_error> check_ports_distinct(const node_config& config) {
       {config.metrics_port, "listen.metrics_port"}};
   if (is_line_server(config.role))
     ports.emplace_back(config.line_port, "listen.line_port");
+  if (config.syslog_intake.tls)
+    ports.emplace_back(config.syslog_intake_tls_port, "syslog_intake.tls_port");
+  if (config.syslog_intake.tcp)
+    ports.emplace_back(config.syslog_intake_tcp_port, "syslog_intake.tcp_port");
   for (const auto& [port, key] : ports) {
     if (port == 0)
       continue;
@@ -737,6 +788,11 @@ std::expected<node_config, config_error> parse_config(std::string_view yaml_text
   config.syslog_receivers = std::move(receivers);
   if (auto clash = check_ports_distinct(config))
     return std::unexpected(*clash);
+  if (config.syslog_intake.any() && config.role != node_role::primary)
+    return std::unexpected(config_error{
+        "syslog_intake.transports",
+        "only the primary receives syslog from devices (it keeps the cluster's events); "
+        "other nodes forward theirs over their lines"});
   if (!is_line_server(config.role) && config.lines.empty())
     return std::unexpected(
         config_error{"lines", "a " + std::string(to_string(config.role)) +

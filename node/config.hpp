@@ -25,6 +25,15 @@ struct sip_transports {
   bool any() const { return udp || tcp || tls; }
 };
 
+/// Which syslog transports the node receives on from devices that are not Ward nodes
+/// (SPEC TOP-2, MON-2): TLS on the primary by default, nothing elsewhere.
+struct syslog_intake_transports {
+  bool tls = false;
+  bool tcp = false;
+  bool udp = false;
+  bool any() const { return tls || tcp || udp; }
+};
+
 /// A line this node opens to a line server (primary or secondary).
 struct line_peer {
   std::string name;
@@ -120,6 +129,12 @@ struct node_config {
   /// Further receivers (the `syslog_receivers` list); every receiver gets every event.
   std::vector<syslog_receiver> syslog_receivers;
   log_level log = log_level::info;
+  /// The syslog receiver (SPEC TOP-2, MON-2); ports 0 = any free port.
+  syslog_intake_transports syslog_intake = {};
+  std::uint16_t syslog_intake_tls_port = 6514;
+  std::uint16_t syslog_intake_tcp_port = 601;
+  std::uint16_t syslog_intake_udp_port = 514;
+  std::uint32_t syslog_intake_messages_per_second = 200;
 };
 
 /// Why a configuration was refused: the key at fault and what is wrong with it.

@@ -33,6 +33,21 @@ gauges(std::string name, std::string help,
   return family;
 }
 
+/// One counter family with a series per label set.
+prometheus::MetricFamily counters(
+    std::string name, std::string help,
+    std::vector<std::pair<std::vector<prometheus::ClientMetric::Label>, std::uint64_t>> series) {
+  prometheus::MetricFamily family{
+      std::move(name), std::move(help), prometheus::MetricType::Counter, {}};
+  for (auto& [labels, value] : series) {
+    prometheus::ClientMetric metric;
+    metric.label = std::move(labels);
+    metric.counter.value = static_cast<double>(value);
+    family.metric.push_back(std::move(metric));
+  }
+  return family;
+}
+
 } // namespace
 
 node_metrics::node_metrics(std::string node_name, node_role role, std::string version,
@@ -65,30 +80,16 @@ security_metrics::security_metrics(std::shared_ptr<const security::security_coun
     : counters_(std::move(counters)) {}
 
 std::vector<prometheus::MetricFamily> security_metrics::Collect() const {
-  auto counter =
-      [](std::string name, std::string help,
-         std::vector<std::pair<std::vector<prometheus::ClientMetric::Label>, std::uint64_t>>
-             series) {
-        prometheus::MetricFamily family{
-            std::move(name), std::move(help), prometheus::MetricType::Counter, {}};
-        for (auto& [labels, value] : series) {
-          prometheus::ClientMetric metric;
-          metric.label = std::move(labels);
-          metric.counter.value = static_cast<double>(value);
-          family.metric.push_back(std::move(metric));
-        }
-        return family;
-      };
   std::vector<prometheus::MetricFamily> families;
-  families.push_back(counter("ward_admin_logins_total",
-                             "Administrative logins since the node started, by outcome.",
-                             {{{{"outcome", "success"}}, counters_->logins_succeeded()},
-                              {{{"outcome", "failure"}}, counters_->logins_failed()}}));
-  families.push_back(counter("ward_account_lockouts_total",
-                             "Service and telephony user accounts locked since the node started.",
-                             {{{}, counters_->lockouts()}}));
-  families.push_back(counter("ward_alarms_total", "Alarms raised since the node started.",
-                             {{{}, counters_->alarms()}}));
+  families.push_back(counters("ward_admin_logins_total",
+                              "Administrative logins since the node started, by outcome.",
+                              {{{{"outcome", "success"}}, counters_->logins_succeeded()},
+                               {{{"outcome", "failure"}}, counters_->logins_failed()}}));
+  families.push_back(counters("ward_account_lockouts_total",
+                              "Service and telephony user accounts locked since the node started.",
+                              {{{}, counters_->lockouts()}}));
+  families.push_back(counters("ward_alarms_total", "Alarms raised since the node started.",
+                              {{{}, counters_->alarms()}}));
   return families;
 }
 
@@ -228,6 +229,29 @@ std::vector<prometheus::MetricFamily> cluster_metrics::Collect() const {
   for (auto* f : {&line_up, &lag, &latency, &events})
     if (!f->metric.empty())
       families.push_back(std::move(*f));
+  return families;
+}
+
+syslog_intake_metrics::syslog_intake_metrics(std::shared_ptr<const syslog_listener> receiver)
+    : receiver_(std::move(receiver)) {}
+
+std::vector<prometheus::MetricFamily> syslog_intake_metrics::Collect() const {
+  const auto counts = receiver_->counts();
+  std::vector<prometheus::MetricFamily> families;
+  families.push_back(counters("ward_syslog_received_total",
+                              "Syslog messages received from devices and stored, by transport.",
+                              {{{{"transport", "tls"}}, counts.received_tls},
+                               {{{"transport", "tcp"}}, counts.received_tcp},
+                               {{{"transport", "udp"}}, counts.received_udp}}));
+  families.push_back(counters("ward_syslog_dropped_total",
+                              "Syslog messages from devices not stored, by reason.",
+                              {{{{"reason", "malformed"}}, counts.malformed},
+                               {{{"reason", "rate_limited"}}, counts.rate_limited},
+                               {{{"reason", "queue_full"}}, counts.queue_full},
+                               {{{"reason", "storage_failed"}}, counts.storage_failed}}));
+  families.push_back(counters("ward_syslog_refused_connections_total",
+                              "Syslog stream connections closed on accept: no free slot.",
+                              {{{}, counts.refused_connections}}));
   return families;
 }
 

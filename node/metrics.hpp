@@ -4,6 +4,7 @@
 #include "core/clock.hpp"
 #include "core/node_role.hpp"
 #include "node/sip_service.hpp"
+#include "node/syslog_listener.hpp"
 #include "pki/certificate.hpp"
 #include "pki/current_certificate.hpp"
 #include "security/security_counters.hpp"
@@ -68,6 +69,17 @@ public:
 
 private:
   std::shared_ptr<const sip_service> sip_;
+};
+
+/// The syslog receiver's counters (SPEC MON-2, MON-4): messages received per transport and
+/// dropped per reason.
+class syslog_intake_metrics final : public prometheus::Collectable {
+public:
+  explicit syslog_intake_metrics(std::shared_ptr<const syslog_listener> receiver);
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+private:
+  std::shared_ptr<const syslog_listener> receiver_;
 };
 
 } // namespace ward::node

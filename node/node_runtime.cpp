@@ -56,8 +56,8 @@ start_result<> start_node(running_node& node) {
     return prepared;
   spawn_security(node, std::move(*state));
   spawn_cluster(node);
-  for (auto step :
-       {start_sip, start_metrics, start_admin_server, start_listeners, apply_security_levels})
+  for (auto step : {start_sip, start_syslog_intake, start_metrics, start_admin_server,
+                    start_listeners, apply_security_levels})
     if (auto started = step(node); !started)
       return started;
   start_dialers(node);

@@ -75,6 +75,21 @@ sip_tls(const security::security_settings& settings, const actors::pki_state& pk
   return std::pair{*context, material.client_certificate_check};
 }
 
+/// The syslog receiver's TLS (SPEC TOP-2, MON-2): the node identity under the TLS settings
+/// every listener follows; devices are asked for a certificate and graded at the
+/// management check level, which at High refuses a device without one.
+std::expected<std::pair<std::shared_ptr<SSL_CTX>, pki::client_certificate_check_fn>, std::string>
+syslog_intake_tls(const security::security_settings& settings, const actors::pki_state& pki,
+                  const clock& time) {
+  auto material = management_material(settings, pki, time);
+  material.request_client_certificate = true;
+  auto context = pki::make_server_context(pki::tls_strength::medium,
+                                          settings.certificates.minimum_tls, material);
+  if (!context)
+    return std::unexpected("syslog receiver TLS context: " + context.error().detail);
+  return std::pair{*context, material.client_certificate_check};
+}
+
 /// An audit record as the RFC 5424 event the syslog receiver gets (SPEC MON-2).
 cluster::syslog_event syslog_event_of(const std::string& hostname, const std::string& node,
                                       const security::audit_record& record) {
@@ -529,6 +544,51 @@ start_result<> start_sip(running_node& node) {
   return {};
 }
 
+start_result<> start_syslog_intake(running_node& node) {
+  const auto& config = node.config;
+  if (!config.syslog_intake.any() || !node.forwarded_events)
+    return {};
+  syslog_listener_options options;
+  options.address = config.listen_address;
+  options.transports = config.syslog_intake;
+  options.tls_port = config.syslog_intake_tls_port;
+  options.tcp_port = config.syslog_intake_tcp_port;
+  options.udp_port = config.syslog_intake_udp_port;
+  options.messages_per_second = config.syslog_intake_messages_per_second;
+  options.store = node.forwarded_events;
+  options.time = &node.wall_clock;
+  if (config.syslog_intake.tls) {
+    auto tls = syslog_intake_tls(*node.settings_at_start, *node.pki_at_start, node.wall_clock);
+    if (!tls) {
+      node.stop_actors();
+      return failure("syslog_intake", tls.error());
+    }
+    options.tls_context = tls->first;
+    options.tls_client_check = tls->second;
+  }
+  options.on_tls_failure = [security_actor = node.security_actor](const std::string& peer,
+                                                                  const std::string& cause) {
+    logger("tls")->warn("event=tls_handshake_failed service=syslog_intake peer={} cause={}", peer,
+                        log_value(cause));
+    caf::anon_send(security_actor, actors::tls_failure_report{"syslog_intake", peer, cause});
+  };
+  auto receiver = syslog_listener::start(std::move(options));
+  if (!receiver) {
+    node.stop_actors();
+    return failure("syslog_intake", receiver.error());
+  }
+  node.syslog_intake = std::move(*receiver);
+  auto port = [](bool open, std::uint16_t bound) {
+    return open ? std::to_string(bound) : std::string("off");
+  };
+  logger("syslog")->info("event=listening service=syslog_intake tls_port={} tcp_port={} "
+                         "udp_port={}",
+                         port(config.syslog_intake.tls, node.syslog_intake->tls_port()),
+                         port(config.syslog_intake.tcp, node.syslog_intake->tcp_port()),
+                         port(config.syslog_intake.udp, node.syslog_intake->udp_port()));
+  return {};
+}
+
 start_result<> start_metrics(running_node& node) {
   const auto& config = node.config;
   try {
@@ -547,6 +607,10 @@ start_result<> start_metrics(running_node& node) {
   if (node.sip_server) {
     node.telephony_metrics = std::make_shared<sip_metrics>(node.sip_server);
     node.exposer->RegisterCollectable(node.telephony_metrics);
+  }
+  if (node.syslog_intake) {
+    node.syslog_intake_counts = std::make_shared<syslog_intake_metrics>(node.syslog_intake);
+    node.exposer->RegisterCollectable(node.syslog_intake_counts);
   }
   node.security_event_metrics = std::make_shared<security_metrics>(node.security_counts);
   node.exposer->RegisterCollectable(node.security_event_metrics);
@@ -624,6 +688,15 @@ start_result<> start_listeners(running_node& node) {
     if (open.tls)
       listeners.add_endpoint("sip_tls", sip_port(node.sip_server->tls_port()));
   }
+  if (node.syslog_intake) {
+    const auto& open = config.syslog_intake;
+    if (open.tls)
+      listeners.add_endpoint("syslog_tls", sip_port(node.syslog_intake->tls_port()));
+    if (open.tcp)
+      listeners.add_endpoint("syslog_tcp", sip_port(node.syslog_intake->tcp_port()));
+    if (open.udp)
+      listeners.add_endpoint("syslog_udp", sip_port(node.syslog_intake->udp_port()));
+  }
   node.line_level = node.line_security == cluster::line_security::high
                         ? pki::service_security_level::secure_high
                         : pki::service_security_level::secure_medium;
@@ -657,11 +730,17 @@ start_result<> start_listeners(running_node& node) {
 start_result<> apply_security_levels(running_node& node) {
   node.listeners->follow_with(
       [line_holder = node.line_holder, line_level = node.line_level, sip_server = node.sip_server,
-       syslog_senders = node.syslog_senders,
+       syslog_senders = node.syslog_senders, syslog_intake = node.syslog_intake,
        &time = node.wall_clock](const security::security_settings& settings,
                                 const actors::pki_state& pki) -> std::expected<void, std::string> {
         for (const auto& sender : syslog_senders)
           sender->set_minimum_tls(settings.certificates.minimum_tls);
+        if (syslog_intake && syslog_intake->tls_port() != 0) {
+          auto tls = syslog_intake_tls(settings, pki, time);
+          if (!tls)
+            return std::unexpected(tls.error());
+          syslog_intake->set_tls(tls->first, tls->second);
+        }
         if (sip_server) {
           auto tls = sip_tls(settings, pki, time);
           if (!tls)
@@ -730,6 +809,8 @@ int stop_node(running_node& node) {
     node.line_holder->listener.reset();
   }
   node.listeners->stop();
+  // What the receiver already took is written before the stores close.
+  node.syslog_intake.reset();
   // The actors go first: handlers still waiting for them get an error and return, so the
   // gRPC shutdown below does not wait on them. Line actors close their streams as the
   // cluster actor goes.

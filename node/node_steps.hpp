@@ -14,6 +14,7 @@
 #include "node/sip_service.hpp"
 #include "node/start_record.hpp"
 #include "node/stored_state.hpp"
+#include "node/syslog_listener.hpp"
 #include "pki/identity_store.hpp"
 #include "security/audit_log.hpp"
 #include "security/sealed_store.hpp"
@@ -113,11 +114,14 @@ struct running_node {
   std::shared_ptr<sip_slot_holder> sip_slot;
   caf::actor line_actor;
   std::shared_ptr<sip_service> sip_server;
+  /// The primary's receiver of syslog from devices (SPEC TOP-2, MON-2); null when off.
+  std::shared_ptr<syslog_listener> syslog_intake;
   std::unique_ptr<prometheus::Exposer> exposer;
   // The exposer holds collectables weakly: these live as long as the node.
   std::shared_ptr<node_metrics> metrics;
   std::shared_ptr<cluster_metrics> line_metrics;
   std::shared_ptr<sip_metrics> telephony_metrics;
+  std::shared_ptr<syslog_intake_metrics> syslog_intake_counts;
   std::shared_ptr<security::security_counters> security_counts =
       std::make_shared<security::security_counters>();
   std::shared_ptr<security_metrics> security_event_metrics;
@@ -160,6 +164,8 @@ void spawn_security(running_node& node, stored_state state);
 void spawn_cluster(running_node& node);
 /// Starts the media relay and the SIP service.
 start_result<> start_sip(running_node& node);
+/// Opens the primary's syslog receiver on the transports its configuration lists.
+start_result<> start_syslog_intake(running_node& node);
 /// Serves /metrics.
 start_result<> start_metrics(running_node& node);
 /// Builds and starts the gRPC server with the admin services and the Line service.

@@ -34,6 +34,9 @@ enum class audit_kind {
   alarm,
   /// A request was refused for lack of rights or a valid session.
   access_denied,
+  /// A syslog message the primary received from a device (SPEC MON-2, TOP-2); kept with
+  /// the forwarded events, never in a node's own trail.
+  syslog,
 };
 
 inline constexpr auto audit_kind_names = name_table(
@@ -41,7 +44,7 @@ inline constexpr auto audit_kind_names = name_table(
     enum_name{audit_kind::change, "change"},
     enum_name{audit_kind::password_change, "password_change"},
     enum_name{audit_kind::security_reset, "security_reset"}, enum_name{audit_kind::alarm, "alarm"},
-    enum_name{audit_kind::access_denied, "access_denied"});
+    enum_name{audit_kind::access_denied, "access_denied"}, enum_name{audit_kind::syslog, "syslog"});
 
 constexpr std::string_view to_string(audit_kind kind) {
   return name_of(audit_kind_names, kind);

@@ -17,7 +17,11 @@ void add_cluster_commands(CLI::App& app, command_table& table) {
   auto& q = table.hold<events_query>();
   auto* events =
       cluster->add_subcommand("events", "Audit records and alarms a node forwarded to the primary");
-  events->add_option("--node", q.node, "The node whose events to list")->required();
+  events
+      ->add_option("--node", q.node,
+                   "Whose events to list: a node name, or syslog:<address> for a device whose "
+                   "syslog the primary received (see `wardctl cluster sources`)")
+      ->required();
   events->add_option("--after", q.after, "Only records after this sequence number");
   events->add_option("--limit", q.limit)->capture_default_str();
   table.unary(events, rpc{target_service::security, &pb::Cluster::Stub::Events}, [&q] {
@@ -27,6 +31,10 @@ void add_cluster_commands(CLI::App& app, command_table& table) {
     request.set_limit(q.limit);
     return request;
   });
+  table.unary(
+      cluster->add_subcommand(
+          "sources", "Whose events the primary keeps: nodes and syslog devices, with counts"),
+      rpc{target_service::security, &pb::Cluster::Stub::EventSources});
 }
 
 } // namespace ward::cli

@@ -109,6 +109,27 @@ public:
                      });
   }
 
+  grpc::Status EventSources(grpc::ServerContext* call, const pb::Empty*,
+                            pb::EventSourceList* reply) override {
+    if (!events_)
+      return {grpc::StatusCode::FAILED_PRECONDITION,
+              "forwarded events are kept on the primary; ask the primary"};
+    return gw_->read(
+        call, "ClusterEventSources", security_read,
+        [events = events_, reply](security_context&) -> security::security_result<void> {
+          auto sources = events->sources(security::max_audit_query_limit);
+          if (!sources)
+            return std::unexpected(security::security_error{
+                security::security_errc::storage_failure, "events", sources.error().detail});
+          for (const auto& [name, stored] : *sources) {
+            auto* source = reply->add_sources();
+            source->set_name(name);
+            source->set_stored_up_to(stored);
+          }
+          return {};
+        });
+  }
+
 private:
   std::shared_ptr<cluster::cluster_view> view_;
   std::shared_ptr<cluster::event_store> events_;

@@ -76,6 +76,12 @@ write_node_config() {
     echo "  udp_port: 0"
     echo "  tcp_port: 0"
     echo "  tls_port: 0"
+    if [ "$role" = primary ]; then
+      echo "syslog_intake:"
+      echo "  tls_port: 0"
+      echo "  tcp_port: 0"
+      echo "  udp_port: 0"
+    fi
     echo "log:"
     echo "  level: info"
     echo "cluster:"

@@ -1,4 +1,5 @@
-# A real rsyslog receiver for integration tests of SPEC MON-2 (RFC 5424 over TLS, RFC 5425).
+# A real rsyslog for integration tests of SPEC MON-2 (RFC 5424 over TLS, RFC 5425): as the
+# receiver Ward sends to, or as a device that forwards its syslog to Ward's receiver.
 # Source this file; it needs the Debian packages rsyslog and rsyslog-openssl.
 #
 #   rsyslog_tls_start DIR CA_PEM CERT_PEM KEY_PEM   # sets RSYSLOG_PORT, prints the port
@@ -21,12 +22,6 @@ rsyslog_tls_start() {
   if [ $# -ne 4 ]; then
     echo "usage: rsyslog_tls_start DIR CA_PEM CERT_PEM KEY_PEM" >&2
     return 2
-  fi
-  local rsyslogd
-  rsyslogd=$(command -v rsyslogd || echo /usr/sbin/rsyslogd)
-  if [ ! -x "$rsyslogd" ]; then
-    echo "rsyslog_tls_start: rsyslogd not installed (packages rsyslog rsyslog-openssl)" >&2
-    return 1
   fi
   mkdir -p "$dir/work" || return 1
   dir=$(cd "$dir" && pwd) || return 1
@@ -71,6 +66,54 @@ input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="$dir/port"
 action(type="omfile" file="$dir/rsyslogd.log")
 EOF
   : > "$dir/received.log"
+  _rsyslog_launch "$dir" rsyslog_tls_start
+}
+
+# rsyslog_tls_forwarder_start DIR CA_PEM TARGET_PORT PEER_NAME: an rsyslog playing a device
+# that sends its syslog on: it takes messages in clear on a free loopback TCP port (sets
+# RSYSLOG_PORT, prints it; feed it with logger --tcp) and forwards each, in RFC 5424 with
+# octet counting, over TLS (RFC 5425) to 127.0.0.1:TARGET_PORT, whose certificate must chain
+# to CA_PEM and name PEER_NAME. It presents no client certificate.
+rsyslog_tls_forwarder_start() {
+  local dir=$1 ca=$2 target=$3 peer=$4
+  if [ $# -ne 4 ]; then
+    echo "usage: rsyslog_tls_forwarder_start DIR CA_PEM TARGET_PORT PEER_NAME" >&2
+    return 2
+  fi
+  mkdir -p "$dir/work" || return 1
+  dir=$(cd "$dir" && pwd) || return 1
+  ca=$(cd "$(dirname "$ca")" && pwd)/$(basename "$ca")
+  rm -f "$dir/port" "$dir/rsyslog.pid" "$dir/rsyslogd.started-pid"
+  cat > "$dir/rsyslog.conf" <<EOF
+global(
+  workDirectory="$dir/work"
+  processInternalMessages="on"
+  defaultNetstreamDriverCAFile="$ca"
+)
+module(load="imtcp")
+ruleset(name="ward_forward") {
+  action(type="omfwd" target="127.0.0.1" port="$target" protocol="tcp"
+         StreamDriver="ossl" StreamDriverMode="1" StreamDriverAuthMode="x509/name"
+         StreamDriverPermittedPeers="$peer" TCP_Framing="octet-counted"
+         template="RSYSLOG_SyslogProtocol23Format"
+         action.resumeRetryCount="-1" action.resumeInterval="1")
+}
+input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="$dir/port"
+      ruleset="ward_forward")
+action(type="omfile" file="$dir/rsyslogd.log")
+EOF
+  _rsyslog_launch "$dir" rsyslog_tls_forwarder_start
+}
+
+# _rsyslog_launch DIR CALLER: runs rsyslogd on DIR/rsyslog.conf and waits (at most 10 s)
+# until its input port (DIR/port) accepts connections; sets RSYSLOG_PORT and prints it.
+_rsyslog_launch() {
+  local dir=$1 caller=$2 rsyslogd
+  rsyslogd=$(command -v rsyslogd || echo /usr/sbin/rsyslogd)
+  if [ ! -x "$rsyslogd" ]; then
+    echo "$caller: rsyslogd not installed (packages rsyslog rsyslog-openssl)" >&2
+    return 1
+  fi
 
   "$rsyslogd" -n -f "$dir/rsyslog.conf" -i "$dir/rsyslog.pid" \
     < /dev/null > "$dir/rsyslogd.out" 2>&1 &
@@ -84,7 +127,7 @@ EOF
   local port="" _
   for _ in $(seq 1 100); do
     if ! _rsyslog_alive "$pid"; then
-      echo "rsyslog_tls_start: rsyslogd exited; its output:" >&2
+      echo "$caller: rsyslogd exited; its output:" >&2
       cat "$dir/rsyslogd.out" "$dir/rsyslogd.log" >&2 2> /dev/null
       return 1
     fi
@@ -101,7 +144,7 @@ EOF
     fi
     sleep 0.1
   done
-  echo "rsyslog_tls_start: rsyslogd did not accept connections within 10 s" >&2
+  echo "$caller: rsyslogd did not accept connections within 10 s" >&2
   cat "$dir/rsyslogd.out" >&2 2> /dev/null
   rsyslog_stop "$dir"
   return 1
