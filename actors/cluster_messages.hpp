@@ -48,6 +48,8 @@ struct pki_facts {
   /// minimum version, and the CA chain it sends after its identity when offering is on.
   pki::tls_min_version minimum_tls = pki::tls_min_version::tls1_2;
   std::string chain_pem;
+  /// CAs replaced by Create New still trusted on lines while nodes are reissued (SPEC PKI-4).
+  std::size_t retiring_cas = 0;
 };
 
 /// Replica: a replicated settings record to apply when newer. Reply: the version held.
@@ -89,6 +91,10 @@ struct install_enrolment {
   std::string ca_pem;
   std::string server_identity_pem;
 };
+
+/// Primary: every enrolled node now holds an identity of the current CA, so the CAs that
+/// Create New or an import replaced are no longer trusted on lines (SPEC PKI-4).
+struct retire_replaced_cas {};
 
 /// An alarm the cluster layer raises (line refused, line down, certificate refused).
 struct cluster_alarm {
@@ -139,6 +145,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::enrol_sign)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::enrol_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::install_enrolment)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::cluster_alarm)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::retire_replaced_cas)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::auto_create_extension)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::refer_login)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::referral_result)

@@ -99,6 +99,9 @@ pki_facts facts_of(const security::security_settings& settings, const pki_state&
       facts.anchors_pem.push_back(entry.cert.to_pem().value_or(""));
   if (pki.record.ca)
     facts.anchors_pem.push_back(pki.record.ca->signing_certificate().to_pem().value_or(""));
+  for (const auto& retiring : pki.record.retiring_cas)
+    facts.anchors_pem.push_back(retiring.to_pem().value_or(""));
+  facts.retiring_cas = pki.record.retiring_cas.size();
   facts.revoked_serials = pki.revoked_serials();
   facts.hostname = pki.hostname;
   facts.addresses = pki.addresses;
@@ -511,6 +514,34 @@ enrol_result sign_enrolment(self_pointer self, const enrol_sign& request) {
 
 /// Replica: installs the CA-signed identity enrolment returned and trusts the CA and the
 /// line server's identity from then on (SPEC PKI-5).
+/// Removes from `trust` the cluster CA that `current` replaced (the one that issued
+/// `previous`, or one of the cluster CA's name with another key, as a node enrolling afresh
+/// after Create New still holds) and every entry that CA issued, such as the line server
+/// identity pinned at enrolment.
+void drop_replaced_ca(pki::trust_store& trust, const pki::certificate& previous,
+                      const pki::certificate& current) {
+  std::vector<std::string> replaced;
+  for (const auto& entry : trust.entries())
+    if (!entry.is_default && entry.cert.is_ca() && !entry.cert.same_key_as(current) &&
+        (previous.issued_by(entry.cert) || entry.cert.subject() == current.subject()))
+      replaced.push_back(entry.cert.sha256_fingerprint());
+  for (const auto& ca_fingerprint : replaced) {
+    auto ca = std::ranges::find_if(trust.entries(), [&](const pki::trust_entry& entry) {
+      return entry.cert.sha256_fingerprint() == ca_fingerprint;
+    });
+    if (ca == trust.entries().end())
+      continue;
+    auto old_ca = ca->cert;
+    std::vector<std::string> issued;
+    for (const auto& entry : trust.entries())
+      if (!entry.is_default && !entry.cert.is_ca() && entry.cert.issued_by(old_ca))
+        issued.push_back(entry.cert.sha256_fingerprint());
+    for (const auto& fingerprint : issued)
+      (void)trust.remove(fingerprint);
+    (void)trust.remove(ca_fingerprint);
+  }
+}
+
 transaction_reply install_enrolled_identity(self_pointer self, const install_enrolment& enrolment) {
   auto& deps = *self->state.deps;
   auto now = deps.time->now();
@@ -527,6 +558,9 @@ transaction_reply install_enrolled_identity(self_pointer self, const install_enr
   auto failed = security::commit_or_roll_back(
       std::tie(deps.pki),
       [&]() -> std::optional<security_error> {
+        // Reissued under a new CA (SPEC PKI-4): the replaced CA and what it issued leave
+        // the TCS, so nothing signed by it opens a line here any more.
+        drop_replaced_ca(deps.pki.record.trust, deps.pki.identity, checked->ca);
         // Already present after an earlier enrolment: that is fine.
         (void)deps.pki.record.trust.add(checked->ca);
         (void)deps.pki.record.trust.add(checked->server_identity);
@@ -545,6 +579,37 @@ transaction_reply install_enrolled_identity(self_pointer self, const install_enr
   if (self->state.line_actor)
     self->send(self->state.line_actor, facts_of(deps.database.settings(), deps.pki));
   return {};
+}
+
+/// Primary: drops the replaced CAs once every node was reissued (SPEC PKI-4).
+void retire_replaced_authorities(self_pointer self) {
+  auto& deps = *self->state.deps;
+  if (!deps.settings_writer || deps.pki.record.retiring_cas.empty())
+    return;
+  std::string retired;
+  for (const auto& cert : deps.pki.record.retiring_cas)
+    retired += (retired.empty() ? "" : ", ") + cert.sha256_fingerprint();
+  auto failed = security::commit_or_roll_back(
+      std::tie(deps.pki),
+      [&]() -> std::optional<security_error> {
+        deps.pki.record.retiring_cas.clear();
+        return std::nullopt;
+      },
+      [&] { return persist(self, transaction_writes::pki); });
+  if (failed) {
+    audit(self, record_of(audit_kind::alarm, audit_outcome::failure, "", request_origin{},
+                          "ca_retirement_failed", "certificate_authority", failed->message));
+    return;
+  }
+  audit(self, record_of(audit_kind::change, audit_outcome::success, "", request_origin{},
+                        "RetireReplacedCa", "certificate_authority",
+                        "every enrolled node holds an identity of the current CA; no longer "
+                        "trusted on lines: " +
+                            retired));
+  if (self->state.reload_tls)
+    (void)self->state.reload_tls(deps.database.settings(), deps.pki);
+  if (self->state.line_actor)
+    self->send(self->state.line_actor, facts_of(deps.database.settings(), deps.pki));
 }
 
 caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
@@ -577,6 +642,7 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
       [self](login_report& report) { count_remote_login(self, report); },
       [self](enrol_sign& request) { return sign_enrolment(self, request); },
       [self](install_enrolment& enrolment) { return install_enrolled_identity(self, enrolment); },
+      [self](retire_replaced_cas&) { retire_replaced_authorities(self); },
       [self](auto_create_extension& request) {
         auto& deps = *self->state.deps;
         auto now = deps.time->now();

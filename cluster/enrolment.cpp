@@ -93,9 +93,11 @@ bool is_enrolled(const std::string& identity_pem) {
 
 enrolment_need enrolment_needed(const pki::certificate& identity,
                                 std::chrono::system_clock::time_point now,
-                                std::int64_t renewal_days) {
+                                std::int64_t renewal_days, const pki::certificate* cluster_ca) {
   if (identity.subject() == identity.issuer())
     return enrolment_need::first;
+  if (cluster_ca && !identity.issued_by(*cluster_ca))
+    return enrolment_need::reissue;
   return identity.days_until_expiry(now) <= renewal_days ? enrolment_need::renewal
                                                          : enrolment_need::none;
 }

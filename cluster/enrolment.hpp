@@ -80,11 +80,16 @@ enum class enrolment_need {
   first,
   /// A CA-issued identity within `renewal_days` of expiry.
   renewal,
+  /// An identity another CA issued than the cluster's current one (after Create New,
+  /// SPEC PKI-4).
+  reissue,
 };
 
+/// `cluster_ca` is the cluster CA's signing certificate when the node knows it.
 enrolment_need enrolment_needed(const pki::certificate& identity,
                                 std::chrono::system_clock::time_point now,
-                                std::int64_t renewal_days);
+                                std::int64_t renewal_days,
+                                const pki::certificate* cluster_ca = nullptr);
 
 /// The pins as the "pins" record a non-writer stores: a JSON object of node → PEM, with
 /// invalid node names left out.

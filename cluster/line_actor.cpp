@@ -111,8 +111,37 @@ pin_map pinned_identities(line_actor_pointer self) {
   return pins;
 }
 
+std::string cluster_ca_pem(line_actor_pointer self) {
+  auto& state = self->state;
+  if (state.options.writer)
+    return state.facts.ca_pem;
+  auto held = state.options.store->get("cluster_ca");
+  return held && *held ? **held : std::string{};
+}
+
+void retire_replaced_cas_when_reissued(line_actor_pointer self) {
+  auto& state = self->state;
+  if (!state.options.writer || state.facts.retiring_cas == 0)
+    return;
+  auto ca = pki::certificate::from_pem(state.facts.ca_pem);
+  if (!ca)
+    return;
+  for (const auto& [node, pem] : pinned_identities(self)) {
+    auto pinned = pki::certificate::from_pem(pem);
+    if (!pinned || pinned->issued_by(*ca))
+      continue;
+    // A node whose identity was revoked is not waited for: it enrols afresh.
+    if (std::ranges::find(state.facts.revoked_serials, pinned->serial_hex()) !=
+        state.facts.revoked_serials.end())
+      continue;
+    return;
+  }
+  line_log()->info("event=cluster_reissued ca_retired=true");
+  self->send(state.options.security_actor, actors::retire_replaced_cas{});
+}
+
 line::Frame current_settings_frame(line_actor_pointer self) {
-  return settings_frame(self->state.snapshot, pinned_identities(self));
+  return settings_frame(self->state.snapshot, pinned_identities(self), cluster_ca_pem(self));
 }
 
 member* member_of_line(line_actor_pointer self, std::uint64_t line_id) {
@@ -156,7 +185,9 @@ void maybe_enrol(line_actor_pointer self) {
   auto identity = pki::certificate::from_pem(state.facts.identity_pem);
   if (!identity)
     return;
-  auto need = enrolment_needed(*identity, state.options.time->now(), actors::identity_renewal_days);
+  auto cluster_ca = pki::certificate::from_pem(cluster_ca_pem(self));
+  auto need = enrolment_needed(*identity, state.options.time->now(), actors::identity_renewal_days,
+                               cluster_ca ? &*cluster_ca : nullptr);
   if (need == enrolment_need::none)
     return;
   auto key = pki::private_key::from_pem(state.facts.identity_key_pem);
@@ -176,7 +207,9 @@ void maybe_enrol(line_actor_pointer self) {
     frame.mutable_enrol_request()->add_addresses(address);
   state.enrolling = true;
   line_log()->info("event=enrolment_requested node={} reason={}", state.options.node,
-                   need == enrolment_need::renewal ? "renewal" : "first enrolment");
+                   need == enrolment_need::renewal   ? "renewal"
+                   : need == enrolment_need::reissue ? "reissue_under_new_ca"
+                                                     : "first enrolment");
   send_frame(self, *primary, std::move(frame));
 }
 
@@ -361,7 +394,7 @@ line_accept_reply accept_line(line_actor_pointer self, line_accept& request) {
   entry.peer_pem = facts.client_chain_pem.empty() ? std::string{} : facts.client_chain_pem.front();
   if (auto leaf = pki::certificate::from_pem(entry.peer_pem); leaf && !entry.peer_pem.empty()) {
     entry.view.peer_subject = leaf->subject();
-    entry.view.peer_issuer = leaf->issuer();
+    entry.view.peer_issuer = leaf->issuer_label();
     entry.view.peer_days_left = leaf->days_until_expiry(state.options.time->now());
   }
   if (!admitted.enrolment_only && hello.settings_version() < state.snapshot.version)
@@ -394,7 +427,10 @@ void on_line_down(line_actor_pointer self, std::uint64_t line_id, const std::str
   entry.line = nullptr;
   line_log()->warn("event=line_down node={} reason=\"{}\"", node, reason);
   // A line replaced by a newer one, or closed to re-dial after enrolment, is no outage.
-  if (!entry.view.enrolment_only && reason.find("replaced") == std::string::npos &&
+  const bool redial_expected = entry.redial_expected_until &&
+                               std::chrono::steady_clock::now() < *entry.redial_expected_until;
+  if (!entry.view.enrolment_only && !redial_expected &&
+      reason.find("replaced") == std::string::npos &&
       reason.find("enrolled identity") == std::string::npos)
     alarm(self, "line_down", "node/" + node, reason);
   if (line_id == state.primary_line) {
@@ -605,7 +641,14 @@ caf::behavior line_actor_behavior(line_actor_pointer self, line_actor_options op
   publish(self);
   return {
       [self](actors::pki_facts& facts) {
+        const bool new_ca = self->state.options.writer && facts.ca_pem != self->state.facts.ca_pem;
         self->state.facts = std::move(facts);
+        // SPEC PKI-4: after Create New every node hears of the new CA at once, and asks to
+        // be reissued under it.
+        if (new_ca)
+          send_to_members(self, current_settings_frame(self),
+                          [](const std::string&, const member& m) { return !m.view.dialled; });
+        retire_replaced_cas_when_reissued(self);
         maybe_enrol(self);
       },
       [self](actors::settings_changed& snapshot) { on_settings_changed(self, snapshot); },

@@ -38,15 +38,22 @@ void on_settings(line_actor_pointer self, member& entry, const line::Frame& fram
   std::vector<std::string> revoked(settings.revoked_serials().begin(),
                                    settings.revoked_serials().end());
   auto version = settings.version();
+  auto cluster_ca = settings.cluster_ca_pem();
   self->request(
           state.options.security_actor, std::chrono::seconds(10),
           actors::apply_replicated{version, settings.settings(), revoked, settings.directory()})
       .then(
-          [self, line_id = entry.line_id, version, pins = encode_pins(pins)](std::uint64_t held) {
-            // Pins come with the record: kept only when it is the one now held, so an older
-            // record never replaces them.
-            if (held == version)
+          [self, line_id = entry.line_id, version, pins = encode_pins(pins),
+           cluster_ca](std::uint64_t held) {
+            // Pins and the CA come with the record: kept only when it is the one now held,
+            // so an older record never replaces them.
+            if (held == version) {
               (void)self->state.options.store->put("pins", pins);
+              if (!cluster_ca.empty())
+                (void)self->state.options.store->put("cluster_ca", cluster_ca);
+              // SPEC PKI-4: an identity of a replaced CA is reissued over this line.
+              maybe_enrol(self);
+            }
             auto* entry = member_of_line(self, line_id);
             if (!entry)
               return;
@@ -123,10 +130,13 @@ void on_enrol_signed(line_actor_pointer self, std::uint64_t line_id, const std::
     // Every node learns the new pin at once, not at the next change.
     send_to_members(self, current_settings_frame(self),
                     [](const std::string&, const member& m) { return !m.view.dialled; });
+    retire_replaced_cas_when_reissued(self);
   }
   auto* entry = member_of_line(self, line_id);
   if (!entry)
     return;
+  if (result.error.empty())
+    entry->redial_expected_until = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   line::Frame reply;
   auto* r = reply.mutable_enrol_reply();
   r->set_certificate_pem(result.certificate_pem);
@@ -187,12 +197,22 @@ void on_enrol_reply(line_actor_pointer self, member& entry, const line::Frame& f
                 actors::install_enrolment{reply.certificate_pem(), reply.ca_pem(),
                                           reply.server_identity_pem()})
       .then(
-          [self](const actors::transaction_reply& installed) {
+          [self, primary = entry.view.name, server = reply.server_identity_pem(),
+           ca = reply.ca_pem()](const actors::transaction_reply& installed) {
             self->state.enrolling = false;
             if (installed.error) {
               alarm(self, "enrolment_failed", "identity", installed.error->message);
               return;
             }
+            // The primary's identity and CA as the enrolment vouched for them: pins kept
+            // from before a Create New would refuse the re-dialled line (SPEC PKI-4).
+            auto& store = *self->state.options.store;
+            pin_map pins;
+            if (auto held = store.get("pins"); held && *held)
+              pins = decode_pins(**held);
+            pins[primary] = server;
+            (void)store.put("pins", encode_pins(pins));
+            (void)store.put("cluster_ca", ca);
             line_log()->info("event=enrolled node={}", self->state.options.node);
             // Every line this node dialled is dialled again with the CA-signed identity, at
             // its configured level.

@@ -46,6 +46,9 @@ struct member {
   /// The line's stream actor.
   caf::actor line;
   std::chrono::steady_clock::time_point last_heartbeat{};
+  /// Writer: the node was just issued an identity and re-dials with it, so its line going
+  /// down before then is no outage.
+  std::optional<std::chrono::steady_clock::time_point> redial_expected_until;
 };
 
 struct line_actor_state {
@@ -116,6 +119,12 @@ void send_to_members(line_actor_pointer self, const line::Frame& frame, Predicat
 pin_map pinned_identities(line_actor_pointer self);
 /// The settings record this node holds, with the pins, as a frame.
 line::Frame current_settings_frame(line_actor_pointer self);
+/// The cluster CA's signing certificate as this node knows it: its own on the writer, the
+/// last one the settings carried elsewhere.
+std::string cluster_ca_pem(line_actor_pointer self);
+/// Writer: once every enrolled node holds an identity of the current CA (or was revoked),
+/// asks the security actor to stop trusting the replaced CAs (SPEC PKI-4).
+void retire_replaced_cas_when_reissued(line_actor_pointer self);
 member* member_of_line(line_actor_pointer self, std::uint64_t line_id);
 /// The line to the primary when it is up and carries more than enrolment.
 member* usable_primary(line_actor_pointer self);

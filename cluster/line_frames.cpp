@@ -4,7 +4,8 @@
 
 namespace ward::cluster {
 
-line::Frame settings_frame(const actors::settings_changed& snapshot, const pin_map& pins) {
+line::Frame settings_frame(const actors::settings_changed& snapshot, const pin_map& pins,
+                           const std::string& cluster_ca_pem) {
   line::Frame frame;
   auto* settings = frame.mutable_settings();
   settings->set_version(snapshot.version);
@@ -18,6 +19,7 @@ line::Frame settings_frame(const actors::settings_changed& snapshot, const pin_m
     pin->set_node(node);
     pin->set_certificate_pem(pem);
   }
+  settings->set_cluster_ca_pem(cluster_ca_pem);
   return frame;
 }
 
@@ -31,7 +33,7 @@ line::Frame heartbeat_frame(const heartbeat_facts& facts) {
       std::chrono::duration_cast<std::chrono::seconds>(facts.uptime).count());
   if (auto identity = pki::certificate::from_pem(facts.identity_pem)) {
     status->set_identity_subject(identity->subject());
-    status->set_identity_issuer(identity->issuer());
+    status->set_identity_issuer(identity->issuer_label());
     status->set_identity_days_left(identity->days_until_expiry(facts.now));
   }
   status->set_audit_sequence(facts.audit_sequence);

@@ -23,7 +23,8 @@ inline constexpr std::size_t max_sip_signal = 65536;
 inline constexpr int max_announced_extensions = 100'000;
 
 /// The replicated settings record (SPEC LINE-3) with the identities every node pins.
-line::Frame settings_frame(const actors::settings_changed& snapshot, const pin_map& pins);
+line::Frame settings_frame(const actors::settings_changed& snapshot, const pin_map& pins,
+                           const std::string& cluster_ca_pem);
 
 /// What this node's identity and trail look like, for the heartbeat's status.
 struct heartbeat_facts {

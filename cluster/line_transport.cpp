@@ -299,7 +299,7 @@ std::string line_dialer::connect_once(unsigned& attempt) {
   if (!connection->peer_chain.empty()) {
     dialed.peer_pem = connection->peer_chain.front().to_pem().value_or("");
     dialed.peer_subject = connection->peer_chain.front().subject();
-    dialed.peer_issuer = connection->peer_chain.front().issuer();
+    dialed.peer_issuer = connection->peer_chain.front().issuer_label();
     dialed.peer_days_left =
         connection->peer_chain.front().days_until_expiry(std::chrono::system_clock::now());
   }

@@ -18,9 +18,7 @@ bool names_match(const pki::certificate& cert, const std::string& hostname,
 }
 
 bool issued_by(const pki::certificate& cert, const pki::certificate& issuer) {
-  EVP_PKEY* key = X509_get0_pubkey(issuer.native());
-  return key && X509_check_issued(issuer.native(), cert.native()) == X509_V_OK &&
-         X509_verify(cert.native(), key) == 1;
+  return cert.issued_by(issuer);
 }
 
 namespace {

@@ -1,5 +1,7 @@
 #include "pki/certificate.hpp"
 
+#include <algorithm>
+
 #include "core/hex.hpp"
 #include "pki/openssl_output.hpp"
 #include "pki/openssl_ptr.hpp"
@@ -64,6 +66,41 @@ std::string certificate::subject() const {
 
 std::string certificate::issuer() const {
   return name_to_string(X509_get_issuer_name(cert_.get()));
+}
+
+bool certificate::issued_by(const certificate& issuer) const {
+  EVP_PKEY* key = X509_get0_pubkey(issuer.native());
+  return key && cert_ && X509_check_issued(issuer.native(), cert_.get()) == X509_V_OK &&
+         X509_verify(cert_.get(), key) == 1;
+}
+
+bool certificate::same_key_as(const certificate& other) const {
+  const EVP_PKEY* mine = cert_ ? X509_get0_pubkey(cert_.get()) : nullptr;
+  const EVP_PKEY* theirs = other.native() ? X509_get0_pubkey(other.native()) : nullptr;
+  return mine && theirs && EVP_PKEY_eq(mine, theirs) == 1;
+}
+
+std::string certificate::issuer_key_id() const {
+  const ASN1_OCTET_STRING* id = nullptr;
+  if (!cert_ || X509_get0_authority_key_id(cert_.get()) == nullptr)
+    return {};
+  id = X509_get0_authority_key_id(cert_.get());
+  static constexpr char digits[] = "0123456789ABCDEF";
+  std::string text;
+  const int length = std::min(ASN1_STRING_length(id), 8);
+  const unsigned char* bytes = ASN1_STRING_get0_data(id);
+  for (int i = 0; i < length; ++i) {
+    if (i > 0)
+      text += ':';
+    text += digits[bytes[i] >> 4];
+    text += digits[bytes[i] & 0x0F];
+  }
+  return text;
+}
+
+std::string certificate::issuer_label() const {
+  auto key = issuer_key_id();
+  return key.empty() ? issuer() : issuer() + " [key " + key + "]";
 }
 
 std::string certificate::serial_hex() const {

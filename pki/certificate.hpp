@@ -44,6 +44,16 @@ public:
   int public_key_bits() const;
   /// SHA-256 over the DER encoding, upper-case hex pairs joined by ':'.
   std::string sha256_fingerprint() const;
+  /// Whether `issuer`'s key signed this certificate (and its names and key identifiers
+  /// fit): tells two CAs with the same name apart.
+  bool issued_by(const certificate& issuer) const;
+  /// The first 8 bytes of the authority key identifier, upper-case hex pairs joined by
+  /// ':'; empty without one. Names the issuing CA's key where its name may repeat.
+  std::string issuer_key_id() const;
+  /// The issuer's name followed by " [key <issuer_key_id>]" when there is one.
+  std::string issuer_label() const;
+  /// Whether `other` carries the same public key.
+  bool same_key_as(const certificate& other) const;
   /// Whether `key` is the private half of this certificate's public key.
   bool matches(const private_key& key) const;
 

@@ -47,6 +47,15 @@ std::expected<pki_record, error> pki_from_json(const json& document) {
   }
   for (const auto& [serial, when] : document.at("revoked").items())
     record.revoked[serial] = from_unix(when.get<std::int64_t>());
+  // Absent in records written before Create New kept the old CA.
+  if (document.contains("retiring_cas"))
+    for (const auto& pem : document.at("retiring_cas")) {
+      auto cert = pki::certificate::from_pem(pem.get<std::string>());
+      if (!cert)
+        return std::unexpected(
+            error{errc::damaged_record, "damaged retiring CA: " + cert.error().detail});
+      record.retiring_cas.push_back(std::move(*cert));
+    }
   return record;
 }
 
@@ -79,6 +88,14 @@ std::expected<std::string, error> encode_pki(const pki_record& record) {
   for (const auto& [serial, when] : record.revoked)
     revoked[serial] = to_unix(when);
   document["revoked"] = revoked;
+  json retiring = json::array();
+  for (const auto& cert : record.retiring_cas) {
+    auto pem = cert.to_pem();
+    if (!pem)
+      return std::unexpected(error{errc::encoding_failed, "cannot encode a retiring CA"});
+    retiring.push_back(*pem);
+  }
+  document["retiring_cas"] = retiring;
   return document.dump();
 }
 

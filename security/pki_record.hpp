@@ -20,6 +20,10 @@ struct pki_record {
   /// Revoked serials (upper-case hex) and when they were revoked.
   std::map<std::string, pki::time_point> revoked;
   pki::trust_store trust = pki::trust_store::with_defaults();
+  /// CAs replaced by Create New or an import whose node identities are still being
+  /// reissued (SPEC PKI-4): trusted on lines only, and only until every enrolled node holds
+  /// an identity of the current CA.
+  std::vector<pki::certificate> retiring_cas;
 };
 
 std::expected<std::string, error> encode_pki(const pki_record& record);

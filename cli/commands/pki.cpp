@@ -93,7 +93,8 @@ void add_ca_commands(CLI::App& pki, command_table& table) {
   // Held by the table: CLI11 writes the flag while parsing, after this function returns.
   auto& yes = table.hold<bool>();
   auto* create = ca->add_subcommand(
-      "create-new", "Replace the CA with a new key; every identity must be issued again");
+      "create-new", "Replace the CA with a new key pair. Every enrolled node is reissued over its "
+                    "line; the old CA stays trusted on lines until the last one is");
   create->add_flag("--yes", yes, "Confirm the replacement")->required();
   table.unary(create, rpc{security, &P::CreateNewCa});
 
@@ -191,7 +192,7 @@ void add_identity_commands(CLI::App& pki, command_table& table) {
 void add_tcs_commands(CLI::App& pki, command_table& table) {
   auto* tcs = add_group(pki, "tcs", "The Trusted Certificate Store");
   table.unary(tcs->add_subcommand("list", "List the trusted certificates"),
-              rpc{security, &P::ListTcs});
+              rpc{security, &P::ListTcs, "/ward.admin.v1.Pki/ListTcs"});
   table.with_argument(*tcs,
                       {"add", "Trust a certificate (PEM or DER file)", "file", "Certificate file"},
                       rpc{security, &P::AddTcs}, [](const std::string& file) {

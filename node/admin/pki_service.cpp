@@ -338,6 +338,11 @@ private:
   /// issued by the old one must be issued again, and the listeners serve the new identity.
   security::security_result<void> replace_ca(security_context& c, pki::certificate_authority ca,
                                              pb::CaInfo* reply) const {
+    // SPEC PKI-4: the nodes enrolled under the old CA keep their lines while each is
+    // reissued over its line; the old CA is trusted on lines until the last one is.
+    const auto& old = c.pki.record.ca->signing_certificate();
+    if (!ca.signing_certificate().same_key_as(old))
+      c.pki.record.retiring_cas.push_back(old);
     c.pki.record.ca = std::move(ca);
     if (auto reissued = reissue_identity(c); !reissued)
       return reissued;

@@ -138,3 +138,28 @@ TEST_CASE("PKI-5 a node enrols first with a self-signed identity and renews 30 d
   CHECK(enrolment_needed(c.exp1, test::fixed_now() + std::chrono::days(710), 30) ==
         enrolment_need::renewal);
 }
+
+TEST_CASE("PKI-4 an identity of a replaced CA is reissued, even a CA of the same name") {
+  auto& c = enrolled_cluster::get();
+  auto current = c.ca.signing_certificate();
+  CHECK(enrolment_needed(c.exp1, test::fixed_now(), 30, &current) == enrolment_need::none);
+  // Create New: a new key pair under the very same name.
+  auto replacement = *pki::certificate_authority::create_root("ca.test", {}, test::fixed_now(),
+                                                              test::seeded_random(3));
+  auto next = replacement.signing_certificate();
+  REQUIRE(next.subject() == current.subject());
+  CHECK(enrolment_needed(c.exp1, test::fixed_now(), 30, &next) == enrolment_need::reissue);
+  auto reissued = *replacement.issue_node_identity(c.exp1_key, "exp1.test", {}, test::fixed_now());
+  CHECK(enrolment_needed(reissued, test::fixed_now(), 30, &next) == enrolment_need::none);
+  // Both say the same issuer name; the key identifiers tell them apart.
+  CHECK(reissued.issuer() == c.exp1.issuer());
+  CHECK(reissued.issuer_key_id() != c.exp1.issuer_key_id());
+  CHECK(reissued.issuer_label().find("[key ") != std::string::npos);
+  CHECK(c.exp1.issued_by(current));
+  CHECK_FALSE(c.exp1.issued_by(next));
+  CHECK(next.same_key_as(replacement.signing_certificate()));
+  CHECK_FALSE(next.same_key_as(current));
+  // A self-signed identity enrols first, whatever the CA.
+  auto self_signed = *pki::certificate::from_pem(c.self_signed_pem);
+  CHECK(enrolment_needed(self_signed, test::fixed_now(), 30, &next) == enrolment_need::first);
+}

@@ -9,9 +9,9 @@ using namespace ward;
 using namespace ward::cluster;
 using namespace std::chrono_literals;
 
-TEST_CASE("LINE-3 the settings frame carries the record and every pin") {
+TEST_CASE("LINE-3 PKI-4 the settings frame carries the record, every pin and the cluster CA") {
   actors::settings_changed snapshot{7, "{\"s\":1}", {"0A", "0B"}, 1234, "{\"d\":2}"};
-  auto frame = settings_frame(snapshot, {{"exp1", "PEM1"}, {"exp2", "PEM2"}});
+  auto frame = settings_frame(snapshot, {{"exp1", "PEM1"}, {"exp2", "PEM2"}}, "CA-PEM");
   REQUIRE(frame.has_settings());
   const auto& settings = frame.settings();
   CHECK(settings.version() == 7);
@@ -23,6 +23,7 @@ TEST_CASE("LINE-3 the settings frame carries the record and every pin") {
   REQUIRE(settings.pins_size() == 2);
   CHECK(settings.pins(0).node() == "exp1");
   CHECK(settings.pins(1).certificate_pem() == "PEM2");
+  CHECK(settings.cluster_ca_pem() == "CA-PEM");
 }
 
 TEST_CASE("MON-5 the heartbeat carries time, uptime, identity and versions") {
