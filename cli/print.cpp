@@ -409,12 +409,25 @@ void print_media_levels(std::ostream& out, const pb::SipSettings& sip) {
     out << "line " << node << ": " << level << "\n";
 }
 
+/// SPEC MED-1: the system's SRTP options and the per-line overrides, one `system srtp: …`
+/// and one `line NODE srtp: …` per line.
+void print_srtp_levels(std::ostream& out, const pb::SipSettings& sip) {
+  out << "system srtp: " << sip.srtp() << "\n";
+  std::map<std::string, std::string> lines(sip.line_srtp().begin(), sip.line_srtp().end());
+  for (const auto& [node, options] : lines)
+    out << "line " << node << " srtp: " << options << "\n";
+}
+
 void print_media_overview(std::ostream& out, const pb::SipSettings& sip,
                           const pb::ExtensionList& extensions) {
   print_media_levels(out, sip);
   for (const auto& ext : extensions.extensions())
     if (ext.media_security() != "system")
       out << "extension " << ext.number() << ": " << ext.media_security() << "\n";
+  print_srtp_levels(out, sip);
+  for (const auto& ext : extensions.extensions())
+    if (!ext.srtp().empty() && ext.srtp() != "system")
+      out << "extension " << ext.number() << " srtp: " << ext.srtp() << "\n";
 }
 
 std::string media_overview_json(const pb::SipSettings& sip, const pb::ExtensionList& extensions) {
@@ -428,6 +441,15 @@ std::string media_overview_json(const pb::SipSettings& sip, const pb::ExtensionL
   for (const auto& ext : extensions.extensions())
     if (ext.media_security() != "system")
       overrides[ext.number()].set_string_value(ext.media_security());
+  auto& srtp = *fields["srtp"].mutable_struct_value()->mutable_fields();
+  srtp["system"].set_string_value(sip.srtp());
+  auto& srtp_lines = *srtp["lines"].mutable_struct_value()->mutable_fields();
+  for (const auto& [node, options] : sip.line_srtp())
+    srtp_lines[node].set_string_value(options);
+  auto& srtp_extensions = *srtp["extensions"].mutable_struct_value()->mutable_fields();
+  for (const auto& ext : extensions.extensions())
+    if (!ext.srtp().empty() && ext.srtp() != "system")
+      srtp_extensions[ext.number()].set_string_value(ext.srtp());
   return to_json(shown);
 }
 

@@ -56,6 +56,7 @@ void print(std::ostream& out, const admin::v1::ClusterStatusReply& status);
 /// SPEC MED-2: the system level and the per-line overrides, one `system: LEVEL` and one
 /// `line NODE: LEVEL` per line, as `media show` starts and `media set system|line` answers.
 void print_media_levels(std::ostream& out, const admin::v1::SipSettings& sip);
+void print_srtp_levels(std::ostream& out, const admin::v1::SipSettings& sip);
 
 /// `media show`: the levels, then one `extension NUMBER: LEVEL` per extension override.
 void print_media_overview(std::ostream& out, const admin::v1::SipSettings& sip,

@@ -92,11 +92,11 @@ struct crypto_choice {
   std::uint32_t skipped = 0;
 };
 
-crypto_choice choose_crypto(std::span<const std::string_view> lines) {
+crypto_choice choose_crypto(std::span<const std::string_view> lines, const srtp_profile& profile) {
   crypto_choice choice;
   for (auto line : lines) {
     auto parsed = parse_crypto(line);
-    if (!parsed || !usable(*parsed))
+    if (!parsed || !usable(*parsed) || !satisfies(*parsed, profile))
       ++choice.skipped;
     else if (!choice.first_usable)
       choice.first_usable = *parsed;
@@ -112,8 +112,9 @@ std::unexpected<refusal> refuse(refusal_reason reason) {
 
 std::expected<answer_decision, refusal> answer_for(media_security policy,
                                                    const received_offer& offer, bool emergency,
-                                                   bool signalling_secure) {
-  auto choice = choose_crypto(offer.crypto_lines);
+                                                   bool signalling_secure,
+                                                   const srtp_profile& profile) {
+  auto choice = choose_crypto(offer.crypto_lines, profile);
   // Keys that crossed insecure signalling are known to anyone on the path: SRTP with them
   // would only look secure.
   bool srtp_possible = signalling_secure && choice.first_usable.has_value();

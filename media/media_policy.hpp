@@ -1,6 +1,7 @@
 #pragma once
 
 #include "media/sdes.hpp"
+#include "media/srtp_profile.hpp"
 
 #include <cstdint>
 #include <expected>
@@ -109,15 +110,17 @@ struct answer_decision {
   bool emergency_exception = false;
 };
 
-/// Answers `offer` under `policy` (SPEC MED-1, MED-2). An RTP/AVP offer with a=crypto is a
-/// double offer: SRTP is taken when the policy and signalling allow it, else RTP. An SRTP
-/// profile can only be answered with SRTP. The first usable a=crypto line in the offer's
-/// order wins, per RFC 4568's offerer preference. Emergency calls take whatever media works:
-/// RTP when Enforce cannot be met, and SRTP under Disabled when the far end offers only SRTP
+/// Answers `offer` under `policy` and the leg's SRTP options `profile` (SPEC MED-1, MED-2):
+/// only a=crypto lines that give at least the protection `profile` asks for are taken. An RTP/AVP
+/// offer with a=crypto is a double offer: SRTP is taken when the policy and signalling allow it,
+/// else RTP. An SRTP profile can only be answered with SRTP. The first usable a=crypto line in the
+/// offer's order wins, per RFC 4568's offerer preference. Emergency calls take whatever media
+/// works: RTP when Enforce cannot be met, and SRTP under Disabled when the far end offers only SRTP
 /// and signalling is secure.
 std::expected<answer_decision, refusal> answer_for(media_security policy,
                                                    const received_offer& offer, bool emergency,
-                                                   bool signalling_secure);
+                                                   bool signalling_secure,
+                                                   const srtp_profile& profile = {});
 
 /// Checks the far end's answer to Ward's offer `plan` with the a=crypto attributes `offered`.
 /// SRTP is in use when the answer carries exactly one a=crypto line naming an offered tag with

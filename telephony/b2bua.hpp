@@ -86,6 +86,9 @@ struct call_media_policy {
   /// neither is a remote worker. The B2BUA still decides per call from the offer, see
   /// start_call.
   bool direct_media = false;
+  /// SPEC MED-1: the SRTP options of each leg, as its media security is chosen.
+  media::srtp_profile caller_srtp;
+  media::srtp_profile callee_srtp;
 };
 
 /// Where a dialled number goes (SPEC SIP-6, through the dial plan of SPEC TF-1).
@@ -218,8 +221,10 @@ private:
   call* find_by_callee(const std::string& call_id);
   std::string via_for(const sip_endpoint& to, const std::string& branch) const;
   std::string contact_for(const sip_endpoint& to, bool sips) const;
+  /// `warning`, when given, goes to the caller as a Warning header (RFC 3261 20.43, code
+  /// 304 "media type not available") saying why its call has no media.
   std::string answer_caller(call& c, int code, std::string_view reason, bool with_sdp,
-                            time_point now);
+                            time_point now, std::string_view warning = {});
   /// The callee's SDP answer checked against the callee's policy, its media address and
   /// keys given to the relay, and the answer for the caller; nullopt when it cannot be used.
   std::optional<std::string> bridge_answer(call& c, const sip_message& response);

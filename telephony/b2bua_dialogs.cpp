@@ -80,7 +80,11 @@ std::vector<sip_send> b2bua::on_callee_response(call& c, const sip_message& resp
       auto bye = bye_to(c, false, random);
       track(c, bye, "BYE", now);
       out.push_back(std::move(bye));
-      out.push_back({c.a_peer, answer_caller(c, 488, "Not Acceptable Here", false, now)});
+      out.push_back(
+          {c.a_peer, answer_caller(c, 488, "Not Acceptable Here", false, now,
+                                   c.media_refusal.empty()
+                                       ? std::string_view("the callee sent no usable SDP answer")
+                                       : std::string_view(c.media_refusal))});
       finish(c, call_end::media_failure, now);
       return out;
     }

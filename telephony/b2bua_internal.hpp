@@ -111,6 +111,8 @@ struct b2bua_call {
   std::string b_media_endpoint;
   std::size_t stream = 0;
   std::vector<pending_request> outstanding;
+  /// Why the callee's answer could not be bridged, for the caller (SPEC MED-1).
+  std::string media_refusal;
 };
 
 // ---- messages (b2bua_messages.cpp) -------------------------------------------------------

@@ -183,7 +183,7 @@ std::vector<sip_send> b2bua::start_call(const sip_message& invite, const sip_end
     media_.set_peer(c.ports.id, true, media_address(media.connection_address, from), media.port);
     c.b_plan = plan->callee_plan;
     if (plan->callee_plan.include_crypto)
-      c.b_offered = media::make_offer_crypto(media::srtp_options{}, random);
+      c.b_offered = media::make_profile_offer(policy.callee_srtp, random);
     auto body = anchored_offer(c, invite.body, offer->sdp);
     if (!body) {
       media_.release(c.ports.id);

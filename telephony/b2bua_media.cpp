@@ -139,8 +139,8 @@ plan_media(const call_media_policy& policy, const call_target& target, const sdp
   if (!caller_media)
     return std::unexpected(std::string("the offer's media profile is not RTP"));
   media::received_offer caller_offer{caller_media->profile, caller_media->crypto};
-  auto caller_answer =
-      media::answer_for(policy.caller, caller_offer, policy.emergency, secure_signalling(caller));
+  auto caller_answer = media::answer_for(policy.caller, caller_offer, policy.emergency,
+                                         secure_signalling(caller), policy.caller_srtp);
   if (!caller_answer)
     return std::unexpected("caller media: " +
                            std::string(media::to_string(caller_answer.error().reason)));
@@ -209,16 +209,28 @@ std::optional<std::string> b2bua::bridge_answer(call& c, const sip_message& resp
   if (c.direct)
     return direct_answer(c, response);
   auto answer = parse_sdp(response.body);
-  if (!answer || c.stream >= answer->media.size() || answer->media[c.stream].port == 0)
+  if (!answer || c.stream >= answer->media.size()) {
+    c.media_refusal = "the callee's SDP answer has no audio stream";
     return std::nullopt;
+  }
+  if (answer->media[c.stream].port == 0) {
+    // RFC 3264 6: port 0 declines the stream, typically an SRTP offer the callee's stack
+    // will not take.
+    c.media_refusal = std::string("the callee declined the audio stream (offered ") +
+                      (c.b_offered.empty() ? "RTP" : "SRTP") + ")";
+    return std::nullopt;
+  }
   const auto& media = answer->media[c.stream];
   auto callee_media = stream_media_of(media);
   if (!callee_media)
     return std::nullopt;
   media::received_offer received{callee_media->profile, callee_media->crypto};
   auto accepted = media::accept_answer(c.b_policy, c.b_plan, c.b_offered, received);
-  if (!accepted)
+  if (!accepted) {
+    c.media_refusal = "the callee's answer does not meet its media security (" +
+                      std::string(media::to_string(accepted.error().reason)) + ")";
     return std::nullopt;
+  }
   std::optional<media_anchor::leg_keys> keys;
   if (accepted->transport == media::media_transport::srtp && accepted->accepted) {
     auto offered =

@@ -115,8 +115,14 @@ std::string b2bua::contact_for(const sip_endpoint& to, bool sips) const {
 }
 
 std::string b2bua::answer_caller(call& c, int code, std::string_view reason, bool with_sdp,
-                                 time_point now) {
+                                 time_point now, std::string_view warning) {
   std::vector<std::pair<std::string, std::string>> headers;
+  if (!warning.empty()) {
+    std::string text;
+    for (char ch : warning)
+      text += ch == '"' || ch == '\\' ? '\'' : ch;
+    headers.emplace_back("Warning", "304 " + host_text(settings_.address) + " \"" + text + "\"");
+  }
   if (code > 100 && code < 300)
     headers.emplace_back("Contact",
                          contact_for(c.a_peer, c.invite.request_uri.scheme == uri_scheme::sips));

@@ -96,13 +96,14 @@ bool valid_line_node_name(std::string_view name) {
          });
 }
 
+template <class Override>
 std::optional<security_error>
-check_line_media_security(const std::map<std::string, media::media_security>& overrides) {
+check_line_overrides(std::string_view field, const std::map<std::string, Override>& overrides) {
   if (overrides.size() > max_line_media_overrides)
-    return invalid("line_media_security", "must have at most 64 entries");
+    return invalid(std::string(field), "must have at most 64 entries");
   for (const auto& [node, _] : overrides)
     if (!valid_line_node_name(node))
-      return invalid("line_media_security",
+      return invalid(std::string(field),
                      "node names must be 1 to 63 of a-z 0-9 -, got '" + node + "'");
   return std::nullopt;
 }
@@ -144,7 +145,9 @@ std::optional<security_error> check_sip_policy(const sip_policy& policy) {
     return bad;
   if (auto bad = check_user_agent_rules("user_agent_block", policy.user_agent_block))
     return bad;
-  if (auto bad = check_line_media_security(policy.line_media_security))
+  if (auto bad = check_line_overrides("line_media_security", policy.line_media_security))
+    return bad;
+  if (auto bad = check_line_overrides("line_srtp", policy.line_srtp))
     return bad;
   return check_emergency_route(policy);
 }
@@ -250,6 +253,20 @@ media::media_security media_security_for_extension(const telephony_directory_dat
   if (it != data.extensions.end() && it->second.media_security)
     return *it->second.media_security;
   return data.policy.media_security;
+}
+
+media::srtp_profile srtp_profile_for_extension(const telephony_directory_data& data,
+                                               std::string_view extension) {
+  auto it = data.extensions.find(std::string(extension));
+  if (it != data.extensions.end() && it->second.srtp)
+    return *it->second.srtp;
+  return data.policy.srtp;
+}
+
+media::srtp_profile srtp_profile_for_line(const telephony_directory_data& data,
+                                          std::string_view node) {
+  auto it = data.policy.line_srtp.find(std::string(node));
+  return it == data.policy.line_srtp.end() ? data.policy.srtp : it->second;
 }
 
 media::media_security media_security_for_line(const telephony_directory_data& data,
@@ -474,6 +491,8 @@ telephony_directory::update_extension(std::string_view number, const extension_f
                                         " digits: set a new one in the same change"));
     if (fields.media_security)
       changed.media_security = *fields.media_security;
+    if (fields.srtp)
+      changed.srtp = *fields.srtp;
     return {};
   };
   return change_entry(data_, data_.extensions, number, extension_entry, change);

@@ -62,6 +62,8 @@ struct extension_record {
   /// The phone password met the remote-worker rules when it was set (SPEC POL-5: at least
   /// 9 digits); only the digest is kept, so this is all that is known of it later.
   bool phone_password_remote_grade = false;
+  /// SPEC MED-1: this extension's SRTP options; nullopt = the system's.
+  std::optional<media::srtp_profile> srtp;
 };
 
 /// How long auto-create stays on after it was switched on (SPEC SIP-3).
@@ -111,6 +113,10 @@ struct sip_policy {
   /// an extension); empty = no emergency route configured. Otherwise an extension number
   /// (2 to 15 digits) that is not itself one of the emergency numbers.
   std::string emergency_extension;
+  /// SPEC MED-1: the system's SRTP options, and per-line overrides keyed like
+  /// line_media_security (at most 64).
+  media::srtp_profile srtp;
+  std::map<std::string, media::srtp_profile> line_srtp;
   bool operator==(const sip_policy&) const = default;
 };
 
@@ -160,6 +166,13 @@ media::media_security media_security_for_extension(const telephony_directory_dat
 media::media_security media_security_for_line(const telephony_directory_data& data,
                                               std::string_view node);
 
+/// The SRTP options of a leg to or from `extension` / over the line to `node` (SPEC MED-1):
+/// the override, else the system's.
+media::srtp_profile srtp_profile_for_extension(const telephony_directory_data& data,
+                                               std::string_view extension);
+media::srtp_profile srtp_profile_for_line(const telephony_directory_data& data,
+                                          std::string_view node);
+
 /// Fields of a telephony user to set; unset fields stay as they are.
 struct telephony_user_fields {
   std::optional<std::string> full_name;
@@ -190,6 +203,8 @@ struct extension_fields {
   /// as it is. Clear with `std::optional<media::media_security>{}`: a plain std::nullopt
   /// would leave the override alone.
   std::optional<std::optional<media::media_security>> media_security;
+  /// SPEC MED-1: as media_security, for the extension's SRTP options.
+  std::optional<std::optional<media::srtp_profile>> srtp;
 };
 
 enum class user_login_outcome : std::uint8_t { success, bad_credentials, locked };

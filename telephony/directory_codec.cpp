@@ -41,6 +41,23 @@ std::expected<media::media_security, error> stored_level(const json& value,
   return *level;
 }
 
+/// SRTP options as stored; unreadable ones are damage.
+std::expected<media::srtp_profile, error> stored_srtp(const json& value, std::string_view where) {
+  auto text = value.get<std::string>();
+  auto profile = media::parse_srtp_profile(text);
+  if (!profile)
+    return std::unexpected(
+        error{errc::damaged_record, std::string(where) + ": " + profile.error()});
+  return *profile;
+}
+
+json line_srtp_json(const sip_policy& policy) {
+  json lines = json::object();
+  for (const auto& [node, profile] : policy.line_srtp)
+    lines[node] = media::to_string(profile);
+  return lines;
+}
+
 json policy_json(const sip_policy& policy) {
   return {{"auto_create", policy.auto_create},
           {"auto_create_enabled_at_unix_ms", to_unix_ms(policy.auto_create_enabled_at)},
@@ -54,7 +71,9 @@ json policy_json(const sip_policy& policy) {
           {"line_media_security", line_media_json(policy)},
           {"direct_media", policy.direct_media},
           {"emergency_numbers", policy.emergency_numbers},
-          {"emergency_extension", policy.emergency_extension}};
+          {"emergency_extension", policy.emergency_extension},
+          {"srtp", media::to_string(policy.srtp)},
+          {"line_srtp", line_srtp_json(policy)}};
 }
 
 /// Throws json::exception for a missing or mistyped member, like the rest of
@@ -103,6 +122,24 @@ std::expected<sip_policy, error> policy_of(const json& entry) {
     policy.emergency_numbers = entry.at("emergency_numbers").get<std::vector<std::string>>();
   if (entry.contains("emergency_extension"))
     policy.emergency_extension = entry.at("emergency_extension").get<std::string>();
+  // Absent in encodings from before SPEC MED-1 options: the defaults.
+  if (entry.contains("srtp")) {
+    auto profile = stored_srtp(entry.at("srtp"), "sip_policy.srtp");
+    if (!profile)
+      return std::unexpected(profile.error());
+    policy.srtp = *profile;
+  }
+  if (entry.contains("line_srtp")) {
+    const auto& lines = entry.at("line_srtp");
+    if (!lines.is_object())
+      return std::unexpected(error{errc::damaged_record, "sip_policy.line_srtp is not an object"});
+    for (const auto& [node, value] : lines.items()) {
+      auto profile = stored_srtp(value, "sip_policy.line_srtp." + node);
+      if (!profile)
+        return std::unexpected(profile.error());
+      policy.line_srtp.emplace(node, *profile);
+    }
+  }
   // validate_sip_policy's detail reads "field: reason".
   if (auto valid = validate_sip_policy(policy); !valid)
     return std::unexpected(error{errc::damaged_record, "sip_policy." + valid.error().detail});
@@ -147,6 +184,8 @@ std::string encode_directory(const telephony_directory_data& data) {
     // Absent = the system setting.
     if (record.media_security)
       entry["media_security"] = std::string(media::to_string(*record.media_security));
+    if (record.srtp)
+      entry["srtp"] = media::to_string(*record.srtp);
     extensions.push_back(std::move(entry));
   }
   return json{{"format", 1},
@@ -200,6 +239,12 @@ std::expected<telephony_directory_data, error> decode_directory(std::string_view
         if (!level)
           return std::unexpected(with_context("damaged telephony directory", level.error()));
         record.media_security = *level;
+      }
+      if (entry.contains("srtp")) {
+        auto profile = stored_srtp(entry.at("srtp"), "extension " + record.number + " srtp");
+        if (!profile)
+          return std::unexpected(with_context("damaged telephony directory", profile.error()));
+        record.srtp = *profile;
       }
       data.extensions.emplace(record.number, std::move(record));
     }

@@ -196,6 +196,10 @@ call_media_policy media_policy_for(const telephony_directory_data& directory,
                        : media_security_for_extension(directory, caller);
   policy.callee = target.binding ? media_security_for_extension(directory, target.extension)
                                  : media_security_for_line(directory, target.node);
+  policy.caller_srtp = line ? srtp_profile_for_line(directory, from.node)
+                            : srtp_profile_for_extension(directory, caller);
+  policy.callee_srtp = target.binding ? srtp_profile_for_extension(directory, target.extension)
+                                      : srtp_profile_for_line(directory, target.node);
   policy.emergency = emergency;
   auto remote_worker = [&](const std::string& number) {
     auto it = directory.extensions.find(number);

@@ -87,6 +87,60 @@ void add_media_set(CLI::App& media, command_table& table) {
   });
 }
 
+/// SPEC MED-1: SRTP options per system, line and extension.
+void add_media_srtp(CLI::App& media, command_table& table) {
+  const std::string value_help =
+      "key=value pairs separated by commas: rtp_encryption=on|off, rtp_authentication=80|32|off, "
+      "rtcp_encryption=on|off (keys left out take on, 80, off)";
+  auto* srtp = add_group(media, "srtp",
+                         "SRTP options (MED-1): offered first, with the other SRTCP encryption "
+                         "as a second a=crypto line; a far end's offer is taken only when it "
+                         "protects at least this much");
+  auto send = [](const cli_state& state, const pb::SipSettings& request) -> int {
+    pb::SipSettings reply;
+    int code = call(state, rpc{configuration, &T::SetSipSettings}, request, reply);
+    if (code != exit_ok || state.json)
+      return show(state, code, reply);
+    print_srtp_levels(std::cout, reply);
+    return exit_ok;
+  };
+  auto& system_value = table.hold<std::string>();
+  auto* system = srtp->add_subcommand("system", "Set the system's SRTP options");
+  system->add_option("options", system_value, value_help)->required();
+  table.add(system, [&state = table.state(), &system_value, send] {
+    pb::SipSettings request;
+    request.set_srtp(system_value);
+    return send(state, request);
+  });
+  auto& line = table.hold<std::pair<std::string, std::string>>();
+  auto* set_line = srtp->add_subcommand(
+      "line", "Override the SRTP options on the cluster line to a node; system removes it");
+  set_line->add_option("node", line.first, "Name of the node at the other end of the line")
+      ->required();
+  set_line->add_option("options", line.second, value_help + ", or system")->required();
+  table.add(set_line, [&state = table.state(), &line, send] {
+    pb::SipSettings request;
+    (*request.mutable_line_srtp_changes())[checked_node_name(line.first)] = line.second;
+    return send(state, request);
+  });
+  auto& extension = table.hold<std::pair<std::string, std::string>>();
+  auto* set_extension = srtp->add_subcommand(
+      "extension", "Override the SRTP options of an extension; system removes the override");
+  set_extension->add_option("number", extension.first, "Extension number")->required();
+  set_extension->add_option("options", extension.second, value_help + ", or system")->required();
+  table.add(set_extension, [&state = table.state(), &extension]() -> int {
+    pb::ExtensionRequest request;
+    request.set_number(checked_extension_number(extension.first));
+    request.set_srtp(extension.second);
+    pb::Extension reply;
+    int code = call(state, rpc{configuration, &C::UpdateExtension}, request, reply);
+    if (code != exit_ok || state.json)
+      return show(state, code, reply);
+    std::cout << "extension " << reply.number() << " srtp: " << reply.srtp() << "\n";
+    return exit_ok;
+  });
+}
+
 } // namespace
 
 void add_sip_commands(CLI::App& app, command_table& table) {
@@ -114,6 +168,7 @@ void add_sip_commands(CLI::App& app, command_table& table) {
                 "Media security (MED-2): system level with per-line and per-extension overrides");
   add_media_show(*media, table);
   add_media_set(*media, table);
+  add_media_srtp(*media, table);
 }
 
 } // namespace ward::cli

@@ -379,12 +379,23 @@ media_security_of(const std::string& text, std::string field, bool system_allowe
                                     ", got '" + text + "'"));
 }
 
+security::security_result<std::optional<media::srtp_profile>>
+srtp_of(const std::string& text, std::string field, bool system_allowed) {
+  if (system_allowed && text == "system")
+    return std::optional<media::srtp_profile>{};
+  auto profile = media::parse_srtp_profile(text);
+  if (!profile)
+    return std::unexpected(invalid(std::move(field), profile.error()));
+  return std::optional<media::srtp_profile>{*profile};
+}
+
 void fill(pb::Extension* out, const telephony::extension_record& record) {
   out->set_number(record.number);
   out->set_has_phone_password(record.has_phone_password);
   out->set_force_authorization(record.force_authorization);
   out->set_remote_worker_address(record.remote_worker_address);
   out->set_media_security(media_security_text(record.media_security));
+  out->set_srtp(record.srtp ? media::to_string(*record.srtp) : std::string("system"));
 }
 
 void fill(pb::SipSettings* out, const telephony::sip_policy& policy) {
@@ -411,6 +422,9 @@ void fill(pb::SipSettings* out, const telephony::sip_policy& policy) {
   for (const auto& number : policy.emergency_numbers)
     emergency->add_entries(number);
   out->set_emergency_extension(policy.emergency_extension);
+  out->set_srtp(media::to_string(policy.srtp));
+  for (const auto& [node, profile] : policy.line_srtp)
+    (*out->mutable_line_srtp())[node] = media::to_string(profile);
 }
 
 namespace {
@@ -435,6 +449,15 @@ security::security_result<telephony::sip_policy> merged_lines(const pb::SipSetti
       policy.line_media_security[node] = **level;
     else
       policy.line_media_security.erase(node);
+  }
+  for (const auto& [node, text] : in.line_srtp_changes()) {
+    auto profile = srtp_of(text, "line_srtp_changes", true);
+    if (!profile)
+      return std::unexpected(profile.error());
+    if (*profile)
+      policy.line_srtp[node] = **profile;
+    else
+      policy.line_srtp.erase(node);
   }
   return policy;
 }
@@ -470,6 +493,12 @@ security::security_result<telephony::sip_policy> merged(const pb::SipSettings& i
     if (!level)
       return std::unexpected(level.error());
     current.media_security = **level;
+  }
+  if (in.has_srtp()) {
+    auto profile = srtp_of(in.srtp(), "srtp", false);
+    if (!profile)
+      return std::unexpected(profile.error());
+    current.srtp = **profile;
   }
   auto lines = merged_lines(in, std::move(current));
   if (!lines)
@@ -514,6 +543,12 @@ extension_fields_of(const pb::ExtensionRequest& request) {
     if (!level)
       return std::unexpected(level.error());
     fields.media_security = *level;
+  }
+  if (request.has_srtp()) {
+    auto profile = srtp_of(request.srtp(), "srtp", true);
+    if (!profile)
+      return std::unexpected(profile.error());
+    fields.srtp = *profile;
   }
   return fields;
 }

@@ -117,9 +117,12 @@ TEST_CASE("the audit verdict names the first damaged record") {
   CHECK(printed(damaged) == "audit trail DAMAGED at record 7: hash mismatch\n");
 }
 
-TEST_CASE("media levels: system, then each line override in name order") {
+TEST_CASE("MED-1 MED-2 media levels and SRTP options: system, then each override in name order") {
   pb::SipSettings sip;
   sip.set_media_security("best_effort");
+  sip.set_srtp("rtp_encryption=on,rtp_authentication=80,rtcp_encryption=off");
+  (*sip.mutable_line_srtp())["node-b"] =
+      "rtp_encryption=on,rtp_authentication=32,rtcp_encryption=on";
   auto& lines = *sip.mutable_line_media_security()->mutable_levels();
   lines["node-c"] = "disabled";
   lines["node-b"] = "enforce";
@@ -128,12 +131,18 @@ TEST_CASE("media levels: system, then each line override in name order") {
   auto* strict = extensions.add_extensions();
   strict->set_number("2101");
   strict->set_media_security("enforce");
+  strict->set_srtp("rtp_encryption=off,rtp_authentication=80,rtcp_encryption=off");
   std::ostringstream out;
   print_media_overview(out, sip, extensions);
-  CHECK(out.str() == "system: best_effort\n"
-                     "line node-b: enforce\n"
-                     "line node-c: disabled\n"
-                     "extension 2101: enforce\n");
+  CHECK(out.str() ==
+        "system: best_effort\n"
+        "line node-b: enforce\n"
+        "line node-c: disabled\n"
+        "extension 2101: enforce\n"
+        "system srtp: rtp_encryption=on,rtp_authentication=80,rtcp_encryption=off\n"
+        "line node-b srtp: rtp_encryption=on,rtp_authentication=32,rtcp_encryption=on\n"
+        "extension 2101 srtp: rtp_encryption=off,rtp_authentication=80,"
+        "rtcp_encryption=off\n");
   auto json = media_overview_json(sip, extensions);
   CHECK(json.find("\"system\": \"best_effort\"") != std::string::npos);
   CHECK(json.find("\"2101\": \"enforce\"") != std::string::npos);

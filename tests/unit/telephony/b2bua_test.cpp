@@ -896,3 +896,42 @@ TEST_CASE(
   CHECK(moved[0].text.starts_with("SIP/2.0 488 "));
   CHECK(f.calls.calls()[0].state == call_state::answered);
 }
+
+TEST_CASE("MED-1 the callee is offered the configured SRTP options, then the other SRTCP "
+          "variant; a callee declining the stream ends its dialog and the caller learns why") {
+  fixture f;
+  media::srtp_profile strict{.authentication = media::rtp_authentication::hmac_sha1_32,
+                             .rtcp_encryption = true};
+  call_media_policy policy{media::media_security::best_effort, media::media_security::enforce};
+  policy.callee_srtp = strict;
+  auto started = f.calls.start_call(invite(), caller_phone, "201", to_202_over(transport::tls),
+                                    f.clock.now(), f.random, policy);
+  REQUIRE(started.size() == 2);
+  auto sent = parse(started[1].text);
+  std::vector<std::string> crypto;
+  for (std::size_t at = sent.body.find("a=crypto:"); at != std::string::npos;
+       at = sent.body.find("a=crypto:", at + 1))
+    crypto.push_back(sent.body.substr(at + 9, sent.body.find("\r\n", at) - at - 9));
+  REQUIRE(crypto.size() == 2);
+  CHECK(crypto[0].starts_with("1 AES_CM_128_HMAC_SHA1_32 "));
+  CHECK(crypto[0].find("UNENCRYPTED_SRTCP") == std::string::npos);
+  CHECK(crypto[1].starts_with("2 AES_CM_128_HMAC_SHA1_32 "));
+  CHECK(crypto[1].find("UNENCRYPTED_SRTCP") != std::string::npos);
+
+  // The callee's stack takes neither: it answers the audio stream with port 0.
+  auto declined = offer_sdp("192.0.2.20", 5000);
+  declined.replace(declined.find("m=audio 5000"), 12, "m=audio 0");
+  auto out = from_tls_callee(f, respond(sent, 200, "OK", declined));
+  bool bye = false;
+  std::string to_caller;
+  for (const auto& send : out) {
+    bye |= send.text.starts_with("BYE ");
+    if (send.text.starts_with("SIP/2.0 488 "))
+      to_caller = send.text;
+  }
+  CHECK(bye);
+  REQUIRE_FALSE(to_caller.empty());
+  CHECK(to_caller.find("Warning: 304 ") != std::string::npos);
+  CHECK(to_caller.find("the callee declined the audio stream (offered SRTP)") != std::string::npos);
+  CHECK(f.calls.drain_ended().back().second == call_end::media_failure);
+}
