@@ -5,7 +5,10 @@
 
 #include <grpc/support/log.h>
 
+#include <algorithm>
 #include <csignal>
+#include <fstream>
+#include <iterator>
 
 namespace ward::node {
 namespace {
@@ -25,14 +28,27 @@ void route_grpc_logs(gpr_log_func_args* args) {
   }
 }
 
-int wait_for_stop_signal() {
+/// The command line of `pid` as /proc shows it, spaces for NULs; empty when gone.
+std::string process_name(pid_t pid) {
+  if (pid <= 0)
+    return {};
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::ranges::replace(text, '\0', ' ');
+  return text.substr(0, 200);
+}
+
+/// The stop signal and the process that sent it (0 when the kernel did).
+std::pair<int, pid_t> wait_for_stop_signal() {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
-  return signal_number;
+  siginfo_t info{};
+  int signal_number = -1;
+  while (signal_number < 0)
+    signal_number = sigwaitinfo(&stop_signals, &info);
+  return {signal_number, info.si_pid};
 }
 
 /// Runs the start steps in order; the first failure stops the start. What the steps
@@ -81,9 +97,10 @@ int run_node(const node_config& config) {
   log->info("event=ready node={} role={} status={} metrics={}", config.name, to_string(config.role),
             node.listeners->status_endpoint(), node.metrics_endpoint);
 
-  int signal_number = wait_for_stop_signal();
+  auto [signal_number, sender] = wait_for_stop_signal();
   auto stop_started = std::chrono::steady_clock::now();
-  log->info("event=stopping signal={}", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+  log->info("event=stopping signal={} sender_pid={} sender={}",
+            signal_number == SIGTERM ? "SIGTERM" : "SIGINT", sender, log_value(process_name(sender)));
   int exit_code = stop_node(node);
   auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - stop_started);

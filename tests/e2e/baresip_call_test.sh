@@ -376,4 +376,70 @@ if command -v sipp >/dev/null 2>&1; then
     fail "MED-3 301 hears its tone echoed through RTP: $(baresip_received m301 || echo 'no dump'); RTP $(baresip_rtp_stats m301)"
   baresip_stop m301 >/dev/null
 fi
+
+# ---- MED-1 SRTP options, with a second SIP stack that is strict about SRTCP --------------------
+# 302 becomes tests/e2e/sip/srtp_callee.py over TLS: a stack that refuses any a=crypto line
+# with UNENCRYPTED_SRTCP, as some softphones do by default. The node offers its configured
+# variant (UNENCRYPTED_SRTCP by default) first and encrypted SRTCP as a second line, so the
+# call still gets SRTP; with other options set for 302 the first line is taken.
+if [ "${BARESIP_AUTH:-digest}" != none ]; then
+  at primary media set extension 302 enforce >/dev/null
+  sip_tls_at=$(endpoint primary sip_tls)
+  # strict_callee NAME MODE: the python phone registers 302 over TLS and answers in MODE.
+  strict_callee() {
+    python3 "$here/sip/srtp_callee.py" 127.0.0.1 "${sip_tls_at##*:}" "$(trust_anchor primary)" \
+      302 "${password[302]}" ward "$2" 30 >"$WARD_TEST_DIR/$1.out" 2>&1 </dev/null &
+    callee_pid=$!
+    WARD_TEST_PIDS+=("$callee_pid")
+    wait_for 10 grep -q registered "$WARD_TEST_DIR/$1.out" ||
+      fail "SIP-2 the python phone registers 302 over TLS: $(cat "$WARD_TEST_DIR/$1.out")"
+  }
+  baresip_start o301 301 "${password[301]}" primary 440 srtp-mand ||
+    fail "baresip for 301 with srtp-mand starts for the SRTP options calls"
+  wait_for 10 baresip_registered o301 || fail "MED-1 the SRTP phone registers: $(baresip_why o301)"
+  # options_call NAME EXPECTED_CHOICE SUITE_PATTERN DESCRIPTION: o301 calls the strict callee.
+  options_call() {
+    strict_callee "$1" strict
+    baresip_dial o301 302 >/dev/null
+    wait_for 10 grep -q "^chose $2" "$WARD_TEST_DIR/$1.out" &&
+      wait_for 10 baresip_event o301 CALL_ESTABLISHED outgoing &&
+      pass "$4 (302 $(grep '^chose' "$WARD_TEST_DIR/$1.out"))" ||
+      fail "$4: callee $(tr '\n' ' ' <"$WARD_TEST_DIR/$1.out"); caller $(baresip_why o301)"
+    callee_suite=$3
+    legs() { at primary calls | grep -Eq "^[0-9]+ +301 +302 +answered +tls +tls +srtp:[A-Z0-9_]+ +srtp:$callee_suite "; }
+    wait_for 5 legs && pass "MED-1 MED-4 wardctl calls shows the callee leg on srtp:$3" ||
+      fail "MED-1 MED-4 the callee leg is on srtp:$3: $(at primary calls 2>&1)"
+    baresip_hangup o301 >/dev/null
+    wait "$callee_pid" || fail "SIP-6 the python phone got its BYE: $(cat "$WARD_TEST_DIR/$1.out")"
+    wait_for 10 closed_by o301 "Connection reset by user" >/dev/null
+  }
+  options_call strict80 "2 AES_CM_128_HMAC_SHA1_80" AES_CM_128_HMAC_SHA1_80 \
+    "MED-1 a stack refusing UNENCRYPTED_SRTCP takes the node's second a=crypto line: SRTP with encrypted SRTCP"
+  expect_output "extension 302 srtp: rtp_encryption=on,rtp_authentication=32,rtcp_encryption=on" \
+    "MED-1 wardctl media srtp extension 302 sets 32-bit tags and SRTCP encryption" \
+    at primary media srtp extension 302 rtp_authentication=32,rtcp_encryption=on
+  expect_output "extension 302 srtp: rtp_encryption=on,rtp_authentication=32" \
+    "MED-1 wardctl media show lists the extension's SRTP options" at primary media show
+  options_call strict32 "1 AES_CM_128_HMAC_SHA1_32" AES_CM_128_HMAC_SHA1_32 \
+    "MED-1 with 302's options the first line offered is HMAC_SHA1_32 with encrypted SRTCP, and it is taken"
+  expect_code 1 "MED-1 SRTP options that protect nothing are refused" \
+    at primary media srtp extension 302 rtp_encryption=off,rtp_authentication=off
+  expect_output "extension 302 srtp: system" "MED-1 the override is removed again" \
+    at primary media srtp extension 302 system
+  baresip_stop o301 >/dev/null
+
+  # A callee that declines the audio stream: its dialog is ended and the caller told why.
+  strict_callee decline decline
+  out=$(SIP_SRTP=1 SIP_TRANSPORT=tls SIP_CA="$(trust_anchor primary)" \
+    python3 "$here/../integration/sip_client.py" call 127.0.0.1 "${sip_tls_at##*:}" 301 \
+    "${password[301]}" ward md5 302 2>&1)
+  grep -q "^SIP/2.0 488" <<<"$out" &&
+    grep -q "^Warning: 304 .*the callee declined the audio stream (offered SRTP)" <<<"$out" &&
+    pass "MED-1 a callee declining the stream: the caller gets 488 with a Warning saying why" ||
+    fail "MED-1 a callee declining the stream gets the caller a clear 488: $out"
+  wait "$callee_pid" &&
+    pass "MED-1 the declining callee's dialog is ended with a BYE" ||
+    fail "MED-1 the declining callee's dialog is ended with a BYE: $(cat "$WARD_TEST_DIR/decline.out")"
+  at primary media set extension 302 system >/dev/null
+fi
 finish

@@ -206,6 +206,10 @@ def call(sock, tcp, transport, receive, host, port, local):
             code = int(first.split()[1])
             if code >= 200 and f" {cseq_method}" in answer.split("CSeq:")[1].splitlines()[0]:
                 print(first)
+                # Why a call failed, when the far end says (RFC 3261 20.43).
+                for line in answer.splitlines():
+                    if line.lower().startswith("warning:"):
+                        print(line)
                 return answer
 
     to = f"<sip:{dialled}@{host}>"

@@ -694,3 +694,30 @@ TEST_CASE("POL-5 an extension becomes a remote worker only with a password fit f
   telephony_directory reloaded(*decoded, "ward.test", security::test_argon2_cost);
   REQUIRE(reloaded.update_extension("703", {.remote_worker_address = "203.0.113.9"}, settings));
 }
+
+TEST_CASE("MED-1 SRTP options per system, line and extension are stored, chosen and checked") {
+  telephony::telephony_directory_data data;
+  data.policy.srtp = {.authentication = media::rtp_authentication::hmac_sha1_32};
+  data.policy.line_srtp["exp1"] = {.rtcp_encryption = true};
+  telephony::extension_record strict;
+  strict.number = "2101";
+  strict.srtp = media::srtp_profile{.rtp_encryption = false};
+  data.extensions.emplace(strict.number, strict);
+  CHECK(telephony::srtp_profile_for_extension(data, "2101") ==
+        media::srtp_profile{.rtp_encryption = false});
+  CHECK(telephony::srtp_profile_for_extension(data, "2102") == data.policy.srtp);
+  CHECK(telephony::srtp_profile_for_line(data, "exp1").rtcp_encryption);
+  CHECK(telephony::srtp_profile_for_line(data, "exp2") == data.policy.srtp);
+
+  auto decoded = telephony::decode_directory(telephony::encode_directory(data));
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->policy.srtp == data.policy.srtp);
+  CHECK(decoded->policy.line_srtp == data.policy.line_srtp);
+  CHECK(decoded->extensions.at("2101").srtp == strict.srtp);
+
+  auto policy = data.policy;
+  policy.line_srtp["Not A Node"] = {};
+  auto refused = telephony::validate_sip_policy(policy);
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().detail.find("line_srtp") != std::string::npos);
+}
