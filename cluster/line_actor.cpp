@@ -222,7 +222,14 @@ caf::actor open_line(line_actor_pointer self, const std::string& node, const std
   auto& state = self->state;
   auto& entry = state.members[node];
   // A line that was down and comes back clears its line-down alarm (SPEC LINE-4).
-  if (!entry.view.line_up && !entry.view.last_error.empty() && !entry.view.enrolment_only)
+  // A node re-dialling with the identity it was just issued had no outage to clear; from
+  // now on its line going down is one again.
+  const bool planned_redial = entry.redial_expected_until &&
+                              std::chrono::steady_clock::now() < *entry.redial_expected_until;
+  if (!enrolment_only)
+    entry.redial_expected_until.reset();
+  if (!entry.view.line_up && !entry.view.last_error.empty() && !entry.view.enrolment_only &&
+      !planned_redial)
     self->send(
         state.options.security_actor,
         actors::cluster_alarm{

@@ -100,7 +100,8 @@ int run_node(const node_config& config) {
   auto [signal_number, sender] = wait_for_stop_signal();
   auto stop_started = std::chrono::steady_clock::now();
   log->info("event=stopping signal={} sender_pid={} sender={}",
-            signal_number == SIGTERM ? "SIGTERM" : "SIGINT", sender, log_value(process_name(sender)));
+            signal_number == SIGTERM ? "SIGTERM" : "SIGINT", sender,
+            log_value(process_name(sender)));
   int exit_code = stop_node(node);
   auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - stop_started);

@@ -142,8 +142,8 @@ void udp_outbox::flush(int fd) {
 
 stream_listener::stream_listener(settings settings, sip_inbox& inbox,
                                  const std::atomic<bool>& stopping)
-    : settings_(std::move(settings)), inbox_(inbox), stopping_(stopping),
-      acceptor_([this] { accept_loop(); }) {}
+    : settings_(std::move(settings)), slots_(settings_.max_connections), inbox_(inbox),
+      stopping_(stopping), acceptor_([this] { accept_loop(); }) {}
 
 void stream_listener::set_tls(std::shared_ptr<SSL_CTX> context,
                               pki::client_certificate_check_fn check) {
@@ -159,27 +159,6 @@ void stream_listener::join() {
   });
 }
 
-bool stream_listener::admit(const std::string& address) {
-  std::lock_guard lock(slots_mutex_);
-  // Slots are shared, a quarter at most per address, so one host cannot take them all.
-  if (open_ >= settings_.max_connections ||
-      per_address_[address] >= std::max<std::size_t>(1, settings_.max_connections / 4)) {
-    if (per_address_[address] == 0)
-      per_address_.erase(address);
-    return false;
-  }
-  ++open_;
-  ++per_address_[address];
-  return true;
-}
-
-void stream_listener::release(const std::string& address) {
-  std::lock_guard lock(slots_mutex_);
-  --open_;
-  if (--per_address_[address] == 0)
-    per_address_.erase(address);
-}
-
 void stream_listener::serve_tls(int fd, std::string address, std::uint16_t port) {
   std::shared_ptr<SSL_CTX> context;
   pki::client_certificate_check_fn check;
@@ -192,7 +171,7 @@ void stream_listener::serve_tls(int fd, std::string address, std::uint16_t port)
   auto refuse = [&](const std::string& cause) {
     if (settings_.on_tls_failure)
       settings_.on_tls_failure(peer, cause);
-    release(address);
+    slots_.release(address);
   };
   auto stream = cluster::tls_stream::create(cluster::unique_fd(fd), context.get(),
                                             cluster::tls_stream::role::server);
@@ -203,7 +182,7 @@ void stream_listener::serve_tls(int fd, std::string address, std::uint16_t port)
   if (shaken.kind == cluster::tls_outcome::failed)
     return refuse(shaken.cause);
   if (shaken.kind != cluster::tls_outcome::done) {
-    release(address);
+    slots_.release(address);
     return;
   }
   if (check)
@@ -211,7 +190,7 @@ void stream_listener::serve_tls(int fd, std::string address, std::uint16_t port)
       return refuse("client certificate refused: " + *refused);
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) != 0) {
-    release(address);
+    slots_.release(address);
     return;
   }
   // The decrypted side is served like any TCP connection, tagged as TLS; its slot is
@@ -269,7 +248,7 @@ void stream_listener::accept_loop() {
       if (fd < 0)
         continue;
       auto who = peer_of(from);
-      if (!admit(who.address)) {
+      if (!slots_.admit(who.address)) {
         ::close(fd);
         ++refused_;
         continue;
@@ -341,7 +320,7 @@ void stream_listener::serve_tcp(std::shared_ptr<sip_connection> connection) {
     std::lock_guard write(connection->write_mutex);
     ::close(connection->fd);
   }
-  release(connection->address);
+  slots_.release(connection->address);
 }
 
 } // namespace ward::node

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "node/connection_slots.hpp"
 #include "pki/tls_policy.hpp"
 #include "telephony/b2bua.hpp"
 #include "telephony/sip_framing.hpp"
@@ -156,14 +157,12 @@ public:
   std::uint64_t broken() const { return broken_.load(); }
 
 private:
-  /// Takes an accepted stream socket into the connection slots; false when full.
-  bool admit(const std::string& address);
-  void release(const std::string& address);
   void accept_loop();
   void serve_tls(int fd, std::string address, std::uint16_t port);
   void serve_tcp(std::shared_ptr<sip_connection> connection);
 
   settings settings_;
+  connection_slots slots_;
   sip_inbox& inbox_;
   const std::atomic<bool>& stopping_;
   std::mutex tls_context_mutex_;
@@ -173,10 +172,9 @@ private:
     std::thread thread;
     std::shared_ptr<std::atomic<bool>> done;
   };
+  /// Guards readers_.
   std::mutex slots_mutex_;
   std::vector<reader> readers_;
-  std::map<std::string, std::size_t> per_address_;
-  std::size_t open_ = 0;
   std::once_flag joined_;
   std::thread acceptor_;
 };

@@ -25,7 +25,8 @@ constexpr auto handshake_limit = std::chrono::seconds(10);
 
 } // namespace
 
-syslog_listener::syslog_listener(syslog_listener_options options) : options_(std::move(options)) {}
+syslog_listener::syslog_listener(syslog_listener_options options)
+    : options_(std::move(options)), slots_(options_.max_connections) {}
 
 std::expected<std::unique_ptr<syslog_listener>, std::string>
 syslog_listener::start(syslog_listener_options options) {
@@ -88,27 +89,6 @@ void syslog_listener::set_tls(std::shared_ptr<SSL_CTX> context,
 syslog_listener_counts syslog_listener::counts() const {
   return {received_tls_.load(), received_tcp_.load(), received_udp_.load(),   malformed_.load(),
           rate_limited_.load(), queue_full_.load(),   storage_failed_.load(), refused_.load()};
-}
-
-bool syslog_listener::admit(const std::string& address) {
-  std::lock_guard lock(slots_mutex_);
-  auto& mine = per_address_[address];
-  if (open_ >= options_.max_connections ||
-      mine >= std::max<std::size_t>(1, options_.max_connections / 4)) {
-    if (mine == 0)
-      per_address_.erase(address);
-    return false;
-  }
-  ++open_;
-  ++mine;
-  return true;
-}
-
-void syslog_listener::release(const std::string& address) {
-  std::lock_guard lock(slots_mutex_);
-  --open_;
-  if (--per_address_[address] == 0)
-    per_address_.erase(address);
 }
 
 bool syslog_listener::within_rate(const std::string& address) {
@@ -298,7 +278,7 @@ void syslog_listener::accept_loop() {
         continue;
       cluster::unique_fd fd(accepted);
       auto sender = peer_of(from);
-      if (!admit(sender.address)) {
+      if (!slots_.admit(sender.address)) {
         ++refused_;
         continue;
       }
@@ -313,7 +293,7 @@ void syslog_listener::accept_loop() {
                               serve_tls(std::move(fd), origin);
                             else
                               serve_stream(std::move(fd), origin);
-                            release(origin.address);
+                            slots_.release(origin.address);
                             *done = true;
                           }),
                           done});

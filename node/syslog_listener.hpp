@@ -5,6 +5,7 @@
 #include "cluster/tls_pump.hpp"
 #include "core/clock.hpp"
 #include "node/config.hpp"
+#include "node/connection_slots.hpp"
 #include "pki/tls_policy.hpp"
 
 #include <openssl/types.h>
@@ -92,8 +93,6 @@ private:
   void read_datagrams();
   void serve_stream(cluster::unique_fd fd, cluster::syslog_origin origin);
   void serve_tls(cluster::unique_fd fd, cluster::syslog_origin origin);
-  bool admit(const std::string& address);
-  void release(const std::string& address);
   /// Parses one message and queues it for the writer, unless the sender is over its rate.
   void take(std::string_view text, const cluster::syslog_origin& origin);
   bool within_rate(const std::string& address);
@@ -108,9 +107,9 @@ private:
 
   std::mutex tls_mutex_;
 
+  connection_slots slots_;
+  /// Guards readers_.
   std::mutex slots_mutex_;
-  std::size_t open_ = 0;
-  std::map<std::string, std::size_t> per_address_;
   struct reader {
     std::thread thread;
     std::shared_ptr<std::atomic<bool>> done;

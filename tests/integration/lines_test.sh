@@ -94,7 +94,9 @@ except OSError as error:
 PY
 }
 probe_out=$(line_probe)
-grep -qi "refused: .*certificate.required" <<<"$probe_out" \
+# The server's "certificate required" alert can be lost to the connection reset that follows
+# it when the client writes at the same moment; either way nothing of the line protocol came.
+grep -qiE "refused: .*(certificate.required|EOF occurred in violation of protocol)" <<<"$probe_out" \
   && pass "LINE-1 at High a peer without a client certificate is refused in the TLS handshake" \
   || fail "LINE-1 at High a peer without a client certificate is refused in the handshake: $probe_out"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WARD_TEST_DIR/newcomer.key" \

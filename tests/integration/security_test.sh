@@ -295,8 +295,8 @@ expect_output "^emergency_extension: -$" "TF-2 sip set emergency_extension= clea
 
 # ---- MED-2 media security per system with per-line and per-extension override -------------
 expect_code 0 "MED-2 media show" ctl media show
-[ "$OUT" = "system: best_effort" ] \
-  && pass "MED-2 media show: Best Effort by default, no line or extension override" \
+[ "$OUT" = $'system: best_effort\nsystem srtp: rtp_encryption=on,rtp_authentication=80,rtcp_encryption=off' ] \
+  && pass "MED-2 MED-1 media show: Best Effort and the default SRTP options, no override" \
   || fail "MED-2 media show: Best Effort by default, no line or extension override: $OUT"
 expect_output "^media security  *system$" "MED-2 an extension without an override shows system" \
   ctl extension set 2101 --force-authorization on
@@ -320,7 +320,14 @@ expect_output "^media security  *system$" "MED-2 extension set --media-security 
   ctl extension set 2102 --media-security system
 expect_output "^2101  .* disabled  *203.0.113.7$" "MED-2 extension list shows the override" \
   ctl extension list
-media_expected=$'system: enforce\nline node-b: best_effort\nextension 2101: disabled'
+expect_output "^line node-b srtp: rtp_encryption=on,rtp_authentication=80,rtcp_encryption=on$" \
+  "MED-1 media srtp line node-b sets the line's SRTP options" \
+  ctl media srtp line node-b rtcp_encryption=on
+expect_code 1 "MED-1 SRTP options with an unknown key are refused" \
+  ctl media srtp system cipher=des
+grep -q "unknown key 'cipher'" <<<"$OUT" && pass "MED-1 the refusal names the unknown key" \
+  || fail "MED-1 the refusal names the unknown key: $OUT"
+media_expected=$'system: enforce\nline node-b: best_effort\nextension 2101: disabled\nsystem srtp: rtp_encryption=on,rtp_authentication=80,rtcp_encryption=off\nline node-b srtp: rtp_encryption=on,rtp_authentication=80,rtcp_encryption=on'
 media_shown=$(ctl media show)
 [ "$media_shown" = "$media_expected" ] \
   && pass "MED-2 media show: the system level, the line override, the extension override" \
