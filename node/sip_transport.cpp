@@ -209,31 +209,8 @@ void stream_listener::serve_tls(int fd, std::string address, std::uint16_t port)
 }
 
 void stream_listener::accept_loop() {
-  auto spawn = [this](std::function<void()> work) {
-    auto done = std::make_shared<std::atomic<bool>>(false);
-    readers_.push_back({std::thread([work = std::move(work), done] {
-                          work();
-                          *done = true;
-                        }),
-                        done});
-  };
   while (!stopping_) {
-    {
-      // Ended readers are joined as we go, so a busy node does not keep their threads.
-      std::vector<reader> ended;
-      {
-        std::lock_guard lock(slots_mutex_);
-        for (auto it = readers_.begin(); it != readers_.end();)
-          if (*it->done) {
-            ended.push_back(std::move(*it));
-            it = readers_.erase(it);
-          } else {
-            ++it;
-          }
-      }
-      for (auto& finished : ended)
-        finished.thread.join();
-    }
+    readers_.reap();
     std::array<pollfd, 2> waiting{pollfd{settings_.tcp_fd, POLLIN, 0},
                                   pollfd{settings_.tls_fd, POLLIN, 0}};
     if (::poll(waiting.data(), waiting.size(), 200) <= 0)
@@ -253,25 +230,19 @@ void stream_listener::accept_loop() {
         ++refused_;
         continue;
       }
-      std::lock_guard lock(slots_mutex_);
       if (which == 1) {
-        spawn([this, fd, address = who.address, port = who.port] { serve_tls(fd, address, port); });
+        readers_.spawn(
+            [this, fd, address = who.address, port = who.port] { serve_tls(fd, address, port); });
         continue;
       }
       auto connection = std::make_shared<sip_connection>();
       connection->fd = fd;
       connection->address = who.address;
       connection->port = who.port;
-      spawn([this, connection] { serve_tcp(connection); });
+      readers_.spawn([this, connection] { serve_tcp(connection); });
     }
   }
-  std::vector<reader> readers;
-  {
-    std::lock_guard lock(slots_mutex_);
-    readers.swap(readers_);
-  }
-  for (auto& finished : readers)
-    finished.thread.join();
+  readers_.join_all();
 }
 
 void stream_listener::serve_tcp(std::shared_ptr<sip_connection> connection) {

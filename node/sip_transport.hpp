@@ -1,6 +1,7 @@
 #pragma once
 
 #include "node/connection_slots.hpp"
+#include "node/connection_threads.hpp"
 #include "pki/tls_policy.hpp"
 #include "telephony/b2bua.hpp"
 #include "telephony/sip_framing.hpp"
@@ -167,14 +168,7 @@ private:
   const std::atomic<bool>& stopping_;
   std::mutex tls_context_mutex_;
   std::atomic<std::uint64_t> refused_{0}, broken_{0};
-  /// Reader threads with a flag each sets when it ends, so the acceptor can join them.
-  struct reader {
-    std::thread thread;
-    std::shared_ptr<std::atomic<bool>> done;
-  };
-  /// Guards readers_.
-  std::mutex slots_mutex_;
-  std::vector<reader> readers_;
+  connection_threads readers_;
   std::once_flag joined_;
   std::thread acceptor_;
 };

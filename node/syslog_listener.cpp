@@ -241,23 +241,8 @@ void syslog_listener::serve_tls(cluster::unique_fd fd, cluster::syslog_origin or
 }
 
 void syslog_listener::accept_loop() {
-  auto reap = [this](bool all) {
-    std::vector<reader> ended;
-    {
-      std::lock_guard lock(slots_mutex_);
-      for (auto it = readers_.begin(); it != readers_.end();)
-        if (all || *it->done) {
-          ended.push_back(std::move(*it));
-          it = readers_.erase(it);
-        } else {
-          ++it;
-        }
-    }
-    for (auto& finished : ended)
-      finished.thread.join();
-  };
   while (!stopping_) {
-    reap(false);
+    readers_.reap();
     std::array<pollfd, 4> waiting{
         pollfd{tls_fd_.get(), POLLIN, 0}, pollfd{tcp_fd_.get(), POLLIN, 0},
         pollfd{udp_fd_.get(), POLLIN, 0}, pollfd{stop_.read_end.get(), POLLIN, 0}};
@@ -286,20 +271,16 @@ void syslog_listener::accept_loop() {
       cluster::syslog_origin origin{tls ? cluster::syslog_intake_transport::tls
                                         : cluster::syslog_intake_transport::tcp,
                                     sender.address, sender.port};
-      auto done = std::make_shared<std::atomic<bool>>(false);
-      std::lock_guard lock(slots_mutex_);
-      readers_.push_back({std::thread([this, fd = std::move(fd), origin, tls, done]() mutable {
-                            if (tls)
-                              serve_tls(std::move(fd), origin);
-                            else
-                              serve_stream(std::move(fd), origin);
-                            slots_.release(origin.address);
-                            *done = true;
-                          }),
-                          done});
+      readers_.spawn([this, fd = std::move(fd), origin, tls]() mutable {
+        if (tls)
+          serve_tls(std::move(fd), origin);
+        else
+          serve_stream(std::move(fd), origin);
+        slots_.release(origin.address);
+      });
     }
   }
-  reap(true);
+  readers_.join_all();
 }
 
 void syslog_listener::write_loop() {

@@ -6,6 +6,7 @@
 #include "core/clock.hpp"
 #include "node/config.hpp"
 #include "node/connection_slots.hpp"
+#include "node/connection_threads.hpp"
 #include "pki/tls_policy.hpp"
 
 #include <openssl/types.h>
@@ -108,13 +109,7 @@ private:
   std::mutex tls_mutex_;
 
   connection_slots slots_;
-  /// Guards readers_.
-  std::mutex slots_mutex_;
-  struct reader {
-    std::thread thread;
-    std::shared_ptr<std::atomic<bool>> done;
-  };
-  std::vector<reader> readers_;
+  connection_threads readers_;
 
   struct bucket {
     double tokens = 0;
