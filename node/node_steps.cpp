@@ -7,6 +7,7 @@
 #include "node/admin/admin_service.hpp"
 #include "node/admin/gateway.hpp"
 #include "node/logging.hpp"
+#include "node/service_steps.hpp"
 #include "node/tls_material.hpp"
 #include "pki/tls_policy.hpp"
 
@@ -30,10 +31,6 @@ namespace ward::node {
 namespace {
 
 constexpr auto grpc_shutdown_grace = std::chrono::seconds(2);
-
-std::unexpected<start_failure> failure(std::string_view component, std::string reason) {
-  return std::unexpected(start_failure{component, std::move(reason)});
-}
 
 /// The numeric address of `host` (an IP literal or a name), first result.
 std::expected<std::string, std::string> resolve_address(const std::string& host) {
@@ -59,35 +56,6 @@ pki::tls_server_material line_material(const security::security_settings& settin
   auto material = identity_material(settings, pki);
   material.request_client_certificate = true;
   return material;
-}
-
-/// SIP over TLS (SPEC SIP-1): the node identity under the TLS settings every listener
-/// follows (TLS-1 minimum version, PKI-6 chain; the management identity serves while no
-/// telephony identity is set), phones and trunks graded at the telephony check level.
-std::expected<std::pair<std::shared_ptr<SSL_CTX>, pki::client_certificate_check_fn>, std::string>
-sip_tls(const security::security_settings& settings, const actors::pki_state& pki,
-        const clock& time) {
-  auto material = telephony_material(settings, pki, time);
-  auto context = pki::make_server_context(pki::tls_strength::medium,
-                                          settings.certificates.minimum_tls, material);
-  if (!context)
-    return std::unexpected("SIP TLS context: " + context.error().detail);
-  return std::pair{*context, material.client_certificate_check};
-}
-
-/// The syslog receiver's TLS (SPEC TOP-2, MON-2): the node identity under the TLS settings
-/// every listener follows; devices are asked for a certificate and graded at the
-/// management check level, which at High refuses a device without one.
-std::expected<std::pair<std::shared_ptr<SSL_CTX>, pki::client_certificate_check_fn>, std::string>
-syslog_intake_tls(const security::security_settings& settings, const actors::pki_state& pki,
-                  const clock& time) {
-  auto material = management_material(settings, pki, time);
-  material.request_client_certificate = true;
-  auto context = pki::make_server_context(pki::tls_strength::medium,
-                                          settings.certificates.minimum_tls, material);
-  if (!context)
-    return std::unexpected("syslog receiver TLS context: " + context.error().detail);
-  return std::pair{*context, material.client_certificate_check};
 }
 
 /// An audit record as the RFC 5424 event the syslog receiver gets (SPEC MON-2).
@@ -170,66 +138,6 @@ cluster::proxy_outcome run_proxied_call(in_process_holder& in_process, const std
   return outcome;
 }
 
-/// Sends an alarm record to the security actor, which audits it.
-void raise_alarm(const caf::actor& security_actor, actors::cluster_alarm alarm) {
-  caf::anon_send(security_actor, std::move(alarm));
-}
-
-/// How the SIP service reports to the rest of the node: the lines, the security actor's
-/// audit trail and alarms, and the call log.
-void wire_sip_events(running_node& node, sip_service_options& sip_options) {
-  auto line_actor = node.line_actor;
-  auto security_actor = node.security_actor;
-  sip_options.send_over_line = [line_actor](const std::string& peer, std::string text) {
-    caf::anon_send(line_actor, cluster::sip_signal_out{peer, std::move(text)});
-  };
-  sip_options.on_locations = [line_actor](std::vector<std::string> extensions) {
-    caf::anon_send(line_actor, cluster::locations_out{std::move(extensions)});
-  };
-  sip_options.on_auto_create = [security_actor](const std::string& extension,
-                                                const std::string& source) {
-    caf::anon_send(security_actor, actors::auto_create_extension{extension, source});
-  };
-  sip_options.on_media_alarm = [security_actor](const std::string& reason) {
-    raise_alarm(security_actor, actors::cluster_alarm{"srtp_authentication_failures", "media/relay",
-                                                      reason, "", false});
-  };
-  // SPEC TF-2: someone may need help; the alarm reaches syslog and the audit trail.
-  sip_options.on_emergency_call = [security_actor](const std::string& caller,
-                                                   const std::string& dialled,
-                                                   const std::string& route) {
-    raise_alarm(security_actor,
-                actors::cluster_alarm{"emergency_call", "extension/" + caller,
-                                      "extension " + caller + " dialled " + dialled +
-                                          (route.empty() ? ", and no emergency route is "
-                                                           "configured"
-                                                         : ", ringing extension " + route),
-                                      "", false});
-  };
-  sip_options.on_call_ended = [](const telephony::call_view& call, telephony::call_end end) {
-    logger("sip")->info("event=call_ended call={} caller={} callee={} caller_leg={} "
-                        "callee_leg={} end={}",
-                        call.id, call.caller, call.callee, call.caller_leg, call.callee_leg,
-                        telephony::to_string(end));
-  };
-  sip_options.on_guard_event = [security_actor, line_actor](const telephony::guard_event& event) {
-    using kind = telephony::guard_event_kind;
-    if (event.kind != kind::address_blacklisted_temporary &&
-        event.kind != kind::address_blacklisted_permanent &&
-        event.kind != kind::extension_blacklisted_temporary &&
-        event.kind != kind::extension_blacklisted_permanent && event.kind != kind::blacklist_reset)
-      return;
-    raise_alarm(security_actor,
-                actors::cluster_alarm{"sip_" + std::string(telephony::to_string(event.kind)),
-                                      event.address.empty() ? "extension/" + event.extension
-                                                            : "address/" + event.address,
-                                      event.detail, event.address,
-                                      event.kind == kind::blacklist_reset});
-    // Every other node blacklists (or lifts) it too.
-    caf::anon_send(line_actor, cluster::guard_broadcast{event});
-  };
-}
-
 /// Tears down what start_listeners opened when a later start step fails.
 void close_listeners(running_node& node) {
   node.listeners->stop();
@@ -254,7 +162,7 @@ start_result<> prepare_data_dir(const node_config& config) {
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec)
-    return failure("node", "cannot create data directory: " + ec.message());
+    return start_failed("node", "cannot create data directory: " + ec.message());
   ::chmod(config.data_dir.c_str(), 0700);
   return {};
 }
@@ -263,11 +171,11 @@ start_result<> open_node_store(running_node& node) {
   node.random = system_random();
   auto store = storage::kv_store::open(node.config.data_dir / "store");
   if (!store)
-    return failure("store", store.error().detail);
+    return start_failed("store", store.error().detail);
   node.store = std::move(*store);
   auto starts = record_start(*node.store, node.wall_clock.now());
   if (!starts)
-    return failure("store", starts.error().detail);
+    return start_failed("store", starts.error().detail);
   node.starts = *starts;
   return {};
 }
@@ -277,7 +185,7 @@ start_result<pki::node_identity> load_identity(running_node& node) {
   auto identity =
       identities.load_or_create(node.config.hostname, node.wall_clock.now(), node.random);
   if (!identity)
-    return failure("pki", identity.error().detail);
+    return start_failed("pki", identity.error().detail);
   auto pki_log = logger("pki");
   if (identity->origin == pki::identity_origin::recreated)
     pki_log->warn("event=identity_recreated reason={} subject={}",
@@ -293,19 +201,19 @@ start_result<> open_security_stores(running_node& node) {
   const auto& data_dir = node.config.data_dir;
   auto key = security::node_key::load_or_create(data_dir / "keys" / "node.key", node.random);
   if (!key)
-    return failure("security", key.error().detail);
+    return start_failed("security", key.error().detail);
   std::string open_error;
   node.security_store = open_sealed(data_dir / "security", *key, node.random, open_error);
   if (!node.security_store)
-    return failure("security", open_error);
+    return start_failed("security", open_error);
   node.config_store = open_sealed(data_dir / "config", *key, node.random, open_error);
   if (!node.config_store)
-    return failure("config", open_error);
+    return start_failed("config", open_error);
   std::error_code ec;
   std::filesystem::create_directories(data_dir / "audit", ec);
   auto audit = security::audit_log::open(data_dir / "audit" / "audit.log", node.wall_clock);
   if (!audit)
-    return failure("audit", audit.error().detail);
+    return start_failed("audit", audit.error().detail);
   node.audit_trail = std::move(*audit);
   check_audit_anchor(*node.audit_trail, *node.security_store);
   return {};
@@ -316,14 +224,14 @@ start_result<stored_state> load_stored_state(running_node& node,
   auto database =
       load_security(*node.security_store, *node.audit_trail, node.wall_clock.now(), node.random);
   if (!database)
-    return failure("security", database.error());
+    return start_failed("security", database.error());
   auto directory = load_directory(*node.config_store, node.config);
   if (!directory)
-    return failure("config", directory.error());
+    return start_failed("config", directory.error());
   auto pki = bootstrap_pki(node.config, *node.security_store, identity, database->settings(),
                            *node.audit_trail, node.wall_clock.now(), node.random);
   if (!pki)
-    return failure("pki", pki.error());
+    return start_failed("pki", pki.error());
   if (auto pending = database->ignition_pending(); !pending.empty())
     logger("security")
         ->warn("event=first_start_gate pending={}",
@@ -351,16 +259,16 @@ start_result<> prepare_cluster(running_node& node) {
   if (!config.line_password_file.empty()) {
     auto secret = read_secret_file(config.line_password_file);
     if (!secret)
-      return failure("cluster", secret.error());
+      return start_failed("cluster", secret.error());
     node.line_password = std::move(*secret);
   }
   auto line_security = cluster::parse_line_security(config.line_security);
   if (!line_security)
-    return failure("cluster", "unknown line security " + config.line_security);
+    return start_failed("cluster", "unknown line security " + config.line_security);
   node.line_security = *line_security;
   auto cluster_store = storage::kv_store::open(config.data_dir / "cluster");
   if (!cluster_store)
-    return failure("cluster", cluster_store.error().detail);
+    return start_failed("cluster", cluster_store.error().detail);
   node.cluster_store = std::move(*cluster_store);
   if (config.role == node_role::primary)
     node.forwarded_events = std::make_shared<cluster::event_store>(node.cluster_store);
@@ -378,8 +286,8 @@ start_result<> prepare_cluster(running_node& node) {
       syslog_config.expected_name = receiver.server_name;
     }
     if (auto checked = cluster::syslog_tls_sender::check_config(syslog_config); !checked)
-      return failure("syslog", join_host_port(receiver.address, receiver.port) + ": " +
-                                   checked.error().detail);
+      return start_failed("syslog", join_host_port(receiver.address, receiver.port) + ": " +
+                                        checked.error().detail);
     // Started with the cluster, once the security actor can hear of its failures.
     node.syslog_configs.push_back(std::move(syslog_config));
   }
@@ -471,124 +379,6 @@ void spawn_cluster(running_node& node) {
   node.line_actor = cluster::spawn_line_actor(*node.actor_system, std::move(cluster_options));
 }
 
-start_result<> start_sip(running_node& node) {
-  const auto& config = node.config;
-  // SPEC SIP-1, TOP-4: with every transport off (an application server by default) the
-  // node runs no registrar and no media relay, and opens no SIP or RTP port.
-  if (!config.sip.any()) {
-    logger("sip")->info("event=sip_off reason=no_transport role={}", to_string(config.role));
-    return {};
-  }
-  // SIP over UDP (SPEC SIP-1, SIP-2, SIP-4): blacklistings and resets become alarms.
-  sip_service_options sip_options;
-  sip_options.transports = config.sip;
-  sip_options.address = config.listen_address;
-  sip_options.udp_port = config.sip_udp_port;
-  sip_options.tcp_port = config.sip_tcp_port;
-  sip_options.tls_port = config.sip_tls_port;
-  sip_options.guard.failure_threshold = config.sip_failure_threshold;
-  sip_options.guard.address_blacklisting = config.sip_address_blacklisting;
-  sip_options.guard.allow_list = config.sip_allow;
-  sip_options.guard.messages_per_second = config.sip_messages_per_second;
-  sip_options.guard.burst = std::max<std::uint32_t>(config.sip_messages_per_second * 2, 1);
-  sip_options.prefer_md5 = config.sip_prefer_md5;
-  sip_options.md5_only = config.sip_md5_only;
-  sip_options.node = config.name;
-  // The actors started so far stop with a failed start; the cluster actor is not told.
-  auto refuse = [&](std::string_view component, std::string reason) {
-    caf::anon_send_exit(node.security_actor, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(node.status, caf::exit_reason::user_shutdown);
-    return failure(component, std::move(reason));
-  };
-  // The media relay anchors every call's RTP on this node (SPEC MED-3).
-  media::relay_pool_options relay_options;
-  relay_options.address = config.listen_address;
-  relay_options.ports = media::rtp_port_range{config.rtp_port_first, config.rtp_port_last};
-  relay_options.max_sessions = sip_options.max_calls;
-  relay_options.workers = config.media_workers;
-  auto relay = media::relay_pool::start(relay_options);
-  if (!relay)
-    return refuse("media", relay.error().detail);
-  sip_options.relay = std::move(*relay);
-  wire_sip_events(node, sip_options);
-  auto tls = sip_tls(*node.settings_at_start, *node.pki_at_start, node.wall_clock);
-  if (!tls)
-    return refuse("sip", tls.error());
-  sip_options.tls_context = tls->first;
-  sip_options.tls_client_check = tls->second;
-  sip_options.on_tls_failure = [security_actor = node.security_actor](const std::string& peer,
-                                                                      const std::string& cause) {
-    logger("tls")->warn("event=tls_handshake_failed service=sip peer={} cause={}", peer,
-                        log_value(cause));
-    caf::anon_send(security_actor, actors::tls_failure_report{"sip", peer, cause});
-  };
-  sip_options.realm = config.sip_realm;
-  sip_options.directory = node.directory_copies;
-  sip_options.time = &node.wall_clock;
-  sip_options.random = node.random;
-  auto sip = sip_service::start(std::move(sip_options));
-  if (!sip)
-    return refuse("sip", sip.error());
-  node.sip_server = std::move(*sip);
-  {
-    std::lock_guard lock(node.sip_slot->mutex);
-    node.sip_slot->service = node.sip_server;
-  }
-  auto port = [](bool open, std::uint16_t bound) {
-    return open ? std::to_string(bound) : std::string("off");
-  };
-  logger("sip")->info("event=listening service=sip udp_port={} tcp_port={} tls_port={}",
-                      port(config.sip.udp, node.sip_server->udp_port()),
-                      port(config.sip.tcp, node.sip_server->tcp_port()),
-                      port(config.sip.tls, node.sip_server->tls_port()));
-  return {};
-}
-
-start_result<> start_syslog_intake(running_node& node) {
-  const auto& config = node.config;
-  if (!config.syslog_intake.any() || !node.forwarded_events)
-    return {};
-  syslog_listener_options options;
-  options.address = config.listen_address;
-  options.transports = config.syslog_intake;
-  options.tls_port = config.syslog_intake_tls_port;
-  options.tcp_port = config.syslog_intake_tcp_port;
-  options.udp_port = config.syslog_intake_udp_port;
-  options.messages_per_second = config.syslog_intake_messages_per_second;
-  options.store = node.forwarded_events;
-  options.time = &node.wall_clock;
-  if (config.syslog_intake.tls) {
-    auto tls = syslog_intake_tls(*node.settings_at_start, *node.pki_at_start, node.wall_clock);
-    if (!tls) {
-      node.stop_actors();
-      return failure("syslog_intake", tls.error());
-    }
-    options.tls_context = tls->first;
-    options.tls_client_check = tls->second;
-  }
-  options.on_tls_failure = [security_actor = node.security_actor](const std::string& peer,
-                                                                  const std::string& cause) {
-    logger("tls")->warn("event=tls_handshake_failed service=syslog_intake peer={} cause={}", peer,
-                        log_value(cause));
-    caf::anon_send(security_actor, actors::tls_failure_report{"syslog_intake", peer, cause});
-  };
-  auto receiver = syslog_listener::start(std::move(options));
-  if (!receiver) {
-    node.stop_actors();
-    return failure("syslog_intake", receiver.error());
-  }
-  node.syslog_intake = std::move(*receiver);
-  auto port = [](bool open, std::uint16_t bound) {
-    return open ? std::to_string(bound) : std::string("off");
-  };
-  logger("syslog")->info("event=listening service=syslog_intake tls_port={} tcp_port={} "
-                         "udp_port={}",
-                         port(config.syslog_intake.tls, node.syslog_intake->tls_port()),
-                         port(config.syslog_intake.tcp, node.syslog_intake->tcp_port()),
-                         port(config.syslog_intake.udp, node.syslog_intake->udp_port()));
-  return {};
-}
-
 start_result<> start_metrics(running_node& node) {
   const auto& config = node.config;
   try {
@@ -596,7 +386,7 @@ start_result<> start_metrics(running_node& node) {
         join_host_port(config.listen_address, config.metrics_port), 2);
   } catch (const std::exception& e) {
     node.stop_actors();
-    return failure("metrics", e.what());
+    return start_failed("metrics", e.what());
   }
   node.metrics = std::make_shared<node_metrics>(config.name, config.role, node.version,
                                                 node.starts.start_count, node.current_identity,
@@ -665,7 +455,7 @@ start_result<> start_admin_server(running_node& node) {
   node.server = builder.BuildAndStart();
   if (!node.server) {
     node.stop_actors();
-    return failure("admin", "gRPC server did not start");
+    return start_failed("admin", "gRPC server did not start");
   }
   return {};
 }
@@ -717,7 +507,7 @@ start_result<> start_listeners(running_node& node) {
       !applied) {
     line_listener.reset();
     close_listeners(node);
-    return failure("cluster", "line listener: " + applied.error());
+    return start_failed("cluster", "line listener: " + applied.error());
   }
   listeners.add_endpoint("line", join_host_port(config.listen_address, line_listener->tls_port()));
   logger("cluster")->info("event=listening service=line port={} security={}",
@@ -766,7 +556,7 @@ start_result<> apply_security_levels(running_node& node) {
       node.line_holder->listener.reset();
     }
     close_listeners(node);
-    return failure("admin", applied.error());
+    return start_failed("admin", applied.error());
   }
   return {};
 }

@@ -45,6 +45,11 @@ struct start_failure {
 /// What a start step reports: nothing, or why the node cannot start.
 template <class T = void> using start_result = std::expected<T, start_failure>;
 
+/// A step's report that `component` cannot start, and why.
+inline std::unexpected<start_failure> start_failed(std::string_view component, std::string reason) {
+  return std::unexpected(start_failure{component, std::move(reason)});
+}
+
 /// Calls the primary proxies to this node run against the node's own server through an
 /// in-process channel, which exists once the server does (SPEC TOP-2).
 struct in_process_holder {
