@@ -1,10 +1,24 @@
 #include "media/srtp_profile.hpp"
 
+#include "core/enum_names.hpp"
+
 #include <array>
 #include <utility>
 
 namespace ward::media {
 namespace {
+
+constexpr auto errc_names =
+    name_table(enum_name{srtp_profile_errc::empty, "empty"},
+               enum_name{srtp_profile_errc::not_key_value, "not_key_value"},
+               enum_name{srtp_profile_errc::unknown_key, "unknown_key"},
+               enum_name{srtp_profile_errc::repeated_key, "repeated_key"},
+               enum_name{srtp_profile_errc::bad_value, "bad_value"},
+               enum_name{srtp_profile_errc::protects_nothing, "protects_nothing"});
+
+std::unexpected<srtp_profile_error> fail(srtp_profile_errc code, std::string detail) {
+  return std::unexpected(srtp_profile_error{code, std::move(detail)});
+}
 
 std::string_view on_off(bool value) {
   return value ? "on" : "off";
@@ -32,26 +46,30 @@ std::optional<bool> parse_on_off(std::string_view value) {
 
 } // namespace
 
+std::string_view to_string(srtp_profile_errc code) {
+  return name_of(errc_names, code);
+}
+
 std::string to_string(const srtp_profile& profile) {
   return "rtp_encryption=" + std::string(on_off(profile.rtp_encryption)) +
          ",rtp_authentication=" + std::string(authentication_text(profile.authentication)) +
          ",rtcp_encryption=" + std::string(on_off(profile.rtcp_encryption));
 }
 
-std::expected<srtp_profile, std::string> parse_srtp_profile(std::string_view text,
-                                                            const srtp_profile& base) {
+std::expected<srtp_profile, srtp_profile_error> parse_srtp_profile(std::string_view text,
+                                                                   const srtp_profile& base) {
   srtp_profile profile = base;
   std::array<bool, 3> seen{};
   std::size_t start = 0;
   if (text.empty())
-    return std::unexpected(std::string("name at least one of rtp_encryption, "
-                                       "rtp_authentication, rtcp_encryption"));
+    return fail(srtp_profile_errc::empty,
+                "name at least one of rtp_encryption, rtp_authentication, rtcp_encryption");
   while (start <= text.size()) {
     auto comma = text.find(',', start);
     auto item = text.substr(start, comma == std::string_view::npos ? text.npos : comma - start);
     auto equals = item.find('=');
     if (equals == std::string_view::npos)
-      return std::unexpected("'" + std::string(item) + "' is not key=value");
+      return fail(srtp_profile_errc::not_key_value, "'" + std::string(item) + "' is not key=value");
     auto key = item.substr(0, equals);
     auto value = item.substr(equals + 1);
     std::size_t slot = key == "rtp_encryption"       ? 0
@@ -59,10 +77,11 @@ std::expected<srtp_profile, std::string> parse_srtp_profile(std::string_view tex
                        : key == "rtcp_encryption"    ? 2
                                                      : 3;
     if (slot == 3)
-      return std::unexpected("unknown key '" + std::string(key) +
-                             "' (rtp_encryption, rtp_authentication, rtcp_encryption)");
+      return fail(srtp_profile_errc::unknown_key,
+                  "unknown key '" + std::string(key) +
+                      "' (rtp_encryption, rtp_authentication, rtcp_encryption)");
     if (std::exchange(seen[slot], true))
-      return std::unexpected("names " + std::string(key) + " twice");
+      return fail(srtp_profile_errc::repeated_key, "names " + std::string(key) + " twice");
     if (slot == 1) {
       if (value == "80")
         profile.authentication = rtp_authentication::hmac_sha1_80;
@@ -71,13 +90,13 @@ std::expected<srtp_profile, std::string> parse_srtp_profile(std::string_view tex
       else if (value == "off")
         profile.authentication = rtp_authentication::off;
       else
-        return std::unexpected("rtp_authentication must be 80, 32 or off, got '" +
-                               std::string(value) + "'");
+        return fail(srtp_profile_errc::bad_value,
+                    "rtp_authentication must be 80, 32 or off, got '" + std::string(value) + "'");
     } else {
       auto flag = parse_on_off(value);
       if (!flag)
-        return std::unexpected(std::string(key) + " must be on or off, got '" + std::string(value) +
-                               "'");
+        return fail(srtp_profile_errc::bad_value,
+                    std::string(key) + " must be on or off, got '" + std::string(value) + "'");
       (slot == 0 ? profile.rtp_encryption : profile.rtcp_encryption) = *flag;
     }
     if (comma == std::string_view::npos)
@@ -85,9 +104,9 @@ std::expected<srtp_profile, std::string> parse_srtp_profile(std::string_view tex
     start = comma + 1;
   }
   if (!profile.rtp_encryption && profile.authentication == rtp_authentication::off)
-    return std::unexpected(
-        std::string("RTP encryption and authentication cannot both be off: SRTP would protect "
-                    "nothing"));
+    return fail(srtp_profile_errc::protects_nothing,
+                "RTP encryption and authentication cannot both be off: SRTP would protect "
+                "nothing");
   return profile;
 }
 

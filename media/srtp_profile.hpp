@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/typed_error.hpp"
 #include "media/sdes.hpp"
 #include "media/srtp_suites.hpp"
 
@@ -27,16 +28,33 @@ struct srtp_profile {
   bool operator==(const srtp_profile&) const = default;
 };
 
+/// Why a text is not SRTP options.
+enum class srtp_profile_errc : std::uint8_t {
+  /// No key at all.
+  empty,
+  /// An item that is not key=value.
+  not_key_value,
+  unknown_key,
+  repeated_key,
+  bad_value,
+  /// RTP encryption and authentication both off.
+  protects_nothing,
+};
+
+std::string_view to_string(srtp_profile_errc code);
+
+using srtp_profile_error = typed_error<srtp_profile_errc>;
+
 /// "rtp_encryption=on,rtp_authentication=80,rtcp_encryption=off": every key, in this order.
 std::string to_string(const srtp_profile& profile);
 
 /// Reads "key=value" pairs separated by commas (keys rtp_encryption on|off,
 /// rtp_authentication 80|32|off, rtcp_encryption on|off), each key at most once, applied to
 /// `base`: keys left out keep base's value. Refuses unknown keys or values, and a profile
-/// with neither RTP encryption nor authentication (it would protect nothing). The error
-/// names what is wrong.
-std::expected<srtp_profile, std::string> parse_srtp_profile(std::string_view text,
-                                                            const srtp_profile& base = {});
+/// with neither RTP encryption nor authentication (it would protect nothing). The error's
+/// detail names what is wrong.
+std::expected<srtp_profile, srtp_profile_error> parse_srtp_profile(std::string_view text,
+                                                                   const srtp_profile& base = {});
 
 /// The suite a profile uses: HMAC_SHA1_32 for 32-bit tags, HMAC_SHA1_80 otherwise.
 const suite_info& suite_of(const srtp_profile& profile);

@@ -47,7 +47,7 @@ std::expected<media::srtp_profile, error> stored_srtp(const json& value, std::st
   auto profile = media::parse_srtp_profile(text);
   if (!profile)
     return std::unexpected(
-        error{errc::damaged_record, std::string(where) + ": " + profile.error()});
+        error{errc::damaged_record, std::string(where) + ": " + profile.error().detail});
   return *profile;
 }
 

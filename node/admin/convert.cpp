@@ -385,7 +385,7 @@ srtp_of(const std::string& text, std::string field, bool system_allowed) {
     return std::optional<media::srtp_profile>{};
   auto profile = media::parse_srtp_profile(text);
   if (!profile)
-    return std::unexpected(invalid(std::move(field), profile.error()));
+    return std::unexpected(invalid(std::move(field), profile.error().detail));
   return std::optional<media::srtp_profile>{*profile};
 }
 

@@ -17,22 +17,32 @@ TEST_CASE("MED-1 SRTP options are read as key=value pairs over the defaults") {
   CHECK(parsed->rtp_encryption);
   CHECK(parsed->authentication == rtp_authentication::hmac_sha1_32);
   CHECK(parsed->rtcp_encryption);
-  CHECK(parse_srtp_profile(to_string(*parsed)) == parsed);
+  CHECK(parse_srtp_profile(to_string(*parsed)).value() == *parsed);
   auto clear = parse_srtp_profile("rtp_encryption=off");
   REQUIRE(clear.has_value());
   CHECK_FALSE(clear->rtp_encryption);
   CHECK(parse_srtp_profile("rtp_authentication=off")->authentication == rtp_authentication::off);
 
-  for (auto [text, fragment] :
-       {std::pair{"", "at least one"}, std::pair{"rtp_encryption", "key=value"},
-        std::pair{"cipher=aes", "unknown key"}, std::pair{"rtp_authentication=64", "80, 32 or off"},
-        std::pair{"rtcp_encryption=yes", "on or off"},
-        std::pair{"rtp_encryption=on,rtp_encryption=off", "twice"},
-        std::pair{"rtp_encryption=off,rtp_authentication=off", "protect nothing"}}) {
+  using enum srtp_profile_errc;
+  struct refused_case {
+    std::string_view text;
+    srtp_profile_errc code;
+    std::string_view fragment;
+  };
+  for (auto [text, code, fragment] :
+       {refused_case{"", empty, "at least one"},
+        {"rtp_encryption", not_key_value, "key=value"},
+        {"cipher=aes", unknown_key, "unknown key"},
+        {"rtp_authentication=64", bad_value, "80, 32 or off"},
+        {"rtcp_encryption=yes", bad_value, "on or off"},
+        {"rtp_encryption=on,rtp_encryption=off", repeated_key, "twice"},
+        {"rtp_encryption=off,rtp_authentication=off", protects_nothing, "protect nothing"}}) {
     auto refused = parse_srtp_profile(text);
     REQUIRE_FALSE(refused.has_value());
-    CHECK_MESSAGE(refused.error().find(fragment) != std::string::npos, text);
+    CHECK_MESSAGE(refused.error().code == code, text);
+    CHECK_MESSAGE(refused.error().detail.find(fragment) != std::string::npos, text);
   }
+  CHECK(to_string(protects_nothing) == "protects_nothing");
 }
 
 TEST_CASE("MED-1 Ward offers its configured SRTP options first, then the other SRTCP variant") {
