@@ -10,14 +10,30 @@
 // (SPEC SIP-1, MED-3) and the primary's syslog receiver (SPEC TOP-2, MON-2).
 namespace ward::node {
 
-std::expected<tls_service, std::string> sip_tls(const security::security_settings& settings,
-                                                const actors::pki_state& pki, const clock& time) {
-  auto material = telephony_material(settings, pki, time);
+namespace {
+
+/// A Medium-strength server context for `material` under the TLS settings every listener
+/// follows, with the check of what clients present; `what` names it in an error.
+std::expected<tls_service, std::string> medium_service(const security::security_settings& settings,
+                                                       const pki::tls_server_material& material,
+                                                       std::string_view what) {
   auto context = pki::make_server_context(pki::tls_strength::medium,
                                           settings.certificates.minimum_tls, material);
   if (!context)
-    return std::unexpected("SIP TLS context: " + context.error().detail);
+    return std::unexpected(std::string(what) + " TLS context: " + context.error().detail);
   return std::pair{*context, material.client_certificate_check};
+}
+
+/// A port for the "listening" log line: its number, or "off" when not opened.
+std::string port_text(bool open, std::uint16_t bound) {
+  return open ? std::to_string(bound) : std::string("off");
+}
+
+} // namespace
+
+std::expected<tls_service, std::string> sip_tls(const security::security_settings& settings,
+                                                const actors::pki_state& pki, const clock& time) {
+  return medium_service(settings, telephony_material(settings, pki, time), "SIP");
 }
 
 std::expected<tls_service, std::string>
@@ -25,11 +41,7 @@ syslog_intake_tls(const security::security_settings& settings, const actors::pki
                   const clock& time) {
   auto material = management_material(settings, pki, time);
   material.request_client_certificate = true;
-  auto context = pki::make_server_context(pki::tls_strength::medium,
-                                          settings.certificates.minimum_tls, material);
-  if (!context)
-    return std::unexpected("syslog receiver TLS context: " + context.error().detail);
-  return std::pair{*context, material.client_certificate_check};
+  return medium_service(settings, material, "syslog receiver");
 }
 
 namespace {
@@ -159,13 +171,10 @@ start_result<> start_sip(running_node& node) {
     std::lock_guard lock(node.sip_slot->mutex);
     node.sip_slot->service = node.sip_server;
   }
-  auto port = [](bool open, std::uint16_t bound) {
-    return open ? std::to_string(bound) : std::string("off");
-  };
   logger("sip")->info("event=listening service=sip udp_port={} tcp_port={} tls_port={}",
-                      port(config.sip.udp, node.sip_server->udp_port()),
-                      port(config.sip.tcp, node.sip_server->tcp_port()),
-                      port(config.sip.tls, node.sip_server->tls_port()));
+                      port_text(config.sip.udp, node.sip_server->udp_port()),
+                      port_text(config.sip.tcp, node.sip_server->tcp_port()),
+                      port_text(config.sip.tls, node.sip_server->tls_port()));
   return {};
 }
 
@@ -203,14 +212,11 @@ start_result<> start_syslog_intake(running_node& node) {
     return start_failed("syslog_intake", receiver.error());
   }
   node.syslog_intake = std::move(*receiver);
-  auto port = [](bool open, std::uint16_t bound) {
-    return open ? std::to_string(bound) : std::string("off");
-  };
   logger("syslog")->info("event=listening service=syslog_intake tls_port={} tcp_port={} "
                          "udp_port={}",
-                         port(config.syslog_intake.tls, node.syslog_intake->tls_port()),
-                         port(config.syslog_intake.tcp, node.syslog_intake->tcp_port()),
-                         port(config.syslog_intake.udp, node.syslog_intake->udp_port()));
+                         port_text(config.syslog_intake.tls, node.syslog_intake->tls_port()),
+                         port_text(config.syslog_intake.tcp, node.syslog_intake->tcp_port()),
+                         port_text(config.syslog_intake.udp, node.syslog_intake->udp_port()));
   return {};
 }
 
