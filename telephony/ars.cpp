@@ -42,10 +42,25 @@ compile_table(const ars_table& table, std::span<const std::string> emergency_num
   if (table.trunks.size() > max_ars_trunks)
     return std::unexpected(fail(
         ars_errc::bad_table, where + ": more than " + std::to_string(max_ars_trunks) + " trunks"));
-  auto codes = compile_short_codes(table.codes);
-  if (!codes)
-    return std::unexpected(fail(ars_errc::bad_short_code, where + ": " + codes.error().detail));
-  for (const auto& code : *codes) {
+  // Every table routes every emergency number (SPEC TF-2): a code for the number itself
+  // goes first, so no wider code (a Barred 9N) can catch it. A table's own code for exactly
+  // that number must be an emergency one.
+  std::vector<short_code> codes;
+  for (const auto& number : emergency_numbers) {
+    const auto own = std::ranges::find(table.codes, number, &short_code::code);
+    if (own != table.codes.end() && own->feature != short_code_feature::dial_emergency)
+      return std::unexpected(
+          fail(ars_errc::emergency_not_routed, where + ": short code '" + number + "' is " +
+                                                   std::string(to_string(own->feature)) +
+                                                   ", but it is an emergency number"));
+    if (own == table.codes.end())
+      codes.push_back({number, short_code_feature::dial_emergency, number, {}});
+  }
+  codes.insert(codes.end(), table.codes.begin(), table.codes.end());
+  auto compiled = compile_short_codes(codes);
+  if (!compiled)
+    return std::unexpected(fail(ars_errc::bad_short_code, where + ": " + compiled.error().detail));
+  for (const auto& code : *compiled) {
     if (!allowed_in_ars(code.source.feature))
       return std::unexpected(fail(ars_errc::feature_not_allowed,
                                   where + ": short code '" + code.source.code + "' is " +
@@ -57,15 +72,7 @@ compile_table(const ars_table& table, std::span<const std::string> emergency_num
                                              "' names a route; in a route table it leaves through "
                                              "the table's trunks"));
   }
-  for (const auto& number : emergency_numbers) {
-    const auto match = match_short_code(*codes, number);
-    if (match.status != match_status::matched ||
-        match.code->source.feature != short_code_feature::dial_emergency)
-      return std::unexpected(fail(ars_errc::emergency_not_routed,
-                                  where + ": does not route emergency number " + number +
-                                      " (add a dial_emergency short code for it)"));
-  }
-  return compiled_ars::table{table, std::move(*codes)};
+  return compiled_ars::table{table, std::move(*compiled)};
 }
 
 } // namespace

@@ -39,7 +39,7 @@ enum class ars_errc : std::uint8_t {
   bad_short_code,
   /// A feature other than dial, barred and dial_emergency in an ARS table.
   feature_not_allowed,
-  /// An emergency number the table does not route as an emergency call (SPEC TF-2).
+  /// A table's own short code for an emergency number is not an emergency one (SPEC TF-2).
   emergency_not_routed,
   unknown_time_profile,
   /// The out-of-hours table does not exist, or the fallbacks go round in a circle.
@@ -68,9 +68,10 @@ struct compiled_ars {
 /// "50:Main".
 std::string route_name(const ars_table& table);
 
-/// Checks every table (SPEC TF-2): codes, features, that each routes every one of
-/// `emergency_numbers` as an emergency call, that 50:Main exists, that profiles and
-/// fallbacks exist and the fallbacks end.
+/// Checks every table (SPEC TF-2): codes, features, that 50:Main exists, that profiles and
+/// fallbacks exist and the fallbacks end. Every table routes every one of
+/// `emergency_numbers` as an emergency call through its trunks: each gets a dial_emergency
+/// code for exactly that number, ahead of the table's own (which can then only add to it).
 std::expected<compiled_ars, ars_error> compile_ars(std::span<const ars_table> tables,
                                                    std::span<const time_profile> profiles,
                                                    std::span<const std::string> emergency_numbers);

@@ -6,13 +6,25 @@
 
 namespace ward::telephony {
 
-constexpr auto dial_outcome_names = name_table(enum_name{dial_outcome::extension, "extension"},
-                                               enum_name{dial_outcome::emergency, "emergency"},
-                                               enum_name{dial_outcome::unknown, "unknown"},
-                                               enum_name{dial_outcome::barred, "barred"});
+constexpr auto dial_outcome_names = name_table(
+    enum_name{dial_outcome::extension, "extension"},
+    enum_name{dial_outcome::emergency, "emergency"}, enum_name{dial_outcome::unknown, "unknown"},
+    enum_name{dial_outcome::barred, "barred"}, enum_name{dial_outcome::outside, "outside"},
+    enum_name{dial_outcome::feature, "feature"}, enum_name{dial_outcome::incomplete, "incomplete"});
+
+constexpr auto bar_reason_names =
+    name_table(enum_name{bar_reason::short_code, "short_code"},
+               enum_name{bar_reason::calling_class, "calling_class"},
+               enum_name{bar_reason::outgoing_call_bar, "outgoing_call_bar"},
+               enum_name{bar_reason::no_user, "no_user"},
+               enum_name{bar_reason::own_extension, "own_extension"});
 
 std::string_view to_string(dial_outcome outcome) {
   return name_of(dial_outcome_names, outcome);
+}
+
+std::string_view to_string(bar_reason reason) {
+  return name_of(bar_reason_names, reason);
 }
 
 dial_result route_dialled(const telephony_directory_data& directory, std::string_view caller,
@@ -34,6 +46,173 @@ dial_result route_dialled(const telephony_directory_data& directory, std::string
   if (dialled == caller)
     return {dial_outcome::barred, {}, "an extension cannot call itself"};
   return {dial_outcome::extension, it->first, "internal extension"};
+}
+
+} // namespace ward::telephony
+namespace ward::telephony {
+namespace {
+
+/// The user at `extension` (the one whose record names it), or nullptr: NoUser.
+const telephony_user* user_at(const telephony_directory_data& directory,
+                              std::string_view extension) {
+  for (const auto& [_, user] : directory.users)
+    if (user.extension == extension)
+      return &user;
+  return nullptr;
+}
+
+/// The rights a call is placed with: whose short codes, template and barring apply.
+struct caller_rights {
+  const telephony_user* user = nullptr;
+  const user_dial_settings* settings = nullptr;
+  const rights_template* rights = nullptr;
+  const std::vector<compiled_short_code>* user_codes = nullptr;
+  const std::vector<compiled_short_code>* template_codes = nullptr;
+};
+
+caller_rights rights_for(const telephony_directory_data& directory, const compiled_dial_plan& plan,
+                         const dial_request& request) {
+  caller_rights rights;
+  if (!request.rights_of.empty()) {
+    auto it = directory.users.find(std::string(request.rights_of));
+    rights.user = it == directory.users.end() ? nullptr : &it->second;
+  } else {
+    rights.user = user_at(directory, request.caller);
+  }
+  if (!rights.user)
+    return rights;
+  const auto& config = plan.source;
+  if (auto it = config.users.find(rights.user->name); it != config.users.end()) {
+    rights.settings = &it->second;
+    if (auto codes = plan.user_codes.find(rights.user->name); codes != plan.user_codes.end())
+      rights.user_codes = &codes->second;
+    if (auto found = config.templates.find(it->second.rights_template);
+        found != config.templates.end()) {
+      rights.rights = &found->second;
+      if (auto codes = plan.template_codes.find(found->first); codes != plan.template_codes.end())
+        rights.template_codes = &codes->second;
+    }
+  }
+  return rights;
+}
+
+dial_result barred(bar_reason reason, std::string detail, bool record = false) {
+  dial_result result{dial_outcome::barred, {}, std::move(detail)};
+  result.barred_by = reason;
+  result.barred_record = record;
+  return result;
+}
+
+/// An emergency call: the emergency extension when one is configured, else out through
+/// 50:Main's trunks (every table routes emergency numbers, SPEC TF-2).
+dial_result emergency(const telephony_directory_data& directory, const compiled_dial_plan& plan,
+                      std::string_view number) {
+  dial_result result{dial_outcome::emergency, directory.policy.emergency_extension,
+                     "emergency number " + std::string(number)};
+  if (!result.extension.empty())
+    return result;
+  const auto main = plan.ars.tables.find(main_ars_id);
+  if (main != plan.ars.tables.end() && !main->second.source.trunks.empty())
+    result.outside = outside_route{std::string(number), main->second.source.trunks,
+                                   calling_class::local, route_name(main->second.source), false};
+  else
+    result.detail += " with no emergency route configured";
+  return result;
+}
+
+/// A Dial code's number through its ARS table, then the calling-class barring.
+dial_result route_outside(const telephony_directory_data& directory, const compiled_dial_plan& plan,
+                          const caller_rights& rights, const compiled_short_code& code,
+                          const std::string& number, const dial_request& request) {
+  const auto table_id = code.route_id == 0 ? main_ars_id : code.route_id;
+  const auto match = match_ars(plan.ars, table_id, number, request.now);
+  if (!match || match->match.status != match_status::matched)
+    return {dial_outcome::unknown, {}, "no route for " + number};
+  const auto& chosen = *match->match.code;
+  const auto table = route_name(match->table->source);
+  if (chosen.source.feature == short_code_feature::dial_emergency)
+    return emergency(directory, plan, match->match.number);
+  if (chosen.source.feature == short_code_feature::barred)
+    return barred(bar_reason::short_code, table + " short code " + chosen.source.code,
+                  chosen.writes_barred_record);
+  if (!rights.user)
+    return barred(bar_reason::no_user,
+                  "no user is logged in at extension " + std::string(request.caller));
+  if ((rights.settings && rights.settings->outgoing_call_barred))
+    return barred(bar_reason::outgoing_call_bar,
+                  "outgoing calls are barred for " + rights.user->name);
+  const auto of = classify(plan.numbering, match->match.number);
+  const auto decision = decide_barring(of, plan.source.system_barring,
+                                       rights.rights ? &rights.rights->barring : nullptr,
+                                       rights.settings ? &rights.settings->barring : nullptr);
+  if (decision.barred)
+    return barred(bar_reason::calling_class,
+                  std::string(to_string(of)) + " calls are barred for " + rights.user->name);
+  dial_result result{dial_outcome::outside, {}, table + " short code " + chosen.source.code};
+  result.outside = outside_route{match->match.number, match->table->source.trunks, of, table,
+                                 match->out_of_hours};
+  return result;
+}
+
+} // namespace
+
+dial_result resolve_dial(const telephony_directory_data& directory, const compiled_dial_plan& plan,
+                         const dial_request& request) {
+  const auto dialled = request.dialled;
+  if (dialled.empty())
+    return {dial_outcome::unknown, {}, "no number dialled"};
+  const auto& numbers = directory.policy.emergency_numbers;
+  if (std::ranges::find(numbers, dialled) != numbers.end())
+    return emergency(directory, plan, dialled);
+  const auto system = match_short_code(plan.system_codes, dialled, request.mode);
+  if (system.status == match_status::matched &&
+      system.code->source.feature == short_code_feature::dial_emergency)
+    return emergency(directory, plan, system.number);
+
+  const auto rights = rights_for(directory, plan, request);
+  short_code_match found;
+  for (const auto* codes : {rights.user_codes, rights.template_codes}) {
+    if (!codes)
+      continue;
+    found = match_short_code(*codes, dialled, request.mode);
+    if (found.status != match_status::no_match)
+      break;
+  }
+  if (found.status == match_status::no_match) {
+    if (directory.extensions.contains(std::string(dialled))) {
+      if (dialled == request.caller)
+        return barred(bar_reason::own_extension, "an extension cannot call itself");
+      return {dial_outcome::extension, std::string(dialled), "internal extension"};
+    }
+    found = system;
+  }
+  if (found.status == match_status::incomplete)
+    return {dial_outcome::incomplete, {}, "more digits needed"};
+  if (found.status == match_status::no_match)
+    return {dial_outcome::unknown, {}, "no extension or short code " + std::string(dialled)};
+
+  const auto& code = *found.code;
+  switch (code.source.feature) {
+    case short_code_feature::barred:
+      return barred(bar_reason::short_code, "short code " + code.source.code,
+                    code.writes_barred_record);
+    case short_code_feature::dial_emergency:
+      return emergency(directory, plan, found.number);
+    case short_code_feature::dial:
+      if (directory.extensions.contains(found.number)) {
+        if (found.number == request.caller)
+          return barred(bar_reason::own_extension, "an extension cannot call itself");
+        return {dial_outcome::extension, found.number, "short code " + code.source.code};
+      }
+      return route_outside(directory, plan, rights, code, found.number, request);
+    default: {
+      dial_result result{dial_outcome::feature, {}, "short code " + code.source.code};
+      result.feature = code.source.feature;
+      result.feature_digits = found.wildcard_digits;
+      result.extension = found.number;
+      return result;
+    }
+  }
 }
 
 } // namespace ward::telephony

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "telephony/dial_plan_config.hpp"
 #include "telephony/directory.hpp"
 
 #include <cstdint>
@@ -21,9 +22,44 @@ enum class dial_outcome : std::uint8_t {
   unknown,
   /// The dial plan refuses this caller this number: 403.
   barred,
+  /// An outside number, leaving through a trunk (SPEC TF-2, TF-9).
+  outside,
+  /// A short code that changes the caller's settings rather than calling (SPEC TF-1, TF-6,
+  /// TF-7): outgoing call bar, forwarding.
+  feature,
+  /// Overlap dialling: more digits are needed (484).
+  incomplete,
 };
 
 std::string_view to_string(dial_outcome outcome);
+
+/// Why a call was barred, for the refusal, the call record and the metric (SPEC TF-3).
+enum class bar_reason : std::uint8_t {
+  /// A Barred short code of the user, template, system or ARS table matched.
+  short_code,
+  /// The destination's calling class is barred for the caller.
+  calling_class,
+  /// The caller's outgoing calls are barred (Outgoing Call Bar On).
+  outgoing_call_bar,
+  /// No user is logged in at the calling extension (SPEC TF-7 NoUser).
+  no_user,
+  /// An extension cannot call itself.
+  own_extension,
+};
+
+std::string_view to_string(bar_reason reason);
+
+/// Where an outside call leaves (SPEC TF-2, TF-9).
+struct outside_route {
+  /// The number sent to the carrier.
+  std::string number;
+  /// Trunk names, in the order to try them.
+  std::vector<std::string> trunks;
+  calling_class of = calling_class::international;
+  /// "51:Local & Long Distance": the table that decided.
+  std::string ars;
+  bool out_of_hours = false;
+};
 
 struct dial_result {
   dial_outcome outcome = dial_outcome::unknown;
@@ -31,7 +67,43 @@ struct dial_result {
   std::string extension;
   /// For the audit trail and the call record.
   std::string detail;
+  /// dial_outcome::outside, and dial_outcome::emergency leaving through a trunk.
+  std::optional<outside_route> outside;
+  /// dial_outcome::barred.
+  bar_reason barred_by = bar_reason::short_code;
+  /// A Barred short code whose telephone field holds "SMDR" (SPEC TF-3): write a Barred
+  /// call record.
+  bool barred_record = false;
+  /// dial_outcome::feature: the feature and the digits its code's wildcards took.
+  short_code_feature feature = short_code_feature::dial;
+  std::string feature_digits;
 };
+
+/// One dialled number to resolve.
+struct dial_request {
+  /// The calling extension.
+  std::string_view caller;
+  std::string_view dialled;
+  dialling mode = dialling::en_bloc;
+  /// The node's local time, for time profiles.
+  local_moment now;
+  /// The user whose rights apply instead of the extension's (an authorization code's
+  /// owner, SPEC TF-5); empty = the user at the calling extension.
+  std::string_view rights_of;
+};
+
+/// Resolves a dialled number (SPEC TF-1..TF-5, TF-7), in this order:
+/// 1. emergency numbers and the system's Dial Emergency codes: always permitted;
+/// 2. the user's short codes, then the user's template's, then internal extensions, then
+///    the system's short codes (within one set the best-ranked match);
+/// 3. a Dial code's number goes to its ARS table (50:Main when it names none), whose match
+///    decides: leave through the table's trunks, barred, or emergency;
+/// 4. an outside number is classified after its caller-ID prefixes are taken off, and
+///    barred when its class is barred for the user (user, template, system);
+/// 5. outgoing-call-barred users and extensions without a user reach only internal and
+///    emergency numbers.
+dial_result resolve_dial(const telephony_directory_data& directory, const compiled_dial_plan& plan,
+                         const dial_request& request);
 
 /// Routes `dialled` (the Request-URI user) for `caller`. Emergency numbers come first, so no
 /// extension can shadow one; then internal extensions. A caller's own extension is barred

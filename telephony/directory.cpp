@@ -171,6 +171,14 @@ struct entry_kind {
 constexpr entry_kind user_entry{"name", "telephony user"};
 constexpr entry_kind extension_entry{"number", "extension"};
 
+/// A dial plan that does not compile, as the field and reason its detail names.
+security_error dial_plan_error(const error& refused) {
+  const auto colon = refused.detail.find(": ");
+  if (colon == std::string::npos)
+    return invalid("dial_plan", refused.detail);
+  return invalid(refused.detail.substr(0, colon), refused.detail.substr(colon + 2));
+}
+
 security_error not_found(const entry_kind& kind) {
   return {security_errc::not_found, std::string(kind.field),
           std::string(kind.noun) + " does not exist"};
@@ -417,7 +425,10 @@ telephony_directory::update_user(std::string_view name, const telephony_user_fie
 }
 
 security::security_result<void> telephony_directory::delete_user(std::string_view name) {
-  return erase_entry(data_, data_.users, name, user_entry);
+  auto erased = erase_entry(data_, data_.users, name, user_entry);
+  if (erased)
+    data_.dial_plan.users.erase(std::string(name));
+  return erased;
 }
 
 security::security_result<void> telephony_directory::unlock_user(std::string_view name) {
@@ -499,6 +510,11 @@ telephony_directory::update_extension(std::string_view number, const extension_f
 }
 
 security::security_result<void> telephony_directory::delete_extension(std::string_view number) {
+  for (const auto& route : data_.dial_plan.incoming_routes)
+    if (route.extension == number)
+      return std::unexpected(security_error{security_errc::failed_precondition, "extension",
+                                            "incoming route " + route.number + " rings " +
+                                                std::string(number) + "; change it first"});
   return erase_entry(data_, data_.extensions, number, extension_entry);
 }
 
@@ -506,6 +522,11 @@ security::security_result<void> telephony_directory::set_sip_policy(sip_policy p
                                                                     time_point now) {
   if (auto bad = check_sip_policy(policy))
     return std::unexpected(*bad);
+  // The ARS tables must still route every emergency number (SPEC TF-2).
+  auto with_policy = data_;
+  with_policy.policy = policy;
+  if (auto plan = compile_dial_plan(with_policy); !plan)
+    return std::unexpected(dial_plan_error(plan.error()));
   // The stamp is the directory's, never the caller's: a lapsed auto-create asked for again
   // counts as switched on anew.
   if (!policy.auto_create)
@@ -517,6 +538,27 @@ security::security_result<void> telephony_directory::set_sip_policy(sip_policy p
   data_.policy = std::move(policy);
   ++data_.version;
   return {};
+}
+
+security::security_result<void> telephony_directory::set_dial_plan(dial_plan_config plan) {
+  auto with_plan = data_;
+  with_plan.dial_plan = std::move(plan);
+  if (auto compiled = compile_dial_plan(with_plan); !compiled)
+    return std::unexpected(dial_plan_error(compiled.error()));
+  data_.dial_plan = std::move(with_plan.dial_plan);
+  ++data_.version;
+  return {};
+}
+
+std::expected<compiled_dial_plan, error> compile_dial_plan(const telephony_directory_data& data) {
+  std::map<std::string, std::string> user_extensions;
+  for (const auto& [name, user] : data.users)
+    user_extensions.emplace(name, user.extension);
+  std::vector<std::string> extensions;
+  for (const auto& [number, _] : data.extensions)
+    extensions.push_back(number);
+  return compile_dial_plan(data.dial_plan, data.policy.emergency_numbers, user_extensions,
+                           extensions);
 }
 
 std::string telephony_directory::password_hash_for(std::string_view name) const {

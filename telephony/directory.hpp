@@ -5,6 +5,7 @@
 #include "security/lockout.hpp"
 #include "security/password_hash.hpp"
 #include "security/security_database.hpp"
+#include "telephony/dial_plan_config.hpp"
 #include "telephony/error.hpp"
 
 #include <chrono>
@@ -154,7 +155,13 @@ struct telephony_directory_data {
   std::map<std::string, telephony_user> users;
   std::map<std::string, extension_record> extensions;
   sip_policy policy;
+  /// SPEC TF-1..TF-9: short codes, ARS, barring, trunks, incoming routes.
+  dial_plan_config dial_plan;
 };
+
+/// The directory's dial plan compiled against its emergency numbers, users and extensions;
+/// an error reads "field: reason".
+std::expected<compiled_dial_plan, error> compile_dial_plan(const telephony_directory_data& data);
 
 /// The media security of a leg to or from `extension` (SPEC MED-2): the extension's
 /// override, else the system setting (also for an unknown extension).
@@ -250,6 +257,10 @@ public:
   /// Leaving it on keeps the stamp; switching it off clears it. The caller's stamp is
   /// ignored.
   security::security_result<void> set_sip_policy(sip_policy policy, time_point now);
+
+  /// Replaces the dial plan (SPEC TF-1..TF-9) once it compiles against the emergency
+  /// numbers, users and extensions; otherwise keeps the one it has.
+  security::security_result<void> set_dial_plan(dial_plan_config plan);
 
   /// The password hash a user login checks against, or a dummy for unknown users.
   std::string password_hash_for(std::string_view name) const;

@@ -192,7 +192,8 @@ std::string encode_directory(const telephony_directory_data& data) {
               {"version", data.version},
               {"users", users},
               {"extensions", extensions},
-              {"sip_policy", policy_json(data.policy)}}
+              {"sip_policy", policy_json(data.policy)},
+              {"dial_plan", json::parse(encode_dial_plan(data.dial_plan, true))}}
       .dump();
 }
 
@@ -254,6 +255,13 @@ std::expected<telephony_directory_data, error> decode_directory(std::string_view
       if (!policy)
         return std::unexpected(with_context("damaged telephony directory", policy.error()));
       data.policy = std::move(*policy);
+    }
+    // Absent in encodings from before the dial plan (SPEC TF-1..TF-9): the defaults.
+    if (document.contains("dial_plan")) {
+      auto plan = decode_dial_plan(document.at("dial_plan").dump());
+      if (!plan)
+        return std::unexpected(with_context("damaged telephony directory", plan.error()));
+      data.dial_plan = std::move(*plan);
     }
     return data;
   } catch (const json::exception& e) {

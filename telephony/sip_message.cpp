@@ -1,5 +1,7 @@
 #include "telephony/sip_message.hpp"
 
+#include "core/enum_names.hpp"
+
 #include "telephony/sip_digest.hpp"
 #include "telephony/sip_message_internal.hpp"
 
@@ -152,18 +154,16 @@ std::string_view to_string(sip_parse_errc code) {
   return "syntax";
 }
 
+constexpr auto transport_names =
+    name_table(enum_name{transport::udp, "udp"}, enum_name{transport::tcp, "tcp"},
+               enum_name{transport::tls, "tls"}, enum_name{transport::line, "line"});
+
 std::string_view to_string(transport kind) {
-  switch (kind) {
-    case transport::udp:
-      return "udp";
-    case transport::tcp:
-      return "tcp";
-    case transport::tls:
-      return "tls";
-    case transport::line:
-      return "line";
-  }
-  return "udp";
+  return name_of(transport_names, kind, "udp");
+}
+
+std::optional<transport> parse_transport(std::string_view text) {
+  return parse_name(transport_names, text);
 }
 
 std::string_view to_string(uri_scheme scheme) {

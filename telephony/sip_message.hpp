@@ -68,6 +68,7 @@ struct sip_parse_error {
 enum class transport : std::uint8_t { udp, tcp, tls, line };
 
 std::string_view to_string(transport kind);
+std::optional<transport> parse_transport(std::string_view text);
 
 /// URI schemes a PBX tells apart; anything else is `other` and kept as text.
 enum class uri_scheme : std::uint8_t { sip, sips, tel, other };

@@ -113,17 +113,27 @@ TEST_CASE("TF-2 the guide's three tables route by the table a user's short code 
   CHECK_FALSE(match_ars(ars, 53, "911", monday(10)).has_value());
 }
 
-TEST_CASE("TF-2 a table that does not route an emergency number is refused") {
+TEST_CASE("TF-2 every table routes the emergency numbers, whatever its own codes say") {
+  // Without its own 911 code, and with a Barred 9N that would catch 911: still routed.
   auto tables = guide_tables();
   tables[1].codes.erase(tables[1].codes.begin());
+  tables[2].codes = {{"9N", barred, {}, {}}, {"N;", dial, "N", {}}};
+  const auto ars = compiled(tables);
+  for (const std::uint32_t id : {50U, 51U, 52U}) {
+    CAPTURE(id);
+    const auto match = match_ars(ars, id, "911", monday(10));
+    REQUIRE(match->match.status == match_status::matched);
+    CHECK(match->match.code->source.feature == dial_emergency);
+    CHECK(match->match.number == "911");
+  }
+  CHECK(match_ars(ars, 52, "9123", monday(10))->match.code->source.feature == barred);
+  // A table's own code for exactly an emergency number must be an emergency one.
+  tables = guide_tables();
+  tables[1].codes[0] = {"911", barred, "SMDR", {}};
   const auto refused = compile_ars(tables, profiles(), emergency);
   REQUIRE_FALSE(refused.has_value());
   CHECK(refused.error().code == ars_errc::emergency_not_routed);
   CHECK(refused.error().detail.find("51:Local & Long Distance") != std::string::npos);
-  // A Barred 9N would shadow 911 as well.
-  tables = guide_tables();
-  tables[2].codes = {{"9N", barred, {}, {}}, {"N;", dial, "N", {}}};
-  CHECK(compile_ars(tables, profiles(), emergency).error().code == ars_errc::emergency_not_routed);
 }
 
 TEST_CASE("TF-2 route tables are checked: features, Main, profiles and fallbacks") {
