@@ -154,6 +154,27 @@ std::vector<prometheus::MetricFamily> sip_metrics::Collect() const {
                              static_cast<double>(sip_->emergency_calls())));
   families.push_back(counter("ward_calls_answered_total", "Calls that were answered and ended.",
                              static_cast<double>(sip_->calls_answered())));
+  // SPEC TF-3: every reason, zero included, so an alert can watch each.
+  std::vector<std::pair<std::vector<prometheus::ClientMetric::Label>, std::uint64_t>> barred_series;
+  const auto barred = sip_->barred_calls();
+  for (std::size_t i = 0; i < barred.size(); ++i)
+    barred_series.push_back(
+        {{{"reason", std::string(telephony::to_string(static_cast<telephony::bar_reason>(i)))}},
+         barred[i]});
+  families.push_back(counters("ward_calls_barred_total",
+                              "Calls the dial plan barred, by reason (TF-3).", barred_series));
+  // SPEC TF-9: calls in progress through each trunk.
+  std::map<std::string, double> per_trunk;
+  for (const auto& name : sip_->trunk_names())
+    per_trunk[name] = 0;
+  for (const auto& call : calls)
+    if (!call.trunk.empty())
+      per_trunk[call.trunk] += 1;
+  std::vector<std::pair<std::vector<prometheus::ClientMetric::Label>, double>> trunk_series;
+  for (const auto& [name, count] : per_trunk)
+    trunk_series.push_back({{{"trunk", name}}, count});
+  families.push_back(gauges("ward_trunk_calls_active",
+                            "Calls in progress through each trunk (TF-9).", trunk_series));
   auto [units, capacity] = sip_->media_capacity();
   families.push_back(gauges("ward_media_capacity_units",
                             "Media units in use and the maximum (SPEC MED-4: SRTP counts two).",

@@ -134,6 +134,21 @@ sip_service::~sip_service() {
   ::close(stop_write_);
 }
 
+std::array<std::uint64_t, telephony::bar_reason_count> sip_service::barred_calls() const {
+  std::array<std::uint64_t, telephony::bar_reason_count> counts{};
+  for (std::size_t i = 0; i < counts.size(); ++i)
+    counts[i] = barred_calls_[i].load();
+  return counts;
+}
+
+std::vector<std::string> sip_service::trunk_names() const {
+  std::vector<std::string> names;
+  if (options_.directory)
+    for (const auto& [name, _] : options_.directory->current()->dial_plan.trunks)
+      names.push_back(name);
+  return names;
+}
+
 std::uint64_t sip_service::malformed() const {
   return malformed_.load() + streams_->broken();
 }
@@ -346,6 +361,13 @@ void sip_service::worker::count(const telephony::sip_outcome& outcome) {
               emergency->dialled, emergency->route.empty() ? "-" : emergency->route);
     if (options.on_emergency_call)
       options.on_emergency_call(emergency->caller, emergency->dialled, emergency->route);
+  }
+  if (const auto& barred = outcome.barred) {
+    ++service.barred_calls_[static_cast<std::size_t>(barred->reason)];
+    log->info("event=call_barred caller={} dialled={} reason={} detail=\"{}\"", barred->caller,
+              barred->dialled, telephony::to_string(barred->reason), barred->detail);
+    if (options.on_barred_call)
+      options.on_barred_call(*barred);
   }
   if (outcome.call_started) {
     ++service.calls_started_;

@@ -98,6 +98,8 @@ struct sip_service_options {
   std::function<void(const std::string& caller, const std::string& dialled,
                      const std::string& route)>
       on_emergency_call;
+  /// SPEC TF-3: a call the dial plan barred (the caller, the number, why); must not block.
+  std::function<void(const telephony::barred_call&)> on_barred_call;
   /// Every call that ended, with how; must not block.
   std::function<void(const telephony::call_view&, telephony::call_end)> on_call_ended;
   /// SPEC SIP-3: an unknown extension registered while auto-create was on; the node creates
@@ -168,6 +170,10 @@ public:
   /// SPEC TF-2, MED-2: calls to an emergency number (or marked so over a line).
   std::uint64_t emergency_calls() const { return emergency_calls_.load(); }
   std::uint64_t refused_user_agents() const { return refused_user_agents_.load(); }
+  /// SPEC TF-3: calls the dial plan barred, by reason (indexed by telephony::bar_reason).
+  std::array<std::uint64_t, telephony::bar_reason_count> barred_calls() const;
+  /// SPEC TF-9: the configured trunks, for per-trunk metrics.
+  std::vector<std::string> trunk_names() const;
   std::uint64_t datagrams() const { return datagrams_.load(); }
   std::uint64_t malformed() const;
   std::uint64_t dropped() const;
@@ -197,6 +203,7 @@ private:
   std::atomic<std::uint64_t> datagrams_{0}, malformed_{0}, dropped_{0};
   std::atomic<std::uint64_t> calls_started_{0}, calls_answered_{0}, refused_user_agents_{0},
       direct_calls_{0}, emergency_calls_{0};
+  std::array<std::atomic<std::uint64_t>, telephony::bar_reason_count> barred_calls_{};
   std::vector<telephony::call_view> calls_;
   std::pair<std::size_t, std::size_t> media_capacity_{0, 0};
   /// Worker-only: which node each remotely registered extension is on.

@@ -112,6 +112,7 @@ call_view b2bua::view_of(const call& c) const {
   view.callee_leg = leg_text(c.b_peer);
   view.started = c.started;
   view.answered = c.answered_at;
+  view.trunk = c.trunk;
   view.direct = c.direct;
   view.caller_relay_port = c.ports.port_a;
   view.callee_relay_port = c.ports.port_b;
@@ -236,6 +237,17 @@ std::vector<call_view> b2bua::calls() const {
 
 std::size_t b2bua::active_calls() const {
   return active_;
+}
+
+std::size_t b2bua::calls_on_trunk(std::string_view trunk) const {
+  return static_cast<std::size_t>(std::ranges::count_if(calls_, [trunk](const auto& entry) {
+    return entry.second->state != call_state::ended && entry.second->trunk == trunk;
+  }));
+}
+
+void b2bua::set_caller_trunk(std::string_view caller_call_id, std::string trunk) {
+  if (auto* c = find_by_caller(std::string(caller_call_id)))
+    c->trunk = std::move(trunk);
 }
 
 std::vector<std::pair<call_view, call_end>> b2bua::drain_ended() {

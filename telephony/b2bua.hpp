@@ -91,14 +91,28 @@ struct call_media_policy {
   media::srtp_profile callee_srtp;
 };
 
+/// The carrier side of a call through a SIP trunk (SPEC TF-9).
+struct trunk_leg {
+  /// The trunk's name, for its channel count, the call record and the status.
+  std::string name;
+  /// The carrier's SIP server.
+  sip_endpoint peer;
+  /// sip:<number>@<carrier domain>, with ;transport= for TCP and TLS.
+  std::string request_uri;
+  /// The user part of the From the carrier sees: the presented number.
+  std::string caller_id;
+};
+
 /// Where a dialled number goes (SPEC SIP-6, through the dial plan of SPEC TF-1).
 struct call_target {
-  /// The extension called.
+  /// The extension called, or the outside number for a trunk call.
   std::string extension;
   /// Set when the callee is registered on this node: its newest binding.
   std::optional<registration_binding> binding;
   /// Set when the callee is registered on another node: that node's name.
   std::string node;
+  /// Set for an outside call: the trunk it leaves through.
+  std::optional<trunk_leg> trunk;
 };
 
 /// The state of one call as the status API shows it (SPEC MON-5, MED-4).
@@ -125,6 +139,8 @@ struct call_view {
   std::uint16_t callee_relay_port = 0;
   std::chrono::system_clock::time_point started{};
   std::chrono::system_clock::time_point answered{};
+  /// The trunk of a call to or from the outside (SPEC TF-9); empty for internal calls.
+  std::string trunk;
 };
 
 /// How a call ended, for metrics and the call record (SPEC TF-8 will take these).
@@ -206,6 +222,11 @@ public:
 
   std::vector<call_view> calls() const;
   std::size_t active_calls() const;
+  /// Calls not yet ended that use `trunk`, either way (SPEC TF-9 channel limit).
+  std::size_t calls_on_trunk(std::string_view trunk) const;
+  /// Marks a call as arriving from `trunk` (SPEC TF-9), once start_call accepted it: the
+  /// call counts against the trunk's channels and its records name the trunk.
+  void set_caller_trunk(std::string_view caller_call_id, std::string trunk);
   /// SPEC MED-4: media units in use and available (an SRTP call counts two).
   std::size_t media_units() const { return media_units_; }
   std::size_t media_capacity() const { return settings_.media_capacity; }

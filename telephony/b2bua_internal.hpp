@@ -45,6 +45,8 @@ struct b2bua_call {
   call_state state = call_state::calling;
   std::string caller;
   std::string callee;
+  /// SPEC TF-9: the trunk the call leaves or arrives through; empty for internal calls.
+  std::string trunk;
   time_point started{};
   time_point answered_at{};
   time_point ring_deadline{};

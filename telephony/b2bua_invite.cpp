@@ -73,6 +73,8 @@ struct callee_route {
 };
 
 std::optional<callee_route> route_to(const call_target& target, const std::string& node_address) {
+  if (target.trunk)
+    return callee_route{target.trunk->peer, target.trunk->request_uri};
   if (target.binding) {
     auto parsed = parse_source(target.binding->source, target.binding->kind);
     if (!parsed)
@@ -108,6 +110,8 @@ new_call(std::uint64_t id, const sip_message& invite, const sip_endpoint& from, 
   c->id = id;
   c->caller = std::move(caller);
   c->callee = target.extension;
+  if (target.trunk)
+    c->trunk = target.trunk->name;
   c->started = now;
   c->ring_deadline = ring_deadline;
   c->invite = invite;
@@ -193,9 +197,11 @@ std::vector<sip_send> b2bua::start_call(const sip_message& invite, const sip_end
   }
 
   auto host = host_text(settings_.address);
+  // The carrier sees the presented number as the caller and its own URI as the callee.
+  const auto& from_user = target.trunk ? target.trunk->caller_id : c.caller;
   c.b_from =
-      quoted_display(invite.from.display) + "<sip:" + c.caller + "@" + host + ">;tag=" + c.b_tag;
-  c.b_to = "<sip:" + c.callee + "@" + host + ">";
+      quoted_display(invite.from.display) + "<sip:" + from_user + "@" + host + ">;tag=" + c.b_tag;
+  c.b_to = target.trunk ? "<" + c.b_request_uri + ">" : "<sip:" + c.callee + "@" + host + ">";
   auto fields = callee_request(c, "INVITE", c.b_request_uri, via_for(c.b_peer, c.b_branch));
   fields.contact = contact_for(c.b_peer, c.b_request_uri.starts_with("sips:"));
   fields.max_forwards = invite.max_forwards - 1;

@@ -47,6 +47,8 @@ enum class bar_reason : std::uint8_t {
   own_extension,
 };
 
+inline constexpr std::size_t bar_reason_count = 5;
+
 std::string_view to_string(bar_reason reason);
 
 /// Where an outside call leaves (SPEC TF-2, TF-9).

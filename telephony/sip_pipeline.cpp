@@ -66,6 +66,12 @@ std::string_view to_string(sip_refusal refusal) {
       return "unavailable";
     case sip_refusal::remote_worker_rules:
       return "remote_worker_rules";
+    case sip_refusal::no_trunk_available:
+      return "no_trunk_available";
+    case sip_refusal::trunk_disabled:
+      return "trunk_disabled";
+    case sip_refusal::feature_code:
+      return "feature_code";
   }
   return "unknown";
 }
@@ -92,6 +98,12 @@ sip_refusal_answer answer_of(sip_refusal refusal) {
       return {480, "Temporarily Unavailable", {}};
     case sip_refusal::remote_worker_rules:
       return {403, "Forbidden", "399 ward \"remote worker rules\""};
+    case sip_refusal::no_trunk_available:
+      return {503, "Service Unavailable", "399 ward \"no trunk available\""};
+    case sip_refusal::trunk_disabled:
+      return {403, "Forbidden", "399 ward \"trunk disabled\""};
+    case sip_refusal::feature_code:
+      return {403, "Forbidden", "399 ward \"feature code not available\""};
   }
   return {};
 }
@@ -253,11 +265,14 @@ void sip_pipeline::reply(const request_context& request, int code, std::string_v
   request.sends.push_back({request.from, std::move(text)});
 }
 
-void sip_pipeline::refuse(const request_context& request, sip_refusal refusal) {
+void sip_pipeline::refuse(const request_context& request, sip_refusal refusal,
+                          std::string_view warning) {
   request.outcome.refusal = refusal;
   auto answer = answer_of(refusal);
   if (answer.status == 0)
     return;
+  if (!warning.empty())
+    answer.warning = warning;
   if (answer.warning.empty())
     return reply(request, answer.status, answer.reason);
   reply(request, answer.status, answer.reason, {{"Warning", std::string(answer.warning)}});
@@ -279,6 +294,9 @@ void sip_pipeline::handle_invite(const request_context& request) {
   const bool line = from_line(request.from);
   if (!message.to.tag.empty())
     return refuse(request, sip_refusal::no_dialog);
+  if (!line)
+    if (const auto* trunk = trunk_from(request.directory.dial_plan, request.from))
+      return handle_trunk_invite(request, *trunk);
   std::string caller;
   if (line) {
     caller = message.from.uri.user;
@@ -291,20 +309,40 @@ void sip_pipeline::handle_invite(const request_context& request) {
     guard_.record_auth_success(request.from.address, outcome.extension);
     caller = outcome.extension;
   }
-  auto route = route_dialled(request.directory, caller, message.request_uri.user);
-  if (route.outcome == dial_outcome::unknown)
-    return refuse(request, sip_refusal::unknown_number);
-  if (route.outcome == dial_outcome::barred)
-    return refuse(request, sip_refusal::barred);
+  const auto* plan = plan_for(request.directory);
+  const auto& dialled = message.request_uri.user;
+  auto route = plan ? resolve_dial(request.directory, *plan,
+                                   {caller, dialled, dialling::en_bloc, zone_(request.now), {}})
+                    : route_dialled(request.directory, caller, dialled);
+  // A call another node passed over a line was resolved there: only its extension is
+  // looked up here.
+  if (line && route.outcome != dial_outcome::emergency &&
+      request.directory.extensions.contains(dialled))
+    route = {dial_outcome::extension, dialled, "internal extension"};
+  switch (route.outcome) {
+    case dial_outcome::unknown:
+    case dial_outcome::incomplete:
+      return refuse(request, sip_refusal::unknown_number);
+    case dial_outcome::barred:
+      request.outcome.barred = barred_call{
+          caller, dialled, route.barred_by,
+          route.barred_record || route.barred_by != bar_reason::short_code, route.detail};
+      return refuse(request, sip_refusal::barred, "399 ward \"barred: " + route.detail + "\"");
+    case dial_outcome::feature:
+      return refuse(request, sip_refusal::feature_code);
+    default:
+      break;
+  }
   // SPEC MED-2, TF-2: an emergency call, dialled here or marked so by the node that passed
   // it over a line (a phone's own Priority header is not trusted).
   const bool emergency =
       route.outcome == dial_outcome::emergency || (line && message.priority == "emergency");
-  if (emergency) {
-    request.outcome.emergency = emergency_call{caller, message.request_uri.user, route.extension};
-    if (route.extension.empty())
-      return refuse(request, sip_refusal::no_emergency_route);
-  }
+  if (emergency)
+    request.outcome.emergency = emergency_call{caller, dialled, route.extension};
+  if (route.outside && route.extension.empty())
+    return start_outside_call(request, caller, *route.outside, emergency);
+  if (emergency && route.extension.empty())
+    return refuse(request, sip_refusal::no_emergency_route);
   auto target = locate(registrar_, locations_, node_, route.extension, line, request.now);
   if (!target.binding && target.node.empty())
     return refuse(request, sip_refusal::unavailable);
@@ -312,6 +350,111 @@ void sip_pipeline::handle_invite(const request_context& request) {
   request.outcome.call_started = true;
   append(request.sends,
          calls_.start_call(message, request.from, caller, target, request.now, random_, policy));
+}
+
+void sip_pipeline::handle_trunk_invite(const request_context& request, const trunk_config& trunk) {
+  const auto& message = request.message;
+  if (!trunk.enabled)
+    return refuse(request, sip_refusal::trunk_disabled);
+  if (calls_.calls_on_trunk(trunk.name) >= trunk.channels)
+    return refuse(request, sip_refusal::no_trunk_available);
+  const auto* plan = plan_for(request.directory);
+  const auto extension =
+      plan ? route_incoming(*plan, trunk.name, message.request_uri.user) : std::string();
+  if (extension.empty())
+    return refuse(request, sip_refusal::unknown_number);
+  auto target = locate(registrar_, locations_, node_, extension, false, request.now);
+  if (!target.binding && target.node.empty())
+    return refuse(request, sip_refusal::unavailable);
+  const auto& caller = message.from.uri.user;
+  auto policy = media_policy_for(request.directory, request.from, caller, target, false);
+  policy.caller = trunk.media_security.value_or(request.directory.policy.media_security);
+  policy.caller_srtp = request.directory.policy.srtp;
+  policy.direct_media = false;
+  request.outcome.call_started = true;
+  append(request.sends,
+         calls_.start_call(message, request.from, caller, target, request.now, random_, policy));
+  calls_.set_caller_trunk(message.call_id, trunk.name);
+}
+
+void sip_pipeline::start_outside_call(const request_context& request, const std::string& caller,
+                                      const outside_route& route, bool emergency) {
+  const auto& trunks = request.directory.dial_plan.trunks;
+  const trunk_config* chosen = nullptr;
+  for (const auto& name : route.trunks) {
+    auto it = trunks.find(name);
+    // Emergency calls take a trunk whatever its channel count (SPEC TF-5).
+    if (it != trunks.end() && it->second.enabled &&
+        (emergency || calls_.calls_on_trunk(name) < it->second.channels)) {
+      chosen = &it->second;
+      break;
+    }
+  }
+  if (!chosen)
+    return refuse(request,
+                  emergency ? sip_refusal::no_emergency_route : sip_refusal::no_trunk_available);
+  call_target target;
+  target.extension = route.number;
+  trunk_leg leg;
+  leg.name = chosen->name;
+  leg.peer = sip_endpoint{chosen->kind, chosen->address, chosen->port, {}};
+  const auto& host = chosen->domain.empty() ? chosen->address : chosen->domain;
+  leg.request_uri = "sip:" + route.number + "@" +
+                    (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+                    std::to_string(chosen->port);
+  if (chosen->kind != transport::udp)
+    leg.request_uri += ";transport=" + std::string(to_string(chosen->kind));
+  leg.caller_id = chosen->caller_id.empty() ? caller : chosen->caller_id;
+  target.trunk = std::move(leg);
+  auto policy = media_policy_for(request.directory, request.from, caller, target, emergency);
+  policy.callee = chosen->media_security.value_or(request.directory.policy.media_security);
+  policy.callee_srtp = request.directory.policy.srtp;
+  policy.direct_media = false;
+  request.outcome.call_started = true;
+  append(request.sends, calls_.start_call(request.message, request.from, caller, target,
+                                          request.now, random_, policy));
+}
+
+const compiled_dial_plan* sip_pipeline::plan_for(const telephony_directory_data& directory) {
+  const bool same = plan_inputs_ && plan_inputs_->version == directory.version &&
+                    plan_inputs_->users == directory.users.size() &&
+                    plan_inputs_->extensions == directory.extensions.size() &&
+                    plan_inputs_->emergency_numbers == directory.policy.emergency_numbers &&
+                    plan_inputs_->plan == directory.dial_plan;
+  if (!same) {
+    plan_inputs_ =
+        plan_inputs{directory.dial_plan, directory.policy.emergency_numbers, directory.users.size(),
+                    directory.extensions.size(), directory.version};
+    auto compiled = compile_dial_plan(directory);
+    plan_ = compiled ? std::optional(std::move(*compiled)) : std::nullopt;
+  }
+  return plan_ ? &*plan_ : nullptr;
+}
+
+const trunk_config* trunk_from(const dial_plan_config& plan, const sip_endpoint& from) {
+  for (const auto& [_, trunk] : plan.trunks)
+    if (trunk.kind == from.kind && trunk.address == from.address)
+      return &trunk;
+  return nullptr;
+}
+
+std::string route_incoming(const compiled_dial_plan& plan, std::string_view trunk,
+                           std::string_view dialled) {
+  const auto& routes = plan.source.incoming_routes;
+  std::optional<std::size_t> best;
+  match_rank best_rank;
+  for (std::size_t i = 0; i < routes.size() && i < plan.incoming.size(); ++i) {
+    if (!routes[i].trunk.empty() && routes[i].trunk != trunk)
+      continue;
+    if (fit_pattern(plan.incoming[i], dialled) != fit::full)
+      continue;
+    const auto rank = rank_of(plan.incoming[i]);
+    if (!best || rank > best_rank) {
+      best = i;
+      best_rank = rank;
+    }
+  }
+  return best ? routes[*best].extension : std::string();
 }
 
 void sip_pipeline::answer_once(const request_context& request) {

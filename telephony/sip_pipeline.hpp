@@ -2,6 +2,7 @@
 
 #include "core/random.hpp"
 #include "telephony/b2bua.hpp"
+#include "telephony/dial_plan.hpp"
 #include "telephony/directory.hpp"
 #include "telephony/registrar.hpp"
 #include "telephony/sip_guard.hpp"
@@ -56,6 +57,14 @@ enum class sip_refusal : std::uint8_t {
   /// not over TLS while remote workers are enabled: 403 with a Warning, counted toward
   /// blacklisting like a wrong password.
   remote_worker_rules,
+  /// SPEC TF-9: an outside call whose trunks are all disabled or at their channel limit, or
+  /// a call from a trunk at its limit: 503.
+  no_trunk_available,
+  /// SPEC TF-9: a call from a trunk that is disabled: 403.
+  trunk_disabled,
+  /// A short code that changes a setting (outgoing call bar, forwarding, authorization
+  /// code) dialled from a phone: 403 until phones can use them.
+  feature_code,
 };
 
 std::string_view to_string(sip_refusal refusal);
@@ -134,6 +143,26 @@ call_media_policy media_policy_for(const telephony_directory_data& directory,
                                    const sip_endpoint& from, const std::string& caller,
                                    const call_target& target, bool emergency);
 
+/// SPEC TF-3: a call the dial plan barred, for the metric and the call record.
+struct barred_call {
+  std::string caller;
+  std::string dialled;
+  bar_reason reason = bar_reason::short_code;
+  /// A Barred short code asked for a call record (its telephone field holds SMDR), or the
+  /// barring was by class, outgoing call bar or NoUser, which are always recorded.
+  bool record = false;
+  std::string detail;
+};
+
+/// SPEC TF-9: the trunk whose address `from` is (same transport and address; the port is
+/// not compared, carriers send from several), or nullptr.
+const trunk_config* trunk_from(const dial_plan_config& plan, const sip_endpoint& from);
+
+/// SPEC TF-9: the extension an incoming route sends `dialled` from `trunk` to: the
+/// best-ranked route for this trunk or for any trunk; empty when none.
+std::string route_incoming(const compiled_dial_plan& plan, std::string_view trunk,
+                           std::string_view dialled);
+
 /// SPEC TF-2: an emergency call, for the alarm and the audit trail.
 struct emergency_call {
   std::string caller;
@@ -152,6 +181,7 @@ struct sip_outcome {
   /// A REGISTER changed the bindings.
   bool bindings_changed = false;
   std::optional<emergency_call> emergency;
+  std::optional<barred_call> barred;
   /// SPEC SIP-3: an unknown extension registered while auto-create was on, and from where.
   std::optional<std::pair<std::string, std::string>> auto_created;
 };
@@ -179,6 +209,8 @@ public:
 
   /// Forgets responses whose retransmission window passed.
   void expire(time_point now);
+  /// The node's time zone, for time profiles (SPEC TF-2); system_zone() unless set.
+  void set_zone(zone_converter zone) { zone_ = std::move(zone); }
   std::size_t cached_responses() const { return responses_.size(); }
 
 private:
@@ -199,7 +231,15 @@ private:
                               std::string_view tag);
   void reply(const request_context& request, int code, std::string_view reason,
              const std::vector<std::pair<std::string, std::string>>& headers = {});
-  void refuse(const request_context& request, sip_refusal refusal);
+  void refuse(const request_context& request, sip_refusal refusal, std::string_view warning = {});
+  /// An INVITE from a trunk (SPEC TF-9): no digest, an incoming route to an extension.
+  void handle_trunk_invite(const request_context& request, const trunk_config& trunk);
+  /// An outside call: the first trunk of `route` that is enabled and has a free channel.
+  void start_outside_call(const request_context& request, const std::string& caller,
+                          const outside_route& route, bool emergency);
+  /// The dial plan compiled for `directory`, compiled again when its dial plan, emergency
+  /// numbers, users or extensions changed; nullptr when it does not compile.
+  const compiled_dial_plan* plan_for(const telephony_directory_data& directory);
 
   std::string node_;
   registrar& registrar_;
@@ -212,6 +252,17 @@ private:
     time_point until;
   };
   std::unordered_map<std::string, cached> responses_;
+  zone_converter zone_ = system_zone();
+  /// What plan_ was compiled from.
+  struct plan_inputs {
+    dial_plan_config plan;
+    std::vector<std::string> emergency_numbers;
+    std::size_t users = 0;
+    std::size_t extensions = 0;
+    std::uint64_t version = 0;
+  };
+  std::optional<plan_inputs> plan_inputs_;
+  std::optional<compiled_dial_plan> plan_;
 };
 
 } // namespace ward::telephony

@@ -350,3 +350,128 @@ TEST_CASE("SIP-4 pipeline: a refused User-Agent gets no answer") {
   CHECK(outcome.refusal == sip_refusal::user_agent);
   CHECK(f.sends.empty());
 }
+
+namespace {
+
+const sip_endpoint carrier{transport::udp, "192.0.2.50", 5060, {}};
+
+std::string with_offer(std::string text) {
+  const std::string body = "v=0\r\no=phone 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\n"
+                           "t=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+  const auto at = text.find("Content-Length: 0\r\n");
+  text.replace(at, 19,
+               "Content-Type: application/sdp\r\nContent-Length: " + std::to_string(body.size()) +
+                   "\r\n");
+  return text + body;
+}
+
+/// 201 calls without digest (force authorization off, no password); one UDP trunk
+/// "carrier" behind 9N → 50:Main, which dials local and national numbers and bars 1900N.
+telephony_directory_data trunked() {
+  auto data = two_extensions();
+  data.extensions["201"].force_authorization = false;
+  telephony_user alice;
+  alice.name = "alice";
+  alice.extension = "201";
+  data.users.emplace("alice", alice);
+  auto& plan = data.dial_plan;
+  trunk_config trunk;
+  trunk.name = "carrier";
+  trunk.address = carrier.address;
+  trunk.port = carrier.port;
+  trunk.kind = transport::udp;
+  trunk.domain = "carrier.test";
+  trunk.caller_id = "2125550100";
+  trunk.channels = 1;
+  plan.trunks.emplace("carrier", trunk);
+  plan.ars_tables.front().codes = {{"1900N", short_code_feature::barred, "SMDR", {}},
+                                   {"N;", short_code_feature::dial, "N", {}}};
+  plan.ars_tables.front().trunks = {"carrier"};
+  plan.system_short_codes = {{"9N", short_code_feature::dial, "N", "50:Main"}};
+  plan.incoming_routes = {{"carrier", "21255501XX", "202"}};
+  return data;
+}
+
+sip_message sent_message(const sip_send& send) {
+  auto parsed = parse_sip_message(send.text);
+  REQUIRE(parsed.has_value());
+  return std::move(*parsed);
+}
+
+} // namespace
+
+TEST_CASE("TF-9 pipeline: an outside number leaves through the trunk ARS chose") {
+  fixture f;
+  f.directory = trunked();
+  auto outcome = f.process(with_offer(request("INVITE", "912125551234")));
+  CHECK_FALSE(outcome.refusal.has_value());
+  CHECK(outcome.call_started);
+  REQUIRE(f.sends.size() == 2); // 100 Trying to the phone, the INVITE to the carrier
+  CHECK(f.sends[1].to == carrier);
+  const auto invite = sent_message(f.sends[1]);
+  CHECK(invite.method == "INVITE");
+  CHECK(invite.request_uri.user == "12125551234");
+  CHECK(invite.request_uri.host == "carrier.test");
+  CHECK(invite.from.uri.user == "2125550100");
+  REQUIRE(f.calls.calls().size() == 1);
+  CHECK(f.calls.calls()[0].trunk == "carrier");
+  CHECK(f.calls.calls_on_trunk("carrier") == 1);
+
+  // The trunk has one channel: a second outside call finds none free.
+  auto second = with_offer(request("INVITE", "95551234", {}, "z9hG4bK-p2"));
+  second.replace(second.find("Call-ID: p1@"), 12, "Call-ID: p2@");
+  CHECK(f.process(second).refusal == sip_refusal::no_trunk_available);
+  CHECK(f.status_sent() == 503);
+}
+
+TEST_CASE("TF-3 pipeline: a barred number gets 403 saying why, and is reported for the record") {
+  fixture f;
+  f.directory = trunked();
+  auto outcome = f.process(with_offer(request("INVITE", "919005551234")));
+  CHECK(outcome.refusal == sip_refusal::barred);
+  REQUIRE(outcome.barred.has_value());
+  CHECK(outcome.barred->caller == "201");
+  CHECK(outcome.barred->dialled == "919005551234");
+  CHECK(outcome.barred->reason == bar_reason::short_code);
+  CHECK(outcome.barred->record);
+  CHECK(f.status_sent() == 403);
+  CHECK(f.sends[0].text.find("Warning: 399 ward \"barred: 50:Main short code 1900N\"") !=
+        std::string::npos);
+  CHECK(f.calls.calls().empty());
+  // International is barred by the system's calling classes: reported too.
+  auto by_class = f.process(with_offer(request("INVITE", "9011442079460000")));
+  REQUIRE(by_class.barred.has_value());
+  CHECK(by_class.barred->reason == bar_reason::calling_class);
+}
+
+TEST_CASE("TF-9 pipeline: a trunk's call rings the extension its incoming route names") {
+  fixture f;
+  f.directory = trunked();
+  // 202 registers on this node (no password, authorization not forced).
+  f.directory.extensions["202"].force_authorization = false;
+  const sip_endpoint phone_202{transport::udp, "192.0.2.20", 5062, {}};
+  f.process(
+      "REGISTER sip:ward.test SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.20:5062;branch=z9hG4bK-r\r\n"
+      "From: <sip:202@ward.test>;tag=r\r\nTo: <sip:202@ward.test>\r\nCall-ID: r@192.0.2.20\r\n"
+      "CSeq: 1 REGISTER\r\nContact: <sip:202@192.0.2.20:5062>\r\nExpires: 600\r\n"
+      "Content-Length: 0\r\n\r\n",
+      phone_202);
+  REQUIRE(f.status_sent() == 200);
+  auto from_carrier = with_offer(request("INVITE", "2125550142"));
+  auto outcome = f.process(from_carrier, carrier);
+  CHECK_FALSE(outcome.refusal.has_value());
+  REQUIRE(f.sends.size() == 2);
+  CHECK(f.sends[1].to.address == "192.0.2.20");
+  REQUIRE(f.calls.calls().size() == 1);
+  CHECK(f.calls.calls()[0].trunk == "carrier");
+  // The call holds the trunk's only channel: another is refused with 503.
+  auto unknown = with_offer(request("INVITE", "2125559999", {}, "z9hG4bK-p3"));
+  unknown.replace(unknown.find("Call-ID: p1@"), 12, "Call-ID: p3@");
+  CHECK(f.process(unknown, carrier).refusal == sip_refusal::no_trunk_available);
+  // A number no route knows: 404; a disabled trunk: 403, without a digest challenge.
+  f.directory.dial_plan.trunks["carrier"].channels = 2;
+  CHECK(f.process(unknown, carrier).refusal == sip_refusal::unknown_number);
+  f.directory.dial_plan.trunks["carrier"].enabled = false;
+  CHECK(f.process(unknown, carrier).refusal == sip_refusal::trunk_disabled);
+  CHECK(f.status_sent() == 403);
+}
