@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   add_telephony_commands(app, table);
   add_sip_commands(app, table);
   add_pki_commands(app, table);
+  add_dial_plan_commands(app, table);
 
   try {
     app.parse(argc, argv);

@@ -84,9 +84,9 @@ void wire_sip_events(running_node& node, sip_service_options& sip_options) {
   };
   sip_options.on_call_ended = [](const telephony::call_view& call, telephony::call_end end) {
     logger("sip")->info("event=call_ended call={} caller={} callee={} caller_leg={} "
-                        "callee_leg={} end={}",
+                        "callee_leg={} end={} trunk={}",
                         call.id, call.caller, call.callee, call.caller_leg, call.callee_leg,
-                        telephony::to_string(end));
+                        telephony::to_string(end), call.trunk.empty() ? "-" : call.trunk);
   };
   sip_options.on_guard_event = [security_actor, line_actor](const telephony::guard_event& event) {
     using kind = telephony::guard_event_kind;

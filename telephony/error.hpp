@@ -26,13 +26,16 @@ enum class errc {
   damaged_record,
   /// No media relay ports or capacity left for a call.
   media_unavailable,
+  /// A change names something that does not exist (a template, an ARS table, a trunk).
+  not_found,
 };
 
 inline constexpr auto errc_names = name_table(
     enum_name{errc::invalid_config, "invalid_config"}, enum_name{errc::bad_uri, "bad_uri"},
     enum_name{errc::bad_authorization, "bad_authorization"},
     enum_name{errc::bad_address, "bad_address"}, enum_name{errc::damaged_record, "damaged_record"},
-    enum_name{errc::media_unavailable, "media_unavailable"});
+    enum_name{errc::media_unavailable, "media_unavailable"},
+    enum_name{errc::not_found, "not_found"});
 
 constexpr std::string_view to_string(errc code) {
   return name_of(errc_names, code);

@@ -31,6 +31,24 @@ std::uint16_t received_port(const sip_endpoint& from) {
   return from_line(from) ? std::uint16_t{0} : from.port;
 }
 
+/// The number a Request-URI's user part dials: phones escape # as %23 (RFC 3261 19.1.2),
+/// and the dial plan matches what was dialled. Another escape, a bad one or an escaped NUL
+/// leaves the text as it is, which then matches no short code.
+std::string dialled_number(std::string_view user) {
+  std::string number;
+  for (std::size_t i = 0; i < user.size(); ++i) {
+    unsigned char decoded = 0;
+    if (user[i] == '%' && i + 2 < user.size() &&
+        from_hex(user.substr(i + 1, 2), std::span(&decoded, 1)) && decoded != 0) {
+      number += static_cast<char>(decoded);
+      i += 2;
+    } else {
+      number += user[i];
+    }
+  }
+  return number;
+}
+
 void append(std::vector<sip_send>& sends, std::vector<sip_send>&& more) {
   sends.insert(sends.end(), std::make_move_iterator(more.begin()),
                std::make_move_iterator(more.end()));
@@ -310,7 +328,7 @@ void sip_pipeline::handle_invite(const request_context& request) {
     caller = outcome.extension;
   }
   const auto* plan = plan_for(request.directory);
-  const auto& dialled = message.request_uri.user;
+  const auto dialled = dialled_number(message.request_uri.user);
   auto route = plan ? resolve_dial(request.directory, *plan,
                                    {caller, dialled, dialling::en_bloc, zone_(request.now), {}})
                     : route_dialled(request.directory, caller, dialled);

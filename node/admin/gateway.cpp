@@ -110,6 +110,7 @@ std::vector<std::unique_ptr<grpc::Service>> make_admin_api(admin_api_context con
   services.push_back(make_system_status_service(gw, audit));
   services.push_back(make_security_service(gw, std::move(audit), std::move(store)));
   services.push_back(make_configuration_service(gw));
+  services.push_back(make_dial_plan_service(gw));
   services.push_back(make_pki_service(gw));
   services.push_back(make_telephony_service(gw, std::move(sip)));
   if (cluster_view)

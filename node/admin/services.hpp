@@ -103,6 +103,10 @@ std::unique_ptr<grpc::Service> make_pki_service(std::shared_ptr<gateway> gw);
 std::unique_ptr<grpc::Service> make_telephony_service(std::shared_ptr<gateway> gw,
                                                       std::shared_ptr<sip_service> sip);
 
+/// DialPlanService: short codes, ARS, time profiles, barring, trunks and incoming routes
+/// (SPEC TF-1..TF-9), kept with the telephony directory.
+std::unique_ptr<grpc::Service> make_dial_plan_service(std::shared_ptr<gateway> gw);
+
 /// SystemStatus: the node's alarms (from `audit`) and its lockouts, for the System Status
 /// rights (SPEC MON-5).
 std::unique_ptr<grpc::Service>

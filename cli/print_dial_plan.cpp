@@ -1,0 +1,141 @@
+#include "cli/print_dial_plan.hpp"
+
+#include "cli/table.hpp"
+
+#include <map>
+#include <string>
+
+namespace ward::cli {
+namespace {
+
+namespace pb = admin::v1;
+
+template <class Codes>
+void add_codes(text_table& table, const std::string& scope, const Codes& codes) {
+  for (const auto& code : codes)
+    table.add({scope, code.code(), code.feature(), code.telephone(), code.route()});
+}
+
+std::string joined(const google::protobuf::RepeatedPtrField<std::string>& values,
+                   const char* separator = " ") {
+  std::string text;
+  for (const auto& value : values)
+    text += (text.empty() ? "" : separator) + value;
+  return text;
+}
+
+template <class Map> std::string barring_text(const Map& barring) {
+  // Protobuf maps have no order: sorted, so the same plan always prints the same.
+  const std::map<std::string, std::string> sorted(barring.begin(), barring.end());
+  std::string text;
+  for (const auto& [of, setting] : sorted)
+    text += (text.empty() ? "" : " ") + of + "=" + setting;
+  return text.empty() ? "-" : text;
+}
+
+std::string on_off(bool value) {
+  return value ? "on" : "off";
+}
+
+} // namespace
+
+void print_short_codes(std::ostream& out, const pb::DialPlan& plan) {
+  text_table table({"SCOPE", "CODE", "FEATURE", "TELEPHONE", "ROUTE"});
+  add_codes(table, "system", plan.system_codes());
+  for (const auto& rights : plan.templates())
+    add_codes(table, "template:" + rights.name(), rights.codes());
+  for (const auto& user : plan.users())
+    add_codes(table, "user:" + user.user(), user.codes());
+  for (const auto& ars : plan.ars())
+    add_codes(table, "ars:" + std::to_string(ars.id()), ars.codes());
+  table.print(out);
+}
+
+void print_ars(std::ostream& out, const pb::DialPlan& plan) {
+  text_table table({"ARS", "TRUNKS", "TIME_PROFILE", "OUT_OF_HOURS", "CODES"});
+  for (const auto& ars : plan.ars())
+    table.add({std::to_string(ars.id()) + ":" + ars.name(), joined(ars.trunks(), ","),
+               ars.time_profile().empty() ? "-" : ars.time_profile(),
+               ars.out_of_hours() == 0 ? "-" : std::to_string(ars.out_of_hours()),
+               std::to_string(ars.codes_size())});
+  table.print(out);
+}
+
+void print_time_profiles(std::ostream& out, const pb::DialPlan& plan) {
+  text_table table({"PROFILE", "WEEKLY", "DATED", "CLOSED"});
+  for (const auto& profile : plan.time_profiles())
+    table.add({profile.name(), joined(profile.weekly()), joined(profile.dated()),
+               joined(profile.closed())});
+  table.print(out);
+}
+
+void print_barring(std::ostream& out, const pb::DialPlan& plan) {
+  text_table table({"SCOPE", "BARRING"});
+  table.add({"system", barring_text(plan.system_barring())});
+  for (const auto& rights : plan.templates())
+    table.add({"template:" + rights.name(), barring_text(rights.barring())});
+  for (const auto& user : plan.users())
+    table.add({"user:" + user.user(), barring_text(user.barring())});
+  table.print(out);
+  out << "caller-ID prefixes: " << joined(plan.caller_id_prefixes()) << "\n";
+  out << "class rules: " << joined(plan.class_rules()) << "\n";
+}
+
+void print_trunks(std::ostream& out, const pb::DialPlan& plan) {
+  text_table trunks({"TRUNK", "TRANSPORT", "ADDRESS", "DOMAIN", "CALLER_ID", "CHANNELS",
+                     "CREDENTIALS", "MEDIA", "ENABLED"});
+  for (const auto& trunk : plan.trunks())
+    trunks.add(
+        {trunk.name(), trunk.transport(), trunk.address() + ":" + std::to_string(trunk.port()),
+         trunk.domain().empty() ? "-" : trunk.domain(),
+         trunk.caller_id().empty() ? "-" : trunk.caller_id(), std::to_string(trunk.channels()),
+         trunk.username().empty()
+             ? "-"
+             : trunk.username() + (trunk.password_set() ? " (password set)" : ""),
+         trunk.media_security().empty() ? "system" : trunk.media_security(),
+         on_off(trunk.enabled())});
+  trunks.print(out);
+  text_table routes({"INCOMING", "FROM_TRUNK", "EXTENSION"});
+  for (const auto& route : plan.incoming_routes())
+    routes.add({route.number(), route.trunk().empty() ? "any" : route.trunk(), route.extension()});
+  routes.print(out);
+}
+
+void print_rights(std::ostream& out, const pb::DialPlan& plan) {
+  out << "inhibit off-switch forward/transfer: " << on_off(plan.inhibit_off_switch())
+      << "; trunk-to-trunk transfer: " << on_off(plan.trunk_to_trunk_transfer()) << "\n";
+  text_table templates({"TEMPLATE", "INHIBIT_OFF_SWITCH", "CODES"});
+  for (const auto& rights : plan.templates())
+    templates.add(
+        {rights.name(), on_off(rights.inhibit_off_switch()), std::to_string(rights.codes_size())});
+  templates.print(out);
+  text_table users({"USER", "TEMPLATE", "OUTGOING_CALL_BAR", "INHIBIT_OFF_SWITCH", "FORWARD"});
+  for (const auto& user : plan.users()) {
+    std::string forward;
+    for (const auto& [kind, target] : {std::pair{"unconditional", &user.forward_unconditional()},
+                                       std::pair{"busy", &user.forward_on_busy()},
+                                       std::pair{"no-answer", &user.forward_on_no_answer()}})
+      if (!target->empty())
+        forward += (forward.empty() ? "" : " ") + std::string(kind) + "=" + *target;
+    users.add({user.user(), user.rights_template().empty() ? "-" : user.rights_template(),
+               on_off(user.outgoing_call_barred()), on_off(user.inhibit_off_switch()),
+               forward.empty() ? "-" : forward});
+  }
+  users.print(out);
+}
+
+void print(std::ostream& out, const pb::DialPlan& plan) {
+  print_short_codes(out, plan);
+  out << "\n";
+  print_ars(out, plan);
+  out << "\n";
+  print_time_profiles(out, plan);
+  out << "\n";
+  print_barring(out, plan);
+  out << "\n";
+  print_trunks(out, plan);
+  out << "\n";
+  print_rights(out, plan);
+}
+
+} // namespace ward::cli
