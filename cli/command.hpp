@@ -33,8 +33,8 @@ struct cli_state {
 /// The commands `--on` works with, as its help and its refusal name them.
 inline constexpr const char* node_scoped_commands =
     "status, audit list, audit verify, pki identity show, service-user list, service-user "
-    "show, pki tcs list, cluster status, registrations, calls, blacklist list, alarms list, "
-    "lockouts list";
+    "show, pki tcs list, cluster status, registrations, calls, calls history, blacklist list, "
+    "alarms list, lockouts list";
 
 /// A unary method of a generated gRPC stub.
 template <class Stub, class Request, class Reply>

@@ -305,6 +305,21 @@ void print(std::ostream& out, const pb::CallList& list) {
   table.print(out);
 }
 
+void print(std::ostream& out, const pb::CallRecordList& list) {
+  if (list.records().empty()) {
+    out << "no call records\n";
+    return;
+  }
+  text_table table({"START", "DURATION", "RING", "CALLER", "DIRECTION", "CALLED", "DIALLED",
+                    "PARTY2", "TRUNK", "END", "NODE"});
+  for (const auto& r : list.records())
+    table.add({date_text(r.start_unix()), std::to_string(r.duration_seconds()) + "s",
+               std::to_string(r.ring_seconds()) + "s", r.caller(), r.direction(),
+               r.called().empty() ? "-" : r.called(), r.dialled(), r.party2(),
+               r.trunk().empty() ? "-" : r.trunk(), r.end(), r.node()});
+  table.print(out);
+}
+
 void print(std::ostream& out, const pb::BlacklistReply& lists) {
   if (lists.addresses().empty() && lists.extensions().empty()) {
     out << "nothing is blacklisted\n";

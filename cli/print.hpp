@@ -42,6 +42,7 @@ void print(std::ostream& out, const admin::v1::Extension& ext);
 void print(std::ostream& out, const admin::v1::ExtensionList& list);
 /// One `key: value` line per setting, with the keys `sip set` takes.
 void print(std::ostream& out, const admin::v1::SipSettings& sip);
+void print(std::ostream& out, const admin::v1::CallRecordList& list);
 void print(std::ostream& out, const admin::v1::CertificateInfo& cert);
 void print(std::ostream& out, const admin::v1::CaInfo& ca);
 void print(std::ostream& out, const admin::v1::IssuedList& list);

@@ -429,10 +429,11 @@ start_result<> start_admin_server(running_node& node) {
   builder.RegisterService(node.admin.get());
   node.listeners.emplace(config, connections, node.metrics_endpoint, node.security_actor,
                          node.wall_clock, node.current_identity);
-  node.api = make_admin_api(
-      admin_api_context{*node.actor_system, node.security_actor, connections, *node.listeners,
-                        node.audit_trail, node.security_store, node.cluster_view,
-                        node.forwarded_events, node.line_actor, node.proxy_key, node.sip_server});
+  node.api = make_admin_api(admin_api_context{
+      *node.actor_system, node.security_actor, connections, *node.listeners, node.audit_trail,
+      node.security_store, node.cluster_view, node.forwarded_events, node.line_actor,
+      node.proxy_key, node.sip_server, security::production_argon2_cost,
+      node.call_records ? node.call_records->log() : nullptr});
   for (auto& service : node.api)
     builder.RegisterService(service.get());
   // Lines arrive on their own listener; its connections are the only ones the Line

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "node/call_record_writer.hpp"
+
 #include "actors/security_db_actor.hpp"
 #include "actors/status_actor.hpp"
 #include "cluster/line_actor.hpp"
@@ -118,6 +120,8 @@ struct running_node {
   std::string proxy_key;
   std::shared_ptr<sip_slot_holder> sip_slot;
   caf::actor line_actor;
+  /// SPEC TF-8: the node's call records; outlives the SIP service that feeds it.
+  std::unique_ptr<call_record_writer> call_records;
   std::shared_ptr<sip_service> sip_server;
   /// The primary's receiver of syslog from devices (SPEC TOP-2, MON-2); null when off.
   std::shared_ptr<syslog_listener> syslog_intake;

@@ -5,6 +5,7 @@
 #include "node/tls_material.hpp"
 
 #include <caf/send.hpp>
+#include <fmt/format.h>
 
 // The start steps of the node's services beside administration: SIP with its media relay
 // (SPEC SIP-1, MED-3) and the primary's syslog receiver (SPEC TOP-2, MON-2).
@@ -82,11 +83,25 @@ void wire_sip_events(running_node& node, sip_service_options& sip_options) {
                                                          : ", ringing extension " + route),
                                       "", false});
   };
-  sip_options.on_call_ended = [](const telephony::call_view& call, telephony::call_end end) {
-    logger("sip")->info("event=call_ended call={} caller={} callee={} caller_leg={} "
-                        "callee_leg={} end={} trunk={}",
-                        call.id, call.caller, call.callee, call.caller_leg, call.callee_leg,
-                        telephony::to_string(end), call.trunk.empty() ? "-" : call.trunk);
+  // SPEC TF-8: a call is reported ended once its record is on disk.
+  auto records = node.call_records.get();
+  const auto& node_name = node.config.name;
+  const auto* time = &node.wall_clock;
+  sip_options.on_call_ended = [records, node_name, time](const telephony::call_view& call,
+                                                         telephony::call_end end) {
+    auto report = fmt::format("event=call_ended call={} caller={} callee={} caller_leg={} "
+                              "callee_leg={} end={} trunk={}",
+                              call.id, call.caller, call.callee, call.caller_leg, call.callee_leg,
+                              telephony::to_string(end), call.trunk.empty() ? "-" : call.trunk);
+    records->submit(telephony::record_of(call, end, {}, node_name, time->now()), std::move(report));
+  };
+  // SPEC TF-3: a barred call is recorded (zero duration, "Barred") when its short code asks
+  // for it, and always when barring by class, outgoing call bar or NoUser refused it.
+  sip_options.on_barred_call = [records, node_name, time](const telephony::barred_call& barred) {
+    if (barred.record)
+      records->submit(telephony::barred_record(barred.caller, barred.dialled,
+                                               telephony::to_string(barred.reason), node_name,
+                                               time->now()));
   };
   sip_options.on_guard_event = [security_actor, line_actor](const telephony::guard_event& event) {
     using kind = telephony::guard_event_kind;
@@ -116,6 +131,12 @@ start_result<> start_sip(running_node& node) {
     logger("sip")->info("event=sip_off reason=no_transport role={}", to_string(config.role));
     return {};
   }
+  // SPEC TF-8: the call record log beside the audit trail, open before any call can end.
+  auto records = call_record_writer::start(config.data_dir / "audit" / "call-records.log",
+                                           node.wall_clock, nullptr);
+  if (!records)
+    return start_failed("call records", records.error());
+  node.call_records = std::move(*records);
   // SIP over UDP (SPEC SIP-1, SIP-2, SIP-4): blacklistings and resets become alarms.
   sip_service_options sip_options;
   sip_options.transports = config.sip;

@@ -513,37 +513,59 @@ std::expected<std::unique_ptr<audit_log>, audit_error> audit_log::open(std::file
 }
 
 std::expected<audit_record, audit_error> audit_log::append(audit_record record) {
-  if (to_string(record.kind) == "unknown")
-    return std::unexpected(audit_error{audit_errc::invalid_argument, "audit kind out of range"});
-  if (to_string(record.outcome) == "unknown")
-    return std::unexpected(audit_error{audit_errc::invalid_argument, "audit outcome out of range"});
-  for (auto* text : {&record.actor, &record.source, &record.service, &record.action, &record.object,
-                     &record.reason, &record.before, &record.after})
-    *text = valid_utf8(*text);
+  std::vector<audit_record> one;
+  one.push_back(std::move(record));
+  auto appended = append_all(std::move(one));
+  if (!appended)
+    return std::unexpected(appended.error());
+  return std::move(appended->front());
+}
+
+std::expected<std::vector<audit_record>, audit_error>
+audit_log::append_all(std::vector<audit_record> records) {
+  for (auto& record : records) {
+    if (to_string(record.kind) == "unknown")
+      return std::unexpected(audit_error{audit_errc::invalid_argument, "audit kind out of range"});
+    if (to_string(record.outcome) == "unknown")
+      return std::unexpected(
+          audit_error{audit_errc::invalid_argument, "audit outcome out of range"});
+    for (auto* text : {&record.actor, &record.source, &record.service, &record.action,
+                       &record.object, &record.reason, &record.before, &record.after})
+      *text = valid_utf8(*text);
+  }
 
   std::lock_guard lock(mutex_);
   if (broken_)
     return std::unexpected(
         audit_error{audit_errc::io_error, "an earlier write to " + path_.string() +
                                               " failed and could not be undone; reopen the log"});
-  record.sequence = last_sequence_ + 1;
-  record.time = std::chrono::floor<std::chrono::microseconds>(clock_.now());
-  record.previous_hash = last_hash_;
-  auto hash = hash_of(record);
-  if (!hash)
-    return std::unexpected(
-        audit_error{audit_errc::io_error, "cannot hash the record: " + hash.error().detail});
-  record.hash = std::move(*hash);
-  auto line = line_of_record(record);
-  if (!line)
-    return std::unexpected(
-        audit_error{audit_errc::io_error, "cannot encode the record: " + line.error().detail});
-  *line += '\n';
-
   auto size_before = file_size(fd_);
   if (!size_before)
     return std::unexpected(io_failure("cannot stat", path_, size_before.error()));
-  auto written = write_all(fd_, *line);
+  const auto now = std::chrono::floor<std::chrono::microseconds>(clock_.now());
+  std::string lines;
+  std::vector<std::uint64_t> offsets;
+  auto sequence = last_sequence_;
+  auto previous = last_hash_;
+  for (auto& record : records) {
+    record.sequence = ++sequence;
+    record.time = now;
+    record.previous_hash = previous;
+    auto hash = hash_of(record);
+    if (!hash)
+      return std::unexpected(
+          audit_error{audit_errc::io_error, "cannot hash the record: " + hash.error().detail});
+    record.hash = std::move(*hash);
+    auto line = line_of_record(record);
+    if (!line)
+      return std::unexpected(
+          audit_error{audit_errc::io_error, "cannot encode the record: " + line.error().detail});
+    offsets.push_back(*size_before + lines.size());
+    lines += *line;
+    lines += '\n';
+    previous = record.hash;
+  }
+  auto written = write_all(fd_, lines);
   int failure = written ? 0 : written.error();
   if (written && ::fdatasync(fd_) != 0) {
     failure = errno;
@@ -557,11 +579,14 @@ std::expected<audit_record, audit_error> audit_log::append(audit_record record) 
       broken_ = true;
     return std::unexpected(io_failure("cannot append to", path_, failure));
   }
-  last_sequence_ = record.sequence;
-  last_hash_ = record.hash;
-  if (record.sequence % index_interval == 0)
-    index_.emplace(record.sequence, *size_before);
-  return record;
+  if (!records.empty()) {
+    last_sequence_ = records.back().sequence;
+    last_hash_ = records.back().hash;
+  }
+  for (std::size_t i = 0; i < records.size(); ++i)
+    if (records[i].sequence % index_interval == 0)
+      index_.emplace(records[i].sequence, offsets[i]);
+  return records;
 }
 
 std::expected<std::vector<audit_record>, audit_error>

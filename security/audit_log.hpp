@@ -37,6 +37,9 @@ enum class audit_kind {
   /// A syslog message the primary received from a device (SPEC MON-2, TOP-2); kept with
   /// the forwarded events, never in a node's own trail.
   syslog,
+  /// A call record (SPEC TF-8): kept in the node's call record log, never in its audit
+  /// trail; the record itself is the JSON in `after`.
+  call,
 };
 
 inline constexpr auto audit_kind_names = name_table(
@@ -44,7 +47,8 @@ inline constexpr auto audit_kind_names = name_table(
     enum_name{audit_kind::change, "change"},
     enum_name{audit_kind::password_change, "password_change"},
     enum_name{audit_kind::security_reset, "security_reset"}, enum_name{audit_kind::alarm, "alarm"},
-    enum_name{audit_kind::access_denied, "access_denied"}, enum_name{audit_kind::syslog, "syslog"});
+    enum_name{audit_kind::access_denied, "access_denied"}, enum_name{audit_kind::syslog, "syslog"},
+    enum_name{audit_kind::call, "call"});
 
 constexpr std::string_view to_string(audit_kind kind) {
   return name_of(audit_kind_names, kind);
@@ -192,6 +196,11 @@ public:
   /// place of the bad bytes rather than refused, so a hostile login name cannot keep its
   /// attempt out of the trail. Thread-safe.
   std::expected<audit_record, audit_error> append(audit_record record);
+
+  /// append() for several records with one write and one sync: a busy writer (call
+  /// records) pays for the disk once per batch. All are stored, or none. Thread-safe.
+  std::expected<std::vector<audit_record>, audit_error>
+  append_all(std::vector<audit_record> records);
 
   /// The last `filter.limit` records that match `filter`, oldest first. Lines that are not
   /// records are skipped; verify() is what reports them. Thread-safe.

@@ -113,6 +113,8 @@ call_view b2bua::view_of(const call& c) const {
   view.started = c.started;
   view.answered = c.answered_at;
   view.trunk = c.trunk;
+  view.from_trunk = c.from_trunk;
+  view.dialled = c.invite.request_uri.user;
   view.direct = c.direct;
   view.caller_relay_port = c.ports.port_a;
   view.callee_relay_port = c.ports.port_b;
@@ -246,8 +248,10 @@ std::size_t b2bua::calls_on_trunk(std::string_view trunk) const {
 }
 
 void b2bua::set_caller_trunk(std::string_view caller_call_id, std::string trunk) {
-  if (auto* c = find_by_caller(std::string(caller_call_id)))
+  if (auto* c = find_by_caller(std::string(caller_call_id))) {
     c->trunk = std::move(trunk);
+    c->from_trunk = true;
+  }
 }
 
 std::vector<std::pair<call_view, call_end>> b2bua::drain_ended() {

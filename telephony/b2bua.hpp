@@ -141,6 +141,10 @@ struct call_view {
   std::chrono::system_clock::time_point answered{};
   /// The trunk of a call to or from the outside (SPEC TF-9); empty for internal calls.
   std::string trunk;
+  /// The call came in from `trunk` (rather than going out through it).
+  bool from_trunk = false;
+  /// What the caller dialled: the Request-URI user of its INVITE.
+  std::string dialled;
 };
 
 /// How a call ended, for metrics and the call record (SPEC TF-8 will take these).

@@ -47,6 +47,7 @@ struct b2bua_call {
   std::string callee;
   /// SPEC TF-9: the trunk the call leaves or arrives through; empty for internal calls.
   std::string trunk;
+  bool from_trunk = false;
   time_point started{};
   time_point answered_at{};
   time_point ring_deadline{};

@@ -23,6 +23,7 @@ std::optional<service_name> proxied_service(const std::string& method) {
                               {"Telephony/Registrations", service_name::system_status},
                               {"Telephony/Blacklist", service_name::system_status},
                               {"Telephony/Calls", service_name::system_status},
+                              {"Telephony/CallHistory", service_name::system_status},
                               {"SystemStatus/Alarms", service_name::system_status},
                               {"SystemStatus/Lockouts", service_name::system_status},
                               {"Pki/ListTcs", service_name::security_administration}})

@@ -100,6 +100,7 @@ gateway::handle(const grpc::ServerContext* call, std::string action, const rpc_r
 std::vector<std::unique_ptr<grpc::Service>> make_admin_api(admin_api_context context) {
   using namespace admin_api;
   auto sip = context.sip;
+  auto call_records = context.call_records;
   auto cluster_view = context.cluster;
   auto cluster_events = context.events;
   auto audit = context.audit;
@@ -112,7 +113,7 @@ std::vector<std::unique_ptr<grpc::Service>> make_admin_api(admin_api_context con
   services.push_back(make_configuration_service(gw));
   services.push_back(make_dial_plan_service(gw));
   services.push_back(make_pki_service(gw));
-  services.push_back(make_telephony_service(gw, std::move(sip)));
+  services.push_back(make_telephony_service(gw, std::move(sip), std::move(call_records)));
   if (cluster_view)
     services.push_back(
         make_cluster_service(gw, std::move(cluster_view), std::move(cluster_events)));

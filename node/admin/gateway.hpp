@@ -79,6 +79,8 @@ struct admin_api_context {
   /// The Argon2id cost the directory hashes secrets at (node/stored_state), for secrets a
   /// bulk import hashes before its transaction.
   security::argon2_cost hashing_cost = security::production_argon2_cost;
+  /// SPEC TF-8: the node's call record log; null = no SIP, no records.
+  std::shared_ptr<security::audit_log> call_records;
 };
 
 /// Metadata the proxy executor puts on a proxied call: the user the primary authenticated

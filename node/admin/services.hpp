@@ -99,9 +99,10 @@ std::unique_ptr<grpc::Service> make_configuration_service(std::shared_ptr<gatewa
 std::unique_ptr<grpc::Service> make_pki_service(std::shared_ptr<gateway> gw);
 
 /// Telephony: registrations, calls and blacklists of `sip` (null = no SIP service on this
-/// node) and the cluster's SIP policy.
+/// node), the call records in `calls` (SPEC TF-8) and the cluster's SIP policy.
 std::unique_ptr<grpc::Service> make_telephony_service(std::shared_ptr<gateway> gw,
-                                                      std::shared_ptr<sip_service> sip);
+                                                      std::shared_ptr<sip_service> sip,
+                                                      std::shared_ptr<security::audit_log> calls);
 
 /// DialPlanService: short codes, ARS, time profiles, barring, trunks and incoming routes
 /// (SPEC TF-1..TF-9), kept with the telephony directory.

@@ -3,9 +3,31 @@
 
 #include "admin.grpc.pb.h"
 #include "node/sip_service.hpp"
+#include "telephony/call_record.hpp"
 
 namespace ward::node::admin_api {
 namespace {
+
+void fill_record(pb::CallRecord* out, const telephony::call_record& record,
+                 std::uint64_t sequence) {
+  out->set_start_unix(
+      std::chrono::duration_cast<std::chrono::seconds>(record.start.time_since_epoch()).count());
+  out->set_duration_seconds(record.duration.count());
+  out->set_ring_seconds(record.ring.count());
+  out->set_caller(record.caller);
+  out->set_direction(std::string(telephony::to_string(record.direction)));
+  out->set_called(record.called);
+  out->set_dialled(record.dialled);
+  out->set_account_code(record.account_code);
+  out->set_party1(record.party1);
+  out->set_party2(record.party2);
+  out->set_trunk(record.trunk);
+  out->set_barred(record.barred);
+  out->set_end(record.end);
+  out->set_node(record.node);
+  out->set_call_id(record.call_id);
+  out->set_sequence(sequence);
+}
 
 /// ResetBlacklist: a system control of the status service, audited though it changes no
 /// record (the guard's lists live in memory).
@@ -17,8 +39,44 @@ constexpr rpc_rule blacklist_reset{status_read.service, security::right::status_
 class telephony_service final : public gateway_service<pb::Telephony::Service> {
 public:
   /// `sip` is null on a node that runs no SIP service: then only the SIP policy is served.
-  telephony_service(std::shared_ptr<gateway> gw, std::shared_ptr<sip_service> sip)
-      : gateway_service(std::move(gw)), sip_(std::move(sip)) {}
+  telephony_service(std::shared_ptr<gateway> gw, std::shared_ptr<sip_service> sip,
+                    std::shared_ptr<security::audit_log> calls)
+      : gateway_service(std::move(gw)), sip_(std::move(sip)), calls_(std::move(calls)) {}
+
+  grpc::Status CallHistory(grpc::ServerContext* call, const pb::CallHistoryRequest* request,
+                           pb::CallRecordList* reply) override {
+    if (!calls_)
+      return no_sip_service();
+    const auto limit = request->limit() == 0 ? 100U : request->limit();
+    if (limit > security::max_audit_query_limit)
+      return to_status(
+          invalid("limit", "must be at most " + std::to_string(security::max_audit_query_limit)));
+    security::audit_filter filter;
+    filter.kind = security::audit_kind::call;
+    filter.actor = request->caller();
+    if (request->since_unix() != 0)
+      filter.since = clock::time_point(std::chrono::seconds(request->since_unix()));
+    if (request->until_unix() != 0)
+      filter.until = clock::time_point(std::chrono::seconds(request->until_unix()));
+    filter.limit = limit;
+    const bool csv = request->csv();
+    return gw_->read(call, "CallHistory", status_read,
+                     [calls = calls_, filter, csv, reply](security_context&) {
+                       auto found = calls->query(filter);
+                       if (!found)
+                         return;
+                       if (csv)
+                         reply->set_csv(telephony::call_record_csv_header() + "\n");
+                       for (const auto& envelope : *found) {
+                         auto record = telephony::decode_call_record(envelope.after);
+                         if (!record)
+                           continue;
+                         fill_record(reply->add_records(), *record, envelope.sequence);
+                         if (csv)
+                           reply->mutable_csv()->append(telephony::to_csv(*record) + "\n");
+                       }
+                     });
+  }
 
   grpc::Status Registrations(grpc::ServerContext* call, const pb::Empty*,
                              pb::RegistrationList* reply) override {
@@ -121,13 +179,15 @@ private:
   }
 
   std::shared_ptr<sip_service> sip_;
+  std::shared_ptr<security::audit_log> calls_;
 };
 
 } // namespace
 
 std::unique_ptr<grpc::Service> make_telephony_service(std::shared_ptr<gateway> gw,
-                                                      std::shared_ptr<sip_service> sip) {
-  return std::make_unique<telephony_service>(std::move(gw), std::move(sip));
+                                                      std::shared_ptr<sip_service> sip,
+                                                      std::shared_ptr<security::audit_log> calls) {
+  return std::make_unique<telephony_service>(std::move(gw), std::move(sip), std::move(calls));
 }
 
 } // namespace ward::node::admin_api

@@ -137,6 +137,23 @@ expect_answered emergency "TF-5 an emergency call from NoUser goes out through M
 expect_code 0 "TF-7 carol's outgoing calls are barred" at primary dialing carol --outgoing-call-bar on
 refused barred-carol 203 95551234 "TF-7 carol's local call is refused while her outgoing calls are barred: 403"
 
+# ---- TF-3 TF-8 call records -----------------------------------------------------------------------
+history=$(at primary calls history --limit 1000)
+grep -Eq '^[0-9T:-]+Z +[0-9]+s +[0-9]+s +201 +outgoing +12125551234 +912125551234 +trunk:carrier +carrier +completed +primary' <<<"$history" &&
+  pass "TF-8 the national call has its record: caller, direction, number sent, dialled, trunk, end" ||
+  fail "TF-8 the national call has its record: $history"
+grep -Eq '^[0-9T:-]+Z +0s +0s +201 +outgoing +- +919005551234 +Barred +- +short_code ' <<<"$history" &&
+  pass "TF-3 the barred 1-900 call has a Barred record (zero duration and ring time)" ||
+  fail "TF-3 the barred 1-900 call has a Barred record: $history"
+[ "$(grep -c ' Barred ' <<<"$history")" = 8 ] &&
+  pass "TF-3 every barred call of this test is recorded (8)" ||
+  fail "TF-3 every barred call of this test is recorded: $(grep -c ' Barred ' <<<"$history")"
+csv=$(at primary calls history --csv --caller 201)
+head -1 <<<"$csv" | grep -q '^start,duration,ring,caller,direction,called,dialled,account_code,party1,party2,trunk,barred,end,node,call_id$' &&
+  grep -q ',201,outgoing,12125551234,912125551234,0,extension:201,trunk:carrier,carrier,0,completed,primary,' <<<"$csv" &&
+  pass "TF-8 the records export as CSV with the SMDR fields" ||
+  fail "TF-8 the records export as CSV: $(head -3 <<<"$csv")"
+
 # ---- TF-9 the carrier's call in ------------------------------------------------------------------
 callee_port=$(free_udp_port)
 register reg202 "$primary_sip" 127.0.0.32 "$callee_port" 202

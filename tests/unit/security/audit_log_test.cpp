@@ -722,3 +722,40 @@ TEST_CASE("MON-2 paging forward oldest first returns the records after the curso
   REQUIRE(alarms->size() == 3);
   CHECK(alarms->back().sequence == 596); // record index 595 = 7 * 85
 }
+
+TEST_CASE("TF-8 MON-1 a batch is appended with one write: chained, numbered, all or nothing") {
+  test::temp_dir dir;
+  manual_clock time(test::fixed_now());
+  auto path = dir.path() / "call-records.log";
+  {
+    auto log = open_log(path, time);
+    REQUIRE(log->append(login("Administrator")).has_value());
+    std::vector<audit_record> batch;
+    for (int i = 0; i < 300; ++i)
+      batch.push_back(change("call/node-a/" + std::to_string(i), "", "{}"));
+    auto stored = log->append_all(batch);
+    REQUIRE(stored.has_value());
+    REQUIRE(stored->size() == 300);
+    CHECK(stored->front().sequence == 2);
+    CHECK(stored->back().sequence == 301);
+    CHECK((*stored)[1].previous_hash == (*stored)[0].hash);
+    CHECK(log->last_hash() == stored->back().hash);
+    // A record the log cannot store refuses the whole batch.
+    std::vector<audit_record> bad{change("call/node-a/x", "", "{}"), login("x")};
+    bad[1].kind = static_cast<audit_kind>(99);
+    CHECK(log->append_all(bad).error().code == security::audit_errc::invalid_argument);
+    CHECK(log->last_sequence() == 301);
+    // Paging forward past the index the batch built finds the right records.
+    auto page = log->query(filter([](auto& f) {
+      f.after_sequence = 260;
+      f.oldest_first = true;
+      f.limit = 5;
+    }));
+    REQUIRE(page.has_value());
+    REQUIRE(page->size() == 5);
+    CHECK(page->front().sequence == 261);
+  }
+  const auto result = verify(path, time);
+  CHECK(result.intact);
+  CHECK(result.records == 301);
+}
