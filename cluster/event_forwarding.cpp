@@ -35,6 +35,10 @@ line::AuditEvents events_message(const std::vector<security::audit_record>& reco
   return events;
 }
 
+std::string call_records_source(std::string_view node) {
+  return "calls/" + std::string(node);
+}
+
 std::vector<security::audit_record> records_of(const line::AuditEvents& events) {
   std::vector<security::audit_record> records;
   for (const auto& event : events.events()) {

@@ -39,6 +39,11 @@ std::vector<security::audit_record> records_of(const line::AuditEvents& events);
 bool counts_for_lockout(const security::audit_record& record,
                         std::chrono::system_clock::time_point now);
 
+/// The stream of call records (SPEC TF-8) beside the audit trail's (""), and the name the
+/// primary keeps a node's call records under in its event store.
+inline constexpr std::string_view calls_stream = "calls";
+std::string call_records_source(std::string_view node);
+
 /// A cursor as persisted ("forward/acked", "syslog/own"): decimal, 0 when absent.
 std::uint64_t parse_cursor(const std::optional<std::string>& stored);
 

@@ -160,20 +160,38 @@ member* usable_primary(line_actor_pointer self) {
 
 // --- Event forwarding (dialling side) ---------------------------------------------------
 
-void forward_events(line_actor_pointer self) {
-  auto& state = self->state;
-  if (!state.primary_line || state.forward_in_flight)
+namespace {
+
+/// Sends the next batch of `log` after `cursor` up the line to the primary, unless one is
+/// still waiting for its acknowledgement.
+void forward_stream(line_actor_pointer self, const security::audit_log* log, std::uint64_t cursor,
+                    std::optional<std::chrono::steady_clock::time_point>& in_flight,
+                    std::string_view stream) {
+  if (!log || in_flight)
     return;
   auto* primary = usable_primary(self);
   if (!primary)
     return;
-  auto records = state.options.audit->query(next_batch(state.forwarded_up_to));
+  auto records = log->query(next_batch(cursor));
   if (!records || records->empty())
     return;
   line::Frame frame;
   *frame.mutable_events() = events_message(*records);
-  state.forward_in_flight = std::chrono::steady_clock::now();
+  frame.mutable_events()->set_stream(std::string(stream));
+  in_flight = std::chrono::steady_clock::now();
   send_frame(self, *primary, std::move(frame));
+}
+
+} // namespace
+
+void forward_events(line_actor_pointer self) {
+  auto& state = self->state;
+  if (!state.primary_line)
+    return;
+  forward_stream(self, state.options.audit.get(), state.forwarded_up_to, state.forward_in_flight,
+                 "");
+  forward_stream(self, state.options.call_records.get(), state.calls_forwarded_up_to,
+                 state.calls_forward_in_flight, calls_stream);
 }
 
 // --- Enrolment (dialling side) ------------------------------------------------------------
@@ -443,6 +461,7 @@ void on_line_down(line_actor_pointer self, std::uint64_t line_id, const std::str
   if (line_id == state.primary_line) {
     state.primary_line = 0;
     state.forward_in_flight.reset();
+    state.calls_forward_in_flight.reset();
     state.enrolling = false;
     for (auto& [id, promise] : state.referrals)
       promise.deliver(actors::referral_result{false, false, "line to the primary lost", false});
@@ -515,6 +534,7 @@ line_accept_reply on_line_dialed(line_actor_pointer self, line_dialed& dialed) {
   if (welcome.role() == "primary") {
     state.primary_line = entry.line_id;
     state.forward_in_flight.reset();
+    state.calls_forward_in_flight.reset();
     maybe_enrol(self);
     forward_events(self);
   }
@@ -615,6 +635,8 @@ void on_tick(line_actor_pointer self) {
   auto now = std::chrono::steady_clock::now();
   if (state.forward_in_flight && now - *state.forward_in_flight > forward_retry)
     state.forward_in_flight.reset();
+  if (state.calls_forward_in_flight && now - *state.calls_forward_in_flight > forward_retry)
+    state.calls_forward_in_flight.reset();
   for (auto it = state.proxies.begin(); it != state.proxies.end();) {
     if (now - it->second.sent > proxy_timeout) {
       it->second.promise.deliver(proxy_outcome{4, "the node did not answer in time", {}});
@@ -641,6 +663,8 @@ caf::behavior line_actor_behavior(line_actor_pointer self, line_actor_options op
   state.options = std::move(options);
   if (auto cursor = state.options.store->get("forward/acked"))
     state.forwarded_up_to = parse_cursor(*cursor);
+  if (auto cursor = state.options.store->get("forward/calls-acked"))
+    state.calls_forwarded_up_to = parse_cursor(*cursor);
   if (auto cursor = state.options.store->get("syslog/own"))
     state.syslog_up_to = parse_cursor(*cursor);
   self->send(state.options.security_actor, actors::cluster_link{caf::actor_cast<caf::actor>(self)});

@@ -96,6 +96,9 @@ struct line_actor_options {
   std::string software_version;
   caf::actor security_actor;
   std::shared_ptr<security::audit_log> audit;
+  /// SPEC TF-8: the node's call records, forwarded to the primary like the audit trail;
+  /// null = none.
+  std::shared_ptr<security::audit_log> call_records;
   /// Holds the forwarding cursor and the pinned identities of enrolled nodes.
   std::shared_ptr<storage::kv_store> store;
   /// The primary's store of forwarded events; null elsewhere.

@@ -77,10 +77,30 @@ void on_settings_ack(line_actor_pointer self, member& entry, const line::Frame& 
   publish(self);
 }
 
+/// SPEC TF-8: a node's call records, kept under "calls/<node>"; no lockout, no syslog.
+void on_call_records(line_actor_pointer self, member& entry, const line::Frame& frame) {
+  auto& state = self->state;
+  auto stored =
+      state.options.events->store(call_records_source(entry.view.name), records_of(frame.events()));
+  if (!stored) {
+    line_log()->error("event=call_records_not_stored node={} reason=\"{}\"", entry.view.name,
+                      stored.error().detail);
+    return; // no acknowledgement: the node sends them again
+  }
+  line::Frame ack;
+  ack.mutable_events_ack()->set_up_to(*stored);
+  ack.mutable_events_ack()->set_stream(std::string(calls_stream));
+  send_frame(self, entry, std::move(ack));
+}
+
 void on_events(line_actor_pointer self, member& entry, const line::Frame& frame) {
   auto& state = self->state;
   if (!state.options.events)
     return;
+  if (frame.events().stream() == calls_stream)
+    return on_call_records(self, entry, frame);
+  if (!frame.events().stream().empty())
+    return; // a stream of a newer build: not acknowledged, so it is sent again later
   auto records = records_of(frame.events());
   auto before = state.options.events->stored_up_to(entry.view.name);
   auto stored = state.options.events->store(entry.view.name, records);
@@ -114,6 +134,14 @@ void on_events_ack(line_actor_pointer self, member& entry, const line::Frame& fr
     return;
   // The primary's word is final, even below the cursor: a primary restored from an older
   // backup gets the records it lacks again.
+  if (frame.events_ack().stream() == calls_stream) {
+    state.calls_forwarded_up_to = frame.events_ack().up_to();
+    (void)state.options.store->put("forward/calls-acked",
+                                   std::to_string(state.calls_forwarded_up_to));
+    state.calls_forward_in_flight.reset();
+    forward_events(self);
+    return;
+  }
   state.forwarded_up_to = frame.events_ack().up_to();
   (void)state.options.store->put("forward/acked", std::to_string(state.forwarded_up_to));
   state.forward_in_flight.reset();

@@ -65,6 +65,9 @@ struct line_actor_state {
   std::uint64_t primary_line = 0;
   std::uint64_t forwarded_up_to = 0;
   std::optional<std::chrono::steady_clock::time_point> forward_in_flight;
+  /// The same for the call records (SPEC TF-8).
+  std::uint64_t calls_forwarded_up_to = 0;
+  std::optional<std::chrono::steady_clock::time_point> calls_forward_in_flight;
   bool enrolling = false;
   std::uint64_t next_referral = 1;
   std::map<std::uint64_t, caf::typed_response_promise<actors::referral_result>> referrals;

@@ -216,6 +216,13 @@ start_result<> open_security_stores(running_node& node) {
     return start_failed("audit", audit.error().detail);
   node.audit_trail = std::move(*audit);
   check_audit_anchor(*node.audit_trail, *node.security_store);
+  // SPEC TF-8: the call record log beside the trail, open before a call can end and before
+  // the line actor that forwards it starts.
+  auto records =
+      call_record_writer::start(data_dir / "audit" / "call-records.log", node.wall_clock, nullptr);
+  if (!records)
+    return start_failed("call records", records.error());
+  node.call_records = std::move(*records);
   return {};
 }
 
@@ -329,6 +336,7 @@ void spawn_cluster(running_node& node) {
   cluster_options.software_version = node.version;
   cluster_options.security_actor = node.security_actor;
   cluster_options.audit = node.audit_trail;
+  cluster_options.call_records = node.call_records->log();
   cluster_options.store = node.cluster_store;
   cluster_options.events = node.forwarded_events;
   cluster_options.view = node.cluster_view;

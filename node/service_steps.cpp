@@ -131,12 +131,6 @@ start_result<> start_sip(running_node& node) {
     logger("sip")->info("event=sip_off reason=no_transport role={}", to_string(config.role));
     return {};
   }
-  // SPEC TF-8: the call record log beside the audit trail, open before any call can end.
-  auto records = call_record_writer::start(config.data_dir / "audit" / "call-records.log",
-                                           node.wall_clock, nullptr);
-  if (!records)
-    return start_failed("call records", records.error());
-  node.call_records = std::move(*records);
   // SIP over UDP (SPEC SIP-1, SIP-2, SIP-4): blacklistings and resets become alarms.
   sip_service_options sip_options;
   sip_options.transports = config.sip;

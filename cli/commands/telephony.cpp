@@ -41,7 +41,7 @@ void add_telephony_commands(CLI::App& app, command_table& table) {
   struct history_options {
     std::string since, until, caller;
     std::uint32_t limit = 100;
-    bool csv = false;
+    bool csv = false, cluster = false;
   };
   auto& history = table.hold<history_options>();
   auto* history_cmd = calls->add_subcommand("history", "This node's call records, oldest first");
@@ -50,6 +50,8 @@ void add_telephony_commands(CLI::App& app, command_table& table) {
   history_cmd->add_option("--caller", history.caller, "Only calls from this extension");
   history_cmd->add_option("--limit", history.limit, "The newest N records (default 100)");
   history_cmd->add_flag("--csv", history.csv, "Print the records as CSV (SMDR fields)");
+  history_cmd->add_flag("--cluster", history.cluster,
+                        "On the primary: every node's records, as forwarded over the lines");
   table.add(history_cmd, [&state = table.state(), &history]() -> int {
     pb::CallHistoryRequest request;
     if (!history.since.empty())
@@ -59,6 +61,7 @@ void add_telephony_commands(CLI::App& app, command_table& table) {
     request.set_caller(history.caller);
     request.set_limit(history.limit);
     request.set_csv(history.csv);
+    request.set_cluster(history.cluster);
     pb::CallRecordList reply;
     int code = call(state, rpc{status, &T::CallHistory, "/ward.admin.v1.Telephony/CallHistory"},
                     request, reply);

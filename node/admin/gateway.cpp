@@ -113,7 +113,8 @@ std::vector<std::unique_ptr<grpc::Service>> make_admin_api(admin_api_context con
   services.push_back(make_configuration_service(gw));
   services.push_back(make_dial_plan_service(gw));
   services.push_back(make_pki_service(gw));
-  services.push_back(make_telephony_service(gw, std::move(sip), std::move(call_records)));
+  services.push_back(
+      make_telephony_service(gw, std::move(sip), std::move(call_records), cluster_events));
   if (cluster_view)
     services.push_back(
         make_cluster_service(gw, std::move(cluster_view), std::move(cluster_events)));

@@ -102,7 +102,8 @@ std::unique_ptr<grpc::Service> make_pki_service(std::shared_ptr<gateway> gw);
 /// node), the call records in `calls` (SPEC TF-8) and the cluster's SIP policy.
 std::unique_ptr<grpc::Service> make_telephony_service(std::shared_ptr<gateway> gw,
                                                       std::shared_ptr<sip_service> sip,
-                                                      std::shared_ptr<security::audit_log> calls);
+                                                      std::shared_ptr<security::audit_log> calls,
+                                                      std::shared_ptr<cluster::event_store> events);
 
 /// DialPlanService: short codes, ARS, time profiles, barring, trunks and incoming routes
 /// (SPEC TF-1..TF-9), kept with the telephony directory.

@@ -2,11 +2,38 @@
 #include "node/admin/services.hpp"
 
 #include "admin.grpc.pb.h"
+#include "cluster/event_store.hpp"
 #include "node/sip_service.hpp"
 #include "telephony/call_record.hpp"
 
+#include <algorithm>
+
 namespace ward::node::admin_api {
 namespace {
+
+/// SPEC TF-8: the primary's own records and those the other nodes forwarded, as one list
+/// ordered by start time, the newest `filter.limit` kept.
+void append_forwarded(const cluster::event_store& events, const security::audit_filter& filter,
+                      std::vector<security::audit_record>& found) {
+  auto sources = events.sources(10'000);
+  if (!sources)
+    return;
+  for (const auto& [source, _] : *sources) {
+    if (!source.starts_with("calls/"))
+      continue;
+    auto records = events.list(source, 0, security::max_audit_query_limit);
+    if (!records)
+      continue;
+    for (auto& record : *records)
+      if ((filter.actor.empty() || record.actor == filter.actor) &&
+          (!filter.since || record.time >= *filter.since) &&
+          (!filter.until || record.time < *filter.until))
+        found.push_back(std::move(record));
+  }
+  std::ranges::stable_sort(found, {}, &security::audit_record::time);
+  if (found.size() > filter.limit)
+    found.erase(found.begin(), found.end() - static_cast<std::ptrdiff_t>(filter.limit));
+}
 
 void fill_record(pb::CallRecord* out, const telephony::call_record& record,
                  std::uint64_t sequence) {
@@ -40,8 +67,10 @@ class telephony_service final : public gateway_service<pb::Telephony::Service> {
 public:
   /// `sip` is null on a node that runs no SIP service: then only the SIP policy is served.
   telephony_service(std::shared_ptr<gateway> gw, std::shared_ptr<sip_service> sip,
-                    std::shared_ptr<security::audit_log> calls)
-      : gateway_service(std::move(gw)), sip_(std::move(sip)), calls_(std::move(calls)) {}
+                    std::shared_ptr<security::audit_log> calls,
+                    std::shared_ptr<cluster::event_store> events)
+      : gateway_service(std::move(gw)), sip_(std::move(sip)), calls_(std::move(calls)),
+        events_(std::move(events)) {}
 
   grpc::Status CallHistory(grpc::ServerContext* call, const pb::CallHistoryRequest* request,
                            pb::CallRecordList* reply) override {
@@ -51,6 +80,8 @@ public:
     if (limit > security::max_audit_query_limit)
       return to_status(
           invalid("limit", "must be at most " + std::to_string(security::max_audit_query_limit)));
+    if (request->cluster() && !events_)
+      return to_status(invalid("cluster", "only the primary holds the other nodes' records"));
     security::audit_filter filter;
     filter.kind = security::audit_kind::call;
     filter.actor = request->caller();
@@ -60,11 +91,14 @@ public:
       filter.until = clock::time_point(std::chrono::seconds(request->until_unix()));
     filter.limit = limit;
     const bool csv = request->csv();
+    auto events = request->cluster() ? events_ : nullptr;
     return gw_->read(call, "CallHistory", status_read,
-                     [calls = calls_, filter, csv, reply](security_context&) {
+                     [calls = calls_, events, filter, csv, reply](security_context&) {
                        auto found = calls->query(filter);
                        if (!found)
                          return;
+                       if (events)
+                         append_forwarded(*events, filter, *found);
                        if (csv)
                          reply->set_csv(telephony::call_record_csv_header() + "\n");
                        for (const auto& envelope : *found) {
@@ -180,14 +214,17 @@ private:
 
   std::shared_ptr<sip_service> sip_;
   std::shared_ptr<security::audit_log> calls_;
+  std::shared_ptr<cluster::event_store> events_;
 };
 
 } // namespace
 
-std::unique_ptr<grpc::Service> make_telephony_service(std::shared_ptr<gateway> gw,
-                                                      std::shared_ptr<sip_service> sip,
-                                                      std::shared_ptr<security::audit_log> calls) {
-  return std::make_unique<telephony_service>(std::move(gw), std::move(sip), std::move(calls));
+std::unique_ptr<grpc::Service>
+make_telephony_service(std::shared_ptr<gateway> gw, std::shared_ptr<sip_service> sip,
+                       std::shared_ptr<security::audit_log> calls,
+                       std::shared_ptr<cluster::event_store> events) {
+  return std::make_unique<telephony_service>(std::move(gw), std::move(sip), std::move(calls),
+                                             std::move(events));
 }
 
 } // namespace ward::node::admin_api
