@@ -101,6 +101,9 @@ struct trunk_leg {
   std::string request_uri;
   /// The user part of the From the carrier sees: the presented number.
   std::string caller_id;
+  /// Digest credentials the carrier may challenge the INVITE for; empty = none.
+  std::string username;
+  std::string password;
 };
 
 /// Where a dialled number goes (SPEC SIP-6, through the dial plan of SPEC TF-1).
@@ -267,6 +270,15 @@ private:
   /// The callee's answer in a direct call, checked against the policy both phones share;
   /// the body goes to the caller unchanged. nullopt when it cannot be used.
   std::optional<std::string> direct_answer(call& c, const sip_message& response);
+  /// The INVITE of leg b as it stands (CSeq, branch, offer), with `authorization` (a
+  /// header name and value answering the callee's challenge) when given.
+  std::string
+  callee_invite(const call& c,
+                const std::optional<std::pair<std::string, std::string>>& authorization) const;
+  /// A carrier's 401/407 to a trunk call answered once with the trunk's credentials
+  /// (SPEC TF-9): the INVITE again with a new CSeq and branch. nullopt when it cannot be.
+  std::optional<sip_send> answer_callee_challenge(call& c, const sip_message& response,
+                                                  time_point now, const random_source& random);
   /// The ACK for the callee's final answer: to `request_uri` in the transaction `branch`.
   std::string ack_callee(const call& c, const std::string& request_uri,
                          const std::string& branch) const;

@@ -103,6 +103,12 @@ std::vector<sip_send> b2bua::on_callee_response(call& c, const sip_message& resp
   out.push_back({c.b_peer, c.b_ack});
   if (c.state == call_state::ended)
     return out;
+  // SPEC TF-9: a carrier's challenge is answered once with the trunk's credentials.
+  if (code == 401 || code == 407)
+    if (auto again = answer_callee_challenge(c, response, now, random)) {
+      out.push_back(std::move(*again));
+      return out;
+    }
   // The callee's own challenges and redirects are not the caller's business.
   int forwarded = code;
   std::string_view reason = response.reason;

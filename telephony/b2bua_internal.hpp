@@ -48,6 +48,12 @@ struct b2bua_call {
   /// SPEC TF-9: the trunk the call leaves or arrives through; empty for internal calls.
   std::string trunk;
   bool from_trunk = false;
+  /// SPEC TF-9: what the carrier's digest challenge is answered with, once per call.
+  std::string b_username;
+  std::string b_password;
+  bool b_challenge_answered = false;
+  /// The call is an emergency call: its INVITEs to the callee say so (Priority).
+  bool b_emergency = false;
   time_point started{};
   time_point answered_at{};
   time_point ring_deadline{};

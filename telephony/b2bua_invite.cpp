@@ -110,8 +110,11 @@ new_call(std::uint64_t id, const sip_message& invite, const sip_endpoint& from, 
   c->id = id;
   c->caller = std::move(caller);
   c->callee = target.extension;
-  if (target.trunk)
+  if (target.trunk) {
     c->trunk = target.trunk->name;
+    c->b_username = target.trunk->username;
+    c->b_password = target.trunk->password;
+  }
   c->started = now;
   c->ring_deadline = ring_deadline;
   c->invite = invite;
@@ -202,18 +205,10 @@ std::vector<sip_send> b2bua::start_call(const sip_message& invite, const sip_end
   c.b_from =
       quoted_display(invite.from.display) + "<sip:" + from_user + "@" + host + ">;tag=" + c.b_tag;
   c.b_to = target.trunk ? "<" + c.b_request_uri + ">" : "<sip:" + c.callee + "@" + host + ">";
-  auto fields = callee_request(c, "INVITE", c.b_request_uri, via_for(c.b_peer, c.b_branch));
-  fields.contact = contact_for(c.b_peer, c.b_request_uri.starts_with("sips:"));
-  fields.max_forwards = invite.max_forwards - 1;
-  fields.extra_headers = {{"Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS"}};
-  // The node at the other end of a line keeps the call's emergency exceptions on its leg.
-  if (policy.emergency)
-    fields.extra_headers.emplace_back("Priority", "emergency");
-  fields.content_type = "application/sdp";
-  fields.body = c.b_offer_sdp;
+  c.b_emergency = policy.emergency;
 
   std::vector<sip_send> out{{from, answer_caller(c, 100, "Trying", false, now)}};
-  sip_send to_callee{c.b_peer, build_request(fields)};
+  sip_send to_callee{c.b_peer, callee_invite(c, {})};
   track(c, to_callee, "INVITE", now);
   out.push_back(std::move(to_callee));
 
@@ -226,6 +221,53 @@ std::vector<sip_send> b2bua::start_call(const sip_message& invite, const sip_end
   calls_.emplace(c.id, std::move(owned));
   ++active_;
   return out;
+}
+
+std::string b2bua::callee_invite(
+    const call& c, const std::optional<std::pair<std::string, std::string>>& authorization) const {
+  auto fields = callee_request(c, "INVITE", c.b_request_uri, via_for(c.b_peer, c.b_branch));
+  fields.contact = contact_for(c.b_peer, c.b_request_uri.starts_with("sips:"));
+  fields.max_forwards = c.invite.max_forwards - 1;
+  fields.extra_headers = {{"Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS"}};
+  // The node at the other end of a line keeps the call's emergency exceptions on its leg.
+  if (c.b_emergency)
+    fields.extra_headers.emplace_back("Priority", "emergency");
+  if (authorization)
+    fields.extra_headers.push_back(*authorization);
+  fields.content_type = "application/sdp";
+  fields.body = c.b_offer_sdp;
+  return build_request(fields);
+}
+
+std::optional<sip_send> b2bua::answer_callee_challenge(call& c, const sip_message& response,
+                                                       time_point now,
+                                                       const random_source& random) {
+  if (c.trunk.empty() || c.from_trunk || c.b_username.empty() || c.b_challenge_answered ||
+      c.cancel_sent || c.state == call_state::ended)
+    return std::nullopt;
+  const bool proxy = response.status_code == 407;
+  const auto& offered = proxy ? response.proxy_authenticates : response.www_authenticates;
+  std::optional<digest_challenge> challenge;
+  for (const auto& value : offered)
+    if ((challenge = parse_challenge(value)))
+      break;
+  if (!challenge)
+    return std::nullopt;
+  c.b_challenge_answered = true;
+  c.b_invite_cseq += 1;
+  c.b_cseq_out = c.b_invite_cseq;
+  c.b_branch = new_branch(random);
+  c.b_final = false;
+  c.b_responded = false;
+  c.b_remote_tag.clear();
+  c.b_ack.clear();
+  auto value = answer_challenge(*challenge, c.b_username, c.b_password, "INVITE", c.b_request_uri,
+                                hex_token(random, 8));
+  sip_send again{c.b_peer, callee_invite(c, std::pair{std::string(proxy ? "Proxy-Authorization"
+                                                                        : "Authorization"),
+                                                      std::move(value)})};
+  track(c, again, "INVITE", now);
+  return again;
 }
 
 } // namespace ward::telephony

@@ -603,4 +603,137 @@ std::expected<digest_credentials, error> parse_authorization(std::string_view he
   return out;
 }
 
+namespace {
+
+/// The auth-params of a challenge, names lower-cased and quotes removed; a malformed list
+/// gives what was read before the damage.
+std::vector<std::pair<std::string, std::string>> challenge_params(std::string_view text) {
+  std::vector<std::pair<std::string, std::string>> params;
+  std::size_t at = 0;
+  auto skip_space = [&] {
+    while (at < text.size() && (text[at] == ' ' || text[at] == '\t' || text[at] == ','))
+      ++at;
+  };
+  while (true) {
+    skip_space();
+    const auto equals = text.find('=', at);
+    if (equals == std::string_view::npos)
+      break;
+    std::string name;
+    for (char c : text.substr(at, equals - at))
+      if (c != ' ' && c != '\t')
+        name += lower(c);
+    at = equals + 1;
+    std::string value;
+    if (at < text.size() && text[at] == '"') {
+      ++at;
+      while (at < text.size() && text[at] != '"') {
+        if (text[at] == '\\' && at + 1 < text.size())
+          ++at;
+        value += text[at++];
+      }
+      if (at >= text.size())
+        break;
+      ++at;
+    } else {
+      while (at < text.size() && text[at] != ',')
+        value += text[at++];
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+        value.pop_back();
+    }
+    params.emplace_back(std::move(name), std::move(value));
+  }
+  return params;
+}
+
+} // namespace
+
+std::optional<digest_challenge> parse_challenge(std::string_view value) {
+  if (value.size() < 7 || value.size() > max_authorization_length)
+    return std::nullopt;
+  std::string scheme;
+  for (char c : value.substr(0, 6))
+    scheme += lower(c);
+  if (scheme != "digest" || (value[6] != ' ' && value[6] != '\t'))
+    return std::nullopt;
+  digest_challenge challenge;
+  bool qop_offered = false;
+  for (auto& [name, text] : challenge_params(value.substr(7))) {
+    if (name == "realm") {
+      challenge.realm = std::move(text);
+    } else if (name == "nonce") {
+      challenge.nonce = std::move(text);
+    } else if (name == "opaque") {
+      challenge.opaque = std::move(text);
+    } else if (name == "algorithm") {
+      auto algorithm = parse_digest_algorithm(text);
+      if (!algorithm)
+        return std::nullopt;
+      challenge.algorithm = *algorithm;
+    } else if (name == "qop") {
+      qop_offered = true;
+      std::string_view options = text;
+      while (!options.empty()) {
+        const auto comma = options.find(',');
+        auto option = options.substr(0, comma);
+        while (!option.empty() && option.front() == ' ')
+          option.remove_prefix(1);
+        while (!option.empty() && option.back() == ' ')
+          option.remove_suffix(1);
+        if (option == "auth")
+          challenge.qop_auth = true;
+        if (comma == std::string_view::npos)
+          break;
+        options.remove_prefix(comma + 1);
+      }
+    }
+  }
+  if (challenge.realm.empty() || challenge.nonce.empty() || (qop_offered && !challenge.qop_auth))
+    return std::nullopt;
+  return challenge;
+}
+
+std::string answer_challenge(const digest_challenge& challenge, std::string_view username,
+                             std::string_view password, std::string_view method,
+                             std::string_view uri, std::string_view cnonce) {
+  const EVP_MD* md = md_of(challenge.algorithm);
+  char ha1[2 * EVP_MAX_MD_SIZE];
+  char ha2[2 * EVP_MAX_MD_SIZE];
+  char response[2 * EVP_MAX_MD_SIZE];
+  const auto length = hex_digest(md, {username, ":", challenge.realm, ":", password}, ha1);
+  hex_digest(md, {method, ":", uri}, ha2);
+  const std::string_view ha1_view(ha1, length), ha2_view(ha2, length);
+  constexpr std::string_view nc = "00000001";
+  const auto produced =
+      challenge.qop_auth
+          ? hex_digest(
+                md,
+                {ha1_view, ":", challenge.nonce, ":", nc, ":", cnonce, ":", "auth", ":", ha2_view},
+                response)
+          : hex_digest(md, {ha1_view, ":", challenge.nonce, ":", ha2_view}, response);
+  std::string value = "Digest username=";
+  append_quoted(value, username);
+  value += ",realm=";
+  append_quoted(value, challenge.realm);
+  value += ",nonce=";
+  append_quoted(value, challenge.nonce);
+  value += ",uri=";
+  append_quoted(value, uri);
+  value += ",response=";
+  append_quoted(value, std::string_view(response, produced));
+  value += ",algorithm=";
+  value += to_string(challenge.algorithm);
+  if (challenge.qop_auth) {
+    value += ",qop=auth,nc=";
+    value += nc;
+    value += ",cnonce=";
+    append_quoted(value, cnonce);
+  }
+  if (!challenge.opaque.empty()) {
+    value += ",opaque=";
+    append_quoted(value, challenge.opaque);
+  }
+  return value;
+}
+
 } // namespace ward::telephony

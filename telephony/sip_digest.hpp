@@ -137,6 +137,26 @@ bool verify_response(const digest_credentials& credentials, std::string_view met
 std::string make_challenge(std::string_view realm, std::string_view nonce,
                            digest_algorithm algorithm, bool stale);
 
+/// A server's digest challenge as a client answers it (a carrier challenging a call the
+/// node sends through a trunk, SPEC TF-9).
+struct digest_challenge {
+  std::string realm, nonce, opaque;
+  digest_algorithm algorithm = digest_algorithm::md5;
+  /// The server offered qop=auth; without it the RFC 2069 form is answered.
+  bool qop_auth = false;
+};
+
+/// The challenge of a WWW-Authenticate or Proxy-Authenticate value; nullopt when it is not
+/// Digest, lacks a realm or nonce, names an algorithm Ward does not compute, or offers
+/// only a qop other than auth.
+std::optional<digest_challenge> parse_challenge(std::string_view value);
+
+/// The Authorization (or Proxy-Authorization) value answering `challenge` for `method` on
+/// `uri` as `username` with `password`, with nonce count 1 and `cnonce`.
+std::string answer_challenge(const digest_challenge& challenge, std::string_view username,
+                             std::string_view password, std::string_view method,
+                             std::string_view uri, std::string_view cnonce);
+
 /// Longest Authorization header value parsed; anything longer is hostile.
 inline constexpr std::size_t max_authorization_length = 4096;
 

@@ -244,6 +244,15 @@ std::optional<sip_parse_error> read_headers(const osip_message_t& m, sip_message
   serialise_authorizations<osip_authorization_t>(m.authorizations, out.authorizations);
   serialise_authorizations<osip_proxy_authorization_t>(m.proxy_authorizations,
                                                        out.proxy_authorizations);
+  for_each<osip_www_authenticate_t>(m.www_authenticates, [&](osip_www_authenticate_t* header) {
+    if (auto value = serialise(header, osip_www_authenticate_to_str))
+      out.www_authenticates.push_back(std::move(*value));
+  });
+  for_each<osip_proxy_authenticate_t>(
+      m.proxy_authenticates, [&](osip_proxy_authenticate_t* header) {
+        if (auto value = serialise(header, osip_www_authenticate_to_str))
+          out.proxy_authenticates.push_back(std::move(*value));
+      });
   if (m.content_type != nullptr)
     if (auto value = serialise(m.content_type, osip_content_type_to_str))
       out.content_type = std::move(*value);

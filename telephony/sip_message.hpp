@@ -160,6 +160,10 @@ struct sip_message {
   std::vector<std::string> authorizations;
   /// Every Proxy-Authorization value, in order, as `authorizations` (an INVITE answers a 407).
   std::vector<std::string> proxy_authorizations;
+  /// Every WWW-Authenticate and Proxy-Authenticate value of a response, as osip prints
+  /// them: the challenges a server (a carrier behind a trunk) answered a request with.
+  std::vector<std::string> www_authenticates;
+  std::vector<std::string> proxy_authenticates;
   std::string user_agent;
   /// The first Priority header (RFC 3261 20.26), lower-cased; empty when absent. Nodes mark
   /// emergency calls they pass over a line with "emergency"; from phones it is not trusted.

@@ -423,6 +423,8 @@ void sip_pipeline::start_outside_call(const request_context& request, const std:
   if (chosen->kind != transport::udp)
     leg.request_uri += ";transport=" + std::string(to_string(chosen->kind));
   leg.caller_id = chosen->caller_id.empty() ? caller : chosen->caller_id;
+  leg.username = chosen->username;
+  leg.password = chosen->password;
   target.trunk = std::move(leg);
   auto policy = media_policy_for(request.directory, request.from, caller, target, emergency);
   policy.callee = chosen->media_security.value_or(request.directory.policy.media_security);

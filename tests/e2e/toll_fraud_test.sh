@@ -137,6 +137,23 @@ expect_answered emergency "TF-5 an emergency call from NoUser goes out through M
 expect_code 0 "TF-7 carol's outgoing calls are barred" at primary dialing carol --outgoing-call-bar on
 refused barred-carol 203 95551234 "TF-7 carol's local call is refused while her outgoing calls are barred: 403"
 
+# ---- TF-9 a carrier that challenges the trunk's calls ----------------------------------------------
+expect_code 0 "TF-9 the trunk gets digest credentials towards the carrier" \
+  at primary trunk set carrier --address "$carrier" --port "$carrier_port" --transport udp \
+  --caller-id 2125550100 --channels 4 --username ward-site-1 --password-stdin <<<"carrier-secret-1"
+at primary trunk list | grep -q 'ward-site-1 (password set)' && ! at primary trunk list | grep -q carrier-secret-1 &&
+  ! grep -rq carrier-secret-1 "$WARD_TEST_DIR/primary/node.log" "$WARD_TEST_DIR/primary/data/audit/audit.log" &&
+  pass "TF-9 the carrier password is never shown, logged or audited" ||
+  fail "TF-9 the carrier password is never shown: $(at primary trunk list)"
+sipp_bg challenged-callee "$primary_sip" "$carrier" -p "$carrier_port" -sf "$scenarios/carrier_auth_uas.xml" \
+  -m 1 -rtp_echo -recv_timeout 10000 -timeout 20 -timeout_error
+challenged_carrier=$SIPP_PID
+sleep 0.3
+CALLER=201 HOLD_MS=500 call challenged "" "" "" call_uac.xml 95551234
+sipp_wait "$challenged_carrier"
+CALLEE_CODE=$SIPP_CODE
+expect_answered challenged "TF-9 the carrier's 401 is answered with the trunk's credentials and the call goes through"
+
 # ---- TF-3 TF-8 call records -----------------------------------------------------------------------
 history=$(at primary calls history --limit 1000)
 grep -Eq '^[0-9T:-]+Z +[0-9]+s +[0-9]+s +201 +outgoing +12125551234 +912125551234 +trunk:carrier +carrier +completed +primary' <<<"$history" &&

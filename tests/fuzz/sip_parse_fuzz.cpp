@@ -98,6 +98,11 @@ void exercise(std::string_view bytes) {
   if (message) {
     for (const auto& value : message->authorizations)
       (void)telephony::parse_authorization(value);
+    // A carrier's challenges, as a trunk call answers them (SPEC TF-9).
+    for (const auto* values : {&message->www_authenticates, &message->proxy_authenticates})
+      for (const auto& value : *values)
+        if (auto challenge = telephony::parse_challenge(value))
+          (void)telephony::answer_challenge(*challenge, "u", "p", "INVITE", "sip:x@y", "c");
     if (message->is_request) {
       (void)telephony::build_response(*message, 200, "OK", {{"Server", "fuzz"}}, "tag", "127.0.0.1",
                                       5060);
@@ -123,6 +128,7 @@ void exercise(std::string_view bytes) {
     }
   }
   (void)telephony::parse_authorization(bytes);
+  (void)telephony::parse_challenge(bytes);
   (void)media::parse_crypto(bytes);
   exercise_sdp(bytes);
 }
@@ -150,6 +156,10 @@ std::vector<std::string> make_corpus() {
       "Content-Length: 196\r\n\r\nv=0\r\no=- 1 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\n"
       "t=0 0\r\nm=audio 4000 RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 "
       "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVzcyAoZ|2^20|1:4\r\n",
+      "SIP/2.0 407 Proxy Authentication Required\r\nVia: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bK9\r\n"
+      "From: <sip:a@b>;tag=9\r\nTo: <sip:c@d>;tag=10\r\nCall-ID: k@l\r\nCSeq: 1 INVITE\r\n"
+      "Proxy-Authenticate: Digest realm=\"carrier.test\", nonce=\"n1\", qop=\"auth\", "
+      "algorithm=MD5\r\nContent-Length: 0\r\n\r\n",
       "SIP/2.0 180 Ringing\r\nVia: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bK5\r\nFrom: "
       "<sip:a@b>;tag=5\r\n"
       "To: <sip:c@d>;tag=6\r\nCall-ID: g@h\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",

@@ -935,3 +935,50 @@ TEST_CASE("MED-1 the callee is offered the configured SRTP options, then the oth
   CHECK(to_caller.find("the callee declined the audio stream (offered SRTP)") != std::string::npos);
   CHECK(f.calls.drain_ended().back().second == call_end::media_failure);
 }
+
+TEST_CASE("TF-9 a carrier's 407 is answered once with the trunk's credentials") {
+  fixture f;
+  const sip_endpoint carrier{transport::udp, "192.0.2.50", 5060, {}};
+  call_target target;
+  target.extension = "12125551234";
+  target.trunk = trunk_leg{"carrier",    carrier,       "sip:12125551234@carrier.test:5060",
+                           "2125550100", "ward-site-1", "carrier-secret-1"};
+  auto started = f.calls.start_call(invite(), caller_phone, "201", target, f.clock.now(), f.random);
+  REQUIRE(started.size() == 2);
+  CHECK(started[1].to == carrier);
+  const auto first = parse(started[1].text);
+  CHECK(first.cseq == 1U);
+  CHECK(first.from.uri.user == "2125550100");
+
+  auto challenge_text = respond(first, 407, "Proxy Authentication Required");
+  challenge_text.proxy_authenticates = {
+      "Digest realm=\"carrier.test\", nonce=\"n-1\", qop=\"auth\", algorithm=MD5"};
+  auto out = f.calls.handle(challenge_text, carrier, f.clock.now(), f.random);
+  REQUIRE(out.has_value());
+  REQUIRE(out->size() == 2); // the ACK of the 407, then the INVITE again
+  CHECK(out->at(0).text.starts_with("ACK "));
+  const auto again = parse(out->at(1).text);
+  CHECK(again.method == "INVITE");
+  CHECK(again.cseq == 2U);
+  CHECK(again.call_id == first.call_id);
+  CHECK(again.from.tag == first.from.tag);
+  CHECK(again.vias[0].branch != first.vias[0].branch);
+  REQUIRE(again.proxy_authorizations.size() == 1);
+  auto credentials = parse_authorization(again.proxy_authorizations[0]);
+  REQUIRE(credentials.has_value());
+  CHECK(credentials->username == "ward-site-1");
+  CHECK(verify_response(
+      *credentials, "INVITE",
+      make_digest_secrets("ward-site-1", "carrier.test", "carrier-secret-1").ha1_md5));
+  CHECK(out->at(1).text.find("carrier-secret-1") == std::string::npos);
+
+  // A second challenge means the credentials are wrong: the caller gets 480, once.
+  auto refused = respond(again, 407, "Proxy Authentication Required");
+  refused.proxy_authenticates = challenge_text.proxy_authenticates;
+  auto final = f.calls.handle(refused, carrier, f.clock.now(), f.random);
+  REQUIRE(final.has_value());
+  REQUIRE(final->size() == 2);
+  CHECK(final->at(1).to == caller_phone);
+  CHECK(final->at(1).text.starts_with("SIP/2.0 480 "));
+  CHECK(f.calls.active_calls() == 0);
+}

@@ -1,3 +1,4 @@
+#include "telephony/directory.hpp"
 #include "telephony/sip_digest.hpp"
 #include "tests/unit/test_support.hpp"
 
@@ -384,4 +385,39 @@ TEST_CASE("SIP-2 parse_authorization fuzzed with seeded inputs is total and roun
     REQUIRE(parsed.has_value());
     CHECK(parsed->username == username);
   }
+}
+
+TEST_CASE("TF-9 a carrier's challenge is parsed and answered as RFC 2617 computes it") {
+  // RFC 2617 section 3.5's example.
+  auto challenge = parse_challenge(
+      "Digest realm=\"testrealm@host.com\", qop=\"auth,auth-int\", "
+      "nonce=\"dcd98b7102dd2f0e8b11d0f600bfb0c093\", opaque=\"5ccc069c403ebaf9f0171e9517f40e41\"");
+  REQUIRE(challenge.has_value());
+  CHECK(challenge->realm == "testrealm@host.com");
+  CHECK(challenge->qop_auth);
+  CHECK(challenge->algorithm == digest_algorithm::md5);
+  const auto answer = answer_challenge(*challenge, "Mufasa", "Circle Of Life", "GET",
+                                       "/dir/index.html", "0a4f113b");
+  CHECK(answer.find("response=\"6629fae49393a05397450978507c4ef1\"") != std::string::npos);
+  CHECK(answer.find("opaque=\"5ccc069c403ebaf9f0171e9517f40e41\"") != std::string::npos);
+  CHECK(answer.find("nc=00000001,cnonce=\"0a4f113b\"") != std::string::npos);
+  // The answer is what the registrar's own verifier accepts.
+  auto parsed = parse_authorization(answer);
+  REQUIRE(parsed.has_value());
+  const auto ha1 = make_digest_secrets("Mufasa", "testrealm@host.com", "Circle Of Life").ha1_md5;
+  CHECK(verify_response(*parsed, "GET", ha1));
+  // SHA-256 (RFC 8760) and the RFC 2069 form without qop verify as well.
+  auto sha = parse_challenge("Digest realm=\"ward\",nonce=\"n1\",algorithm=SHA-256");
+  REQUIRE(sha.has_value());
+  CHECK_FALSE(sha->qop_auth);
+  auto sha_answer =
+      parse_authorization(answer_challenge(*sha, "201", "s3cret", "INVITE", "sip:202@ward", "c"));
+  REQUIRE(sha_answer.has_value());
+  CHECK(verify_response(*sha_answer, "INVITE",
+                        make_digest_secrets("201", "ward", "s3cret").ha1_sha256));
+  // What cannot be answered is refused.
+  CHECK_FALSE(parse_challenge("Basic realm=\"x\"").has_value());
+  CHECK_FALSE(parse_challenge("Digest nonce=\"n\"").has_value());
+  CHECK_FALSE(parse_challenge("Digest realm=\"r\",nonce=\"n\",qop=\"auth-int\"").has_value());
+  CHECK_FALSE(parse_challenge("Digest realm=\"r\",nonce=\"n\",algorithm=MD5-sess").has_value());
 }
