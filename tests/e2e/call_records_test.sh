@@ -10,11 +10,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../integration/lib.sh"
 source "$here/sipp_lib.sh"
-require_sipp
-ward_test_init "$@"
-scenarios="$here/sip"
-work="$WARD_TEST_DIR/sipp"
-mkdir -p "$work"
+sipp_test_init "$@"
 
 line_port=$(free_port)
 write_node_config primary primary
@@ -57,8 +53,13 @@ pass "TF-8 exp1 is killed with SIGKILL after reporting $reported calls ended"
 kill -TERM "$loop_caller" "$loop_callee" 2>/dev/null
 wait "$loop_caller" "$loop_callee" 2>/dev/null
 start_node exp1 || exit 1
-WARD_SESSION_FILE="$WARD_TEST_DIR/session-exp1" at exp1 login -u Administrator \
-  <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
+# The sessions exp1 issued died with it; a login is referred to the primary once the line is
+# back, so it is tried until then.
+relogin() {
+  WARD_SESSION_FILE="$WARD_TEST_DIR/session-exp1" at exp1 login -u Administrator \
+    <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
+}
+wait_for 30 relogin || fail "SEC-10 a login on the restarted exp1: $(at primary cluster status 2>&1)"
 
 # ---- the records: on exp1 and on the primary, once each ---------------------------------------
 local_json=$(at exp1 --json calls history --limit 10000)

@@ -1,7 +1,18 @@
 # Helpers of the sipp call tests (sourced after tests/integration/lib.sh): sipp in the
 # background with its traces under $work, injection files, one registration, one call
 # between a caller and a callee sipp, and checks of how a call ended. The caller sets
-# `work`, `scenarios` and `primary_sip` (the node the phones use) before calling them.
+# `primary_sip` (the node the phones use) before calling them; sipp_test_init sets `work`
+# and `scenarios`.
+
+# sipp_test_init ARGS...: how every sipp test starts: skipped (77) without sipp, its test
+# directory made, `scenarios` (tests/e2e/sip) and `work` (the sipp traces) set.
+sipp_test_init() {
+  require_sipp
+  ward_test_init "$@"
+  scenarios="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/sip"
+  work="$WARD_TEST_DIR/sipp"
+  mkdir -p "$work"
+}
 
 # sip_site NAME RTP_RANGE: MD5 first for sipp, and a media port range of the node's own.
 sip_site() {

@@ -13,11 +13,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../integration/lib.sh"
 source "$here/sipp_lib.sh"
-require_sipp
-ward_test_init "$@"
-scenarios="$here/sip"
-work="$WARD_TEST_DIR/sipp"
-mkdir -p "$work"
+sipp_test_init "$@"
 
 line_port=$(free_port)
 write_node_config primary primary
