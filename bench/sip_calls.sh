@@ -5,6 +5,8 @@
 #                            INVITE with the caller's MD5 digest, 100/180/200 from the callee
 #                            through the node, ACK, BYE, 200 (both legs, relay anchored)
 #   sip_calls_failed_percent calls that failed, of those started
+#   sip_calls_per_s_with_1000_short_codes  the same through a dial plan of 1,000 system
+#                            short codes (SPEC TF-1), and the ratio to the plain figure
 # at the best of a few target rates (sipp -r R for 10 s each; the best stage is the fastest
 # whose failures stay at or below 1 %, else the fastest; failures are the caller's). A
 # comment line per stage gives the counts, the CPU the node, the calling sipp and the
@@ -15,7 +17,7 @@
 #   bench/sip_calls.sh [BUILD_DIR]
 # Environment: WARD_BENCH_RATES ("250 500 1000 1500 2000 3000 4000"),
 # WARD_BENCH_STAGE_SECONDS (10), WARD_BENCH_HOLD_MS (0: BYE right after the ACK),
-# WARD_BENCH_RTP_PORTS (40000-49999). About 2 to 3 minutes.
+# WARD_BENCH_RTP_PORTS (40000-49999). About 5 to 7 minutes.
 #
 # How sipp is used, and why:
 # - The node challenges MD5 first (sip.digest_preferred: md5): sipp 3.6.1 computes MD5 only,
@@ -119,9 +121,10 @@ if [ "$register_code" != 0 ]; then
   exit 1
 fi
 
-# The callee answers every call for the whole bench: every stage's budget and a minute more.
-budget=0
-for rate in $rates; do budget=$((budget + stage_seconds + 40)); done
+# The callee answers every call for the whole bench: every stage's budget (two passes: plain,
+# then through 1,000 short codes), the codes' loading and a minute more.
+budget=120
+for rate in $rates; do budget=$((budget + 2 * (stage_seconds + 40))); done
 sipp "$sip" -sf "$scenarios/call_uas.xml" -i "$callee_ip" -mi "$callee_ip" -p "$callee_port" \
   -buff_size "$buffer" -recv_timeout 10000 -timeout $((budget + 60)) -nostdin -trace_err -error_file "$work/callee.err" \
   -trace_stat -stf "$work/callee.stat" -fd 1 >"$work/callee.out" 2>&1 &
@@ -136,10 +139,14 @@ printf 'SEQUENTIAL\n201;[authentication username=201 password=8320161];202\n' >"
 echo "# 201 calls 202 (registered from $callee_ip:$callee_port, answered by sipp call_uas.xml): INVITE, 407, ACK, INVITE with MD5 digest, 180, 200, ACK, hold ${hold_ms} ms, BYE, 200; relay ports $rtp_ports"
 
 # ---- Stages ----------------------------------------------------------------------------------
-best_rate=-1 best_failed=100 any_rate=0 any_failed=100
+# run_stages LABEL CSV DIALLED: one stage per rate, the caller's injection file CSV dialling
+# DIALLED; the best rate in BEST_RATE and its failures in BEST_FAILED.
+run_stages() {
+local label=$1 csv=$2 dialled=$3
+local best_rate=-1 best_failed=100 any_rate=0 any_failed=100
 for rate in $rates; do
   calls=$((rate * stage_seconds))
-  name="calls-$rate"
+  name="$label-$rate"
   read -r _ callee_failed_before _ < <(sipp_stat_row "$work/callee.stat")
   callee_failed_before=${callee_failed_before:-0}
   answered_before=$(node_count ward_calls_answered_total)
@@ -147,8 +154,8 @@ for rate in $rates; do
   callee_before=$(cpu_ticks "$callee_pid")
   drops_before=$(udp_drops)
   start=$(date +%s%N)
-  sipp "$sip" -sf "$scenarios/call_uac.xml" -inf "$work/caller.csv" -i "$caller_ip" -mi "$caller_ip" \
-    -set hold "$hold_ms" -auth_uri "202@$sip" -r "$rate" -rp 1000 -m "$calls" -l 5000 -buff_size "$buffer" \
+  sipp "$sip" -sf "$scenarios/call_uac.xml" -inf "$csv" -i "$caller_ip" -mi "$caller_ip" \
+    -set hold "$hold_ms" -auth_uri "$dialled@$sip" -r "$rate" -rp 1000 -m "$calls" -l 5000 -buff_size "$buffer" \
     -recv_timeout 5000 -timeout $((calls / rate + 30)) -timeout_error -nostdin \
     -trace_err -error_file "$work/$name.err" -trace_stat -stf "$work/$name.stat" -fd 1 \
     >"$work/$name.out" 2>&1 &
@@ -176,7 +183,7 @@ for rate in $rates; do
   if [ "$ok" != "$calls" ] && [ -s "$work/$name.err" ]; then
     note="; first error: $(first_error "$work/$name.err")"
   fi
-  echo "# stage: target ${rate}/s, ${calls} calls: ${ok} ok, ${failed} failed in ${elapsed} s -> ${per_s}/s; node cpu ${node_cpu} %, caller sipp cpu ${caller_cpu} %, callee sipp cpu ${callee_cpu} %; node: ${answered} answered, $(node_count ward_calls_active) active, $(node_count ward_media_relay_sessions) relay sessions open; callee: ${callee_failed} failed; host UDP receive-buffer drops ${drops} (sipp exit ${caller_code}${note})"
+  echo "# $label stage: target ${rate}/s, ${calls} calls: ${ok} ok, ${failed} failed in ${elapsed} s -> ${per_s}/s; node cpu ${node_cpu} %, caller sipp cpu ${caller_cpu} %, callee sipp cpu ${callee_cpu} %; node: ${answered} answered, $(node_count ward_calls_active) active, $(node_count ward_media_relay_sessions) relay sessions open; callee: ${callee_failed} failed; host UDP receive-buffer drops ${drops} (sipp exit ${caller_code}${note})"
   if awk -v f="$failed_pct" 'BEGIN { exit !(f <= 1) }' && [ "$per_s" -gt "$best_rate" ]; then
     best_rate=$per_s best_failed=$failed_pct
   fi
@@ -187,5 +194,27 @@ for rate in $rates; do
   fi
 done
 if [ "$best_rate" -lt 0 ]; then best_rate=$any_rate best_failed=$any_failed; fi
-echo "sip_calls_per_s $best_rate"
-echo "sip_calls_failed_percent $best_failed"
+BEST_RATE=$best_rate BEST_FAILED=$best_failed
+}
+
+run_stages calls "$work/caller.csv" 202
+echo "sip_calls_per_s $BEST_RATE"
+echo "sip_calls_failed_percent $BEST_FAILED"
+plain_rate=$BEST_RATE
+
+# ---- The same calls through a dial plan of 1,000 system short codes (SPEC TF-1) -------------
+# 201 dials 7202, which one of the codes 7000..7999 turns into 202: every INVITE is matched
+# against all 1,000 (the compiled plan is cached; the directory is the node's own).
+load_start=$(date +%s%N)
+for code in $(seq 7000 7999); do
+  if ! ctl short-code set system "$code" dial 202 >/dev/null 2>&1; then
+    echo "# short code $code could not be set: no dial plan figures"
+    exit 0
+  fi
+done
+echo "# 1000 system short codes set with wardctl in $(( ($(date +%s%N) - load_start) / 1000000 )) ms"
+printf 'SEQUENTIAL\n201;[authentication username=201 password=8320161];7202\n' >"$work/caller-codes.csv"
+run_stages codes "$work/caller-codes.csv" 7202
+echo "sip_calls_per_s_with_1000_short_codes $BEST_RATE"
+echo "sip_calls_with_1000_short_codes_failed_percent $BEST_FAILED"
+awk -v a="$BEST_RATE" -v b="$plain_rate" 'BEGIN { printf "sip_calls_short_codes_to_plain_ratio %.2f\n", (b > 0) ? a / b : 0 }'
