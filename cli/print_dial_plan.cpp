@@ -102,25 +102,15 @@ void print_trunks(std::ostream& out, const pb::DialPlan& plan) {
 }
 
 void print_rights(std::ostream& out, const pb::DialPlan& plan) {
-  out << "inhibit off-switch forward/transfer: " << on_off(plan.inhibit_off_switch())
-      << "; trunk-to-trunk transfer: " << on_off(plan.trunk_to_trunk_transfer()) << "\n";
-  text_table templates({"TEMPLATE", "INHIBIT_OFF_SWITCH", "CODES"});
+  text_table templates({"TEMPLATE", "CODES", "BARRING"});
   for (const auto& rights : plan.templates())
     templates.add(
-        {rights.name(), on_off(rights.inhibit_off_switch()), std::to_string(rights.codes_size())});
+        {rights.name(), std::to_string(rights.codes_size()), barring_text(rights.barring())});
   templates.print(out);
-  text_table users({"USER", "TEMPLATE", "OUTGOING_CALL_BAR", "INHIBIT_OFF_SWITCH", "FORWARD"});
-  for (const auto& user : plan.users()) {
-    std::string forward;
-    for (const auto& [kind, target] : {std::pair{"unconditional", &user.forward_unconditional()},
-                                       std::pair{"busy", &user.forward_on_busy()},
-                                       std::pair{"no-answer", &user.forward_on_no_answer()}})
-      if (!target->empty())
-        forward += (forward.empty() ? "" : " ") + std::string(kind) + "=" + *target;
+  text_table users({"USER", "TEMPLATE", "OUTGOING_CALL_BAR", "CODES"});
+  for (const auto& user : plan.users())
     users.add({user.user(), user.rights_template().empty() ? "-" : user.rights_template(),
-               on_off(user.outgoing_call_barred()), on_off(user.inhibit_off_switch()),
-               forward.empty() ? "-" : forward});
-  }
+               on_off(user.outgoing_call_barred()), std::to_string(user.codes_size())});
   users.print(out);
 }
 

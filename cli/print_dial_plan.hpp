@@ -16,7 +16,7 @@ void print_time_profiles(std::ostream& out, const admin::v1::DialPlan& plan);
 void print_barring(std::ostream& out, const admin::v1::DialPlan& plan);
 /// Trunks (never a password, only whether one is set), then incoming routes.
 void print_trunks(std::ostream& out, const admin::v1::DialPlan& plan);
-/// Templates and users' dial settings, with the TF-6 switches.
+/// Templates and users' dial settings.
 void print_rights(std::ostream& out, const admin::v1::DialPlan& plan);
 /// All of the above.
 void print(std::ostream& out, const admin::v1::DialPlan& plan);

@@ -22,7 +22,7 @@ void add_telephony_commands(CLI::App& app, command_table& table);
 /// `sip show|set` and `media show|set`.
 void add_sip_commands(CLI::App& app, command_table& table);
 /// `short-code`, `ars`, `time-profile`, `barring`, `trunk`, `rights-template`, `dialing`
-/// and `dial-plan` (SPEC TF-1..TF-9).
+/// and `dial-plan show` (SPEC TF-1..TF-9).
 void add_dial_plan_commands(CLI::App& app, command_table& table);
 /// `pki ca|issue|issued|revoke|identity|tcs|checks|tls`.
 void add_pki_commands(CLI::App& app, command_table& table);

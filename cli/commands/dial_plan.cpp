@@ -10,7 +10,7 @@ namespace ward::cli {
 namespace {
 
 namespace pb = admin::v1;
-using D = pb::DialPlanService::Stub;
+using dial_plan_api = pb::DialPlanService::Stub;
 // The dial plan is configuration, like the extensions: the Configuration endpoint.
 constexpr auto configuration = target_service::configuration;
 
@@ -40,7 +40,7 @@ void add_change(command_table& table, CLI::App* command, Build build, printer se
   table.add(command, [&state = table.state(), build, section]() -> int {
     pb::DialPlanChange change = build();
     pb::DialPlan reply;
-    int code = call(state, rpc{configuration, &D::Change}, change, reply);
+    int code = call(state, rpc{configuration, &dial_plan_api::Change}, change, reply);
     if (code != exit_ok || state.json)
       return show(state, code, reply);
     section(std::cout, reply);
@@ -52,7 +52,7 @@ void add_change(command_table& table, CLI::App* command, Build build, printer se
 void add_show(command_table& table, CLI::App* command, printer section) {
   table.add(command, [&state = table.state(), section]() -> int {
     pb::DialPlan reply;
-    int code = call(state, rpc{configuration, &D::Get}, pb::Empty{}, reply);
+    int code = call(state, rpc{configuration, &dial_plan_api::Get}, pb::Empty{}, reply);
     if (code != exit_ok || state.json)
       return show(state, code, reply);
     section(std::cout, reply);
@@ -352,17 +352,14 @@ void add_rights_commands(CLI::App& app, command_table& table) {
   auto* group = add_group(app, "rights-template", "User rights templates for the dial plan");
   add_show(table, group->add_subcommand("list", "Templates and users' dial settings"),
            print_rights);
-  auto& set = table.hold<std::pair<std::string, std::optional<std::string>>>();
-  auto* set_cmd = group->add_subcommand("set", "Create a template or change its switch");
-  set_cmd->add_option("name", set.first)->required();
-  set_cmd->add_option("--inhibit-off-switch", set.second, choices(switch_values));
+  auto& set = table.hold<std::string>();
+  auto* set_cmd = group->add_subcommand("set", "Create a template");
+  set_cmd->add_option("name", set)->required();
   add_change(
       table, set_cmd,
       [&set] {
         pb::DialPlanChange change;
-        change.mutable_rights_template()->set_name(set.first);
-        if (auto on = switch_of(set.second, "--inhibit-off-switch"))
-          change.mutable_rights_template()->set_inhibit_off_switch(*on);
+        change.mutable_rights_template()->set_name(set);
         return change;
       },
       print_rights);
@@ -381,14 +378,13 @@ void add_rights_commands(CLI::App& app, command_table& table) {
 
   struct user_options {
     std::string user;
-    std::optional<std::string> rights_template, outgoing_call_bar, inhibit_off_switch;
+    std::optional<std::string> rights_template, outgoing_call_bar;
   };
   auto& user = table.hold<user_options>();
   auto* user_cmd = app.add_subcommand("dialing", "A telephony user's dial settings");
   user_cmd->add_option("user", user.user, "Telephony user name")->required();
   user_cmd->add_option("--template", user.rights_template, "Rights template; empty for none");
   user_cmd->add_option("--outgoing-call-bar", user.outgoing_call_bar, choices(switch_values));
-  user_cmd->add_option("--inhibit-off-switch", user.inhibit_off_switch, choices(switch_values));
   add_change(
       table, user_cmd,
       [&user] {
@@ -399,33 +395,15 @@ void add_rights_commands(CLI::App& app, command_table& table) {
           edit->set_rights_template(*user.rights_template);
         if (auto on = switch_of(user.outgoing_call_bar, "--outgoing-call-bar"))
           edit->set_outgoing_call_barred(*on);
-        if (auto on = switch_of(user.inhibit_off_switch, "--inhibit-off-switch"))
-          edit->set_inhibit_off_switch(*on);
         return change;
       },
       print_rights);
 }
 
 void add_plan_commands(CLI::App& app, command_table& table) {
-  auto* group = add_group(app, "dial-plan", "The whole dial plan and its switches");
+  auto* group = add_group(app, "dial-plan", "The whole dial plan");
   add_show(table, group->add_subcommand("show", "Every part of the dial plan"),
            static_cast<printer>(&print));
-  auto& switches = table.hold<std::pair<std::optional<std::string>, std::optional<std::string>>>();
-  auto* switches_cmd = group->add_subcommand("switches", "System switches of TF-6");
-  switches_cmd->add_option("--inhibit-off-switch", switches.first, choices(switch_values));
-  switches_cmd->add_option("--trunk-to-trunk-transfer", switches.second, choices(switch_values));
-  add_change(
-      table, switches_cmd,
-      [&switches] {
-        pb::DialPlanChange change;
-        auto* edit = change.mutable_switches();
-        if (auto on = switch_of(switches.first, "--inhibit-off-switch"))
-          edit->set_inhibit_off_switch(*on);
-        if (auto on = switch_of(switches.second, "--trunk-to-trunk-transfer"))
-          edit->set_trunk_to_trunk_transfer(*on);
-        return change;
-      },
-      print_rights);
 }
 
 } // namespace
