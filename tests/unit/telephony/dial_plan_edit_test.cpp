@@ -141,7 +141,8 @@ TEST_CASE("TF-2 TF-3 time profiles and numbering plans are read from their text 
   CHECK(plan.numbering == preset_plan(numbering_preset::uk));
 }
 
-TEST_CASE("TF-6 TF-7 templates, users' settings and the system switches") {
+TEST_CASE("TF-1 TF-7 templates, users' dial settings and incoming routes are edited; the stored "
+          "switches read back (TF-6 applies them once forwarding lands)") {
   dial_plan_config plan;
   REQUIRE(set_template(plan, "sales", true).has_value());
   CHECK(plan.templates["sales"].inhibit_off_switch);
