@@ -411,7 +411,9 @@ stop_node exp1
 sed -i "s|{name: primary, address: 127.0.0.1, port: $line_port}|{name: primary, address: 127.0.0.1, port: $secondary_line_port}|" \
   "$WARD_TEST_DIR/exp1/node.yaml"
 start_node exp1 || exit 1
-at exp1 login -u Administrator <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
+# Tried until the restarted node answers it (its line attempt may still be under way).
+exp1_login() { at exp1 login -u Administrator <<<"Oak-Tree-Plan-47" >/dev/null 2>&1; }
+wait_for 15 exp1_login || fail "SEC-10 a login on the restarted exp1"
 impostor_alarm() {
   at exp1 audit list --kind alarm --limit 50 | grep "line_refused" | grep -q "server certificate refused"
 }
