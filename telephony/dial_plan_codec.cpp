@@ -194,6 +194,38 @@ numbering_plan numbering_of(const json& entry) {
   return plan;
 }
 
+json fraud_rule_json(const fraud_rule& rule) {
+  return {{"name", rule.name},
+          {"scope", std::string(to_string(rule.scope))},
+          {"subject", rule.subject},
+          {"prefix", rule.prefix},
+          {"time_profile", rule.time_profile},
+          {"measure", std::string(to_string(rule.measure))},
+          {"warning", rule.warning.limit},
+          {"warning_action", std::string(to_string(rule.warning.action))},
+          {"critical", rule.critical.limit},
+          {"critical_action", std::string(to_string(rule.critical.action))}};
+}
+
+fraud_rule fraud_rule_of(const json& entry) {
+  fraud_rule rule;
+  rule.name = entry.at("name").get<std::string>();
+  const auto scope = entry.at("scope").get<std::string>();
+  rule.scope = parsed_or_damaged(parse_fraud_scope(scope), "fraud scope", scope);
+  rule.subject = entry.at("subject").get<std::string>();
+  rule.prefix = entry.at("prefix").get<std::string>();
+  rule.time_profile = entry.at("time_profile").get<std::string>();
+  const auto measure = entry.at("measure").get<std::string>();
+  rule.measure = parsed_or_damaged(parse_fraud_measure(measure), "fraud measure", measure);
+  rule.warning.limit = entry.at("warning").get<std::uint32_t>();
+  rule.critical.limit = entry.at("critical").get<std::uint32_t>();
+  const auto warning = entry.at("warning_action").get<std::string>();
+  rule.warning.action = parsed_or_damaged(parse_fraud_action(warning), "fraud action", warning);
+  const auto critical = entry.at("critical_action").get<std::string>();
+  rule.critical.action = parsed_or_damaged(parse_fraud_action(critical), "fraud action", critical);
+  return rule;
+}
+
 } // namespace
 
 std::string encode_dial_plan(const dial_plan_config& config, bool with_secrets) {
@@ -219,6 +251,9 @@ std::string encode_dial_plan(const dial_plan_config& config, bool with_secrets) 
   for (const auto& route : config.incoming_routes)
     routes.push_back(
         {{"trunk", route.trunk}, {"number", route.number}, {"extension", route.extension}});
+  json fraud_rules = json::array();
+  for (const auto& rule : config.fraud_rules)
+    fraud_rules.push_back(fraud_rule_json(rule));
   return json{{"system_codes", codes_json(config.system_short_codes)},
               {"templates", templates},
               {"users", users},
@@ -229,7 +264,8 @@ std::string encode_dial_plan(const dial_plan_config& config, bool with_secrets) 
               {"inhibit_off_switch", config.inhibit_off_switch},
               {"trunk_to_trunk_transfer", config.trunk_to_trunk_transfer},
               {"trunks", trunks},
-              {"incoming_routes", routes}}
+              {"incoming_routes", routes},
+              {"fraud_rules", fraud_rules}}
       .dump();
 }
 
@@ -265,6 +301,10 @@ std::expected<dial_plan_config, error> decode_dial_plan(std::string_view text) {
       config.incoming_routes.push_back({entry.at("trunk").get<std::string>(),
                                         entry.at("number").get<std::string>(),
                                         entry.at("extension").get<std::string>()});
+    // Written before fraud rules existed: none.
+    if (document.contains("fraud_rules"))
+      for (const auto& entry : document.at("fraud_rules"))
+        config.fraud_rules.push_back(fraud_rule_of(entry));
     return config;
   } catch (const json::exception& e) {
     return std::unexpected(error{errc::damaged_record, std::string("dial plan: ") + e.what()});

@@ -73,6 +73,41 @@ std::expected<void, error> check_forwarding(const std::string& user, const forwa
   return {};
 }
 
+std::expected<void, error> check_fraud_rules(const dial_plan_config& config,
+                                             const std::map<std::string, std::string>& users) {
+  if (config.fraud_rules.size() > max_fraud_rules)
+    return invalid("fraud_rules", "more than " + std::to_string(max_fraud_rules));
+  std::set<std::string_view> names;
+  for (const auto& rule : config.fraud_rules) {
+    const std::string where = "fraud rule " + rule.name;
+    if (auto checked = check_fraud_rule(rule); !checked)
+      return invalid(where, checked.error().detail);
+    if (!names.insert(rule.name).second)
+      return invalid(where, "defined twice");
+    const bool exists = [&] {
+      switch (rule.scope) {
+        case fraud_scope::user:
+          return users.contains(rule.subject);
+        case fraud_scope::rights_template:
+          return config.templates.contains(rule.subject);
+        case fraud_scope::trunk:
+          return config.trunks.contains(rule.subject);
+        case fraud_scope::every_user:
+          return true;
+      }
+      return false;
+    }();
+    if (!exists)
+      return invalid(where,
+                     "subject: no " + std::string(to_string(rule.scope)) + " " + rule.subject);
+    if (!rule.time_profile.empty() &&
+        std::ranges::find(config.time_profiles, rule.time_profile, &time_profile::name) ==
+            config.time_profiles.end())
+      return invalid(where, "time_profile: no time profile " + rule.time_profile);
+  }
+  return {};
+}
+
 } // namespace
 
 std::expected<compiled_dial_plan, error>
@@ -149,6 +184,8 @@ compile_dial_plan(const dial_plan_config& config, std::span<const std::string> e
       return invalid(where, pattern ? "';' has no meaning here" : pattern.error().detail);
     compiled.incoming.push_back(std::move(pattern->pattern));
   }
+  if (auto checked = check_fraud_rules(config, user_extensions); !checked)
+    return std::unexpected(checked.error());
   compiled.source = config;
   return compiled;
 }

@@ -4,6 +4,7 @@
 #include "telephony/ars.hpp"
 #include "telephony/call_barring.hpp"
 #include "telephony/error.hpp"
+#include "telephony/fraud_rule.hpp"
 #include "telephony/short_code.hpp"
 #include "telephony/sip_message.hpp"
 #include "telephony/time_profile.hpp"
@@ -105,6 +106,8 @@ struct dial_plan_config {
   bool trunk_to_trunk_transfer = false;
   std::map<std::string, trunk_config> trunks;
   std::vector<incoming_route> incoming_routes;
+  /// SPEC TF-10, in the order they were made.
+  std::vector<fraud_rule> fraud_rules;
   bool operator==(const dial_plan_config&) const = default;
 };
 
@@ -130,7 +133,8 @@ struct compiled_dial_plan {
 /// names and extensions: names and ranges, every short code set, ARS tables and time
 /// profiles, the numbering plan, trunks (and that the ARS tables name existing trunks),
 /// templates users refer to, incoming routes to existing extensions, forwarding targets
-/// that are numbers. errc::invalid_config, the detail reading "field: reason".
+/// that are numbers, fraud rules whose subjects and time profiles exist. errc::invalid_config, the
+/// detail reading "field: reason".
 std::expected<compiled_dial_plan, error>
 compile_dial_plan(const dial_plan_config& config, std::span<const std::string> emergency_numbers,
                   const std::map<std::string, std::string>& user_extensions,

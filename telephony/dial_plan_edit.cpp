@@ -290,6 +290,49 @@ std::expected<plan_edit, error> remove_trunk(dial_plan_config& plan, std::string
   return edit;
 }
 
+std::expected<plan_edit, error> set_fraud_rule(dial_plan_config& plan, fraud_rule rule) {
+  if (auto checked = check_fraud_rule(rule); !checked)
+    return invalid("fraud rule", checked.error().detail);
+  if (plan.fraud_rules.size() >= max_fraud_rules &&
+      std::ranges::find(plan.fraud_rules, rule.name, &fraud_rule::name) == plan.fraud_rules.end())
+    return invalid("fraud rule", "at most " + std::to_string(max_fraud_rules) + " rules");
+  plan_edit edit{"dial_plan/fraud_rule/" + rule.name, std::string(none), describe(rule)};
+  auto it = std::ranges::find(plan.fraud_rules, rule.name, &fraud_rule::name);
+  if (it != plan.fraud_rules.end()) {
+    edit.before = describe(*it);
+    *it = std::move(rule);
+  } else {
+    plan.fraud_rules.push_back(std::move(rule));
+  }
+  return edit;
+}
+
+std::expected<plan_edit, error> remove_fraud_rule(dial_plan_config& plan, std::string_view name) {
+  auto it = std::ranges::find(plan.fraud_rules, name, &fraud_rule::name);
+  if (it == plan.fraud_rules.end())
+    return missing("fraud rule", "no fraud rule " + std::string(name));
+  plan_edit edit{"dial_plan/fraud_rule/" + std::string(name), describe(*it), std::string(none)};
+  plan.fraud_rules.erase(it);
+  return edit;
+}
+
+std::string describe(const fraud_rule& rule) {
+  std::string text = std::string(to_string(rule.scope));
+  if (!rule.subject.empty())
+    text += " " + rule.subject;
+  text += " prefix " + (rule.prefix.empty() ? std::string("any") : rule.prefix);
+  if (!rule.time_profile.empty())
+    text += " during " + rule.time_profile;
+  text += " " + std::string(to_string(rule.measure));
+  if (rule.warning.limit != 0)
+    text += " warning " + std::to_string(rule.warning.limit) + " " +
+            std::string(to_string(rule.warning.action));
+  if (rule.critical.limit != 0)
+    text += " critical " + std::to_string(rule.critical.limit) + " " +
+            std::string(to_string(rule.critical.action));
+  return text;
+}
+
 std::expected<plan_edit, error> set_incoming_route(dial_plan_config& plan, incoming_route route) {
   const std::string object =
       "dial_plan/incoming_route/" + (route.trunk.empty() ? "*" : route.trunk) + "/" + route.number;

@@ -93,6 +93,14 @@ std::expected<plan_edit, error> set_switches(dial_plan_config& plan,
                                              std::optional<bool> inhibit_off_switch,
                                              std::optional<bool> trunk_to_trunk_transfer);
 
+/// Creates or replaces the fraud rule named `rule.name` (SPEC TF-10).
+std::expected<plan_edit, error> set_fraud_rule(dial_plan_config& plan, fraud_rule rule);
+std::expected<plan_edit, error> remove_fraud_rule(dial_plan_config& plan, std::string_view name);
+
+/// How one fraud rule reads in the audit trail and wardctl:
+/// "user alice 00 calls_per_minute warning 3 alarm critical 5 bar_user".
+std::string describe(const fraud_rule& rule);
+
 /// "mon,tue=08:00-17:00" → a weekly entry; "2026-12-24=09:00-12:00" → a dated entry.
 std::expected<weekly_entry, error> parse_weekly_entry(std::string_view text);
 std::expected<dated_entry, error> parse_dated_entry(std::string_view text);
