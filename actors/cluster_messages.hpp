@@ -1,6 +1,7 @@
 #pragma once
 
 #include "pki/tls_policy.hpp"
+#include "telephony/fraud_meter.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -131,6 +132,36 @@ struct referral_result {
   bool must_change_password = false;
 };
 
+/// SPEC TF-10: an outside call started or ended on `node` (this node, or on the primary a
+/// node whose line reported it), for the fraud counters.
+struct fraud_usage {
+  std::string node;
+  telephony::metered_call call;
+  bool ended = false;
+};
+
+/// Not the primary: `usage` for the primary's counters. Reply: bool, whether a line to the
+/// primary carried it (false: the node's own counters decide, SPEC TF-10 local cap).
+struct fraud_usage_out {
+  fraud_usage usage;
+};
+
+/// Levels of fraud rules reached. To the primary's security actor, which raises the alarms
+/// and carries out the actions (SPEC TF-10); `node` is where the counters ran.
+struct fraud_trips {
+  std::string node;
+  std::vector<telephony::fraud_trip> trips;
+  /// Counted by `node` alone while its line to the primary was down.
+  bool local_cap = false;
+};
+
+/// Not the primary: trips its own counters reached while the line was down, for the
+/// primary to carry out. Reply: bool, whether a line to the primary carried them (an
+/// empty list probes the line).
+struct fraud_trips_out {
+  fraud_trips trips;
+};
+
 /// The security actor appended to the audit trail; the forwarder looks for new records.
 using audit_appended_atom = caf::atom_constant<caf::atom("auditadd")>;
 
@@ -148,4 +179,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::cluster_alarm)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::retire_replaced_cas)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::auto_create_extension)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::refer_login)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::fraud_usage)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::fraud_usage_out)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::fraud_trips)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::fraud_trips_out)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::referral_result)

@@ -640,6 +640,7 @@ caf::behavior security_behavior(self_pointer self, security_actor_deps deps) {
       },
       [self](apply_replicated& record) { return apply_replicated_settings(self, record); },
       [self](login_report& report) { count_remote_login(self, report); },
+      [self](fraud_trips& report) { handle_fraud_trips(self, report); },
       [self](enrol_sign& request) { return sign_enrolment(self, request); },
       [self](install_enrolment& enrolment) { return install_enrolled_identity(self, enrolment); },
       [self](retire_replaced_cas&) { retire_replaced_authorities(self); },

@@ -199,6 +199,8 @@ struct security_actor_deps {
   /// or a node that belongs to no cluster. Elsewhere they arrive over lines and local
   /// changes to them are refused.
   bool settings_writer = true;
+  /// This node's name, for what it reports of itself (SPEC TF-10 fraud alarms).
+  std::string node_name;
   /// The replicated version of the settings held, persisted beside them.
   std::uint64_t settings_version = 0;
   /// Appserver (SPEC SEC-10): administrative logins are referred to the primary; while no

@@ -75,4 +75,8 @@ caf::result<user_login_reply> user_login(self_pointer self, const user_login_req
 /// is one for the whole cluster (SPEC POL-7); the change replicates like any other.
 void count_remote_login(self_pointer self, const login_report& report);
 
+/// SPEC TF-10: levels of fraud rules reached. Alarmed where counted; on the primary, their
+/// actions (bar the user, disable the trunk) change the dial plan, audited and replicated.
+void handle_fraud_trips(self_pointer self, const fraud_trips& report);
+
 } // namespace ward::actors::security_db

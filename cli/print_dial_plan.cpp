@@ -114,6 +114,21 @@ void print_rights(std::ostream& out, const pb::DialPlan& plan) {
   users.print(out);
 }
 
+void print_fraud_rules(std::ostream& out, const pb::DialPlan& plan) {
+  text_table rules({"RULE", "SCOPE", "PREFIX", "TIME_PROFILE", "MEASURE", "WARNING", "CRITICAL"});
+  auto level = [](std::uint32_t limit, const std::string& action) {
+    return limit == 0 ? std::string("-") : std::to_string(limit) + " " + action;
+  };
+  for (const auto& rule : plan.fraud_rules())
+    rules.add({rule.name(),
+               rule.subject().empty() ? rule.scope() : rule.scope() + ":" + rule.subject(),
+               rule.prefix().empty() ? "any" : rule.prefix(),
+               rule.time_profile().empty() ? "always" : rule.time_profile(), rule.measure(),
+               level(rule.warning(), rule.warning_action()),
+               level(rule.critical(), rule.critical_action())});
+  rules.print(out);
+}
+
 void print(std::ostream& out, const pb::DialPlan& plan) {
   print_short_codes(out, plan);
   out << "\n";
@@ -126,6 +141,8 @@ void print(std::ostream& out, const pb::DialPlan& plan) {
   print_trunks(out, plan);
   out << "\n";
   print_rights(out, plan);
+  out << "\n";
+  print_fraud_rules(out, plan);
 }
 
 } // namespace ward::cli

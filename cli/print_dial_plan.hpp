@@ -4,7 +4,7 @@
 
 #include <ostream>
 
-/// The dial plan as wardctl prints it (SPEC TF-1..TF-9): one table per part.
+/// The dial plan as wardctl prints it (SPEC TF-1..TF-10): one table per part.
 namespace ward::cli {
 
 /// Every short code set: scope, code, feature, telephone, route.
@@ -18,6 +18,8 @@ void print_barring(std::ostream& out, const admin::v1::DialPlan& plan);
 void print_trunks(std::ostream& out, const admin::v1::DialPlan& plan);
 /// Templates and users' dial settings.
 void print_rights(std::ostream& out, const admin::v1::DialPlan& plan);
+/// Fraud threshold rules: scope, prefix, time profile, measure, levels and actions.
+void print_fraud_rules(std::ostream& out, const admin::v1::DialPlan& plan);
 /// All of the above.
 void print(std::ostream& out, const admin::v1::DialPlan& plan);
 

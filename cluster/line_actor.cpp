@@ -708,6 +708,47 @@ caf::behavior line_actor_behavior(line_actor_pointer self, line_actor_options op
         send_to_all(self, frame);
       },
       [self](proxy_done& done) { on_proxy_done(self, done); },
+      // SPEC TF-10: a node's outside calls go to the primary's fraud counters; the reply
+      // says whether the line carried them.
+      [self](actors::fraud_usage_out& out) -> bool {
+        auto* primary = usable_primary(self);
+        if (self->state.options.writer || !primary)
+          return false;
+        line::Frame frame;
+        auto* usage = frame.mutable_fraud_usage();
+        const auto& call = out.usage.call;
+        usage->set_call_id(call.id);
+        usage->set_ended(out.usage.ended);
+        usage->set_user(call.user);
+        usage->set_rights_template(call.rights_template);
+        usage->set_trunk(call.trunk);
+        usage->set_number(call.number);
+        send_frame(self, *primary, std::move(frame));
+        return true;
+      },
+      [self](actors::fraud_trips_out& out) -> bool {
+        auto* primary = usable_primary(self);
+        if (self->state.options.writer || !primary)
+          return false;
+        if (out.trips.trips.empty())
+          return true;
+        line::Frame frame;
+        auto* trips = frame.mutable_fraud_trips();
+        for (const auto& trip : out.trips.trips) {
+          auto* entry = trips->add_trips();
+          entry->set_rule(trip.rule);
+          entry->set_critical(trip.level == telephony::fraud_level::critical);
+          entry->set_action(std::string(telephony::to_string(trip.action)));
+          entry->set_measure(std::string(telephony::to_string(trip.measure)));
+          entry->set_value(trip.value);
+          entry->set_limit(trip.limit);
+          entry->set_call(trip.call);
+          entry->set_user(trip.user);
+          entry->set_trunk(trip.trunk);
+        }
+        send_frame(self, *primary, std::move(frame));
+        return true;
+      },
       [self](tick_atom) { on_tick(self); },
   };
 }

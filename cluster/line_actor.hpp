@@ -95,6 +95,8 @@ struct line_actor_options {
   bool writer = true;
   std::string software_version;
   caf::actor security_actor;
+  /// The primary's fraud counters (SPEC TF-10) take other nodes' outside calls; may be null.
+  caf::actor fraud_actor;
   std::shared_ptr<security::audit_log> audit;
   /// SPEC TF-8: the node's call records, forwarded to the primary like the audit trail;
   /// null = none.

@@ -395,6 +395,41 @@ void on_sip_locations(line_actor_pointer self, member& entry, const line::Frame&
     });
 }
 
+/// SPEC TF-10: another node's outside call, for the primary's fraud counters.
+void on_fraud_usage(line_actor_pointer self, member& entry, const line::Frame& frame) {
+  auto& state = self->state;
+  if (!state.options.writer || !state.options.fraud_actor)
+    return;
+  const auto& usage = frame.fraud_usage();
+  self->send(state.options.fraud_actor,
+             actors::fraud_usage{entry.view.name,
+                                 telephony::metered_call{usage.call_id(), usage.user(),
+                                                         usage.rights_template(), usage.trunk(),
+                                                         usage.number()},
+                                 usage.ended()});
+}
+
+/// SPEC TF-10: what a node's own counters reached while its line was down; the primary
+/// carries out the actions.
+void on_fraud_trips(line_actor_pointer self, member& entry, const line::Frame& frame) {
+  auto& state = self->state;
+  if (!state.options.writer)
+    return;
+  actors::fraud_trips report{entry.view.name, {}, true};
+  for (const auto& trip : frame.fraud_trips().trips()) {
+    const auto action = telephony::parse_fraud_action(trip.action());
+    const auto measure = telephony::parse_fraud_measure(trip.measure());
+    if (!action || !measure)
+      continue; // of a newer build
+    report.trips.push_back(
+        {trip.rule(),
+         trip.critical() ? telephony::fraud_level::critical : telephony::fraud_level::warning,
+         *action, *measure, trip.value(), trip.limit(), trip.call(), trip.user(), trip.trunk()});
+  }
+  if (!report.trips.empty())
+    self->send(state.options.security_actor, std::move(report));
+}
+
 } // namespace
 
 void on_frame(line_actor_pointer self, std::uint64_t line_id, const line::Frame& frame) {
@@ -427,6 +462,8 @@ void on_frame(line_actor_pointer self, std::uint64_t line_id, const line::Frame&
       {body::kGuardEvent, on_guard_event},
       {body::kSipSignal, on_sip_signal},
       {body::kSipLocations, on_sip_locations},
+      {body::kFraudUsage, on_fraud_usage},
+      {body::kFraudTrips, on_fraud_trips},
   };
   if (auto it = handlers.find(kind); it != handlers.end())
     it->second(self, *entry, frame);

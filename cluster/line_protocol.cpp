@@ -94,6 +94,8 @@ bool frame_allowed(line::Frame::BodyCase kind, line_direction direction, line_ad
     case body::kReferredLogin:
     case body::kSettingsAck:
     case body::kProxyResult:
+    case body::kFraudUsage:
+    case body::kFraudTrips:
       return !dialled;
     case body::kHeartbeat:
     case body::kGuardEvent:

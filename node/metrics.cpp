@@ -93,6 +93,35 @@ std::vector<prometheus::MetricFamily> security_metrics::Collect() const {
   return families;
 }
 
+fraud_metrics::fraud_metrics(std::shared_ptr<const actors::fraud_counters> counters)
+    : counters_(std::move(counters)) {}
+
+std::vector<prometheus::MetricFamily> fraud_metrics::Collect() const {
+  using telephony::fraud_action;
+  using telephony::fraud_level;
+  std::vector<std::pair<std::vector<prometheus::ClientMetric::Label>, std::uint64_t>> trips;
+  for (auto level : {fraud_level::warning, fraud_level::critical})
+    for (auto action : {fraud_action::alarm, fraud_action::bar_user, fraud_action::disable_trunk})
+      trips.push_back({{{"level", std::string(telephony::to_string(level))},
+                        {"action", std::string(telephony::to_string(action))}},
+                       counters_->trips[actors::fraud_counters::index(level, action)].load()});
+  std::vector<prometheus::MetricFamily> families;
+  families.push_back(counters("ward_fraud_trips_total",
+                              "Fraud rule levels reached on this node, by level and action "
+                              "(TF-10).",
+                              std::move(trips)));
+  families.push_back(gauges("ward_fraud_rules", "Fraud threshold rules loaded.",
+                            {{{}, static_cast<double>(counters_->rules.load())}}));
+  families.push_back(gauges("ward_fraud_calls_metered",
+                            "Outside calls up in the fraud counters of this node.",
+                            {{{}, static_cast<double>(counters_->calls_up.load())}}));
+  families.push_back(gauges("ward_fraud_local_holds",
+                            "Users and trunks held on this node alone while its line to the "
+                            "primary is down.",
+                            {{{}, static_cast<double>(counters_->held.load())}}));
+  return families;
+}
+
 sip_metrics::sip_metrics(std::shared_ptr<const sip_service> sip) : sip_(std::move(sip)) {}
 
 std::vector<prometheus::MetricFamily> sip_metrics::Collect() const {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/fraud_actor.hpp"
 #include "cluster/line_actor.hpp"
 #include "core/clock.hpp"
 #include "core/node_role.hpp"
@@ -47,6 +48,17 @@ public:
 
 private:
   std::shared_ptr<const security::security_counters> counters_;
+};
+
+/// Fraud threshold rules (SPEC TF-10): levels reached by level and action, outside calls
+/// counted, rules loaded, users and trunks held on this node alone.
+class fraud_metrics final : public prometheus::Collectable {
+public:
+  explicit fraud_metrics(std::shared_ptr<const actors::fraud_counters> counters);
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+private:
+  std::shared_ptr<const actors::fraud_counters> counters_;
 };
 
 /// Line and replication gauges from the cluster actor's published view (SPEC LINE-4,

@@ -154,6 +154,7 @@ void running_node::stop_actors() {
   if (sip_server)
     sip_server->stop();
   caf::anon_send_exit(line_actor, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(fraud_actor, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(status, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(security_actor, caf::exit_reason::user_shutdown);
 }
@@ -312,6 +313,7 @@ void spawn_security(running_node& node, stored_state state) {
                                             node.config_store,         node.audit_trail,
                                             &node.wall_clock,          node.random};
   security_deps.settings_writer = config.role == node_role::primary;
+  security_deps.node_name = config.name;
   security_deps.settings_version = node.settings_version;
   security_deps.refer_logins = config.role == node_role::appserver;
   security_deps.fallback_account = config.fallback_account;
@@ -384,7 +386,23 @@ void spawn_cluster(running_node& node) {
     if (auto service = sip_slot->service.lock())
       service->apply_locations(peer, std::move(extensions));
   };
+  // SPEC TF-10: fraud counters; their local holds reach the SIP service once it exists.
+  actors::fraud_actor_deps fraud;
+  fraud.node = config.name;
+  fraud.authoritative = config.role == node_role::primary;
+  fraud.time = &node.wall_clock;
+  fraud.directory = [feed = node.directory_copies] { return feed->current(); };
+  fraud.security_actor = node.security_actor;
+  fraud.apply_holds = [sip_slot](telephony::fraud_holds holds) {
+    std::lock_guard lock(sip_slot->mutex);
+    if (auto service = sip_slot->service.lock())
+      service->set_fraud_holds(std::move(holds));
+  };
+  fraud.counters = node.fraud_counts;
+  node.fraud_actor = actors::spawn_fraud_actor(*node.actor_system, std::move(fraud));
+  cluster_options.fraud_actor = node.fraud_actor;
   node.line_actor = cluster::spawn_line_actor(*node.actor_system, std::move(cluster_options));
+  caf::anon_send(node.fraud_actor, actors::fraud_link{node.line_actor});
 }
 
 start_result<> start_metrics(running_node& node) {
@@ -412,6 +430,8 @@ start_result<> start_metrics(running_node& node) {
   }
   node.security_event_metrics = std::make_shared<security_metrics>(node.security_counts);
   node.exposer->RegisterCollectable(node.security_event_metrics);
+  node.fraud_event_metrics = std::make_shared<fraud_metrics>(node.fraud_counts);
+  node.exposer->RegisterCollectable(node.fraud_event_metrics);
   node.metrics_endpoint =
       join_host_port(config.listen_address, node.exposer->GetListeningPorts().front());
   logger("metrics")->info("event=listening service=metrics path=/metrics endpoint={}",

@@ -2,6 +2,7 @@
 
 #include "node/call_record_writer.hpp"
 
+#include "actors/fraud_actor.hpp"
 #include "actors/security_db_actor.hpp"
 #include "actors/status_actor.hpp"
 #include "cluster/line_actor.hpp"
@@ -120,6 +121,9 @@ struct running_node {
   std::string proxy_key;
   std::shared_ptr<sip_slot_holder> sip_slot;
   caf::actor line_actor;
+  /// SPEC TF-10: the fraud counters; on the primary they decide for the cluster.
+  caf::actor fraud_actor;
+  std::shared_ptr<actors::fraud_counters> fraud_counts = std::make_shared<actors::fraud_counters>();
   /// SPEC TF-8: the node's call records; outlives the SIP service that feeds it.
   std::unique_ptr<call_record_writer> call_records;
   std::shared_ptr<sip_service> sip_server;
@@ -134,6 +138,7 @@ struct running_node {
   std::shared_ptr<security::security_counters> security_counts =
       std::make_shared<security::security_counters>();
   std::shared_ptr<security_metrics> security_event_metrics;
+  std::shared_ptr<fraud_metrics> fraud_event_metrics;
   std::string metrics_endpoint;
   connection_registry connections;
   std::unique_ptr<grpc::Service> admin;

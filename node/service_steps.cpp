@@ -87,8 +87,16 @@ void wire_sip_events(running_node& node, sip_service_options& sip_options) {
   auto records = node.call_records.get();
   const auto& node_name = node.config.name;
   const auto* time = &node.wall_clock;
-  sip_options.on_call_ended = [records, node_name, time](const telephony::call_view& call,
-                                                         telephony::call_end end) {
+  // SPEC TF-10: outside calls placed here count in the fraud rules.
+  auto fraud_actor = node.fraud_actor;
+  sip_options.on_outside_call = [fraud_actor, node_name](const telephony::metered_call& call) {
+    caf::anon_send(fraud_actor, actors::fraud_usage{node_name, call, false});
+  };
+  sip_options.on_call_ended = [records, node_name, time, fraud_actor](
+                                  const telephony::call_view& call, telephony::call_end end) {
+    if (!call.trunk.empty() && !call.from_trunk)
+      caf::anon_send(fraud_actor,
+                     actors::fraud_usage{node_name, telephony::metered_call{call.call_id}, true});
     auto report = fmt::format("event=call_ended call={} caller={} callee={} caller_leg={} "
                               "callee_leg={} end={} trunk={}",
                               call.id, call.caller, call.callee, call.caller_leg, call.callee_leg,

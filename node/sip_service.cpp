@@ -205,6 +205,14 @@ void sip_service::apply_locations(std::string node, std::vector<std::string> ext
   });
 }
 
+void sip_service::set_fraud_holds(telephony::fraud_holds holds) {
+  std::lock_guard lock(commands_mutex_);
+  commands_.push_back([this, holds = std::move(holds)]() mutable {
+    fraud_holds_ = std::move(holds);
+    fraud_holds_changed_ = true;
+  });
+}
+
 std::vector<telephony::call_view> sip_service::calls() const {
   std::lock_guard lock(bindings_mutex_);
   return calls_;
@@ -369,6 +377,8 @@ void sip_service::worker::count(const telephony::sip_outcome& outcome) {
     if (options.on_barred_call)
       options.on_barred_call(*barred);
   }
+  if (outcome.outside_call && options.on_outside_call)
+    options.on_outside_call(*outcome.outside_call);
   if (outcome.call_started) {
     ++service.calls_started_;
     service.direct_calls_.store(calls.direct_calls_started());
@@ -427,6 +437,10 @@ void sip_service::worker::run_commands() {
   for (auto& command : commands) {
     command();
     bindings_changed = true;
+  }
+  if (service.fraud_holds_changed_) {
+    service.fraud_holds_changed_ = false;
+    pipeline.set_fraud_holds(service.fraud_holds_);
   }
   for (auto& event : service.guard_.drain_events())
     if (options.on_guard_event)

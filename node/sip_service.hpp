@@ -100,6 +100,9 @@ struct sip_service_options {
       on_emergency_call;
   /// SPEC TF-3: a call the dial plan barred (the caller, the number, why); must not block.
   std::function<void(const telephony::barred_call&)> on_barred_call;
+  /// SPEC TF-10: an outside call left through a trunk, for the fraud counters; must not
+  /// block.
+  std::function<void(const telephony::metered_call&)> on_outside_call;
   /// Every call that ended, with how; must not block.
   std::function<void(const telephony::call_view&, telephony::call_end)> on_call_ended;
   /// SPEC SIP-3: an unknown extension registered while auto-create was on; the node creates
@@ -154,6 +157,9 @@ public:
   /// Replaces what this node knows is registered on `node` (SPEC SIP-6); entries not
   /// refreshed within a minute lapse.
   void apply_locations(std::string node, std::vector<std::string> extensions);
+  /// SPEC TF-10: the users and trunks this node's own fraud counters hold while its line to
+  /// the primary is down; applied on the worker.
+  void set_fraud_holds(telephony::fraud_holds holds);
   /// The calls in progress, as the worker last published them.
   std::vector<telephony::call_view> calls() const;
   /// SPEC MED-4: media units in use and the maximum, as the worker last published them.
@@ -208,6 +214,9 @@ private:
   std::pair<std::size_t, std::size_t> media_capacity_{0, 0};
   /// Worker-only: which node each remotely registered extension is on.
   telephony::location_table locations_;
+  /// Worker-only: the fraud holds, and whether the pipeline has them yet.
+  telephony::fraud_holds fraud_holds_;
+  bool fraud_holds_changed_ = false;
   int tcp_fd_;
   std::uint16_t tcp_port_;
   int tls_fd_;

@@ -115,6 +115,7 @@ call_view b2bua::view_of(const call& c) const {
   view.trunk = c.trunk;
   view.from_trunk = c.from_trunk;
   view.dialled = c.invite.request_uri.user;
+  view.call_id = c.invite.call_id;
   view.direct = c.direct;
   view.caller_relay_port = c.ports.port_a;
   view.callee_relay_port = c.ports.port_b;

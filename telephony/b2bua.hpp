@@ -148,6 +148,8 @@ struct call_view {
   bool from_trunk = false;
   /// What the caller dialled: the Request-URI user of its INVITE.
   std::string dialled;
+  /// The Call-ID of the caller's leg.
+  std::string call_id;
 };
 
 /// How a call ended, for metrics and the call record (SPEC TF-8 will take these).

@@ -17,7 +17,8 @@ constexpr auto bar_reason_names =
                enum_name{bar_reason::calling_class, "calling_class"},
                enum_name{bar_reason::outgoing_call_bar, "outgoing_call_bar"},
                enum_name{bar_reason::no_user, "no_user"},
-               enum_name{bar_reason::own_extension, "own_extension"});
+               enum_name{bar_reason::own_extension, "own_extension"},
+               enum_name{bar_reason::fraud_hold, "fraud_hold"});
 
 std::string_view to_string(dial_outcome outcome) {
   return name_of(dial_outcome_names, outcome);
@@ -151,6 +152,9 @@ dial_result route_outside(const telephony_directory_data& directory, const compi
   dial_result result{dial_outcome::outside, {}, table + " short code " + chosen.source.code};
   result.outside = outside_route{match->match.number, match->table->source.trunks, of, table,
                                  match->out_of_hours};
+  result.outside->user = rights.user->name;
+  if (rights.settings)
+    result.outside->rights_template = rights.settings->rights_template;
   return result;
 }
 

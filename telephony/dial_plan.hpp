@@ -45,9 +45,12 @@ enum class bar_reason : std::uint8_t {
   no_user,
   /// An extension cannot call itself.
   own_extension,
+  /// SPEC TF-10: a fraud rule holds the caller on this node while its line to the primary
+  /// is down.
+  fraud_hold,
 };
 
-inline constexpr std::size_t bar_reason_count = 5;
+inline constexpr std::size_t bar_reason_count = 6;
 
 std::string_view to_string(bar_reason reason);
 
@@ -61,6 +64,10 @@ struct outside_route {
   /// "51:Local & Long Distance": the table that decided.
   std::string ars;
   bool out_of_hours = false;
+  /// Whose rights placed the call, for the fraud rules (SPEC TF-10); empty for an
+  /// emergency call.
+  std::string user;
+  std::string rights_template;
 };
 
 struct dial_result {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <expected>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -97,6 +98,15 @@ enum class fraud_rule_errc : std::uint8_t { bad_name, bad_subject, bad_prefix, b
 std::string_view to_string(fraud_rule_errc code);
 
 using fraud_rule_error = typed_error<fraud_rule_errc>;
+
+/// What a node's own fraud counters hold while its line to the primary is down (SPEC
+/// TF-10: the primary is authoritative, a node keeps a local cap): users barred from
+/// outside calls and trunks disabled on this node only, until the primary has the trips.
+struct fraud_holds {
+  std::set<std::string, std::less<>> users;
+  std::set<std::string, std::less<>> trunks;
+  bool operator==(const fraud_holds&) const = default;
+};
 
 /// Checks one rule on its own (names, prefix, levels); whether its subject and time
 /// profile exist is the dial plan's check. The detail reads "field: reason".

@@ -357,6 +357,13 @@ void sip_pipeline::handle_invite(const request_context& request) {
       route.outcome == dial_outcome::emergency || (line && message.priority == "emergency");
   if (emergency)
     request.outcome.emergency = emergency_call{caller, dialled, route.extension};
+  if (route.outside && !emergency && holds_.users.contains(route.outside->user)) {
+    request.outcome.barred =
+        barred_call{caller, dialled, bar_reason::fraud_hold, true,
+                    "a fraud rule holds " + route.outside->user + " on this node"};
+    return refuse(request, sip_refusal::barred,
+                  "399 ward \"barred: " + request.outcome.barred->detail + "\"");
+  }
   if (route.outside && route.extension.empty())
     return start_outside_call(request, caller, *route.outside, emergency);
   if (emergency && route.extension.empty())
@@ -401,9 +408,10 @@ void sip_pipeline::start_outside_call(const request_context& request, const std:
   const trunk_config* chosen = nullptr;
   for (const auto& name : route.trunks) {
     auto it = trunks.find(name);
-    // Emergency calls take a trunk whatever its channel count (SPEC TF-5).
+    // Emergency calls take a trunk whatever its channel count (SPEC TF-5) or fraud hold.
     if (it != trunks.end() && it->second.enabled &&
-        (emergency || calls_.calls_on_trunk(name) < it->second.channels)) {
+        (emergency ||
+         (calls_.calls_on_trunk(name) < it->second.channels && !holds_.trunks.contains(name)))) {
       chosen = &it->second;
       break;
     }
@@ -431,8 +439,13 @@ void sip_pipeline::start_outside_call(const request_context& request, const std:
   policy.callee_srtp = request.directory.policy.srtp;
   policy.direct_media = false;
   request.outcome.call_started = true;
+  const auto before = calls_.calls_on_trunk(chosen->name);
   append(request.sends, calls_.start_call(request.message, request.from, caller, target,
                                           request.now, random_, policy));
+  // Counted only when the B2BUA took the call: a refused one never ends.
+  if (!emergency && calls_.calls_on_trunk(chosen->name) > before)
+    request.outcome.outside_call = metered_call{request.message.call_id, route.user,
+                                                route.rights_template, chosen->name, route.number};
 }
 
 const compiled_dial_plan* sip_pipeline::plan_for(const telephony_directory_data& directory) {

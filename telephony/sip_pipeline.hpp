@@ -4,6 +4,7 @@
 #include "telephony/b2bua.hpp"
 #include "telephony/dial_plan.hpp"
 #include "telephony/directory.hpp"
+#include "telephony/fraud_meter.hpp"
 #include "telephony/registrar.hpp"
 #include "telephony/sip_guard.hpp"
 #include "telephony/sip_message.hpp"
@@ -182,6 +183,9 @@ struct sip_outcome {
   bool bindings_changed = false;
   std::optional<emergency_call> emergency;
   std::optional<barred_call> barred;
+  /// SPEC TF-10: an outside call left through a trunk (not an emergency call), for the fraud
+  /// rules; its id is the caller's Call-ID.
+  std::optional<metered_call> outside_call;
   /// SPEC SIP-3: an unknown extension registered while auto-create was on, and from where.
   std::optional<std::pair<std::string, std::string>> auto_created;
 };
@@ -211,6 +215,9 @@ public:
   void expire(time_point now);
   /// The node's time zone, for time profiles (SPEC TF-2); system_zone() unless set.
   void set_zone(zone_converter zone) { zone_ = std::move(zone); }
+  /// SPEC TF-10: users and trunks this node's fraud rules hold while its line to the
+  /// primary is down.
+  void set_fraud_holds(fraud_holds holds) { holds_ = std::move(holds); }
   std::size_t cached_responses() const { return responses_.size(); }
 
 private:
@@ -253,6 +260,7 @@ private:
   };
   std::unordered_map<std::string, cached> responses_;
   zone_converter zone_ = system_zone();
+  fraud_holds holds_;
   /// What plan_ was compiled from.
   struct plan_inputs {
     dial_plan_config plan;

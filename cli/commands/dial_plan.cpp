@@ -400,6 +400,69 @@ void add_rights_commands(CLI::App& app, command_table& table) {
       print_rights);
 }
 
+constexpr std::string_view measure_names[] = {"calls_per_minute", "calls_per_hour",
+                                              "concurrent_calls", "sequential_calls",
+                                              "call_seconds",     "daily_minutes"};
+constexpr std::string_view fraud_action_names[] = {"alarm", "bar_user", "disable_trunk"};
+
+void add_fraud_rule_commands(CLI::App& app, command_table& table) {
+  auto* group = add_group(app, "fraud-rule", "Fraud threshold rules (calls, minutes, durations)");
+  add_show(table, group->add_subcommand("list", "Every fraud rule"), print_fraud_rules);
+
+  struct set_options {
+    std::string name, scope, measure, prefix, time_profile;
+    std::uint32_t warning = 0, critical = 0;
+    std::string warning_action = "alarm", critical_action = "alarm";
+  };
+  auto& set = table.hold<set_options>();
+  auto* set_cmd = group->add_subcommand("set", "Create or replace a fraud rule");
+  set_cmd->add_option("name", set.name, "1 to 31 of a-z 0-9 - _ .")->required();
+  set_cmd
+      ->add_option("scope", set.scope,
+                   "user:NAME | template:NAME | trunk:NAME | every_user: whose calls count")
+      ->required();
+  set_cmd->add_option("measure", set.measure, choices(measure_names))->required();
+  set_cmd->add_option("--prefix", set.prefix, "Only numbers starting with these digits");
+  set_cmd->add_option("--time-profile", set.time_profile, "Only calls started in this profile");
+  set_cmd->add_option("--warning", set.warning, "Warning level; 0 for none");
+  set_cmd->add_option("--warning-action", set.warning_action, choices(fraud_action_names));
+  set_cmd->add_option("--critical", set.critical, "Critical level; 0 for none");
+  set_cmd->add_option("--critical-action", set.critical_action, choices(fraud_action_names));
+  add_change(
+      table, set_cmd,
+      [&set] {
+        pb::DialPlanChange change;
+        auto* rule = change.mutable_fraud_rule()->mutable_rule();
+        rule->set_name(set.name);
+        const auto colon = set.scope.find(':');
+        rule->set_scope(set.scope.substr(0, colon));
+        if (colon != std::string::npos)
+          rule->set_subject(set.scope.substr(colon + 1));
+        rule->set_measure(set.measure);
+        rule->set_prefix(set.prefix);
+        rule->set_time_profile(set.time_profile);
+        rule->set_warning(set.warning);
+        rule->set_warning_action(set.warning_action);
+        rule->set_critical(set.critical);
+        rule->set_critical_action(set.critical_action);
+        return change;
+      },
+      print_fraud_rules);
+
+  auto& name = table.hold<std::string>();
+  auto* delete_cmd = group->add_subcommand("delete", "Remove a fraud rule");
+  delete_cmd->add_option("name", name)->required();
+  add_change(
+      table, delete_cmd,
+      [&name] {
+        pb::DialPlanChange change;
+        change.mutable_fraud_rule()->mutable_rule()->set_name(name);
+        change.mutable_fraud_rule()->set_remove(true);
+        return change;
+      },
+      print_fraud_rules);
+}
+
 void add_plan_commands(CLI::App& app, command_table& table) {
   auto* group = add_group(app, "dial-plan", "The whole dial plan");
   add_show(table, group->add_subcommand("show", "Every part of the dial plan"),
@@ -415,6 +478,7 @@ void add_dial_plan_commands(CLI::App& app, command_table& table) {
   add_barring_commands(app, table);
   add_trunk_commands(app, table);
   add_rights_commands(app, table);
+  add_fraud_rule_commands(app, table);
   add_plan_commands(app, table);
 }
 

@@ -59,6 +59,19 @@ void fill(pb::TimeProfile* out, const telephony::time_profile& profile) {
     out->add_closed(telephony::format_date(date));
 }
 
+void fill(pb::FraudRule* out, const telephony::fraud_rule& rule) {
+  out->set_name(rule.name);
+  out->set_scope(std::string(telephony::to_string(rule.scope)));
+  out->set_subject(rule.subject);
+  out->set_prefix(rule.prefix);
+  out->set_time_profile(rule.time_profile);
+  out->set_measure(std::string(telephony::to_string(rule.measure)));
+  out->set_warning(rule.warning.limit);
+  out->set_warning_action(std::string(telephony::to_string(rule.warning.action)));
+  out->set_critical(rule.critical.limit);
+  out->set_critical_action(std::string(telephony::to_string(rule.critical.action)));
+}
+
 void fill(pb::DialPlan* out, const dial_plan_config& plan) {
   fill_codes(out->mutable_system_codes(), plan.system_short_codes);
   for (const auto& [name, rights] : plan.templates) {
@@ -107,6 +120,8 @@ void fill(pb::DialPlan* out, const dial_plan_config& plan) {
     entry->set_number(route.number);
     entry->set_extension(route.extension);
   }
+  for (const auto& rule : plan.fraud_rules)
+    fill(out->add_fraud_rules(), rule);
 }
 
 // ---- requests into edits ---------------------------------------------------------------
@@ -299,6 +314,47 @@ edit_result switches_change(dial_plan_config& plan, const pb::SwitchesChange& ch
                                            : std::nullopt));
 }
 
+std::expected<telephony::fraud_action, security_error> fraud_action_of(const std::string& text,
+                                                                       const std::string& field) {
+  if (text.empty())
+    return telephony::fraud_action::alarm;
+  if (auto action = telephony::parse_fraud_action(text))
+    return *action;
+  return std::unexpected(invalid(field, "'" + text + "' is not alarm, bar_user or disable_trunk"));
+}
+
+edit_result fraud_rule_change(dial_plan_config& plan, const pb::FraudRuleChange& change) {
+  const auto& wanted = change.rule();
+  if (change.remove())
+    return lifted(telephony::remove_fraud_rule(plan, wanted.name()));
+  telephony::fraud_rule rule;
+  rule.name = wanted.name();
+  const auto scope = telephony::parse_fraud_scope(wanted.scope());
+  if (!scope)
+    return std::unexpected(
+        invalid("scope", "'" + wanted.scope() + "' is not user, template, trunk or every_user"));
+  rule.scope = *scope;
+  rule.subject = wanted.subject();
+  rule.prefix = wanted.prefix();
+  rule.time_profile = wanted.time_profile();
+  const auto measure = telephony::parse_fraud_measure(wanted.measure());
+  if (!measure)
+    return std::unexpected(
+        invalid("measure", "'" + wanted.measure() +
+                               "' is not calls_per_minute, calls_per_hour, concurrent_calls, "
+                               "sequential_calls, call_seconds or daily_minutes"));
+  rule.measure = *measure;
+  auto warning = fraud_action_of(wanted.warning_action(), "warning_action");
+  if (!warning)
+    return std::unexpected(warning.error());
+  auto critical = fraud_action_of(wanted.critical_action(), "critical_action");
+  if (!critical)
+    return std::unexpected(critical.error());
+  rule.warning = {wanted.warning(), *warning};
+  rule.critical = {wanted.critical(), *critical};
+  return lifted(telephony::set_fraud_rule(plan, std::move(rule)));
+}
+
 edit_result apply_change(dial_plan_config& plan, const pb::DialPlanChange& change) {
   switch (change.change_case()) {
     case pb::DialPlanChange::kShortCode:
@@ -321,13 +377,15 @@ edit_result apply_change(dial_plan_config& plan, const pb::DialPlanChange& chang
       return numbering_change(plan, change.numbering());
     case pb::DialPlanChange::kSwitches:
       return switches_change(plan, change.switches());
+    case pb::DialPlanChange::kFraudRule:
+      return fraud_rule_change(plan, change.fraud_rule());
     case pb::DialPlanChange::CHANGE_NOT_SET:
       break;
   }
   return std::unexpected(invalid("change", "no change given"));
 }
 
-/// SPEC TF-1..TF-9: the dial plan is configuration like the extensions: the same rights
+/// SPEC TF-1..TF-10: the dial plan is configuration like the extensions: the same rights
 /// and path (persisted in the directory, published to the SIP worker, replicated, refused
 /// on replicas). A change is applied to a copy and the whole plan checked before it is kept.
 class dial_plan_service final : public gateway_service<pb::DialPlanService::Service> {
