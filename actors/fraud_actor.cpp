@@ -14,7 +14,9 @@ struct fraud_state {
   std::optional<fraud_actor_deps> deps;
   caf::actor line_actor;
   telephony::fraud_meter meter;
-  /// What the meter was configured from.
+  /// The directory last looked at (the feed publishes a new one on every change), and what
+  /// the meter was configured from.
+  std::shared_ptr<const telephony::telephony_directory_data> seen;
   std::vector<telephony::fraud_rule> rules;
   std::vector<telephony::time_profile> profiles;
   /// Not the primary: whether the last word to the primary reached it.
@@ -32,8 +34,9 @@ constexpr auto line_reply_timeout = std::chrono::seconds(2);
 void follow_rules(self_pointer self) {
   auto& state = self->state;
   auto directory = state.deps->directory();
-  if (!directory)
+  if (!directory || directory == state.seen)
     return;
+  state.seen = directory;
   const auto& plan = directory->dial_plan;
   if (plan.fraud_rules == state.rules && plan.time_profiles == state.profiles)
     return;

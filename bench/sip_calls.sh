@@ -7,6 +7,12 @@
 #   sip_calls_failed_percent calls that failed, of those started
 #   sip_calls_per_s_with_1000_short_codes  the same through a dial plan of 1,000 system
 #                            short codes (SPEC TF-1), and the ratio to the plain figure
+#   sip_trunk_calls_per_s    outside calls through a trunk (SPEC TF-9): 201 dials
+#                            92125550100, 50:Main sends 2125550100 to a carrier that is the
+#                            answering sipp; with the 1,000 short codes loaded
+#   sip_trunk_calls_per_s_with_100_fraud_rules  the same with 100 fraud rules loaded
+#                            (SPEC TF-10; 10 of them cover the calls, alarm only, limits
+#                            never reached), and the ratio to the figure without them
 # at the best of a few target rates (sipp -r R for 10 s each; the best stage is the fastest
 # whose failures stay at or below 1 %, else the fastest; failures are the caller's). A
 # comment line per stage gives the counts, the CPU the node, the calling sipp and the
@@ -17,7 +23,8 @@
 #   bench/sip_calls.sh [BUILD_DIR]
 # Environment: WARD_BENCH_RATES ("250 500 1000 1500 2000 3000 4000"),
 # WARD_BENCH_STAGE_SECONDS (10), WARD_BENCH_HOLD_MS (0: BYE right after the ACK),
-# WARD_BENCH_RTP_PORTS (40000-49999). About 5 to 7 minutes.
+# WARD_BENCH_RTP_PORTS (40000-49999), WARD_BENCH_TRUNK_RATES ("1000 2000 3000": the trunk
+# passes' stages). About 8 to 10 minutes.
 #
 # How sipp is used, and why:
 # - The node challenges MD5 first (sip.digest_preferred: md5): sipp 3.6.1 computes MD5 only,
@@ -51,6 +58,7 @@ source bench/sip_lib.sh
 sip_bench_setup "${1:-build}" "SIP call"
 
 rates=${WARD_BENCH_RATES:-250 500 1000 1500 2000 3000 4000}
+trunk_rates=${WARD_BENCH_TRUNK_RATES:-1000 2000 3000}
 stage_seconds=${WARD_BENCH_STAGE_SECONDS:-10}
 hold_ms=${WARD_BENCH_HOLD_MS:-0}
 rtp_ports=${WARD_BENCH_RTP_PORTS:-40000-49999}
@@ -122,9 +130,11 @@ if [ "$register_code" != 0 ]; then
 fi
 
 # The callee answers every call for the whole bench: every stage's budget (two passes: plain,
-# then through 1,000 short codes), the codes' loading and a minute more.
-budget=120
+# then through 1,000 short codes; then two through a trunk), the codes' and rules' loading and
+# a minute more.
+budget=240
 for rate in $rates; do budget=$((budget + 2 * (stage_seconds + 40))); done
+for rate in $trunk_rates; do budget=$((budget + 2 * (stage_seconds + 40))); done
 sipp "$sip" -sf "$scenarios/call_uas.xml" -i "$callee_ip" -mi "$callee_ip" -p "$callee_port" \
   -buff_size "$buffer" -recv_timeout 10000 -timeout $((budget + 60)) -nostdin -trace_err -error_file "$work/callee.err" \
   -trace_stat -stf "$work/callee.stat" -fd 1 >"$work/callee.out" 2>&1 &
@@ -144,7 +154,7 @@ echo "# 201 calls 202 (registered from $callee_ip:$callee_port, answered by sipp
 run_stages() {
 local label=$1 csv=$2 dialled=$3
 local best_rate=-1 best_failed=100 any_rate=0 any_failed=100
-for rate in $rates; do
+for rate in ${STAGE_RATES:-$rates}; do
   calls=$((rate * stage_seconds))
   name="$label-$rate"
   read -r _ callee_failed_before _ < <(sipp_stat_row "$work/callee.stat")
@@ -218,3 +228,48 @@ run_stages codes "$work/caller-codes.csv" 7202
 echo "sip_calls_per_s_with_1000_short_codes $BEST_RATE"
 echo "sip_calls_with_1000_short_codes_failed_percent $BEST_FAILED"
 awk -v a="$BEST_RATE" -v b="$plain_rate" 'BEGIN { printf "sip_calls_short_codes_to_plain_ratio %.2f\n", (b > 0) ? a / b : 0 }'
+
+# ---- Outside calls through a trunk, without and with 100 fraud rules (SPEC TF-9, TF-10) -------
+# The answering sipp is also the carrier: the trunk's address and port are its own. 201 needs
+# a user (an extension without one reaches no outside number, SPEC TF-7).
+if ! ctl user add alice --extension 201 >/dev/null 2>&1 ||
+  ! ctl trunk set carrier --address "$callee_ip" --port "$callee_port" --transport udp \
+    --channels 10000 >/dev/null 2>&1 ||
+  ! ctl ars set 50 Main --trunk carrier >/dev/null 2>&1 ||
+  ! ctl short-code set ars:50 'N;' dial N >/dev/null 2>&1 ||
+  ! ctl short-code set system 9N dial N --route 50:Main >/dev/null 2>&1; then
+  echo "# the trunk could not be configured: no trunk figures"
+  exit 0
+fi
+printf 'SEQUENTIAL\n201;[authentication username=201 password=8320161];92125550100\n' >"$work/caller-trunk.csv"
+STAGE_RATES=$trunk_rates run_stages trunk "$work/caller-trunk.csv" 92125550100
+echo "sip_trunk_calls_per_s $BEST_RATE"
+echo "sip_trunk_calls_failed_percent $BEST_FAILED"
+trunk_rate=$BEST_RATE
+
+# 100 rules as a site might write them: most watch international and premium prefixes these
+# calls never dial; 10 cover them (prefix 212) with limits never reached, so every call is
+# counted by 10 rules and matched against all 100, and no action changes the calls.
+measures=(calls_per_minute calls_per_hour concurrent_calls call_seconds daily_minutes)
+prefixes=(011 1900 1976 00 44 33 49 881 882 870 1809 1876 1473 1268 1664 1649 1284 1767)
+load_start=$(date +%s%N)
+for i in $(seq 0 99); do
+  measure=${measures[$((i % 5))]}
+  if [ "$i" -lt 10 ]; then prefix=212; else prefix=${prefixes[$((i % ${#prefixes[@]}))]}; fi
+  case $measure in
+    call_seconds) limit=86400 ;;
+    daily_minutes) limit=144000 ;;
+    *) limit=100000 ;;
+  esac
+  if ! ctl fraud-rule set "rule-$i" every_user "$measure" --prefix "$prefix" --critical "$limit" \
+    >/dev/null 2>&1; then
+    echo "# fraud rule $i could not be set: no fraud rule figures"
+    exit 0
+  fi
+done
+echo "# 100 fraud rules set with wardctl in $(( ($(date +%s%N) - load_start) / 1000000 )) ms; ward_fraud_rules $(node_count ward_fraud_rules)"
+STAGE_RATES=$trunk_rates run_stages fraud "$work/caller-trunk.csv" 92125550100
+echo "sip_trunk_calls_per_s_with_100_fraud_rules $BEST_RATE"
+echo "sip_trunk_calls_with_100_fraud_rules_failed_percent $BEST_FAILED"
+echo "# fraud levels reached in the bench: $(( $(node_count 'ward_fraud_trips_total{level="critical",action="alarm"}') )) (expected 0)"
+awk -v a="$BEST_RATE" -v b="$trunk_rate" 'BEGIN { printf "sip_trunk_calls_fraud_rules_to_plain_ratio %.2f\n", (b > 0) ? a / b : 0 }'

@@ -16,6 +16,18 @@ std::int64_t seconds_between(std::chrono::system_clock::time_point from,
   return to > from ? duration_cast<seconds>(to - from).count() : 0;
 }
 
+/// How far back a measure counts starts; zero for measures that keep none.
+std::chrono::system_clock::duration start_window(fraud_measure measure) {
+  switch (measure) {
+    case fraud_measure::calls_per_minute:
+      return window_minute;
+    case fraud_measure::calls_per_hour:
+      return window_hour;
+    default:
+      return {};
+  }
+}
+
 /// The counter a call is counted in: the trunk's for a trunk rule, else the user's.
 std::string counter_key(const fraud_rule& rule, const metered_call& call) {
   return rule.scope == fraud_scope::trunk ? call.trunk : call.user;
@@ -92,7 +104,10 @@ bool fraud_meter::applies(const rule_state& state, const metered_call& call,
 
 std::uint64_t fraud_meter::measure(fraud_measure what, counter& entry, time_point now,
                                    std::chrono::year_month_day today) {
-  while (!entry.starts.empty() && now - entry.starts.front() >= window_hour)
+  // A counter serves one rule: it keeps only the starts its window counts, so a count is
+  // the deque's size, whatever the call rate.
+  const auto window = start_window(what);
+  while (!entry.starts.empty() && now - entry.starts.front() >= window)
     entry.starts.pop_front();
   if (entry.day != today) {
     entry.day = today;
@@ -100,8 +115,6 @@ std::uint64_t fraud_meter::measure(fraud_measure what, counter& entry, time_poin
   }
   switch (what) {
     case fraud_measure::calls_per_minute:
-      return static_cast<std::uint64_t>(std::ranges::count_if(
-          entry.starts, [now](time_point start) { return now - start < window_minute; }));
     case fraud_measure::calls_per_hour:
       return entry.starts.size();
     case fraud_measure::concurrent_calls:
@@ -180,7 +193,8 @@ std::vector<fraud_trip> fraud_meter::call_started(const metered_call& call, time
       entry.run = 0;
     ++entry.run;
     entry.last_start = now;
-    entry.starts.push_back(now);
+    if (start_window(state.rule.measure) != std::chrono::system_clock::duration{})
+      entry.starts.push_back(now);
     entry.up.emplace(call.id, now);
     entry.last_call = call.id;
     placed.counted.emplace_back(name, std::move(key));

@@ -79,7 +79,7 @@ public:
 
 private:
   struct counter {
-    /// Starts within the last hour, oldest first.
+    /// Starts within the rule's window (a minute or an hour), oldest first.
     std::deque<time_point> starts;
     /// Calls up: id to when it started.
     std::map<std::string, time_point, std::less<>> up;
