@@ -92,6 +92,9 @@ void b2bua::finish(call& c, call_end end, time_point now) {
   if (c.state == call_state::ended)
     return;
   --active_;
+  if (!c.trunk.empty())
+    if (auto it = trunk_calls_.find(c.trunk); it != trunk_calls_.end() && --it->second == 0)
+      trunk_calls_.erase(it);
   media_units_ -= c.media_units;
   if (c.media_held) {
     media_.release(c.ports.id);
@@ -243,13 +246,15 @@ std::size_t b2bua::active_calls() const {
 }
 
 std::size_t b2bua::calls_on_trunk(std::string_view trunk) const {
-  return static_cast<std::size_t>(std::ranges::count_if(calls_, [trunk](const auto& entry) {
-    return entry.second->state != call_state::ended && entry.second->trunk == trunk;
-  }));
+  auto it = trunk_calls_.find(trunk);
+  return it == trunk_calls_.end() ? 0 : it->second;
 }
 
 void b2bua::set_caller_trunk(std::string_view caller_call_id, std::string trunk) {
-  if (auto* c = find_by_caller(std::string(caller_call_id))) {
+  if (auto* c = find_by_caller(std::string(caller_call_id));
+      c != nullptr && c->state != call_state::ended) {
+    if (c->trunk.empty())
+      ++trunk_calls_[trunk];
     c->trunk = std::move(trunk);
     c->from_trunk = true;
   }

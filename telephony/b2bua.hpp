@@ -299,6 +299,9 @@ private:
   std::unordered_map<std::string, std::uint64_t> by_caller_;
   std::unordered_map<std::string, std::uint64_t> by_callee_;
   std::vector<std::pair<call_view, call_end>> ended_;
+  /// Calls up per trunk, kept as calls start and finish: the channel limit is checked on
+  /// every outside call, and the calls map also holds ended calls for 32 s.
+  std::map<std::string, std::size_t, std::less<>> trunk_calls_;
 };
 
 } // namespace ward::telephony

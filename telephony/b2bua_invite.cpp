@@ -218,6 +218,8 @@ std::vector<sip_send> b2bua::start_call(const sip_message& invite, const sip_end
   media_units_ += plan->units;
   if (plan->direct)
     ++direct_calls_started_;
+  if (!c.trunk.empty())
+    ++trunk_calls_[c.trunk];
   calls_.emplace(c.id, std::move(owned));
   ++active_;
   return out;
