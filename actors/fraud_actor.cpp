@@ -71,7 +71,11 @@ void hold_locally(self_pointer self, std::vector<telephony::fraud_trip> trips) {
   count(self, trips);
   bool held = false;
   for (const auto& trip : trips) {
-    if (trip.action == telephony::fraud_action::bar_user && !trip.user.empty())
+    // Without the primary no code can be checked against the owner's new requirement:
+    // requiring a code is held as a bar here.
+    if ((trip.action == telephony::fraud_action::bar_user ||
+         trip.action == telephony::fraud_action::require_auth_code) &&
+        !trip.user.empty())
       held |= state.holds.users.insert(trip.user).second;
     if (trip.action == telephony::fraud_action::disable_trunk && !trip.trunk.empty())
       held |= state.holds.trunks.insert(trip.trunk).second;

@@ -27,8 +27,8 @@ namespace ward::actors {
 
 /// What /metrics shows of the fraud rules; written by the actor, read by the exposer.
 struct fraud_counters {
-  /// Levels reached, indexed level * fraud_action count + action.
-  std::array<std::atomic<std::uint64_t>, 6> trips{};
+  /// Levels reached, indexed level * fraud_action_count + action.
+  std::array<std::atomic<std::uint64_t>, 2 * telephony::fraud_action_count> trips{};
   /// Outside calls up in the counters.
   std::atomic<std::uint64_t> calls_up{0};
   /// Users and trunks held on this node while its line to the primary is down.
@@ -36,7 +36,8 @@ struct fraud_counters {
   std::atomic<std::uint64_t> rules{0};
 
   static constexpr std::size_t index(telephony::fraud_level level, telephony::fraud_action action) {
-    return static_cast<std::size_t>(level) * 3 + static_cast<std::size_t>(action);
+    return static_cast<std::size_t>(level) * telephony::fraud_action_count +
+           static_cast<std::size_t>(action);
   }
 };
 

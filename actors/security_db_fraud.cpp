@@ -23,6 +23,14 @@ action_edit(telephony::dial_plan_config& plan, const telephony::fraud_trip& trip
     fields.outgoing_call_barred = true;
     return telephony::set_user_dial(plan, trip.user, fields);
   }
+  if (trip.action == fraud_action::require_auth_code && !trip.user.empty()) {
+    if (auto it = plan.users.find(trip.user);
+        it != plan.users.end() && it->second.auth_code_required)
+      return std::nullopt;
+    telephony::user_dial_fields fields;
+    fields.auth_code_required = true;
+    return telephony::set_user_dial(plan, trip.user, fields);
+  }
   if (trip.action == fraud_action::disable_trunk && !trip.trunk.empty()) {
     auto it = plan.trunks.find(trip.trunk);
     if (it == plan.trunks.end() || !it->second.enabled)

@@ -107,10 +107,11 @@ void print_rights(std::ostream& out, const pb::DialPlan& plan) {
     templates.add(
         {rights.name(), std::to_string(rights.codes_size()), barring_text(rights.barring())});
   templates.print(out);
-  text_table users({"USER", "TEMPLATE", "OUTGOING_CALL_BAR", "CODES"});
+  text_table users({"USER", "TEMPLATE", "OUTGOING_CALL_BAR", "CODES", "AUTH_CODE_REQUIRED"});
   for (const auto& user : plan.users())
     users.add({user.user(), user.rights_template().empty() ? "-" : user.rights_template(),
-               on_off(user.outgoing_call_barred()), std::to_string(user.codes_size())});
+               on_off(user.outgoing_call_barred()), std::to_string(user.codes_size()),
+               on_off(user.auth_code_required())});
   users.print(out);
 }
 
@@ -129,6 +130,13 @@ void print_fraud_rules(std::ostream& out, const pb::DialPlan& plan) {
   rules.print(out);
 }
 
+void print_auth_codes(std::ostream& out, const pb::DialPlan& plan) {
+  text_table owners({"AUTH_CODE_OWNER"});
+  for (const auto& owner : plan.auth_code_owners())
+    owners.add({owner});
+  owners.print(out);
+}
+
 void print(std::ostream& out, const pb::DialPlan& plan) {
   print_short_codes(out, plan);
   out << "\n";
@@ -143,6 +151,8 @@ void print(std::ostream& out, const pb::DialPlan& plan) {
   print_rights(out, plan);
   out << "\n";
   print_fraud_rules(out, plan);
+  out << "\n";
+  print_auth_codes(out, plan);
 }
 
 } // namespace ward::cli

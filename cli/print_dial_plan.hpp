@@ -20,6 +20,8 @@ void print_trunks(std::ostream& out, const admin::v1::DialPlan& plan);
 void print_rights(std::ostream& out, const admin::v1::DialPlan& plan);
 /// Fraud threshold rules: scope, prefix, time profile, measure, levels and actions.
 void print_fraud_rules(std::ostream& out, const admin::v1::DialPlan& plan);
+/// Owners of authorization codes (the codes are never returned).
+void print_auth_codes(std::ostream& out, const admin::v1::DialPlan& plan);
 /// All of the above.
 void print(std::ostream& out, const admin::v1::DialPlan& plan);
 

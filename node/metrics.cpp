@@ -101,7 +101,8 @@ std::vector<prometheus::MetricFamily> fraud_metrics::Collect() const {
   using telephony::fraud_level;
   std::vector<std::pair<std::vector<prometheus::ClientMetric::Label>, std::uint64_t>> trips;
   for (auto level : {fraud_level::warning, fraud_level::critical})
-    for (auto action : {fraud_action::alarm, fraud_action::bar_user, fraud_action::disable_trunk})
+    for (auto action : {fraud_action::alarm, fraud_action::bar_user, fraud_action::disable_trunk,
+                        fraud_action::require_auth_code})
       trips.push_back({{{"level", std::string(telephony::to_string(level))},
                         {"action", std::string(telephony::to_string(action))}},
                        counters_->trips[actors::fraud_counters::index(level, action)].load()});

@@ -117,7 +117,8 @@ call_view b2bua::view_of(const call& c) const {
   view.answered = c.answered_at;
   view.trunk = c.trunk;
   view.from_trunk = c.from_trunk;
-  view.dialled = c.invite.request_uri.user;
+  view.dialled = c.dialled_shown.empty() ? c.invite.request_uri.user : c.dialled_shown;
+  view.account_code = c.account_code;
   view.call_id = c.invite.call_id;
   view.direct = c.direct;
   view.caller_relay_port = c.ports.port_a;
@@ -257,6 +258,14 @@ void b2bua::set_caller_trunk(std::string_view caller_call_id, std::string trunk)
       ++trunk_calls_[trunk];
     c->trunk = std::move(trunk);
     c->from_trunk = true;
+  }
+}
+
+void b2bua::set_dial_details(std::string_view caller_call_id, std::string shown,
+                             bool account_code) {
+  if (auto* c = find_by_caller(std::string(caller_call_id))) {
+    c->dialled_shown = std::move(shown);
+    c->account_code = account_code;
   }
 }
 

@@ -146,8 +146,11 @@ struct call_view {
   std::string trunk;
   /// The call came in from `trunk` (rather than going out through it).
   bool from_trunk = false;
-  /// What the caller dialled: the Request-URI user of its INVITE.
+  /// What the caller dialled: the Request-URI user of its INVITE, or what the dial plan
+  /// shows of it (an authorization code's digits never, SPEC TF-5).
   std::string dialled;
+  /// SPEC TF-5: placed with an authorization code (the SMDR account code flag).
+  bool account_code = false;
   /// The Call-ID of the caller's leg.
   std::string call_id;
 };
@@ -236,6 +239,9 @@ public:
   /// Marks a call as arriving from `trunk` (SPEC TF-9), once start_call accepted it: the
   /// call counts against the trunk's channels and its records name the trunk.
   void set_caller_trunk(std::string_view caller_call_id, std::string trunk);
+  /// What the call's views and records show as dialled, and whether an authorization code
+  /// placed it (SPEC TF-5).
+  void set_dial_details(std::string_view caller_call_id, std::string shown, bool account_code);
   /// SPEC MED-4: media units in use and available (an SRTP call counts two).
   std::size_t media_units() const { return media_units_; }
   std::size_t media_capacity() const { return settings_.media_capacity; }

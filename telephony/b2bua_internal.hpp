@@ -48,6 +48,9 @@ struct b2bua_call {
   /// SPEC TF-9: the trunk the call leaves or arrives through; empty for internal calls.
   std::string trunk;
   bool from_trunk = false;
+  /// Set by set_dial_details; empty = the INVITE's Request-URI user.
+  std::string dialled_shown;
+  bool account_code = false;
   /// SPEC TF-9: what the carrier's digest challenge is answered with, once per call.
   std::string b_username;
   std::string b_password;

@@ -81,6 +81,7 @@ call_record record_of(const call_view& call, call_end end, std::string_view dial
                                         : call_direction::outgoing;
   record.called = call.callee;
   record.dialled = dialled.empty() ? call.dialled : std::string(dialled);
+  record.account_code = call.account_code;
   record.party1 = device_of(call.caller_leg, call.caller, call.from_trunk ? call.trunk : "");
   record.party2 = device_of(call.callee_leg, call.callee, call.from_trunk ? "" : call.trunk);
   record.trunk = call.trunk;

@@ -12,13 +12,13 @@ constexpr auto dial_outcome_names = name_table(
     enum_name{dial_outcome::barred, "barred"}, enum_name{dial_outcome::outside, "outside"},
     enum_name{dial_outcome::feature, "feature"}, enum_name{dial_outcome::incomplete, "incomplete"});
 
-constexpr auto bar_reason_names =
-    name_table(enum_name{bar_reason::short_code, "short_code"},
-               enum_name{bar_reason::calling_class, "calling_class"},
-               enum_name{bar_reason::outgoing_call_bar, "outgoing_call_bar"},
-               enum_name{bar_reason::no_user, "no_user"},
-               enum_name{bar_reason::own_extension, "own_extension"},
-               enum_name{bar_reason::fraud_hold, "fraud_hold"});
+constexpr auto bar_reason_names = name_table(
+    enum_name{bar_reason::short_code, "short_code"},
+    enum_name{bar_reason::calling_class, "calling_class"},
+    enum_name{bar_reason::outgoing_call_bar, "outgoing_call_bar"},
+    enum_name{bar_reason::no_user, "no_user"},
+    enum_name{bar_reason::own_extension, "own_extension"},
+    enum_name{bar_reason::fraud_hold, "fraud_hold"}, enum_name{bar_reason::auth_code, "auth_code"});
 
 std::string_view to_string(dial_outcome outcome) {
   return name_of(dial_outcome_names, outcome);
@@ -74,6 +74,17 @@ struct caller_rights {
 caller_rights rights_for(const telephony_directory_data& directory, const compiled_dial_plan& plan,
                          const dial_request& request) {
   caller_rights rights;
+  const auto& config = plan.source;
+  if (!request.rights_template_of.empty()) {
+    // A template's code: the template's codes and barring, no user's.
+    if (auto found = config.templates.find(std::string(request.rights_template_of));
+        found != config.templates.end()) {
+      rights.rights = &found->second;
+      if (auto codes = plan.template_codes.find(found->first); codes != plan.template_codes.end())
+        rights.template_codes = &codes->second;
+    }
+    return rights;
+  }
   if (!request.rights_of.empty()) {
     auto it = directory.users.find(std::string(request.rights_of));
     rights.user = it == directory.users.end() ? nullptr : &it->second;
@@ -82,7 +93,6 @@ caller_rights rights_for(const telephony_directory_data& directory, const compil
   }
   if (!rights.user)
     return rights;
-  const auto& config = plan.source;
   if (auto it = config.users.find(rights.user->name); it != config.users.end()) {
     rights.settings = &it->second;
     if (auto codes = plan.user_codes.find(rights.user->name); codes != plan.user_codes.end())
@@ -136,25 +146,64 @@ dial_result route_outside(const telephony_directory_data& directory, const compi
   if (chosen.source.feature == short_code_feature::barred)
     return barred(bar_reason::short_code, table + " short code " + chosen.source.code,
                   chosen.writes_barred_record);
-  if (!rights.user)
+  if (!rights.user && !(request.authorized && rights.rights))
     return barred(bar_reason::no_user,
                   "no user is logged in at extension " + std::string(request.caller));
+  const auto whose = rights.user ? rights.user->name : "template " + rights.rights->name;
   if ((rights.settings && rights.settings->outgoing_call_barred))
-    return barred(bar_reason::outgoing_call_bar,
-                  "outgoing calls are barred for " + rights.user->name);
+    return barred(bar_reason::outgoing_call_bar, "outgoing calls are barred for " + whose);
+  if (rights.settings && rights.settings->auth_code_required && !request.authorized)
+    return barred(bar_reason::auth_code, "an authorization code is required for " + whose);
   const auto of = classify(plan.numbering, match->match.number);
   const auto decision = decide_barring(of, plan.source.system_barring,
                                        rights.rights ? &rights.rights->barring : nullptr,
                                        rights.settings ? &rights.settings->barring : nullptr);
   if (decision.barred)
     return barred(bar_reason::calling_class,
-                  std::string(to_string(of)) + " calls are barred for " + rights.user->name);
+                  std::string(to_string(of)) + " calls are barred for " + whose);
   dial_result result{dial_outcome::outside, {}, table + " short code " + chosen.source.code};
   result.outside = outside_route{match->match.number, match->table->source.trunks, of, table,
                                  match->out_of_hours};
-  result.outside->user = rights.user->name;
+  if (rights.user)
+    result.outside->user = rights.user->name;
   if (rights.settings)
     result.outside->rights_template = rights.settings->rights_template;
+  else if (rights.rights)
+    result.outside->rights_template = rights.rights->name;
+  return result;
+}
+
+/// An Auth Code short code (SPEC TF-5): its digits are CODE#NUMBER; NUMBER is dialled again
+/// with the rights of the code's owner. What is shown of it never holds the code.
+dial_result dial_with_code(const telephony_directory_data& directory,
+                           const compiled_dial_plan& plan, const dial_request& request,
+                           std::string_view prefix, std::string_view digits) {
+  const auto hash = digits.find('#');
+  const auto code = digits.substr(0, hash);
+  const auto number = hash == std::string_view::npos ? std::string_view() : digits.substr(hash + 1);
+  const std::string shown = std::string(prefix) + "****#" + std::string(number);
+  const auto& config = plan.source;
+  const auth_code_entry* entry = nullptr;
+  if (!request.authorized && !number.empty())
+    entry = find_auth_code(config.auth_codes, config.auth_code_key, code);
+  if (!entry) {
+    auto result =
+        barred(bar_reason::auth_code, number.empty() ? "an authorization code call is CODE#NUMBER"
+                                                     : "authorization code not accepted");
+    result.auth_failure = !number.empty() && !request.authorized;
+    result.dialled_shown = shown;
+    return result;
+  }
+  auto owned = request;
+  owned.dialled = number;
+  owned.authorized = true;
+  owned.rights_of = entry->kind == auth_code_owner_kind::user ? entry->owner : std::string_view();
+  owned.rights_template_of =
+      entry->kind == auth_code_owner_kind::rights_template ? entry->owner : std::string_view();
+  auto result = resolve_dial(directory, plan, owned);
+  result.account_code = true;
+  result.dialled_shown = shown;
+  result.detail += " (authorization code of " + owner_text(*entry) + ")";
   return result;
 }
 
@@ -209,6 +258,10 @@ dial_result resolve_dial(const telephony_directory_data& directory, const compil
         return {dial_outcome::extension, found.number, "short code " + code.source.code};
       }
       return route_outside(directory, plan, rights, code, found.number, request);
+    case short_code_feature::auth_code:
+      return dial_with_code(directory, plan, request,
+                            dialled.substr(0, dialled.size() - found.wildcard_digits.size()),
+                            found.wildcard_digits);
     default: {
       dial_result result{dial_outcome::feature, {}, "short code " + code.source.code};
       result.feature = code.source.feature;

@@ -48,9 +48,11 @@ enum class bar_reason : std::uint8_t {
   /// SPEC TF-10: a fraud rule holds the caller on this node while its line to the primary
   /// is down.
   fraud_hold,
+  /// SPEC TF-5: an authorization code was wrong, or the caller needs one and gave none.
+  auth_code,
 };
 
-inline constexpr std::size_t bar_reason_count = 6;
+inline constexpr std::size_t bar_reason_count = 7;
 
 std::string_view to_string(bar_reason reason);
 
@@ -86,6 +88,14 @@ struct dial_result {
   /// dial_outcome::feature: the feature and the digits its code's wildcards took.
   short_code_feature feature = short_code_feature::dial;
   std::string feature_digits;
+  /// SPEC TF-5: the call is placed with an authorization code's rights (the SMDR account
+  /// code flag).
+  bool account_code = false;
+  /// SPEC TF-5: a wrong authorization code, to count like a wrong password.
+  bool auth_failure = false;
+  /// What logs and call records show as dialled when it differs from what was dialled: an
+  /// authorization code's digits never appear.
+  std::string dialled_shown;
 };
 
 /// One dialled number to resolve.
@@ -99,6 +109,10 @@ struct dial_request {
   /// The user whose rights apply instead of the extension's (an authorization code's
   /// owner, SPEC TF-5); empty = the user at the calling extension.
   std::string_view rights_of;
+  /// The template whose rights apply (a template's authorization code); empty = none.
+  std::string_view rights_template_of;
+  /// An authorization code was given: no NoUser bar, no "code required" bar.
+  bool authorized = false;
 };
 
 /// Resolves a dialled number (SPEC TF-1..TF-5, TF-7), in this order:
@@ -110,7 +124,11 @@ struct dial_request {
 /// 4. an outside number is classified after its caller-ID prefixes are taken off, and
 ///    barred when its class is barred for the user (user, template, system);
 /// 5. outgoing-call-barred users and extensions without a user reach only internal and
-///    emergency numbers.
+///    emergency numbers; users who need an authorization code reach outside numbers only
+///    with one;
+/// 6. an Auth Code short code's digits read CODE#NUMBER: a code of a user or template places
+///    NUMBER with its owner's rights (SPEC TF-5), a wrong one is barred.
+/// The authorization-code key and entries are the plan's own.
 dial_result resolve_dial(const telephony_directory_data& directory, const compiled_dial_plan& plan,
                          const dial_request& request);
 

@@ -160,7 +160,8 @@ json user_json(const user_dial_settings& user) {
           {"inhibit_off_switch", user.inhibit_off_switch},
           {"forward_unconditional", user.forward.unconditional},
           {"forward_on_busy", user.forward.on_busy},
-          {"forward_on_no_answer", user.forward.on_no_answer}};
+          {"forward_on_no_answer", user.forward.on_no_answer},
+          {"auth_code_required", user.auth_code_required}};
 }
 
 user_dial_settings user_of(const json& entry) {
@@ -173,6 +174,7 @@ user_dial_settings user_of(const json& entry) {
   user.forward = {entry.at("forward_unconditional").get<std::string>(),
                   entry.at("forward_on_busy").get<std::string>(),
                   entry.at("forward_on_no_answer").get<std::string>()};
+  user.auth_code_required = entry.value("auth_code_required", false);
   return user;
 }
 
@@ -226,6 +228,25 @@ fraud_rule fraud_rule_of(const json& entry) {
   return rule;
 }
 
+json auth_code_json(const auth_code_entry& entry, bool with_secrets) {
+  json out{{"kind", entry.kind == auth_code_owner_kind::user ? "user" : "template"},
+           {"owner", entry.owner}};
+  if (with_secrets) {
+    out["salt"] = entry.salt;
+    out["digest"] = entry.digest;
+  }
+  return out;
+}
+
+auth_code_entry auth_code_of(const json& entry) {
+  const auto kind = entry.at("kind").get<std::string>();
+  if (kind != "user" && kind != "template")
+    throw damaged{"auth code owner kind '" + kind + "'"};
+  return {kind == "user" ? auth_code_owner_kind::user : auth_code_owner_kind::rights_template,
+          entry.at("owner").get<std::string>(), entry.at("salt").get<std::string>(),
+          entry.at("digest").get<std::string>()};
+}
+
 } // namespace
 
 std::string encode_dial_plan(const dial_plan_config& config, bool with_secrets) {
@@ -254,19 +275,25 @@ std::string encode_dial_plan(const dial_plan_config& config, bool with_secrets) 
   json fraud_rules = json::array();
   for (const auto& rule : config.fraud_rules)
     fraud_rules.push_back(fraud_rule_json(rule));
-  return json{{"system_codes", codes_json(config.system_short_codes)},
-              {"templates", templates},
-              {"users", users},
-              {"ars", tables},
-              {"time_profiles", profiles},
-              {"numbering", numbering_json(config.numbering)},
-              {"system_barring", barring_json(config.system_barring)},
-              {"inhibit_off_switch", config.inhibit_off_switch},
-              {"trunk_to_trunk_transfer", config.trunk_to_trunk_transfer},
-              {"trunks", trunks},
-              {"incoming_routes", routes},
-              {"fraud_rules", fraud_rules}}
-      .dump();
+  json auth_codes = json::array();
+  for (const auto& entry : config.auth_codes)
+    auth_codes.push_back(auth_code_json(entry, with_secrets));
+  json document{{"system_codes", codes_json(config.system_short_codes)},
+                {"templates", templates},
+                {"users", users},
+                {"ars", tables},
+                {"time_profiles", profiles},
+                {"numbering", numbering_json(config.numbering)},
+                {"system_barring", barring_json(config.system_barring)},
+                {"inhibit_off_switch", config.inhibit_off_switch},
+                {"trunk_to_trunk_transfer", config.trunk_to_trunk_transfer},
+                {"trunks", trunks},
+                {"incoming_routes", routes},
+                {"fraud_rules", fraud_rules},
+                {"auth_codes", auth_codes}};
+  if (with_secrets)
+    document["auth_code_key"] = config.auth_code_key;
+  return document.dump();
 }
 
 std::expected<dial_plan_config, error> decode_dial_plan(std::string_view text) {
@@ -305,6 +332,10 @@ std::expected<dial_plan_config, error> decode_dial_plan(std::string_view text) {
     if (document.contains("fraud_rules"))
       for (const auto& entry : document.at("fraud_rules"))
         config.fraud_rules.push_back(fraud_rule_of(entry));
+    if (document.contains("auth_codes"))
+      for (const auto& entry : document.at("auth_codes"))
+        config.auth_codes.push_back(auth_code_of(entry));
+    config.auth_code_key = document.value("auth_code_key", std::string());
     return config;
   } catch (const json::exception& e) {
     return std::unexpected(error{errc::damaged_record, std::string("dial plan: ") + e.what()});

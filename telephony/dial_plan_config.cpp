@@ -108,6 +108,29 @@ std::expected<void, error> check_fraud_rules(const dial_plan_config& config,
   return {};
 }
 
+std::expected<void, error> check_auth_codes(const dial_plan_config& config,
+                                            const std::map<std::string, std::string>& users) {
+  if (config.auth_codes.size() > max_auth_codes)
+    return invalid("auth_codes", "more than " + std::to_string(max_auth_codes));
+  if (!config.auth_codes.empty() && config.auth_code_key.size() != 64)
+    return invalid("auth_codes", "the authorization-code key is missing");
+  std::set<std::string> owners;
+  for (const auto& entry : config.auth_codes) {
+    const auto owner = owner_text(entry);
+    if (!owners.insert(owner).second)
+      return invalid("auth code " + owner, "one code per user or template");
+    const bool exists = entry.kind == auth_code_owner_kind::user
+                            ? users.contains(entry.owner)
+                            : config.templates.contains(entry.owner);
+    if (!exists)
+      return invalid("auth code " + owner,
+                     "owner: no such " + std::string(entry.kind == auth_code_owner_kind::user
+                                                         ? "user"
+                                                         : "template"));
+  }
+  return {};
+}
+
 } // namespace
 
 std::expected<compiled_dial_plan, error>
@@ -185,6 +208,8 @@ compile_dial_plan(const dial_plan_config& config, std::span<const std::string> e
     compiled.incoming.push_back(std::move(pattern->pattern));
   }
   if (auto checked = check_fraud_rules(config, user_extensions); !checked)
+    return std::unexpected(checked.error());
+  if (auto checked = check_auth_codes(config, user_extensions); !checked)
     return std::unexpected(checked.error());
   compiled.source = config;
   return compiled;

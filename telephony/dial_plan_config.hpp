@@ -2,6 +2,7 @@
 
 #include "media/media_policy.hpp"
 #include "telephony/ars.hpp"
+#include "telephony/auth_code.hpp"
 #include "telephony/call_barring.hpp"
 #include "telephony/error.hpp"
 #include "telephony/fraud_rule.hpp"
@@ -85,6 +86,9 @@ struct user_dial_settings {
   /// SPEC TF-6: forward or transfer to outside numbers refused for this user.
   bool inhibit_off_switch = false;
   forwarding forward;
+  /// SPEC TF-5, TF-10: outside calls only with an authorization code (set by an
+  /// administrator or by a fraud rule's require_auth_code action).
+  bool auth_code_required = false;
   bool operator==(const user_dial_settings&) const = default;
 };
 
@@ -108,6 +112,10 @@ struct dial_plan_config {
   std::vector<incoming_route> incoming_routes;
   /// SPEC TF-10, in the order they were made.
   std::vector<fraud_rule> fraud_rules;
+  /// SPEC TF-5: at most one code per user and per template, kept as keyed hashes under
+  /// `auth_code_key` (made with the first code; never shown, sent only over lines).
+  std::vector<auth_code_entry> auth_codes;
+  std::string auth_code_key;
   bool operator==(const dial_plan_config&) const = default;
 };
 

@@ -87,7 +87,8 @@ std::string describe_user(const user_dial_settings& user) {
          " inhibit_off_switch=" + (user.inhibit_off_switch ? "on" : "off") +
          " forward_unconditional=" + user.forward.unconditional +
          " forward_on_busy=" + user.forward.on_busy +
-         " forward_on_no_answer=" + user.forward.on_no_answer;
+         " forward_on_no_answer=" + user.forward.on_no_answer +
+         " auth_code_required=" + (user.auth_code_required ? "on" : "off");
 }
 
 std::string describe_numbering(const numbering_plan& numbering) {
@@ -307,6 +308,45 @@ std::expected<plan_edit, error> set_fraud_rule(dial_plan_config& plan, fraud_rul
   return edit;
 }
 
+std::expected<plan_edit, error> set_auth_code(dial_plan_config& plan, auth_code_owner_kind kind,
+                                              std::string_view owner, std::string_view digits,
+                                              const random_source& random) {
+  if (plan.auth_code_key.empty())
+    plan.auth_code_key = make_auth_code_key(random);
+  auto made = make_auth_code(kind, std::string(owner), digits, plan.auth_code_key, random);
+  if (!made)
+    return invalid("auth code", made.error().detail);
+  const auto object = "dial_plan/auth_code/" + owner_text(*made);
+  auto mine = [&](const auth_code_entry& entry) {
+    return entry.kind == kind && entry.owner == owner;
+  };
+  if (const auto* taken = find_auth_code(plan.auth_codes, plan.auth_code_key, digits);
+      taken && !mine(*taken))
+    return invalid("auth code", "code: choose another code");
+  plan_edit edit{object, std::string(none), "code set"};
+  if (auto it = std::ranges::find_if(plan.auth_codes, mine); it != plan.auth_codes.end()) {
+    edit.before = "code set";
+    *it = std::move(*made);
+  } else {
+    if (plan.auth_codes.size() >= max_auth_codes)
+      return invalid("auth code", "at most " + std::to_string(max_auth_codes) + " codes");
+    plan.auth_codes.push_back(std::move(*made));
+  }
+  return edit;
+}
+
+std::expected<plan_edit, error> remove_auth_code(dial_plan_config& plan, auth_code_owner_kind kind,
+                                                 std::string_view owner) {
+  auto it = std::ranges::find_if(plan.auth_codes, [&](const auth_code_entry& entry) {
+    return entry.kind == kind && entry.owner == owner;
+  });
+  if (it == plan.auth_codes.end())
+    return missing("auth code", "no authorization code for " + std::string(owner));
+  plan_edit edit{"dial_plan/auth_code/" + owner_text(*it), "code set", std::string(none)};
+  plan.auth_codes.erase(it);
+  return edit;
+}
+
 std::expected<plan_edit, error> remove_fraud_rule(dial_plan_config& plan, std::string_view name) {
   auto it = std::ranges::find(plan.fraud_rules, name, &fraud_rule::name);
   if (it == plan.fraud_rules.end())
@@ -404,6 +444,8 @@ std::expected<plan_edit, error> set_user_dial(dial_plan_config& plan, std::strin
     settings.forward.on_busy = *fields.forward_on_busy;
   if (fields.forward_on_no_answer)
     settings.forward.on_no_answer = *fields.forward_on_no_answer;
+  if (fields.auth_code_required)
+    settings.auth_code_required = *fields.auth_code_required;
   edit.after = describe_user(settings);
   return edit;
 }

@@ -78,6 +78,7 @@ struct user_dial_fields {
   std::optional<std::string> forward_unconditional;
   std::optional<std::string> forward_on_busy;
   std::optional<std::string> forward_on_no_answer;
+  std::optional<bool> auth_code_required;
 };
 
 std::expected<plan_edit, error> set_user_dial(dial_plan_config& plan, std::string_view user,
@@ -96,6 +97,15 @@ std::expected<plan_edit, error> set_switches(dial_plan_config& plan,
 /// Creates or replaces the fraud rule named `rule.name` (SPEC TF-10).
 std::expected<plan_edit, error> set_fraud_rule(dial_plan_config& plan, fraud_rule rule);
 std::expected<plan_edit, error> remove_fraud_rule(dial_plan_config& plan, std::string_view name);
+
+/// Sets the authorization code of a user or template (SPEC TF-5), replacing its old one;
+/// the digits are kept only as a keyed hash (the key is made with the first code). A code
+/// another owner has is refused, as are weak ones (check_auth_code_digits).
+std::expected<plan_edit, error> set_auth_code(dial_plan_config& plan, auth_code_owner_kind kind,
+                                              std::string_view owner, std::string_view digits,
+                                              const random_source& random);
+std::expected<plan_edit, error> remove_auth_code(dial_plan_config& plan, auth_code_owner_kind kind,
+                                                 std::string_view owner);
 
 /// How one fraud rule reads in the audit trail and wardctl:
 /// "user alice 00 calls_per_minute warning 3 alarm critical 5 bar_user".

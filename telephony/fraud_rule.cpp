@@ -19,9 +19,10 @@ constexpr auto measure_names =
                enum_name{fraud_measure::call_seconds, "call_seconds"},
                enum_name{fraud_measure::daily_minutes, "daily_minutes"});
 
-constexpr auto action_names = name_table(enum_name{fraud_action::alarm, "alarm"},
-                                         enum_name{fraud_action::bar_user, "bar_user"},
-                                         enum_name{fraud_action::disable_trunk, "disable_trunk"});
+constexpr auto action_names = name_table(
+    enum_name{fraud_action::alarm, "alarm"}, enum_name{fraud_action::bar_user, "bar_user"},
+    enum_name{fraud_action::disable_trunk, "disable_trunk"},
+    enum_name{fraud_action::require_auth_code, "require_auth_code"});
 
 constexpr auto level_names = name_table(enum_name{fraud_level::warning, "warning"},
                                         enum_name{fraud_level::critical, "critical"});

@@ -52,7 +52,12 @@ enum class fraud_action : std::uint8_t {
   bar_user,
   /// The trunk the call left through is disabled until an administrator enables it.
   disable_trunk,
+  /// The user who placed the call reaches outside numbers only with an authorization code
+  /// (SPEC TF-5) until an administrator lifts it.
+  require_auth_code,
 };
+
+inline constexpr std::size_t fraud_action_count = 4;
 
 enum class fraud_level : std::uint8_t { warning, critical };
 

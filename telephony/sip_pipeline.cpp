@@ -342,8 +342,11 @@ void sip_pipeline::handle_invite(const request_context& request) {
     case dial_outcome::incomplete:
       return refuse(request, sip_refusal::unknown_number);
     case dial_outcome::barred:
+      // SPEC TF-5: a wrong authorization code counts like a wrong password.
+      if (route.auth_failure && !line)
+        guard_.record_auth_failure(request.from.address, caller, request.now);
       request.outcome.barred = barred_call{
-          caller, dialled, route.barred_by,
+          caller, route.dialled_shown.empty() ? dialled : route.dialled_shown, route.barred_by,
           route.barred_record || route.barred_by != bar_reason::short_code, route.detail};
       return refuse(request, sip_refusal::barred, "399 ward \"barred: " + route.detail + "\"");
     case dial_outcome::feature:
@@ -355,17 +358,23 @@ void sip_pipeline::handle_invite(const request_context& request) {
   // it over a line (a phone's own Priority header is not trusted).
   const bool emergency =
       route.outcome == dial_outcome::emergency || (line && message.priority == "emergency");
+  // What logs, alarms and records show: never an authorization code's digits (SPEC TF-5).
+  const auto& shown = route.dialled_shown.empty() ? dialled : route.dialled_shown;
   if (emergency)
-    request.outcome.emergency = emergency_call{caller, dialled, route.extension};
+    request.outcome.emergency = emergency_call{caller, shown, route.extension};
   if (route.outside && !emergency && holds_.users.contains(route.outside->user)) {
     request.outcome.barred =
-        barred_call{caller, dialled, bar_reason::fraud_hold, true,
+        barred_call{caller, shown, bar_reason::fraud_hold, true,
                     "a fraud rule holds " + route.outside->user + " on this node"};
     return refuse(request, sip_refusal::barred,
                   "399 ward \"barred: " + request.outcome.barred->detail + "\"");
   }
-  if (route.outside && route.extension.empty())
-    return start_outside_call(request, caller, *route.outside, emergency);
+  if (route.outside && route.extension.empty()) {
+    start_outside_call(request, caller, *route.outside, emergency);
+    if (request.outcome.call_started && (route.account_code || !route.dialled_shown.empty()))
+      calls_.set_dial_details(message.call_id, shown, route.account_code);
+    return;
+  }
   if (emergency && route.extension.empty())
     return refuse(request, sip_refusal::no_emergency_route);
   auto target = locate(registrar_, locations_, node_, route.extension, line, request.now);
@@ -375,6 +384,8 @@ void sip_pipeline::handle_invite(const request_context& request) {
   request.outcome.call_started = true;
   append(request.sends,
          calls_.start_call(message, request.from, caller, target, request.now, random_, policy));
+  if (route.account_code || !route.dialled_shown.empty())
+    calls_.set_dial_details(message.call_id, shown, route.account_code);
 }
 
 void sip_pipeline::handle_trunk_invite(const request_context& request, const trunk_config& trunk) {

@@ -378,13 +378,15 @@ void add_rights_commands(CLI::App& app, command_table& table) {
 
   struct user_options {
     std::string user;
-    std::optional<std::string> rights_template, outgoing_call_bar;
+    std::optional<std::string> rights_template, outgoing_call_bar, auth_code_required;
   };
   auto& user = table.hold<user_options>();
   auto* user_cmd = app.add_subcommand("dialing", "A telephony user's dial settings");
   user_cmd->add_option("user", user.user, "Telephony user name")->required();
   user_cmd->add_option("--template", user.rights_template, "Rights template; empty for none");
   user_cmd->add_option("--outgoing-call-bar", user.outgoing_call_bar, choices(switch_values));
+  user_cmd->add_option("--auth-code-required", user.auth_code_required,
+                       choices(switch_values) + ": outside calls only with an authorization code");
   add_change(
       table, user_cmd,
       [&user] {
@@ -395,6 +397,8 @@ void add_rights_commands(CLI::App& app, command_table& table) {
           edit->set_rights_template(*user.rights_template);
         if (auto on = switch_of(user.outgoing_call_bar, "--outgoing-call-bar"))
           edit->set_outgoing_call_barred(*on);
+        if (auto on = switch_of(user.auth_code_required, "--auth-code-required"))
+          edit->set_auth_code_required(*on);
         return change;
       },
       print_rights);
@@ -403,7 +407,8 @@ void add_rights_commands(CLI::App& app, command_table& table) {
 constexpr std::string_view measure_names[] = {"calls_per_minute", "calls_per_hour",
                                               "concurrent_calls", "sequential_calls",
                                               "call_seconds",     "daily_minutes"};
-constexpr std::string_view fraud_action_names[] = {"alarm", "bar_user", "disable_trunk"};
+constexpr std::string_view fraud_action_names[] = {"alarm", "bar_user", "disable_trunk",
+                                                   "require_auth_code"};
 
 void add_fraud_rule_commands(CLI::App& app, command_table& table) {
   auto* group = add_group(app, "fraud-rule", "Fraud threshold rules (calls, minutes, durations)");
@@ -463,6 +468,37 @@ void add_fraud_rule_commands(CLI::App& app, command_table& table) {
       print_fraud_rules);
 }
 
+void add_auth_code_commands(CLI::App& app, command_table& table) {
+  auto* group = add_group(app, "auth-code", "Authorization codes of users and templates");
+  add_show(table, group->add_subcommand("list", "Who has a code (never the codes)"),
+           print_auth_codes);
+  auto& owner = table.hold<std::string>();
+  auto* set_cmd = group->add_subcommand(
+      "set", "Set the code of a user or template: 4 to 12 digits, read from standard input");
+  set_cmd->add_option("owner", owner, "user:NAME | template:NAME")->required();
+  add_change(
+      table, set_cmd,
+      [&owner] {
+        pb::DialPlanChange change;
+        change.mutable_auth_code()->set_owner(owner);
+        change.mutable_auth_code()->set_code(read_secret("authorization code"));
+        return change;
+      },
+      print_auth_codes);
+  auto& removed = table.hold<std::string>();
+  auto* delete_cmd = group->add_subcommand("delete", "Remove the code of a user or template");
+  delete_cmd->add_option("owner", removed, "user:NAME | template:NAME")->required();
+  add_change(
+      table, delete_cmd,
+      [&removed] {
+        pb::DialPlanChange change;
+        change.mutable_auth_code()->set_owner(removed);
+        change.mutable_auth_code()->set_remove(true);
+        return change;
+      },
+      print_auth_codes);
+}
+
 void add_plan_commands(CLI::App& app, command_table& table) {
   auto* group = add_group(app, "dial-plan", "The whole dial plan");
   add_show(table, group->add_subcommand("show", "Every part of the dial plan"),
@@ -479,6 +515,7 @@ void add_dial_plan_commands(CLI::App& app, command_table& table) {
   add_trunk_commands(app, table);
   add_rights_commands(app, table);
   add_fraud_rule_commands(app, table);
+  add_auth_code_commands(app, table);
   add_plan_commands(app, table);
 }
 

@@ -92,6 +92,7 @@ void fill(pb::DialPlan* out, const dial_plan_config& plan) {
     entry->set_forward_unconditional(user.forward.unconditional);
     entry->set_forward_on_busy(user.forward.on_busy);
     entry->set_forward_on_no_answer(user.forward.on_no_answer);
+    entry->set_auth_code_required(user.auth_code_required);
   }
   for (const auto& table : plan.ars_tables) {
     auto* entry = out->add_ars();
@@ -122,6 +123,8 @@ void fill(pb::DialPlan* out, const dial_plan_config& plan) {
   }
   for (const auto& rule : plan.fraud_rules)
     fill(out->add_fraud_rules(), rule);
+  for (const auto& entry : plan.auth_codes)
+    out->add_auth_code_owners(telephony::owner_text(entry));
 }
 
 // ---- requests into edits ---------------------------------------------------------------
@@ -291,6 +294,8 @@ edit_result user_change(dial_plan_config& plan, const pb::UserDialChange& change
     fields.forward_on_busy = change.forward_on_busy();
   if (change.has_forward_on_no_answer())
     fields.forward_on_no_answer = change.forward_on_no_answer();
+  if (change.has_auth_code_required())
+    fields.auth_code_required = change.auth_code_required();
   return lifted(telephony::set_user_dial(plan, change.user(), fields));
 }
 
@@ -320,7 +325,8 @@ std::expected<telephony::fraud_action, security_error> fraud_action_of(const std
     return telephony::fraud_action::alarm;
   if (auto action = telephony::parse_fraud_action(text))
     return *action;
-  return std::unexpected(invalid(field, "'" + text + "' is not alarm, bar_user or disable_trunk"));
+  return std::unexpected(
+      invalid(field, "'" + text + "' is not alarm, bar_user, disable_trunk or require_auth_code"));
 }
 
 edit_result fraud_rule_change(dial_plan_config& plan, const pb::FraudRuleChange& change) {
@@ -355,7 +361,27 @@ edit_result fraud_rule_change(dial_plan_config& plan, const pb::FraudRuleChange&
   return lifted(telephony::set_fraud_rule(plan, std::move(rule)));
 }
 
-edit_result apply_change(dial_plan_config& plan, const pb::DialPlanChange& change) {
+edit_result auth_code_change(dial_plan_config& plan, const pb::AuthCodeChange& change,
+                             const random_source& random) {
+  const auto& owner = change.owner();
+  telephony::auth_code_owner_kind kind;
+  std::string name;
+  if (owner.starts_with("user:")) {
+    kind = telephony::auth_code_owner_kind::user;
+    name = owner.substr(5);
+  } else if (owner.starts_with("template:")) {
+    kind = telephony::auth_code_owner_kind::rights_template;
+    name = owner.substr(9);
+  } else {
+    return std::unexpected(invalid("owner", "'" + owner + "' is not user:NAME or template:NAME"));
+  }
+  if (change.remove())
+    return lifted(telephony::remove_auth_code(plan, kind, name));
+  return lifted(telephony::set_auth_code(plan, kind, name, change.code(), random));
+}
+
+edit_result apply_change(dial_plan_config& plan, const pb::DialPlanChange& change,
+                         const random_source& random) {
   switch (change.change_case()) {
     case pb::DialPlanChange::kShortCode:
       return short_code_change(plan, change.short_code());
@@ -379,6 +405,8 @@ edit_result apply_change(dial_plan_config& plan, const pb::DialPlanChange& chang
       return switches_change(plan, change.switches());
     case pb::DialPlanChange::kFraudRule:
       return fraud_rule_change(plan, change.fraud_rule());
+    case pb::DialPlanChange::kAuthCode:
+      return auth_code_change(plan, change.auth_code(), random);
     case pb::DialPlanChange::CHANGE_NOT_SET:
       break;
   }
@@ -402,7 +430,7 @@ public:
     return gw_->handle(call, "ChangeDialPlan", config_write,
                        [wanted = *request, reply](security_context& c) -> effect_result {
                          auto plan = c.directory.data().dial_plan;
-                         auto edit = apply_change(plan, wanted);
+                         auto edit = apply_change(plan, wanted, c.random);
                          if (!edit)
                            return std::unexpected(edit.error());
                          if (auto set = c.directory.set_dial_plan(std::move(plan)); !set)

@@ -5,7 +5,9 @@
 # carrier with the trunk's caller ID; premium and international calls are refused with 403
 # and counted, with every caller-ID prefix variant; allowing international for one user
 # opens it for that user; a phone without a user (NoUser) reaches no outside number but
-# emergency calls always go out; the carrier's call in rings the extension its incoming
+# emergency calls always go out; an authorization code lets a barred caller place one call
+# with its owner's rights, a wrong one is refused, and the code is never shown, logged or
+# recorded; the carrier's call in rings the extension its incoming
 # route names, without a digest challenge.
 #   tests/e2e/toll_fraud_test.sh WARD_NODE WARDCTL
 # Skips (77) without sipp.
@@ -126,6 +128,24 @@ carrier_call allowed 201 9011442079460000
 expect_answered allowed "TF-3 alice's international call now reaches the carrier"
 refused carol 203 9011442079460000 "TF-3 carol's international call is still barred: 403"
 
+# ---- TF-5 authorization codes ----------------------------------------------------------------------
+expect_code 0 "TF-5 the system short code *12N takes an authorization code" \
+  at primary short-code set system '*12N' auth_code
+expect_code 1 "TF-5 a weak authorization code is refused" at primary auth-code set user:alice <<<"1234"
+grep -q "code" <<<"$OUT" && pass "TF-5 the refusal names the code" || fail "TF-5 the refusal names the code: $OUT"
+expect_code 0 "TF-5 alice gets an authorization code (read from standard input)" \
+  at primary auth-code set user:alice <<<"482913"
+at primary auth-code list | grep -q '^user:alice' && ! at primary --json dial-plan show | grep -q 482913 &&
+  pass "TF-5 the owner is listed, the code is never shown" ||
+  fail "TF-5 the owner is listed, the code never shown: $(at primary auth-code list)"
+carrier_call authcode 203 '*12482913%239011442079460000'
+expect_answered authcode "TF-5 carol's international call with alice's code reaches the carrier"
+refused after-code 203 9011442079460000 "TF-5 the code was for one call: carol's next international call is barred: 403"
+refused wrong-code 203 '*12482914%239011442079460000' "TF-5 a wrong authorization code is refused: 403"
+grep -q 'Warning: 399 ward "barred: authorization code not accepted"' <(tr -d '\r' <"$work/wrong-code-caller.msg") &&
+  pass "TF-5 the 403 says the code was not accepted" ||
+  fail "TF-5 the 403 says why: $(tr -d '\r' <"$work/wrong-code-caller.msg" | grep -m1 Warning)"
+
 # ---- TF-7 NoUser and outgoing call bar; TF-5 emergency calls always go out -----------------------
 refused nouser 202 95551234 "TF-7 an extension without a user (NoUser) reaches no outside number: 403"
 carrier_call emergency 202 911
@@ -158,14 +178,22 @@ grep -Eq '^[0-9T:-]+Z +[0-9]+s +[0-9]+s +201 +outgoing +12125551234 +91212555123
 grep -Eq '^[0-9T:-]+Z +0s +0s +201 +outgoing +- +919005551234 +Barred +- +short_code ' <<<"$history" &&
   pass "TF-3 the barred 1-900 call has a Barred record (zero duration and ring time)" ||
   fail "TF-3 the barred 1-900 call has a Barred record: $history"
-[ "$(grep -c ' Barred ' <<<"$history")" = 8 ] &&
-  pass "TF-3 every barred call of this test is recorded (8)" ||
+[ "$(grep -c ' Barred ' <<<"$history")" = 10 ] &&
+  pass "TF-3 every barred call of this test is recorded (10)" ||
   fail "TF-3 every barred call of this test is recorded: $(grep -c ' Barred ' <<<"$history")"
 csv=$(at primary calls history --csv --caller 201)
 head -1 <<<"$csv" | grep -q '^start,duration,ring,caller,direction,called,dialled,account_code,party1,party2,trunk,barred,end,node,call_id$' &&
   grep -q ',201,outgoing,12125551234,912125551234,0,extension:201,trunk:carrier,carrier,0,completed,primary,' <<<"$csv" &&
   pass "TF-8 the records export as CSV with the SMDR fields" ||
   fail "TF-8 the records export as CSV: $(head -3 <<<"$csv")"
+grep -q ',203,outgoing,011442079460000,\*12\*\*\*\*#9011442079460000,1,extension:203,trunk:carrier,carrier,0,completed,' \
+  <(at primary calls history --csv --caller 203) &&
+  pass "TF-5 TF-8 the call with a code is recorded with the account code flag, the code masked" ||
+  fail "TF-5 the call with a code is recorded: $(at primary calls history --csv --caller 203 | grep '\*12')"
+! grep -rEq '482913(#|%23)' "$WARD_TEST_DIR/primary/node.log" "$WARD_TEST_DIR/primary/data/audit" \
+  "$WARD_TEST_DIR/exp1/node.log" "$WARD_TEST_DIR/exp1/data/audit" &&
+  pass "TF-5 the code appears in no log, audit trail or call record" ||
+  fail "TF-5 the code appears nowhere: $(grep -rlE '482913(#|%23)' "$WARD_TEST_DIR"/primary "$WARD_TEST_DIR"/exp1 2>/dev/null)"
 
 # ---- TF-9 the carrier's call in ------------------------------------------------------------------
 callee_port=$(free_udp_port)
