@@ -107,12 +107,16 @@ void print_rights(std::ostream& out, const pb::DialPlan& plan) {
     templates.add(
         {rights.name(), std::to_string(rights.codes_size()), barring_text(rights.barring())});
   templates.print(out);
-  text_table users({"USER", "TEMPLATE", "OUTGOING_CALL_BAR", "CODES", "AUTH_CODE_REQUIRED"});
+  text_table users({"USER", "TEMPLATE", "OUTGOING_CALL_BAR", "CODES", "AUTH_CODE_REQUIRED",
+                    "INHIBIT_OFF_SWITCH", "FORWARD"});
   for (const auto& user : plan.users())
     users.add({user.user(), user.rights_template().empty() ? "-" : user.rights_template(),
                on_off(user.outgoing_call_barred()), std::to_string(user.codes_size()),
-               on_off(user.auth_code_required())});
+               on_off(user.auth_code_required()), on_off(user.inhibit_off_switch()),
+               user.forward_unconditional().empty() ? "-" : user.forward_unconditional()});
   users.print(out);
+  out << "system: inhibit_off_switch " << on_off(plan.inhibit_off_switch()) << ", trunk_to_trunk "
+      << on_off(plan.trunk_to_trunk_transfer()) << "\n";
 }
 
 void print_fraud_rules(std::ostream& out, const pb::DialPlan& plan) {

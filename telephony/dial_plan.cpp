@@ -18,7 +18,8 @@ constexpr auto bar_reason_names = name_table(
     enum_name{bar_reason::outgoing_call_bar, "outgoing_call_bar"},
     enum_name{bar_reason::no_user, "no_user"},
     enum_name{bar_reason::own_extension, "own_extension"},
-    enum_name{bar_reason::fraud_hold, "fraud_hold"}, enum_name{bar_reason::auth_code, "auth_code"});
+    enum_name{bar_reason::fraud_hold, "fraud_hold"}, enum_name{bar_reason::auth_code, "auth_code"},
+    enum_name{bar_reason::forwarding, "forwarding"});
 
 std::string_view to_string(dial_outcome outcome) {
   return name_of(dial_outcome_names, outcome);
@@ -270,6 +271,51 @@ dial_result resolve_dial(const telephony_directory_data& directory, const compil
       return result;
     }
   }
+}
+
+dial_result resolve_forward(const telephony_directory_data& directory,
+                            const compiled_dial_plan& plan, std::string_view user,
+                            std::string_view target, const local_moment& now, bool from_trunk) {
+  const auto owner = directory.users.find(std::string(user));
+  if (owner == directory.users.end())
+    return barred(bar_reason::forwarding, "no user " + std::string(user));
+  const std::string to = "forward to " + std::string(target) + ": ";
+  auto route = resolve_dial(directory, plan,
+                            {owner->second.extension, target, dialling::en_bloc, now, user});
+  switch (route.outcome) {
+    case dial_outcome::emergency:
+      return barred(bar_reason::forwarding, to + "an emergency number is no forwarding target");
+    case dial_outcome::unknown:
+    case dial_outcome::incomplete:
+    case dial_outcome::feature:
+      return barred(bar_reason::forwarding, to + "not a number the dial plan can call");
+    case dial_outcome::barred:
+      route.detail = to + route.detail;
+      return route;
+    default:
+      break;
+  }
+  if (route.outcome != dial_outcome::outside)
+    return route;
+  const auto& config = plan.source;
+  const user_dial_settings* settings = nullptr;
+  const rights_template* rights = nullptr;
+  if (auto it = config.users.find(std::string(user)); it != config.users.end()) {
+    settings = &it->second;
+    if (auto found = config.templates.find(settings->rights_template);
+        found != config.templates.end())
+      rights = &found->second;
+  }
+  const bool inhibited = config.inhibit_off_switch || (settings && settings->inhibit_off_switch) ||
+                         (rights && rights->inhibit_off_switch);
+  if (inhibited)
+    return barred(bar_reason::forwarding,
+                  to + "forwarding to outside numbers is inhibited for " + std::string(user));
+  if (from_trunk && !config.trunk_to_trunk_transfer)
+    return barred(bar_reason::forwarding,
+                  to + "a call from a trunk is not sent out through a trunk (trunk-to-trunk "
+                       "transfer is off)");
+  return route;
 }
 
 } // namespace ward::telephony

@@ -50,9 +50,12 @@ enum class bar_reason : std::uint8_t {
   fraud_hold,
   /// SPEC TF-5: an authorization code was wrong, or the caller needs one and gave none.
   auth_code,
+  /// SPEC TF-6: a forward the rules refuse (inhibit off-switch, trunk to trunk, a target
+  /// that is no number to forward to).
+  forwarding,
 };
 
-inline constexpr std::size_t bar_reason_count = 7;
+inline constexpr std::size_t bar_reason_count = 8;
 
 std::string_view to_string(bar_reason reason);
 
@@ -131,6 +134,17 @@ struct dial_request {
 /// The authorization-code key and entries are the plan's own.
 dial_result resolve_dial(const telephony_directory_data& directory, const compiled_dial_plan& plan,
                          const dial_request& request);
+
+/// SPEC TF-6: where `user`'s forward to `target` goes, resolved with the user's own rights
+/// (from the user's extension): barred when the user may not dial it, when it leaves through
+/// a trunk while off-switch forwarding is inhibited (the system's setting, the template's or
+/// the user's: any one inhibits), when a call from a trunk (`from_trunk`) would leave through
+/// a trunk while trunk-to-trunk transfer is off, and when it is an emergency number or no
+/// number the dial plan knows. The same check refuses a forward when it is set and when it
+/// is used.
+dial_result resolve_forward(const telephony_directory_data& directory,
+                            const compiled_dial_plan& plan, std::string_view user,
+                            std::string_view target, const local_moment& now, bool from_trunk);
 
 /// Routes `dialled` (the Request-URI user) for `caller`. Emergency numbers come first, so no
 /// extension can shadow one; then internal extensions. A caller's own extension is barred

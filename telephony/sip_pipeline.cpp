@@ -354,6 +354,14 @@ void sip_pipeline::handle_invite(const request_context& request) {
     default:
       break;
   }
+  // SPEC TF-6: the node a phone calls from applies its callee's forward; a call that came
+  // over a line was forwarded there already.
+  if (!line && plan && route.outcome == dial_outcome::extension)
+    if (auto forward = forwarded(request, *plan, route.extension, false)) {
+      if (forward->outcome == dial_outcome::barred)
+        return refuse_forward(request, caller, *forward);
+      route = std::move(*forward);
+    }
   // SPEC MED-2, TF-2: an emergency call, dialled here or marked so by the node that passed
   // it over a line (a phone's own Priority header is not trusted).
   const bool emergency =
@@ -399,10 +407,23 @@ void sip_pipeline::handle_trunk_invite(const request_context& request, const tru
       plan ? route_incoming(*plan, trunk.name, message.request_uri.user) : std::string();
   if (extension.empty())
     return refuse(request, sip_refusal::unknown_number);
+  const auto& caller = message.from.uri.user;
+  if (auto forward = forwarded(request, *plan, extension, true)) {
+    if (forward->outcome == dial_outcome::barred)
+      return refuse_forward(request, caller, *forward);
+    if (forward->outcome == dial_outcome::outside && forward->outside)
+      return start_outside_call(request, caller, *forward->outside, false);
+    return start_trunk_call_to(request, trunk, caller, forward->extension);
+  }
+  start_trunk_call_to(request, trunk, caller, extension);
+}
+
+void sip_pipeline::start_trunk_call_to(const request_context& request, const trunk_config& trunk,
+                                       const std::string& caller, const std::string& extension) {
+  const auto& message = request.message;
   auto target = locate(registrar_, locations_, node_, extension, false, request.now);
   if (!target.binding && target.node.empty())
     return refuse(request, sip_refusal::unavailable);
-  const auto& caller = message.from.uri.user;
   auto policy = media_policy_for(request.directory, request.from, caller, target, false);
   policy.caller = trunk.media_security.value_or(request.directory.policy.media_security);
   policy.caller_srtp = request.directory.policy.srtp;
@@ -457,6 +478,29 @@ void sip_pipeline::start_outside_call(const request_context& request, const std:
   if (!emergency && calls_.calls_on_trunk(chosen->name) > before)
     request.outcome.outside_call = metered_call{request.message.call_id, route.user,
                                                 route.rights_template, chosen->name, route.number};
+}
+
+std::optional<dial_result> sip_pipeline::forwarded(const request_context& request,
+                                                   const compiled_dial_plan& plan,
+                                                   const std::string& extension,
+                                                   bool from_trunk) const {
+  for (const auto& [name, user] : request.directory.users) {
+    if (user.extension != extension)
+      continue;
+    auto settings = plan.source.users.find(name);
+    if (settings == plan.source.users.end() || settings->second.forward.unconditional.empty())
+      return std::nullopt;
+    return resolve_forward(request.directory, plan, name, settings->second.forward.unconditional,
+                           zone_(request.now), from_trunk);
+  }
+  return std::nullopt;
+}
+
+void sip_pipeline::refuse_forward(const request_context& request, const std::string& caller,
+                                  const dial_result& route) {
+  request.outcome.barred = barred_call{caller, dialled_number(request.message.request_uri.user),
+                                       route.barred_by, true, route.detail};
+  refuse(request, sip_refusal::barred, "399 ward \"barred: " + route.detail + "\"");
 }
 
 const compiled_dial_plan* sip_pipeline::plan_for(const telephony_directory_data& directory) {

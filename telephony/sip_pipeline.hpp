@@ -241,6 +241,17 @@ private:
   void refuse(const request_context& request, sip_refusal refusal, std::string_view warning = {});
   /// An INVITE from a trunk (SPEC TF-9): no digest, an incoming route to an extension.
   void handle_trunk_invite(const request_context& request, const trunk_config& trunk);
+  /// The trunk's call to `extension`, wherever it is registered.
+  void start_trunk_call_to(const request_context& request, const trunk_config& trunk,
+                           const std::string& caller, const std::string& extension);
+  /// SPEC TF-6: where a call to `extension` goes when its user forwards every call there
+  /// (one hop: a forward's own forward is not followed); nullopt when it is not forwarded.
+  std::optional<dial_result> forwarded(const request_context& request,
+                                       const compiled_dial_plan& plan, const std::string& extension,
+                                       bool from_trunk) const;
+  /// A forward the rules refuse: 403, recorded and counted like any barred call.
+  void refuse_forward(const request_context& request, const std::string& caller,
+                      const dial_result& route);
   /// An outside call: the first trunk of `route` that is enabled and has a free channel.
   void start_outside_call(const request_context& request, const std::string& caller,
                           const outside_route& route, bool emergency);

@@ -378,13 +378,16 @@ void add_rights_commands(CLI::App& app, command_table& table) {
 
   struct user_options {
     std::string user;
-    std::optional<std::string> rights_template, outgoing_call_bar, auth_code_required;
+    std::optional<std::string> rights_template, outgoing_call_bar, auth_code_required,
+        inhibit_off_switch;
   };
   auto& user = table.hold<user_options>();
   auto* user_cmd = app.add_subcommand("dialing", "A telephony user's dial settings");
   user_cmd->add_option("user", user.user, "Telephony user name")->required();
   user_cmd->add_option("--template", user.rights_template, "Rights template; empty for none");
   user_cmd->add_option("--outgoing-call-bar", user.outgoing_call_bar, choices(switch_values));
+  user_cmd->add_option("--inhibit-off-switch", user.inhibit_off_switch,
+                       choices(switch_values) + ": no forward to outside numbers");
   user_cmd->add_option("--auth-code-required", user.auth_code_required,
                        choices(switch_values) + ": outside calls only with an authorization code");
   add_change(
@@ -399,6 +402,8 @@ void add_rights_commands(CLI::App& app, command_table& table) {
           edit->set_outgoing_call_barred(*on);
         if (auto on = switch_of(user.auth_code_required, "--auth-code-required"))
           edit->set_auth_code_required(*on);
+        if (auto on = switch_of(user.inhibit_off_switch, "--inhibit-off-switch"))
+          edit->set_inhibit_off_switch(*on);
         return change;
       },
       print_rights);
@@ -499,10 +504,56 @@ void add_auth_code_commands(CLI::App& app, command_table& table) {
       print_auth_codes);
 }
 
+void add_forward_commands(CLI::App& app, command_table& table) {
+  struct forward_options {
+    std::string user, unconditional;
+    bool off = false;
+  };
+  auto& forward = table.hold<forward_options>();
+  auto* command = app.add_subcommand(
+      "forward", "Forward every call of a user (checked against the user's barring when set)");
+  command->add_option("user", forward.user, "Telephony user name")->required();
+  auto* to = command->add_option("--unconditional", forward.unconditional,
+                                 "Number or extension every call goes to");
+  auto* off = command->add_flag("--off", forward.off, "No forwarding");
+  to->excludes(off);
+  command->require_option(1, 2);
+  add_change(
+      table, command,
+      [&forward] {
+        pb::DialPlanChange change;
+        change.mutable_user()->set_user(forward.user);
+        change.mutable_user()->set_forward_unconditional(forward.off ? "" : forward.unconditional);
+        return change;
+      },
+      print_rights);
+}
+
 void add_plan_commands(CLI::App& app, command_table& table) {
   auto* group = add_group(app, "dial-plan", "The whole dial plan");
   add_show(table, group->add_subcommand("show", "Every part of the dial plan"),
            static_cast<printer>(&print));
+  struct switch_options {
+    std::optional<std::string> inhibit_off_switch, trunk_to_trunk;
+  };
+  auto& switches = table.hold<switch_options>();
+  auto* set = group->add_subcommand("switches", "The system's forwarding switches");
+  set->add_option("--inhibit-off-switch", switches.inhibit_off_switch,
+                  choices(switch_values) + ": no forward to outside numbers for anyone");
+  set->add_option("--trunk-to-trunk", switches.trunk_to_trunk,
+                  choices(switch_values) + ": calls from a trunk may be forwarded out (off)");
+  add_change(
+      table, set,
+      [&switches] {
+        pb::DialPlanChange change;
+        auto* edit = change.mutable_switches();
+        if (auto on = switch_of(switches.inhibit_off_switch, "--inhibit-off-switch"))
+          edit->set_inhibit_off_switch(*on);
+        if (auto on = switch_of(switches.trunk_to_trunk, "--trunk-to-trunk"))
+          edit->set_trunk_to_trunk_transfer(*on);
+        return change;
+      },
+      print_rights);
 }
 
 } // namespace
@@ -516,6 +567,7 @@ void add_dial_plan_commands(CLI::App& app, command_table& table) {
   add_rights_commands(app, table);
   add_fraud_rule_commands(app, table);
   add_auth_code_commands(app, table);
+  add_forward_commands(app, table);
   add_plan_commands(app, table);
 }
 

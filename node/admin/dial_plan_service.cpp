@@ -2,6 +2,7 @@
 #include "node/admin/services.hpp"
 
 #include "dial_plan.grpc.pb.h"
+#include "telephony/dial_plan.hpp"
 #include "telephony/dial_plan_edit.hpp"
 
 namespace ward::node::admin_api {
@@ -413,6 +414,36 @@ edit_result apply_change(dial_plan_config& plan, const pb::DialPlanChange& chang
   return std::unexpected(invalid("change", "no change given"));
 }
 
+/// SPEC TF-6: a forward to a number the user may not reach (barred, inhibited off-switch,
+/// an emergency number, no number at all) is refused when it is set, not only when used.
+std::optional<security_error> refused_forward(const security_context& c,
+                                              const dial_plan_config& plan,
+                                              const pb::DialPlanChange& change) {
+  if (change.change_case() != pb::DialPlanChange::kUser)
+    return std::nullopt;
+  const auto& user = change.user();
+  auto data = c.directory.data();
+  data.dial_plan = plan;
+  auto compiled = telephony::compile_dial_plan(data);
+  if (!compiled)
+    return refusal(compiled.error());
+  const std::pair<const char*, const std::string*> targets[] = {
+      {"forward_unconditional",
+       user.has_forward_unconditional() ? &user.forward_unconditional() : nullptr},
+      {"forward_on_busy", user.has_forward_on_busy() ? &user.forward_on_busy() : nullptr},
+      {"forward_on_no_answer",
+       user.has_forward_on_no_answer() ? &user.forward_on_no_answer() : nullptr}};
+  for (const auto& [field, target] : targets) {
+    if (!target || target->empty())
+      continue;
+    auto route = telephony::resolve_forward(data, *compiled, user.user(), *target,
+                                            telephony::system_zone()(c.now), false);
+    if (route.outcome == telephony::dial_outcome::barred)
+      return invalid(field, route.detail);
+  }
+  return std::nullopt;
+}
+
 /// SPEC TF-1..TF-10: the dial plan is configuration like the extensions: the same rights
 /// and path (persisted in the directory, published to the SIP worker, replicated, refused
 /// on replicas). A change is applied to a copy and the whole plan checked before it is kept.
@@ -433,6 +464,8 @@ public:
                          auto edit = apply_change(plan, wanted, c.random);
                          if (!edit)
                            return std::unexpected(edit.error());
+                         if (auto refused = refused_forward(c, plan, wanted))
+                           return std::unexpected(*refused);
                          if (auto set = c.directory.set_dial_plan(std::move(plan)); !set)
                            return std::unexpected(set.error());
                          fill(reply, c.directory.data().dial_plan);

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Toll fraud (SPEC TF-1..TF-5, TF-7, TF-9) with sipp phones and a sipp carrier behind a UDP
+# Toll fraud (SPEC TF-1..TF-7, TF-9) with sipp phones and a sipp carrier behind a UDP
 # trunk, all on loopback: the dial plan is set with wardctl on the primary (refusing bad
 # input by field) and replicated to an expansion; an allowed national call reaches the
 # carrier with the trunk's caller ID; premium and international calls are refused with 403
 # and counted, with every caller-ID prefix variant; allowing international for one user
 # opens it for that user; a phone without a user (NoUser) reaches no outside number but
-# emergency calls always go out; an authorization code lets a barred caller place one call
+# emergency calls always go out; a forward is checked against the user's barring when it
+# is set and the off-switch and trunk-to-trunk rules when it is used; an authorization code lets a barred caller place one call
 # with its owner's rights, a wrong one is refused, and the code is never shown, logged or
 # recorded; the carrier's call in rings the extension its incoming
 # route names, without a digest challenge.
@@ -146,6 +147,40 @@ grep -q 'Warning: 399 ward "barred: authorization code not accepted"' <(tr -d '\
   pass "TF-5 the 403 says the code was not accepted" ||
   fail "TF-5 the 403 says why: $(tr -d '\r' <"$work/wrong-code-caller.msg" | grep -m1 Warning)"
 
+# ---- TF-6 forwarding: checked when set and when used --------------------------------------------
+expect_code 1 "TF-6 a forward to a number the user may not call is refused when it is set" \
+  at primary forward carol --unconditional 9011442079460000
+grep -q "forward_unconditional" <<<"$OUT" && grep -q "international calls are barred for carol" <<<"$OUT" &&
+  pass "TF-6 the refusal names the field and why" || fail "TF-6 the refusal names the field: $OUT"
+expect_code 1 "TF-6 an emergency number is no forwarding target" \
+  at primary forward carol --unconditional 911
+expect_code 0 "TF-6 alice forwards every call to a national number" \
+  at primary forward alice --unconditional 912125557777
+carrier_call forwarded 202 201
+expect_answered forwarded "TF-6 a call to alice's extension goes out to her forward and is answered by the carrier"
+tr -d '\r' <"$work/forwarded-callee.msg" | grep -q '^INVITE sip:12125557777@' &&
+  pass "TF-6 the carrier is asked for alice's forwarding number" ||
+  fail "TF-6 the carrier is asked for the forward: $(tr -d '\r' <"$work/forwarded-callee.msg" | grep -m1 '^INVITE ')"
+expect_code 0 "TF-6 the system inhibits off-switch forwarding" \
+  at primary dial-plan switches --inhibit-off-switch on
+refused inhibited 202 201 "TF-6 the system's inhibit wins over alice's own setting: the forwarded call is refused: 403"
+grep -q 'forwarding to outside numbers is inhibited for alice' <(tr -d '\r' <"$work/inhibited-caller.msg") &&
+  pass "TF-6 the 403 says forwarding is inhibited" ||
+  fail "TF-6 the 403 says why: $(tr -d '\r' <"$work/inhibited-caller.msg" | grep -m1 Warning)"
+expect_code 0 "TF-6 the system lifts the inhibit" at primary dial-plan switches --inhibit-off-switch off
+expect_code 0 "TF-9 calls to 2125550177 from the carrier ring alice (201)" \
+  at primary trunk route set 2125550177 201 --trunk carrier
+printf 'SEQUENTIAL\n4155550199;2125550177\n' >"$work/trunk-to-trunk.csv"
+sipp_bg trunk-to-trunk "$primary_sip" "$carrier" -p "$carrier_port" -sf "$scenarios/trunk_call_uac.xml" \
+  -inf "$work/trunk-to-trunk.csv" -m 1 -recv_timeout 4000 -timeout 10
+sipp_wait "$SIPP_PID"
+tr -d '\r' <"$work/trunk-to-trunk.msg" | grep -q '^SIP/2.0 403' &&
+  grep -q 'event=call_barred caller=4155550199 .*reason=forwarding .*trunk-to-trunk transfer is off' "$WARD_TEST_DIR/primary/node.log" &&
+  pass "TF-6 a carrier's call is not forwarded back out through a trunk (trunk-to-trunk off by default): 403" ||
+  fail "TF-6 trunk-to-trunk forwarding is refused: $(tr -d '\r' <"$work/trunk-to-trunk.msg" | grep '^SIP/2.0' | head -2)"
+expect_code 0 "TF-6 alice's forward is switched off" at primary forward alice --off
+at primary trunk route delete 2125550177 --trunk carrier >/dev/null
+
 # ---- TF-7 NoUser and outgoing call bar; TF-5 emergency calls always go out -----------------------
 refused nouser 202 95551234 "TF-7 an extension without a user (NoUser) reaches no outside number: 403"
 carrier_call emergency 202 911
@@ -178,8 +213,8 @@ grep -Eq '^[0-9T:-]+Z +[0-9]+s +[0-9]+s +201 +outgoing +12125551234 +91212555123
 grep -Eq '^[0-9T:-]+Z +0s +0s +201 +outgoing +- +919005551234 +Barred +- +short_code ' <<<"$history" &&
   pass "TF-3 the barred 1-900 call has a Barred record (zero duration and ring time)" ||
   fail "TF-3 the barred 1-900 call has a Barred record: $history"
-[ "$(grep -c ' Barred ' <<<"$history")" = 10 ] &&
-  pass "TF-3 every barred call of this test is recorded (10)" ||
+[ "$(grep -c ' Barred ' <<<"$history")" = 12 ] &&
+  pass "TF-3 every barred call of this test is recorded (12)" ||
   fail "TF-3 every barred call of this test is recorded: $(grep -c ' Barred ' <<<"$history")"
 csv=$(at primary calls history --csv --caller 201)
 head -1 <<<"$csv" | grep -q '^start,duration,ring,caller,direction,called,dialled,account_code,party1,party2,trunk,barred,end,node,call_id$' &&

@@ -1,0 +1,83 @@
+// SPEC TF-6: forwarding is checked with the forwarding user's rights, and the off-switch and
+// trunk-to-trunk rules.
+#include "telephony/dial_plan.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace ward::telephony;
+using namespace std::chrono;
+
+namespace {
+
+using enum short_code_feature;
+
+telephony_directory_data forwarding_directory() {
+  dial_plan_config plan;
+  trunk_config carrier;
+  carrier.name = "carrier";
+  carrier.address = "192.0.2.50";
+  plan.trunks.emplace("carrier", carrier);
+  plan.ars_tables.front().codes = {{"N;", dial, "N", {}}};
+  plan.ars_tables.front().trunks = {"carrier"};
+  plan.system_short_codes = {{"9N", dial, "N", "50:Main"}};
+  rights_template careful;
+  careful.name = "careful";
+  careful.inhibit_off_switch = true;
+  plan.templates.emplace("careful", careful);
+  plan.users["alice"];
+  plan.users["carol"].rights_template = "careful";
+  telephony_directory_data data;
+  for (const auto* number : {"201", "202", "203"})
+    data.extensions.emplace(number, extension_record{number, {}, false, true});
+  for (const auto& [name, extension] : {std::pair{"alice", "201"}, std::pair{"carol", "203"}}) {
+    telephony_user u;
+    u.name = name;
+    u.extension = extension;
+    data.users.emplace(u.name, u);
+  }
+  data.policy.emergency_numbers = {"911"};
+  data.dial_plan = plan;
+  return data;
+}
+
+local_moment monday() {
+  return {year_month_day{year(2026), December, day(7)}, Monday, 600};
+}
+
+} // namespace
+
+TEST_CASE("TF-6 a forward resolves with the user's rights and the off-switch rules") {
+  auto data = forwarding_directory();
+  auto plan = compile_dial_plan(data);
+  REQUIRE(plan);
+  auto forward = [&](std::string_view user, std::string_view target, bool from_trunk = false) {
+    return resolve_forward(data, *plan, user, target, monday(), from_trunk);
+  };
+  CHECK(forward("alice", "202").outcome == dial_outcome::extension);
+  CHECK(forward("alice", "912125551234").outcome == dial_outcome::outside);
+  // International is barred for alice by the system's default.
+  auto abroad = forward("alice", "9011442079460000");
+  CHECK(abroad.outcome == dial_outcome::barred);
+  CHECK(abroad.barred_by == bar_reason::calling_class);
+  CHECK(abroad.detail.starts_with("forward to 9011442079460000: "));
+  CHECK(forward("alice", "911").barred_by == bar_reason::forwarding);
+  CHECK(forward("alice", "77").barred_by == bar_reason::forwarding);
+  CHECK(forward("alice", "201").barred_by == bar_reason::own_extension);
+  // carol's template inhibits off-switch forwarding; internal forwards stay.
+  CHECK(forward("carol", "912125551234").barred_by == bar_reason::forwarding);
+  CHECK(forward("carol", "202").outcome == dial_outcome::extension);
+  // A call from a trunk is not sent back out unless trunk-to-trunk transfer is on.
+  auto looped = forward("alice", "912125551234", true);
+  CHECK(looped.barred_by == bar_reason::forwarding);
+  CHECK(looped.detail.find("trunk-to-trunk transfer is off") != std::string::npos);
+  // The system's inhibit wins over a user who has none.
+  data.dial_plan.inhibit_off_switch = true;
+  data.dial_plan.trunk_to_trunk_transfer = true;
+  plan = compile_dial_plan(data);
+  REQUIRE(plan);
+  CHECK(forward("alice", "912125551234").detail.find("inhibited for alice") != std::string::npos);
+  data.dial_plan.inhibit_off_switch = false;
+  plan = compile_dial_plan(data);
+  REQUIRE(plan);
+  CHECK(forward("alice", "912125551234", true).outcome == dial_outcome::outside);
+}
