@@ -254,8 +254,11 @@ std::size_t b2bua::calls_on_trunk(std::string_view trunk) const {
 void b2bua::set_caller_trunk(std::string_view caller_call_id, std::string trunk) {
   if (auto* c = find_by_caller(std::string(caller_call_id));
       c != nullptr && c->state != call_state::ended) {
-    if (c->trunk.empty())
+    if (c->trunk != trunk) {
+      if (auto old = trunk_calls_.find(c->trunk); old != trunk_calls_.end() && --old->second == 0)
+        trunk_calls_.erase(old);
       ++trunk_calls_[trunk];
+    }
     c->trunk = std::move(trunk);
     c->from_trunk = true;
   }

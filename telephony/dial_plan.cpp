@@ -202,6 +202,11 @@ dial_result dial_with_code(const telephony_directory_data& directory,
   owned.rights_template_of =
       entry->kind == auth_code_owner_kind::rights_template ? entry->owner : std::string_view();
   auto result = resolve_dial(directory, plan, owned);
+  // A template's code lends rights, not a user: the call still counts as the caller's user's
+  // for the fraud rules and their holds (SPEC TF-10).
+  if (result.outside && result.outside->user.empty())
+    if (const auto* caller = user_at(directory, request.caller))
+      result.outside->user = caller->name;
   result.account_code = true;
   result.dialled_shown = shown;
   result.detail += " (authorization code of " + owner_text(*entry) + ")";
@@ -279,9 +284,15 @@ dial_result resolve_forward(const telephony_directory_data& directory,
   const auto owner = directory.users.find(std::string(user));
   if (owner == directory.users.end())
     return barred(bar_reason::forwarding, "no user " + std::string(user));
-  const std::string to = "forward to " + std::string(target) + ": ";
   auto route = resolve_dial(directory, plan,
                             {owner->second.extension, target, dialling::en_bloc, now, user});
+  // An authorization code would be kept, shown and audited in the clear as a target, and
+  // would lend its owner's rights to every call forwarded: never a forwarding target.
+  if (route.account_code || route.barred_by == bar_reason::auth_code)
+    return barred(bar_reason::forwarding, "forward to " + route.dialled_shown +
+                                              ": an authorization code is no forwarding "
+                                              "target");
+  const std::string to = "forward to " + std::string(target) + ": ";
   switch (route.outcome) {
     case dial_outcome::emergency:
       return barred(bar_reason::forwarding, to + "an emergency number is no forwarding target");

@@ -425,6 +425,10 @@ std::expected<plan_edit, error> remove_template(dial_plan_config& plan, std::str
   if (it == plan.templates.end())
     return missing("template", "no template " + std::string(name));
   plan.templates.erase(it);
+  // Its authorization code goes with it (SPEC TF-5).
+  std::erase_if(plan.auth_codes, [name](const auth_code_entry& entry) {
+    return entry.kind == auth_code_owner_kind::rights_template && entry.owner == name;
+  });
   return plan_edit{"dial_plan/template/" + std::string(name), "exists", std::string(none)};
 }
 

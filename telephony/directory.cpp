@@ -425,9 +425,20 @@ telephony_directory::update_user(std::string_view name, const telephony_user_fie
 }
 
 security::security_result<void> telephony_directory::delete_user(std::string_view name) {
+  // A fraud rule watching the user is the administrator's to change (SPEC TF-10); the user's
+  // dial settings and authorization code (SPEC TF-5) go with the user.
+  for (const auto& rule : data_.dial_plan.fraud_rules)
+    if (rule.scope == fraud_scope::user && rule.subject == name)
+      return std::unexpected(
+          security_error{security_errc::failed_precondition, "user",
+                         "fraud rule " + rule.name + " watches this user: delete it first"});
   auto erased = erase_entry(data_, data_.users, name, user_entry);
-  if (erased)
+  if (erased) {
     data_.dial_plan.users.erase(std::string(name));
+    std::erase_if(data_.dial_plan.auth_codes, [name](const auth_code_entry& entry) {
+      return entry.kind == auth_code_owner_kind::user && entry.owner == name;
+    });
+  }
   return erased;
 }
 

@@ -162,7 +162,9 @@ void fraud_meter::evaluate(const rule_state& state, counter& entry, time_point n
       trip.user = call->second.call.user;
       trip.trunk = call->second.call.trunk;
     } else if (rule.scope == fraud_scope::trunk) {
-      trip.trunk = rule.subject;
+      trip.trunk = entry.key;
+    } else {
+      trip.user = entry.key;
     }
     trips.push_back(std::move(trip));
   }
@@ -184,6 +186,7 @@ std::vector<fraud_trip> fraud_meter::call_started(const metered_call& call, time
       continue;
     auto key = counter_key(state.rule, call);
     auto& entry = state.counters[key];
+    entry.key = key;
     if (!covered) {
       // A call elsewhere ends the run to the prefix.
       entry.run = 0;

@@ -90,6 +90,8 @@ private:
     std::int64_t day_seconds = 0;
     /// The call that last changed the counter: whose user and trunk a trip names.
     std::string last_call;
+    /// The user or trunk the counter is kept for, named by a trip when its call is gone.
+    std::string key;
     bool reached[2] = {false, false};
   };
   struct rule_state {

@@ -324,7 +324,6 @@ void sip_pipeline::handle_invite(const request_context& request) {
       guard_.record_auth_failure(request.from.address, outcome.extension, request.now);
     if (outcome.code != 200)
       return reply(request, outcome.code, outcome.reason, outcome.headers);
-    guard_.record_auth_success(request.from.address, outcome.extension);
     caller = outcome.extension;
   }
   const auto* plan = plan_for(request.directory);
@@ -337,16 +336,23 @@ void sip_pipeline::handle_invite(const request_context& request) {
   if (line && route.outcome != dial_outcome::emergency &&
       request.directory.extensions.contains(dialled))
     route = {dial_outcome::extension, dialled, "internal extension"};
+  // SPEC TF-5: a wrong authorization code counts like a wrong password; a right digest does
+  // not wipe that count, or guessing codes would never lock the extension.
+  if (!line) {
+    if (route.auth_failure)
+      guard_.record_auth_failure(request.from.address, caller, request.now);
+    else
+      guard_.record_auth_success(request.from.address, caller);
+  }
+  // What logs, alarms and records show: never an authorization code's digits (SPEC TF-5).
+  const std::string shown = route.dialled_shown.empty() ? dialled : route.dialled_shown;
   switch (route.outcome) {
     case dial_outcome::unknown:
     case dial_outcome::incomplete:
       return refuse(request, sip_refusal::unknown_number);
     case dial_outcome::barred:
-      // SPEC TF-5: a wrong authorization code counts like a wrong password.
-      if (route.auth_failure && !line)
-        guard_.record_auth_failure(request.from.address, caller, request.now);
       request.outcome.barred = barred_call{
-          caller, route.dialled_shown.empty() ? dialled : route.dialled_shown, route.barred_by,
+          caller, shown, route.barred_by,
           route.barred_record || route.barred_by != bar_reason::short_code, route.detail};
       return refuse(request, sip_refusal::barred, "399 ward \"barred: " + route.detail + "\"");
     case dial_outcome::feature:
@@ -359,15 +365,16 @@ void sip_pipeline::handle_invite(const request_context& request) {
   if (!line && plan && route.outcome == dial_outcome::extension)
     if (auto forward = forwarded(request, *plan, route.extension, false)) {
       if (forward->outcome == dial_outcome::barred)
-        return refuse_forward(request, caller, *forward);
+        return refuse_forward(request, caller, shown, *forward);
+      const bool account_code = route.account_code;
       route = std::move(*forward);
+      route.account_code = account_code;
+      route.dialled_shown = shown;
     }
   // SPEC MED-2, TF-2: an emergency call, dialled here or marked so by the node that passed
   // it over a line (a phone's own Priority header is not trusted).
   const bool emergency =
       route.outcome == dial_outcome::emergency || (line && message.priority == "emergency");
-  // What logs, alarms and records show: never an authorization code's digits (SPEC TF-5).
-  const auto& shown = route.dialled_shown.empty() ? dialled : route.dialled_shown;
   if (emergency)
     request.outcome.emergency = emergency_call{caller, shown, route.extension};
   if (route.outside && !emergency && holds_.users.contains(route.outside->user)) {
@@ -409,10 +416,17 @@ void sip_pipeline::handle_trunk_invite(const request_context& request, const tru
     return refuse(request, sip_refusal::unknown_number);
   const auto& caller = message.from.uri.user;
   if (auto forward = forwarded(request, *plan, extension, true)) {
+    const auto dialled = dialled_number(message.request_uri.user);
     if (forward->outcome == dial_outcome::barred)
-      return refuse_forward(request, caller, *forward);
-    if (forward->outcome == dial_outcome::outside && forward->outside)
+      return refuse_forward(request, caller, dialled, *forward);
+    if (forward->outcome == dial_outcome::outside && forward->outside) {
+      if (holds_.users.contains(forward->outside->user)) {
+        forward->barred_by = bar_reason::fraud_hold;
+        forward->detail = "a fraud rule holds " + forward->outside->user + " on this node";
+        return refuse_forward(request, caller, dialled, *forward);
+      }
       return start_outside_call(request, caller, *forward->outside, false);
+    }
     return start_trunk_call_to(request, trunk, caller, forward->extension);
   }
   start_trunk_call_to(request, trunk, caller, extension);
@@ -497,9 +511,8 @@ std::optional<dial_result> sip_pipeline::forwarded(const request_context& reques
 }
 
 void sip_pipeline::refuse_forward(const request_context& request, const std::string& caller,
-                                  const dial_result& route) {
-  request.outcome.barred = barred_call{caller, dialled_number(request.message.request_uri.user),
-                                       route.barred_by, true, route.detail};
+                                  const std::string& shown, const dial_result& route) {
+  request.outcome.barred = barred_call{caller, shown, route.barred_by, true, route.detail};
   refuse(request, sip_refusal::barred, "399 ward \"barred: " + route.detail + "\"");
 }
 

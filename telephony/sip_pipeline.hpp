@@ -250,8 +250,9 @@ private:
                                        const compiled_dial_plan& plan, const std::string& extension,
                                        bool from_trunk) const;
   /// A forward the rules refuse: 403, recorded and counted like any barred call.
+  /// `shown` is what the records show as dialled (never an authorization code).
   void refuse_forward(const request_context& request, const std::string& caller,
-                      const dial_result& route);
+                      const std::string& shown, const dial_result& route);
   /// An outside call: the first trunk of `route` that is enabled and has a free channel.
   void start_outside_call(const request_context& request, const std::string& caller,
                           const outside_route& route, bool emergency);

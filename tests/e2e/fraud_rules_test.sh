@@ -61,7 +61,9 @@ expect_code 0 "TF-10 a trunk rule is loaded beside it" \
 replicated() { at exp1 fraud-rule list | grep -q '^burst .*user:alice .*calls_per_minute .*4 bar_user'; }
 wait_for 10 replicated && pass "LINE-2 the fraud rules reach the expansion" ||
   fail "LINE-2 the fraud rules reach the expansion: $(at exp1 fraud-rule list 2>&1)"
-[ "$(metric exp1 ward_fraud_rules)" = 2 ] && pass "TF-10 the expansion loaded both rules" ||
+# The fraud actor reads the rules on its next tick (once a second).
+rules_loaded() { [ "$(metric exp1 ward_fraud_rules)" = 2 ]; }
+wait_for 5 rules_loaded && pass "TF-10 the expansion loaded both rules" ||
   fail "TF-10 the expansion loaded both rules: $(metric exp1 ward_fraud_rules)"
 
 primary_sip=$(endpoint exp1 sip_udp)

@@ -144,7 +144,6 @@ TEST_CASE("TF-5 a restricted caller places one call with the code owner's rights
   CHECK(coded.account_code);
   CHECK(coded.dialled_shown == "*12****#9011442079460000");
   CHECK(coded.detail.find("user:alice") != std::string::npos);
-  CHECK(place(data, *plan, "203", "9011442079460000").outcome == dial_outcome::barred);
   // A phone with no user (NoUser) with the sales template's code.
   auto template_code = place(data, *plan, "204", "*12735102#9011442079460000");
   REQUIRE(template_code.outcome == dial_outcome::outside);
@@ -159,6 +158,14 @@ TEST_CASE("TF-5 a restricted caller places one call with the code owner's rights
   auto bare = place(data, *plan, "203", "*12482913");
   CHECK(bare.outcome == dial_outcome::barred);
   CHECK_FALSE(bare.auth_failure);
+  // A code is never a forwarding target (it would be kept and shown in the clear).
+  auto forward =
+      resolve_forward(data, *plan, "carol", "*12482913#9011442079460000", monday(), false);
+  CHECK(forward.outcome == dial_outcome::barred);
+  CHECK(forward.barred_by == bar_reason::forwarding);
+  CHECK(forward.detail.find("482913") == std::string::npos);
+  // A template's code still counts as the caller's user's call for the fraud rules.
+  CHECK(place(data, *plan, "203", "*12735102#9011442079460000").outside->user == "carol");
   // Emergency calls never need a code, and a code in front of one still reaches it.
   CHECK(place(data, *plan, "204", "911").outcome == dial_outcome::emergency);
   CHECK(place(data, *plan, "203", "*12482913#911").outcome == dial_outcome::emergency);

@@ -1,6 +1,7 @@
 // SPEC TF-1..TF-5, TF-7, TF-9: the dial plan as a whole: levels, ARS, barring, NoUser,
 // and its storage in the directory.
 #include "telephony/dial_plan.hpp"
+#include "telephony/dial_plan_edit.hpp"
 
 #include "tests/unit/test_support.hpp"
 
@@ -302,8 +303,25 @@ TEST_CASE("TF-9 the directory keeps its dial plan when a change does not compile
   REQUIRE(directory.set_dial_plan(changed));
   CHECK(directory.delete_extension("204").error().code ==
         ward::security::security_errc::failed_precondition);
+  // SPEC TF-10 TF-5: a user a fraud rule watches cannot be deleted; the user's
+  // authorization code goes with the user.
+  fraud_rule watch;
+  watch.name = "watch-dave";
+  watch.scope = fraud_scope::user;
+  watch.subject = "dave";
+  watch.critical.limit = 5;
+  changed.fraud_rules.push_back(watch);
+  REQUIRE(set_auth_code(changed, auth_code_owner_kind::user, "dave", "482913",
+                        ward::test::seeded_random(3)));
+  REQUIRE(directory.set_dial_plan(changed));
+  CHECK(directory.delete_user("dave").error().code ==
+        ward::security::security_errc::failed_precondition);
+  changed.fraud_rules.clear();
+  REQUIRE(directory.set_dial_plan(changed));
   REQUIRE(directory.delete_user("dave"));
   CHECK_FALSE(directory.data().dial_plan.users.contains("dave"));
+  CHECK(directory.data().dial_plan.auth_codes.empty());
+  CHECK(compile_dial_plan(directory.data()));
 }
 
 TEST_CASE("TF-9 the dial plan is stored with the directory; reads leave trunk passwords out") {

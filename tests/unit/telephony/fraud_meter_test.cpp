@@ -183,10 +183,15 @@ TEST_CASE("TF-10 daily minutes add ended and running calls, and start again at m
   REQUIRE(trips.size() == 1);
   CHECK(trips[0].value == 60);
   CHECK(meter.call_ended("2", t0 + minutes(71), local_of(t0 + minutes(71))).empty());
-  // The next day counts from zero.
+  // The next day counts from zero: its own hour is needed to reach the level again.
   const auto next = instant(8, 9, 0);
   CHECK(start(meter, call("3", "alice", "1"), next).empty());
   CHECK(meter.tick(next + minutes(30), local_of(next + minutes(30))).empty());
+  CHECK(meter.tick(next + minutes(59), local_of(next + minutes(59))).empty());
+  trips = meter.tick(next + minutes(60), local_of(next + minutes(60)));
+  REQUIRE(trips.size() == 1);
+  CHECK(trips[0].value == 60);
+  CHECK(trips[0].user == "alice");
 }
 
 TEST_CASE("TF-10 a rule with a time profile counts only calls in its hours") {
