@@ -162,6 +162,12 @@ struct fraud_trips_out {
   fraud_trips trips;
 };
 
+/// Primary: `node`'s line went down. The ends of its calls may never arrive, so the fraud
+/// counters end them now rather than keep them up for a day (SPEC TF-10).
+struct fraud_node_down {
+  std::string node;
+};
+
 /// The security actor appended to the audit trail; the forwarder looks for new records.
 using audit_appended_atom = caf::atom_constant<caf::atom("auditadd")>;
 
@@ -183,4 +189,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::fraud_usage)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::fraud_usage_out)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::fraud_trips)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::fraud_trips_out)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::fraud_node_down)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(ward::actors::referral_result)

@@ -3,6 +3,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <vector>
@@ -24,7 +25,14 @@ struct fraud_state {
   /// Trips with an action, counted here while the line was down, for the primary.
   std::vector<telephony::fraud_trip> pending;
   telephony::fraud_holds holds;
+  /// Once the primary has the trips: holds end when the replicated plan shows the action in
+  /// force, and all of them by this time at the latest (the administrator may have lifted it).
+  std::optional<clock::time_point> release_by;
 };
+
+/// How long a node keeps its holds after the primary took its trips, waiting for the
+/// primary's action to replicate back.
+constexpr auto hold_release_wait = std::chrono::seconds(10);
 
 using self_pointer = caf::stateful_actor<fraud_state>*;
 
@@ -85,22 +93,52 @@ void hold_locally(self_pointer self, std::vector<telephony::fraud_trip> trips) {
   // This node's security actor raises the alarms; it cannot change the dial plan.
   self->send(state.deps->security_actor, fraud_trips{state.deps->node, std::move(trips), true});
   if (held) {
+    state.release_by.reset(); // a new hold waits for the primary like the first
     state.deps->counters->held = state.holds.users.size() + state.holds.trunks.size();
     state.deps->apply_holds(state.holds);
   }
 }
 
-/// The line is back: the primary gets what was held here, and the holds end (the primary's
-/// actions replace them).
-void line_back(self_pointer self) {
+/// The line carried `sent` pending trips to the primary: they are its to carry out, and the
+/// holds wait for its actions to replicate back.
+void line_back(self_pointer self, std::size_t sent) {
   auto& state = self->state;
   state.line_up = true;
-  state.pending.clear();
-  if (!state.holds.users.empty() || !state.holds.trunks.empty()) {
-    state.holds = {};
-    state.deps->counters->held = 0;
-    state.deps->apply_holds(state.holds);
+  state.pending.erase(state.pending.begin(),
+                      state.pending.begin() +
+                          static_cast<std::ptrdiff_t>(std::min(sent, state.pending.size())));
+  if ((!state.holds.users.empty() || !state.holds.trunks.empty()) && !state.release_by)
+    state.release_by = state.deps->time->now() + hold_release_wait;
+}
+
+/// Ends the holds the replicated plan now enforces itself, and every hold once the wait is
+/// over.
+void release_holds(self_pointer self, clock::time_point now) {
+  auto& state = self->state;
+  if (!state.release_by || !state.line_up)
+    return;
+  auto next = state.holds;
+  if (now >= *state.release_by) {
+    next = {};
+  } else if (auto directory = state.deps->directory()) {
+    const auto& plan = directory->dial_plan;
+    std::erase_if(next.users, [&](const std::string& user) {
+      auto it = plan.users.find(user);
+      return it != plan.users.end() &&
+             (it->second.outgoing_call_barred || it->second.auth_code_required);
+    });
+    std::erase_if(next.trunks, [&](const std::string& trunk) {
+      auto it = plan.trunks.find(trunk);
+      return it == plan.trunks.end() || !it->second.enabled;
+    });
   }
+  if (next.users.empty() && next.trunks.empty())
+    state.release_by.reset();
+  if (next == state.holds)
+    return;
+  state.holds = std::move(next);
+  state.deps->counters->held = state.holds.users.size() + state.holds.trunks.size();
+  state.deps->apply_holds(state.holds);
 }
 
 void on_usage(self_pointer self, fraud_usage& usage) {
@@ -147,16 +185,16 @@ void on_tick(self_pointer self) {
     return decide(self, std::move(trips));
   if (!state.line_up)
     hold_locally(self, std::move(trips));
-  const bool holding = !state.holds.users.empty() || !state.holds.trunks.empty();
-  if (!state.line_actor || (state.line_up && !holding))
+  release_holds(self, now);
+  if (!state.line_actor || (state.line_up && state.pending.empty()))
     return;
   // Probes the line with what the primary must still carry out.
   self->request(state.line_actor, line_reply_timeout,
                 fraud_trips_out{fraud_trips{state.deps->node, state.pending, true}})
       .then(
-          [self](bool delivered) {
+          [self, sent = state.pending.size()](bool delivered) {
             if (delivered)
-              line_back(self);
+              line_back(self, sent);
             else
               self->state.line_up = false;
           },
@@ -170,6 +208,14 @@ caf::behavior fraud_behavior(self_pointer self, fraud_actor_deps deps) {
   return {
       [self](fraud_usage& usage) { on_usage(self, usage); },
       [self](fraud_link& link) { self->state.line_actor = link.line_actor; },
+      [self](fraud_node_down& down) {
+        auto& state = self->state;
+        const auto now = state.deps->time->now();
+        auto trips = state.meter.end_calls_of(down.node, now, state.deps->zone(now));
+        state.deps->counters->calls_up = state.meter.calls_up();
+        if (state.deps->authoritative)
+          decide(self, std::move(trips));
+      },
       [self](fraud_tick_atom) {
         on_tick(self);
         self->delayed_send(self, std::chrono::seconds(1), fraud_tick_atom::value);

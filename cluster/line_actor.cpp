@@ -456,8 +456,11 @@ void on_line_down(line_actor_pointer self, std::uint64_t line_id, const std::str
                                std::chrono::steady_clock::now() < *entry.redial_expected_until;
   if (!entry.view.enrolment_only && !redial_expected &&
       reason.find("replaced") == std::string::npos &&
-      reason.find("enrolled identity") == std::string::npos)
+      reason.find("enrolled identity") == std::string::npos) {
     alarm(self, "line_down", "node/" + node, reason);
+    if (state.options.writer && state.options.fraud_actor)
+      self->send(state.options.fraud_actor, actors::fraud_node_down{node});
+  }
   if (line_id == state.primary_line) {
     state.primary_line = 0;
     state.forward_in_flight.reset();

@@ -1,6 +1,7 @@
 #include "telephony/auth_code.hpp"
 
 #include "core/enum_names.hpp"
+#include "core/hex.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -16,35 +17,13 @@ namespace {
 constexpr auto errc_names = name_table(enum_name{auth_code_errc::bad_code, "bad_code"},
                                        enum_name{auth_code_errc::bad_key, "bad_key"});
 
-std::string hex_of(std::span<const unsigned char> bytes) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (auto byte : bytes) {
-    out.push_back(digits[byte >> 4]);
-    out.push_back(digits[byte & 0x0f]);
-  }
-  return out;
-}
-
+/// `hex` decoded, or nothing when it is not whole bytes of hex.
 std::optional<std::vector<unsigned char>> bytes_of(std::string_view hex) {
   if (hex.size() % 2 != 0)
     return std::nullopt;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9')
-      return c - '0';
-    if (c >= 'a' && c <= 'f')
-      return c - 'a' + 10;
-    return -1;
-  };
-  std::vector<unsigned char> out;
-  for (std::size_t i = 0; i < hex.size(); i += 2) {
-    const int high = nibble(hex[i]);
-    const int low = nibble(hex[i + 1]);
-    if (high < 0 || low < 0)
-      return std::nullopt;
-    out.push_back(static_cast<unsigned char>(high * 16 + low));
-  }
+  std::vector<unsigned char> out(hex.size() / 2);
+  if (!from_hex(hex, out))
+    return std::nullopt;
   return out;
 }
 
@@ -99,7 +78,7 @@ std::expected<void, auth_code_error> check_auth_code_digits(std::string_view dig
 std::string make_auth_code_key(const random_source& random) {
   std::array<std::byte, 32> key{};
   random(key);
-  return hex_of(std::span(reinterpret_cast<const unsigned char*>(key.data()), key.size()));
+  return to_hex(std::span<const std::byte>(key));
 }
 
 std::expected<auth_code_entry, auth_code_error>
@@ -109,12 +88,11 @@ make_auth_code(auth_code_owner_kind kind, std::string owner, std::string_view di
     return std::unexpected(checked.error());
   std::array<std::byte, 16> salt_bytes{};
   random(salt_bytes);
-  auto salt = hex_of(
-      std::span(reinterpret_cast<const unsigned char*>(salt_bytes.data()), salt_bytes.size()));
+  auto salt = to_hex(std::span<const std::byte>(salt_bytes));
   auto digest = digest_of(key, salt, digits);
   if (!digest)
     return fail(auth_code_errc::bad_key, "the authorization-code key is not 32 bytes of hex");
-  return auth_code_entry{kind, std::move(owner), std::move(salt), hex_of(*digest)};
+  return auth_code_entry{kind, std::move(owner), std::move(salt), to_hex(*digest)};
 }
 
 const auth_code_entry* find_auth_code(std::span<const auth_code_entry> entries,

@@ -235,6 +235,22 @@ std::vector<fraud_trip> fraud_meter::call_ended(std::string_view id, time_point 
   return trips;
 }
 
+std::vector<fraud_trip> fraud_meter::end_calls_of(std::string_view node, time_point now,
+                                                  const local_moment& local) {
+  const auto prefix = std::string(node) + "/";
+  std::vector<std::string> ids;
+  for (const auto& [id, _] : calls_)
+    if (id.starts_with(prefix))
+      ids.push_back(id);
+  std::vector<fraud_trip> trips;
+  for (const auto& id : ids) {
+    auto more = call_ended(id, now, local);
+    trips.insert(trips.end(), std::make_move_iterator(more.begin()),
+                 std::make_move_iterator(more.end()));
+  }
+  return trips;
+}
+
 std::vector<fraud_trip> fraud_meter::tick(time_point now, const local_moment& local) {
   std::vector<fraud_trip> trips;
   for (auto call = calls_.begin(); call != calls_.end();) {

@@ -65,6 +65,10 @@ public:
   /// A call ended; unknown ids are ignored.
   std::vector<fraud_trip> call_ended(std::string_view id, time_point now,
                                      const local_moment& local);
+  /// Ends now every call whose id starts with `node` and "/" (its node's line went down and
+  /// their ends may never come); what ending them reaches is returned.
+  std::vector<fraud_trip> end_calls_of(std::string_view node, time_point now,
+                                       const local_moment& local);
   /// Call durations and daily minutes of calls still up; drops counters with nothing left
   /// to count.
   std::vector<fraud_trip> tick(time_point now, const local_moment& local);

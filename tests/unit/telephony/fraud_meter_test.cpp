@@ -133,6 +133,23 @@ TEST_CASE("TF-10 concurrent calls through a trunk disable it; ended calls lower 
   CHECK(meter.calls_up() == 4);
 }
 
+TEST_CASE("TF-10 a node whose line went down has its calls ended, not kept up for a day") {
+  fraud_meter meter;
+  meter.configure({rule("cap", fraud_scope::every_user, "", "", fraud_measure::concurrent_calls, 0,
+                        4)},
+                  {});
+  const auto t0 = instant(7, 9, 0);
+  CHECK(start(meter, call("exp1/a", "alice", "1"), t0).empty());
+  CHECK(start(meter, call("exp1/b", "alice", "1"), t0).empty());
+  CHECK(start(meter, call("exp10/c", "alice", "1"), t0).empty());
+  CHECK(meter.end_calls_of("exp1", t0 + seconds(5), local_of(t0)).empty());
+  CHECK(meter.calls_up() == 1);
+  // exp1's two calls no longer count: the fourth call up is the one after next.
+  CHECK(start(meter, call("exp2/d", "alice", "1"), t0 + seconds(6)).empty());
+  CHECK(start(meter, call("exp2/e", "alice", "1"), t0 + seconds(7)).empty());
+  CHECK(start(meter, call("exp2/f", "alice", "1"), t0 + seconds(8)).size() == 1);
+}
+
 TEST_CASE("TF-10 sequential calls to one prefix: a call elsewhere ends the run") {
   fraud_meter meter;
   meter.configure(
