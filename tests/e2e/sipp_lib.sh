@@ -20,6 +20,25 @@ sip_site() {
   printf 'media:\n  rtp_ports: %s\n' "$2" >>"$WARD_TEST_DIR/$1/node.yaml"
 }
 
+# start_primary_and_expansion PRIMARY_RTP EXP1_RTP: a primary (ignited, an Administrator
+# session) and an expansion exp1 on a line to it at High, logged in too; a node whose RTP
+# range is "-" keeps SIP as write_node_config leaves it, else sip_site gives it that range.
+start_primary_and_expansion() {
+  line_port=$(free_port)
+  write_node_config primary primary
+  pin_line_port primary "$line_port"
+  [ "$1" = - ] || sip_site primary "$1"
+  start_node primary || exit 1
+  ignite_admin primary
+  write_node_config exp1 expansion "$line_port"
+  [ "$2" = - ] || sip_site exp1 "$2"
+  start_node exp1 || exit 1
+  wait_for 30 line_at_high exp1 up ||
+    fail "LINE-1 the expansion's line is up: $(at primary cluster status 2>&1)"
+  WARD_SESSION_FILE="$WARD_TEST_DIR/session-exp1" at exp1 login -u Administrator \
+    <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
+}
+
 # sipp_bg NAME TARGET SOURCE ARGS...: sipp in the background, recorded for cleanup; its PID in
 # SIPP_PID. sipp_wait PID: its exit code in SIPP_CODE.
 sipp_bg() {

@@ -18,17 +18,7 @@ source "$here/../integration/lib.sh"
 source "$here/sipp_lib.sh"
 sipp_test_init "$@"
 
-line_port=$(free_port)
-write_node_config primary primary
-pin_line_port primary "$line_port"
-sip_site primary 45000-45999
-start_node primary || exit 1
-ignite_admin primary
-write_node_config exp1 expansion "$line_port"
-start_node exp1 || exit 1
-wait_for 30 line_at_high exp1 up || fail "LINE-1 the expansion's line is up: $(at primary cluster status 2>&1)"
-WARD_SESSION_FILE="$WARD_TEST_DIR/session-exp1" at exp1 login -u Administrator \
-  <<<"Oak-Tree-Plan-47" >/dev/null 2>&1
+start_primary_and_expansion 45000-45999 -
 
 for number in 201 202 203; do
   at primary extension add "$number" --phone-password-stdin <<<"7${number}4619" >/dev/null ||

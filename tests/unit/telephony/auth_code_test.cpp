@@ -4,6 +4,7 @@
 #include "telephony/dial_plan.hpp"
 #include "telephony/dial_plan_edit.hpp"
 
+#include "tests/unit/telephony/dial_plan_fixture.hpp"
 #include "tests/unit/test_support.hpp"
 
 #include <doctest/doctest.h>
@@ -17,19 +18,8 @@ namespace {
 using enum short_code_feature;
 
 telephony_directory_data directory_with(const dial_plan_config& plan) {
-  telephony_directory_data data;
-  for (const auto* number : {"201", "202", "203", "204"})
-    data.extensions.emplace(number, extension_record{number, {}, false, true});
-  for (const auto& [name, extension] :
-       {std::pair{"alice", "201"}, std::pair{"bob", "202"}, std::pair{"carol", "203"}}) {
-    telephony_user u;
-    u.name = name;
-    u.extension = extension;
-    data.users.emplace(u.name, u);
-  }
-  data.policy.emergency_numbers = {"911"};
-  data.dial_plan = plan;
-  return data;
+  return test::directory_of(plan, {"201", "202", "203", "204"},
+                            {{"alice", "201"}, {"bob", "202"}, {"carol", "203"}});
 }
 
 /// Main dials everything through one trunk; the system's *12N is the Auth Code code and 9N

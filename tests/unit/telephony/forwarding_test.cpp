@@ -2,6 +2,8 @@
 // trunk-to-trunk rules.
 #include "telephony/dial_plan.hpp"
 
+#include "tests/unit/telephony/dial_plan_fixture.hpp"
+
 #include <doctest/doctest.h>
 
 using namespace ward::telephony;
@@ -26,18 +28,8 @@ telephony_directory_data forwarding_directory() {
   plan.templates.emplace("careful", careful);
   plan.users["alice"];
   plan.users["carol"].rights_template = "careful";
-  telephony_directory_data data;
-  for (const auto* number : {"201", "202", "203"})
-    data.extensions.emplace(number, extension_record{number, {}, false, true});
-  for (const auto& [name, extension] : {std::pair{"alice", "201"}, std::pair{"carol", "203"}}) {
-    telephony_user u;
-    u.name = name;
-    u.extension = extension;
-    data.users.emplace(u.name, u);
-  }
-  data.policy.emergency_numbers = {"911"};
-  data.dial_plan = plan;
-  return data;
+  return ward::test::directory_of(plan, {"201", "202", "203"},
+                                  {{"alice", "201"}, {"carol", "203"}});
 }
 
 local_moment monday() {
