@@ -182,7 +182,11 @@ dial_result dial_with_code(const telephony_directory_data& directory,
   const auto hash = digits.find('#');
   const auto code = digits.substr(0, hash);
   const auto number = hash == std::string_view::npos ? std::string_view() : digits.substr(hash + 1);
-  const std::string shown = std::string(prefix) + "****#" + std::string(number);
+  // The number may hold a second code (a code dialled twice): a number with a # is masked
+  // whole unless it resolves and says what it shows itself.
+  const std::string masked = std::string(prefix) + "****#";
+  const std::string shown =
+      masked + (number.find('#') == std::string_view::npos ? std::string(number) : "****");
   const auto& config = plan.source;
   const auth_code_entry* entry = nullptr;
   if (!request.authorized && !number.empty())
@@ -208,7 +212,7 @@ dial_result dial_with_code(const telephony_directory_data& directory,
     if (const auto* caller = user_at(directory, request.caller))
       result.outside->user = caller->name;
   result.account_code = true;
-  result.dialled_shown = shown;
+  result.dialled_shown = result.dialled_shown.empty() ? shown : masked + result.dialled_shown;
   result.detail += " (authorization code of " + owner_text(*entry) + ")";
   return result;
 }
@@ -292,7 +296,10 @@ dial_result resolve_forward(const telephony_directory_data& directory,
     return barred(bar_reason::forwarding, "forward to " + route.dialled_shown +
                                               ": an authorization code is no forwarding "
                                               "target");
-  const std::string to = "forward to " + std::string(target) + ": ";
+  // A target with a # might hold a code that did not resolve as one: it is not repeated.
+  const std::string to =
+      "forward to " +
+      (target.find('#') == std::string_view::npos ? std::string(target) : "that number") + ": ";
   switch (route.outcome) {
     case dial_outcome::emergency:
       return barred(bar_reason::forwarding, to + "an emergency number is no forwarding target");
