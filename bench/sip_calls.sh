@@ -135,7 +135,7 @@ fi
 budget=240
 for rate in $rates; do budget=$((budget + 2 * (stage_seconds + 40))); done
 for rate in $trunk_rates; do budget=$((budget + 2 * (stage_seconds + 40))); done
-budget=$((budget + 3 * 90)) # the relay drained before each later pass
+budget=$((budget + 3 * 125)) # the relay drained before each later pass
 sipp "$sip" -sf "$scenarios/call_uas.xml" -i "$callee_ip" -mi "$callee_ip" -p "$callee_port" \
   -buff_size "$buffer" -recv_timeout 10000 -timeout $((budget + 60)) -nostdin -trace_err -error_file "$work/callee.err" \
   -trace_stat -stf "$work/callee.stat" -fd 1 >"$work/callee.out" 2>&1 &
@@ -149,12 +149,14 @@ fi
 printf 'SEQUENTIAL\n201;[authentication username=201 password=8320161];202\n' >"$work/caller.csv"
 echo "# 201 calls 202 (registered from $callee_ip:$callee_port, answered by sipp call_uas.xml): INVITE, 407, ACK, INVITE with MD5 digest, 180, 200, ACK, hold ${hold_ms} ms, BYE, 200; relay ports $rtp_ports"
 
-# drain_relay: waits (up to 90 s) until the relay holds at most a few sessions: calls an
-# overloaded stage left half set up hold theirs until the node gives up on them, and a pass
-# that started with the relay's ports taken would measure the last pass's overload.
+# drain_relay: waits 35 s, then (up to 90 s more) until the relay holds at most a few
+# sessions. The B2BUA keeps ended calls 32 s for retransmissions, and calls an overloaded stage
+# left half set up hold their relay ports until the node gives up on them: a pass started
+# sooner would measure the last pass's leftovers, not its own calls.
 drain_relay() {
-  local waited=0
-  while [ "$(node_count ward_media_relay_sessions)" -gt 20 ] && [ "$waited" -lt 90 ]; do
+  sleep 35
+  local waited=35
+  while [ "$(node_count ward_media_relay_sessions)" -gt 20 ] && [ "$waited" -lt 125 ]; do
     sleep 1
     waited=$((waited + 1))
   done
