@@ -25,14 +25,8 @@ telephony_directory_data directory_with(const dial_plan_config& plan) {
 /// Main dials everything through one trunk; the system's *12N is the Auth Code code and 9N
 /// dials out. International is barred by default; alice may call it.
 dial_plan_config coded_plan(const random_source& random) {
-  dial_plan_config plan;
-  trunk_config carrier;
-  carrier.name = "carrier";
-  carrier.address = "192.0.2.50";
-  plan.trunks.emplace("carrier", carrier);
-  plan.ars_tables.front().codes = {{"N;", dial, "N", {}}};
-  plan.ars_tables.front().trunks = {"carrier"};
-  plan.system_short_codes = {{"9N", dial, "N", "50:Main"}, {"*12N", auth_code, {}, {}}};
+  auto plan = test::carrier_plan();
+  plan.system_short_codes.push_back({"*12N", auth_code, {}, {}});
   plan.users["alice"].barring[calling_class::international] = bar_setting::allowed;
   plan.users["carol"];
   rights_template sales;
@@ -44,14 +38,9 @@ dial_plan_config coded_plan(const random_source& random) {
   return plan;
 }
 
-local_moment monday() {
-  const year_month_day date{year(2026), December, day(7)};
-  return {date, Monday, 600};
-}
-
 dial_result place(const telephony_directory_data& data, const compiled_dial_plan& plan,
                   std::string_view caller, std::string_view dialled) {
-  return resolve_dial(data, plan, {caller, dialled, dialling::en_bloc, monday(), {}});
+  return resolve_dial(data, plan, {caller, dialled, dialling::en_bloc, test::monday_morning(), {}});
 }
 
 } // namespace
@@ -149,8 +138,8 @@ TEST_CASE("TF-5 a restricted caller places one call with the code owner's rights
   CHECK(bare.outcome == dial_outcome::barred);
   CHECK_FALSE(bare.auth_failure);
   // A code is never a forwarding target (it would be kept and shown in the clear).
-  auto forward =
-      resolve_forward(data, *plan, "carol", "*12482913#9011442079460000", monday(), false);
+  auto forward = resolve_forward(data, *plan, "carol", "*12482913#9011442079460000",
+                                 test::monday_morning(), false);
   CHECK(forward.outcome == dial_outcome::barred);
   CHECK(forward.barred_by == bar_reason::forwarding);
   CHECK(forward.detail.find("482913") == std::string::npos);

@@ -4,6 +4,8 @@
 // a dial plan.
 #include "telephony/directory.hpp"
 
+#include <chrono>
+
 #include <initializer_list>
 #include <string>
 #include <utility>
@@ -27,6 +29,27 @@ directory_of(const telephony::dial_plan_config& plan, std::initializer_list<cons
   data.policy.emergency_numbers = std::move(emergency_numbers);
   data.dial_plan = plan;
   return data;
+}
+
+/// One carrier trunk behind 50:Main, which dials every number; the system's 9N sends the
+/// number to 50:Main.
+inline telephony::dial_plan_config carrier_plan() {
+  using telephony::short_code_feature;
+  telephony::dial_plan_config plan;
+  telephony::trunk_config carrier;
+  carrier.name = "carrier";
+  carrier.address = "192.0.2.50";
+  plan.trunks.emplace("carrier", carrier);
+  plan.ars_tables.front().codes = {{"N;", short_code_feature::dial, "N", {}}};
+  plan.ars_tables.front().trunks = {"carrier"};
+  plan.system_short_codes = {{"9N", short_code_feature::dial, "N", "50:Main"}};
+  return plan;
+}
+
+/// Monday 2026-12-07, 10:00 local time.
+inline telephony::local_moment monday_morning() {
+  using namespace std::chrono;
+  return {year_month_day{year(2026), December, day(7)}, Monday, 600};
 }
 
 } // namespace ward::test

@@ -11,17 +11,8 @@ using namespace std::chrono;
 
 namespace {
 
-using enum short_code_feature;
-
 telephony_directory_data forwarding_directory() {
-  dial_plan_config plan;
-  trunk_config carrier;
-  carrier.name = "carrier";
-  carrier.address = "192.0.2.50";
-  plan.trunks.emplace("carrier", carrier);
-  plan.ars_tables.front().codes = {{"N;", dial, "N", {}}};
-  plan.ars_tables.front().trunks = {"carrier"};
-  plan.system_short_codes = {{"9N", dial, "N", "50:Main"}};
+  auto plan = ward::test::carrier_plan();
   rights_template careful;
   careful.name = "careful";
   careful.inhibit_off_switch = true;
@@ -32,10 +23,6 @@ telephony_directory_data forwarding_directory() {
                                   {{"alice", "201"}, {"carol", "203"}});
 }
 
-local_moment monday() {
-  return {year_month_day{year(2026), December, day(7)}, Monday, 600};
-}
-
 } // namespace
 
 TEST_CASE("TF-6 a forward resolves with the user's rights and the off-switch rules") {
@@ -43,7 +30,7 @@ TEST_CASE("TF-6 a forward resolves with the user's rights and the off-switch rul
   auto plan = compile_dial_plan(data);
   REQUIRE(plan);
   auto forward = [&](std::string_view user, std::string_view target, bool from_trunk = false) {
-    return resolve_forward(data, *plan, user, target, monday(), from_trunk);
+    return resolve_forward(data, *plan, user, target, ward::test::monday_morning(), from_trunk);
   };
   CHECK(forward("alice", "202").outcome == dial_outcome::extension);
   CHECK(forward("alice", "912125551234").outcome == dial_outcome::outside);
